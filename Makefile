@@ -1,0 +1,96 @@
+# vigil - one entry point: make, make test, make run, make bench.
+#
+# Generated files (vmlinux.h, skeletons, objects, test binaries) go to $(BUILD).
+
+BUILD ?= build
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+PYTHON ?= /usr/bin/python3
+CC ?= cc
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror \
+	  -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) -DVIGIL_VERSION='"$(VERSION)"' \
+	  $(shell pkg-config --cflags libbpf 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lpcre2-8 -lpthread -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -I$(BUILD)
+
+# Everything in src/ except the entry point and the skeleton user is testable
+# without a kernel and goes into libvigil.a for the unit tests.
+KERNEL_SRCS := src/main.c src/loader.c
+CORE_SRCS := $(filter-out $(KERNEL_SRCS),$(wildcard src/*.c src/rules/*.c src/output/*.c))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o)
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
+
+.PHONY: all deps run test unit e2e bench clean format
+.SECONDARY:
+
+all: $(BUILD)/vigil
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h) include/vigil/events.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/loader.o: $(SKELS)
+
+$(BUILD)/%.o: %.c $(wildcard include/vigil/*.h src/*.h src/rules/*.h src/output/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libvigil.a: $(CORE_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/vigil: $(KERNEL_OBJS) $(BUILD)/libvigil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# all unit test files link into one Criterion binary: one run, one summary
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libvigil.a
+	$(CC) $(CFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/libvigil.a $(LDLIBS) -lcriterion
+
+$(BUILD)/helpers/%: tests/e2e/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+run: deps $(BUILD)/vigil
+	$(BUILD)/vigil run $(ARGS)
+
+# Unit tests need no root and no kernel support.
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests --jobs 2
+
+# End-to-end tests need root: real BPF, real processes, real containers.
+e2e: $(BUILD)/vigil $(HELPER_BINS)
+	$(PYTHON) -m pytest -v tests/e2e
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) e2e
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] bpf/*.[ch] include/vigil/*.h tests/unit/*.c)

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * common.bpf.h - what every vigil sensor shares: the ring buffer, the per-type
+ * counters, the per-CPU scratch record, the record header and string appends.
+ * Records are built in per-CPU scratch (they are larger than the 512-byte stack)
+ * and copied into the ring buffer with their real length.
+ */
+#ifndef VIGIL_COMMON_BPF_H
+#define VIGIL_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "vigil/events.h"
+
+#define SCRATCH_SIZE (VG_EVENT_MAX + VG_PATH_MAX + 64) /* slack past the last masked offset */
+#define EV_OFF_MASK (VG_EVENT_MAX - 1)
+#define STR_LEN_MASK (VG_PATH_MAX - 1)
+
+/* the ring buffer size is set by the loader before load */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VG_EV_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, struct vg_counters);
+} counters SEC(".maps");
+
+struct scratch {
+	char buf[SCRATCH_SIZE]; /* the record being built */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* Written by user space through the skeleton's .bss at run time. */
+struct vg_config vg_cfg;
+
+enum counter_field {
+	CNT_SEEN,
+	CNT_FILTERED,
+	CNT_SENT,
+	CNT_LOST,
+	CNT_READ_ERR,
+};
+
+static __always_inline void count(__u32 type, enum counter_field f)
+{
+	struct vg_counters *c = bpf_map_lookup_elem(&counters, &type);
+
+	if (!c)
+		return;
+	switch (f) {
+	case CNT_SEEN:
+		c->seen++;
+		break;
+	case CNT_FILTERED:
+		c->filtered++;
+		break;
+	case CNT_SENT:
+		c->sent++;
+		break;
+	case CNT_LOST:
+		c->lost++;
+		break;
+	case CNT_READ_ERR:
+		c->read_err++;
+		break;
+	}
+}
+
+static __always_inline char *scratch_get(void)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+
+	return s ? s->buf : NULL;
+}
+
+/* Fills the header from the current task; type and size are the caller's. */
+static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __u16 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
+	const struct cred *cred = BPF_CORE_READ(t, cred);
+
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->start_ns = BPF_CORE_READ(leader, start_boottime);
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->type = type;
+	h->size = 0;
+	h->flags = 0;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->uid = BPF_CORE_READ(cred, uid.val);
+	h->gid = BPF_CORE_READ(cred, gid.val);
+	h->euid = BPF_CORE_READ(cred, euid.val);
+	h->egid = BPF_CORE_READ(cred, egid.val);
+	h->loginuid = (__u32)-1;
+	if (bpf_core_field_exists(t->loginuid))
+		h->loginuid = BPF_CORE_READ(t, loginuid.val);
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/*
+ * Appends up to max bytes of a NUL-terminated kernel or user string at off and
+ * points *s at it. Returns the new offset; sets *trunc when the string was cut.
+ */
+static __always_inline __u32 str_append(char *ev, __u32 off, struct vg_str *s, const void *src,
+					__u32 max, bool user, bool *trunc)
+{
+	long n;
+
+	if (off >= VG_EVENT_MAX - 1)
+		return off;
+	if (max > VG_EVENT_MAX - off)
+		max = VG_EVENT_MAX - off;
+	if (max > VG_PATH_MAX)
+		max = VG_PATH_MAX;
+	off &= EV_OFF_MASK;
+	if (user)
+		n = bpf_probe_read_user_str(ev + off, max & (VG_PATH_MAX * 2 - 1), src);
+	else
+		n = bpf_probe_read_kernel_str(ev + off, max & (VG_PATH_MAX * 2 - 1), src);
+	if (n <= 0) {
+		s->off = 0;
+		s->len = 0;
+		return off;
+	}
+	/* n counts the NUL; a full buffer means the source may have been longer */
+	if ((__u32)n == max)
+		*trunc = true;
+	s->off = off;
+	s->len = n - 1;
+	return off + n;
+}
+
+/*
+ * Sends the record: rare, high-value types wake the reader at once; bulk ones
+ * wait until wake_bytes are pending (the reader also polls on a short timer).
+ */
+static __always_inline void submit(char *ev, __u32 size, bool urgent)
+{
+	struct vg_hdr *h = (struct vg_hdr *)ev;
+	__u32 type = h->type;
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+
+	if (size > VG_EVENT_MAX)
+		size = VG_EVENT_MAX;
+	h->size = size;
+	if (!urgent && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < vg_cfg.wake_bytes)
+		flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, ev, size, flags) == 0)
+		count(type, CNT_SENT);
+	else
+		count(type, CNT_LOST);
+}
+
+#endif /* VIGIL_COMMON_BPF_H */

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * path.bpf.h - resolve a struct path to an absolute path string inside the
+ * kernel, without bpf_d_path: walk d_parent up to the mount root, cross into the
+ * parent mount at its mountpoint, and stop at the task's root (so chroot and
+ * container processes get the path they see) or at the top of the mount tree.
+ * The walk runs under bpf_loop with its state in a per-CPU map value, because
+ * unrolled loops with state on the stack exhaust the verifier.
+ */
+#ifndef VIGIL_PATH_BPF_H
+#define VIGIL_PATH_BPF_H
+
+#include "common.bpf.h"
+
+#define WALK_MAX_DEPTH 160   /* dentries + mount crossings per path */
+#define WALK_NAME_MAX 256    /* longest component copied; longer ones truncate the path */
+
+enum walk_flags {
+	WALK_DONE = 1u << 0,	    /* reached a root */
+	WALK_TRUNC = 1u << 1,	    /* ran out of room or depth */
+	WALK_DISCONNECTED = 1u << 2, /* hit a dentry that is its own parent but no mount root */
+};
+
+struct walk {
+	struct dentry *dentry;	    /* current position */
+	struct vfsmount *vfsmnt;    /* mount of the current position */
+	struct mount *mnt;	    /* container_of(vfsmnt, struct mount, mnt) */
+	struct dentry *root_dentry; /* task's root: stop here */
+	struct vfsmount *root_mnt;  /* task's root mount */
+	__u32 pos;		    /* path is buf[pos .. VG_PATH_MAX) */
+	__u32 flags;		    /* enum walk_flags */
+	char buf[VG_PATH_MAX + WALK_NAME_MAX]; /* slack after the path for masked writes */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk);
+} walk_map SEC(".maps");
+
+static __always_inline struct mount *real_mount_of(struct vfsmount *vfsmnt)
+{
+	return (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+static long walk_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&walk_map, &zero);
+	struct dentry *d, *parent, *mnt_root;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	const unsigned char *name;
+	__u32 len, pos;
+
+	if (!w)
+		return 1;
+	/* locals: CO-RE relocates kernel types only, not struct walk */
+	d = w->dentry;
+	vfsmnt = w->vfsmnt;
+	mnt = w->mnt;
+	if (d == w->root_dentry && vfsmnt == w->root_mnt) {
+		w->flags |= WALK_DONE;
+		return 1;
+	}
+	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root) {
+		struct mount *up;
+
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (!up || up == mnt) {
+			w->flags |= WALK_DONE;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = (struct vfsmount *)((char *)up + bpf_core_field_offset(struct mount, mnt));
+		return 0;
+	}
+	/*
+	 * A dentry that is its own parent but not a mount root is a pseudo file
+	 * (memfd, anonymous) or disconnected: name it as "/NAME" like d_path does.
+	 */
+	if (d == parent)
+		w->flags |= WALK_DONE | WALK_DISCONNECTED;
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	pos = w->pos;
+	if (len >= WALK_NAME_MAX || pos < len + 2) {
+		w->flags |= WALK_TRUNC;
+		return 1;
+	}
+	pos -= len;
+	bpf_probe_read_kernel(&w->buf[pos & (VG_PATH_MAX - 1)], len & (WALK_NAME_MAX - 1), name);
+	pos -= 1;
+	w->buf[pos & (VG_PATH_MAX - 1)] = '/';
+	w->pos = pos;
+	w->dentry = parent;
+	return w->flags & WALK_DONE ? 1 : 0;
+}
+
+/*
+ * Resolves path p (a kernel pointer to struct path) relative to task t's root.
+ * Returns the walk state, path in buf[pos..VG_PATH_MAX), or NULL.
+ */
+static __always_inline struct walk *path_resolve(struct task_struct *t, const struct path *p)
+{
+	__u32 zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&walk_map, &zero);
+
+	if (!w)
+		return NULL;
+	w->dentry = BPF_CORE_READ(p, dentry);
+	w->vfsmnt = BPF_CORE_READ(p, mnt);
+	w->mnt = real_mount_of(w->vfsmnt);
+	w->root_dentry = BPF_CORE_READ(t, fs, root.dentry);
+	w->root_mnt = BPF_CORE_READ(t, fs, root.mnt);
+	w->pos = VG_PATH_MAX;
+	w->flags = 0;
+	if (!w->dentry || !w->vfsmnt)
+		return NULL;
+	bpf_loop(WALK_MAX_DEPTH, walk_step, NULL, 0);
+	if (!(w->flags & WALK_DONE))
+		w->flags |= WALK_TRUNC;
+	if (w->pos == VG_PATH_MAX) {
+		w->pos = VG_PATH_MAX - 1;
+		w->buf[VG_PATH_MAX - 1] = '/';
+	}
+	return w;
+}
+
+/*
+ * Appends a resolved path to the record at off as string *s. Returns the new offset;
+ * sets *trunc when the walk or the record's room cut it.
+ */
+static __always_inline __u32 path_append(char *ev, __u32 off, struct vg_str *s, struct walk *w,
+					 bool *trunc)
+{
+	__u32 len = VG_PATH_MAX - w->pos;
+
+	if (w->flags & WALK_TRUNC)
+		*trunc = true;
+	if (off >= VG_EVENT_MAX - 1)
+		return off;
+	if (len > VG_EVENT_MAX - off - 1) {
+		len = VG_EVENT_MAX - off - 1;
+		*trunc = true;
+	}
+	off &= EV_OFF_MASK;
+	len &= STR_LEN_MASK;
+	bpf_probe_read_kernel(ev + off, len, &w->buf[w->pos & (VG_PATH_MAX - 1)]);
+	ev[off + len] = 0;
+	s->off = off;
+	s->len = len;
+	return off + len + 1;
+}
+
+#endif /* VIGIL_PATH_BPF_H */

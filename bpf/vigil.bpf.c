@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * vigil.bpf.c - the kernel half of vigil: sensors on tracepoints that capture
+ * process lifecycle events from kernel objects (not from user-supplied strings)
+ * and send them through one ring buffer. Lifecycle events always go up: the
+ * daemon's process table depends on them.
+ */
+#include "common.bpf.h"
+#include "path.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TMPFS_MAGIC_ 0x01021994
+#define HUGETLBFS_MAGIC_ 0x958458f6
+#define CGROUP_NAME_MAX 96
+
+/* kernfs_node.parent was renamed __parent in 6.15 */
+struct kernfs_node___old {
+	struct kernfs_node___old *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* Appends "grandparent/parent/leaf" of the task's cgroup v2 node. */
+static __always_inline __u32 cgroup_append(char *ev, __u32 off, struct vg_str *s,
+					   struct task_struct *t)
+{
+	struct kernfs_node *kn[3];
+	__u32 start = off;
+	long n;
+	int i;
+
+	kn[0] = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+	kn[1] = kn[0] ? kn_parent(kn[0]) : NULL;
+	kn[2] = kn[1] ? kn_parent(kn[1]) : NULL;
+	s->off = 0;
+	s->len = 0;
+#pragma unroll
+	for (i = 2; i >= 0; i--) {
+		if (!kn[i] || off > VG_EVENT_MAX - CGROUP_NAME_MAX)
+			continue;
+		off &= EV_OFF_MASK;
+		n = bpf_probe_read_kernel_str(ev + off, CGROUP_NAME_MAX, BPF_CORE_READ(kn[i], name));
+		if (n <= 1)
+			continue;
+		off += n;
+		ev[(off - 1) & EV_OFF_MASK] = '/';
+	}
+	if (off == start)
+		return off;
+	ev[(off - 1) & EV_OFF_MASK] = 0;
+	s->off = start;
+	s->len = off - 1 - start;
+	return off;
+}
+
+static __always_inline __u32 ns_inum(struct ns_common *ns)
+{
+	return ns ? BPF_CORE_READ(ns, inum) : 0;
+}
+
+static __always_inline void exec_task_fields(struct vg_exec *e, struct task_struct *t)
+{
+	const struct cred *cred = BPF_CORE_READ(t, cred);
+	struct pid *pid = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+	struct tty_struct *tty;
+
+	BPF_CORE_READ_INTO(&e->cap_eff, cred, cap_effective);
+	BPF_CORE_READ_INTO(&e->cap_prm, cred, cap_permitted);
+	bpf_core_read(&up, sizeof(up), &pid->numbers[level & 31]);
+	e->vpid = up.nr;
+	e->pidns = up.ns ? BPF_CORE_READ(up.ns, ns.inum) : 0;
+	e->mntns = ns_inum((struct ns_common *)((char *)BPF_CORE_READ(t, nsproxy, mnt_ns) +
+						bpf_core_field_offset(struct mnt_namespace, ns)));
+	e->netns = BPF_CORE_READ(t, nsproxy, net_ns, ns.inum);
+	e->userns = BPF_CORE_READ(cred, user_ns, ns.inum);
+	e->sid = BPF_CORE_READ(t, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	tty = BPF_CORE_READ(t, signal, tty);
+	e->tty = 0;
+	if (tty) {
+		__u32 major = BPF_CORE_READ(tty, driver, major);
+		__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+
+		e->tty = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+	}
+}
+
+static __always_inline bool walk_is_memfd(struct walk *w)
+{
+	__u32 p = w->pos;
+	char c[7];
+
+	if (p > VG_PATH_MAX - 7)
+		return false;
+	bpf_probe_read_kernel(c, sizeof(c), &w->buf[p & (VG_PATH_MAX - 1)]);
+	return c[0] == '/' && c[1] == 'm' && c[2] == 'e' && c[3] == 'm' && c[4] == 'f' &&
+	       c[5] == 'd' && c[6] == ':';
+}
+
+SEC("tp/sched/sched_process_exec")
+int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct file *exe = BPF_CORE_READ(mm, exe_file);
+	struct inode *ino = BPF_CORE_READ(exe, f_inode);
+	unsigned long arg_start, arg_end;
+	struct vg_exec *e;
+	struct walk *w;
+	char *ev;
+	bool trunc;
+	__u32 off, magic, len;
+
+	count(VG_EV_EXEC, CNT_SEEN);
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_exec *)ev;
+	hdr_fill(&e->hdr, t, VG_EV_EXEC);
+	exec_task_fields(e, t);
+	e->old_pid = ctx->old_pid;
+	e->exe_ino = BPF_CORE_READ(ino, i_ino);
+	e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	magic = BPF_CORE_READ(ino, i_sb, s_magic);
+	e->exe_magic = magic;
+	e->pad = 0;
+	if (BPF_CORE_READ(ino, __i_nlink) == 0)
+		e->hdr.flags |= VG_XF_EXE_DELETED;
+	if (e->hdr.euid != e->hdr.uid)
+		e->hdr.flags |= VG_XF_SETUID_EXEC;
+	off = sizeof(*e);
+
+	e->exe.off = 0;
+	e->exe.len = 0;
+	w = exe ? path_resolve(t, &exe->f_path) : NULL;
+	if (w) {
+		trunc = false;
+		if ((magic == TMPFS_MAGIC_ || magic == HUGETLBFS_MAGIC_) &&
+		    (e->hdr.flags & VG_XF_EXE_DELETED) && walk_is_memfd(w))
+			e->hdr.flags |= VG_XF_EXE_MEMFD;
+		if (w->flags & WALK_DISCONNECTED)
+			e->hdr.flags |= VG_XF_EXE_NOPATH;
+		off = path_append(ev, off, &e->exe, w, &trunc);
+		if (trunc)
+			e->hdr.flags |= VG_XF_EXE_TRUNC;
+	}
+
+	trunc = false;
+	off = str_append(ev, off, &e->filename,
+			 (char *)ctx + (ctx->__data_loc_filename & 0xffff), VG_PATH_MAX, false,
+			 &trunc);
+	if (trunc)
+		e->hdr.flags |= VG_XF_FILENAME_TRUNC;
+
+	/* argv is in the new image's memory, written by the kernel moments ago */
+	arg_start = BPF_CORE_READ(mm, arg_start);
+	arg_end = BPF_CORE_READ(mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > VG_ARGS_MAX - 1) {
+		len = VG_ARGS_MAX - 1;
+		e->hdr.flags |= VG_XF_ARGS_TRUNC;
+	}
+	if (off + len + 1 > VG_EVENT_MAX) {
+		len = VG_EVENT_MAX - off - 1;
+		e->hdr.flags |= VG_XF_ARGS_TRUNC;
+	}
+	off &= EV_OFF_MASK;
+	len &= VG_ARGS_MAX - 1;
+	e->args.off = off;
+	e->args.len = len;
+	if (len && bpf_probe_read_user(ev + off, len, (void *)arg_start)) {
+		count(VG_EV_EXEC, CNT_READ_ERR);
+		e->args.len = len = 0;
+	}
+	ev[off + len] = 0;
+	off += len + 1;
+
+	e->cwd.off = 0;
+	e->cwd.len = 0;
+	w = path_resolve(t, (struct path *)((char *)BPF_CORE_READ(t, fs) +
+					     bpf_core_field_offset(struct fs_struct, pwd)));
+	if (w) {
+		trunc = false;
+		off = path_append(ev, off, &e->cwd, w, &trunc);
+		if (trunc)
+			e->hdr.flags |= VG_XF_CWD_TRUNC;
+	}
+
+	off = cgroup_append(ev, off, &e->cgroup, t);
+	submit(ev, off, true);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(vg_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct vg_fork *e;
+	char *ev;
+
+	count(VG_EV_FORK, CNT_SEEN);
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_fork *)ev;
+	hdr_fill(&e->hdr, t, VG_EV_FORK);
+	e->child_pid = BPF_CORE_READ(child, tgid);
+	e->child_tid = BPF_CORE_READ(child, pid);
+	e->child_start_ns = BPF_CORE_READ(child, group_leader, start_boottime);
+	if (e->child_pid == e->hdr.pid)
+		e->hdr.flags |= VG_FF_THREAD;
+	submit(ev, sizeof(*e), false);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int vg_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct vg_exit *e;
+	char *ev;
+
+	/* one event per process: only the last thread out reports */
+	if (BPF_CORE_READ(t, signal, live.counter) != 0)
+		return 0;
+	count(VG_EV_EXIT, CNT_SEEN);
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_exit *)ev;
+	hdr_fill(&e->hdr, t, VG_EV_EXIT);
+	e->status = BPF_CORE_READ(t, exit_code);
+	e->pad = 0;
+	submit(ev, sizeof(*e), false);
+	return 0;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, whatever vigil needs to build, run and test that
+# is missing. Quick when everything is there: only dpkg is asked.
+set -euo pipefail
+
+pkgs=(
+	make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+	libyaml-dev libpcre2-dev libcriterion-dev
+	python3 python3-pytest
+	podman runc busybox-static iproute2
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root (sudo make deps) to install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=600 update -qq || true
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
