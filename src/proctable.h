@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * proctable.h - what vigil knows about each live process: seeded from /proc at
+ * start, then kept current by exec, fork and exit events. Bounded: exited entries
+ * linger for a while for late events, then are evicted; when the table is full the
+ * oldest exited entry makes room, and failing that the new process is counted as
+ * dropped. Owned by the event loop thread: no locking.
+ */
+#ifndef VIGIL_PROCTABLE_H
+#define VIGIL_PROCTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/events.h"
+#include "container.h"
+
+#define PROC_ANCESTRY_MAX 16
+
+enum proc_flags {
+	PROC_F_FROM_PROCFS = 1u << 0, /* seeded from /proc: start_ns has tick resolution */
+	PROC_F_EXE_MEMFD = 1u << 1,   /* image came from a memfd */
+	PROC_F_EXE_DELETED = 1u << 2, /* image file was deleted */
+	PROC_F_EXITED = 1u << 3,      /* exit seen; entry lingers until evicted */
+	PROC_F_EXECED = 1u << 4,      /* an exec was seen (else inherited from the parent) */
+};
+
+struct proc_info {
+	uint32_t pid;	      /* thread group id */
+	uint32_t ppid;	      /* parent's thread group id */
+	uint64_t start_ns;    /* CLOCK_BOOTTIME start */
+	uint32_t uid, gid;    /* real ids */
+	uint32_t euid, egid;  /* effective ids */
+	uint32_t loginuid;    /* (uint32_t)-1 when unset */
+	uint32_t tty;	      /* tty_nr, 0 for none */
+	uint32_t sid;	      /* session id */
+	uint32_t flags;	      /* enum proc_flags */
+	uint64_t cgroup_id;   /* cgroup v2 id */
+	uint64_t exe_ino;     /* inode of the executable */
+	uint64_t cap_eff;     /* effective capabilities */
+	uint64_t exit_ns;     /* CLOCK_BOOTTIME of the exit, when exited */
+	uint32_t exit_status; /* raw wait status, when exited */
+	char comm[VG_COMM_LEN]; /* comm */
+	char *exe;	      /* resolved executable path, never NULL ("" unknown) */
+	char *args;	      /* argv, each argument NUL-terminated; may be NULL */
+	size_t args_len;      /* bytes in args */
+	char *cwd;	      /* working directory, never NULL ("" unknown) */
+	struct container_ident container; /* from the cgroup path */
+};
+
+struct proctable_stats {
+	size_t live;	       /* entries not yet exited */
+	size_t lingering;      /* exited entries not yet evicted */
+	uint64_t evicted;      /* exited entries removed */
+	uint64_t dropped_full; /* processes not recorded because the table was full */
+	uint64_t seeded;       /* entries read from /proc at start */
+};
+
+struct proctable;
+
+/* max_entries bounds live + lingering entries; linger_ns is how long exited ones stay. */
+struct proctable *proctable__new(size_t max_entries, uint64_t linger_ns);
+void proctable__free(struct proctable *pt);
+
+/* Reads every process below procfs ("/proc"). Returns the count added or -errno. */
+int proctable__seed(struct proctable *pt, const char *procfs);
+
+/* Updates from events; each returns the entry now describing the process, or NULL
+ * when the table was full (counted), the record is shorter than its fixed part, or
+ * (exit, thread fork) the process is not in the table. size is the record's size in
+ * bytes. Returned pointers stay valid until the next call that changes the table. */
+struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec *ev, size_t size);
+struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork *ev);
+struct proc_info *proctable__on_exit(struct proctable *pt, const struct vg_exit *ev);
+
+/* The entry for pid (live or lingering), or NULL. */
+struct proc_info *proctable__find(struct proctable *pt, uint32_t pid);
+
+/*
+ * Fills out[0..max) with the parent, grandparent, ... of pid, stopping at pid 0/1's
+ * parent, an unknown pid, a loop, or max. Returns how many were written.
+ */
+size_t proctable__ancestry(struct proctable *pt, uint32_t pid, const struct proc_info **out,
+			   size_t max);
+
+/* Removes exited entries whose exit is older than now_ns - linger_ns. Returns count. */
+size_t proctable__evict(struct proctable *pt, uint64_t now_ns);
+
+void proctable__stats(const struct proctable *pt, struct proctable_stats *out);
+
+#endif /* VIGIL_PROCTABLE_H */
