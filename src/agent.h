@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * agent.h - the daemon's event loop: one thread owns the ring buffer, the process
+ * table and (later) the rule engine; epoll wakes it for records, signals and a
+ * short timer that collects batched records.
+ */
+#ifndef VIGIL_AGENT_H
+#define VIGIL_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum agent_format {
+	AGENT_FMT_NONE = 0, /* print no events */
+	AGENT_FMT_JSON,	    /* one JSON object per line */
+	AGENT_FMT_TEXT,	    /* one human-readable line per event */
+};
+
+struct agent_opts {
+	enum agent_format events; /* how to print every event on stdout */
+	size_t ringbuf_bytes;	  /* ring buffer size */
+	uint32_t wake_bytes;	  /* pending bytes that wake the reader for bulk events */
+	int tick_ms;		  /* longest a batched record waits to be read */
+	size_t proc_max;	  /* process table bound */
+	uint64_t proc_linger_ns;  /* how long exited processes stay known */
+	size_t ancestry_max;	  /* ancestors named in each event */
+};
+
+void agent_opts_default(struct agent_opts *o);
+
+/* Runs until SIGINT or SIGTERM. Returns 0 or -errno (the cause printed to stderr). */
+int agent_run(const struct agent_opts *opts);
+
+#endif /* VIGIL_AGENT_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * event.h - user-space view of one kernel record: validation, typed access to its
+ * strings, and the names of event types. A record is never trusted: every size and
+ * string offset is checked before use.
+ */
+#ifndef VIGIL_EVENT_H
+#define VIGIL_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vigil/events.h"
+
+struct proc_info;
+struct json_buf;
+
+struct event {
+	const struct vg_hdr *hdr; /* the record, validated */
+	size_t size;		  /* bytes in the record */
+	uint64_t time_ns;	  /* wall clock (CLOCK_REALTIME) of capture */
+	struct proc_info *proc;	  /* process table entry, NULL when unknown */
+};
+
+/* 0 when the record's header, size and type are coherent, else -EINVAL. */
+int event_validate(const void *rec, size_t size);
+
+/* The bytes of string s inside the record, or NULL when absent or out of bounds. */
+const char *event_str(const struct vg_hdr *rec, size_t size, struct vg_str s, size_t *len);
+
+/* "exec", "fork", ... or NULL for an unknown type. */
+const char *event_type_name(uint16_t type);
+
+/* Minimum record size for a type, 0 for an unknown type. */
+size_t event_min_size(uint16_t type);
+
+/* Writes a NUL-separated argv as a JSON array of strings. */
+void event_json_args(struct json_buf *j, const char *args, size_t len);
+
+/* Renders an event as one JSON object (the live stream's format). ancestry holds
+ * n entries, parent first. */
+void event_to_json(const struct event *ev, const struct proc_info *const *ancestry, size_t n,
+		   struct json_buf *j);
+
+/* Writes an event as one human-readable line; unprintable bytes come out as \xNN. */
+void event_to_text(const struct event *ev, FILE *out);
+
+/* Formats ns since the epoch as RFC 3339 UTC with nanoseconds into buf (>= 32 bytes). */
+void event_format_time(uint64_t ns, char *buf, size_t len);
+
+#endif /* VIGIL_EVENT_H */

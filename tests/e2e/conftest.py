@@ -1,0 +1,166 @@
+"""End-to-end harness: runs the real vigil daemon (real BPF in this kernel) and
+reads its JSON event stream while the tests make real processes do things.
+
+Needs root and a kernel with BTF; without them every test fails loudly, never skips.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("VIGIL_BUILD", os.path.join(REPO, "build"))
+VIGIL = os.path.join(BUILD, "vigil")
+HELPERS = os.path.join(BUILD, "helpers")
+
+PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
+# this kind of machine refuses raising rlimits for a container's init: keep them low
+PODMAN_RUN = PODMAN + ["run", "--rm", "--network", "none",
+                       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+TEST_IMAGE = "localhost/vigil-test-busybox:latest"
+
+
+def helper(name):
+    path = os.path.join(HELPERS, name)
+    assert os.access(path, os.X_OK), f"{path} missing: run 'make e2e' (it builds the helpers)"
+    return path
+
+
+def raw(s):
+    """The exact bytes of a string from vigil's JSON (invalid UTF-8 comes as \\uDCxx)."""
+    return s.encode("utf-8", "surrogateescape")
+
+
+class Vigil:
+    """One running `vigil run --events=json`, its stream captured to a file."""
+
+    def __init__(self, workdir, args=()):
+        self.out_path = os.path.join(workdir, "events.jsonl")
+        self.err_path = os.path.join(workdir, "vigil.stderr")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen([VIGIL, "run", "--events=json", *args],
+                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+        self._events = []
+        self._offset = 0
+        self._partial = b""
+        deadline = time.time() + 60
+        while b"vigil: monitoring" not in self.stderr_bytes():
+            if self.proc.poll() is not None:
+                pytest.fail(f"vigil exited with {self.proc.returncode} before it was ready:\n"
+                            + self.stderr())
+            if time.time() > deadline:
+                self.stop()
+                pytest.fail("vigil was not ready after 60 s:\n" + self.stderr())
+            time.sleep(0.05)
+
+    def stderr_bytes(self):
+        with open(self.err_path, "rb") as f:
+            return f.read()
+
+    def stderr(self):
+        return self.stderr_bytes().decode("utf-8", "replace")
+
+    def events(self):
+        """Every event read so far, in order."""
+        with open(self.out_path, "rb") as f:
+            f.seek(self._offset)
+            data = f.read()
+        self._offset += len(data)
+        data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            try:
+                self._events.append(json.loads(line))
+            except ValueError as e:
+                pytest.fail(f"vigil wrote a line that is not JSON ({e}): {line[:300]!r}")
+        return self._events
+
+    def wait_for(self, pred, timeout=10.0, what="event"):
+        """The first event for which pred is true; fails after timeout seconds."""
+        deadline = time.time() + timeout
+        while True:
+            for ev in self.events():
+                if pred(ev):
+                    return ev
+            if self.proc.poll() is not None:
+                pytest.fail(f"vigil died ({self.proc.returncode}) waiting for {what}:\n"
+                            + self.stderr())
+            if time.time() > deadline:
+                pytest.fail(f"no {what} within {timeout} s; {len(self._events)} events seen")
+            time.sleep(0.02)
+
+    def wait_exec(self, pid, args=None, timeout=10.0):
+        """The exec event of pid (with argv equal to args, when given: a pid may exec
+        several times, e.g. a helper that re-executes itself)."""
+        return self.wait_for(lambda e: e["type"] == "exec" and e["proc"]["pid"] == pid and
+                             (args is None or e["proc"]["args"] == args),
+                             timeout, f"exec of pid {pid} {args or ''}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        self.err.close()
+        return self.proc.returncode
+
+
+def _check_can_run():
+    if os.geteuid() != 0:
+        pytest.fail("end-to-end tests load BPF programs and need root (sudo make test)")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.fail("end-to-end tests need kernel BTF (/sys/kernel/btf/vmlinux)")
+    if not os.access(VIGIL, os.X_OK):
+        pytest.fail(f"{VIGIL} is missing: run 'make e2e'")
+
+
+@pytest.fixture(scope="session")
+def prestarted():
+    """A process started before vigil, so vigil can only know it from /proc."""
+    p = subprocess.Popen(["sh", "-c", "sleep 600", "vigil-prestarted"])
+    time.sleep(0.2)
+    yield p
+    p.kill()
+    p.wait()
+
+
+@pytest.fixture(scope="session")
+def vigil(prestarted, tmp_path_factory):
+    _check_can_run()
+    v = Vigil(str(tmp_path_factory.mktemp("vigil")))
+    yield v
+    rc = v.stop()
+    assert rc == 0, "vigil did not stop cleanly:\n" + v.stderr()
+
+
+@pytest.fixture()
+def workdir():
+    d = tempfile.mkdtemp(prefix="vigil-e2e-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def busybox_image(tmp_path_factory):
+    """A container image from Debian's busybox-static (no registry is reachable here)."""
+    root = tmp_path_factory.mktemp("rootfs")
+    os.makedirs(root / "bin")
+    shutil.copy("/bin/busybox", root / "bin" / "busybox")
+    for name in ("sh", "true", "sleep", "cat", "echo", "ls"):
+        os.symlink("busybox", root / "bin" / name)
+    tar = str(tmp_path_factory.mktemp("image") / "rootfs.tar")
+    subprocess.run(["tar", "-C", str(root), "-cf", tar, "."], check=True)
+    subprocess.run(PODMAN + ["import", tar, TEST_IMAGE], check=True,
+                   stdout=subprocess.DEVNULL)
+    return TEST_IMAGE

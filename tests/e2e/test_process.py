@@ -1,0 +1,178 @@
+"""Process lifecycle events from the real kernel: exec, fork, exit, ancestry,
+container identity, and the daemon's own errors."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from conftest import PODMAN_RUN, VIGIL, helper, raw
+
+
+def run(argv, **kw):
+    """Runs argv to completion and returns its pid."""
+    p = subprocess.Popen(argv, **kw)
+    p.wait()
+    return p.pid
+
+
+def test_exec_absolute_path_resolves_symlinked_dirs(vigil):
+    # /bin is a symlink to /usr/bin on Debian: the kernel's exe is the real file
+    pid = run(["/bin/true", "absolute"])
+    ev = vigil.wait_exec(pid)
+    assert ev["exec"]["filename"] == "/bin/true"
+    assert ev["proc"]["exe"] == os.path.realpath("/bin/true")
+    assert ev["proc"]["args"] == ["/bin/true", "absolute"]
+    assert ev["proc"]["comm"] == "true"
+    assert ev["container"]["id"] == "host"
+    assert ev["exec"]["exe_ino"] == os.stat("/bin/true").st_ino
+
+
+def test_exec_relative_path(vigil, workdir):
+    shutil.copy("/usr/bin/true", os.path.join(workdir, "reltrue"))
+    pid = run(["./reltrue", "rel"], cwd=workdir)
+    ev = vigil.wait_exec(pid)
+    assert ev["exec"]["filename"] == "./reltrue"
+    assert ev["proc"]["exe"] == os.path.join(os.path.realpath(workdir), "reltrue")
+    assert ev["proc"]["cwd"] == os.path.realpath(workdir)
+
+
+def test_exec_through_symlink_and_dotdot(vigil, workdir):
+    os.makedirs(os.path.join(workdir, "real", "sub"))
+    target = os.path.join(workdir, "real", "target-bin")
+    shutil.copy("/usr/bin/true", target)
+    link = os.path.join(workdir, "link-bin")
+    os.symlink(target, link)
+    pid = run([link])
+    ev = vigil.wait_exec(pid)
+    assert ev["exec"]["filename"] == link
+    assert ev["proc"]["exe"] == os.path.realpath(target)
+    pid = run(["../target-bin"], cwd=os.path.join(workdir, "real", "sub"))
+    ev = vigil.wait_exec(pid)
+    assert ev["proc"]["exe"] == os.path.realpath(target)
+
+
+def test_argv_bytes_pass_through_intact(vigil):
+    args = [b"/bin/echo", b"with space", b"quote\"s and 'single'", b"new\nline",
+            b"tab\there", b"\xff\xfe not utf-8 \xc3", b"caf\xc3\xa9", b"back\\slash", b""]
+    pid = run(args, stdout=subprocess.DEVNULL)
+    ev = vigil.wait_exec(pid)
+    assert [raw(a) for a in ev["proc"]["args"]] == args
+
+
+def test_exec_from_memfd(vigil):
+    pid = run([helper("exec_memfd"), "/usr/bin/true", "from-memfd"])
+    ev = vigil.wait_exec(pid, ["/usr/bin/true", "from-memfd"])
+    assert ev["exec"]["exe_memfd"] is True
+    assert ev["proc"]["exe"].startswith("/memfd:vigil-test")
+    assert ev["proc"]["args"] == ["/usr/bin/true", "from-memfd"]
+
+
+def test_exec_of_deleted_binary(vigil, workdir):
+    copy = os.path.join(workdir, "gone-bin")
+    pid = run([helper("exec_deleted"), "/usr/bin/true", copy, "deleted-arg"])
+    ev = vigil.wait_exec(pid, ["/usr/bin/true", "deleted-arg"])
+    assert ev["exec"]["exe_deleted"] is True
+    assert ev["exec"]["exe_memfd"] is False
+    assert ev["proc"]["exe"] == os.path.join(os.path.realpath(workdir), "gone-bin")
+    assert not os.path.exists(copy)
+
+
+def test_fork_without_exec_and_exit_code(vigil):
+    out = subprocess.run([helper("forker"), "exit", "7"], capture_output=True, check=True)
+    info = json.loads(out.stdout)
+    fork = vigil.wait_for(lambda e: e["type"] == "fork" and e["child"]["pid"] == info["child"],
+                          what="fork event")
+    assert fork["proc"]["pid"] == info["pid"]
+    assert fork["child"]["thread"] is False
+    ex = vigil.wait_for(lambda e: e["type"] == "exit" and e["proc"]["pid"] == info["child"],
+                        what="exit event")
+    assert ex["exit"]["code"] == 7 and ex["exit"]["signal"] == 0
+    # never exec'd: the child is known as its parent's image
+    assert ex["proc"]["exe"] == os.path.realpath(helper("forker"))
+    assert ex["proc"]["ppid"] == info["pid"]
+
+
+def test_death_by_signal(vigil):
+    out = subprocess.run([helper("forker"), "signal", "9"], capture_output=True, check=True)
+    info = json.loads(out.stdout)
+    ex = vigil.wait_for(lambda e: e["type"] == "exit" and e["proc"]["pid"] == info["child"],
+                        what="exit event")
+    assert ex["exit"]["signal"] == 9 and ex["exit"]["code"] == 0
+
+
+def test_thread_creation_is_flagged(vigil):
+    out = subprocess.run([helper("forker"), "thread"], capture_output=True, check=True)
+    info = json.loads(out.stdout)
+    ev = vigil.wait_for(lambda e: e["type"] == "fork" and e["child"]["tid"] == info["thread_tid"],
+                        what="thread fork event")
+    assert ev["child"]["thread"] is True
+    assert ev["child"]["pid"] == info["pid"]
+
+
+def test_ppid_and_ancestry(vigil):
+    marker = "ancestry-marker"
+    pid_file = f"/tmp/vigil-e2e-{os.getpid()}.pid"
+    outer = subprocess.Popen(["sh", "-c", f"sh -c 'echo $$ > {pid_file}; exec /bin/true {marker}'"])
+    outer.wait()
+    with open(pid_file) as f:
+        inner = int(f.read())
+    os.unlink(pid_file)
+    ev = vigil.wait_exec(inner, ["/bin/true", marker])
+    anc = ev["ancestry"]
+    assert anc[0]["pid"] == outer.pid
+    assert ev["proc"]["ppid"] == outer.pid
+    assert anc[0]["exe"] == os.path.realpath("/bin/sh")
+    assert anc[0]["args"][:2] == ["sh", "-c"]
+    assert anc[1]["pid"] == os.getpid()
+
+
+def test_process_started_before_vigil(vigil, prestarted):
+    prestarted.send_signal(signal.SIGTERM)
+    prestarted.wait()
+    ev = vigil.wait_for(lambda e: e["type"] == "exit" and e["proc"]["pid"] == prestarted.pid,
+                        what="exit of the process started before vigil")
+    assert ev["proc"]["exe"] == os.path.realpath("/bin/sh")
+    assert ev["proc"]["args"] == ["sh", "-c", "sleep 600", "vigil-prestarted"]
+    assert ev["exit"]["signal"] == signal.SIGTERM
+
+
+def test_container_exec_carries_container_id(vigil, busybox_image, workdir):
+    cidfile = os.path.join(workdir, "cid")
+    subprocess.run(PODMAN_RUN + ["--cidfile", cidfile, busybox_image,
+                                 "/bin/sh", "-c", "/bin/true container-marker"], check=True)
+    with open(cidfile) as f:
+        cid = f.read().strip()
+    ev = vigil.wait_for(lambda e: e["type"] == "exec" and
+                        e["proc"]["args"] == ["/bin/true", "container-marker"],
+                        what="exec inside the container")
+    assert ev["container"]["id"] == cid[:12]
+    assert ev["container"]["full_id"] == cid
+    assert ev["container"]["runtime"] == "podman"
+    # paths are the container's view of its own filesystem
+    assert ev["proc"]["exe"] == "/bin/busybox"
+    assert ev["exec"]["ns"]["pid"] != vigil.wait_exec(run(["/bin/true"]))["exec"]["ns"]["pid"]
+
+
+def test_not_root_is_a_clear_error():
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        VIGIL, "run"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert "must run as root" in p.stderr
+
+
+def test_bad_ring_buffer_size_is_a_clear_error():
+    p = subprocess.run([VIGIL, "run", "--ringbuf-size", "12345"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1
+    assert "ring buffer size 12345" in p.stderr
+
+
+def test_version_and_help():
+    p = subprocess.run([VIGIL, "version"], capture_output=True, text=True, check=True)
+    assert p.stdout.startswith("vigil ")
+    p = subprocess.run([VIGIL, "--help"], capture_output=True, text=True, check=True)
+    assert "usage: vigil" in p.stdout
+    p = subprocess.run([VIGIL, "frobnicate"], capture_output=True, text=True)
+    assert p.returncode == 2 and "unknown command 'frobnicate'" in p.stderr
