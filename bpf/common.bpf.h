@@ -79,6 +79,23 @@ static __always_inline void count(__u32 type, enum counter_field f)
 	}
 }
 
+/*
+ * Bounds an offset into the record for the verifier. The compiler often knows the
+ * mask is a no-op and drops it, leaving the verifier without a bound: the barrier
+ * hides what it knows.
+ */
+static __always_inline __u32 ev_off(__u32 off)
+{
+	barrier_var(off);
+	return off & EV_OFF_MASK;
+}
+
+/* vigil's own syscalls are not reported: they would feed back into the stream */
+static __always_inline bool is_self(void)
+{
+	return (__u32)(bpf_get_current_pid_tgid() >> 32) == vg_cfg.self_pid;
+}
+
 static __always_inline char *scratch_get(void)
 {
 	__u32 zero = 0;
@@ -126,13 +143,17 @@ static __always_inline __u32 str_append(char *ev, __u32 off, struct vg_str *s, c
 		return off;
 	if (max > VG_EVENT_MAX - off)
 		max = VG_EVENT_MAX - off;
-	if (max > VG_PATH_MAX)
-		max = VG_PATH_MAX;
-	off &= EV_OFF_MASK;
+	if (max > VG_PATH_MAX - 1)
+		max = VG_PATH_MAX - 1;
+	/* the mask changes nothing after the clamp but lets the verifier see the bound;
+	 * the barrier keeps the compiler from proving it useless and dropping it */
+	barrier_var(max);
+	max &= VG_PATH_MAX - 1;
+	off = ev_off(off);
 	if (user)
-		n = bpf_probe_read_user_str(ev + off, max & (VG_PATH_MAX * 2 - 1), src);
+		n = bpf_probe_read_user_str(ev + off, max, src);
 	else
-		n = bpf_probe_read_kernel_str(ev + off, max & (VG_PATH_MAX * 2 - 1), src);
+		n = bpf_probe_read_kernel_str(ev + off, max, src);
 	if (n <= 0) {
 		s->off = 0;
 		s->len = 0;
@@ -150,12 +171,15 @@ static __always_inline __u32 str_append(char *ev, __u32 off, struct vg_str *s, c
  * Sends the record: rare, high-value types wake the reader at once; bulk ones
  * wait until wake_bytes are pending (the reader also polls on a short timer).
  */
-static __always_inline void submit(char *ev, __u32 size, bool urgent)
+static __always_inline void submit(char *ev, __u64 size, bool urgent)
 {
 	struct vg_hdr *h = (struct vg_hdr *)ev;
 	__u32 type = h->type;
 	__u64 flags = BPF_RB_FORCE_WAKEUP;
 
+	/* after the barrier the compiler cannot merge this clamp with earlier ones, so
+	 * the verifier sees it on the register passed to the helper */
+	barrier_var(size);
 	if (size > VG_EVENT_MAX)
 		size = VG_EVENT_MAX;
 	h->size = size;

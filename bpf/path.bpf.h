@@ -148,7 +148,7 @@ static __always_inline __u32 path_append(char *ev, __u32 off, struct vg_str *s, 
 		len = VG_EVENT_MAX - off - 1;
 		*trunc = true;
 	}
-	off &= EV_OFF_MASK;
+	off = ev_off(off);
 	len &= STR_LEN_MASK;
 	bpf_probe_read_kernel(ev + off, len, &w->buf[w->pos & (VG_PATH_MAX - 1)]);
 	ev[off + len] = 0;

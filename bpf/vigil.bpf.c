@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * vigil.bpf.c - the kernel half of vigil: sensors on tracepoints that capture
- * process lifecycle events from kernel objects (not from user-supplied strings)
- * and send them through one ring buffer. Lifecycle events always go up: the
- * daemon's process table depends on them.
+ * events from kernel objects (not from user-supplied strings) and send them
+ * through one ring buffer. This file holds the process lifecycle sensors, which
+ * always send (the daemon's process table depends on them); the file, network
+ * and privilege sensors live in the headers it includes.
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
+#include "file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -44,7 +46,7 @@ static __always_inline __u32 cgroup_append(char *ev, __u32 off, struct vg_str *s
 	for (i = 2; i >= 0; i--) {
 		if (!kn[i] || off > VG_EVENT_MAX - CGROUP_NAME_MAX)
 			continue;
-		off &= EV_OFF_MASK;
+		off = ev_off(off);
 		n = bpf_probe_read_kernel_str(ev + off, CGROUP_NAME_MAX, BPF_CORE_READ(kn[i], name));
 		if (n <= 1)
 			continue;
@@ -171,7 +173,7 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = VG_EVENT_MAX - off - 1;
 		e->hdr.flags |= VG_XF_ARGS_TRUNC;
 	}
-	off &= EV_OFF_MASK;
+	off = ev_off(off);
 	len &= VG_ARGS_MAX - 1;
 	e->args.off = off;
 	e->args.len = len;

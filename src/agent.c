@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "event.h"
+#include "filter.h"
 #include "json.h"
 #include "loader.h"
 #include "proctable.h"
@@ -244,6 +245,17 @@ int agent_run(const struct agent_opts *opts)
 		ret = -errno;
 		fprintf(stderr, "vigil: %s\n", err);
 		goto err_close;
+	}
+	if (opts->filter) {
+		struct filter_maps fm;
+
+		loader__filter_maps(a.loader, &fm);
+		ret = filter_spec_apply(opts->filter, &fm);
+		if (ret) {
+			fprintf(stderr, "vigil: cannot write the prefilter maps: %s\n",
+				strerror(-ret));
+			goto err_unload;
+		}
 	}
 	a.rb = ring_buffer__new(loader__ringbuf_fd(a.loader), on_record, &a, NULL);
 	if (!a.rb) {

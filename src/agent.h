@@ -16,7 +16,10 @@ enum agent_format {
 	AGENT_FMT_TEXT,	    /* one human-readable line per event */
 };
 
+struct filter_spec;
+
 struct agent_opts {
+	const struct filter_spec *filter; /* the in-kernel prefilter; NULL sends everything */
 	enum agent_format events; /* how to print every event on stdout */
 	size_t ringbuf_bytes;	  /* ring buffer size */
 	uint32_t wake_bytes;	  /* pending bytes that wake the reader for bulk events */

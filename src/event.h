@@ -36,6 +36,46 @@ const char *event_type_name(uint16_t type);
 /* Minimum record size for a type, 0 for an unknown type. */
 size_t event_min_size(uint16_t type);
 
+/* Falco's name of a syscall ("openat", "connect", ...), or NULL. */
+const char *event_syscall_name(uint16_t sys);
+
+/* The fields every syscall-exit record starts with after its header. */
+struct event_sys {
+	int64_t ret;	  /* return value */
+	uint16_t syscall; /* enum vg_syscall */
+};
+
+/* ret/syscall of a file, network or privilege record; false for other types. */
+bool event_sys_fields(const struct event *ev, struct event_sys *out);
+
+/*
+ * Folds "." and ".." components and repeated slashes of an absolute path in place,
+ * as the kernel would if no component were a symlink. Returns the new length.
+ */
+size_t event_path_fold(char *path, size_t len);
+
+/* The path a file event names (folded when joined; "pipe:[ino]" style for
+ * pseudo files) into buf; returns its length, 0 when it has none. */
+size_t event_file_path(const struct event *ev, char *buf, size_t len);
+
+/* Per-domain renderers: the type-specific object of the JSON form, and the
+ * type-specific words of the text form. */
+void event_file_json(struct json_buf *j, const struct event *ev);
+void event_file_text(FILE *out, const struct event *ev);
+void event_net_json(struct json_buf *j, const struct event *ev);
+void event_net_text(FILE *out, const struct event *ev);
+void event_priv_json(struct json_buf *j, const struct event *ev);
+void event_priv_text(FILE *out, const struct event *ev);
+
+/* Writes bytes for a terminal: unprintable ones as \xNN. */
+void event_text_bytes(FILE *out, const char *s, size_t n);
+
+/* Writes key and a hex string "0x..." for v. */
+void event_json_hex(struct json_buf *j, const char *key, uint64_t v);
+
+/* Writes key and the record's string s, or null when absent. */
+void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev, struct vg_str s);
+
 /* Writes a NUL-separated argv as a JSON array of strings. */
 void event_json_args(struct json_buf *j, const char *args, size_t len);
 

@@ -15,10 +15,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "filter.h"
 #include "loader.h"
 #include "vigil.skel.h"
 
-#define MAX_LINKS 64
+#define MAX_LINKS 128
 
 struct loader {
 	struct vigil_bpf *skel;		   /* generated skeleton, loaded */
@@ -29,6 +30,7 @@ struct loader {
 
 static char failed_prog[64];	/* last program libbpf reported as refused */
 static char verifier_tail[512]; /* the verifier's last words before a refusal */
+static char failed_map[64];	/* last map libbpf could not create */
 
 /* Keeps the last non-empty line of a verifier log that precedes its END marker. */
 static void keep_verifier_tail(const char *log)
@@ -64,6 +66,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (p && (strstr(line, "failed to load") || strstr(line, "load failed"))) {
 		p += 6;
 		snprintf(failed_prog, sizeof(failed_prog), "%.*s", (int)strcspn(p, "'"), p);
+	}
+	p = strstr(line, "map '");
+	if (p && strstr(line, "failed to create")) {
+		p += 5;
+		snprintf(failed_map, sizeof(failed_map), "%.*s", (int)strcspn(p, "'"), p);
 	}
 	keep_verifier_tail(line);
 	if (getenv("VIGIL_BPF_DEBUG"))
@@ -105,6 +112,33 @@ static int check_environment(char *err, size_t errlen)
 	return ensure_tracefs(err, errlen);
 }
 
+/*
+ * Syscalls differ between kernels (fchmodat2 is 6.6+): a program whose tracepoint
+ * this kernel lacks is not loaded, and the loss is said once.
+ */
+static void skip_missing_tracepoints(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	char path[256];
+
+	bpf_object__for_each_program(prog, obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+
+		if (strncmp(sec, "tp/", 3))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/id", sec + 3);
+		if (access(path, F_OK) == 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s/id", sec + 3);
+		if (access(path, F_OK) == 0)
+			continue;
+		fprintf(stderr, "vigil: warning: this kernel has no tracepoint %s; %s is not loaded\n",
+			sec + 3, bpf_program__name(prog));
+		bpf_program__set_autoload(prog, false);
+	}
+}
+
 struct loader *loader__open(const struct loader_opts *opts, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
@@ -139,7 +173,8 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 			 "at least the page size)", opts->ringbuf_bytes, strerror(-ret));
 		goto err_destroy;
 	}
-	failed_prog[0] = verifier_tail[0] = 0;
+	skip_missing_tracepoints(l->skel->obj);
+	failed_prog[0] = failed_map[0] = verifier_tail[0] = 0;
 	ret = vigil_bpf__load(l->skel);
 	if (ret) {
 		if (failed_prog[0])
@@ -147,6 +182,9 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 				 "the kernel refused BPF program '%s': %s (errno %d)%s%s",
 				 failed_prog, strerror(-ret), -ret,
 				 verifier_tail[0] ? "; verifier: " : "", verifier_tail);
+		else if (failed_map[0])
+			snprintf(err, errlen, "the kernel refused to create BPF map '%s': %s (errno %d)",
+				 failed_map, strerror(-ret), -ret);
 		else
 			snprintf(err, errlen, "cannot load the BPF object: %s (errno %d)",
 				 strerror(-ret), -ret);
@@ -158,6 +196,8 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 	{
 		struct bpf_link *link;
 
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (l->nlinks == MAX_LINKS) {
 			ret = -E2BIG;
 			snprintf(err, errlen, "too many BPF programs (%d)", MAX_LINKS);
@@ -199,6 +239,15 @@ void loader__free(struct loader *l)
 int loader__ringbuf_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);
+}
+
+void loader__filter_maps(const struct loader *l, struct filter_maps *out)
+{
+	out->types = bpf_map__fd(l->skel->maps.filter_types);
+	out->paths = bpf_map__fd(l->skel->maps.filter_paths);
+	out->comms = bpf_map__fd(l->skel->maps.filter_comms);
+	out->ports = bpf_map__fd(l->skel->maps.filter_ports);
+	out->cgroups = bpf_map__fd(l->skel->maps.filter_cgroups);
 }
 
 int loader__counters(const struct loader *l, struct vg_counters *out)

@@ -26,6 +26,11 @@ void loader__free(struct loader *l);
 
 int loader__ringbuf_fd(const struct loader *l);
 
+struct filter_maps;
+
+/* The prefilter's map descriptors. */
+void loader__filter_maps(const struct loader *l, struct filter_maps *out);
+
 /* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
 int loader__counters(const struct loader *l, struct vg_counters *out);
 

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "filter.h"
 
 static const char usage_text[] =
 	"usage: vigil <command> [options]\n"
@@ -29,7 +30,13 @@ static const char usage_text[] =
 	"                      line) or text; default: text on a terminal, else json\n"
 	"      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 8M)\n"
 	"      --tick-ms=N     longest a batched event waits before it is read (default 1)\n"
-	"      --ancestry=N    ancestors named in each JSON event (default 8)\n";
+	"      --ancestry=N    ancestors named in each JSON event (default 8)\n"
+	"      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
+	"                      all, none, or a comma list of paths (\"/etc/\" or \"/usr/*\"\n"
+	"                      are prefixes, \"/etc/shadow\" is exact), comm=NAME, port=N,\n"
+	"                      cgroup=ID, write (opens for writing), failed (errors).\n"
+	"                      Default: everything, except opens: only for writing or\n"
+	"                      under /etc/, /root/, /home/, /boot/ and other sensitive paths\n";
 
 static int parse_size(const char *arg, const char *opt, size_t *out)
 {
@@ -73,14 +80,23 @@ static int cmd_run(int argc, char **argv)
 		{ "ringbuf-size", required_argument, NULL, 'r' },
 		{ "tick-ms", required_argument, NULL, 't' },
 		{ "ancestry", required_argument, NULL, 'a' },
+		{ "filter", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	struct filter_spec filter;
 	struct agent_opts o;
+	char err[256];
 	size_t v;
-	int c;
+	int c, ret = 2;
 
 	agent_opts_default(&o);
+	filter_spec_init(&filter);
+	if (filter_spec_default(&filter)) {
+		fprintf(stderr, "vigil run: out of memory\n");
+		goto out;
+	}
+	o.filter = &filter;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e::h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -94,41 +110,51 @@ static int cmd_run(int argc, char **argv)
 			else {
 				fprintf(stderr, "vigil run: --events=%s: expected json or text\n",
 					optarg);
-				return 2;
+				goto out;
 			}
 			break;
 		case 'r':
 			if (parse_size(optarg, "--ringbuf-size", &v))
-				return 2;
+				goto out;
 			o.ringbuf_bytes = v;
 			break;
 		case 't':
 			if (parse_size(optarg, "--tick-ms", &v) || v < 1 || v > 1000) {
 				fprintf(stderr, "vigil run: --tick-ms takes 1 to 1000\n");
-				return 2;
+				goto out;
 			}
 			o.tick_ms = v;
 			break;
 		case 'a':
 			if (parse_size(optarg, "--ancestry", &v) || v > 64) {
 				fprintf(stderr, "vigil run: --ancestry takes 0 to 64\n");
-				return 2;
+				goto out;
 			}
 			o.ancestry_max = v;
 			break;
+		case 'f':
+			if (filter_spec_parse(&filter, optarg, err, sizeof(err))) {
+				fprintf(stderr, "vigil run: --filter %s\n", err);
+				goto out;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return 0;
+			ret = 0;
+			goto out;
 		default:
 			fputs(usage_text, stderr);
-			return 2;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vigil run: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		goto out;
 	}
-	return agent_run(&o) ? 1 : 0;
+	ret = agent_run(&o) ? 1 : 0;
+out:
+	filter_spec_free(&filter);
+	return ret;
 }
 
 int main(int argc, char **argv)

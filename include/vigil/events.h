@@ -27,7 +27,94 @@ enum vg_type {
 	VG_EV_EXEC = 1,
 	VG_EV_FORK = 2,
 	VG_EV_EXIT = 3,
+	/* files: struct vg_file */
+	VG_EV_OPEN = 16,     /* open, openat, openat2, creat */
+	VG_EV_UNLINK = 17,   /* unlink, unlinkat, rmdir */
+	VG_EV_RENAME = 18,   /* rename, renameat, renameat2 */
+	VG_EV_MKDIR = 19,    /* mkdir, mkdirat */
+	VG_EV_CHMOD = 20,    /* chmod, fchmod, fchmodat, fchmodat2 */
+	VG_EV_CHOWN = 21,    /* chown, fchown, lchown, fchownat */
+	VG_EV_LINK = 22,     /* link, linkat */
+	VG_EV_SYMLINK = 23,  /* symlink, symlinkat */
+	VG_EV_TRUNCATE = 24, /* truncate, ftruncate */
+	/* network: struct vg_net */
+	VG_EV_CONNECT = 32, /* connect */
+	VG_EV_ACCEPT = 33,  /* accept, accept4 */
+	VG_EV_BIND = 34,    /* bind */
+	VG_EV_LISTEN = 35,  /* listen */
+	/* privilege and kernel: struct vg_priv */
+	VG_EV_SETID = 48,  /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
+	VG_EV_CAPSET = 49, /* capset */
+	VG_EV_PTRACE = 50, /* ptrace */
+	VG_EV_MODULE = 51, /* init_module, finit_module, delete_module */
+	VG_EV_MOUNT = 52,  /* mount */
+	VG_EV_UMOUNT = 53, /* umount2 */
+	VG_EV_UNSHARE = 54, /* unshare */
+	VG_EV_SETNS = 55,  /* setns */
+	VG_EV_BPF = 56,	   /* bpf */
+	VG_EV_MEMFD = 57,  /* memfd_create */
+	VG_EV_CHROOT = 58, /* chroot */
+	VG_EV_KILL = 59,   /* kill, tkill, tgkill aimed at another process */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
+};
+
+/* The exact syscall behind a record (Falco's evt.type names it). */
+enum vg_syscall {
+	VG_SYS_NONE = 0,
+	VG_SYS_EXECVE = 1,
+	VG_SYS_OPEN = 2,
+	VG_SYS_OPENAT = 3,
+	VG_SYS_OPENAT2 = 4,
+	VG_SYS_CREAT = 5,
+	VG_SYS_UNLINK = 6,
+	VG_SYS_UNLINKAT = 7,
+	VG_SYS_RMDIR = 8,
+	VG_SYS_RENAME = 9,
+	VG_SYS_RENAMEAT = 10,
+	VG_SYS_RENAMEAT2 = 11,
+	VG_SYS_MKDIR = 12,
+	VG_SYS_MKDIRAT = 13,
+	VG_SYS_CHMOD = 14,
+	VG_SYS_FCHMOD = 15,
+	VG_SYS_FCHMODAT = 16,
+	VG_SYS_FCHMODAT2 = 17,
+	VG_SYS_CHOWN = 18,
+	VG_SYS_FCHOWN = 19,
+	VG_SYS_LCHOWN = 20,
+	VG_SYS_FCHOWNAT = 21,
+	VG_SYS_LINK = 22,
+	VG_SYS_LINKAT = 23,
+	VG_SYS_SYMLINK = 24,
+	VG_SYS_SYMLINKAT = 25,
+	VG_SYS_TRUNCATE = 26,
+	VG_SYS_FTRUNCATE = 27,
+	VG_SYS_CONNECT = 40,
+	VG_SYS_ACCEPT = 41,
+	VG_SYS_ACCEPT4 = 42,
+	VG_SYS_BIND = 43,
+	VG_SYS_LISTEN = 44,
+	VG_SYS_SETUID = 60,
+	VG_SYS_SETGID = 61,
+	VG_SYS_SETREUID = 62,
+	VG_SYS_SETREGID = 63,
+	VG_SYS_SETRESUID = 64,
+	VG_SYS_SETRESGID = 65,
+	VG_SYS_CAPSET = 66,
+	VG_SYS_PTRACE = 67,
+	VG_SYS_INIT_MODULE = 68,
+	VG_SYS_FINIT_MODULE = 69,
+	VG_SYS_DELETE_MODULE = 70,
+	VG_SYS_MOUNT = 71,
+	VG_SYS_UMOUNT2 = 72,
+	VG_SYS_UNSHARE = 73,
+	VG_SYS_SETNS = 74,
+	VG_SYS_BPF = 75,
+	VG_SYS_MEMFD_CREATE = 76,
+	VG_SYS_CHROOT = 77,
+	VG_SYS_KILL = 78,
+	VG_SYS_TKILL = 79,
+	VG_SYS_TGKILL = 80,
+	VG_SYS_MAX = 128,
 };
 
 /* vg_exec.hdr.flags bits */
@@ -100,6 +187,115 @@ struct vg_fork {
 	__u32 child_tid;	   /* child's thread id */
 };
 
+/* vg_file.hdr.flags bits */
+enum vg_file_flags {
+	VG_FL_CREATED = 1u << 8,      /* the open created the file */
+	VG_FL_PATH_TRUNC = 1u << 9,   /* path was cut or too deep */
+	VG_FL_PATH2_TRUNC = 1u << 10, /* path2 was cut or too deep */
+	VG_FL_PATH_JOINED = 1u << 11, /* path = resolved base directory + raw argument */
+	VG_FL_PATH2_JOINED = 1u << 12, /* path2 likewise */
+	VG_FL_RAW_TRUNC = 1u << 13,   /* a raw argument was cut */
+	VG_FL_PSEUDO = 1u << 14,      /* object has no path (pipe, socket, anon inode) */
+	VG_FL_DIR = 1u << 15,	      /* object is a directory */
+};
+
+/*
+ * A file event. path is resolved in the kernel from the object the call used or
+ * returned (an fd, the opened file) when there is one; otherwise (unlink, rename,
+ * mkdir, ... where the object is a name) from the resolved base directory (cwd or
+ * dirfd) joined with the raw argument, flagged VG_FL_PATH_JOINED. For symlink, path
+ * is the new link and raw2 the target string it holds.
+ */
+struct vg_file {
+	struct vg_hdr hdr;
+	__s64 ret;	  /* syscall return value: fd, 0, or -errno */
+	__u16 syscall;	  /* enum vg_syscall */
+	__u16 pad0;	  /* zero */
+	__u32 flags;	  /* open: O_* flags; *at: AT_* flags; renameat2: RENAME_* flags */
+	__u32 mode;	  /* open/creat/mkdir/chmod mode */
+	__s32 fd;	  /* fd argument (fchmod, ftruncate, fchown) or opened fd, -1 none */
+	__s32 dirfd;	  /* dirfd argument of *at calls, AT_FDCWD (-100) otherwise */
+	__u32 uid;	  /* chown: new owner, (u32)-1 unchanged */
+	__u32 gid;	  /* chown: new group, (u32)-1 unchanged */
+	__u32 dev;	  /* superblock dev of the object, kernel encoding; 0 unknown */
+	__u64 ino;	  /* inode of the object; 0 unknown */
+	__s64 length;	  /* truncate: new length */
+	__u32 fs_magic;	  /* superblock magic of the object's filesystem; 0 unknown */
+	__u32 pad1;	  /* zero */
+	struct vg_str path;  /* the object's resolved path */
+	struct vg_str raw;   /* the path argument as passed */
+	struct vg_str path2; /* rename/link: the new name, resolved */
+	struct vg_str raw2;  /* rename/link: new name as passed; symlink: the target string */
+};
+
+/* vg_net.hdr.flags bits */
+enum vg_net_flags {
+	VG_NF_NONBLOCK = 1u << 8,      /* the socket was non-blocking */
+	VG_NF_PEER_FROM_ARG = 1u << 9, /* remote address from the caller's sockaddr, not the socket */
+	VG_NF_UNIX_TRUNC = 1u << 10,   /* unix path cut */
+};
+
+/* A network event. Addresses come from the socket; IPv4 uses the first 4 bytes. */
+struct vg_net {
+	struct vg_hdr hdr;
+	__s64 ret;	    /* syscall return value: 0, new fd, or -errno */
+	__u16 syscall;	    /* enum vg_syscall */
+	__u16 family;	    /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 sock_type;    /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u16 protocol;	    /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	__s32 fd;	    /* the socket argument */
+	__s32 backlog;	    /* listen backlog */
+	__u16 lport;	    /* local port, host order */
+	__u16 rport;	    /* remote port, host order */
+	__u32 pad0;	    /* zero */
+	__u8 laddr[16];	    /* local address */
+	__u8 raddr[16];	    /* remote address */
+	struct vg_str unix_path; /* unix socket path; abstract names start with '@' */
+	__u32 pad1;	    /* zero */
+};
+
+/* vg_priv.hdr.flags bits */
+enum vg_priv_flags {
+	VG_PF_S1_TRUNC = 1u << 8, /* s1 cut */
+	VG_PF_S2_TRUNC = 1u << 9, /* s2 cut */
+	VG_PF_S3_TRUNC = 1u << 10, /* s3 cut */
+	VG_PF_OLD_KNOWN = 1u << 11, /* old ids / caps were captured at syscall entry */
+};
+
+/*
+ * A privilege or kernel event. Meaning of the generic fields per syscall:
+ *   setid:   ids_old/ids_new = {real, effective, saved} uid (or gid for *gid calls);
+ *            arg0..arg2 = the arguments
+ *   capset:  caps_old/caps_new = {effective, permitted, inheritable}
+ *   ptrace:  arg0 = request, target = pid
+ *   module:  s1 = module name (delete) or params (init/finit); arg0 = flags; fd: s2 = file path
+ *   mount:   s1 = source, s2 = target (resolved when possible), s3 = fs type, arg0 = flags
+ *   umount2: s2 = target, arg0 = flags
+ *   unshare: arg0 = flags;  setns: arg0 = nstype, s1 = the fd's path (e.g. /proc/PID/ns/net)
+ *   bpf:     arg0 = command, arg1 = program/map type when the command creates one
+ *   memfd:   s1 = name, arg0 = flags
+ *   chroot:  s1 = path (resolved at exit: the new root)
+ *   kill:    target = pid (tgid for tgkill), arg0 = signal, arg1 = tid (tkill/tgkill)
+ */
+struct vg_priv {
+	struct vg_hdr hdr;
+	__s64 ret;	    /* syscall return value */
+	__u16 syscall;	    /* enum vg_syscall */
+	__u16 pad0;	    /* zero */
+	__s32 target;	    /* target pid, 0 none */
+	__u64 arg0;	    /* see above */
+	__u64 arg1;	    /* see above */
+	__u64 arg2;	    /* see above */
+	__u32 ids_old[3];   /* setid: before (when VG_PF_OLD_KNOWN) */
+	__u32 ids_new[3];   /* setid: after */
+	__u64 caps_old[3];  /* capset: before (when VG_PF_OLD_KNOWN) */
+	__u64 caps_new[3];  /* capset: after */
+	struct vg_str s1;   /* see above */
+	struct vg_str s2;   /* see above */
+	struct vg_str s3;   /* see above */
+	__u32 pad1;	    /* zero */
+};
+
 struct vg_exit {
 	struct vg_hdr hdr;	/* the last thread of the process */
 	__u32 status;	/* raw wait status (code << 8, or signal | 0x80 for core) */
@@ -115,6 +311,67 @@ struct vg_counters {
 	__u64 read_err; /* a kernel or user read failed; the record went up incomplete */
 };
 
+/*
+ * The in-kernel prefilter, written by user space (from the command line now, from
+ * the rules later). Per event type: send everything, nothing, or only events that
+ * match at least one of the criteria present for that type.
+ */
+enum vg_filter_mode {
+	VG_FILTER_ALL = 0,   /* send every event of the type (the zero value) */
+	VG_FILTER_MATCH = 1, /* send events that match a criterion below */
+	VG_FILTER_NONE = 2,  /* send nothing */
+};
+
+enum vg_filter_criteria {
+	VG_FC_PATH = 1u << 0,	     /* vg_path_key entries exist for the type */
+	VG_FC_COMM = 1u << 1,	     /* vg_comm_key entries exist for the type */
+	VG_FC_PORT = 1u << 2,	     /* vg_port_key entries exist for the type */
+	VG_FC_CGROUP = 1u << 3,	     /* vg_cgroup_key entries exist for the type */
+	VG_FC_WRITE_OPENS = 1u << 4, /* opens for writing (or creating, truncating) pass */
+	VG_FC_FAILED = 1u << 5,	     /* failed calls (ret < 0) pass */
+};
+
+struct vg_filter_type {
+	__u32 mode;	/* enum vg_filter_mode */
+	__u32 criteria; /* enum vg_filter_criteria */
+};
+
+#define VG_FILTER_PATH_MAX 252 /* bytes of a path the prefix trie sees (trie data <= 256) */
+
+/* LPM trie key: prefixlen counts bits of type + path */
+struct vg_path_key {
+	__u32 prefixlen;		 /* 8 (type) + 8 * path bytes */
+	__u8 type;			 /* enum vg_type */
+	char path[VG_FILTER_PATH_MAX]; /* path prefix, not NUL-terminated */
+	__u8 pad[3];			 /* zero */
+};
+
+enum vg_path_val_flags {
+	VG_PV_EXACT = 1u << 0,	 /* matches only the whole path, not as a prefix */
+	VG_PV_COVERED = 1u << 1, /* a shorter prefix entry also covers this path */
+};
+
+struct vg_path_val {
+	__u32 flags; /* enum vg_path_val_flags */
+	__u32 len;   /* bytes of the entry's path (the trie does not say which entry matched) */
+};
+
+struct vg_comm_key {
+	__u32 type;		/* enum vg_type */
+	char comm[VG_COMM_LEN]; /* NUL-padded */
+};
+
+struct vg_port_key {
+	__u16 type; /* enum vg_type */
+	__u16 port; /* host order: remote port for connect, local for bind/listen/accept */
+};
+
+struct vg_cgroup_key {
+	__u64 cgroup_id; /* cgroup v2 id */
+	__u32 type;	 /* enum vg_type */
+	__u32 pad;	 /* zero */
+};
+
 /* Sensor configuration, written by user space before load (.rodata) or at run time. */
 struct vg_config {
 	__u32 self_pid;	  /* vigil's own tgid: its events are not sent */
@@ -128,6 +385,12 @@ _Static_assert(sizeof(struct vg_exec) == 168, "vg_exec ABI");
 _Static_assert(sizeof(struct vg_fork) == 96, "vg_fork ABI");
 _Static_assert(sizeof(struct vg_exit) == 88, "vg_exit ABI");
 _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");
+_Static_assert(sizeof(struct vg_file) == 160, "vg_file ABI");
+_Static_assert(sizeof(struct vg_net) == 152, "vg_net ABI");
+_Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
+_Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
+_Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
+_Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
 #endif
 
 #endif /* VIGIL_EVENTS_H */

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * file.bpf.h - file sensors at syscall exit. The object's path comes from the
+ * kernel: from the opened file or the fd the call used when there is one, else
+ * from the resolved base directory (cwd or dirfd) joined with the caller's name.
+ * The raw argument travels too. The prefilter's cheap checks run before any path
+ * is resolved.
+ */
+#ifndef VIGIL_FILE_BPF_H
+#define VIGIL_FILE_BPF_H
+
+#include "common.bpf.h"
+#include "filter.bpf.h"
+#include "path.bpf.h"
+#include "syscall.bpf.h"
+
+#define O_WRONLY_ 01
+#define O_RDWR_ 02
+#define O_CREAT_ 0100
+#define O_TRUNC_ 01000
+#define AT_EMPTY_PATH_ 0x1000
+#define WRITE_FLAGS (O_WRONLY_ | O_RDWR_ | O_CREAT_ | O_TRUNC_)
+
+struct file_args {
+	__u32 type;	   /* enum vg_type */
+	__u16 syscall;	   /* enum vg_syscall */
+	bool is_open;	   /* ret is a new fd */
+	int fd;		   /* fd argument, -1 none */
+	int dirfd;	   /* base of name */
+	const char *name;  /* path argument (user memory), NULL none */
+	int dirfd2;	   /* base of name2 */
+	const char *name2; /* second path argument, NULL none */
+	const char *target; /* symlink target string, NULL none */
+	__u32 flags;	   /* O_*, AT_* or RENAME_* flags */
+	__u32 mode;	   /* mode argument */
+	__u32 uid;	   /* chown owner */
+	__u32 gid;	   /* chown group */
+	__s64 length;	   /* truncate length */
+};
+
+struct dot_scan {
+	__u32 off; /* first byte of the string in the scratch record */
+	__u32 len; /* its length */
+	bool found; /* a "." or ".." component was seen */
+};
+
+static long dot_scan_step(__u32 i, void *ctx)
+{
+	struct dot_scan *d = ctx;
+	char *ev = scratch_get();
+	__u32 p = d->off + i;
+	char c[3];
+
+	if (!ev || i + 1 >= d->len)
+		return 1;
+	bpf_probe_read_kernel(c, sizeof(c), ev + (p & EV_OFF_MASK));
+	if (c[0] == '/' && c[1] == '.') {
+		/* "/." then '/', '.', or the end of the string */
+		if (i + 2 >= d->len || c[2] == '/' || c[2] == '.') {
+			d->found = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Whether a joined path has "." or ".." components that user space will fold. */
+static __always_inline bool has_dot_component(__u32 off, __u32 len)
+{
+	struct dot_scan d = { .off = off, .len = len };
+
+	bpf_loop(VG_PATH_MAX, dot_scan_step, &d, 0);
+	return d.found;
+}
+
+/*
+ * Appends base + "/" + name, where base is the task's root for an absolute name,
+ * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory.
+ */
+static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
+					   struct task_struct *t, int dirfd, const char *name,
+					   __u32 *hflags, __u32 trunc_flag)
+{
+	struct vg_str tail = {};
+	const struct path *base;
+	struct walk *w;
+	bool trunc = false;
+	__u32 start;
+	char first = 0;
+
+	s->off = 0;
+	s->len = 0;
+	bpf_probe_read_user(&first, 1, name);
+	if (first == '/')
+		return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+	if (dirfd == AT_FDCWD_) {
+		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
+				       bpf_core_field_offset(struct fs_struct, pwd));
+	} else {
+		struct file *f = fd_file(t, dirfd);
+
+		if (!f)
+			return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+		base = &f->f_path;
+	}
+	w = path_resolve(t, base);
+	if (!w)
+		return off;
+	start = path_append(ev, off, s, w, &trunc);
+	if (start <= off + 1)
+		return start;
+	/* replace the base's NUL with '/', unless the base is "/" itself */
+	if (s->len == 1)
+		start -= 1;
+	else
+		ev[(start - 1) & EV_OFF_MASK] = '/';
+	start = str_append(ev, start, &tail, name, VG_PATH_MAX, true, &trunc);
+	if (tail.off)
+		s->len = tail.off + tail.len - s->off;
+	else
+		s->len = (start - 1) - s->off;
+	if (trunc)
+		*hflags |= trunc_flag;
+	*hflags |= trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
+	return start;
+}
+
+static __always_inline void object_info(struct vg_file *e, struct file *f)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	__u32 mode = BPF_CORE_READ(ino, i_mode);
+
+	e->ino = BPF_CORE_READ(ino, i_ino);
+	e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	e->fs_magic = BPF_CORE_READ(ino, i_sb, s_magic);
+	if (BPF_CORE_READ(f, f_mode) & FMODE_CREATED_)
+		e->hdr.flags |= VG_FL_CREATED;
+	if ((mode & S_IFMT_) == S_IFDIR_)
+		e->hdr.flags |= VG_FL_DIR;
+}
+
+static __noinline int file_event(struct file_args *a, long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	enum filter_verdict verdict;
+	struct file *obj = NULL;
+	struct vg_file *e;
+	bool trunc = false, write;
+	struct walk *w;
+	char *ev;
+	__u32 off, type = a->type;
+
+	if (type >= VG_EV_TYPE_MAX)
+		return 0;
+	count(type, CNT_SEEN);
+	if (is_self()) {
+		count(type, CNT_FILTERED);
+		return 0;
+	}
+	write = a->is_open ? (a->flags & WRITE_FLAGS) != 0 : true;
+	verdict = filter_cheap(type, 0, write, ret < 0);
+	if (verdict == FILTER_DROP) {
+		count(type, CNT_FILTERED);
+		return 0;
+	}
+	if (a->is_open && ret >= 0)
+		obj = fd_file(t, ret);
+	else if (a->fd >= 0)
+		obj = fd_file(t, a->fd);
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_file *)ev;
+	hdr_fill(&e->hdr, t, type);
+	e->ret = ret;
+	e->syscall = a->syscall;
+	e->pad0 = 0;
+	e->flags = a->flags;
+	e->mode = a->mode;
+	e->fd = a->is_open ? (ret >= 0 ? ret : -1) : a->fd;
+	e->dirfd = a->dirfd;
+	e->uid = a->uid;
+	e->gid = a->gid;
+	e->dev = 0;
+	e->ino = 0;
+	e->length = a->length;
+	e->fs_magic = 0;
+	e->pad1 = 0;
+	e->path = (struct vg_str){};
+	e->raw = (struct vg_str){};
+	e->path2 = (struct vg_str){};
+	e->raw2 = (struct vg_str){};
+	off = sizeof(*e);
+
+	if (obj) {
+		object_info(e, obj);
+		w = path_resolve(t, &obj->f_path);
+		if (w) {
+			if (w->flags & WALK_DISCONNECTED)
+				e->hdr.flags |= VG_FL_PSEUDO;
+			off = path_append(ev, off, &e->path, w, &trunc);
+			if (trunc)
+				e->hdr.flags |= VG_FL_PATH_TRUNC;
+		}
+	} else if (a->name) {
+		off = joined_append(ev, off, &e->path, t, a->dirfd, a->name, &e->hdr.flags,
+				    VG_FL_PATH_TRUNC);
+	}
+	if (a->name) {
+		trunc = false;
+		off = str_append(ev, off, &e->raw, a->name, VG_PATH_MAX, true, &trunc);
+		if (trunc)
+			e->hdr.flags |= VG_FL_RAW_TRUNC;
+	}
+	if (a->name2) {
+		off = joined_append(ev, off, &e->path2, t, a->dirfd2, a->name2, &e->hdr.flags,
+				    VG_FL_PATH2_TRUNC);
+		trunc = false;
+		off = str_append(ev, off, &e->raw2, a->name2, VG_PATH_MAX, true, &trunc);
+		if (trunc)
+			e->hdr.flags |= VG_FL_RAW_TRUNC;
+	} else if (a->target) {
+		trunc = false;
+		off = str_append(ev, off, &e->raw2, a->target, VG_PATH_MAX, true, &trunc);
+		if (trunc)
+			e->hdr.flags |= VG_FL_RAW_TRUNC;
+	}
+
+	if (verdict == FILTER_NEED_PATH) {
+		bool pass = false;
+		__u32 o = e->path.off & EV_OFF_MASK, l = e->path.len;
+
+		/* joined paths fold "." and ".." in user space: never drop on them here */
+		if ((e->hdr.flags & (VG_FL_PATH_JOINED | VG_FL_PATH2_JOINED)) &&
+		    (has_dot_component(o, l) ||
+		     has_dot_component(e->path2.off & EV_OFF_MASK, e->path2.len)))
+			pass = true;
+		if (!pass && e->path.off)
+			pass = filter_path(type, ev + o, l);
+		if (!pass && e->path2.off)
+			pass = filter_path(type, ev + (e->path2.off & EV_OFF_MASK), e->path2.len);
+		if (!pass) {
+			count(type, CNT_FILTERED);
+			return 0;
+		}
+	}
+	submit(ev, off, false);
+	return 0;
+}
+
+#define FILE_ARGS(t, sys) struct file_args a = { .type = (t), .syscall = (sys), .fd = -1, \
+		.dirfd = AT_FDCWD_, .dirfd2 = AT_FDCWD_, .uid = (__u32)-1, .gid = (__u32)-1 }; \
+	struct pt_regs *regs = sys_regs()
+
+SEC("tp/syscalls/sys_exit_open")
+int vg_open(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPEN);
+	a.is_open = true;
+	a.name = (const char *)sys_arg(regs, 0);
+	a.flags = sys_arg(regs, 1);
+	a.mode = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int vg_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT);
+	a.is_open = true;
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.flags = sys_arg(regs, 2);
+	a.mode = sys_arg(regs, 3);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int vg_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT2);
+	struct open_how how = {};
+
+	a.is_open = true;
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	bpf_probe_read_user(&how, sizeof(how), (void *)sys_arg(regs, 2));
+	a.flags = how.flags;
+	a.mode = how.mode;
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int vg_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_OPEN, VG_SYS_CREAT);
+	a.is_open = true;
+	a.name = (const char *)sys_arg(regs, 0);
+	a.flags = O_CREAT_ | O_WRONLY_ | O_TRUNC_;
+	a.mode = sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_unlink")
+int vg_unlink(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_UNLINK, VG_SYS_UNLINK);
+	a.name = (const char *)sys_arg(regs, 0);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_unlinkat")
+int vg_unlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_UNLINK, VG_SYS_UNLINKAT);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.flags = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_rmdir")
+int vg_rmdir(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_UNLINK, VG_SYS_RMDIR);
+	a.name = (const char *)sys_arg(regs, 0);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_rename")
+int vg_rename(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAME);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.name2 = (const char *)sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_renameat")
+int vg_renameat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAMEAT);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.dirfd2 = sys_arg(regs, 2);
+	a.name2 = (const char *)sys_arg(regs, 3);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_renameat2")
+int vg_renameat2(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAMEAT2);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.dirfd2 = sys_arg(regs, 2);
+	a.name2 = (const char *)sys_arg(regs, 3);
+	a.flags = sys_arg(regs, 4);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_mkdir")
+int vg_mkdir(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_MKDIR, VG_SYS_MKDIR);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.mode = sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_mkdirat")
+int vg_mkdirat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_MKDIR, VG_SYS_MKDIRAT);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.mode = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_chmod")
+int vg_chmod(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHMOD, VG_SYS_CHMOD);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.mode = sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_fchmod")
+int vg_fchmod(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMOD);
+	a.fd = sys_arg(regs, 0);
+	a.mode = sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_fchmodat")
+int vg_fchmodat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMODAT);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.mode = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_fchmodat2")
+int vg_fchmodat2(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMODAT2);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.mode = sys_arg(regs, 2);
+	a.flags = sys_arg(regs, 3);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_chown")
+int vg_chown(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHOWN, VG_SYS_CHOWN);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.uid = sys_arg(regs, 1);
+	a.gid = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_lchown")
+int vg_lchown(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHOWN, VG_SYS_LCHOWN);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.uid = sys_arg(regs, 1);
+	a.gid = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_fchown")
+int vg_fchown(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHOWN, VG_SYS_FCHOWN);
+	a.fd = sys_arg(regs, 0);
+	a.uid = sys_arg(regs, 1);
+	a.gid = sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_fchownat")
+int vg_fchownat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_CHOWN, VG_SYS_FCHOWNAT);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.uid = sys_arg(regs, 2);
+	a.gid = sys_arg(regs, 3);
+	a.flags = sys_arg(regs, 4);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_link")
+int vg_link(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_LINK, VG_SYS_LINK);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.name2 = (const char *)sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_linkat")
+int vg_linkat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_LINK, VG_SYS_LINKAT);
+	a.dirfd = sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	a.dirfd2 = sys_arg(regs, 2);
+	a.name2 = (const char *)sys_arg(regs, 3);
+	a.flags = sys_arg(regs, 4);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_symlink")
+int vg_symlink(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_SYMLINK, VG_SYS_SYMLINK);
+	a.target = (const char *)sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_symlinkat")
+int vg_symlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_SYMLINK, VG_SYS_SYMLINKAT);
+	a.target = (const char *)sys_arg(regs, 0);
+	a.dirfd = sys_arg(regs, 1);
+	a.name = (const char *)sys_arg(regs, 2);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_truncate")
+int vg_truncate(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_TRUNCATE);
+	a.name = (const char *)sys_arg(regs, 0);
+	a.length = sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_ftruncate")
+int vg_ftruncate(struct trace_event_raw_sys_exit *ctx)
+{
+	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_FTRUNCATE);
+	a.fd = sys_arg(regs, 0);
+	a.length = sys_arg(regs, 1);
+	return file_event(&a, ctx->ret);
+}
+
+#endif /* VIGIL_FILE_BPF_H */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * filter.bpf.h - the in-kernel prefilter. User space writes, per event type, a
+ * mode and the criteria that let an event through; sensors ask the cheap
+ * questions (type, comm, cgroup, port, open flags) before resolving any path, and
+ * the path trie last. Every rejected event is counted as filtered.
+ */
+#ifndef VIGIL_FILTER_BPF_H
+#define VIGIL_FILTER_BPF_H
+
+#include "common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VG_EV_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, struct vg_filter_type);
+} filter_types SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct vg_path_key);
+	__type(value, struct vg_path_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} filter_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_comm_key);
+	__type(value, __u8);
+} filter_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_port_key);
+	__type(value, __u8);
+} filter_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_cgroup_key);
+	__type(value, __u8);
+} filter_cgroups SEC(".maps");
+
+/* per-CPU scratch for the trie key: too big for the stack next to everything else */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_path_key);
+} filter_key_scratch SEC(".maps");
+
+enum filter_verdict {
+	FILTER_SEND,	/* send the event */
+	FILTER_DROP,	/* drop it (counted) */
+	FILTER_NEED_PATH, /* only the path can decide: resolve it, then filter_path() */
+};
+
+static __always_inline struct vg_filter_type *filter_get(__u32 type)
+{
+	return bpf_map_lookup_elem(&filter_types, &type);
+}
+
+/*
+ * The cheap part of the decision, before any path is resolved. port is the
+ * port the type's criterion looks at (0 when none), write tells an open for
+ * writing, failed a call that returned an error.
+ */
+static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, bool write,
+							 bool failed)
+{
+	struct vg_filter_type *f = filter_get(type);
+	__u32 c;
+
+	if (!f || f->mode == VG_FILTER_ALL)
+		return FILTER_SEND;
+	if (f->mode != VG_FILTER_MATCH)
+		return FILTER_DROP;
+	c = f->criteria;
+	if ((c & VG_FC_WRITE_OPENS) && write)
+		return FILTER_SEND;
+	if ((c & VG_FC_FAILED) && failed)
+		return FILTER_SEND;
+	if (c & VG_FC_COMM) {
+		struct vg_comm_key k = { .type = type };
+
+		bpf_get_current_comm(k.comm, sizeof(k.comm));
+		if (bpf_map_lookup_elem(&filter_comms, &k))
+			return FILTER_SEND;
+	}
+	if (c & VG_FC_CGROUP) {
+		struct vg_cgroup_key k = { .cgroup_id = bpf_get_current_cgroup_id(), .type = type };
+
+		if (bpf_map_lookup_elem(&filter_cgroups, &k))
+			return FILTER_SEND;
+	}
+	if ((c & VG_FC_PORT) && port) {
+		struct vg_port_key k = { .type = type, .port = port };
+
+		if (bpf_map_lookup_elem(&filter_ports, &k))
+			return FILTER_SEND;
+	}
+	return (c & VG_FC_PATH) ? FILTER_NEED_PATH : FILTER_DROP;
+}
+
+/* The path part: path[0..len) is the resolved path (len without NUL). */
+static __always_inline bool filter_path(__u32 type, const char *path, __u32 len)
+{
+	__u32 zero = 0;
+	struct vg_path_key *k = bpf_map_lookup_elem(&filter_key_scratch, &zero);
+	struct vg_path_val *v;
+	__u32 n = len;
+
+	if (!k)
+		return true;
+	if (n > VG_FILTER_PATH_MAX)
+		n = VG_FILTER_PATH_MAX;
+	k->type = type;
+	bpf_probe_read_kernel(k->path, n, path);
+	k->prefixlen = 8 + n * 8;
+	v = bpf_map_lookup_elem(&filter_paths, k);
+	if (!v)
+		return false;
+	if (!(v->flags & VG_PV_EXACT) || v->len == len)
+		return true;
+	/* an exact entry matched as a mere prefix: pass only if a shorter prefix covers it */
+	return v->flags & VG_PV_COVERED;
+}
+
+#endif /* VIGIL_FILTER_BPF_H */
