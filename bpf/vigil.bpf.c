@@ -9,10 +9,13 @@
 #include "common.bpf.h"
 #include "path.bpf.h"
 #include "file.bpf.h"
+#include "priv.bpf.h"
+#include "net.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define TMPFS_MAGIC_ 0x01021994
+#define OVERLAYFS_MAGIC_ 0x794c7630
 #define HUGETLBFS_MAGIC_ 0x958458f6
 #define CGROUP_NAME_MAX 96
 
@@ -59,6 +62,52 @@ static __always_inline __u32 cgroup_append(char *ev, __u32 off, struct vg_str *s
 	s->off = start;
 	s->len = off - 1 - start;
 	return off;
+}
+
+/* inode times were timespec64 i_ctime/i_mtime before 6.6, __i_ctime in 6.6-6.10 */
+struct inode___ts {
+	struct timespec64 i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+struct inode___ictime {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void exe_times(struct vg_exec *e, struct inode *ino)
+{
+	const __u64 ns = 1000000000ull;
+
+	if (bpf_core_field_exists(ino->i_ctime_sec)) {
+		e->exe_ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * ns + BPF_CORE_READ(ino, i_ctime_nsec);
+		e->exe_mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * ns + BPF_CORE_READ(ino, i_mtime_nsec);
+	} else if (bpf_core_field_exists(((struct inode___ictime *)ino)->__i_ctime)) {
+		struct inode___ictime *i2 = (void *)ino;
+		struct inode___ts *i1 = (void *)ino;
+
+		e->exe_ctime_ns = BPF_CORE_READ(i2, __i_ctime.tv_sec) * ns +
+				  BPF_CORE_READ(i2, __i_ctime.tv_nsec);
+		e->exe_mtime_ns = BPF_CORE_READ(i1, i_mtime.tv_sec) * ns +
+				  BPF_CORE_READ(i1, i_mtime.tv_nsec);
+	} else {
+		struct inode___ts *i1 = (void *)ino;
+
+		e->exe_ctime_ns = BPF_CORE_READ(i1, i_ctime.tv_sec) * ns +
+				  BPF_CORE_READ(i1, i_ctime.tv_nsec);
+		e->exe_mtime_ns = BPF_CORE_READ(i1, i_mtime.tv_sec) * ns +
+				  BPF_CORE_READ(i1, i_mtime.tv_nsec);
+	}
+}
+
+/* An overlayfs exe with an upper dentry was written in the container, not shipped. */
+static __always_inline bool exe_in_upper_layer(struct inode *ino, __u32 magic)
+{
+	struct ovl_inode *oi;
+
+	if (magic != OVERLAYFS_MAGIC_ || !bpf_core_type_exists(struct ovl_inode))
+		return false;
+	oi = (struct ovl_inode *)((char *)ino - bpf_core_field_offset(struct ovl_inode, vfs_inode));
+	return BPF_CORE_READ(oi, __upperdentry) != NULL;
 }
 
 static __always_inline __u32 ns_inum(struct ns_common *ns)
@@ -137,6 +186,9 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 		e->hdr.flags |= VG_XF_EXE_DELETED;
 	if (e->hdr.euid != e->hdr.uid)
 		e->hdr.flags |= VG_XF_SETUID_EXEC;
+	if (exe_in_upper_layer(ino, magic))
+		e->hdr.flags |= VG_XF_EXE_UPPER;
+	exe_times(e, ino);
 	off = sizeof(*e);
 
 	e->exe.off = 0;

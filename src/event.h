@@ -58,6 +58,14 @@ size_t event_path_fold(char *path, size_t len);
  * pseudo files) into buf; returns its length, 0 when it has none. */
 size_t event_file_path(const struct event *ev, char *buf, size_t len);
 
+/*
+ * The readable form of a privilege event's value for syscall sys: a ptrace request
+ * ("PTRACE_ATTACH"), a signal ("SIGKILL"), a bpf command ("BPF_PROG_LOAD"), or flag
+ * names joined by '|' (unshare/setns/mount flags). Writes into buf; returns its
+ * length (a number in decimal when there is no name).
+ */
+size_t event_priv_describe(uint16_t sys, uint64_t value, char *buf, size_t len);
+
 /* Per-domain renderers: the type-specific object of the JSON form, and the
  * type-specific words of the text form. */
 void event_file_json(struct json_buf *j, const struct event *ev);

@@ -127,6 +127,8 @@ enum vg_exec_flags {
 	VG_XF_FILENAME_TRUNC = 1u << 13, /* execve filename was cut */
 	VG_XF_EXE_NOPATH = 1u << 14,	  /* exe is not reachable from the root (pseudo fs) */
 	VG_XF_SETUID_EXEC = 1u << 15,	  /* euid differs from uid after exec */
+	VG_XF_SEED = 1u << 16,		  /* user space only: a process known at start (recordings) */
+	VG_XF_EXE_UPPER = 1u << 17,	  /* exe is on overlayfs and has an upper-layer copy */
 };
 
 /* vg_fork.hdr.flags bits */
@@ -178,6 +180,8 @@ struct vg_exec {
 	struct vg_str cwd;	   /* resolved working directory */
 	struct vg_str cgroup;	   /* cgroup v2 path tail: "grandparent/parent/leaf" */
 	__u32 pad;		   /* zero */
+	__u64 exe_ctime_ns;	   /* the exe inode's ctime, ns since the epoch */
+	__u64 exe_mtime_ns;	   /* the exe inode's mtime, ns since the epoch */
 };
 
 struct vg_fork {
@@ -233,6 +237,7 @@ enum vg_net_flags {
 	VG_NF_NONBLOCK = 1u << 8,      /* the socket was non-blocking */
 	VG_NF_PEER_FROM_ARG = 1u << 9, /* remote address from the caller's sockaddr, not the socket */
 	VG_NF_UNIX_TRUNC = 1u << 10,   /* unix path cut */
+	VG_NF_LOCAL_FROM_ARG = 1u << 11, /* local address from the caller's sockaddr (failed bind) */
 };
 
 /* A network event. Addresses come from the socket; IPv4 uses the first 4 bytes. */
@@ -381,7 +386,7 @@ struct vg_config {
 #ifndef __cplusplus
 _Static_assert(sizeof(struct vg_str) == 4, "vg_str ABI");
 _Static_assert(sizeof(struct vg_hdr) == 80, "vg_hdr ABI");
-_Static_assert(sizeof(struct vg_exec) == 168, "vg_exec ABI");
+_Static_assert(sizeof(struct vg_exec) == 184, "vg_exec ABI");
 _Static_assert(sizeof(struct vg_fork) == 96, "vg_fork ABI");
 _Static_assert(sizeof(struct vg_exit) == 88, "vg_exit ABI");
 _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");

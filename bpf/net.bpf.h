@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * net.bpf.h - network sensors at syscall exit: connect, accept, accept4, bind and
+ * listen. Addresses come from the socket the call used or created (fd -> file ->
+ * socket -> sock), so they are what the kernel holds after the call, not what the
+ * caller claimed. Only when the socket has no address any more (a failed blocking
+ * connect resets it, a failed bind never set it) is the caller's sockaddr read,
+ * and the record says so. The prefilter sees the port before anything else is read.
+ */
+#ifndef VIGIL_NET_BPF_H
+#define VIGIL_NET_BPF_H
+
+#include <bpf/bpf_endian.h>
+
+#include "common.bpf.h"
+#include "filter.bpf.h"
+#include "syscall.bpf.h"
+
+#define AF_UNIX_      1
+#define AF_INET_      2
+#define AF_INET6_     10
+#define O_NONBLOCK_   04000
+#define S_IFSOCK_     0140000
+#define SUN_PATH_OFF  2	  /* offsetof(struct sockaddr_un, sun_path) */
+#define SUN_PATH_MAX  108 /* sizeof(sun_path) */
+#define SUN_NAME_MASK 127 /* bounds a name length for the verifier */
+
+struct net_args {
+	__u32 type;	   /* enum vg_type */
+	__u16 syscall;	   /* enum vg_syscall */
+	bool accept;	   /* ret is a new socket's fd */
+	int fd;		   /* the socket argument */
+	const void *uaddr; /* the caller's sockaddr (user memory), NULL none */
+	long uaddr_len;	   /* its length argument */
+	int backlog;	   /* listen backlog */
+};
+
+/* The caller's sockaddr as the user ABI lays it out (sockaddr_in / sockaddr_in6). */
+struct user_sockaddr {
+	__u16 family;  /* sa_family */
+	__u16 port;    /* network order */
+	__u8 rest[24]; /* sin_addr at 0; or sin6_flowinfo at 0 and sin6_addr at 4 */
+};
+
+/* The sock behind a file, or NULL when the file is not a socket. */
+static __always_inline struct sock *file_sock(struct file *f)
+{
+	struct socket *sock;
+
+	if (!f)
+		return NULL;
+	/* only sockfs inodes are S_IFSOCK and openable; a socket on disk opens as O_PATH
+	 * with no private_data */
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* Reads the caller's sockaddr; false when there is none or it is unreadable. */
+static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct net_args *a)
+{
+	__u64 n = a->uaddr_len;
+
+	if (!a->uaddr || a->uaddr_len < 2)
+		return false;
+	barrier_var(n);
+	if (n > sizeof(*sa))
+		n = sizeof(*sa);
+	return bpf_probe_read_user(sa, n, a->uaddr) == 0;
+}
+
+/*
+ * The port the prefilter's criterion names: remote for connect, local for the
+ * others. From the socket; from the caller's sockaddr when the socket has none.
+ */
+static __always_inline __u16 filter_port(struct net_args *a, struct sock *sk,
+					 struct user_sockaddr *sa, bool *have_sa)
+{
+	__u16 port = 0;
+
+	if (sk && a->type == VG_EV_CONNECT)
+		port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	else if (sk)
+		port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (port || a->accept || !a->uaddr)
+		return port;
+	*have_sa = user_sockaddr_read(sa, a);
+	if (*have_sa && (sa->family == AF_INET_ || sa->family == AF_INET6_))
+		port = bpf_ntohs(sa->port);
+	return port;
+}
+
+/* Family, type, protocol, ports and addresses as the socket holds them now. */
+static __always_inline void sock_fill(struct vg_net *e, struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sock_type = BPF_CORE_READ(sk, sk_type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	if (e->family == AF_INET_) {
+		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		bpf_core_read(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (e->family == AF_INET6_) {
+		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		bpf_core_read(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+/* Copies an inet address and port of the caller's sockaddr into addr/port. */
+static __always_inline bool sockaddr_fill(struct user_sockaddr *sa, long len, __u16 family,
+					  __u8 *addr, __u16 *port)
+{
+	if (sa->family != family)
+		return false;
+	if (family == AF_INET_ && len >= 8) {
+		__builtin_memcpy(addr, sa->rest, 4);
+	} else if (family == AF_INET6_ && len >= 24) {
+		__builtin_memcpy(addr, sa->rest + 4, 16);
+	} else {
+		return false;
+	}
+	*port = bpf_ntohs(sa->port);
+	return true;
+}
+
+/*
+ * Appends a unix socket name of n bytes of sun_path at src: a pathname (up to its
+ * NUL) as is, an abstract name (leading NUL, then any bytes) as '@' + the bytes.
+ */
+static __always_inline __u32 unix_name_append(char *ev, __u32 off, struct vg_str *s,
+					      const char *src, __u32 n, bool user)
+{
+	__u64 size;
+	long r;
+
+	s->off = 0;
+	s->len = 0;
+	if (n == 0 || n > SUN_PATH_MAX || off > VG_EVENT_MAX - SUN_PATH_MAX - 2)
+		return off;
+	off = ev_off(off);
+	size = n + 1;
+	barrier_var(size);
+	size &= SUN_NAME_MASK;
+	if (user)
+		r = bpf_probe_read_user_str(ev + off, size, src);
+	else
+		r = bpf_probe_read_kernel_str(ev + off, size, src);
+	if (r > 1) {
+		s->off = off;
+		s->len = r - 1;
+		return off + r;
+	}
+	if (r != 1 || n < 2)
+		return off;
+	/* an empty string: an abstract name, whose bytes may include NULs */
+	size = n - 1;
+	barrier_var(size);
+	size &= SUN_NAME_MASK;
+	if (user)
+		r = bpf_probe_read_user(ev + off + 1, size, src + 1);
+	else
+		r = bpf_probe_read_kernel(ev + off + 1, size, src + 1);
+	if (r)
+		return off;
+	ev[off] = '@';
+	ev[off + 1 + size] = 0;
+	s->off = off;
+	s->len = size + 1;
+	return off + size + 2;
+}
+
+/* Appends the name a unix sock is bound to (its own, or its peer's). */
+static __always_inline __u32 unix_addr_append(char *ev, __u32 off, struct vg_str *s,
+					      struct sock *sk)
+{
+	struct unix_address *ua = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	int len;
+
+	s->off = 0;
+	s->len = 0;
+	if (!ua)
+		return off;
+	len = BPF_CORE_READ(ua, len);
+	if (len <= SUN_PATH_OFF)
+		return off;
+	return unix_name_append(ev, off, s, (const char *)ua->name[0].sun_path, len - SUN_PATH_OFF,
+				false);
+}
+
+/*
+ * The unix path of the record: the peer's name for connect (the caller's sockaddr
+ * when the socket has no peer), the socket's own for the others (the sockaddr when
+ * a bind left none).
+ */
+static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, struct sock *sk,
+				       struct net_args *a)
+{
+	struct sock *named = sk;
+	__u16 family = 0;
+	__u32 n;
+
+	if (a->type == VG_EV_CONNECT)
+		named = sk ? BPF_CORE_READ((struct unix_sock *)sk, peer) : NULL;
+	if (named)
+		off = unix_addr_append(ev, off, &e->unix_path, named);
+	if (e->unix_path.off || !a->uaddr || a->uaddr_len <= SUN_PATH_OFF ||
+	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND))
+		return off;
+	if (bpf_probe_read_user(&family, sizeof(family), a->uaddr) || family != AF_UNIX_)
+		return off;
+	/* an oversized length is refused by the kernel, but the name tried is still news */
+	n = a->uaddr_len - SUN_PATH_OFF;
+	if (n > SUN_PATH_MAX)
+		n = SUN_PATH_MAX;
+	off = unix_name_append(ev, off, &e->unix_path, (const char *)a->uaddr + SUN_PATH_OFF, n,
+			       true);
+	if (e->unix_path.off)
+		e->hdr.flags |=
+		    a->type == VG_EV_CONNECT ? VG_NF_PEER_FROM_ARG : VG_NF_LOCAL_FROM_ARG;
+	return off;
+}
+
+static __noinline int net_event(struct net_args *a, long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct user_sockaddr sa = {};
+	enum filter_verdict verdict;
+	struct sock *sk, *obj;
+	struct file *f;
+	struct vg_net *e;
+	bool have_sa = false;
+	__u32 off, type = a->type;
+	__u16 port;
+	char *ev;
+
+	if (type >= VG_EV_TYPE_MAX)
+		return 0;
+	count(type, CNT_SEEN);
+	if (is_self()) {
+		count(type, CNT_FILTERED);
+		return 0;
+	}
+	f = fd_file(t, a->fd);
+	sk = file_sock(f);
+	obj = sk;
+	if (a->accept && ret >= 0) {
+		struct sock *nsk = file_sock(fd_file(t, ret));
+
+		if (nsk)
+			obj = nsk;
+	}
+	port = filter_port(a, obj, &sa, &have_sa);
+	verdict = filter_cheap(type, port, false, ret < 0);
+	/* no path criterion names a network type, except a unix socket's name */
+	if (verdict == FILTER_NEED_PATH &&
+	    (!obj || BPF_CORE_READ(obj, __sk_common.skc_family) != AF_UNIX_))
+		verdict = FILTER_DROP;
+	if (verdict == FILTER_DROP) {
+		count(type, CNT_FILTERED);
+		return 0;
+	}
+
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_net *)ev;
+	hdr_fill(&e->hdr, t, type);
+	e->ret = ret;
+	e->syscall = a->syscall;
+	e->family = 0;
+	e->sock_type = 0;
+	e->protocol = 0;
+	e->fd = a->fd;
+	e->backlog = a->backlog;
+	e->lport = 0;
+	e->rport = 0;
+	e->pad0 = 0;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	e->unix_path = (struct vg_str){};
+	e->pad1 = 0;
+	off = sizeof(*e);
+	if (f && (BPF_CORE_READ(f, f_flags) & O_NONBLOCK_))
+		e->hdr.flags |= VG_NF_NONBLOCK;
+
+	if (obj)
+		sock_fill(e, obj);
+	if (!obj && a->uaddr && !have_sa) {
+		/* no socket (EBADF, ENOTSOCK): the caller's family is all there is */
+		have_sa = user_sockaddr_read(&sa, a);
+		if (have_sa)
+			e->family = sa.family;
+	}
+	if (e->family == AF_UNIX_) {
+		off = unix_fill(ev, off, e, obj, a);
+	} else if (type == VG_EV_CONNECT && !e->rport && a->uaddr) {
+		if (!have_sa)
+			have_sa = user_sockaddr_read(&sa, a);
+		if (have_sa && sockaddr_fill(&sa, a->uaddr_len, e->family, e->raddr, &e->rport))
+			e->hdr.flags |= VG_NF_PEER_FROM_ARG;
+	} else if (type == VG_EV_BIND && !e->lport && a->uaddr) {
+		if (!have_sa)
+			have_sa = user_sockaddr_read(&sa, a);
+		if (have_sa && sockaddr_fill(&sa, a->uaddr_len, e->family, e->laddr, &e->lport))
+			e->hdr.flags |= VG_NF_LOCAL_FROM_ARG;
+	}
+
+	if (verdict == FILTER_NEED_PATH &&
+	    (!e->unix_path.off ||
+	     !filter_path(type, ev + (e->unix_path.off & EV_OFF_MASK), e->unix_path.len))) {
+		count(type, CNT_FILTERED);
+		return 0;
+	}
+	/* binds and listens are rare and announce a service; connects and accepts come in
+	 * storms and go batched */
+	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN);
+	return 0;
+}
+
+#define NET_ARGS(t, sys)                                                                           \
+	struct pt_regs *regs = sys_regs();                                                         \
+	struct net_args a = {.type = (t), .syscall = (sys), .fd = (int)sys_arg(regs, 0)}
+
+SEC("tp/syscalls/sys_exit_connect")
+int vg_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	NET_ARGS(VG_EV_CONNECT, VG_SYS_CONNECT);
+	a.uaddr = (const void *)sys_arg(regs, 1);
+	a.uaddr_len = (int)sys_arg(regs, 2);
+	return net_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int vg_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	NET_ARGS(VG_EV_ACCEPT, VG_SYS_ACCEPT);
+	a.accept = true;
+	return net_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int vg_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	NET_ARGS(VG_EV_ACCEPT, VG_SYS_ACCEPT4);
+	a.accept = true;
+	return net_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_bind")
+int vg_bind(struct trace_event_raw_sys_exit *ctx)
+{
+	NET_ARGS(VG_EV_BIND, VG_SYS_BIND);
+	a.uaddr = (const void *)sys_arg(regs, 1);
+	a.uaddr_len = (int)sys_arg(regs, 2);
+	return net_event(&a, ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_listen")
+int vg_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	NET_ARGS(VG_EV_LISTEN, VG_SYS_LISTEN);
+	a.backlog = (int)sys_arg(regs, 1);
+	return net_event(&a, ctx->ret);
+}
+
+#endif /* VIGIL_NET_BPF_H */

@@ -1,0 +1,241 @@
+"""Network events from the real kernel: connect, accept, bind and listen over TCP,
+UDP, IPv4, IPv6 and unix sockets, all on loopback, and the in-kernel port prefilter.
+
+The net_probe helper makes the calls with plain syscalls and prints the pid, fds and
+ports it used, so each test knows exactly which event vigil must report and what
+the kernel returned."""
+import errno
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+
+from conftest import Vigil, helper, raw
+
+
+def probe(*args):
+    """Runs one net_probe scenario; returns what it printed."""
+    out = subprocess.run([helper("net_probe"), *args], check=True, stdout=subprocess.PIPE,
+                         timeout=30).stdout
+    return json.loads(out)
+
+
+def net_event(vigil, kind, pid, fd):
+    """The event of type kind made by pid on socket fd."""
+    return vigil.wait_for(lambda e: e["type"] == kind and e["proc"]["pid"] == pid and
+                          e["net"]["fd"] == fd, what=f"{kind} of pid {pid} on fd {fd}")
+
+
+def inet(ip, port):
+    return {"ip": ip, "port": port}
+
+
+def test_tcp4_blocking_connect(vigil):
+    r = probe("tcp4")
+    ev = net_event(vigil, "connect", r["pid"], r["client_fd"])
+    assert r["connect_ret"] == 0
+    assert ev["syscall"] == "connect"
+    assert ev["ret"] == 0 and ev["error"] is None
+    n = ev["net"]
+    assert (n["family"], n["sock_type"], n["protocol"]) == ("inet", "stream", "tcp")
+    assert n["remote"] == inet("127.0.0.1", r["port"])
+    assert n["local"] == inet("127.0.0.1", r["client_port"])
+    assert n["nonblocking"] is False
+    assert n["peer_from_arg"] is False
+
+
+def test_tcp4_accept_reports_the_new_connection(vigil):
+    r = probe("tcp4")
+    ev = net_event(vigil, "accept", r["pid"], r["listen_fd"])
+    assert ev["syscall"] == "accept"
+    assert ev["ret"] == r["accept_fd"]
+    n = ev["net"]
+    # the peer of the accepted socket is the connecting socket's own end
+    assert n["remote"] == inet("127.0.0.1", r["client_port"])
+    assert n["local"] == inet("127.0.0.1", r["port"])
+    assert (n["family"], n["protocol"]) == ("inet", "tcp")
+
+
+def test_tcp4_bind_and_listen(vigil):
+    r = probe("tcp4")
+    ev = net_event(vigil, "bind", r["pid"], r["listen_fd"])
+    assert ev["ret"] == 0
+    assert ev["net"]["local"] == inet("127.0.0.1", r["port"])
+    assert ev["net"]["remote"] is None
+    assert ev["net"]["local_from_arg"] is False
+    ev = net_event(vigil, "listen", r["pid"], r["listen_fd"])
+    assert ev["ret"] == 0
+    assert ev["net"]["local"] == inet("127.0.0.1", r["port"])
+    assert ev["net"]["backlog"] == r["backlog"] == 7
+
+
+def test_nonblocking_connect_to_closed_port(vigil):
+    r = probe("nonblock")
+    # loopback may deliver the RST before connect returns; either answer is the kernel's
+    assert r["ret"] in (-errno.EINPROGRESS, -errno.ECONNREFUSED)
+    ev = net_event(vigil, "connect", r["pid"], r["fd"])
+    assert ev["ret"] == r["ret"]
+    assert ev["error"] == errno.errorcode[-r["ret"]]
+    n = ev["net"]
+    assert n["nonblocking"] is True
+    assert n["remote"] == inet("127.0.0.1", r["port"])
+    assert n["protocol"] == "tcp"
+
+
+def test_refused_blocking_connect_takes_peer_from_sockaddr(vigil):
+    r = probe("refused")
+    assert r["ret"] == -errno.ECONNREFUSED
+    ev = net_event(vigil, "connect", r["pid"], r["fd"])
+    assert ev["ret"] == -errno.ECONNREFUSED
+    assert ev["error"] == "ECONNREFUSED"
+    n = ev["net"]
+    # the failed connect reset the socket: the address is the caller's, and says so
+    assert n["peer_from_arg"] is True
+    assert n["remote"] == inet("127.0.0.1", r["port"])
+    assert n["nonblocking"] is False
+
+
+def test_ipv6_connect_and_accept(vigil):
+    r = probe("tcp6")
+    ev = net_event(vigil, "connect", r["pid"], r["client_fd"])
+    assert ev["ret"] == 0
+    assert ev["net"]["family"] == "inet6"
+    assert ev["net"]["remote"] == inet("::1", r["port"])
+    assert ev["net"]["local"] == inet("::1", r["client_port"])
+    ev = net_event(vigil, "accept", r["pid"], r["listen_fd"])
+    assert ev["ret"] == r["accept_fd"]
+    assert ev["net"]["remote"] == inet("::1", r["client_port"])
+    assert ev["net"]["local"] == inet("::1", r["port"])
+
+
+def test_udp_connect(vigil):
+    r = probe("udp")
+    ev = net_event(vigil, "connect", r["pid"], r["client_fd"])
+    assert ev["ret"] == 0
+    n = ev["net"]
+    assert (n["family"], n["sock_type"], n["protocol"]) == ("inet", "dgram", "udp")
+    assert n["remote"] == inet("127.0.0.1", r["port"])
+    assert n["local"] == inet("127.0.0.1", r["client_port"])
+    ev = net_event(vigil, "bind", r["pid"], r["server_fd"])
+    assert ev["net"]["local"] == inet("127.0.0.1", r["port"])
+    assert ev["net"]["protocol"] == "udp"
+
+
+def test_bind_to_busy_port_reports_requested_address(vigil):
+    r = probe("bind-busy")
+    assert r["ret"] == -errno.EADDRINUSE
+    ev = net_event(vigil, "bind", r["pid"], r["fd"])
+    assert ev["ret"] == -errno.EADDRINUSE
+    assert ev["net"]["local"] == inet("127.0.0.1", r["port"])
+    assert ev["net"]["local_from_arg"] is True
+
+
+def test_unix_socket_bind_listen_connect_accept(vigil, workdir):
+    path = os.path.join(workdir, "srv.sock").encode()
+    r = probe("unix", path.hex())
+    assert r["connect_ret"] == 0
+    ev = net_event(vigil, "bind", r["pid"], r["listen_fd"])
+    assert ev["ret"] == 0
+    assert ev["net"]["family"] == "unix" and ev["net"]["sock_type"] == "stream"
+    assert ev["net"]["protocol"] is None
+    assert raw(ev["net"]["local"]["path"]) == path
+    ev = net_event(vigil, "listen", r["pid"], r["listen_fd"])
+    assert raw(ev["net"]["local"]["path"]) == path
+    assert ev["net"]["backlog"] == 5
+    ev = net_event(vigil, "connect", r["pid"], r["client_fd"])
+    assert ev["ret"] == 0
+    assert raw(ev["net"]["remote"]["path"]) == path
+    assert ev["net"]["peer_from_arg"] is False
+    ev = net_event(vigil, "accept", r["pid"], r["listen_fd"])
+    assert ev["ret"] == r["accept_fd"]
+    assert raw(ev["net"]["local"]["path"]) == path
+
+
+def test_unix_abstract_name_with_hostile_bytes(vigil):
+    # abstract names are raw bytes: NULs, newlines, quotes and invalid UTF-8 included
+    name = b"\0vigil-abs-%d\0nul\nnew\"q\xff" % os.getpid()
+    shown = b"@" + name[1:]
+    r = probe("unix", name.hex())
+    assert r["connect_ret"] == 0
+    ev = net_event(vigil, "bind", r["pid"], r["listen_fd"])
+    assert raw(ev["net"]["local"]["path"]) == shown
+    ev = net_event(vigil, "connect", r["pid"], r["client_fd"])
+    assert raw(ev["net"]["remote"]["path"]) == shown
+    assert ev["net"]["peer_from_arg"] is False
+    ev = net_event(vigil, "accept", r["pid"], r["listen_fd"])
+    assert raw(ev["net"]["local"]["path"]) == shown
+
+
+def test_unix_connect_to_missing_name_takes_path_from_sockaddr(vigil, workdir):
+    path = os.path.join(workdir, "nobody-here.sock").encode()
+    r = probe("unix-missing", path.hex())
+    assert r["ret"] == -errno.ENOENT
+    ev = net_event(vigil, "connect", r["pid"], r["fd"])
+    assert ev["ret"] == -errno.ENOENT
+    assert raw(ev["net"]["remote"]["path"]) == path
+    assert ev["net"]["peer_from_arg"] is True
+
+
+def counters(stderr, kind):
+    m = re.search(r"vigil: %s\s+seen=(\d+) filtered=(\d+) sent=(\d+)" % kind, stderr)
+    assert m, f"no {kind} counters in vigil's stderr:\n{stderr}"
+    return tuple(int(x) for x in m.groups())
+
+
+def test_prefilter_sends_only_the_listed_port(workdir):
+    a, b = socket.socket(), socket.socket()
+    try:
+        for s in (a, b):
+            s.bind(("127.0.0.1", 0))
+            s.listen(4)
+        port_a, port_b = a.getsockname()[1], b.getsockname()[1]
+        v = Vigil(workdir, ["--filter", f"connect=port={port_a}"])
+        try:
+            rb = probe("connect4", str(port_b))
+            ra = probe("connect4", str(port_a))
+            assert ra["ret"] == 0 and rb["ret"] == 0
+            ev = v.wait_for(lambda e: e["type"] == "connect" and e["proc"]["pid"] == ra["pid"],
+                            what="connect to the listed port")
+            assert ev["net"]["remote"] == inet("127.0.0.1", port_a)
+            # the one to port B went into the ring first, had it been sent
+            time.sleep(0.2)
+            assert not [e for e in v.events()
+                        if e["type"] == "connect" and e["proc"]["pid"] == rb["pid"]]
+        finally:
+            rc = v.stop()
+        assert rc == 0, v.stderr()
+        seen, filtered, sent = counters(v.stderr(), "connect")
+        assert filtered >= 1
+        assert sent >= 1
+        assert seen >= filtered + sent
+    finally:
+        a.close()
+        b.close()
+
+
+def test_prefilter_path_matches_unix_names_only(workdir):
+    inside = os.path.join(workdir, "watched")
+    os.makedirs(inside)
+    watched = os.path.join(inside, "w.sock").encode()
+    other = os.path.join(workdir, "other.sock").encode()
+    v = Vigil(workdir, ["--filter", f"connect={inside}/"])
+    try:
+        r_other = probe("unix", other.hex())
+        r_tcp = probe("tcp4")
+        r_watched = probe("unix", watched.hex())
+        ev = v.wait_for(lambda e: e["type"] == "connect" and
+                        e["proc"]["pid"] == r_watched["pid"], what="connect to the watched name")
+        assert raw(ev["net"]["remote"]["path"]) == watched
+        time.sleep(0.2)
+        assert not [e for e in v.events() if e["type"] == "connect" and
+                    e["proc"]["pid"] in (r_other["pid"], r_tcp["pid"])]
+        # the filter names connect only: the other types still go up
+        v.wait_for(lambda e: e["type"] == "bind" and e["proc"]["pid"] == r_other["pid"],
+                   what="bind of the unwatched name")
+    finally:
+        rc = v.stop()
+    assert rc == 0, v.stderr()
+    seen, filtered, sent = counters(v.stderr(), "connect")
+    assert filtered >= 2
