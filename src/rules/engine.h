@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * engine.h - vigil's rule engine: Falco's rule language (lists, macros, rules,
+ * exceptions, append/override) loaded from YAML, compiled to one flat op array per
+ * rule, indexed by event type and evaluated without allocating.
+ *
+ * The engine is generic over events. It knows nothing of vigil's kernel records; the
+ * host binds it to its events in three steps:
+ *
+ *  1. A field registry (struct rule_field_def[]): every field name rules may use,
+ *     its type, which argument it takes and a host id. Examples:
+ *        { "proc.name",  RULE_FT_STRING, RULE_FARG_NONE,  0,               F_PROC_NAME }
+ *        { "proc.pid",   RULE_FT_INT64,  RULE_FARG_NONE,  0,               F_PROC_PID }
+ *        { "proc.aname", RULE_FT_STRING, RULE_FARG_INDEX, RULE_FF_MULTI,   F_PROC_ANAME }
+ *        { "evt.arg",    RULE_FT_STRING, RULE_FARG_KEY,   RULE_FF_ARG_REQUIRED, F_EVT_ARG }
+ *        { "fd.sip",     RULE_FT_IPADDR, RULE_FARG_NONE,  0,               F_FD_SIP }
+ *     proc.aname[2] is an INDEX argument; evt.arg.flags and evt.arg[flags] are KEY
+ *     arguments. A RULE_FF_MULTI field used without argument yields several values
+ *     (proc.aname: every ancestor) and a comparison holds if it holds for any value.
+ *     "evt.type" is built in: never list it. Rules compare it to the names of step 2.
+ *
+ *  2. The event types (struct rule_evtype_def[]): Falco syscall names the host can
+ *     produce, each mapped to a host code (several names may share a code). Rules
+ *     are indexed by these codes; a name the host lacks makes a comparison that
+ *     never matches (reported as a warning, as the rule cannot fire for it).
+ *
+ *  3. A getter, called lazily during evaluation and rendering:
+ *        int get(void *event, const struct rule_field_ref *ref,
+ *                struct rule_value *out, int max);
+ *     It fills up to max values (max is 1 unless the ref is multi-valued) and returns
+ *     how many it wrote: 0 means "no value" (comparisons on it are false, `exists`
+ *     is false, output shows <NA>); a negative return is treated as 0. Strings are
+ *     (ptr, len), not copied: they must stay valid until the engine call that
+ *     triggered the get returns. Each distinct ref is fetched at most once per event
+ *     (ref->slot indexes the engine's per-event cache).
+ *     An optional bind callback sees each distinct ref once at compile time to
+ *     validate its argument (e.g. reject evt.arg.nosuch) and stash a pre-resolved
+ *     handle in ref->host_data for the getter.
+ *
+ * Life cycle: rule_engine__new(opts), rule_engine__load_file() for each file in
+ * order (later files append to / override earlier ones, as in Falco), then
+ * rule_engine__compile(). Load and compile collect every diagnostic as
+ * "file:line:col: error|warning: message". After a successful compile, evaluate
+ * with rule_engine__eval(). A reload builds a new engine and swaps it in only if it
+ * compiled, so a running agent keeps its old rules on error.
+ *
+ * Semantics follow Falco's, with these differences: a multi-valued field matches if
+ * any value does, for every operator (Falco's `in` on list fields is containment);
+ * macros and lists may be used before they are defined (recursion is an error);
+ * `regex` is PCRE2, anchored at both ends (Falco: RE2, POSIX syntax); field
+ * transformers (tolower(), val() on the left, ...) are not supported, val() on the
+ * right is; unknown event type names warn instead of failing.
+ *
+ * Memory: load and compile allocate from an arena freed by rule_engine__free(); an
+ * allocation failure while loading aborts the process with a message (rule loading
+ * happens at start-up or reload, never on the event path). Evaluation and prefilter
+ * matching never allocate. An engine is owned by one thread (the event loop).
+ */
+#ifndef VIGIL_RULES_ENGINE_H
+#define VIGIL_RULES_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct json_buf;
+
+/* ---- binding: fields, event types, values ---- */
+
+enum rule_ftype {
+	RULE_FT_STRING = 1, /* bytes, compared bytewise */
+	RULE_FT_INT64 = 2,  /* signed integer */
+	RULE_FT_UINT64 = 3, /* unsigned integer */
+	RULE_FT_BOOL = 4,   /* true / false */
+	RULE_FT_IPADDR = 5, /* IPv4 or IPv6 address; constants may be CIDR networks */
+	RULE_FT_IPNET = 6,  /* an address compared against networks ("10.0.0.0/8") */
+};
+
+enum rule_farg {
+	RULE_FARG_NONE = 0,  /* no argument */
+	RULE_FARG_INDEX = 1, /* proc.aname[2]: a non-negative integer */
+	RULE_FARG_KEY = 2,   /* evt.arg.flags or evt.arg[flags]: a word */
+};
+
+#define RULE_FF_MULTI	     (1u << 0) /* without argument: several values, any may match */
+#define RULE_FF_ARG_REQUIRED (1u << 1) /* using the field without its argument is an error */
+
+struct rule_field_def {
+	const char *name;     /* "proc.name", lower-case dotted, at least one dot */
+	enum rule_ftype type; /* value type */
+	enum rule_farg arg;   /* argument kind */
+	uint32_t flags;	      /* RULE_FF_* */
+	uint32_t id;	      /* host id, echoed in each rule_field_ref */
+};
+
+struct rule_evtype_def {
+	const char *name; /* Falco event name: "execve", "openat", "connect" */
+	uint32_t code;	  /* host event code; keep codes small and dense */
+};
+
+/* One distinct use of a field by the loaded rules, handed to the getter. */
+struct rule_field_ref {
+	const struct rule_field_def *def; /* registry entry */
+	uint32_t id;			  /* def->id */
+	int32_t index;			  /* [N] argument, -1 if none */
+	const char *key;		  /* key argument, NULL if none */
+	bool multi;			  /* may yield several values (multi field, no arg) */
+	uint32_t slot;			  /* dense index among refs, < rule_engine__ref_count() */
+	const char *text;		  /* canonical spelling: "proc.aname[2]", "evt.arg.flags" */
+	uint64_t host_data;		  /* free for the bind callback */
+};
+
+struct rule_ip {
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes */
+};
+
+struct rule_value {
+	union {
+		struct {
+			const char *ptr; /* not NUL-terminated necessarily */
+			size_t len;	 /* bytes */
+		} str;			 /* RULE_FT_STRING */
+		int64_t i64;		 /* RULE_FT_INT64 */
+		uint64_t u64;		 /* RULE_FT_UINT64 */
+		bool b;			 /* RULE_FT_BOOL */
+		struct rule_ip ip;	 /* RULE_FT_IPADDR, RULE_FT_IPNET */
+	};
+};
+
+#define RULE_MAX_VALUES 32 /* values a multi-valued field may yield per event */
+
+typedef int (*rule_get_fn)(void *event, const struct rule_field_ref *ref, struct rule_value *out,
+			   int max);
+/* Returns 0, or -errno after writing a reason into err (e.g. "unknown argument"). */
+typedef int (*rule_bind_fn)(void *host, struct rule_field_ref *ref, char *err, size_t errlen);
+
+/* ---- priorities ---- */
+
+enum rule_priority {
+	RULE_PRIO_ANY = 0, /* as a minimum: no filtering */
+	RULE_PRIO_EMERGENCY = 1,
+	RULE_PRIO_ALERT = 2,
+	RULE_PRIO_CRITICAL = 3,
+	RULE_PRIO_ERROR = 4,
+	RULE_PRIO_WARNING = 5,
+	RULE_PRIO_NOTICE = 6,
+	RULE_PRIO_INFORMATIONAL = 7,
+	RULE_PRIO_DEBUG = 8,
+};
+
+/* Falco's display name: "Emergency" ... "Informational", "Debug". */
+const char *rule_priority__name(enum rule_priority p);
+/* Case-insensitive; accepts "info" for informational. Returns 0 or -EINVAL. */
+int rule_priority__parse(const char *s, enum rule_priority *out);
+
+/* ---- engine ---- */
+
+struct rule_engine_opts {
+	const struct rule_field_def *fields;   /* registry; must outlive the engine */
+	size_t n_fields;		       /* entries in fields */
+	const struct rule_evtype_def *evtypes; /* event types; must outlive the engine */
+	size_t n_evtypes;		       /* entries in evtypes */
+	rule_get_fn get;		       /* value getter (required) */
+	rule_bind_fn bind;		       /* optional compile-time ref validation */
+	void *host;			       /* passed to bind */
+	enum rule_priority min_priority;       /* skip rules less severe; ANY keeps all */
+	bool unknown_field_warn; /* unknown field: warn and disable that rule, not an error */
+	bool time_iso8601;	 /* output prefix uses RFC 3339 UTC, not local HH:MM:SS */
+};
+
+struct rule_engine;
+
+struct rule_engine *rule_engine__new(const struct rule_engine_opts *opts);
+void rule_engine__free(struct rule_engine *e);
+
+/* Each returns 0, or -EINVAL when the file had errors (see diagnostics), -errno on I/O. */
+int rule_engine__load_file(struct rule_engine *e, const char *path);
+int rule_engine__load_buf(struct rule_engine *e, const char *name, const char *buf, size_t len);
+/* Resolves macros, lists, fields, exceptions; builds the index. 0 or -EINVAL. */
+int rule_engine__compile(struct rule_engine *e);
+
+/* ---- diagnostics ---- */
+
+enum rule_diag_level {
+	RULE_DIAG_ERROR = 0,
+	RULE_DIAG_WARNING = 1,
+};
+
+struct rule_diag {
+	enum rule_diag_level level; /* error or warning */
+	const char *file;	    /* file name as given to load */
+	int line, col;		    /* 1-based; 0 when not tied to a place */
+	const char *msg;	    /* what is wrong and, where useful, what to do */
+};
+
+size_t rule_engine__diag_count(const struct rule_engine *e);
+const struct rule_diag *rule_engine__diag(const struct rule_engine *e, size_t i);
+size_t rule_engine__error_count(const struct rule_engine *e);
+/* "file:line:col: error: msg" into buf (snprintf semantics). */
+int rule_diag__format(const struct rule_diag *d, char *buf, size_t len);
+void rule_engine__print_diags(const struct rule_engine *e, FILE *out);
+
+/*
+ * Check mode: loads paths in order, compiles, prints every diagnostic to out (if
+ * not NULL). Returns the number of errors (0: the files are good), or -errno.
+ */
+int rule_engine__check(const struct rule_engine_opts *opts, const char *const *paths, size_t n,
+		       FILE *out);
+
+/* ---- rules ---- */
+
+/* A value of the `actions` key (vigil's extension), kept raw for the response layer. */
+enum rule_node_kind {
+	RULE_NODE_SCALAR = 0,
+	RULE_NODE_SEQ = 1,
+	RULE_NODE_MAP = 2,
+};
+
+struct rule_node {
+	enum rule_node_kind kind; /* scalar, sequence or mapping */
+	const char *scalar;	  /* SCALAR: the text */
+	struct rule_node **items; /* SEQ: elements; MAP: key, value, key, value, ... */
+	size_t n_items;		  /* entries in items */
+	const char *file;	  /* where it was written */
+	int line, col;		  /* 1-based */
+};
+
+struct rule_info {
+	const char *name;	     /* rule name */
+	const char *desc;	     /* description ("" if none) */
+	const char *condition;	     /* condition text, appends joined by spaces */
+	const char *output;	     /* output template */
+	enum rule_priority priority; /* severity */
+	const char *const *tags;     /* sorted, unique */
+	size_t n_tags;		     /* entries in tags */
+	bool enabled;		     /* `enabled` as finally written */
+	bool active;		     /* compiled, enabled, at or above min priority: evaluated */
+	const char *file;	     /* where the rule was (last) defined */
+	int line, col;		     /* 1-based */
+	bool all_evtypes;	     /* condition does not restrict evt.type */
+	const uint32_t *evtypes;     /* sorted host codes, when !all_evtypes */
+	size_t n_evtypes;	     /* entries in evtypes */
+	const struct rule_node *actions; /* raw `actions` value, NULL if absent */
+};
+
+size_t rule_engine__rule_count(const struct rule_engine *e);
+const struct rule_info *rule_engine__rule(const struct rule_engine *e, size_t i);
+/* Index of the rule with that name, or -ENOENT. */
+int rule_engine__rule_index(const struct rule_engine *e, const char *name);
+
+/*
+ * Distinct field refs used by conditions, exceptions and outputs (after compile):
+ * what the host must be able to fetch. The built-in evt.type appears here (id
+ * UINT32_MAX) when used, but is never passed to the getter.
+ */
+size_t rule_engine__ref_count(const struct rule_engine *e);
+const struct rule_field_ref *rule_engine__ref(const struct rule_engine *e, size_t i);
+
+/* ---- evaluation ---- */
+
+/* Called for each matching rule, in load order. */
+typedef void (*rule_match_fn)(void *arg, size_t rule_idx, const struct rule_info *rule);
+
+/*
+ * Runs the active rules indexed for evtype (a host code) against event, calling
+ * on_match for each rule that matches. Returns the number of matches, or -EINVAL
+ * before a compile. Never allocates; not re-entrant (do not call it from on_match).
+ * Field values fetched here are reused by format calls made from the callback;
+ * codes outside the event table run only the rules that do not test evt.type.
+ */
+int rule_engine__eval(struct rule_engine *e, uint32_t evtype, void *event, rule_match_fn on_match,
+		      void *arg);
+
+/* ---- output ---- */
+
+struct rule_text {
+	char *buf;  /* heap, NUL-terminated */
+	size_t len; /* bytes, without the NUL */
+	size_t cap; /* bytes allocated */
+};
+
+void rule_text__free(struct rule_text *t);
+
+/*
+ * The rendered template alone (Falco's "message"): %field tokens replaced, missing
+ * values as <NA>. evtype is the event's host code (for %evt.type). 0 or -ENOMEM.
+ */
+int rule_engine__format_message(struct rule_engine *e, size_t rule_idx, uint32_t evtype,
+				void *event, struct rule_text *out);
+/* Falco's text line: "<time>: <Priority> <message>"; ts_ns is the event's wall time. */
+int rule_engine__format_output(struct rule_engine *e, size_t rule_idx, uint32_t evtype, void *event,
+			       uint64_t ts_ns, struct rule_text *out);
+/*
+ * One alert as a JSON object in Falco's shape (keys sorted as Falco prints them):
+ * hostname, output (the text line), output_fields (every field named by the
+ * template, the condition and the exceptions, typed; missing values null; plus
+ * evt.time in ns), priority, rule, source ("syscall"), tags, time (RFC 3339 UTC with
+ * nanoseconds). Appends to out; returns 0 or out->err.
+ */
+int rule_engine__format_alert(struct rule_engine *e, size_t rule_idx, uint32_t evtype, void *event,
+			      uint64_t ts_ns, const char *hostname, struct json_buf *out);
+
+/* ---- kernel prefilter derivation ---- */
+
+struct rule_pf_str {
+	const char *ptr; /* NUL-terminated as well */
+	size_t len;	 /* bytes */
+};
+
+/*
+ * For one event type and one field: an over-approximation of the field values for
+ * which any active rule indexed for that type could match. Events whose value is
+ * outside it can be dropped in the kernel without changing any alert.
+ */
+struct rule_prefilter {
+	enum rule_ftype type;		  /* the field's type */
+	bool all;			  /* every value may match: no reduction */
+	bool absent;			  /* a rule may match when the field has no value */
+	size_t n_exact;			  /* strings: exact values */
+	const struct rule_pf_str *exact;  /* sorted, none covered by a prefix */
+	size_t n_prefix;		  /* strings: prefixes */
+	const struct rule_pf_str *prefix; /* sorted, none covered by a shorter one */
+	size_t n_num;			  /* integers: exact values */
+	const uint64_t *num; /* sorted; INT64 fields store the value cast to uint64_t */
+};
+
+/*
+ * field names a registry field without argument (e.g. "fd.name", "proc.name",
+ * "fd.sport"). Only string and integer fields reduce; other types give all. Returns
+ * NULL with errno ENOENT (unknown field) or ENOMEM. Free with rule_prefilter__free.
+ */
+struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *e, uint32_t evtype,
+					      const char *field);
+void rule_prefilter__free(struct rule_prefilter *pf);
+/* Whether a value (NULL: field absent) passes the filter. */
+bool rule_prefilter__match(const struct rule_prefilter *pf, const struct rule_value *v);
+
+#endif /* VIGIL_RULES_ENGINE_H */

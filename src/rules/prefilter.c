@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * prefilter.c - what the kernel may drop. For one event type and one field, an
+ * abstract interpretation of every active rule's resolved tree computes two value
+ * sets per node: where it may be true (T) and where it may be false (F), each
+ * "every value" or a finite set of exact strings, string prefixes or integers, plus
+ * whether the field being absent is possible. `and` intersects T, `or` unions it,
+ * `not` swaps T and F, evt.type tests use the event type, and anything not about
+ * the field (or not reducible: contains, endswith, regex, !=, ...) is "every value".
+ * The union of the rules' T is an over-approximation: a value outside it cannot
+ * make any rule match.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules_int.h"
+
+struct dom {
+	bool all;	   /* every present value */
+	bool absent;	   /* the field may be missing */
+	struct vec exact;  /* struct rstr */
+	struct vec prefix; /* struct rstr */
+	struct vec nums;   /* uint64_t */
+};
+
+struct pfctx {
+	struct rule_engine *e; /* engine */
+	struct arena ar;       /* scratch */
+	uint32_t slot;	       /* the field's slot, or UINT32_MAX if no rule uses it */
+	uint32_t code;	       /* event type */
+	bool is_signed;	       /* INT64 field */
+};
+
+struct pf_priv {
+	struct rule_prefilter pub; /* what callers see; first member */
+	struct rstr *exact;	   /* same strings, for lookups */
+	struct prefixes pfx;	   /* same prefixes, for lookups */
+};
+
+static void dom_all(struct dom *d, bool absent)
+{
+	memset(d, 0, sizeof(*d));
+	d->all = true;
+	d->absent = absent;
+}
+
+static void dom_none(struct dom *d, bool absent)
+{
+	memset(d, 0, sizeof(*d));
+	d->absent = absent;
+}
+
+static void push_str(struct pfctx *c, struct vec *v, const char *p, size_t n)
+{
+	struct rstr *s = vec_push(&c->ar, v, sizeof(*s));
+
+	s->p = p;
+	s->n = n;
+}
+
+static void push_num(struct pfctx *c, struct vec *v, uint64_t x)
+{
+	*(uint64_t *)vec_push(&c->ar, v, sizeof(x)) = x;
+}
+
+static bool has_prefix(const struct rstr *s, const struct rstr *p)
+{
+	return s->n >= p->n && !memcmp(s->p, p->p, p->n);
+}
+
+/* Could value x be in d's finite set? */
+static bool dom_has_str(const struct dom *d, const struct rstr *x)
+{
+	for (uint32_t i = 0; i < d->exact.n; i++) {
+		if (!rstr_cmp(&VEC_AT(d->exact, struct rstr, i), x))
+			return true;
+	}
+	for (uint32_t i = 0; i < d->prefix.n; i++) {
+		if (has_prefix(x, &VEC_AT(d->prefix, struct rstr, i)))
+			return true;
+	}
+	return false;
+}
+
+static void dom_union(struct pfctx *c, struct dom *a, const struct dom *b)
+{
+	a->absent |= b->absent;
+	if (a->all || b->all) {
+		bool absent = a->absent;
+
+		dom_all(a, absent);
+		return;
+	}
+	for (uint32_t i = 0; i < b->exact.n; i++)
+		*(struct rstr *)vec_push(&c->ar, &a->exact, sizeof(struct rstr)) =
+		    VEC_AT(b->exact, struct rstr, i);
+	for (uint32_t i = 0; i < b->prefix.n; i++)
+		*(struct rstr *)vec_push(&c->ar, &a->prefix, sizeof(struct rstr)) =
+		    VEC_AT(b->prefix, struct rstr, i);
+	for (uint32_t i = 0; i < b->nums.n; i++)
+		push_num(c, &a->nums, VEC_AT(b->nums, uint64_t, i));
+}
+
+static void dom_inter(struct pfctx *c, struct dom *a, const struct dom *b)
+{
+	struct dom r;
+
+	dom_none(&r, a->absent && b->absent);
+	if (a->all && b->all) {
+		r.all = true;
+	} else if (a->all || b->all) {
+		const struct dom *f = a->all ? b : a;
+
+		r.exact = f->exact;
+		r.prefix = f->prefix;
+		r.nums = f->nums;
+	} else {
+		for (uint32_t i = 0; i < a->exact.n; i++) {
+			const struct rstr *x = &VEC_AT(a->exact, struct rstr, i);
+
+			if (dom_has_str(b, x))
+				push_str(c, &r.exact, x->p, x->n);
+		}
+		for (uint32_t i = 0; i < b->exact.n; i++) {
+			const struct rstr *x = &VEC_AT(b->exact, struct rstr, i);
+
+			if (dom_has_str(a, x))
+				push_str(c, &r.exact, x->p, x->n);
+		}
+		for (uint32_t i = 0; i < a->prefix.n; i++) {
+			const struct rstr *pa = &VEC_AT(a->prefix, struct rstr, i);
+
+			for (uint32_t j = 0; j < b->prefix.n; j++) {
+				const struct rstr *pb = &VEC_AT(b->prefix, struct rstr, j);
+
+				if (has_prefix(pa, pb))
+					push_str(c, &r.prefix, pa->p, pa->n);
+				else if (has_prefix(pb, pa))
+					push_str(c, &r.prefix, pb->p, pb->n);
+			}
+		}
+		for (uint32_t i = 0; i < a->nums.n; i++) {
+			uint64_t x = VEC_AT(a->nums, uint64_t, i);
+
+			for (uint32_t j = 0; j < b->nums.n; j++) {
+				if (VEC_AT(b->nums, uint64_t, j) == x) {
+					push_num(c, &r.nums, x);
+					break;
+				}
+			}
+		}
+	}
+	*a = r;
+}
+
+/* T and F of a comparison on the field itself. */
+static void leaf(struct pfctx *c, const struct rnode *n, struct dom *t, struct dom *f)
+{
+	const struct rconst *k = n->kind == RN_CMP ? const_at(c->e, n->arg) : NULL;
+
+	dom_all(t, false); /* a comparison needs the value... */
+	dom_all(f, true);  /* ...and is false without it */
+	if (n->kind != RN_CMP)
+		return;
+	switch (n->op) {
+	case CMP_EXISTS:
+		dom_none(f, true);
+		return;
+	case CMP_EQ:
+	case CMP_NE: {
+		struct dom *d = n->op == CMP_EQ ? t : f;
+
+		dom_none(d, n->op == CMP_NE);
+		if (k->kind == K_STR)
+			push_str(c, &d->exact, k->s.p, k->s.n);
+		else if (k->kind == K_I64)
+			push_num(c, &d->nums, (uint64_t)k->i64);
+		else if (k->kind == K_U64)
+			push_num(c, &d->nums, k->u64);
+		else
+			dom_all(d, n->op == CMP_NE);
+		return;
+	}
+	case CMP_IN:
+	case CMP_INTERSECTS:
+		dom_none(t, false);
+		if (k->kind == K_STRSET) {
+			for (uint32_t i = 0; i < k->set->cap; i++) {
+				if (k->set->slots[i].p)
+					push_str(c, &t->exact, k->set->slots[i].p,
+						 k->set->slots[i].n);
+			}
+		} else if (k->kind == K_NUMSET) {
+			for (uint32_t i = 0; i < k->nums.n; i++)
+				push_num(c, &t->nums, k->nums.v[i]);
+		} else {
+			dom_all(t, false);
+		}
+		return;
+	case CMP_STARTSWITH:
+	case CMP_BSTARTSWITH:
+		dom_none(t, false);
+		if (k->kind == K_PREFIXES) {
+			for (uint32_t i = 0; i < k->pfx->n; i++)
+				push_str(c, &t->prefix, k->pfx->v[i].p, k->pfx->v[i].n);
+		} else {
+			push_str(c, &t->prefix, k->s.p, k->s.n);
+		}
+		return;
+	case CMP_PMATCH:
+		dom_none(t, false);
+		for (uint32_t i = 0; i < k->pm->exact.cap; i++) {
+			const struct rstr *s = &k->pm->exact.slots[i];
+
+			if (s->p)
+				push_str(c, &t->prefix, s->p, s->n);
+		}
+		for (uint32_t i = 0; i < k->pm->n_globs; i++)
+			push_str(c, &t->prefix, k->pm->globs[i].pat.p, k->pm->globs[i].lit);
+		return;
+	case CMP_GLOB: {
+		bool meta;
+		size_t l = glob_literal_prefix(k->s.p, k->s.n, &meta);
+
+		if (meta && !l)
+			return;
+		dom_none(t, false);
+		push_str(c, meta ? &t->prefix : &t->exact, k->s.p, l);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static void analyse(struct pfctx *c, const struct rnode *n, struct dom *t, struct dom *f)
+{
+	switch (n->kind) {
+	case RN_TRUE:
+		dom_all(t, true);
+		dom_none(f, false);
+		return;
+	case RN_FALSE:
+		dom_none(t, false);
+		dom_all(f, true);
+		return;
+	case RN_EVT: {
+		const uint64_t *b = const_at(c->e, n->arg)->ev;
+		bool in = c->code < c->e->n_codes && ((b[c->code / 64] >> (c->code % 64)) & 1);
+
+		if (in) {
+			dom_all(t, true);
+			dom_none(f, false);
+		} else {
+			dom_none(t, false);
+			dom_all(f, true);
+		}
+		return;
+	}
+	case RN_NOT:
+		analyse(c, n->kids[0], f, t);
+		return;
+	case RN_AND:
+	case RN_OR: {
+		bool and = n->kind == RN_AND;
+
+		for (uint32_t i = 0; i < n->n; i++) {
+			struct dom kt, kf;
+
+			analyse(c, n->kids[i], &kt, &kf);
+			if (!i) {
+				*t = kt;
+				*f = kf;
+				continue;
+			}
+			if (and) {
+				dom_inter(c, t, &kt);
+				dom_union(c, f, &kf);
+			} else {
+				dom_union(c, t, &kt);
+				dom_inter(c, f, &kf);
+			}
+		}
+		return;
+	}
+	case RN_CMP:
+	case RN_CMPF:
+		if (n->slot == c->slot || (n->kind == RN_CMPF && n->arg == c->slot)) {
+			if (n->kind == RN_CMPF) {
+				dom_all(t, false);
+				dom_all(f, true);
+			} else {
+				leaf(c, n, t, f);
+			}
+			return;
+		}
+		dom_all(t, true);
+		dom_all(f, true);
+		return;
+	}
+}
+
+static int str_qcmp(const void *a, const void *b)
+{
+	return rstr_cmp(a, b);
+}
+
+static struct rule_prefilter *pf_build(struct pfctx *c, const struct dom *d, enum rule_ftype type)
+{
+	struct rstr *ex = d->exact.v, *px = d->prefix.v;
+	uint64_t *nums = d->nums.v;
+	uint32_t ne = 0, np = 0, nn = 0;
+	size_t bytes = 0;
+
+	if (d->prefix.n > 1)
+		qsort(px, d->prefix.n, sizeof(*px), str_qcmp);
+	for (uint32_t i = 0; i < d->prefix.n; i++) {
+		/* sorted: a covering prefix is always the last one kept */
+		if (np && has_prefix(&px[i], &px[np - 1]))
+			continue;
+		px[np++] = px[i];
+	}
+	struct prefixes kept = {.v = px, .n = np};
+	if (d->exact.n > 1)
+		qsort(ex, d->exact.n, sizeof(*ex), str_qcmp);
+	for (uint32_t i = 0; i < d->exact.n; i++) {
+		if ((ne && !rstr_cmp(&ex[ne - 1], &ex[i])) ||
+		    prefixes_match(&kept, ex[i].p, ex[i].n))
+			continue;
+		ex[ne++] = ex[i];
+	}
+	if (d->nums.n > 1)
+		qsort(nums, d->nums.n, sizeof(*nums), c->is_signed ? num_cmp_i64 : num_cmp_u64);
+	for (uint32_t i = 0; i < d->nums.n; i++) {
+		if (!nn || nums[nn - 1] != nums[i])
+			nums[nn++] = nums[i];
+	}
+	if (d->all)
+		ne = np = nn = 0;
+	for (uint32_t i = 0; i < ne; i++)
+		bytes += ex[i].n + 1;
+	for (uint32_t i = 0; i < np; i++)
+		bytes += px[i].n + 1;
+
+	size_t sz = sizeof(struct pf_priv) +
+		    (ne + np) * (sizeof(struct rule_pf_str) + sizeof(struct rstr)) +
+		    nn * sizeof(uint64_t) + bytes;
+	struct pf_priv *p = calloc(1, sz);
+	if (!p)
+		return NULL;
+
+	char *cur = (char *)(p + 1);
+	struct rule_pf_str *pe = (struct rule_pf_str *)cur;
+	cur += ne * sizeof(*pe);
+	struct rule_pf_str *pp = (struct rule_pf_str *)cur;
+	cur += np * sizeof(*pp);
+	p->exact = (struct rstr *)cur;
+	cur += ne * sizeof(struct rstr);
+	p->pfx.v = (struct rstr *)cur;
+	cur += np * sizeof(struct rstr);
+	uint64_t *pn = (uint64_t *)cur;
+	cur += nn * sizeof(uint64_t);
+
+	for (uint32_t i = 0; i < ne; i++) {
+		memcpy(cur, ex[i].p, ex[i].n);
+		pe[i].ptr = p->exact[i].p = cur;
+		pe[i].len = p->exact[i].n = ex[i].n;
+		cur += ex[i].n + 1;
+	}
+	for (uint32_t i = 0; i < np; i++) {
+		memcpy(cur, px[i].p, px[i].n);
+		pp[i].ptr = p->pfx.v[i].p = cur;
+		pp[i].len = p->pfx.v[i].n = px[i].n;
+		cur += px[i].n + 1;
+	}
+	if (nn)
+		memcpy(pn, nums, nn * sizeof(uint64_t));
+	p->pfx.n = np;
+	p->pub.type = type;
+	p->pub.all = d->all;
+	p->pub.absent = d->absent;
+	p->pub.exact = pe;
+	p->pub.n_exact = ne;
+	p->pub.prefix = pp;
+	p->pub.n_prefix = np;
+	p->pub.num = pn;
+	p->pub.n_num = nn;
+	return &p->pub;
+}
+
+struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *ce, uint32_t evtype,
+					      const char *field)
+{
+	struct rule_engine *e = (struct rule_engine *)ce;
+	const struct rule_field_def *def = strmap_get(&e->fieldmap, field, strlen(field));
+	struct pfctx c = {.e = e, .code = evtype, .slot = UINT32_MAX};
+	struct rule_prefilter *pf;
+	struct dom acc;
+	const uint32_t *list;
+	uint32_t n;
+
+	if (!def || !e->compiled) {
+		errno = def ? EINVAL : ENOENT;
+		return NULL;
+	}
+	struct slot *s = strmap_get(&e->slot_map, def->name, strlen(def->name));
+	if (s)
+		c.slot = s->ref.slot;
+	c.is_signed = def->type == RULE_FT_INT64;
+	list = rules_for(e, evtype, &n);
+
+	dom_none(&acc, false);
+	bool reducible = def->type == RULE_FT_STRING || def->type == RULE_FT_INT64 ||
+			 def->type == RULE_FT_UINT64;
+	if (!reducible || (def->flags & RULE_FF_MULTI)) {
+		dom_all(&acc, true);
+		if (!n)
+			dom_none(&acc, false);
+	} else {
+		for (uint32_t i = 0; i < n && !(acc.all && acc.absent); i++) {
+			struct dom t, f;
+
+			analyse(&c, e->crules[list[i]].rt, &t, &f);
+			dom_union(&c, &acc, &t);
+		}
+	}
+	pf = pf_build(&c, &acc, def->type);
+	ar_release(&c.ar);
+	if (!pf)
+		errno = ENOMEM;
+	return pf;
+}
+
+void rule_prefilter__free(struct rule_prefilter *pf)
+{
+	free(pf);
+}
+
+bool rule_prefilter__match(const struct rule_prefilter *pf, const struct rule_value *v)
+{
+	const struct pf_priv *p = (const struct pf_priv *)pf;
+
+	if (!v)
+		return pf->absent;
+	if (pf->all)
+		return true;
+	if (pf->type == RULE_FT_STRING) {
+		struct rstr key = {.p = v->str.ptr, .n = v->str.len};
+		size_t lo = 0, hi = pf->n_exact;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = rstr_cmp(&p->exact[mid], &key);
+
+			if (!c)
+				return true;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return p->pfx.n && prefixes_match(&p->pfx, v->str.ptr, v->str.len);
+	}
+	if (pf->type == RULE_FT_INT64 || pf->type == RULE_FT_UINT64) {
+		bool sgn = pf->type == RULE_FT_INT64;
+		uint64_t x = sgn ? (uint64_t)v->i64 : v->u64;
+		size_t lo = 0, hi = pf->n_num;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			uint64_t m = pf->num[mid];
+
+			if (m == x)
+				return true;
+			if (sgn ? (int64_t)m < (int64_t)x : m < x)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return false;
+	}
+	return true;
+}
