@@ -55,6 +55,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/src/loader.o: $(SKELS)
 
+# the default ruleset is embedded with .incbin
+$(BUILD)/src/builtin_rules.o: $(wildcard rules/*.yaml)
+
 $(BUILD)/%.o: %.c $(wildcard include/vigil/*.h src/*.h src/rules/*.h src/output/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@

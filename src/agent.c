@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,11 +19,14 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "detect.h"
 #include "event.h"
 #include "filter.h"
 #include "json.h"
 #include "loader.h"
+#include "pipeline.h"
 #include "proctable.h"
+#include "record.h"
 
 struct agent {
 	const struct agent_opts *opts; /* settings */
@@ -29,11 +34,14 @@ struct agent {
 	struct ring_buffer *rb;	       /* reader of the events ring */
 	struct proctable *procs;       /* known processes */
 	struct json_buf out;	       /* rendering buffer, reused */
-	int64_t boot_to_real_ns;       /* CLOCK_REALTIME - CLOCK_BOOTTIME */
-	uint64_t received[VG_EV_TYPE_MAX]; /* records read, per type */
-	uint64_t invalid;	       /* records that failed validation */
+	struct pipeline pipe;	       /* table, rules, display of each record */
+	struct recorder *rec;	       /* --record, NULL when not recording */
+	uint64_t rec_errors;	       /* records not written to the recording */
 	uint64_t out_errors;	       /* events not written to stdout */
 	const struct proc_info **anc;  /* ancestry scratch, ancestry_max entries */
+	struct detect *detect;	       /* the rules; NULL with --no-rules */
+	int inotify_fd;		       /* watches the rule files' directories, -1 none */
+	char hostname[256];	       /* this machine, for alerts */
 };
 
 void agent_opts_default(struct agent_opts *o)
@@ -58,7 +66,7 @@ static uint64_t clock_ns(clockid_t id)
 
 static void sync_clocks(struct agent *a)
 {
-	a->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME));
+	a->pipe.boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME));
 }
 
 static void emit(struct agent *a, struct event *ev)
@@ -80,39 +88,120 @@ static void emit(struct agent *a, struct event *ev)
 		a->out_errors++;
 }
 
+static void on_alert(void *arg, const struct alert *al)
+{
+	struct agent *a = arg;
+
+	if (fwrite(al->json, 1, al->json_len, stdout) != al->json_len || fputc('\n', stdout) == EOF)
+		a->out_errors++;
+}
+
+static void show(void *arg, struct event *ev)
+{
+	emit(arg, ev);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
-	const struct vg_hdr *h = data;
-	struct event ev = { .hdr = h, .size = size };
 
-	if (event_validate(data, size)) {
-		a->invalid++;
-		return 0;
-	}
-	ev.size = h->size;
-	ev.time_ns = h->ts_ns + a->boot_to_real_ns;
-	a->received[h->type]++;
-	switch (h->type) {
-	case VG_EV_EXEC:
-		ev.proc = proctable__on_exec(a->procs, data, ev.size);
-		break;
-	case VG_EV_FORK:
-		ev.proc = proctable__find(a->procs, h->pid);
-		emit(a, &ev);
-		proctable__on_fork(a->procs, data);
-		return 0;
-	case VG_EV_EXIT:
-		ev.proc = proctable__find(a->procs, h->pid);
-		emit(a, &ev);
-		proctable__on_exit(a->procs, data);
-		return 0;
-	default:
-		ev.proc = proctable__find(a->procs, h->pid);
-		break;
-	}
-	emit(a, &ev);
+	if (pipeline_record(&a->pipe, data, size) == 0 && a->rec &&
+	    recorder__write(a->rec, data, ((const struct vg_hdr *)data)->size))
+		a->rec_errors++;
 	return 0;
+}
+
+/*
+ * The prefilter: the rules' derivation (or, when every event is printed, the
+ * default), then the --filter arguments on top.
+ */
+static int apply_filter(struct agent *a)
+{
+	struct filter_spec spec;
+	struct filter_maps fm;
+	char err[256];
+	size_t i;
+	int ret = 0;
+
+	filter_spec_init(&spec);
+	if (!a->opts->no_prefilter) {
+		if (a->opts->events != AGENT_FMT_NONE || !a->detect)
+			ret = filter_spec_default(&spec);
+		else
+			ret = detect__derive_filter(a->detect, &spec);
+		for (i = 0; !ret && i < a->opts->n_filters; i++)
+			ret = filter_spec_parse(&spec, a->opts->filters[i], err, sizeof(err));
+	}
+	if (!ret) {
+		loader__filter_maps(a->loader, &fm);
+		ret = filter_spec_apply(&spec, &fm);
+	}
+	if (ret)
+		fprintf(stderr, "vigil: cannot set the prefilter: %s\n", strerror(-ret));
+	filter_spec_free(&spec);
+	return ret;
+}
+
+static void reload(struct agent *a, const char *why)
+{
+	if (!a->detect)
+		return;
+	fprintf(stderr, "vigil: reloading rules (%s)\n", why);
+	if (detect__reload(a->detect)) {
+		fprintf(stderr, "vigil: the new rules did not load; the running rules stay\n");
+		return;
+	}
+	apply_filter(a);
+	fprintf(stderr, "vigil: rules reloaded\n");
+}
+
+/* Watches the directories of the rule files: editors often replace a file. */
+static int watch_rules(struct agent *a)
+{
+	size_t i;
+
+	a->inotify_fd = -1;
+	if (!a->detect || !a->opts->n_rule_files)
+		return 0;
+	a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->inotify_fd < 0)
+		return -errno;
+	for (i = 0; i < a->opts->n_rule_files; i++) {
+		char *copy = strdup(a->opts->rule_files[i]);
+
+		if (!copy)
+			return -ENOMEM;
+		if (inotify_add_watch(a->inotify_fd, dirname(copy),
+				      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0)
+			fprintf(stderr, "vigil: warning: cannot watch %s for changes: %s\n",
+				a->opts->rule_files[i], strerror(errno));
+		free(copy);
+	}
+	return 0;
+}
+
+/* Whether the pending inotify events touch one of the rule files. */
+static bool rules_changed(struct agent *a)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+	ssize_t n;
+
+	while ((n = read(a->inotify_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ie = (struct inotify_event *)p;
+
+			for (size_t i = 0; ie->len && i < a->opts->n_rule_files; i++) {
+				const char *f = a->opts->rule_files[i];
+				const char *base = strrchr(f, '/');
+
+				if (!strcmp(ie->name, base ? base + 1 : f))
+					hit = true;
+			}
+			p += sizeof(*ie) + ie->len;
+		}
+	}
+	return hit;
 }
 
 static int setup_signals(void)
@@ -146,7 +235,7 @@ static void print_summary(struct agent *a)
 			event_type_name(t), (unsigned long long)c[t].seen,
 			(unsigned long long)c[t].filtered, (unsigned long long)c[t].sent,
 			(unsigned long long)c[t].lost, (unsigned long long)c[t].read_err,
-			(unsigned long long)a->received[t]);
+			(unsigned long long)a->pipe.received[t]);
 	}
 	proctable__stats(a->procs, &ps);
 	fprintf(stderr,
@@ -154,7 +243,7 @@ static void print_summary(struct agent *a)
 		"invalid records=%llu, unwritten events=%llu\n",
 		ps.live, ps.lingering, (unsigned long long)ps.seeded,
 		(unsigned long long)ps.evicted, (unsigned long long)ps.dropped_full,
-		(unsigned long long)a->invalid, (unsigned long long)a->out_errors);
+		(unsigned long long)a->pipe.invalid, (unsigned long long)a->out_errors);
 }
 
 static int loop(struct agent *a, int sfd)
@@ -176,6 +265,11 @@ static int loop(struct agent *a, int sfd)
 		ret = -errno;
 		goto out;
 	}
+	evs[0] = (struct epoll_event){ .events = EPOLLIN, .data.fd = a->inotify_fd };
+	if (a->inotify_fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, a->inotify_fd, &evs[0])) {
+		ret = -errno;
+		goto out;
+	}
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 4, a->opts->tick_ms);
 		uint64_t now;
@@ -191,15 +285,22 @@ static int loop(struct agent *a, int sfd)
 			break;
 		}
 		ret = 0;
-		if (a->opts->events != AGENT_FMT_NONE && fflush(stdout) == EOF && errno == EPIPE)
+		if (fflush(stdout) == EOF && errno == EPIPE)
 			break;
 		for (int i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 
+			if (evs[i].data.fd == a->inotify_fd && a->inotify_fd >= 0) {
+				if (rules_changed(a))
+					reload(a, "a rule file changed");
+				continue;
+			}
 			if (evs[i].data.fd != sfd || read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 				goto out;
+			if (si.ssi_signo == SIGHUP)
+				reload(a, "SIGHUP");
 		}
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_housekeeping >= 1000000000ull) {
@@ -226,6 +327,30 @@ int agent_run(const struct agent_opts *opts)
 
 	json_init(&a.out);
 	sync_clocks(&a);
+	a.inotify_fd = -1;
+	if (gethostname(a.hostname, sizeof(a.hostname) - 1))
+		strcpy(a.hostname, "localhost");
+	if (!opts->no_rules) {
+		struct detect_opts d = {
+			.files = opts->n_rule_files ? opts->rule_files : NULL,
+			.n_files = opts->n_rule_files,
+			.min_priority = opts->min_priority,
+			.on_alert = on_alert,
+			.arg = &a,
+		};
+
+		a.detect = detect__new(&d);
+		if (!a.detect) {
+			fprintf(stderr, "vigil: the rules did not load (errors above)\n");
+			ret = -EINVAL;
+			goto err_free;
+		}
+		ret = watch_rules(&a);
+		if (ret) {
+			fprintf(stderr, "vigil: cannot watch the rule files: %s\n", strerror(-ret));
+			goto err_free;
+		}
+	}
 	a.anc = calloc(opts->ancestry_max ? opts->ancestry_max : 1, sizeof(*a.anc));
 	a.procs = proctable__new(opts->proc_max, opts->proc_linger_ns);
 	if (!a.anc || !a.procs) {
@@ -246,17 +371,9 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: %s\n", err);
 		goto err_close;
 	}
-	if (opts->filter) {
-		struct filter_maps fm;
-
-		loader__filter_maps(a.loader, &fm);
-		ret = filter_spec_apply(opts->filter, &fm);
-		if (ret) {
-			fprintf(stderr, "vigil: cannot write the prefilter maps: %s\n",
-				strerror(-ret));
-			goto err_unload;
-		}
-	}
+	ret = apply_filter(&a);
+	if (ret)
+		goto err_unload;
 	a.rb = ring_buffer__new(loader__ringbuf_fd(a.loader), on_record, &a, NULL);
 	if (!a.rb) {
 		ret = -errno;
@@ -264,9 +381,23 @@ int agent_run(const struct agent_opts *opts)
 			strerror(errno));
 		goto err_unload;
 	}
+	a.pipe.procs = a.procs;
+	a.pipe.detect = a.detect;
+	a.pipe.hostname = a.hostname;
+	a.pipe.show = opts->events != AGENT_FMT_NONE ? show : NULL;
+	a.pipe.arg = &a;
 	seeded = proctable__seed(a.procs, "/proc");
 	if (seeded < 0)
 		fprintf(stderr, "vigil: warning: cannot read /proc: %s\n", strerror(-seeded));
+	if (opts->record) {
+		a.rec = recorder__open(opts->record, a.procs, a.pipe.boot_to_real_ns);
+		if (!a.rec) {
+			ret = -errno;
+			fprintf(stderr, "vigil: cannot create the recording %s: %s\n", opts->record,
+				strerror(errno));
+			goto err_rb;
+		}
+	}
 	fprintf(stderr, "vigil: monitoring, %d processes known; SIGINT or SIGTERM stops\n",
 		seeded < 0 ? 0 : seeded);
 	ret = loop(&a, sfd);
@@ -274,6 +405,16 @@ int agent_run(const struct agent_opts *opts)
 	ring_buffer__consume(a.rb);
 	fflush(stdout);
 	print_summary(&a);
+	if (a.rec) {
+		int rerr = recorder__close(a.rec);
+
+		if (rerr || a.rec_errors) {
+			fprintf(stderr, "vigil: the recording %s is incomplete: %s\n", opts->record,
+				strerror(rerr ? -rerr : EIO));
+			ret = ret ? ret : -EIO;
+		}
+	}
+err_rb:
 	ring_buffer__free(a.rb);
 err_unload:
 	loader__free(a.loader);
@@ -283,5 +424,8 @@ err_free:
 	proctable__free(a.procs);
 	free(a.anc);
 	json_free(&a.out);
+	detect__free(a.detect);
+	if (a.inotify_fd >= 0)
+		close(a.inotify_fd);
 	return ret;
 }

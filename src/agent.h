@@ -16,10 +16,17 @@ enum agent_format {
 	AGENT_FMT_TEXT,	    /* one human-readable line per event */
 };
 
-struct filter_spec;
+#include "rules/engine.h"
 
 struct agent_opts {
-	const struct filter_spec *filter; /* the in-kernel prefilter; NULL sends everything */
+	const char *const *filters;	 /* --filter arguments, applied last, in order */
+	size_t n_filters;		 /* entries in filters */
+	bool no_prefilter;		 /* send every event of every type to user space */
+	bool no_rules;			 /* evaluate no rules */
+	const char *const *rule_files;	 /* rule files; none: the built-in ruleset */
+	size_t n_rule_files;		 /* entries in rule_files */
+	enum rule_priority min_priority; /* skip less severe rules */
+	const char *record;		 /* write the raw event stream here; NULL: don't */
 	enum agent_format events; /* how to print every event on stdout */
 	size_t ringbuf_bytes;	  /* ring buffer size */
 	uint32_t wake_bytes;	  /* pending bytes that wake the reader for bulk events */

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "event.h"
+#include "proctable.h"
 #include "filter.h"
 
 /* Opens of these are sent by default: credentials, system configuration, boot,
@@ -83,6 +84,12 @@ static int add_path(struct filter_spec *f, int type, const char *path, size_t le
 		len = VG_FILTER_PATH_MAX;
 		kind = FILTER_ITEM_PREFIX;
 	}
+	for (size_t i = 0; i < f->nitems; i++) {
+		const struct filter_item *o = &f->items[i];
+
+		if (o->type == type && o->kind == kind && !strncmp(o->str, path, len) && !o->str[len])
+			goto done; /* already there */
+	}
 	it = add_item(f, type, kind);
 	if (!it) {
 		snprintf(err, errlen, "out of memory");
@@ -90,6 +97,7 @@ static int add_path(struct filter_spec *f, int type, const char *path, size_t le
 	}
 	memcpy(it->str, path, len);
 	it->str[len] = 0;
+done:
 	f->types[type].mode = VG_FILTER_MATCH;
 	f->types[type].criteria |= VG_FC_PATH;
 	return 0;
@@ -115,6 +123,10 @@ int filter_spec_default(struct filter_spec *f)
 static int parse_item(struct filter_spec *f, int type, const char *s, size_t len, char *err,
 		      size_t errlen)
 {
+	if (len == 0) {
+		snprintf(err, errlen, "empty item");
+		return -EINVAL;
+	}
 	struct filter_item *it;
 	char num[32];
 	char *end;
@@ -169,6 +181,15 @@ static int parse_item(struct filter_spec *f, int type, const char *s, size_t len
 match:
 	f->types[type].mode = VG_FILTER_MATCH;
 	return 0;
+}
+
+int filter_spec_add(struct filter_spec *f, int type, const char *item, char *err, size_t errlen)
+{
+	if (type <= 0 || type >= VG_EV_TYPE_MAX) {
+		snprintf(err, errlen, "event type %d out of range", type);
+		return -EINVAL;
+	}
+	return parse_item(f, type, item, strlen(item), err, errlen);
 }
 
 int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen)
@@ -321,4 +342,102 @@ int filter_spec_apply(const struct filter_spec *f, const struct filter_maps *m)
 		if (bpf_map_update_elem(m->types, &t, &f->types[t], BPF_ANY))
 			return -errno;
 	return 0;
+}
+
+/* The trie's answer for a path: longest entry that is a prefix, exact ones whole. */
+static bool path_matches(const struct filter_spec *f, int type, const char *path, size_t len)
+{
+	size_t i, n = len > VG_FILTER_PATH_MAX ? VG_FILTER_PATH_MAX : len;
+
+	for (i = 0; i < f->nitems; i++) {
+		const struct filter_item *it = &f->items[i];
+		size_t l = strlen(it->str);
+
+		if (it->type != type || l > n || memcmp(it->str, path, l))
+			continue;
+		if (it->kind == FILTER_ITEM_PREFIX || (it->kind == FILTER_ITEM_EXACT && l == len))
+			return true;
+	}
+	return false;
+}
+
+/* "/." followed by '/', '.' or the end: a component the kernel did not fold. */
+static bool has_dot_component(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (p[i] == '/' && p[i + 1] == '.' &&
+		    (i + 2 >= len || p[i + 2] == '/' || p[i + 2] == '.'))
+			return true;
+	return false;
+}
+
+static bool item_is(const struct filter_spec *f, int type, enum filter_item_kind kind,
+		    const char *str, uint64_t num)
+{
+	for (size_t i = 0; i < f->nitems; i++) {
+		const struct filter_item *it = &f->items[i];
+
+		if (it->type == type && it->kind == kind &&
+		    (str ? !strncmp(it->str, str, VG_COMM_LEN) : it->num == num))
+			return true;
+	}
+	return false;
+}
+
+bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
+{
+	const struct vg_hdr *h = ev->hdr;
+	const struct vg_filter_type *ft;
+	struct event_sys sys;
+	char comm[VG_COMM_LEN + 1];
+	const char *s;
+	size_t n;
+	bool failed;
+
+	if (h->type == VG_EV_EXEC || h->type == VG_EV_FORK || h->type == VG_EV_EXIT)
+		return true;
+	ft = &f->types[h->type];
+	if (ft->mode == VG_FILTER_ALL)
+		return true;
+	if (ft->mode != VG_FILTER_MATCH)
+		return false;
+	failed = event_sys_fields(ev, &sys) && sys.ret < 0;
+	if ((ft->criteria & VG_FC_FAILED) && failed)
+		return true;
+	if (ft->criteria & VG_FC_WRITE_OPENS) {
+		const struct vg_file *fl = (const struct vg_file *)h;
+
+		if (h->type != VG_EV_OPEN || (fl->flags & (01 | 02 | 0100 | 01000)))
+			return true;
+	}
+	snprintf(comm, sizeof(comm), "%.*s", VG_COMM_LEN, h->comm);
+	if ((ft->criteria & VG_FC_COMM) && item_is(f, h->type, FILTER_ITEM_COMM, comm, 0))
+		return true;
+	if ((ft->criteria & VG_FC_CGROUP) &&
+	    item_is(f, h->type, FILTER_ITEM_CGROUP, NULL, h->cgroup_id))
+		return true;
+	if (h->type >= VG_EV_CONNECT && h->type <= VG_EV_LISTEN) {
+		const struct vg_net *nt = (const struct vg_net *)h;
+		uint16_t port = h->type == VG_EV_CONNECT ? nt->rport : nt->lport;
+
+		if ((ft->criteria & VG_FC_PORT) && port &&
+		    item_is(f, h->type, FILTER_ITEM_PORT, NULL, port))
+			return true;
+		s = event_str(h, ev->size, nt->unix_path, &n);
+		return (ft->criteria & VG_FC_PATH) && s && path_matches(f, h->type, s, n);
+	}
+	if (!(ft->criteria & VG_FC_PATH) || h->type < VG_EV_OPEN || h->type > VG_EV_TRUNCATE)
+		return false;
+	{
+		const struct vg_file *fl = (const struct vg_file *)h;
+		const char *s2;
+		size_t n2;
+
+		s = event_str(h, ev->size, fl->path, &n);
+		s2 = event_str(h, ev->size, fl->path2, &n2);
+		if ((h->flags & (VG_FL_PATH_JOINED | VG_FL_PATH2_JOINED)) &&
+		    ((s && has_dot_component(s, n)) || (s2 && has_dot_component(s2, n2))))
+			return true;
+		return (s && path_matches(f, h->type, s, n)) || (s2 && path_matches(f, h->type, s2, n2));
+	}
 }

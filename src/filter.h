@@ -60,6 +60,17 @@ int filter_spec_default(struct filter_spec *f);
  */
 int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen);
 
+/* Adds one ITEM (as in filter_spec_parse) to type's criteria. 0 or -EINVAL. */
+int filter_spec_add(struct filter_spec *f, int type, const char *item, char *err, size_t errlen);
+
+/*
+ * Whether the kernel would send this event under f: the same checks the sensors
+ * make, in user space, for replaying a recording through a prefilter and for
+ * proving that a derived prefilter drops nothing a rule matches.
+ */
+struct event;
+bool filter_spec_pass(const struct filter_spec *f, const struct event *ev);
+
 /* Looks up an event type by its stream name; -1 when unknown. */
 int filter_type_by_name(const char *name);
 

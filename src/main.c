@@ -13,7 +13,10 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "detect.h"
+#include "fields.h"
 #include "filter.h"
+#include "replay.h"
 
 static const char usage_text[] =
 	"usage: vigil <command> [options]\n"
@@ -21,7 +24,14 @@ static const char usage_text[] =
 	"vigil watches processes in the kernel with eBPF and reports what they do.\n"
 	"\n"
 	"commands:\n"
-	"  run                 monitor this host (needs root)\n"
+	"  run                 monitor this host with the rules (needs root)\n"
+	"  rules check FILE... validate rule files: file:line:col: message per problem\n"
+	"  rules list [FILE...] the rules (built-in set by default) with priority, tags\n"
+	"                      and event types\n"
+	"  rules prefilter [FILE...] what the kernel sends up for these rules\n"
+	"  replay FILE         run a recording (vigil run --record) through the rules,\n"
+	"                      offline: --rules FILE, --min-priority P, --prefilter\n"
+	"                      (apply the derived prefilter first), --events, --stats\n"
 	"  version             print the version\n"
 	"  help                print this help\n"
 	"\n"
@@ -31,12 +41,19 @@ static const char usage_text[] =
 	"      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 8M)\n"
 	"      --tick-ms=N     longest a batched event waits before it is read (default 1)\n"
 	"      --ancestry=N    ancestors named in each JSON event (default 8)\n"
+	"      --rules=FILE    load this rule file (repeatable, in order; default: the\n"
+	"                      built-in ruleset). Reloaded on SIGHUP and when it changes\n"
+	"      --no-rules      evaluate no rules\n"
+	"      --min-priority=P  skip rules less severe than P (e.g. warning)\n"
+	"      --no-prefilter  send every event to user space (for measurements)\n"
+	"      --record=FILE   write every event vigil receives to FILE (see replay)\n"
 	"      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
 	"                      all, none, or a comma list of paths (\"/etc/\" or \"/usr/*\"\n"
 	"                      are prefixes, \"/etc/shadow\" is exact), comm=NAME, port=N,\n"
 	"                      cgroup=ID, write (opens for writing), failed (errors).\n"
-	"                      Default: everything, except opens: only for writing or\n"
-	"                      under /etc/, /root/, /home/, /boot/ and other sensitive paths\n";
+	"                      Default: derived from the rules; with --events: everything\n"
+	"                      except opens, which go up only for writing or under /etc/,\n"
+	"                      /root/, /home/, /boot/ and other sensitive paths\n";
 
 static int parse_size(const char *arg, const char *opt, size_t *out)
 {
@@ -81,10 +98,17 @@ static int cmd_run(int argc, char **argv)
 		{ "tick-ms", required_argument, NULL, 't' },
 		{ "ancestry", required_argument, NULL, 'a' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "no-prefilter", no_argument, NULL, 'P' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "no-rules", no_argument, NULL, 'N' },
+		{ "min-priority", required_argument, NULL, 'm' },
+		{ "record", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct filter_spec filter;
+	struct filter_spec filter; /* only to check --filter arguments early */
+	const char **filters = calloc(argc, sizeof(char *));
+	const char **rules = calloc(argc, sizeof(char *));
 	struct agent_opts o;
 	char err[256];
 	size_t v;
@@ -92,11 +116,12 @@ static int cmd_run(int argc, char **argv)
 
 	agent_opts_default(&o);
 	filter_spec_init(&filter);
-	if (filter_spec_default(&filter)) {
+	if (!filters || !rules) {
 		fprintf(stderr, "vigil run: out of memory\n");
 		goto out;
 	}
-	o.filter = &filter;
+	o.filters = filters;
+	o.rule_files = rules;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e::h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -137,6 +162,28 @@ static int cmd_run(int argc, char **argv)
 				fprintf(stderr, "vigil run: --filter %s\n", err);
 				goto out;
 			}
+			filters[o.n_filters++] = optarg;
+			break;
+		case 'P':
+			o.no_prefilter = true;
+			break;
+		case 'w':
+			o.record = optarg;
+			break;
+		case 'R':
+			rules[o.n_rule_files++] = optarg;
+			break;
+		case 'N':
+			o.no_rules = true;
+			break;
+		case 'm':
+			if (rule_priority__parse(optarg, &o.min_priority)) {
+				fprintf(stderr, "vigil run: --min-priority %s: expected emergency, "
+						"alert, critical, error, warning, notice, "
+						"informational or debug\n",
+					optarg);
+				goto out;
+			}
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -154,7 +201,115 @@ static int cmd_run(int argc, char **argv)
 	ret = agent_run(&o) ? 1 : 0;
 out:
 	filter_spec_free(&filter);
+	free(filters);
+	free(rules);
 	return ret;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rules", required_argument, NULL, 'R' },
+		{ "min-priority", required_argument, NULL, 'm' },
+		{ "prefilter", no_argument, NULL, 'p' },
+		{ "events", no_argument, NULL, 'e' },
+		{ "stats", no_argument, NULL, 's' },
+		{},
+	};
+	const char **rules = calloc(argc, sizeof(char *));
+	struct replay_opts o = { .rule_files = rules };
+	int c, ret = 2;
+
+	if (!rules)
+		return 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'R':
+			rules[o.n_rule_files++] = optarg;
+			break;
+		case 'm':
+			if (rule_priority__parse(optarg, &o.min_priority)) {
+				fprintf(stderr, "vigil replay: --min-priority %s: unknown priority\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case 'p':
+			o.prefilter = true;
+			break;
+		case 'e':
+			o.events = true;
+			break;
+		case 's':
+			o.stats = true;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc - 1)
+		goto usage;
+	o.file = argv[optind];
+	ret = replay_run(&o);
+	goto out;
+usage:
+	fprintf(stderr, "usage: vigil replay FILE [--rules FILE]... [--min-priority P] "
+			"[--prefilter] [--events] [--stats]\n");
+out:
+	free(rules);
+	return ret;
+}
+
+/* vigil rules check FILE... | vigil rules list [FILE...] */
+static int cmd_rules(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	struct rule_engine_opts eo = { 0 };
+	struct rule_engine *e;
+	int n, ret;
+
+	fields_bind(&eo);
+	if (!strcmp(sub, "check")) {
+		if (argc < 3) {
+			fprintf(stderr, "usage: vigil rules check FILE...\n");
+			return 2;
+		}
+		n = rule_engine__check(&eo, (const char *const *)argv + 2, argc - 2, stdout);
+		if (n < 0) {
+			fprintf(stderr, "vigil rules check: %s\n", strerror(-n));
+			return 1;
+		}
+		if (n == 0)
+			printf("%d file(s) OK\n", argc - 2);
+		return n ? 1 : 0;
+	}
+	if (strcmp(sub, "list") && strcmp(sub, "prefilter")) {
+		fprintf(stderr, "usage: vigil rules check FILE... | vigil rules list [FILE...] | "
+				"vigil rules prefilter [FILE...]\n");
+		return 2;
+	}
+	e = rule_engine__new(&eo);
+	if (!e)
+		return 1;
+	ret = argc > 2 ? 0
+		       : rule_engine__load_buf(e, "<built-in rules>", vigil_builtin_rules,
+					       vigil_builtin_rules_len);
+	for (int i = 2; i < argc && !ret; i++)
+		ret = rule_engine__load_file(e, argv[i]);
+	if (!ret)
+		ret = rule_engine__compile(e);
+	rule_engine__print_diags(e, stderr);
+	if (ret) {
+		rule_engine__free(e);
+		return 1;
+	}
+	if (!strcmp(sub, "list"))
+		detect_print_rules(e, stdout);
+	else
+		detect_print_prefilter(e, stdout);
+	rule_engine__free(e);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -171,6 +326,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "rules"))
+		return cmd_rules(argc - 1, argv + 1);
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s' (see vigil --help)\n", cmd);
 	return 2;
 }

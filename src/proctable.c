@@ -354,6 +354,12 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 		ni.flags |= PROC_F_EXE_MEMFD;
 	if (h->flags & VG_XF_EXE_DELETED)
 		ni.flags |= PROC_F_EXE_DELETED;
+	if (h->flags & VG_XF_EXE_UPPER)
+		ni.flags |= PROC_F_EXE_UPPER;
+	if (size >= sizeof(*ev)) {
+		ni.exe_ctime_ns = ev->exe_ctime_ns;
+		ni.exe_mtime_ns = ev->exe_mtime_ns;
+	}
 	if (e && h->start_ns == 0) {
 		/* keep what we knew of the start, and its resolution */
 		ni.start_ns = e->info.start_ns;
@@ -412,9 +418,12 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 		c->info.tty = pi->tty;
 		c->info.sid = pi->sid;
 		c->info.exe_ino = pi->exe_ino;
+		c->info.exe_ctime_ns = pi->exe_ctime_ns;
+		c->info.exe_mtime_ns = pi->exe_mtime_ns;
 		c->info.cap_eff = pi->cap_eff;
 		c->info.container = pi->container;
-		c->info.flags = pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED);
+		c->info.flags =
+			pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED | PROC_F_EXE_UPPER);
 	}
 	return &c->info;
 }
@@ -553,7 +562,7 @@ static void unescape_octal(char *s)
 }
 
 /* Where the cgroup v2 hierarchy is mounted, from procfs/self/mountinfo; "" if nowhere. */
-static void find_cgroup2_mount(const char *procfs, char *out, size_t cap)
+void proctable_cgroup2_mount(const char *procfs, char *out, size_t cap)
 {
 	char path[PATH_MAX], *line = NULL, *sep, *mnt, *save;
 	size_t lcap = 0;
@@ -660,6 +669,7 @@ static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pi
 		     struct proc_info *i)
 {
 	char path[PATH_MAX], buf[PROC_STATUS_MAX], link[PATH_MAX];
+	struct stat st;
 	size_t n;
 	ssize_t r;
 	int err;
@@ -699,6 +709,10 @@ static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pi
 	if (strncmp(link, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) == 0)
 		i->flags |= PROC_F_EXE_MEMFD;
 	i->exe = str_copy(link, n);
+	if (stat(path, &st) == 0) {
+		i->exe_ctime_ns = st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec;
+		i->exe_mtime_ns = st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;
+	}
 
 	proc_path(path, sizeof(path), procfs, pid, "cwd");
 	n = read_link(path, link, sizeof(link));
@@ -724,7 +738,7 @@ int proctable__seed(struct proctable *pt, const char *procfs)
 
 	if (!d)
 		return -errno;
-	find_cgroup2_mount(procfs, cg2, sizeof(cg2));
+	proctable_cgroup2_mount(procfs, cg2, sizeof(cg2));
 	while ((de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
@@ -742,4 +756,45 @@ int proctable__seed(struct proctable *pt, const char *procfs)
 	closedir(d);
 	pt->seeded += (uint64_t)added;
 	return added;
+}
+
+void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct proc_info *p),
+			void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < ((size_t)1 << pt->bits); i++)
+		for (struct proc_entry *e = pt->buckets[i]; e; e = e->hnext)
+			fn(arg, &e->info);
+}
+
+int proctable_cgroup_birth(uint64_t cgroup_id, uint64_t *ns)
+{
+	static int mount_fd = -2;
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* kernfs */ },
+		.id = cgroup_id };
+	struct stat st;
+	int fd;
+
+	if (mount_fd == -2) {
+		char cg2[PATH_MAX];
+
+		proctable_cgroup2_mount("/proc", cg2, sizeof(cg2));
+		mount_fd = cg2[0] ? open(cg2, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	}
+	if (mount_fd < 0)
+		return -ENOENT;
+	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	*ns = st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec;
+	return 0;
 }

@@ -24,6 +24,7 @@ enum proc_flags {
 	PROC_F_EXE_DELETED = 1u << 2, /* image file was deleted */
 	PROC_F_EXITED = 1u << 3,      /* exit seen; entry lingers until evicted */
 	PROC_F_EXECED = 1u << 4,      /* an exec was seen (else inherited from the parent) */
+	PROC_F_EXE_UPPER = 1u << 5,   /* exe is in an overlayfs upper layer (written in the container) */
 };
 
 struct proc_info {
@@ -38,6 +39,8 @@ struct proc_info {
 	uint32_t flags;	      /* enum proc_flags */
 	uint64_t cgroup_id;   /* cgroup v2 id */
 	uint64_t exe_ino;     /* inode of the executable */
+	uint64_t exe_ctime_ns; /* its ctime, ns since the epoch; 0 unknown */
+	uint64_t exe_mtime_ns; /* its mtime, ns since the epoch; 0 unknown */
 	uint64_t cap_eff;     /* effective capabilities */
 	uint64_t exit_ns;     /* CLOCK_BOOTTIME of the exit, when exited */
 	uint32_t exit_status; /* raw wait status, when exited */
@@ -88,5 +91,18 @@ size_t proctable__ancestry(struct proctable *pt, uint32_t pid, const struct proc
 size_t proctable__evict(struct proctable *pt, uint64_t now_ns);
 
 void proctable__stats(const struct proctable *pt, struct proctable_stats *out);
+
+/* Where the cgroup v2 hierarchy is mounted (procfs: "/proc"); "" when nowhere. */
+void proctable_cgroup2_mount(const char *procfs, char *out, size_t cap);
+
+/*
+ * When the cgroup v2 node cgroup_id was made (its directory's ctime, ns since the
+ * epoch): for a container, when its runtime created it. Needs root. 0 or -errno.
+ */
+int proctable_cgroup_birth(uint64_t cgroup_id, uint64_t *ns);
+
+/* Calls fn for every entry, live and lingering, in no particular order. */
+void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct proc_info *p),
+			void *arg);
 
 #endif /* VIGIL_PROCTABLE_H */

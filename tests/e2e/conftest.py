@@ -47,6 +47,7 @@ class Vigil:
         self.proc = subprocess.Popen([VIGIL, "run", "--events=json", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
         self._events = []
+        self._alerts = []
         self._offset = 0
         self._partial = b""
         deadline = time.time() + 60
@@ -66,8 +67,27 @@ class Vigil:
     def stderr(self):
         return self.stderr_bytes().decode("utf-8", "replace")
 
+    def alerts(self):
+        """Every alert read so far (lines with a "rule" key), in order."""
+        self.events()
+        return self._alerts
+
+    def wait_alert(self, pred, timeout=10.0, what="alert"):
+        """The first alert for which pred is true; fails after timeout seconds."""
+        deadline = time.time() + timeout
+        while True:
+            for al in self.alerts():
+                if pred(al):
+                    return al
+            if self.proc.poll() is not None:
+                pytest.fail(f"vigil died ({self.proc.returncode}) waiting for {what}:\n"
+                            + self.stderr())
+            if time.time() > deadline:
+                pytest.fail(f"no {what} within {timeout} s; {len(self._alerts)} alerts seen")
+            time.sleep(0.02)
+
     def events(self):
-        """Every event read so far, in order."""
+        """Every event read so far, in order (alerts are kept apart)."""
         with open(self.out_path, "rb") as f:
             f.seek(self._offset)
             data = f.read()
@@ -77,9 +97,10 @@ class Vigil:
         self._partial = lines.pop()
         for line in lines:
             try:
-                self._events.append(json.loads(line))
+                obj = json.loads(line)
             except ValueError as e:
                 pytest.fail(f"vigil wrote a line that is not JSON ({e}): {line[:300]!r}")
+            (self._alerts if "rule" in obj else self._events).append(obj)
         return self._events
 
     def wait_for(self, pred, timeout=10.0, what="event"):

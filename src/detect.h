@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * detect.h - detection: owns the rule engine bound to vigil's events, evaluates
+ * each event, formats alerts in Falco's JSON shape, reloads rules without losing
+ * the running set on error, and derives the kernel prefilter from the rules.
+ */
+#ifndef VIGIL_DETECT_H
+#define VIGIL_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rules/engine.h"
+
+struct event;
+struct proctable;
+struct filter_spec;
+
+struct alert {
+	const char *json;	     /* the alert, one JSON object (Falco's shape) */
+	size_t json_len;	     /* bytes in json */
+	const char *text;	     /* Falco's text line: "<time>: <Priority> <message>" */
+	const struct rule_info *rule; /* the rule that fired */
+	const struct event *ev;	     /* the event it fired on */
+	uint64_t time_ns;	     /* event time, wall clock */
+};
+
+typedef void (*detect_alert_fn)(void *arg, const struct alert *a);
+
+struct detect_opts {
+	const char *const *files;	 /* rule files, in load order; NULL: the built-in set */
+	size_t n_files;			 /* entries in files */
+	enum rule_priority min_priority; /* skip less severe rules */
+	bool unknown_field_warn;	 /* a rule with an unknown field is disabled, not an error */
+	detect_alert_fn on_alert;	 /* called for each alert */
+	void *arg;			 /* passed to on_alert */
+};
+
+struct detect_stats {
+	uint64_t evaluated;	 /* events run through the engine */
+	uint64_t alerts;	 /* rules that fired */
+	uint64_t reloads;	 /* successful reloads */
+	uint64_t reload_errors;	 /* reloads that failed (old rules kept) */
+	size_t rules_loaded;	 /* rules in the running set */
+	size_t rules_active;	 /* of which evaluated */
+};
+
+struct detect;
+
+/* Loads and compiles the rules; on error prints every diagnostic to stderr
+ * ("file:line:col: error: ...") and returns NULL. */
+struct detect *detect__new(const struct detect_opts *opts);
+void detect__free(struct detect *d);
+
+/* Loads the files again; swaps the new set in only if it compiled. 0 or -EINVAL. */
+int detect__reload(struct detect *d);
+
+/* Runs the rules on one event. hostname names this machine in alerts. */
+void detect__eval(struct detect *d, const struct event *ev, struct proctable *procs,
+		  const char *hostname);
+
+/*
+ * Derives the prefilter from the active rules into out (which should start as
+ * filter_spec_init): per event type, nothing when no rule can see it, the path
+ * prefixes/exact paths, ports or comms the rules compare, or everything.
+ */
+int detect__derive_filter(const struct detect *d, struct filter_spec *out);
+
+const struct rule_engine *detect__engine(const struct detect *d);
+void detect__stats(const struct detect *d, struct detect_stats *out);
+
+/* Lists rules with priority, tags and event types (vigil rules list). */
+void detect_print_rules(const struct rule_engine *e, FILE *out);
+
+/* Prints the prefilter derived from e, one line per event type. */
+void detect_print_prefilter(const struct rule_engine *e, FILE *out);
+
+/* The ruleset compiled into the binary from the rules/ directory at build time. */
+extern const char vigil_builtin_rules[];
+extern const unsigned int vigil_builtin_rules_len;
+
+#endif /* VIGIL_DETECT_H */

@@ -1,0 +1,1132 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * fields.c - the Falco fields vigil supplies, read from a decoded kernel record
+ * and the process table. Strings the record holds are handed out in place;
+ * strings that must be computed (cmdline, folded paths, flag names, addresses)
+ * are built in the context's scratch, which lives until the next event.
+ *
+ * Semantics follow Falco's field reference: proc.name is the task's comm,
+ * proc.exe is argv[0], proc.exepath the executable's path, proc.cmdline is
+ * "name args", user.uid the effective uid, fd.name a path or "cip:cport->sip:sport".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "event.h"
+#include "fields.h"
+#include "proctable.h"
+
+enum field_id {
+	F_EVT_TIME = 1,
+	F_EVT_RAWTIME,
+	F_EVT_NUM,
+	F_EVT_HOSTNAME,
+	F_EVT_DIR,
+	F_EVT_RES,
+	F_EVT_RAWRES,
+	F_EVT_FAILED,
+	F_EVT_IS_OPEN_READ,
+	F_EVT_IS_OPEN_WRITE,
+	F_EVT_IS_OPEN_EXEC,
+	F_EVT_IS_OPEN_CREATE,
+	F_EVT_ARG,
+	F_EVT_ARGS,
+	F_EVT_SOURCE,
+	F_PROC_PID,
+	F_PROC_PPID,
+	F_PROC_NAME,
+	F_PROC_EXE,
+	F_PROC_EXEPATH,
+	F_PROC_ARGS,
+	F_PROC_CMDLINE,
+	F_PROC_PNAME,
+	F_PROC_PEXE,
+	F_PROC_PEXEPATH,
+	F_PROC_PCMDLINE,
+	F_PROC_ANAME,
+	F_PROC_APID,
+	F_PROC_AEXE,
+	F_PROC_AEXEPATH,
+	F_PROC_ACMDLINE,
+	F_PROC_CWD,
+	F_PROC_TTY,
+	F_PROC_SID,
+	F_PROC_SNAME,
+	F_PROC_IS_EXE_FROM_MEMFD,
+	F_PROC_IS_EXE_DELETED,
+	F_PROC_EXE_INO,
+	F_PROC_DURATION,
+	F_PROC_START_TS,
+	F_THREAD_TID,
+	F_THREAD_CAP_EFFECTIVE,
+	F_THREAD_CAP_PERMITTED,
+	F_USER_UID,
+	F_USER_NAME,
+	F_USER_LOGINUID,
+	F_USER_LOGINNAME,
+	F_GROUP_GID,
+	F_GROUP_NAME,
+	F_CONTAINER_ID,
+	F_CONTAINER_FULL_ID,
+	F_CONTAINER_NAME,
+	F_CONTAINER_IMAGE_REPOSITORY,
+	F_CONTAINER_RUNTIME,
+	F_FD_NAME,
+	F_FD_NAMERAW,
+	F_FD_DIRECTORY,
+	F_FD_FILENAME,
+	F_FD_NUM,
+	F_FD_TYPE,
+	F_FD_TYPECHAR,
+	F_FD_SIP,
+	F_FD_SPORT,
+	F_FD_CIP,
+	F_FD_CPORT,
+	F_FD_RIP,
+	F_FD_RPORT,
+	F_FD_LIP,
+	F_FD_LPORT,
+	F_FD_L4PROTO,
+	F_FD_SOCKFAMILY,
+	F_FD_NET,
+	F_FD_SNET,
+	F_FD_CNET,
+	F_FD_RNET,
+	F_FD_LNET,
+	F_FD_IP,
+	F_FD_PORT,
+	F_FD_CONNECTED,
+	F_FS_PATH_NAME,
+	F_FS_PATH_SOURCE,
+	F_FS_PATH_TARGET,
+	F_PROC_IS_EXE_UPPER_LAYER,
+	F_PROC_EXE_CTIME,
+	F_PROC_EXE_MTIME,
+	F_PROC_EXE_CTIME_TO_START,
+	F_FD_NAME_CHANGED,
+	F_CONTAINER_START_TS,
+};
+
+#define S RULE_FT_STRING
+#define I RULE_FT_INT64
+#define U RULE_FT_UINT64
+#define B RULE_FT_BOOL
+#define IP RULE_FT_IPADDR
+#define NET RULE_FT_IPNET
+
+static const struct rule_field_def registry[] = {
+	{ "evt.time", U, RULE_FARG_NONE, 0, F_EVT_TIME },
+	{ "evt.rawtime", U, RULE_FARG_NONE, 0, F_EVT_RAWTIME },
+	{ "evt.num", U, RULE_FARG_NONE, 0, F_EVT_NUM },
+	{ "evt.hostname", S, RULE_FARG_NONE, 0, F_EVT_HOSTNAME },
+	{ "evt.dir", S, RULE_FARG_NONE, 0, F_EVT_DIR },
+	{ "evt.res", S, RULE_FARG_NONE, 0, F_EVT_RES },
+	{ "evt.rawres", I, RULE_FARG_NONE, 0, F_EVT_RAWRES },
+	{ "evt.failed", B, RULE_FARG_NONE, 0, F_EVT_FAILED },
+	{ "evt.is_open_read", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_READ },
+	{ "evt.is_open_write", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_WRITE },
+	{ "evt.is_open_exec", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_EXEC },
+	{ "evt.is_open_create", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_CREATE },
+	{ "evt.arg", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_EVT_ARG },
+	{ "evt.args", S, RULE_FARG_NONE, 0, F_EVT_ARGS },
+	{ "evt.source", S, RULE_FARG_NONE, 0, F_EVT_SOURCE },
+	{ "proc.pid", I, RULE_FARG_NONE, 0, F_PROC_PID },
+	{ "proc.ppid", I, RULE_FARG_NONE, 0, F_PROC_PPID },
+	{ "proc.name", S, RULE_FARG_NONE, 0, F_PROC_NAME },
+	{ "proc.exe", S, RULE_FARG_NONE, 0, F_PROC_EXE },
+	{ "proc.exepath", S, RULE_FARG_NONE, 0, F_PROC_EXEPATH },
+	{ "proc.args", S, RULE_FARG_NONE, 0, F_PROC_ARGS },
+	{ "proc.cmdline", S, RULE_FARG_NONE, 0, F_PROC_CMDLINE },
+	{ "proc.pname", S, RULE_FARG_NONE, 0, F_PROC_PNAME },
+	{ "proc.pexe", S, RULE_FARG_NONE, 0, F_PROC_PEXE },
+	{ "proc.pexepath", S, RULE_FARG_NONE, 0, F_PROC_PEXEPATH },
+	{ "proc.pcmdline", S, RULE_FARG_NONE, 0, F_PROC_PCMDLINE },
+	{ "proc.aname", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ANAME },
+	{ "proc.apid", I, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_APID },
+	{ "proc.aexe", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXE },
+	{ "proc.aexepath", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXEPATH },
+	{ "proc.acmdline", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ACMDLINE },
+	{ "proc.cwd", S, RULE_FARG_NONE, 0, F_PROC_CWD },
+	{ "proc.tty", I, RULE_FARG_NONE, 0, F_PROC_TTY },
+	{ "proc.sid", I, RULE_FARG_NONE, 0, F_PROC_SID },
+	{ "proc.sname", S, RULE_FARG_NONE, 0, F_PROC_SNAME },
+	{ "proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD },
+	{ "proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED },
+	{ "proc.exe_ino", U, RULE_FARG_NONE, 0, F_PROC_EXE_INO },
+	{ "proc.is_exe_upper_layer", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_UPPER_LAYER },
+	{ "proc.exe_ino.ctime", U, RULE_FARG_NONE, 0, F_PROC_EXE_CTIME },
+	{ "proc.exe_ino.mtime", U, RULE_FARG_NONE, 0, F_PROC_EXE_MTIME },
+	{ "proc.exe_ino.ctime_duration_proc_start", U, RULE_FARG_NONE, 0,
+	  F_PROC_EXE_CTIME_TO_START },
+	{ "proc.duration", U, RULE_FARG_NONE, 0, F_PROC_DURATION },
+	{ "proc.start_ts", U, RULE_FARG_NONE, 0, F_PROC_START_TS },
+	{ "thread.tid", I, RULE_FARG_NONE, 0, F_THREAD_TID },
+	{ "thread.cap_effective", S, RULE_FARG_NONE, 0, F_THREAD_CAP_EFFECTIVE },
+	{ "thread.cap_permitted", S, RULE_FARG_NONE, 0, F_THREAD_CAP_PERMITTED },
+	{ "user.uid", I, RULE_FARG_NONE, 0, F_USER_UID },
+	{ "user.name", S, RULE_FARG_NONE, 0, F_USER_NAME },
+	{ "user.loginuid", I, RULE_FARG_NONE, 0, F_USER_LOGINUID },
+	{ "user.loginname", S, RULE_FARG_NONE, 0, F_USER_LOGINNAME },
+	{ "group.gid", I, RULE_FARG_NONE, 0, F_GROUP_GID },
+	{ "group.name", S, RULE_FARG_NONE, 0, F_GROUP_NAME },
+	{ "container.id", S, RULE_FARG_NONE, 0, F_CONTAINER_ID },
+	{ "container.full_id", S, RULE_FARG_NONE, 0, F_CONTAINER_FULL_ID },
+	{ "container.name", S, RULE_FARG_NONE, 0, F_CONTAINER_NAME },
+	{ "container.image.repository", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE_REPOSITORY },
+	{ "container.runtime", S, RULE_FARG_NONE, 0, F_CONTAINER_RUNTIME },
+	{ "container.start_ts", U, RULE_FARG_NONE, 0, F_CONTAINER_START_TS },
+	{ "fd.name", S, RULE_FARG_NONE, 0, F_FD_NAME },
+	{ "fd.nameraw", S, RULE_FARG_NONE, 0, F_FD_NAMERAW },
+	{ "fd.directory", S, RULE_FARG_NONE, 0, F_FD_DIRECTORY },
+	{ "fd.filename", S, RULE_FARG_NONE, 0, F_FD_FILENAME },
+	{ "fd.num", I, RULE_FARG_NONE, 0, F_FD_NUM },
+	{ "fd.type", S, RULE_FARG_NONE, 0, F_FD_TYPE },
+	{ "fd.typechar", S, RULE_FARG_NONE, 0, F_FD_TYPECHAR },
+	{ "fd.sip", IP, RULE_FARG_NONE, 0, F_FD_SIP },
+	{ "fd.sport", U, RULE_FARG_NONE, 0, F_FD_SPORT },
+	{ "fd.cip", IP, RULE_FARG_NONE, 0, F_FD_CIP },
+	{ "fd.cport", U, RULE_FARG_NONE, 0, F_FD_CPORT },
+	{ "fd.rip", IP, RULE_FARG_NONE, 0, F_FD_RIP },
+	{ "fd.rport", U, RULE_FARG_NONE, 0, F_FD_RPORT },
+	{ "fd.lip", IP, RULE_FARG_NONE, 0, F_FD_LIP },
+	{ "fd.lport", U, RULE_FARG_NONE, 0, F_FD_LPORT },
+	{ "fd.l4proto", S, RULE_FARG_NONE, 0, F_FD_L4PROTO },
+	{ "fd.sockfamily", S, RULE_FARG_NONE, 0, F_FD_SOCKFAMILY },
+	{ "fd.net", NET, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_NET },
+	{ "fd.snet", NET, RULE_FARG_NONE, 0, F_FD_SNET },
+	{ "fd.cnet", NET, RULE_FARG_NONE, 0, F_FD_CNET },
+	{ "fd.rnet", NET, RULE_FARG_NONE, 0, F_FD_RNET },
+	{ "fd.lnet", NET, RULE_FARG_NONE, 0, F_FD_LNET },
+	{ "fd.ip", IP, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_IP },
+	{ "fd.port", U, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_PORT },
+	{ "fd.connected", B, RULE_FARG_NONE, 0, F_FD_CONNECTED },
+	{ "fd.name_changed", B, RULE_FARG_NONE, 0, F_FD_NAME_CHANGED },
+	{ "fs.path.name", S, RULE_FARG_NONE, 0, F_FS_PATH_NAME },
+	{ "fs.path.source", S, RULE_FARG_NONE, 0, F_FS_PATH_SOURCE },
+	{ "fs.path.target", S, RULE_FARG_NONE, 0, F_FS_PATH_TARGET },
+};
+
+#undef S
+#undef I
+#undef U
+#undef B
+#undef IP
+#undef NET
+
+/* Falco's event names; several names share the code of the one event vigil has. */
+static const struct rule_evtype_def evtypes[] = {
+	{ "execve", VG_SYS_EXECVE },	     { "execveat", VG_SYS_EXECVE },
+	{ "clone", FIELD_EV_CLONE },	     { "clone3", FIELD_EV_CLONE },
+	{ "fork", FIELD_EV_CLONE },	     { "vfork", FIELD_EV_CLONE },
+	{ "procexit", FIELD_EV_PROCEXIT },   { "open", VG_SYS_OPEN },
+	{ "openat", VG_SYS_OPENAT },	     { "openat2", VG_SYS_OPENAT2 },
+	{ "creat", VG_SYS_CREAT },	     { "unlink", VG_SYS_UNLINK },
+	{ "unlinkat", VG_SYS_UNLINKAT },     { "rmdir", VG_SYS_RMDIR },
+	{ "rename", VG_SYS_RENAME },	     { "renameat", VG_SYS_RENAMEAT },
+	{ "renameat2", VG_SYS_RENAMEAT2 },   { "mkdir", VG_SYS_MKDIR },
+	{ "mkdirat", VG_SYS_MKDIRAT },	     { "chmod", VG_SYS_CHMOD },
+	{ "fchmod", VG_SYS_FCHMOD },	     { "fchmodat", VG_SYS_FCHMODAT },
+	{ "fchmodat2", VG_SYS_FCHMODAT2 },   { "chown", VG_SYS_CHOWN },
+	{ "fchown", VG_SYS_FCHOWN },	     { "lchown", VG_SYS_LCHOWN },
+	{ "fchownat", VG_SYS_FCHOWNAT },     { "link", VG_SYS_LINK },
+	{ "linkat", VG_SYS_LINKAT },	     { "symlink", VG_SYS_SYMLINK },
+	{ "symlinkat", VG_SYS_SYMLINKAT },   { "truncate", VG_SYS_TRUNCATE },
+	{ "ftruncate", VG_SYS_FTRUNCATE },   { "connect", VG_SYS_CONNECT },
+	{ "accept", VG_SYS_ACCEPT },	     { "accept4", VG_SYS_ACCEPT4 },
+	{ "bind", VG_SYS_BIND },	     { "listen", VG_SYS_LISTEN },
+	{ "setuid", VG_SYS_SETUID },	     { "setgid", VG_SYS_SETGID },
+	{ "setreuid", VG_SYS_SETREUID },     { "setregid", VG_SYS_SETREGID },
+	{ "setresuid", VG_SYS_SETRESUID },   { "setresgid", VG_SYS_SETRESGID },
+	{ "capset", VG_SYS_CAPSET },	     { "ptrace", VG_SYS_PTRACE },
+	{ "init_module", VG_SYS_INIT_MODULE }, { "finit_module", VG_SYS_FINIT_MODULE },
+	{ "delete_module", VG_SYS_DELETE_MODULE }, { "mount", VG_SYS_MOUNT },
+	{ "umount2", VG_SYS_UMOUNT2 },	     { "umount", VG_SYS_UMOUNT2 },
+	{ "unshare", VG_SYS_UNSHARE },	     { "setns", VG_SYS_SETNS },
+	{ "bpf", VG_SYS_BPF },		     { "memfd_create", VG_SYS_MEMFD_CREATE },
+	{ "chroot", VG_SYS_CHROOT },	     { "kill", VG_SYS_KILL },
+	{ "tkill", VG_SYS_TKILL },	     { "tgkill", VG_SYS_TGKILL },
+};
+
+const char *fields_evtype_name(uint32_t code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(evtypes) / sizeof(evtypes[0]); i++)
+		if (evtypes[i].code == code)
+			return evtypes[i].name;
+	return "?";
+}
+
+const struct rule_field_def *fields_registry(size_t *n)
+{
+	*n = sizeof(registry) / sizeof(registry[0]);
+	return registry;
+}
+
+void field_ctx_reset(struct field_ctx *c, const struct event *ev)
+{
+	c->ev = ev;
+	c->used = 0;
+}
+
+uint32_t field_event_code(const struct event *ev)
+{
+	struct event_sys sys;
+
+	switch (ev->hdr->type) {
+	case VG_EV_EXEC:
+		return VG_SYS_EXECVE;
+	case VG_EV_FORK:
+		return FIELD_EV_CLONE;
+	case VG_EV_EXIT:
+		return FIELD_EV_PROCEXIT;
+	}
+	return event_sys_fields(ev, &sys) ? sys.syscall : 0;
+}
+
+/* ---- scratch and value helpers ---- */
+
+static char *scratch(struct field_ctx *c, size_t n)
+{
+	char *p;
+
+	if (n > sizeof(c->scratch) - c->used)
+		return NULL;
+	p = c->scratch + c->used;
+	c->used += n;
+	return p;
+}
+
+static int put_str(struct rule_value *v, const char *s, size_t n)
+{
+	if (!s)
+		return 0;
+	v->str.ptr = s;
+	v->str.len = n;
+	return 1;
+}
+
+static int put_cstr(struct rule_value *v, const char *s)
+{
+	return s ? put_str(v, s, strlen(s)) : 0;
+}
+
+static int put_i64(struct rule_value *v, int64_t x)
+{
+	v->i64 = x;
+	return 1;
+}
+
+static int put_u64(struct rule_value *v, uint64_t x)
+{
+	v->u64 = x;
+	return 1;
+}
+
+static int put_bool(struct rule_value *v, bool x)
+{
+	v->b = x;
+	return 1;
+}
+
+/* printf into scratch; the value points at it. */
+static int put_fmt(struct field_ctx *c, struct rule_value *v, const char *fmt, ...)
+{
+	size_t room = sizeof(c->scratch) - c->used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->scratch + c->used, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return 0;
+	v->str.ptr = c->scratch + c->used;
+	v->str.len = n;
+	c->used += n + 1;
+	return 1;
+}
+
+/* ---- process fields ---- */
+
+/* argv[0] of an entry, or NULL. */
+static const char *argv0(const struct proc_info *p, size_t *n)
+{
+	if (!p || !p->args || !p->args_len)
+		return NULL;
+	*n = strnlen(p->args, p->args_len);
+	return p->args;
+}
+
+/* The arguments after argv[0], joined by spaces, into scratch. */
+static int put_args(struct field_ctx *c, struct rule_value *v, const struct proc_info *p,
+		    const char *prefix)
+{
+	size_t n0, i, plen = prefix ? strlen(prefix) : 0;
+	char *out;
+
+	if (!p)
+		return 0;
+	out = scratch(c, plen + p->args_len + 2);
+	if (!out)
+		return 0;
+	memcpy(out, prefix, plen);
+	v->str.ptr = out;
+	v->str.len = plen;
+	if (!argv0(p, &n0))
+		return 1;
+	for (i = n0 + 1; i < p->args_len; i++) {
+		char ch = p->args[i];
+
+		/* the terminator of the last argument is not a separator */
+		if (ch == 0 && i + 1 == p->args_len)
+			break;
+		out[v->str.len++] = ch ? ch : ' ';
+	}
+	if (plen && v->str.len == plen)
+		v->str.len--; /* no args: drop the space after the name */
+	return 1;
+}
+
+static int put_cmdline(struct field_ctx *c, struct rule_value *v, const struct proc_info *p)
+{
+	char name[VG_COMM_LEN + 2];
+
+	if (!p)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s ", VG_COMM_LEN, p->comm);
+	return put_args(c, v, p, name);
+}
+
+static int put_proc_str(struct field_ctx *c, struct rule_value *v, const struct proc_info *p,
+			enum field_id what)
+{
+	size_t n;
+	const char *s;
+
+	if (!p)
+		return 0;
+	switch (what) {
+	case F_PROC_NAME:
+		return put_str(v, p->comm, strnlen(p->comm, VG_COMM_LEN));
+	case F_PROC_EXE:
+		s = argv0(p, &n);
+		return s ? put_str(v, s, n) : put_str(v, p->comm, strnlen(p->comm, VG_COMM_LEN));
+	case F_PROC_EXEPATH:
+		return p->exe[0] ? put_cstr(v, p->exe) : 0;
+	case F_PROC_CMDLINE:
+		return put_cmdline(c, v, p);
+	default:
+		return 0;
+	}
+}
+
+static struct proc_info *parent_of(struct field_ctx *c)
+{
+	const struct vg_hdr *h = c->ev->hdr;
+
+	return c->procs ? proctable__find(c->procs, h->ppid) : NULL;
+}
+
+static int ancestors(struct field_ctx *c, const struct rule_field_ref *ref,
+		     struct rule_value *out, int max, enum field_id what)
+{
+	const struct proc_info *anc[RULE_MAX_VALUES];
+	const struct proc_info *self = c->ev->proc;
+	size_t n, i;
+	int got = 0;
+
+	if (ref->index == 0) {
+		if (what == F_PROC_APID)
+			return put_i64(out, c->ev->hdr->pid);
+		return put_proc_str(c, out, self, what);
+	}
+	if (!c->procs || !self)
+		return 0;
+	n = proctable__ancestry(c->procs, self->pid, anc, RULE_MAX_VALUES);
+	for (i = 0; i < n && got < max; i++) {
+		if (ref->index > 0 && (size_t)ref->index != i + 1)
+			continue;
+		if (what == F_PROC_APID)
+			got += put_i64(&out[got], anc[i]->pid);
+		else
+			got += put_proc_str(c, &out[got], anc[i], what);
+		if (ref->index > 0)
+			break;
+	}
+	return got;
+}
+
+/* Capability names, in Linux's numbering. */
+static const char *const cap_names[] = {
+	"CAP_CHOWN",	       "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID",	       "CAP_KILL",	     "CAP_SETGID",	    "CAP_SETUID",
+	"CAP_SETPCAP",	       "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",       "CAP_NET_RAW",	     "CAP_IPC_LOCK",	    "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",      "CAP_SYS_RAWIO",	     "CAP_SYS_CHROOT",	    "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",       "CAP_SYS_ADMIN",	     "CAP_SYS_BOOT",	    "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",    "CAP_SYS_TIME",	     "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
+	"CAP_LEASE",	       "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",	     "CAP_SYSLOG",	    "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",	    "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+static int put_caps(struct field_ctx *c, struct rule_value *v, uint64_t caps)
+{
+	char *out = scratch(c, 1024);
+	size_t i, n = 0;
+
+	if (!out)
+		return 0;
+	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
+		if (!(caps & (1ull << i)))
+			continue;
+		n += snprintf(out + n, 1024 - n, "%s%s", n ? " " : "", cap_names[i]);
+	}
+	return put_str(v, out, n);
+}
+
+/* Names from the host's user and group databases, cached by id. */
+#define NAME_CACHE 64
+
+struct name_cache {
+	uint32_t id[NAME_CACHE];	 /* ids, (uint32_t)-1 for empty slots */
+	char name[NAME_CACHE][64];	 /* their names, "" when unknown */
+	bool used[NAME_CACHE];		 /* slot filled */
+};
+
+static struct name_cache users, groups;
+
+static const char *cached_name(struct name_cache *nc, uint32_t id, bool user)
+{
+	size_t slot = id % NAME_CACHE;
+
+	if (!nc->used[slot] || nc->id[slot] != id) {
+		const char *n = NULL;
+
+		if (user) {
+			struct passwd *pw = getpwuid(id);
+
+			n = pw ? pw->pw_name : NULL;
+		} else {
+			struct group *gr = getgrgid(id);
+
+			n = gr ? gr->gr_name : NULL;
+		}
+		snprintf(nc->name[slot], sizeof(nc->name[slot]), "%s", n ? n : "");
+		nc->id[slot] = id;
+		nc->used[slot] = true;
+	}
+	return nc->name[slot][0] ? nc->name[slot] : NULL;
+}
+
+/* ---- file and network helpers ---- */
+
+static const struct vg_file *as_file(const struct event *ev)
+{
+	uint16_t t = ev->hdr->type;
+
+	return t >= VG_EV_OPEN && t <= VG_EV_TRUNCATE ? (const struct vg_file *)ev->hdr : NULL;
+}
+
+static const struct vg_net *as_net(const struct event *ev)
+{
+	uint16_t t = ev->hdr->type;
+
+	return t >= VG_EV_CONNECT && t <= VG_EV_LISTEN ? (const struct vg_net *)ev->hdr : NULL;
+}
+
+static const struct vg_priv *as_priv(const struct event *ev)
+{
+	uint16_t t = ev->hdr->type;
+
+	return t >= VG_EV_SETID && t <= VG_EV_KILL ? (const struct vg_priv *)ev->hdr : NULL;
+}
+
+/* The file path an event names, in scratch; NULL when none. */
+static const char *file_path(struct field_ctx *c, size_t *n)
+{
+	char *buf = scratch(c, 4097);
+
+	if (!buf || !as_file(c->ev))
+		return NULL;
+	*n = event_file_path(c->ev, buf, 4097);
+	return *n ? buf : NULL;
+}
+
+static bool is_inet(const struct vg_net *n)
+{
+	return n && (n->family == AF_INET || n->family == AF_INET6);
+}
+
+static int put_ip(struct rule_value *v, const struct vg_net *n, const uint8_t *a)
+{
+	if (!is_inet(n))
+		return 0;
+	memset(&v->ip, 0, sizeof(v->ip));
+	v->ip.family = n->family == AF_INET ? 4 : 6;
+	memcpy(v->ip.addr, a, n->family == AF_INET ? 4 : 16);
+	return 1;
+}
+
+/* connect: we are the client; accept/bind/listen: we are the server. */
+static bool local_is_server(const struct vg_net *n)
+{
+	return n->hdr.type != VG_EV_CONNECT;
+}
+
+static int put_tuple(struct field_ctx *c, struct rule_value *v, const struct vg_net *n)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	int af = n->family == AF_INET ? AF_INET : AF_INET6;
+
+	if (!is_inet(n)) {
+		size_t len;
+		const char *s = event_str(&n->hdr, c->ev->size, n->unix_path, &len);
+
+		return put_str(v, s, len);
+	}
+	inet_ntop(af, n->laddr, l, sizeof(l));
+	inet_ntop(af, n->raddr, r, sizeof(r));
+	if (n->hdr.type == VG_EV_BIND || n->hdr.type == VG_EV_LISTEN)
+		return put_fmt(c, v, "%s:%u", l, n->lport);
+	if (local_is_server(n))
+		return put_fmt(c, v, "%s:%u->%s:%u", r, n->rport, l, n->lport);
+	return put_fmt(c, v, "%s:%u->%s:%u", l, n->lport, r, n->rport);
+}
+
+static const char *l4proto(const struct vg_net *n)
+{
+	if (!is_inet(n))
+		return NULL;
+	switch (n->protocol) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+	case 58:
+		return "icmp";
+	}
+	return n->sock_type == SOCK_DGRAM ? "udp" : n->sock_type == SOCK_STREAM ? "tcp" : "raw";
+}
+
+/* ---- evt.arg ---- */
+
+static const struct {
+	uint32_t bit;	  /* O_* bit */
+	const char *name; /* Falco's spelling */
+} open_flag_names[] = {
+	{ 01, "O_WRONLY" },	    { 02, "O_RDWR" },	    { 0100, "O_CREAT" },
+	{ 0200, "O_EXCL" },	    { 0400, "O_NOCTTY" },   { 01000, "O_TRUNC" },
+	{ 02000, "O_APPEND" },	    { 04000, "O_NONBLOCK" }, { 010000, "O_DSYNC" },
+	{ 040000, "O_DIRECT" },	    { 0200000, "O_DIRECTORY" }, { 0400000, "O_NOFOLLOW" },
+	{ 01000000, "O_NOATIME" },  { 02000000, "O_CLOEXEC" }, { 04010000, "O_SYNC" },
+	{ 010000000, "O_PATH" },    { 020200000, "O_TMPFILE" },
+};
+
+static int put_open_flags(struct field_ctx *c, struct rule_value *v, uint32_t flags)
+{
+	char *out = scratch(c, 256);
+	size_t i, n = 0;
+
+	if (!out)
+		return 0;
+	if (!(flags & 03))
+		n += snprintf(out, 256, "O_RDONLY");
+	for (i = 0; i < sizeof(open_flag_names) / sizeof(open_flag_names[0]); i++) {
+		uint32_t b = open_flag_names[i].bit;
+
+		if ((flags & b) == b)
+			n += snprintf(out + n, 256 - n, "%s%s", n ? "|" : "", open_flag_names[i].name);
+	}
+	return put_str(v, out, n);
+}
+
+static int rstr(struct field_ctx *c, struct rule_value *v, struct vg_str s)
+{
+	size_t n;
+	const char *p = event_str(c->ev->hdr, c->ev->size, s, &n);
+
+	return put_str(v, p, n);
+}
+
+static int file_arg(struct field_ctx *c, struct rule_value *v, const struct vg_file *f,
+		    const char *key)
+{
+	size_t n;
+
+	if (!strcmp(key, "fd"))
+		return f->fd >= 0 ? put_fmt(c, v, "%d", f->fd) : 0;
+	if (!strcmp(key, "dirfd"))
+		return put_fmt(c, v, "%d", f->dirfd);
+	if (!strcmp(key, "flags"))
+		return f->hdr.type == VG_EV_OPEN ? put_open_flags(c, v, f->flags)
+						 : put_fmt(c, v, "%u", f->flags);
+	if (!strcmp(key, "mode"))
+		return put_fmt(c, v, "0%o", f->mode);
+	if (!strcmp(key, "uid"))
+		return put_fmt(c, v, "%d", (int32_t)f->uid);
+	if (!strcmp(key, "gid"))
+		return put_fmt(c, v, "%d", (int32_t)f->gid);
+	if (!strcmp(key, "length"))
+		return put_fmt(c, v, "%lld", (long long)f->length);
+	if (!strcmp(key, "target") && f->hdr.type == VG_EV_SYMLINK)
+		return rstr(c, v, f->raw2);
+	if (!strcmp(key, "linkpath") && f->hdr.type == VG_EV_SYMLINK) {
+		const char *p = file_path(c, &n);
+
+		return put_str(v, p, n);
+	}
+	if (!strcmp(key, "newpath") || !strcmp(key, "target"))
+		return rstr(c, v, f->path2.off ? f->path2 : f->raw2);
+	if (!strcmp(key, "name") || !strcmp(key, "path") || !strcmp(key, "pathname") ||
+	    !strcmp(key, "filename") || !strcmp(key, "oldpath")) {
+		const char *p = file_path(c, &n);
+
+		return put_str(v, p, n);
+	}
+	return 0;
+}
+
+static int net_arg(struct field_ctx *c, struct rule_value *v, const struct vg_net *n,
+		   const char *key)
+{
+	if (!strcmp(key, "fd"))
+		return put_fmt(c, v, "%d", n->fd);
+	if (!strcmp(key, "tuple") || !strcmp(key, "addr") || !strcmp(key, "name"))
+		return put_tuple(c, v, n);
+	if (!strcmp(key, "backlog"))
+		return put_fmt(c, v, "%d", n->backlog);
+	if (!strcmp(key, "domain"))
+		return put_cstr(v, n->family == AF_INET	   ? "AF_INET"
+				   : n->family == AF_INET6 ? "AF_INET6"
+				   : n->family == AF_UNIX  ? "AF_UNIX"
+							   : NULL);
+	return 0;
+}
+
+static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_priv *p,
+		    const char *key)
+{
+	if (!strcmp(key, "pid") || (!strcmp(key, "target") && p->hdr.type != VG_EV_MOUNT &&
+				    p->hdr.type != VG_EV_UMOUNT))
+		return p->target ? put_fmt(c, v, "%d", p->target) : 0;
+	if ((!strcmp(key, "request") && p->hdr.type == VG_EV_PTRACE) ||
+	    (!strcmp(key, "sig") && p->hdr.type == VG_EV_KILL) ||
+	    (!strcmp(key, "cmd") && p->hdr.type == VG_EV_BPF) || !strcmp(key, "flags") ||
+	    !strcmp(key, "nstype")) {
+		char *out = scratch(c, 512);
+
+		return out ? put_str(v, out, event_priv_describe(p->syscall, p->arg0, out, 512)) : 0;
+	}
+	if (!strcmp(key, "uid") || !strcmp(key, "ruid") || !strcmp(key, "gid") ||
+	    !strcmp(key, "rgid"))
+		return put_fmt(c, v, "%u", p->ids_new[0]);
+	if (!strcmp(key, "euid") || !strcmp(key, "egid"))
+		return put_fmt(c, v, "%u", p->ids_new[1]);
+	if (!strcmp(key, "suid") || !strcmp(key, "sgid"))
+		return put_fmt(c, v, "%u", p->ids_new[2]);
+	if (!strcmp(key, "name") || !strcmp(key, "dev") || !strcmp(key, "source") ||
+	    !strcmp(key, "path") || !strcmp(key, "uargs"))
+		return rstr(c, v, p->s1);
+	if (!strcmp(key, "dir") || !strcmp(key, "target"))
+		return rstr(c, v, p->s2);
+	if (!strcmp(key, "type") || !strcmp(key, "fstype"))
+		return rstr(c, v, p->s3);
+	return 0;
+}
+
+static int exec_arg(struct field_ctx *c, struct rule_value *v, const char *key)
+{
+	const struct vg_exec *e = (const struct vg_exec *)c->ev->hdr;
+	const struct proc_info *p = c->ev->proc;
+
+	if (!strcmp(key, "filename"))
+		return rstr(c, v, e->filename);
+	if (!strcmp(key, "exe"))
+		return put_proc_str(c, v, p, F_PROC_EXE);
+	if (!strcmp(key, "args"))
+		return put_args(c, v, p, "");
+	if (!strcmp(key, "cwd"))
+		return p ? put_cstr(v, p->cwd) : 0;
+	return 0;
+}
+
+static int evt_arg(struct field_ctx *c, struct rule_value *v, const char *key)
+{
+	const struct event *ev = c->ev;
+	struct event_sys sys;
+
+	if (!strcmp(key, "res") && event_sys_fields(ev, &sys))
+		return put_fmt(c, v, "%lld", (long long)sys.ret);
+	if (as_file(ev))
+		return file_arg(c, v, as_file(ev), key);
+	if (as_net(ev))
+		return net_arg(c, v, as_net(ev), key);
+	if (as_priv(ev))
+		return priv_arg(c, v, as_priv(ev), key);
+	if (ev->hdr->type == VG_EV_EXEC)
+		return exec_arg(c, v, key);
+	if (ev->hdr->type == VG_EV_FORK && !strcmp(key, "res"))
+		return put_fmt(c, v, "%u", ((const struct vg_fork *)ev->hdr)->child_pid);
+	if (ev->hdr->type == VG_EV_EXIT && !strcmp(key, "status"))
+		return put_fmt(c, v, "%u", ((const struct vg_exit *)ev->hdr)->status);
+	return 0;
+}
+
+/* The keys evt.args lists, per record kind. */
+static const char *const file_keys[] = { "fd", "dirfd", "name", "flags", "mode", "newpath", NULL };
+static const char *const net_keys[] = { "fd", "tuple", "backlog", NULL };
+static const char *const priv_keys[] = { "target", "flags", "name", "dir", "type", NULL };
+static const char *const exec_keys[] = { "filename", "exe", "args", "cwd", NULL };
+
+static int put_evt_args(struct field_ctx *c, struct rule_value *v)
+{
+	const char *const *keys = as_file(c->ev)   ? file_keys
+				  : as_net(c->ev)  ? net_keys
+				  : as_priv(c->ev) ? priv_keys
+				  : c->ev->hdr->type == VG_EV_EXEC ? exec_keys
+								   : NULL;
+	char *out = scratch(c, 8192);
+	size_t n = 0;
+
+	if (!out)
+		return 0;
+	for (; keys && *keys; keys++) {
+		struct rule_value kv;
+
+		if (!evt_arg(c, &kv, *keys) || n + strlen(*keys) + kv.str.len + 2 >= 8192)
+			continue;
+		n += snprintf(out + n, 8192 - n, "%s%s=", n ? " " : "", *keys);
+		memcpy(out + n, kv.str.ptr, kv.str.len);
+		n += kv.str.len;
+	}
+	return put_str(v, out, n);
+}
+
+/* ---- the getter ---- */
+
+static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct rule_value *out,
+		  int max)
+{
+	const struct vg_file *f = as_file(c->ev);
+	const struct vg_net *n = as_net(c->ev);
+	const char *p, *slash;
+	size_t len;
+	bool srv;
+
+	switch (ref->id) {
+	case F_FD_NAME:
+		if (f) {
+			p = file_path(c, &len);
+			return put_str(out, p, len);
+		}
+		return n ? put_tuple(c, out, n) : 0;
+	case F_FD_NAMERAW:
+		return f ? rstr(c, out, f->raw) : n ? put_tuple(c, out, n) : 0;
+	case F_FD_DIRECTORY:
+	case F_FD_FILENAME:
+		p = f ? file_path(c, &len) : NULL;
+		if (!p)
+			return 0;
+		slash = memrchr(p, '/', len);
+		if (!slash)
+			return 0;
+		if (ref->id == F_FD_FILENAME)
+			return put_str(out, slash + 1, len - (slash + 1 - p));
+		return put_str(out, p, slash == p ? 1 : (size_t)(slash - p));
+	case F_FD_NUM:
+		if (f)
+			return f->fd >= 0 ? put_i64(out, f->fd) : 0;
+		return n ? put_i64(out, n->hdr.type == VG_EV_ACCEPT ? n->ret : n->fd) : 0;
+	case F_FD_TYPE:
+	case F_FD_TYPECHAR: {
+		const char *t = NULL, *ch = NULL;
+
+		if (f) {
+			bool dir = f->hdr.flags & VG_FL_DIR;
+
+			t = dir ? "directory" : "file";
+			ch = dir ? "d" : "f";
+			if (f->hdr.flags & VG_FL_PSEUDO) {
+				t = f->fs_magic == 0x50495045 ? "pipe" : "file";
+				ch = f->fs_magic == 0x50495045 ? "p" : "f";
+			}
+		} else if (n) {
+			t = n->family == AF_INET ? "ipv4" : n->family == AF_INET6 ? "ipv6" : "unix";
+			ch = n->family == AF_INET ? "4" : n->family == AF_INET6 ? "6" : "u";
+		}
+		return put_cstr(out, ref->id == F_FD_TYPE ? t : ch);
+	}
+	}
+	if (!is_inet(n))
+		return ref->id == F_FD_SOCKFAMILY && n ? put_cstr(out, "unix") : 0;
+	srv = local_is_server(n);
+	switch (ref->id) {
+	case F_FD_SIP:
+	case F_FD_SNET:
+		return put_ip(out, n, srv ? n->laddr : n->raddr);
+	case F_FD_CIP:
+	case F_FD_CNET:
+		return put_ip(out, n, srv ? n->raddr : n->laddr);
+	case F_FD_RIP:
+	case F_FD_RNET:
+		return put_ip(out, n, n->raddr);
+	case F_FD_LIP:
+	case F_FD_LNET:
+		return put_ip(out, n, n->laddr);
+	case F_FD_SPORT:
+		return put_u64(out, srv ? n->lport : n->rport);
+	case F_FD_CPORT:
+		return put_u64(out, srv ? n->rport : n->lport);
+	case F_FD_RPORT:
+		return put_u64(out, n->rport);
+	case F_FD_LPORT:
+		return put_u64(out, n->lport);
+	case F_FD_L4PROTO:
+		return put_cstr(out, l4proto(n));
+	case F_FD_SOCKFAMILY:
+		return put_cstr(out, "ip");
+	case F_FD_NET:
+	case F_FD_IP:
+		if (max < 2)
+			return put_ip(out, n, n->raddr);
+		return put_ip(&out[0], n, n->laddr) + put_ip(&out[1], n, n->raddr);
+	case F_FD_PORT:
+		if (max < 2)
+			return put_u64(out, n->rport);
+		return put_u64(&out[0], n->lport) + put_u64(&out[1], n->rport);
+	case F_FD_CONNECTED:
+		return put_bool(out, n->hdr.type == VG_EV_CONNECT && n->ret == 0);
+	case F_FD_NAME_CHANGED:
+		/* a connect gives its socket a (new) peer, so the fd's name changes */
+		return put_bool(out, n->hdr.type == VG_EV_CONNECT &&
+					     (n->ret == 0 || n->ret == -EINPROGRESS));
+	}
+	return 0;
+}
+
+static int get_field(void *event, const struct rule_field_ref *ref, struct rule_value *out,
+		     int max)
+{
+	struct field_ctx *c = event;
+	const struct event *ev = c->ev;
+	const struct vg_hdr *h = ev->hdr;
+	const struct proc_info *p = ev->proc;
+	const struct vg_file *f = as_file(ev);
+	struct event_sys sys;
+	bool is_sys = event_sys_fields(ev, &sys);
+
+	switch (ref->id) {
+	case F_EVT_TIME:
+	case F_EVT_RAWTIME:
+		return put_u64(out, ev->time_ns);
+	case F_EVT_NUM:
+		return put_u64(out, c->evt_num);
+	case F_EVT_HOSTNAME:
+		return put_cstr(out, c->hostname);
+	case F_EVT_DIR:
+		return put_cstr(out, "<");
+	case F_EVT_SOURCE:
+		return put_cstr(out, "syscall");
+	case F_EVT_RES:
+		if (!is_sys)
+			return h->type == VG_EV_EXEC ? put_cstr(out, "SUCCESS") : 0;
+		if (sys.ret < 0 && sys.ret > -4096)
+			return put_cstr(out, strerrorname_np(-sys.ret));
+		return put_cstr(out, "SUCCESS");
+	case F_EVT_RAWRES:
+		if (h->type == VG_EV_EXEC)
+			return put_i64(out, 0);
+		return is_sys ? put_i64(out, sys.ret) : 0;
+	case F_EVT_FAILED:
+		return put_bool(out, is_sys && sys.ret < 0);
+	case F_EVT_IS_OPEN_READ:
+		return put_bool(out, h->type == VG_EV_OPEN && (f->flags & 03) != 01);
+	case F_EVT_IS_OPEN_WRITE:
+		return put_bool(out, h->type == VG_EV_OPEN && (f->flags & 03) != 0);
+	case F_EVT_IS_OPEN_EXEC:
+		return put_bool(out, h->type == VG_EV_OPEN && (f->mode & 0111) &&
+					     (f->flags & 0100));
+	case F_EVT_IS_OPEN_CREATE:
+		return put_bool(out, h->type == VG_EV_OPEN && (f->hdr.flags & VG_FL_CREATED));
+	case F_EVT_ARG:
+		return ref->key ? evt_arg(c, out, ref->key) : 0;
+	case F_EVT_ARGS:
+		return put_evt_args(c, out);
+	case F_PROC_PID:
+		return put_i64(out, h->pid);
+	case F_PROC_PPID:
+		return put_i64(out, h->ppid);
+	case F_PROC_NAME:
+		return put_str(out, h->comm, strnlen(h->comm, VG_COMM_LEN));
+	case F_PROC_EXE:
+	case F_PROC_EXEPATH:
+	case F_PROC_CMDLINE:
+		return put_proc_str(c, out, p, ref->id);
+	case F_PROC_ARGS:
+		return put_args(c, out, p, "");
+	case F_PROC_PNAME:
+		return put_proc_str(c, out, parent_of(c), F_PROC_NAME);
+	case F_PROC_PEXE:
+		return put_proc_str(c, out, parent_of(c), F_PROC_EXE);
+	case F_PROC_PEXEPATH:
+		return put_proc_str(c, out, parent_of(c), F_PROC_EXEPATH);
+	case F_PROC_PCMDLINE:
+		return put_proc_str(c, out, parent_of(c), F_PROC_CMDLINE);
+	case F_PROC_ANAME:
+		return ancestors(c, ref, out, max, F_PROC_NAME);
+	case F_PROC_APID:
+		return ancestors(c, ref, out, max, F_PROC_APID);
+	case F_PROC_AEXE:
+		return ancestors(c, ref, out, max, F_PROC_EXE);
+	case F_PROC_AEXEPATH:
+		return ancestors(c, ref, out, max, F_PROC_EXEPATH);
+	case F_PROC_ACMDLINE:
+		return ancestors(c, ref, out, max, F_PROC_CMDLINE);
+	case F_PROC_CWD:
+		return p && p->cwd[0] ? put_cstr(out, p->cwd) : 0;
+	case F_PROC_TTY:
+		return p ? put_i64(out, p->tty) : 0;
+	case F_PROC_SID:
+		return p ? put_i64(out, p->sid) : 0;
+	case F_PROC_SNAME: {
+		struct proc_info *s = p && c->procs ? proctable__find(c->procs, p->sid) : NULL;
+
+		return put_proc_str(c, out, s, F_PROC_NAME);
+	}
+	case F_PROC_IS_EXE_FROM_MEMFD:
+		return p ? put_bool(out, p->flags & PROC_F_EXE_MEMFD) : 0;
+	case F_PROC_IS_EXE_DELETED:
+		return p ? put_bool(out, p->flags & PROC_F_EXE_DELETED) : 0;
+	case F_PROC_EXE_INO:
+		return p ? put_u64(out, p->exe_ino) : 0;
+	case F_PROC_IS_EXE_UPPER_LAYER:
+		return p ? put_bool(out, p->flags & PROC_F_EXE_UPPER) : 0;
+	case F_PROC_EXE_CTIME:
+		return p && p->exe_ctime_ns ? put_u64(out, p->exe_ctime_ns) : 0;
+	case F_PROC_EXE_MTIME:
+		return p && p->exe_mtime_ns ? put_u64(out, p->exe_mtime_ns) : 0;
+	case F_PROC_EXE_CTIME_TO_START: {
+		uint64_t start = ev->time_ns - (h->ts_ns - h->start_ns);
+
+		if (!p || !p->exe_ctime_ns || start < p->exe_ctime_ns)
+			return 0;
+		return put_u64(out, start - p->exe_ctime_ns);
+	}
+	case F_PROC_DURATION:
+		return put_u64(out, h->ts_ns > h->start_ns ? h->ts_ns - h->start_ns : 0);
+	case F_PROC_START_TS:
+		return put_u64(out, ev->time_ns - (h->ts_ns - h->start_ns));
+	case F_THREAD_TID:
+		return put_i64(out, h->tid);
+	case F_THREAD_CAP_EFFECTIVE:
+		if (h->type == VG_EV_EXEC)
+			return put_caps(c, out, ((const struct vg_exec *)h)->cap_eff);
+		return p ? put_caps(c, out, p->cap_eff) : 0;
+	case F_THREAD_CAP_PERMITTED:
+		return h->type == VG_EV_EXEC ? put_caps(c, out, ((const struct vg_exec *)h)->cap_prm)
+					     : 0;
+	case F_USER_UID:
+		return put_i64(out, h->euid);
+	case F_USER_NAME:
+		return put_cstr(out, cached_name(&users, h->euid, true));
+	case F_USER_LOGINUID:
+		return put_i64(out, h->loginuid == UINT32_MAX ? -1 : (int64_t)h->loginuid);
+	case F_USER_LOGINNAME:
+		return h->loginuid == UINT32_MAX ? 0
+						 : put_cstr(out, cached_name(&users, h->loginuid, true));
+	case F_GROUP_GID:
+		return put_i64(out, h->egid);
+	case F_GROUP_NAME:
+		return put_cstr(out, cached_name(&groups, h->egid, false));
+	case F_CONTAINER_ID:
+		return put_cstr(out, p && p->container.short_id[0] ? p->container.short_id : "host");
+	case F_CONTAINER_FULL_ID:
+		return p && p->container.id[0] ? put_cstr(out, p->container.id) : 0;
+	case F_CONTAINER_NAME:
+		/* vigil asks no container runtime for names: only the host has a known one */
+		return !p || p->container.runtime == CONTAINER_HOST ? put_cstr(out, "host") : 0;
+	case F_CONTAINER_IMAGE_REPOSITORY:
+		return 0;
+	case F_CONTAINER_RUNTIME:
+		return p && p->container.runtime != CONTAINER_HOST
+			       ? put_cstr(out, container_runtime_name(p->container.runtime))
+			       : 0;
+	case F_CONTAINER_START_TS: {
+		/* the container's cgroup is created by its runtime as it starts it */
+		static uint64_t cached_id, cached_ns;
+		uint64_t ns;
+
+		if (!p || p->container.runtime == CONTAINER_HOST || !p->cgroup_id)
+			return 0;
+		if (cached_id == p->cgroup_id)
+			return put_u64(out, cached_ns);
+		if (proctable_cgroup_birth(p->cgroup_id, &ns))
+			return 0;
+		cached_id = p->cgroup_id;
+		cached_ns = ns;
+		return put_u64(out, ns);
+	}
+	case F_FS_PATH_NAME: {
+		size_t n;
+		const char *s = f ? file_path(c, &n) : NULL;
+
+		return put_str(out, s, n);
+	}
+	case F_FS_PATH_SOURCE:
+		if (!f)
+			return 0;
+		if (f->hdr.type == VG_EV_SYMLINK)
+			return rstr(c, out, f->raw2);
+		return get_field(event, &(struct rule_field_ref){ .id = F_FS_PATH_NAME }, out, max);
+	case F_FS_PATH_TARGET:
+		if (!f)
+			return 0;
+		if (f->hdr.type == VG_EV_SYMLINK)
+			return get_field(event, &(struct rule_field_ref){ .id = F_FS_PATH_NAME }, out,
+					 max);
+		return f->path2.off ? file_arg(c, out, f, "newpath") : 0;
+	}
+	return get_fd(c, ref, out, max);
+}
+
+static int bind_field(void *host, struct rule_field_ref *ref, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"res",	    "fd",     "dirfd",	"flags",   "mode",   "uid",	 "gid",
+		"length",   "target", "linkpath", "newpath", "name",   "path",	 "pathname",
+		"filename", "oldpath", "tuple",	"addr",	   "backlog", "domain", "pid",
+		"request",  "sig",    "cmd",	"nstype",  "ruid",   "euid",	 "suid",
+		"rgid",	    "egid",   "sgid",	"dev",	   "source", "uargs",	 "dir",
+		"type",	    "fstype", "exe",	"args",	   "cwd",    "status",
+	};
+	size_t i;
+
+	if (ref->id != F_EVT_ARG || !ref->key)
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(ref->key, keys[i]))
+			return 0;
+	snprintf(err, errlen, "vigil's events have no argument '%s'", ref->key);
+	return -EINVAL;
+}
+
+void fields_bind(struct rule_engine_opts *opts)
+{
+	opts->fields = registry;
+	opts->n_fields = sizeof(registry) / sizeof(registry[0]);
+	opts->evtypes = evtypes;
+	opts->n_evtypes = sizeof(evtypes) / sizeof(evtypes[0]);
+	opts->get = get_field;
+	opts->bind = bind_field;
+	opts->host = NULL;
+}

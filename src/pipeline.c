@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * pipeline.c - one record through vigil: the table learns of an exec before the
+ * event is shown (so it shows the new image), and forgets a process only after
+ * its exit was shown and judged (so the exit still names it).
+ */
+#include <errno.h>
+
+#include "detect.h"
+#include "event.h"
+#include "pipeline.h"
+#include "proctable.h"
+
+static void handle(struct pipeline *p, struct event *ev)
+{
+	if (p->show)
+		p->show(p->arg, ev);
+	if (p->detect)
+		detect__eval(p->detect, ev, p->procs, p->hostname);
+}
+
+int pipeline_record(struct pipeline *p, const void *data, size_t size)
+{
+	const struct vg_hdr *h = data;
+	struct event ev = { .hdr = h };
+
+	if (event_validate(data, size)) {
+		p->invalid++;
+		return -EINVAL;
+	}
+	ev.size = h->size;
+	ev.time_ns = h->ts_ns + p->boot_to_real_ns;
+	p->received[h->type]++;
+	switch (h->type) {
+	case VG_EV_EXEC:
+		ev.proc = proctable__on_exec(p->procs, data, ev.size);
+		/* processes known at the start of a recording are state, not events */
+		if (!(h->flags & VG_XF_SEED))
+			handle(p, &ev);
+		break;
+	case VG_EV_FORK:
+		ev.proc = proctable__find(p->procs, h->pid);
+		handle(p, &ev);
+		proctable__on_fork(p->procs, data);
+		break;
+	case VG_EV_EXIT:
+		ev.proc = proctable__find(p->procs, h->pid);
+		handle(p, &ev);
+		proctable__on_exit(p->procs, data);
+		break;
+	default:
+		ev.proc = proctable__find(p->procs, h->pid);
+		handle(p, &ev);
+		break;
+	}
+	return 0;
+}

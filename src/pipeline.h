@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * pipeline.h - what happens to one kernel record, live or replayed: validate it,
+ * keep the process table current, show it, run the rules on it, in the order that
+ * lets each step see the process as it was when the event happened.
+ */
+#ifndef VIGIL_PIPELINE_H
+#define VIGIL_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/events.h"
+
+struct detect;
+struct event;
+struct proctable;
+
+struct pipeline {
+	struct proctable *procs;   /* the process table */
+	struct detect *detect;	   /* the rules; NULL for none */
+	const char *hostname;	   /* for alerts */
+	int64_t boot_to_real_ns;   /* CLOCK_REALTIME - CLOCK_BOOTTIME */
+	void (*show)(void *arg, struct event *ev); /* prints the event; NULL for none */
+	void *arg;		   /* passed to show */
+	uint64_t received[VG_EV_TYPE_MAX]; /* valid records, per type */
+	uint64_t invalid;	   /* records that failed validation */
+};
+
+/* Handles one record. Returns 0, or -EINVAL when it was not a valid record. */
+int pipeline_record(struct pipeline *p, const void *data, size_t size);
+
+#endif /* VIGIL_PIPELINE_H */
