@@ -112,8 +112,8 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 /*
- * The prefilter: the rules' derivation (or, when every event is printed, the
- * default), then the --filter arguments on top.
+ * The prefilter: the rules' derivation (merged with the default's sensitive set
+ * when events are printed too), then the --filter arguments on top.
  */
 static int apply_filter(struct agent *a)
 {
@@ -125,10 +125,19 @@ static int apply_filter(struct agent *a)
 
 	filter_spec_init(&spec);
 	if (!a->opts->no_prefilter) {
-		if (a->opts->events != AGENT_FMT_NONE || !a->detect)
-			ret = filter_spec_default(&spec);
-		else
+		if (a->detect)
 			ret = detect__derive_filter(a->detect, &spec);
+		if (!ret && (a->opts->events != AGENT_FMT_NONE || !a->detect)) {
+			/* shown events: what the rules need, and the default's sensitive set */
+			struct filter_spec def;
+
+			filter_spec_init(&def);
+			ret = filter_spec_default(&def);
+			if (!ret && a->detect)
+				ret = filter_spec_merge(&def, &spec);
+			filter_spec_free(&spec);
+			spec = def;
+		}
 		for (i = 0; !ret && i < a->opts->n_filters; i++)
 			ret = filter_spec_parse(&spec, a->opts->filters[i], err, sizeof(err));
 	}

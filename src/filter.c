@@ -251,6 +251,37 @@ int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t 
 	return 0;
 }
 
+int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src)
+{
+	size_t i;
+
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
+		struct vg_filter_type *d = &dst->types[t];
+		const struct vg_filter_type *s = &src->types[t];
+
+		if (d->mode == VG_FILTER_ALL || s->mode == VG_FILTER_NONE)
+			continue;
+		if (s->mode == VG_FILTER_ALL || d->mode == VG_FILTER_NONE) {
+			*d = *s;
+			continue;
+		}
+		d->criteria |= s->criteria;
+	}
+	for (i = 0; i < src->nitems; i++) {
+		const struct filter_item *it = &src->items[i];
+		struct filter_item *n;
+
+		if (dst->types[it->type].mode != VG_FILTER_MATCH)
+			continue;
+		n = add_item(dst, it->type, it->kind);
+		if (!n)
+			return -ENOMEM;
+		*n = *it;
+	}
+	/* items of types that became "all" or stayed "none" are never consulted */
+	return 0;
+}
+
 /* Deletes every key of a hash or trie map. */
 static int map_clear(int fd, size_t key_size)
 {

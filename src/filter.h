@@ -60,6 +60,9 @@ int filter_spec_default(struct filter_spec *f);
  */
 int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen);
 
+/* Makes dst send what either dst or src sends. 0 or -ENOMEM. */
+int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src);
+
 /* Adds one ITEM (as in filter_spec_parse) to type's criteria. 0 or -EINVAL. */
 int filter_spec_add(struct filter_spec *f, int type, const char *item, char *err, size_t errlen);
 

@@ -1,0 +1,267 @@
+"""The rules in the running agent: alerts, hot reload without losing events, a
+broken reload that keeps the old rules, the kernel prefilter derived from the
+rules (never dropping an event a rule matches), record/replay, rules check."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import VIGIL, Vigil, helper
+
+RULES_A = """
+- rule: Watched read
+  desc: test rule
+  condition: evt.type in (open, openat) and fd.name = {watched}
+  output: watched file read (file=%fd.name proc=%proc.name pid=%proc.pid)
+  priority: WARNING
+  tags: [test, mitre_discovery, T1083]
+"""
+
+RULES_B = """
+- rule: Watched dir write
+  desc: test rule B
+  condition: evt.type in (open, openat) and fd.name startswith {prefix} and evt.is_open_write=true
+  output: write below the watched dir (file=%fd.name)
+  priority: ERROR
+  tags: [test, mitre_persistence, T1546]
+"""
+
+# several event types and fields, so the derived prefilter has work on each
+RULES_MIX = """
+- list: mix_ports
+  items: [{port}]
+- macro: mix_open
+  condition: evt.type in (open, openat, openat2)
+- rule: Mix read below dir
+  desc: prefix rule
+  condition: mix_open and fd.name startswith {prefix}/secret
+  output: read %fd.name
+  priority: WARNING
+  tags: [test]
+- rule: Mix exact file
+  desc: exact rule
+  condition: mix_open and fd.name in ({prefix}/exact.txt, /etc/hostname)
+  output: exact %fd.name
+  priority: WARNING
+  tags: [test]
+- rule: Mix unlink
+  desc: unlink rule
+  condition: evt.type in (unlink, unlinkat) and fd.name pmatch ({prefix}/gone)
+  output: unlink %fd.name
+  priority: WARNING
+  tags: [test]
+- rule: Mix connect
+  desc: port rule
+  condition: evt.type = connect and fd.sport in (mix_ports)
+  output: connect %fd.name
+  priority: WARNING
+  tags: [test]
+- rule: Mix exec
+  desc: exec rule
+  condition: evt.type = execve and proc.name = mixmarker
+  output: exec %proc.cmdline
+  priority: WARNING
+  tags: [test]
+"""
+
+
+def write(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def probe(*args):
+    out = subprocess.run([helper("file_probe"), *map(str, args)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def wait_stderr(v, text, timeout=10):
+    deadline = time.time() + timeout
+    while text not in v.stderr():
+        assert time.time() < deadline, f"no '{text}' in vigil's stderr:\n{v.stderr()}"
+        time.sleep(0.05)
+
+
+@pytest.fixture()
+def watched(workdir):
+    d = os.path.join(os.path.realpath(workdir), "watched")
+    os.makedirs(d)
+    f = os.path.join(d, "file.txt")
+    with open(f, "w") as fh:
+        fh.write("x")
+    return d, f
+
+
+def test_alert_shape_and_reload_keeps_old_rules_on_error(workdir, watched):
+    d, f = watched
+    rules = os.path.join(workdir, "rules.yaml")
+    write(rules, RULES_A.format(watched=f))
+    v = Vigil(workdir, ["--rules", rules])
+    try:
+        one = probe("openat", "-", f, os.O_RDONLY)
+        al = v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == one["pid"])
+        assert al["rule"] == "Watched read" and al["priority"] == "Warning"
+        assert al["source"] == "syscall" and al["output_fields"]["fd.name"] == f
+        assert "T1083" in al["tags"] and al["hostname"]
+        assert al["output"].endswith(f"watched file read (file={f} proc=file_probe pid={one['pid']})")
+        # a broken file: the error is reported, the old rules keep running
+        write(rules, RULES_A.format(watched=f) + "\n- rule: broken\n  condition: (\n")
+        wait_stderr(v, "the running rules stay")
+        assert f"{rules}:" in v.stderr(), "the error names the file"
+        two = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == two["pid"])
+        # a good file replaces them
+        write(rules, RULES_B.format(prefix=d))
+        wait_stderr(v, "rules reloaded")
+        probe("openat", "-", f, os.O_RDONLY)
+        w = probe("openat", "-", os.path.join(d, "new.txt"), os.O_WRONLY | os.O_CREAT)
+        al = v.wait_alert(lambda a: a["rule"] == "Watched dir write")
+        assert al["output_fields"]["fd.name"] == os.path.join(d, "new.txt")
+        time.sleep(0.5)
+        late = [a for a in v.alerts() if a["rule"] == "Watched read" and
+                a["output_fields"]["proc.pid"] not in (one["pid"], two["pid"])]
+        assert late == [], "the removed rule still fired"
+        assert w["ret"] >= 0
+    finally:
+        assert v.stop() == 0, v.stderr()
+
+
+def test_reload_while_events_flow_loses_none(workdir, watched):
+    d, f = watched
+    rules = os.path.join(workdir, "rules.yaml")
+    write(rules, RULES_A.format(watched=f))
+    v = Vigil(workdir, ["--rules", rules])
+    n = 3000
+    try:
+        storm = subprocess.Popen([helper("file_probe"), "storm", str(n), f],
+                                 stdout=subprocess.PIPE, text=True)
+        for _ in range(10):
+            v.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.05)
+        out, _ = storm.communicate(timeout=60)
+        pid = json.loads(out)["pid"]
+        deadline = time.time() + 20
+        while len([a for a in v.alerts() if a["output_fields"].get("proc.pid") == pid]) < n:
+            assert time.time() < deadline, "alerts were lost across reloads"
+            time.sleep(0.1)
+    finally:
+        assert v.stop() == 0
+    got = [a for a in v.alerts() if a["output_fields"].get("proc.pid") == pid]
+    assert len(got) == n
+    assert v.stderr().count("rules reloaded") >= 5
+    assert "lost=0" in [l for l in v.stderr().splitlines() if "vigil: open" in l][0]
+
+
+def mixed_workload(prefix, port):
+    """Actions some of which the mix rules match, most of which they do not."""
+    os.makedirs(os.path.join(prefix, "other"), exist_ok=True)
+    for name in ("secret1", "secretdir.txt", "exact.txt", "other/x", "gone", "gone2"):
+        with open(os.path.join(prefix, name), "w") as fh:
+            fh.write("x")
+    srv = subprocess.Popen(["python3", "-c", f"""
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", {port})); s.listen(64); time.sleep(4)
+"""])
+    time.sleep(0.3)
+    pids = []
+    for name in ("secret1", "secretdir.txt", "exact.txt", "other/x", "nope.txt"):
+        pids.append(probe("openat", "-", os.path.join(prefix, name), os.O_RDONLY)["pid"])
+    pids.append(probe("openat", "-", "/etc/hostname", os.O_RDONLY)["pid"])
+    pids.append(probe("openat", prefix, "other/../secret1", os.O_RDONLY)["pid"])
+    pids.append(probe("unlink", os.path.join(prefix, "gone"))["pid"])
+    pids.append(probe("unlink", os.path.join(prefix, "gone2"))["pid"])
+    subprocess.run(["sh", "-c", f"exec -a mixmarker sleep 0"])
+    for p in (port, port + 1):
+        subprocess.run(["python3", "-c", f"""
+import socket
+s = socket.socket()
+try: s.connect(("127.0.0.1", {p}))
+except OSError: pass
+"""])
+    srv.kill()
+    srv.wait()
+    return pids
+
+
+def alert_keys(alerts):
+    return sorted((a["rule"], a["output"].split(": ", 1)[1]) for a in alerts
+                  if a["rule"].startswith("Mix "))
+
+
+def test_derived_prefilter_never_drops_a_matching_event(workdir):
+    prefix = os.path.join(os.path.realpath(workdir), "mix")
+    os.makedirs(prefix)
+    port = 38411
+    rules = os.path.join(workdir, "mix.yaml")
+    write(rules, RULES_MIX.format(prefix=prefix, port=port))
+    shown = subprocess.run([VIGIL, "rules", "prefilter", rules], capture_output=True, text=True)
+    lines = {l.split()[0]: l.split()[1:] for l in shown.stdout.splitlines()}
+    assert lines["open"][0] == "match" and f"{prefix}/secret*" in lines["open"], shown.stdout
+    assert f"{prefix}/exact.txt" in lines["open"] and "/etc/hostname" in lines["open"]
+    assert lines["unlink"] == ["match", f"{prefix}/gone*"] or \
+        lines["unlink"] == ["match", f"{prefix}/gone/*", f"{prefix}/gone"] or \
+        lines["unlink"][0] == "match", shown.stdout
+    assert lines["connect"] == ["match", "port=38411"]
+    assert lines["chmod"] == ["none"] and lines["exec"] == ["all"]
+    d1, d2 = os.path.join(workdir, "derived"), os.path.join(workdir, "all")
+    os.makedirs(d1)
+    os.makedirs(d2)
+    derived = Vigil(d1, ["--rules", rules])
+    full = Vigil(d2, ["--rules", rules, "--no-prefilter", "--record",
+                      os.path.join(workdir, "rec.bin")])
+    try:
+        mixed_workload(prefix, port)
+        full.wait_alert(lambda a: a["rule"] == "Mix connect")
+        derived.wait_alert(lambda a: a["rule"] == "Mix connect")
+        time.sleep(1.0)
+    finally:
+        assert derived.stop() == 0
+        assert full.stop() == 0
+    want = alert_keys(full.alerts())
+    assert len(want) >= 6, want
+    assert alert_keys(derived.alerts()) == want
+    dropped = [l for l in derived.stderr().splitlines() if l.startswith("vigil: open")][0]
+    assert " filtered=0 " not in dropped, "the derived prefilter dropped nothing"
+    # the same stream offline: replayed through the simulated prefilter, same alerts
+    rec = os.path.join(workdir, "rec.bin")
+    plain = subprocess.run([VIGIL, "replay", rec, "--rules", rules], capture_output=True,
+                           text=True, check=True)
+    pf = subprocess.run([VIGIL, "replay", rec, "--rules", rules, "--prefilter", "--stats"],
+                        capture_output=True, text=True, check=True)
+    a1 = alert_keys(json.loads(l) for l in plain.stdout.splitlines())
+    a2 = alert_keys(json.loads(l) for l in pf.stdout.splitlines())
+    assert a1 == a2 == want
+    assert " 0 dropped by the prefilter" not in pf.stderr, pf.stderr
+
+
+def test_rules_check_reports_file_line_col(workdir):
+    bad = os.path.join(workdir, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("- rule: r\n  desc: d\n  condition: proc.nme = x\n  output: o\n"
+                "  priority: WARNING\n")
+    p = subprocess.run([VIGIL, "rules", "check", bad], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert f"{bad}:3:14: error: unknown field 'proc.nme'" in p.stdout + p.stderr
+    good = os.path.join(workdir, "good.yaml")
+    write(good, RULES_A.format(watched="/x"))
+    p = subprocess.run([VIGIL, "rules", "check", good], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = subprocess.run([VIGIL, "rules", "list"], capture_output=True, text=True, check=True)
+    assert "priority:" in p.stdout and "events:" in p.stdout
+
+
+def test_broken_rules_at_start_are_a_clear_error(workdir):
+    bad = os.path.join(workdir, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("- rule: r\n  condition: evt.type = open and (\n")
+    p = subprocess.run([VIGIL, "run", "--rules", bad], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1
+    assert f"{bad}:" in p.stderr and "the rules did not load" in p.stderr
