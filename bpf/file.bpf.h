@@ -167,6 +167,18 @@ static __noinline int file_event(struct file_args *a, long ret)
 		obj = fd_file(t, ret);
 	else if (a->fd >= 0)
 		obj = fd_file(t, a->fd);
+	w = NULL;
+	if (obj) {
+		/* the object's path decides before any other work for the record is done */
+		w = path_resolve(t, &obj->f_path);
+		if (verdict == FILTER_NEED_PATH && w && !(w->flags & WALK_DISCONNECTED) &&
+		    !filter_path(type, &w->buf[w->pos & (VG_PATH_MAX - 1)], VG_PATH_MAX - w->pos)) {
+			count(type, CNT_FILTERED);
+			return 0;
+		}
+		if (verdict == FILTER_NEED_PATH && w)
+			verdict = FILTER_SEND;
+	}
 	ev = scratch_get();
 	if (!ev)
 		return 0;
@@ -194,7 +206,6 @@ static __noinline int file_event(struct file_args *a, long ret)
 
 	if (obj) {
 		object_info(e, obj);
-		w = path_resolve(t, &obj->f_path);
 		if (w) {
 			if (w->flags & WALK_DISCONNECTED)
 				e->hdr.flags |= VG_FL_PSEUDO;

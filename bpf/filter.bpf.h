@@ -113,10 +113,11 @@ static __always_inline bool filter_path(__u32 type, const char *path, __u32 len)
 	__u32 zero = 0;
 	struct vg_path_key *k = bpf_map_lookup_elem(&filter_key_scratch, &zero);
 	struct vg_path_val *v;
-	__u32 n = len;
+	__u64 n = len;
 
 	if (!k)
 		return true;
+	barrier_var(n);
 	if (n > VG_FILTER_PATH_MAX)
 		n = VG_FILTER_PATH_MAX;
 	k->type = type;
