@@ -27,6 +27,7 @@ struct walk {
 	struct mount *mnt;	    /* container_of(vfsmnt, struct mount, mnt) */
 	struct dentry *root_dentry; /* task's root: stop here */
 	struct vfsmount *root_mnt;  /* task's root mount */
+	struct dentry *mnt_root;    /* root dentry of vfsmnt, read once per mount */
 	__u32 pos;		    /* path is buf[pos .. VG_PATH_MAX) */
 	__u32 flags;		    /* enum walk_flags */
 	char buf[VG_PATH_MAX + WALK_NAME_MAX]; /* slack after the path for masked writes */
@@ -44,12 +45,42 @@ static __always_inline struct mount *real_mount_of(struct vfsmount *vfsmnt)
 	return (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
 }
 
+/*
+ * d_parent and d_name of a dentry in one read: each bpf_probe_read_kernel costs
+ * about the same whatever its size, so a level of the walk takes two reads (this
+ * window and the name) instead of one per field.
+ */
+#define DENTRY_WIN 32 /* a power of two: offsets are masked with DENTRY_WIN - 1 */
+
+static __always_inline void dentry_window(struct dentry *d, struct dentry **parent, __u32 *len,
+					  const unsigned char **name)
+{
+	__u32 op = bpf_core_field_offset(struct dentry, d_parent);
+	__u32 ol = bpf_core_field_offset(struct dentry, d_name.len);
+	__u32 on = bpf_core_field_offset(struct dentry, d_name.name);
+	__u32 lo = op < ol ? op : ol;
+	char win[DENTRY_WIN];
+
+	if (op - lo + 8 > DENTRY_WIN || ol - lo + 4 > DENTRY_WIN || on < lo ||
+	    on - lo + 8 > DENTRY_WIN) {
+		/* a layout the window does not cover: field by field */
+		*parent = BPF_CORE_READ(d, d_parent);
+		*len = BPF_CORE_READ(d, d_name.len);
+		*name = BPF_CORE_READ(d, d_name.name);
+		return;
+	}
+	bpf_probe_read_kernel(win, sizeof(win), (char *)d + lo);
+	/* the offsets are constants once relocated; the masks only reassure the verifier */
+	*parent = *(struct dentry **)(win + ((op - lo) & (DENTRY_WIN - 1)));
+	*len = *(__u32 *)(win + ((ol - lo) & (DENTRY_WIN - 1)));
+	*name = *(const unsigned char **)(win + ((on - lo) & (DENTRY_WIN - 1)));
+}
+
 static long walk_step(__u32 i, void *ctx)
 {
 	__u32 zero = 0;
 	struct walk *w = bpf_map_lookup_elem(&walk_map, &zero);
-	struct dentry *d, *parent, *mnt_root;
-	struct vfsmount *vfsmnt;
+	struct dentry *d, *parent;
 	struct mount *mnt;
 	const unsigned char *name;
 	__u32 len, pos;
@@ -58,41 +89,42 @@ static long walk_step(__u32 i, void *ctx)
 		return 1;
 	/* locals: CO-RE relocates kernel types only, not struct walk */
 	d = w->dentry;
-	vfsmnt = w->vfsmnt;
 	mnt = w->mnt;
-	if (d == w->root_dentry && vfsmnt == w->root_mnt) {
+	if (d == w->root_dentry && w->vfsmnt == w->root_mnt) {
 		w->flags |= WALK_DONE;
 		return 1;
 	}
-	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	parent = BPF_CORE_READ(d, d_parent);
-	if (d == mnt_root) {
+	if (d == w->mnt_root) {
 		struct mount *up;
+		struct vfsmount *vup;
 
 		up = BPF_CORE_READ(mnt, mnt_parent);
 		if (!up || up == mnt) {
 			w->flags |= WALK_DONE;
 			return 1;
 		}
+		vup = (struct vfsmount *)((char *)up + bpf_core_field_offset(struct mount, mnt));
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = up;
-		w->vfsmnt = (struct vfsmount *)((char *)up + bpf_core_field_offset(struct mount, mnt));
+		w->vfsmnt = vup;
+		w->mnt_root = BPF_CORE_READ(vup, mnt_root);
 		return 0;
 	}
+	dentry_window(d, &parent, &len, &name);
 	/*
 	 * A dentry that is its own parent but not a mount root is a pseudo file
 	 * (memfd, anonymous) or disconnected: name it as "/NAME" like d_path does.
 	 */
 	if (d == parent)
 		w->flags |= WALK_DONE | WALK_DISCONNECTED;
-	len = BPF_CORE_READ(d, d_name.len);
-	name = BPF_CORE_READ(d, d_name.name);
 	pos = w->pos;
 	if (len >= WALK_NAME_MAX || pos < len + 2) {
 		w->flags |= WALK_TRUNC;
 		return 1;
 	}
 	pos -= len;
+	/* the check above bounds len, but the compiler may drop the mask the verifier needs */
+	barrier_var(len);
 	bpf_probe_read_kernel(&w->buf[pos & (VG_PATH_MAX - 1)], len & (WALK_NAME_MAX - 1), name);
 	pos -= 1;
 	w->buf[pos & (VG_PATH_MAX - 1)] = '/';
@@ -109,12 +141,15 @@ static __always_inline struct walk *path_resolve(struct task_struct *t, const st
 {
 	__u32 zero = 0;
 	struct walk *w = bpf_map_lookup_elem(&walk_map, &zero);
+	struct vfsmount *vfsmnt;
 
 	if (!w)
 		return NULL;
+	vfsmnt = BPF_CORE_READ(p, mnt);
 	w->dentry = BPF_CORE_READ(p, dentry);
-	w->vfsmnt = BPF_CORE_READ(p, mnt);
-	w->mnt = real_mount_of(w->vfsmnt);
+	w->vfsmnt = vfsmnt;
+	w->mnt = real_mount_of(vfsmnt);
+	w->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	w->root_dentry = BPF_CORE_READ(t, fs, root.dentry);
 	w->root_mnt = BPF_CORE_READ(t, fs, root.mnt);
 	w->pos = VG_PATH_MAX;
