@@ -88,7 +88,7 @@ static void emit(struct agent *a, struct event *ev)
 		a->out_errors++;
 }
 
-static void on_alert(void *arg, const struct alert *al)
+static void on_alert(void *arg, const struct detect_alert *al)
 {
 	struct agent *a = arg;
 

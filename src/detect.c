@@ -123,7 +123,7 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 	struct detect *d = arg;
 	const struct event *ev = d->fctx->ev;
 	uint32_t code = field_event_code(ev);
-	struct alert a = { .rule = rule, .ev = ev, .time_ns = ev->time_ns };
+	struct detect_alert a = { .rule = rule, .ev = ev, .time_ns = ev->time_ns };
 
 	d->stats.alerts++;
 	json_reset(&d->alert);

@@ -18,7 +18,7 @@ struct event;
 struct proctable;
 struct filter_spec;
 
-struct alert {
+struct detect_alert {
 	const char *json;	     /* the alert, one JSON object (Falco's shape) */
 	size_t json_len;	     /* bytes in json */
 	const char *text;	     /* Falco's text line: "<time>: <Priority> <message>" */
@@ -27,7 +27,7 @@ struct alert {
 	uint64_t time_ns;	     /* event time, wall clock */
 };
 
-typedef void (*detect_alert_fn)(void *arg, const struct alert *a);
+typedef void (*detect_alert_fn)(void *arg, const struct detect_alert *a);
 
 struct detect_opts {
 	const char *const *files;	 /* rule files, in load order; NULL: the built-in set */

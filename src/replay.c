@@ -31,7 +31,7 @@ struct replay {
 	uint64_t dropped;	 /* events the prefilter would have dropped */
 };
 
-static void print_alert(void *arg, const struct alert *a)
+static void print_alert(void *arg, const struct detect_alert *a)
 {
 	struct replay *r = arg;
 
