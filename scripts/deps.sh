@@ -8,12 +8,15 @@ pkgs=(
 	libyaml-dev libpcre2-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev
 	python3 python3-pytest
 	podman runc busybox-static iproute2
+	prometheus prometheus-alertmanager rsyslog openssl nodejs
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# the tests parse PromQL with an npm package; some nodejs builds ship npm, Debian's does not
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * sink.h - internals shared by the output sinks (not part of the public API, but
+ * the unit tests use it): the immutable alert record every queue holds a reference
+ * to, the bounded queue, the token bucket, the worker's view of a sink and each
+ * sink's operations, and the pure formatters the sinks are built from.
+ */
+#ifndef VIGIL_OUTPUT_SINK_H
+#define VIGIL_OUTPUT_SINK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "output/output.h"
+
+struct metric;
+struct metric_family;
+struct curl_slist;
+
+/* One alert, copied once at emit time and shared read-only by every queue. */
+struct alert_rec {
+	atomic_uint refs;	    /* queues and workers holding it */
+	const char *json;	    /* Falco-shaped object */
+	size_t json_len;	    /* bytes in json */
+	const char *rule;	    /* rule name */
+	int priority;		    /* 1 emergency .. 8 debug */
+	const char *output;	    /* text line */
+	const char *message;	    /* template alone */
+	const char **tags;	    /* n_tags strings */
+	size_t n_tags;		    /* entries in tags */
+	const char *hostname;	    /* never NULL */
+	uint64_t time_ns;	    /* event time */
+	const char *container_id;   /* NULL when unknown */
+	struct alert_field *fields; /* key fields given by the caller, else NULL */
+	size_t n_fields;	    /* entries in fields */
+};
+
+/* Copies a into one allocation; hostname fills a missing a->hostname. */
+struct alert_rec *alert_rec__new(const struct alert *a, const char *hostname);
+struct alert_rec *alert_rec__get(struct alert_rec *r);
+void alert_rec__put(struct alert_rec *r);
+
+/* ---- bounded FIFO of records; the owner locks ---- */
+
+struct alert_queue {
+	struct alert_rec **items; /* ring of cap slots */
+	size_t cap;		  /* slots */
+	size_t head;		  /* oldest */
+	size_t len;		  /* records held */
+};
+
+int alert_queue__init(struct alert_queue *q, size_t cap);
+void alert_queue__fini(struct alert_queue *q); /* puts what is left */
+/* Appends r; when full, the oldest record is removed and returned (caller puts it). */
+struct alert_rec *alert_queue__push(struct alert_queue *q, struct alert_rec *r);
+/* Moves up to max oldest records into out; returns how many. */
+size_t alert_queue__pop(struct alert_queue *q, struct alert_rec **out, size_t max);
+
+/* ---- token bucket ---- */
+
+struct token_bucket {
+	double rate;	  /* tokens per second */
+	double burst;	  /* capacity */
+	double tokens;	  /* available now */
+	uint64_t last_ns; /* when tokens was computed */
+};
+
+void token_bucket__init(struct token_bucket *tb, double rate, double burst, uint64_t now_ns);
+/* Takes one token if there is one. */
+bool token_bucket__take(struct token_bucket *tb, uint64_t now_ns);
+
+/* ---- the worker's view of a sink ---- */
+
+struct sink;
+
+struct sink_ops {
+	/* Opens what the sink needs; 0 or -errno with a message in err. */
+	int (*init)(struct sink *s, char *err, size_t errlen);
+	/* Delivers recs (oldest first); returns how many were delivered. Failures are
+	 * reported with sink__failed. May sleep with sink__sleep. */
+	size_t (*deliver)(struct sink *s, struct alert_rec *const *recs, size_t n);
+	/* Periodic work (Alertmanager re-sends); returns the next time it is due
+	 * (CLOCK_MONOTONIC ns), 0 for never. NULL when the sink has none. */
+	uint64_t (*tick)(struct sink *s, uint64_t now_ns);
+	void (*fini)(struct sink *s);
+	size_t batch_max; /* records per deliver call; 0: the configuration's batch */
+};
+
+struct sink_metrics {
+	struct metric *delivered;	 /* vigil_output_deliveries_total */
+	struct metric *dropped_full;	 /* vigil_output_drops_total{reason="queue_full"} */
+	struct metric *dropped_shutdown; /* vigil_output_drops_total{reason="shutdown"} */
+	struct metric *queue_len;	 /* vigil_output_queue_length */
+	struct metric *up;		 /* vigil_output_up */
+	struct metric *latency;		 /* vigil_output_delivery_seconds */
+	struct metric *retries;		 /* vigil_output_retries_total */
+	struct metric_family *failures;	 /* vigil_output_failures_total{reason} */
+	struct metric *active;		 /* vigil_alertmanager_active_alerts (alertmanager) */
+};
+
+struct sink {
+	struct outputs *outs;		 /* owner */
+	const struct config_output *cfg; /* its configuration */
+	const struct sink_ops *ops;	 /* kind */
+	void *priv;			 /* the kind's state */
+	pthread_t thread;		 /* worker */
+	bool opened;			 /* ops->init succeeded */
+	bool started;			 /* thread exists */
+	pthread_mutex_t lock;		 /* queue, stopping */
+	pthread_cond_t cond;		 /* work, stop, abort */
+	struct alert_queue q;		 /* pending records */
+	bool stopping;			 /* drain then exit */
+	atomic_bool abort;		 /* give up now (deadline passed) */
+	atomic_bool exited;		 /* worker returned */
+	struct sink_metrics m;		 /* handles, NULL without metrics */
+	_Atomic uint64_t delivered;	 /* totals for outputs__stats */
+	_Atomic uint64_t failed;	 /* ... */
+	_Atomic uint64_t dropped;	 /* ... */
+	atomic_bool up;			 /* last attempt worked */
+	uint64_t down_since;		 /* failures in a row, for the log */
+	uint64_t last_log_ns;		 /* last failure log line, CLOCK_MONOTONIC */
+};
+
+extern const struct sink_ops sink_stdout_ops;
+extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_syslog_ops;
+extern const struct sink_ops sink_webhook_ops;
+extern const struct sink_ops sink_alertmanager_ops;
+
+/* Counts n failed alerts under reason (a metric label) and logs msg (rate-limited). */
+void sink__failed(struct sink *s, size_t n, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A line on stderr naming the sink: "vigil: output NAME (TYPE): ...". */
+void sink__log(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records that a delivery attempt worked (logs the recovery after failures). */
+void sink__ok(struct sink *s);
+/* Sleeps up to ns; false when the sink is aborting (the caller gives up). */
+bool sink__sleep(struct sink *s, uint64_t ns);
+bool sink__aborting(struct sink *s);
+uint64_t sink__now(void); /* CLOCK_MONOTONIC ns */
+
+/* ---- formatters and helpers shared by sinks and tests ---- */
+
+/* RFC 3339 UTC with digits (0..9) fraction digits into buf (>= 40 bytes). */
+void output_format_time(uint64_t ns, int digits, char *buf, size_t len);
+
+/*
+ * The scalar members of the alert JSON's output_fields (strings decoded, numbers
+ * and booleans as written, nulls and nested values skipped), as name/value pairs
+ * in one malloc'd block; *n receives the count. NULL with *n = 0 when there are
+ * none or the JSON is malformed.
+ */
+struct alert_field *alert_json_fields(const char *json, size_t len, size_t *n);
+
+struct syslog_opts {
+	int facility;	      /* 0..23 */
+	const char *app_name; /* APP-NAME */
+	const char *sd_id;    /* SD-ID of the structured data element */
+	int procid;	      /* PROCID */
+	bool json;	      /* MSG is the alert JSON, else the text line */
+	size_t max_message;   /* bytes, header included */
+};
+
+/* RFC 5424 severity of a vigil priority (1..8 -> 0..7). */
+int syslog_severity(int priority);
+/*
+ * One RFC 5424 message for r into buf (cap bytes, NUL-terminated); returns its
+ * length (<= opts->max_message, truncated at a UTF-8 boundary in MSG). Structured
+ * data: rule, priority, source tags, container_id and the key fields, escaped.
+ */
+size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, char *buf, size_t cap);
+
+/* Label set of r as a JSON object text (sorted by label name), static labels merged. */
+char *am_labels_json(const struct alert_rec *r, const struct config_kv *extra, size_t n_extra);
+
+/* ---- HTTP client shared by the webhook and Alertmanager sinks (libcurl) ---- */
+
+struct http_client {
+	struct sink *s;		    /* owner, for its configuration and counters */
+	void *curl;		    /* CURL easy handle, kept for connection reuse */
+	struct curl_slist *headers; /* Content-Type, User-Agent and configured ones */
+	char errbuf[256];	    /* libcurl's message for the last failure */
+	char resp[256];		    /* start of the last response body */
+	size_t resp_len;	    /* bytes in resp */
+};
+
+int http_client__init(struct http_client *h, struct sink *s, char *err, size_t errlen);
+void http_client__fini(struct http_client *h);
+/*
+ * POSTs body to url, retrying timeouts, connection errors, 408, 429 and 5xx with
+ * exponential backoff up to the configured retries. Returns true on a 2xx answer;
+ * otherwise the n_alerts it carried are counted as failed, unless the sink is
+ * aborting at the shutdown deadline.
+ */
+bool http_client__post(struct http_client *h, const char *url, const char *body, size_t len,
+		       size_t n_alerts);
+
+/* Delay before retry k (0-based): backoff * 2^k, capped. */
+uint64_t output_backoff_ns(uint64_t base_ns, uint64_t max_ns, unsigned k);
+
+#endif /* VIGIL_OUTPUT_SINK_H */
