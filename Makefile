@@ -77,6 +77,10 @@ $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
 
+# links libvigil: the outputs' e2e tests drive the sinks with synthetic alerts
+$(BUILD)/alert-driver: tests/e2e/driver/alert_driver.c $(BUILD)/libvigil.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS)
+
 run: deps $(BUILD)/vigil
 	$(BUILD)/vigil run $(ARGS)
 
@@ -85,7 +89,7 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
 
 # End-to-end tests need root: real BPF, real processes, real containers.
-e2e: $(BUILD)/vigil $(HELPER_BINS)
+e2e: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver
 	$(PYTHON) -m pytest -v tests/e2e
 
 test: deps

@@ -19,11 +19,14 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "config.h"
 #include "detect.h"
 #include "event.h"
 #include "filter.h"
 #include "json.h"
 #include "loader.h"
+#include "metrics.h"
+#include "output/output.h"
 #include "pipeline.h"
 #include "proctable.h"
 #include "record.h"
@@ -40,6 +43,8 @@ struct agent {
 	uint64_t out_errors;	       /* events not written to stdout */
 	const struct proc_info **anc;  /* ancestry scratch, ancestry_max entries */
 	struct detect *detect;	       /* the rules; NULL with --no-rules */
+	struct outputs *outputs;       /* alert sinks */
+	struct metrics *metrics;       /* /metrics, /healthz; NULL when disabled */
 	int inotify_fd;		       /* watches the rule files' directories, -1 none */
 	char hostname[256];	       /* this machine, for alerts */
 };
@@ -75,25 +80,65 @@ static void emit(struct agent *a, struct event *ev)
 
 	if (a->opts->events == AGENT_FMT_NONE)
 		return;
+	/* the stdout alert sink writes from its own thread: whole lines under the lock */
+	flockfile(stdout);
 	if (a->opts->events == AGENT_FMT_TEXT) {
 		event_to_text(ev, stdout);
+		funlockfile(stdout);
 		return;
 	}
 	if (ev->proc)
 		n = proctable__ancestry(a->procs, ev->proc->pid, a->anc, a->opts->ancestry_max);
 	json_reset(&a->out);
 	event_to_json(ev, a->anc, n, &a->out);
-	if (a->out.err || fwrite(a->out.buf, 1, a->out.len, stdout) != a->out.len ||
-	    fputc('\n', stdout) == EOF)
+	if (a->out.err || fwrite_unlocked(a->out.buf, 1, a->out.len, stdout) != a->out.len ||
+	    putc_unlocked('\n', stdout) == EOF)
 		a->out_errors++;
+	funlockfile(stdout);
 }
 
+/* Hands an alert to the outputs: queued per sink, delivered by their threads. */
 static void on_alert(void *arg, const struct detect_alert *al)
 {
 	struct agent *a = arg;
+	const struct proc_info *p = al->ev->proc;
+	struct alert out = {
+		.json = al->json,
+		.json_len = al->json_len,
+		.rule = al->rule->name,
+		.priority = al->rule->priority,
+		.output = al->text,
+		.tags = al->rule->tags,
+		.n_tags = al->rule->n_tags,
+		.hostname = a->hostname,
+		.time_ns = al->time_ns,
+		.container_id = p && p->container.short_id[0] ? p->container.short_id : "host",
+	};
 
-	if (fwrite(al->json, 1, al->json_len, stdout) != al->json_len || fputc('\n', stdout) == EOF)
+	if (outputs__emit(a->outputs, &out))
 		a->out_errors++;
+}
+
+/* Scrape-time metrics, on the HTTP thread: only BPF maps are read here. */
+static void collect(struct metrics_writer *w, void *arg)
+{
+	struct agent *a = arg;
+	struct vg_counters c[VG_EV_TYPE_MAX];
+	struct metrics_event_counts mc[VG_EV_TYPE_MAX];
+	size_t n = 0;
+
+	if (loader__counters(a->loader, c))
+		return;
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
+		if (!event_type_name(t))
+			continue;
+		mc[n++] = (struct metrics_event_counts){ .type = event_type_name(t),
+							 .seen = c[t].seen,
+							 .filtered = c[t].filtered,
+							 .sent = c[t].sent,
+							 .lost = c[t].lost };
+	}
+	metrics__write_event_counts(w, mc, n);
 }
 
 static void show(void *arg, struct event *ev)
@@ -155,12 +200,18 @@ static void reload(struct agent *a, const char *why)
 {
 	if (!a->detect)
 		return;
+	struct detect_stats ds;
+
 	fprintf(stderr, "vigil: reloading rules (%s)\n", why);
 	if (detect__reload(a->detect)) {
+		detect__stats(a->detect, &ds);
+		metrics__rules_loaded(a->metrics, false, ds.rules_active);
 		fprintf(stderr, "vigil: the new rules did not load; the running rules stay\n");
 		return;
 	}
 	apply_filter(a);
+	detect__stats(a->detect, &ds);
+	metrics__rules_loaded(a->metrics, true, ds.rules_active);
 	fprintf(stderr, "vigil: rules reloaded\n");
 }
 
@@ -311,9 +362,18 @@ static int loop(struct agent *a, int sfd)
 			if (si.ssi_signo == SIGHUP)
 				reload(a, "SIGHUP");
 		}
+		metrics__heartbeat(a->metrics);
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_housekeeping >= 1000000000ull) {
+			struct proctable_stats ps;
+
 			last_housekeeping = now;
+			proctable__stats(a->procs, &ps);
+			if (a->metrics) {
+				metric__set(metrics__agent(a->metrics)->procs, ps.live + ps.lingering);
+				metric__set(metrics__agent(a->metrics)->ringbuf_used,
+					    loader__ringbuf_used(a->loader));
+			}
 			sync_clocks(a);
 			proctable__evict(a->procs, clock_ns(CLOCK_BOOTTIME));
 		}
@@ -331,14 +391,40 @@ int agent_run(const struct agent_opts *opts)
 		.self_pid = getpid(),
 	};
 	struct agent a = { .opts = opts };
+	struct detect_stats ds;
 	char err[1024];
-	int sfd, ret, seeded;
+	int sfd = -1, ret, seeded;
 
 	json_init(&a.out);
 	sync_clocks(&a);
 	a.inotify_fd = -1;
-	if (gethostname(a.hostname, sizeof(a.hostname) - 1))
+	if (opts->cfg->hostname)
+		snprintf(a.hostname, sizeof(a.hostname), "%s", opts->cfg->hostname);
+	else if (gethostname(a.hostname, sizeof(a.hostname) - 1))
 		strcpy(a.hostname, "localhost");
+	if (opts->cfg->metrics.enabled) {
+		struct metrics_opts mo = { .version = VIGIL_VERSION,
+					   .stall_ns = opts->cfg->metrics.stall_ns,
+					   .no_health = !opts->cfg->metrics.health };
+
+		a.metrics = metrics__new(&mo);
+		if (!a.metrics) {
+			ret = -ENOMEM;
+			fprintf(stderr, "vigil: out of memory\n");
+			goto err_free;
+		}
+		ret = metrics__serve(a.metrics, opts->cfg->metrics.listen, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "vigil: %s\n", err);
+			goto err_free;
+		}
+	}
+	a.outputs = outputs__new(opts->cfg, a.metrics, err, sizeof(err));
+	if (!a.outputs) {
+		ret = -EINVAL;
+		fprintf(stderr, "vigil: %s\n", err);
+		goto err_free;
+	}
 	if (!opts->no_rules) {
 		struct detect_opts d = {
 			.files = opts->n_rule_files ? opts->rule_files : NULL,
@@ -346,6 +432,7 @@ int agent_run(const struct agent_opts *opts)
 			.min_priority = opts->min_priority,
 			.on_alert = on_alert,
 			.arg = &a,
+			.eval_seconds = a.metrics ? metrics__agent(a.metrics)->rule_eval_seconds : NULL,
 		};
 
 		a.detect = detect__new(&d);
@@ -354,6 +441,8 @@ int agent_run(const struct agent_opts *opts)
 			ret = -EINVAL;
 			goto err_free;
 		}
+		detect__stats(a.detect, &ds);
+		metrics__rules_loaded(a.metrics, true, ds.rules_active);
 		ret = watch_rules(&a);
 		if (ret) {
 			fprintf(stderr, "vigil: cannot watch the rule files: %s\n", strerror(-ret));
@@ -383,6 +472,11 @@ int agent_run(const struct agent_opts *opts)
 	ret = apply_filter(&a);
 	if (ret)
 		goto err_unload;
+	if (a.metrics) {
+		metrics__add_collector(a.metrics, collect, &a);
+		metric__set(metrics__agent(a.metrics)->ringbuf_size, opts->ringbuf_bytes);
+		metric__set(metrics__agent(a.metrics)->procs_max, opts->proc_max);
+	}
 	a.rb = ring_buffer__new(loader__ringbuf_fd(a.loader), on_record, &a, NULL);
 	if (!a.rb) {
 		ret = -errno;
@@ -407,6 +501,10 @@ int agent_run(const struct agent_opts *opts)
 			goto err_rb;
 		}
 	}
+	metrics__set_ready(a.metrics, true, NULL);
+	if (a.metrics)
+		fprintf(stderr, "vigil: metrics on http://%s (port %d)\n",
+			opts->cfg->metrics.listen, metrics__port(a.metrics));
 	fprintf(stderr, "vigil: monitoring, %d processes known; SIGINT or SIGTERM stops\n",
 		seeded < 0 ? 0 : seeded);
 	ret = loop(&a, sfd);
@@ -414,6 +512,9 @@ int agent_run(const struct agent_opts *opts)
 	ring_buffer__consume(a.rb);
 	fflush(stdout);
 	print_summary(&a);
+	/* deliver what the sinks still hold, within the configured deadline */
+	outputs__close(a.outputs);
+	outputs__print_stats(a.outputs, stderr);
 	if (a.rec) {
 		int rerr = recorder__close(a.rec);
 
@@ -430,6 +531,8 @@ err_unload:
 err_close:
 	close(sfd);
 err_free:
+	outputs__free(a.outputs);
+	metrics__free(a.metrics); /* after the outputs, which hold its series */
 	proctable__free(a.procs);
 	free(a.anc);
 	json_free(&a.out);

@@ -18,7 +18,10 @@ enum agent_format {
 
 #include "rules/engine.h"
 
+struct vigil_config;
+
 struct agent_opts {
+	const struct vigil_config *cfg;	 /* outputs, metrics, host name (required) */
 	const char *const *filters;	 /* --filter arguments, applied last, in order */
 	size_t n_filters;		 /* entries in filters */
 	bool no_prefilter;		 /* send every event of every type to user space */

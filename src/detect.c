@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect.h"
 #include "event.h"
 #include "fields.h"
 #include "filter.h"
 #include "json.h"
+#include "metrics.h"
 #include "proctable.h"
 
 struct detect {
@@ -140,15 +142,28 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 		d->opts.on_alert(d->opts.arg, &a);
 }
 
+/* one evaluation in EVAL_SAMPLE is timed: two clock reads per event would cost more */
+#define EVAL_SAMPLE 64
+
 void detect__eval(struct detect *d, const struct event *ev, struct proctable *procs,
 		  const char *hostname)
 {
+	struct timespec t0, t1;
+	bool timed = d->opts.eval_seconds && d->stats.evaluated % EVAL_SAMPLE == 0;
+
 	field_ctx_reset(d->fctx, ev);
 	d->fctx->procs = procs;
 	d->fctx->hostname = hostname;
 	d->fctx->evt_num = ++d->stats.evaluated;
 	d->hostname = hostname;
+	if (timed)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 	rule_engine__eval(d->eng, field_event_code(ev), d->fctx, on_match, d);
+	if (timed) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metric__observe(d->opts.eval_seconds,
+				(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
 }
 
 const struct rule_engine *detect__engine(const struct detect *d)

@@ -35,6 +35,7 @@ struct detect_opts {
 	enum rule_priority min_priority; /* skip less severe rules */
 	bool unknown_field_warn;	 /* a rule with an unknown field is disabled, not an error */
 	detect_alert_fn on_alert;	 /* called for each alert */
+	struct metric *eval_seconds;	 /* histogram of sampled evaluation times; NULL none */
 	void *arg;			 /* passed to on_alert */
 };
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -21,7 +22,14 @@
 
 #define MAX_LINKS 128
 
+/* The ring's positions: the consumer page (read-write) and the producer page. */
+struct ring_pos {
+	volatile unsigned long *consumer; /* first page of the map */
+	volatile unsigned long *producer; /* second page, read-only */
+};
+
 struct loader {
+	struct ring_pos pos;		   /* for the fill level; NULL pointers if unmapped */
 	struct vigil_bpf *skel;		   /* generated skeleton, loaded */
 	struct bpf_link *links[MAX_LINKS]; /* one per attached program */
 	int nlinks;			   /* links in use */
@@ -139,6 +147,24 @@ static void skip_missing_tracepoints(struct bpf_object *obj)
 	}
 }
 
+static void map_positions(struct loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.events);
+	long page = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+
+	if (c == MAP_FAILED || p == MAP_FAILED) {
+		if (c != MAP_FAILED)
+			munmap(c, page);
+		if (p != MAP_FAILED)
+			munmap(p, page);
+		return;
+	}
+	l->pos.consumer = c;
+	l->pos.producer = p;
+}
+
 struct loader *loader__open(const struct loader_opts *opts, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
@@ -213,6 +239,7 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 		}
 		l->links[l->nlinks++] = link;
 	}
+	map_positions(l);
 	return l;
 
 err_detach:
@@ -230,6 +257,10 @@ void loader__free(struct loader *l)
 {
 	if (!l)
 		return;
+	if (l->pos.consumer) {
+		munmap((void *)l->pos.consumer, sysconf(_SC_PAGESIZE));
+		munmap((void *)l->pos.producer, sysconf(_SC_PAGESIZE));
+	}
 	while (l->nlinks > 0)
 		bpf_link__destroy(l->links[--l->nlinks]);
 	vigil_bpf__destroy(l->skel);
@@ -239,6 +270,13 @@ void loader__free(struct loader *l)
 int loader__ringbuf_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);
+}
+
+size_t loader__ringbuf_used(const struct loader *l)
+{
+	if (!l || !l->pos.consumer)
+		return 0;
+	return *l->pos.producer - *l->pos.consumer;
 }
 
 void loader__filter_maps(const struct loader *l, struct filter_maps *out)

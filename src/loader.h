@@ -26,6 +26,9 @@ void loader__free(struct loader *l);
 
 int loader__ringbuf_fd(const struct loader *l);
 
+/* Bytes written to the ring and not yet consumed. */
+size_t loader__ringbuf_used(const struct loader *l);
+
 struct filter_maps;
 
 /* The prefilter's map descriptors. */

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "config.h"
 #include "detect.h"
 #include "fields.h"
 #include "filter.h"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 	"      --min-priority=P  skip rules less severe than P (e.g. warning)\n"
 	"      --no-prefilter  send every event to user space (for measurements)\n"
 	"      --record=FILE   write every event vigil receives to FILE (see replay)\n"
+	"      --config=FILE   outputs, metrics, rules and more (see deploy/vigil.yaml)\n"
+	"      --metrics-listen=HOST:PORT|off  the Prometheus endpoint (default\n"
+	"                      127.0.0.1:9376; port 0 picks a free one)\n"
 	"      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
 	"                      all, none, or a comma list of paths (\"/etc/\" or \"/usr/*\"\n"
 	"                      are prefixes, \"/etc/shadow\" is exact), comm=NAME, port=N,\n"
@@ -103,9 +107,14 @@ static int cmd_run(int argc, char **argv)
 		{ "no-rules", no_argument, NULL, 'N' },
 		{ "min-priority", required_argument, NULL, 'm' },
 		{ "record", required_argument, NULL, 'w' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	struct vigil_config *cfg = config__new();
+	const char *config_path = NULL, *metrics_listen = NULL;
+	bool min_prio_given = false;
 	struct filter_spec filter; /* only to check --filter arguments early */
 	const char **filters = calloc(argc, sizeof(char *));
 	const char **rules = calloc(argc, sizeof(char *));
@@ -116,7 +125,7 @@ static int cmd_run(int argc, char **argv)
 
 	agent_opts_default(&o);
 	filter_spec_init(&filter);
-	if (!filters || !rules) {
+	if (!filters || !rules || !cfg) {
 		fprintf(stderr, "vigil run: out of memory\n");
 		goto out;
 	}
@@ -170,6 +179,12 @@ static int cmd_run(int argc, char **argv)
 		case 'w':
 			o.record = optarg;
 			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'M':
+			metrics_listen = optarg;
+			break;
 		case 'R':
 			rules[o.n_rule_files++] = optarg;
 			break;
@@ -184,6 +199,7 @@ static int cmd_run(int argc, char **argv)
 					optarg);
 				goto out;
 			}
+			min_prio_given = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -198,11 +214,35 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "vigil run: unexpected argument '%s'\n", argv[optind]);
 		goto out;
 	}
+	if (config_path && config__load_file(cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "vigil run: %s\n", err);
+		goto out;
+	}
+	/* the command line wins over the configuration file */
+	if (!o.n_rule_files) {
+		o.rule_files = (const char *const *)cfg->rules_files;
+		o.n_rule_files = cfg->n_rules_files;
+	}
+	if (!min_prio_given)
+		o.min_priority = cfg->min_priority;
+	if (metrics_listen && !strcmp(metrics_listen, "off")) {
+		cfg->metrics.enabled = false;
+	} else if (metrics_listen) {
+		char *dup = strdup(metrics_listen);
+
+		if (!dup)
+			goto out;
+		free(cfg->metrics.listen);
+		cfg->metrics.listen = dup;
+		cfg->metrics.enabled = true;
+	}
+	o.cfg = cfg;
 	ret = agent_run(&o) ? 1 : 0;
 out:
 	filter_spec_free(&filter);
 	free(filters);
 	free(rules);
+	config__free(cfg);
 	return ret;
 }
 

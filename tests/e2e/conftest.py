@@ -44,7 +44,9 @@ class Vigil:
         self.err_path = os.path.join(workdir, "vigil.stderr")
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen([VIGIL, "run", "--events=json", *args],
+        # port 0: several agents run at once in the tests
+        self.proc = subprocess.Popen([VIGIL, "run", "--events=json", "--metrics-listen",
+                                      "127.0.0.1:0", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
         self._events = []
         self._alerts = []
