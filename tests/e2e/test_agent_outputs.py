@@ -25,7 +25,8 @@ def metrics_port(v):
     return int(m.group(1))
 
 
-def test_agent_alert_reaches_every_sink_and_metrics(workdir, webhook, alertmanager, run_id):
+def test_agent_alert_reaches_every_sink_and_metrics(workdir, webhook, alertmanager, prometheus,
+                                                    run_id):
     path = os.path.join(os.path.realpath(workdir), "secret.txt")
     with open(path, "w") as f:
         f.write("x")
@@ -76,6 +77,13 @@ outputs:
         lint = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
                               capture_output=True)
         assert lint.returncode == 0, lint.stdout + lint.stderr
+        # Prometheus scrapes the agent itself; the counter is queryable
+        job = f"vigil-agent-{run_id}"
+        prometheus.scrape(job, f"127.0.0.1:{port}")
+        prometheus.wait_value(f'sum(vigil_alerts_total{{job="{job}", rule="{rule}"}})',
+                              lambda x: x >= 1)
+        prometheus.wait_value(f'sum(rate(vigil_events_seen_total{{job="{job}"}}[1m])) >= 0',
+                              lambda x: x >= 0)
         assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         assert http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200
     finally:
