@@ -389,6 +389,7 @@ int agent_run(const struct agent_opts *opts)
 		.ringbuf_bytes = opts->ringbuf_bytes,
 		.wake_bytes = opts->wake_bytes,
 		.self_pid = getpid(),
+		.btf_path = opts->btf_path,
 	};
 	struct agent a = { .opts = opts };
 	struct detect_stats ds;
@@ -402,29 +403,6 @@ int agent_run(const struct agent_opts *opts)
 		snprintf(a.hostname, sizeof(a.hostname), "%s", opts->cfg->hostname);
 	else if (gethostname(a.hostname, sizeof(a.hostname) - 1))
 		strcpy(a.hostname, "localhost");
-	if (opts->cfg->metrics.enabled) {
-		struct metrics_opts mo = { .version = VIGIL_VERSION,
-					   .stall_ns = opts->cfg->metrics.stall_ns,
-					   .no_health = !opts->cfg->metrics.health };
-
-		a.metrics = metrics__new(&mo);
-		if (!a.metrics) {
-			ret = -ENOMEM;
-			fprintf(stderr, "vigil: out of memory\n");
-			goto err_free;
-		}
-		ret = metrics__serve(a.metrics, opts->cfg->metrics.listen, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "vigil: %s\n", err);
-			goto err_free;
-		}
-	}
-	a.outputs = outputs__new(opts->cfg, a.metrics, err, sizeof(err));
-	if (!a.outputs) {
-		ret = -EINVAL;
-		fprintf(stderr, "vigil: %s\n", err);
-		goto err_free;
-	}
 	if (!opts->no_rules) {
 		struct detect_opts d = {
 			.files = opts->n_rule_files ? opts->rule_files : NULL,
@@ -432,7 +410,6 @@ int agent_run(const struct agent_opts *opts)
 			.min_priority = opts->min_priority,
 			.on_alert = on_alert,
 			.arg = &a,
-			.eval_seconds = a.metrics ? metrics__agent(a.metrics)->rule_eval_seconds : NULL,
 		};
 
 		a.detect = detect__new(&d);
@@ -441,8 +418,6 @@ int agent_run(const struct agent_opts *opts)
 			ret = -EINVAL;
 			goto err_free;
 		}
-		detect__stats(a.detect, &ds);
-		metrics__rules_loaded(a.metrics, true, ds.rules_active);
 		ret = watch_rules(&a);
 		if (ret) {
 			fprintf(stderr, "vigil: cannot watch the rule files: %s\n", strerror(-ret));
@@ -468,6 +443,35 @@ int agent_run(const struct agent_opts *opts)
 		ret = -errno;
 		fprintf(stderr, "vigil: %s\n", err);
 		goto err_close;
+	}
+	/* after the sensors load: "not root" or "no BTF" is what a user must hear first */
+	if (opts->cfg->metrics.enabled) {
+		struct metrics_opts mo = { .version = VIGIL_VERSION,
+					   .stall_ns = opts->cfg->metrics.stall_ns,
+					   .no_health = !opts->cfg->metrics.health };
+
+		a.metrics = metrics__new(&mo);
+		if (!a.metrics) {
+			ret = -ENOMEM;
+			fprintf(stderr, "vigil: out of memory\n");
+			goto err_unload;
+		}
+		ret = metrics__serve(a.metrics, opts->cfg->metrics.listen, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "vigil: %s\n", err);
+			goto err_unload;
+		}
+	}
+	a.outputs = outputs__new(opts->cfg, a.metrics, err, sizeof(err));
+	if (!a.outputs) {
+		ret = -EINVAL;
+		fprintf(stderr, "vigil: %s\n", err);
+		goto err_unload;
+	}
+	if (a.detect && a.metrics) {
+		detect__stats(a.detect, &ds);
+		metrics__rules_loaded(a.metrics, true, ds.rules_active);
+		detect__time_evaluations(a.detect, metrics__agent(a.metrics)->rule_eval_seconds);
 	}
 	ret = apply_filter(&a);
 	if (ret)

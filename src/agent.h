@@ -30,6 +30,7 @@ struct agent_opts {
 	size_t n_rule_files;		 /* entries in rule_files */
 	enum rule_priority min_priority; /* skip less severe rules */
 	const char *record;		 /* write the raw event stream here; NULL: don't */
+	const char *btf_path;		 /* --btf: kernel BTF file; NULL: the running kernel's */
 	enum agent_format events; /* how to print every event on stdout */
 	size_t ringbuf_bytes;	  /* ring buffer size */
 	uint32_t wake_bytes;	  /* pending bytes that wake the reader for bulk events */

@@ -27,6 +27,7 @@ struct detect {
 	struct json_buf alert;	   /* alert rendering, reused */
 	struct rule_text text;	   /* text line rendering, reused */
 	const char *hostname;	   /* for the alert being built */
+	struct metric *eval_seconds; /* sampled evaluation times; NULL: not timed */
 	struct detect_stats stats; /* counters */
 };
 
@@ -149,7 +150,7 @@ void detect__eval(struct detect *d, const struct event *ev, struct proctable *pr
 		  const char *hostname)
 {
 	struct timespec t0, t1;
-	bool timed = d->opts.eval_seconds && d->stats.evaluated % EVAL_SAMPLE == 0;
+	bool timed = d->eval_seconds && d->stats.evaluated % EVAL_SAMPLE == 0;
 
 	field_ctx_reset(d->fctx, ev);
 	d->fctx->procs = procs;
@@ -161,9 +162,14 @@ void detect__eval(struct detect *d, const struct event *ev, struct proctable *pr
 	rule_engine__eval(d->eng, field_event_code(ev), d->fctx, on_match, d);
 	if (timed) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		metric__observe(d->opts.eval_seconds,
+		metric__observe(d->eval_seconds,
 				(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
+}
+
+void detect__time_evaluations(struct detect *d, struct metric *h)
+{
+	d->eval_seconds = h;
 }
 
 const struct rule_engine *detect__engine(const struct detect *d)

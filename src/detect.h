@@ -17,6 +17,7 @@
 struct event;
 struct proctable;
 struct filter_spec;
+struct metric;
 
 struct detect_alert {
 	const char *json;	     /* the alert, one JSON object (Falco's shape) */
@@ -35,7 +36,6 @@ struct detect_opts {
 	enum rule_priority min_priority; /* skip less severe rules */
 	bool unknown_field_warn;	 /* a rule with an unknown field is disabled, not an error */
 	detect_alert_fn on_alert;	 /* called for each alert */
-	struct metric *eval_seconds;	 /* histogram of sampled evaluation times; NULL none */
 	void *arg;			 /* passed to on_alert */
 };
 
@@ -68,6 +68,9 @@ void detect__eval(struct detect *d, const struct event *ev, struct proctable *pr
  * prefixes/exact paths, ports or comms the rules compare, or everything.
  */
 int detect__derive_filter(const struct detect *d, struct filter_spec *out);
+
+/* Observes a sample of evaluation times into the histogram h. */
+void detect__time_evaluations(struct detect *d, struct metric *h);
 
 const struct rule_engine *detect__engine(const struct detect *d);
 void detect__stats(const struct detect *d, struct detect_stats *out);

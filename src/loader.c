@@ -104,17 +104,23 @@ static int ensure_tracefs(char *err, size_t errlen)
 	return -errno;
 }
 
-static int check_environment(char *err, size_t errlen)
+static int check_environment(const struct loader_opts *opts, char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
 		snprintf(err, errlen,
 			 "vigil must run as root to load BPF programs (try: sudo vigil run)");
 		return -EPERM;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+	if (opts->btf_path && access(opts->btf_path, R_OK) != 0) {
+		snprintf(err, errlen, "--btf %s: %s (give a BTF file for this kernel, e.g. from "
+			 "BTFHub, or leave --btf out on a kernel with /sys/kernel/btf/vmlinux)",
+			 opts->btf_path, strerror(errno));
+		return -ENOENT;
+	}
+	if (!opts->btf_path && access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		snprintf(err, errlen,
 			 "kernel BTF is missing (/sys/kernel/btf/vmlinux): vigil needs a kernel "
-			 "built with CONFIG_DEBUG_INFO_BTF=y");
+			 "built with CONFIG_DEBUG_INFO_BTF=y, or a BTF file for it given with --btf");
 		return -ENOENT;
 	}
 	return ensure_tracefs(err, errlen);
@@ -171,7 +177,7 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 	struct loader *l;
 	int ret;
 
-	ret = check_environment(err, errlen);
+	ret = check_environment(opts, err, errlen);
 	if (ret) {
 		errno = -ret;
 		return NULL;
@@ -184,7 +190,10 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 		return NULL;
 	}
 	l->ncpu = libbpf_num_possible_cpus();
-	l->skel = vigil_bpf__open();
+	l->skel = vigil_bpf__open_opts(&(struct bpf_object_open_opts){
+		.sz = sizeof(struct bpf_object_open_opts),
+		.btf_custom_path = opts->btf_path,
+	});
 	if (!l->skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));

@@ -15,6 +15,7 @@ struct loader_opts {
 	size_t ringbuf_bytes; /* ring buffer size, a power of two >= 4096 */
 	uint32_t wake_bytes;  /* bulk events wake the reader once this much is pending */
 	uint32_t self_pid;    /* vigil's own pid */
+	const char *btf_path; /* kernel BTF for CO-RE; NULL: /sys/kernel/btf/vmlinux */
 };
 
 struct loader;

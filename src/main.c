@@ -49,6 +49,7 @@ static const char usage_text[] =
 	"      --no-prefilter  send every event to user space (for measurements)\n"
 	"      --record=FILE   write every event vigil receives to FILE (see replay)\n"
 	"      --config=FILE   outputs, metrics, rules and more (see deploy/vigil.yaml)\n"
+	"      --btf=FILE      kernel BTF for a kernel without /sys/kernel/btf/vmlinux\n"
 	"      --metrics-listen=HOST:PORT|off  the Prometheus endpoint (default\n"
 	"                      127.0.0.1:9376; port 0 picks a free one)\n"
 	"      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
@@ -108,6 +109,7 @@ static int cmd_run(int argc, char **argv)
 		{ "min-priority", required_argument, NULL, 'm' },
 		{ "record", required_argument, NULL, 'w' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "btf", required_argument, NULL, 'B' },
 		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -181,6 +183,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'B':
+			o.btf_path = optarg;
 			break;
 		case 'M':
 			metrics_listen = optarg;

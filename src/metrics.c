@@ -865,6 +865,8 @@ const struct metrics_agent *metrics__agent(const struct metrics *m)
 
 void metrics__rules_loaded(struct metrics *m, bool ok, size_t n_rules)
 {
+	if (!m)
+		return;
 	metric__inc(ok ? m->agent.reload_ok : m->agent.reload_failed);
 	metric__set(m->agent.reload_success, ok ? 1 : 0);
 	metric__set(m->agent.reload_time, now_ns(CLOCK_REALTIME) / 1e9);
@@ -876,6 +878,8 @@ void metrics__rules_loaded(struct metrics *m, bool ok, size_t n_rules)
 
 void metrics__set_ready(struct metrics *m, bool ready, const char *reason)
 {
+	if (!m)
+		return; /* metrics disabled */
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->ready_reason, sizeof(m->ready_reason), "%s", reason ? reason : "starting");
 	atomic_store(&m->ready, ready);
@@ -884,6 +888,8 @@ void metrics__set_ready(struct metrics *m, bool ready, const char *reason)
 
 void metrics__heartbeat(struct metrics *m)
 {
+	if (!m)
+		return;
 	atomic_store_explicit(&m->heartbeat_ns, now_ns(CLOCK_MONOTONIC), memory_order_relaxed);
 }
 

@@ -131,7 +131,7 @@ int metrics__serve(struct metrics *m, const char *listen, char *err, size_t errl
 /* The port being served, 0 when not serving. */
 int metrics__port(const struct metrics *m);
 /* /readyz answers 200 once ready, else 503 with reason (copied; NULL: "starting"). */
-void metrics__set_ready(struct metrics *m, bool ready, const char *reason);
+void metrics__set_ready(struct metrics *m, bool ready, const char *reason); /* m may be NULL */
 /* The event loop calls this each iteration; /healthz fails if it stops (stall_ns). */
 void metrics__heartbeat(struct metrics *m);
 /* Whether /healthz would answer 200; why not into why. */

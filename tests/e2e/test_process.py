@@ -169,6 +169,27 @@ def test_bad_ring_buffer_size_is_a_clear_error():
     assert "ring buffer size 12345" in p.stderr
 
 
+def test_missing_btf_is_a_clear_error():
+    p = subprocess.run([VIGIL, "run", "--btf", "/nonexistent/vmlinux.btf"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1
+    assert "--btf /nonexistent/vmlinux.btf: No such file or directory" in p.stderr
+
+
+def test_btf_file_is_used_for_core(tmp_path):
+    # the running kernel's BTF given as a file: CO-RE relocations resolve against it
+    btf = tmp_path / "vmlinux.btf"
+    btf.write_bytes(open("/sys/kernel/btf/vmlinux", "rb").read())
+    v = subprocess.Popen([VIGIL, "run", "--no-rules", "--metrics-listen", "off", "--btf",
+                          str(btf)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    line = v.stderr.readline()
+    while line and "monitoring" not in line:
+        line = v.stderr.readline()
+    v.send_signal(signal.SIGINT)
+    v.wait(timeout=20)
+    assert "monitoring" in line and v.returncode == 0
+
+
 def test_version_and_help():
     p = subprocess.run([VIGIL, "version"], capture_output=True, text=True, check=True)
     assert p.stdout.startswith("vigil ")
