@@ -3,6 +3,8 @@ reads its JSON event stream while the tests make real processes do things.
 
 Needs root and a kernel with BTF; without them every test fails loudly, never skips.
 """
+import collections
+import ctypes
 import json
 import os
 import shutil
@@ -23,6 +25,16 @@ PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 PODMAN_RUN = PODMAN + ["run", "--rm", "--network", "none",
                        "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 TEST_IMAGE = "localhost/vigil-test-busybox:latest"
+
+
+def _die_with_parent():
+    """Run in the child before exec: the agent stops if the test process dies."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# events kept per agent: a busy machine writes millions; tests look at recent ones
+MAX_EVENTS = 300000
 
 
 def helper(name):
@@ -47,8 +59,10 @@ class Vigil:
         # port 0: several agents run at once in the tests
         self.proc = subprocess.Popen([VIGIL, "run", "--events=json", "--metrics-listen",
                                       "127.0.0.1:0", *args],
-                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
-        self._events = []
+                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
+        self._events = collections.deque(maxlen=MAX_EVENTS)
+        self._total = 0  # events ever appended: lets wait_for look at new ones only
         self._alerts = []
         self._offset = 0
         self._partial = b""
@@ -102,22 +116,32 @@ class Vigil:
                 obj = json.loads(line)
             except ValueError as e:
                 pytest.fail(f"vigil wrote a line that is not JSON ({e}): {line[:300]!r}")
-            (self._alerts if "rule" in obj else self._events).append(obj)
+            if "rule" in obj:
+                self._alerts.append(obj)
+            else:
+                self._events.append(obj)
+                self._total += 1
         return self._events
 
     def wait_for(self, pred, timeout=10.0, what="event"):
         """The first event for which pred is true; fails after timeout seconds."""
         deadline = time.time() + timeout
+        evs = self.events()
+        fresh = list(evs)  # first look: everything kept; later: what arrived since
         while True:
-            for ev in self.events():
+            for ev in fresh:
                 if pred(ev):
                     return ev
             if self.proc.poll() is not None:
                 pytest.fail(f"vigil died ({self.proc.returncode}) waiting for {what}:\n"
                             + self.stderr())
             if time.time() > deadline:
-                pytest.fail(f"no {what} within {timeout} s; {len(self._events)} events seen")
+                pytest.fail(f"no {what} within {timeout} s; {len(self._events)} events kept")
             time.sleep(0.02)
+            before = self._total
+            evs = self.events()
+            new = min(self._total - before, len(evs))
+            fresh = [evs[i] for i in range(len(evs) - new, len(evs))]
 
     def wait_exec(self, pid, args=None, timeout=10.0):
         """The exec event of pid (with argv equal to args, when given: a pid may exec
