@@ -727,6 +727,17 @@ static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_p
 
 		return out ? put_str(v, out, event_priv_describe(p->syscall, p->arg0, out, 512)) : 0;
 	}
+	if (!strncmp(key, "old", 3)) {
+		/* the ids the call replaced, captured at syscall entry */
+		const char *k = key + 3;
+		int i = !strcmp(k, "euid") || !strcmp(k, "egid") ? 1
+			: !strcmp(k, "suid") || !strcmp(k, "sgid") ? 2
+								   : 0;
+
+		if (p->hdr.type != VG_EV_SETID || !(p->hdr.flags & VG_PF_OLD_KNOWN))
+			return 0;
+		return put_fmt(c, v, "%u", p->ids_old[i]);
+	}
 	if (!strcmp(key, "uid") || !strcmp(key, "ruid") || !strcmp(key, "gid") ||
 	    !strcmp(key, "rgid"))
 		return put_fmt(c, v, "%u", p->ids_new[0]);
@@ -1107,7 +1118,8 @@ static int bind_field(void *host, struct rule_field_ref *ref, char *err, size_t 
 		"filename", "oldpath", "tuple",	"addr",	   "backlog", "domain", "pid",
 		"request",  "sig",    "cmd",	"nstype",  "ruid",   "euid",	 "suid",
 		"rgid",	    "egid",   "sgid",	"dev",	   "source", "uargs",	 "dir",
-		"type",	    "fstype", "exe",	"args",	   "cwd",    "status",
+		"type",	    "fstype", "exe",	"args",	   "cwd",    "status", "olduid",
+		"oldeuid",  "oldsuid", "oldgid", "oldegid", "oldsgid",
 	};
 	size_t i;
 

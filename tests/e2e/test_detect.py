@@ -265,3 +265,27 @@ def test_broken_rules_at_start_are_a_clear_error(workdir):
                        timeout=60)
     assert p.returncode == 1
     assert f"{bad}:" in p.stderr and "the rules did not load" in p.stderr
+
+
+OLDUID_RULE = """
+- rule: Uid dropped
+  desc: test of the ids a set*id call replaced
+  condition: evt.type = setresuid and evt.arg.olduid = 0 and evt.arg.uid = 65534
+  output: "uid from %evt.arg.olduid to %evt.arg.uid (pid=%proc.pid)"
+  priority: NOTICE
+  tags: [test]
+"""
+
+
+def test_setid_rules_see_the_old_ids(workdir):
+    rules = os.path.join(workdir, "olduid.yaml")
+    write(rules, OLDUID_RULE)
+    v = Vigil(workdir, ["--rules", rules])
+    try:
+        out = subprocess.run([helper("priv_probe"), "setid"], capture_output=True, text=True,
+                             check=True)
+        pid = json.loads(out.stdout.splitlines()[0])["pid"]
+        al = v.wait_alert(lambda a: a["rule"] == "Uid dropped")
+        assert al["output"].endswith(f"uid from 0 to 65534 (pid={pid})")
+    finally:
+        assert v.stop() == 0
