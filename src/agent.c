@@ -512,7 +512,8 @@ int agent_run(const struct agent_opts *opts)
 	fprintf(stderr, "vigil: monitoring, %d processes known; SIGINT or SIGTERM stops\n",
 		seeded < 0 ? 0 : seeded);
 	ret = loop(&a, sfd);
-	/* take what is still in the ring before detaching */
+	/* stop the sensors, then take what is still in the ring: nothing sent is left */
+	loader__detach(a.loader);
 	ring_buffer__consume(a.rb);
 	fflush(stdout);
 	print_summary(&a);

@@ -262,6 +262,12 @@ err_free:
 	return NULL;
 }
 
+void loader__detach(struct loader *l)
+{
+	while (l && l->nlinks > 0)
+		bpf_link__destroy(l->links[--l->nlinks]);
+}
+
 void loader__free(struct loader *l)
 {
 	if (!l)

@@ -25,6 +25,9 @@ struct loader;
 struct loader *loader__open(const struct loader_opts *opts, char *err, size_t errlen);
 void loader__free(struct loader *l);
 
+/* Stops the sensors; the maps stay readable (the ring can still be drained). */
+void loader__detach(struct loader *l);
+
 int loader__ringbuf_fd(const struct loader *l);
 
 /* Bytes written to the ring and not yet consumed. */
