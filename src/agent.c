@@ -408,6 +408,7 @@ int agent_run(const struct agent_opts *opts)
 			.files = opts->n_rule_files ? opts->rule_files : NULL,
 			.n_files = opts->n_rule_files,
 			.min_priority = opts->min_priority,
+			.unknown_field_warn = opts->skip_unknown_fields,
 			.on_alert = on_alert,
 			.arg = &a,
 		};

@@ -29,6 +29,7 @@ struct agent_opts {
 	const char *const *rule_files;	 /* rule files; none: the built-in ruleset */
 	size_t n_rule_files;		 /* entries in rule_files */
 	enum rule_priority min_priority; /* skip less severe rules */
+	bool skip_unknown_fields;	 /* disable rules with unknown fields, warn only */
 	const char *record;		 /* write the raw event stream here; NULL: don't */
 	const char *btf_path;		 /* --btf: kernel BTF file; NULL: the running kernel's */
 	enum agent_format events; /* how to print every event on stdout */

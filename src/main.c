@@ -46,6 +46,8 @@ static const char usage_text[] =
 	"                      built-in ruleset). Reloaded on SIGHUP and when it changes\n"
 	"      --no-rules      evaluate no rules\n"
 	"      --min-priority=P  skip rules less severe than P (e.g. warning)\n"
+	"      --skip-unknown-fields  a rule naming a field vigil cannot supply is\n"
+	"                      disabled with a warning instead of failing the load\n"
 	"      --no-prefilter  send every event to user space (for measurements)\n"
 	"      --record=FILE   write every event vigil receives to FILE (see replay)\n"
 	"      --config=FILE   outputs, metrics, rules and more (see deploy/vigil.yaml)\n"
@@ -110,6 +112,7 @@ static int cmd_run(int argc, char **argv)
 		{ "record", required_argument, NULL, 'w' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "btf", required_argument, NULL, 'B' },
+		{ "skip-unknown-fields", no_argument, NULL, 'U' },
 		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -186,6 +189,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'B':
 			o.btf_path = optarg;
+			break;
+		case 'U':
+			o.skip_unknown_fields = true;
 			break;
 		case 'M':
 			metrics_listen = optarg;

@@ -257,6 +257,26 @@ def test_rules_check_reports_file_line_col(workdir):
     assert "priority:" in p.stdout and "events:" in p.stdout
 
 
+def test_unknown_field_fails_or_disables_just_that_rule(workdir):
+    rules = os.path.join(workdir, "unknown.yaml")
+    write(rules, RULES_A.format(watched="/x") + """
+- rule: Needs k8s
+  desc: d
+  condition: evt.type = execve and k8s.ns.name = default
+  output: o
+  priority: WARNING
+  tags: [test]
+""")
+    p = subprocess.run([VIGIL, "run", "--rules", rules], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1 and "unknown field 'k8s.ns.name'" in p.stderr
+    v = Vigil(workdir, ["--rules", rules, "--skip-unknown-fields"])
+    try:
+        assert "rule 'Needs k8s' disabled" in v.stderr()
+    finally:
+        assert v.stop() == 0
+
+
 def test_broken_rules_at_start_are_a_clear_error(workdir):
     bad = os.path.join(workdir, "bad.yaml")
     with open(bad, "w") as f:
