@@ -177,7 +177,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 			return 0;
 		}
 		if (verdict == FILTER_NEED_PATH && w)
-			verdict = FILTER_SEND;
+			verdict = FILTER_MATCHED;
 	}
 	ev = scratch_get();
 	if (!ev)
@@ -255,7 +255,8 @@ static __noinline int file_event(struct file_args *a, long ret)
 			return 0;
 		}
 	}
-	submit(ev, off, false);
+	/* an event that met a rule-derived criterion may raise an alert: wake the reader */
+	submit(ev, off, verdict != FILTER_SEND);
 	return 0;
 }
 

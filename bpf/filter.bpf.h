@@ -55,7 +55,8 @@ struct {
 } filter_key_scratch SEC(".maps");
 
 enum filter_verdict {
-	FILTER_SEND,	/* send the event */
+	FILTER_SEND,	/* send the event: the type sends everything */
+	FILTER_MATCHED, /* send the event: it met a criterion, so a rule may fire on it */
 	FILTER_DROP,	/* drop it (counted) */
 	FILTER_NEED_PATH, /* only the path can decide: resolve it, then filter_path() */
 };
@@ -82,27 +83,27 @@ static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, 
 		return FILTER_DROP;
 	c = f->criteria;
 	if ((c & VG_FC_WRITE_OPENS) && write)
-		return FILTER_SEND;
+		return FILTER_MATCHED;
 	if ((c & VG_FC_FAILED) && failed)
-		return FILTER_SEND;
+		return FILTER_MATCHED;
 	if (c & VG_FC_COMM) {
 		struct vg_comm_key k = { .type = type };
 
 		bpf_get_current_comm(k.comm, sizeof(k.comm));
 		if (bpf_map_lookup_elem(&filter_comms, &k))
-			return FILTER_SEND;
+			return FILTER_MATCHED;
 	}
 	if (c & VG_FC_CGROUP) {
 		struct vg_cgroup_key k = { .cgroup_id = bpf_get_current_cgroup_id(), .type = type };
 
 		if (bpf_map_lookup_elem(&filter_cgroups, &k))
-			return FILTER_SEND;
+			return FILTER_MATCHED;
 	}
 	if ((c & VG_FC_PORT) && port) {
 		struct vg_port_key k = { .type = type, .port = port };
 
 		if (bpf_map_lookup_elem(&filter_ports, &k))
-			return FILTER_SEND;
+			return FILTER_MATCHED;
 	}
 	return (c & VG_FC_PATH) ? FILTER_NEED_PATH : FILTER_DROP;
 }

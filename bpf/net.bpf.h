@@ -317,7 +317,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 	}
 	/* binds and listens are rare and announce a service; connects and accepts come in
 	 * storms and go batched */
-	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN);
+	/* binds, listens and events that met a rule-derived criterion wake the reader */
+	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN || verdict != FILTER_SEND);
 	return 0;
 }
 
