@@ -53,7 +53,7 @@ void agent_opts_default(struct agent_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->events = AGENT_FMT_NONE;
-	o->ringbuf_bytes = 8u << 20;
+	o->ringbuf_bytes = 4u << 20; /* mapped twice by the reader: counts 8 MiB of RSS */
 	o->wake_bytes = 64u << 10;
 	o->tick_ms = 1;
 	o->proc_max = 65536;

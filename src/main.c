@@ -39,7 +39,7 @@ static const char usage_text[] =
 	"run options:\n"
 	"  -e, --events[=FMT]  print every event on stdout; FMT is json (one object per\n"
 	"                      line) or text; default: text on a terminal, else json\n"
-	"      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 8M)\n"
+	"      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 4M)\n"
 	"      --tick-ms=N     longest a batched event waits before it is read (default 1)\n"
 	"      --ancestry=N    ancestors named in each JSON event (default 8)\n"
 	"      --rules=FILE    load this rule file (repeatable, in order; default: the\n"
