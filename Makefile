@@ -96,6 +96,9 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 
+bench: $(BUILD)/vigil
+	BUILD=$(BUILD) bench/run.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD)
 

@@ -1,0 +1,191 @@
+"""Smoke test of the benchmark harness (bench/run.sh --quick): every section,
+workload and condition runs at a tiny size and the report is well formed.
+Timing is never asserted: this machine is shared and small."""
+import json
+import math
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD, REPO, VIGIL
+
+WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "mix"]
+CONDITIONS = ["baseline", "floor", "vigil", "vigil_no_prefilter", "auditd", "bpftrace"]
+
+
+def finite(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def walk_numbers(obj, path="$"):
+    """(path, value) of every number in a JSON document."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from walk_numbers(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from walk_numbers(v, f"{path}[{i}]")
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield path, obj
+
+
+def check_stats(s, what):
+    assert s is not None, f"{what}: no value"
+    assert set(s) >= {"median", "min", "max"}, f"{what}: {s}"
+    assert all(finite(s[k]) for k in ("median", "min", "max")), f"{what}: {s}"
+    assert s["min"] <= s["median"] <= s["max"], f"{what}: {s}"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the benchmark harness loads BPF programs and needs root")
+    for tool in ("auditctl", "auditd", "bpftrace"):
+        assert shutil.which(tool), f"{tool} is missing: run 'make deps' (scripts/deps.sh)"
+    assert os.access(VIGIL, os.X_OK), f"{VIGIL} is missing: run 'make e2e'"
+    out = tmp_path_factory.mktemp("bench")
+    env = dict(os.environ, BUILD=BUILD)
+    r = subprocess.run(["bash", os.path.join(REPO, "bench", "run.sh"), "--quick", "--out",
+                        str(out)], cwd=REPO, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, f"bench/run.sh --quick failed:\n{r.stderr[-4000:]}"
+    with open(out / "bench.json") as f:
+        rep = json.load(f)
+    with open(out / "bench.md") as f:
+        rep["_markdown"] = f.read()
+    return rep
+
+
+def test_every_number_is_finite(report):
+    numbers = list(walk_numbers(report))
+    assert len(numbers) > 100
+    bad = [(p, v) for p, v in numbers if not math.isfinite(v)]
+    assert not bad, bad
+
+
+def test_machine_and_date(report):
+    assert report["schema"] == 1
+    assert report["profile"] == "quick"
+    assert report["date"].endswith("UTC")
+    m = report["machine"]
+    assert m["kernel"] == os.uname().release
+    assert m["cpus"] >= 1 and m["memory_mb"] > 0
+    assert m["vigil"].startswith("vigil ")
+
+
+def test_audit_guard_held_and_restored(report):
+    assert report["audit_guard"]["ok"]
+    assert report["audit_guard"]["rules"] == ["-a never,task"]
+    # the harness leaves only the guard behind: new processes pay no audit cost
+    rules = subprocess.run(["auditctl", "-l"], capture_output=True, text=True,
+                           check=True).stdout.split("\n")
+    assert [r for r in rules if r.strip()] == ["-a never,task"]
+    for w in WORKLOADS:
+        for run in report["overhead"]["workloads"][w]["auditd"]["runs"]:
+            assert run["monitor"]["guard"]["ok"]
+
+
+def test_overhead_has_every_workload_and_condition(report):
+    ov = report["overhead"]
+    assert ov["skipped"] == {}
+    assert ov["conditions"] == CONDITIONS
+    assert sorted(ov["workloads"]) == sorted(WORKLOADS)
+    for w in WORKLOADS:
+        conds = ov["workloads"][w]
+        assert sorted(conds) == sorted(CONDITIONS), w
+        for c in CONDITIONS:
+            e = conds[c]
+            for key in ("seconds", "ops_per_sec", "ratio"):
+                check_stats(e[key], f"{w}/{c}/{key}")
+            assert len(e["runs"]) == report["params"]["rounds"]
+            for run in e["runs"]:
+                assert run["workload"] == w
+                assert run["ops"] > 0 and run["seconds"] > 0
+            if c == "baseline":
+                assert e["ratio"]["median"] == 1.0
+                assert e["monitor_cpu_s"] is None
+                continue
+            check_stats(e["monitor_cpu_s"], f"{w}/{c}/monitor_cpu_s")
+            check_stats(e["ratio_to_floor"], f"{w}/{c}/ratio_to_floor")
+        for c in ("vigil", "vigil_no_prefilter"):
+            ev = conds[c]["events"]
+            for k in ("seen", "filtered", "sent", "lost"):
+                check_stats(ev[k], f"{w}/{c}/events/{k}")
+            # vigil saw at least the workload's own operations
+            assert ev["seen"]["median"] >= conds[c]["runs"][0]["ops"], (w, c, ev)
+            assert ev["seen"]["median"] >= ev["sent"]["median"]
+            check_stats(conds[c]["peak_rss_kb"], f"{w}/{c}/peak_rss_kb")
+        assert conds["auditd"]["events"]["sent"]["median"] > 0, "auditd logged no record"
+        assert conds["bpftrace"]["runs"][0]["monitor"]["probes"] > 10
+
+
+def test_prefilter_keeps_bulk_opens_in_the_kernel(report):
+    # counters, not timing: with the rules' prefilter most opens never go up
+    ev = report["overhead"]["workloads"]["open_storm"]
+    assert ev["vigil"]["events"]["sent"]["median"] < ev["vigil_no_prefilter"]["events"]["sent"][
+        "median"]
+
+
+def test_latency_matches_alerts_to_triggers(report):
+    for load in ("idle", "open_storm"):
+        lat = report["latency"][load]
+        assert lat["triggers"] == report["params"]["latency_triggers"]
+        assert 0 < lat["matched"] <= lat["triggers"], lat
+        for key in ("e2e_us", "from_event_time_us"):
+            d = lat[key]
+            assert all(finite(d[k]) for k in ("p50", "p99", "max")), d
+            assert d["p50"] <= d["p99"] <= d["max"], d
+
+
+def test_throughput_and_overload(report):
+    tp = report["throughput"]
+    for mode in ("rules", "rules+json"):
+        md = tp["modes"][mode]
+        assert md["steps"] and md["steps"][0]["target_rate"] is None  # unpaced first
+        for s in md["steps"]:
+            assert s["opens"] > 0 and s["events_received"] > 0 and s["events_lost"] >= 0
+        assert md["limited_by"] in ("workload", "vigil (loss)")
+        assert finite(md["max_zero_loss_events_per_s"])
+    o = tp["overload"]
+    assert o["alive_until_stopped"] and o["exit_code"] == 0, o
+    for t in ("open", "exec", "fork", "exit"):
+        assert 0.0 <= o[t]["lost_fraction"] <= 1.0
+    assert o["exec"]["sent"] > 0
+
+
+def test_rule_engine_with_ten_times_the_rules(report):
+    rs = report["engine"]["rulesets"]
+    assert rs["default"]["rules"] > 0
+    assert rs["x10"]["rules"] == 10 * rs["default"]["rules"]
+    for r in rs.values():
+        check_stats(r["records_per_s"], "records_per_s")
+        assert r["records"] == rs["default"]["records"] > 0
+    # every copy alerts where its original does (the recording has /etc/shadow reads)
+    assert rs["default"]["alerts"] > 0
+    assert rs["x10"]["alerts"] == 10 * rs["default"]["alerts"]
+
+
+def test_memory_with_live_processes(report):
+    mem = report["memory"]
+    assert mem["processes"] == report["params"]["memory_processes"]
+    assert mem["rss_kb"] > 0 and mem["peak_rss_kb"] >= mem["rss_kb"]
+    assert mem["bpf_map_bytes"] > 0 and mem["maps"]
+    assert mem["vigil_processes_live"] >= mem["processes"]
+
+
+def test_targets_and_markdown(report):
+    names = [t["target"] for t in report["targets"]]
+    assert len(names) == 7
+    for t in report["targets"]:
+        assert t["met"] in (True, False), t
+        assert finite(t["achieved"]), t
+    md = report["_markdown"]
+    for heading in ("## Targets", "## Overhead", "## Alert latency",
+                    "## Throughput into user space", "## Rule engine alone", "## Memory",
+                    "## Noise"):
+        assert heading in md
+    for w in WORKLOADS:
+        assert f"### {w} " in md
+    assert "| bpftrace |" in md and "| auditd |" in md
