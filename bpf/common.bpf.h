@@ -167,9 +167,21 @@ static __always_inline __u32 str_append(char *ev, __u32 off, struct vg_str *s, c
 	return off + n;
 }
 
+/* per CPU: when this CPU last forced a wakeup of the reader */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+/* a forced wakeup costs the traced syscall ~10 us: at most one per CPU this often */
+#define WAKE_MIN_NS 250000
+
 /*
- * Sends the record: rare, high-value types wake the reader at once; bulk ones
- * wait until wake_bytes are pending (the reader also polls on a short timer).
+ * Sends the record: rare, high-value types wake the reader at once (but not more
+ * often than WAKE_MIN_NS per CPU, so a storm of them batches); bulk ones wait
+ * until wake_bytes are pending (the reader also polls on a short timer).
  */
 static __always_inline void submit(char *ev, __u64 size, bool urgent)
 {
@@ -183,6 +195,16 @@ static __always_inline void submit(char *ev, __u64 size, bool urgent)
 	if (size > VG_EVENT_MAX)
 		size = VG_EVENT_MAX;
 	h->size = size;
+	if (urgent) {
+		__u32 zero = 0;
+		__u64 *last = bpf_map_lookup_elem(&last_wake, &zero);
+		__u64 now = bpf_ktime_get_ns();
+
+		if (last && now - *last < WAKE_MIN_NS)
+			urgent = false;
+		else if (last)
+			*last = now;
+	}
 	if (!urgent && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < vg_cfg.wake_bytes)
 		flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, ev, size, flags) == 0)
