@@ -1151,11 +1151,11 @@ def targets(report):
         v = ov.get(w, {}).get(c, {}).get(key)
         return v["median"] if v else None
 
-    def row(name, target, achieved, better="lower", unit=""):
+    def row(name, target, achieved, better="lower", unit="", note=None):
         met = None if achieved is None else (achieved <= target if better == "lower"
                                              else achieved >= target)
         rows.append({"target": name, "goal": target, "achieved": achieved, "met": met,
-                     "unit": unit, "better": better})
+                     "unit": unit, "better": better, "note": note})
 
     row("open storm, vigil / floor", TARGETS["open_storm_vs_floor"],
         ratio("open_storm", "vigil", "ratio_to_floor"), unit="x")
@@ -1165,7 +1165,9 @@ def targets(report):
         ratio("connect_storm", "vigil"), unit="x")
     tp = report.get("throughput", {}).get("modes", {}).get("rules")
     row("zero-loss events/s into user space", TARGETS["zero_loss_events_per_s"],
-        tp["max_zero_loss_events_per_s"] if tp else None, better="higher", unit="events/s")
+        tp["max_zero_loss_events_per_s"] if tp else None, better="higher", unit="events/s",
+        note=("no loss at the most this machine produced" if tp and
+              tp["limited_by"] == "workload" else None))
     for load in ("idle", "open_storm"):
         lat = report.get("latency", {}).get(load, {}).get("e2e_us")
         row(f"alert latency p99 ({load})", TARGETS["latency_p99_us"],
@@ -1212,13 +1214,16 @@ def markdown(report):
             cmp = "≤" if t["better"] == "lower" else "≥"
             goal = f"{cmp} {t['goal']:g} {t['unit']}"
             ach = "not measured" if t["achieved"] is None else f"{t['achieved']:.3g} {t['unit']}"
+            if t.get("note"):
+                ach += f" ({t['note']})"
             met = {True: "yes", False: "**no**", None: "–"}[t["met"]]
             out.append(f"| {t['target']} | {goal} | {ach} | {met} |")
         out.append("")
     ov = report.get("overhead")
     if ov:
         out += ["## Overhead", "",
-                "time ratio: workload time / baseline time. monitor CPU: CPU seconds of the "
+                "time ratio: workload time / baseline time (vs floor: / the floor's time), "
+                "paired by round. monitor CPU: CPU seconds of the "
                 "monitor process(es) during the run (BPF programs run in the workload's own "
                 "time, so they show in the ratio instead). events: vigil's counters "
                 "seen / filtered in the kernel / sent / lost (auditd: records logged / lost; "
@@ -1226,13 +1231,15 @@ def markdown(report):
         for w, conds in ov["workloads"].items():
             base = conds["baseline"]["ops_per_sec"]["median"]
             out += [f"### {w} (baseline {base:,.0f} ops/s)", "",
-                    "| condition | time ratio | ops/s | monitor CPU s | events seen / filtered / "
-                    "sent / lost | vigil peak RSS MB |", "|---|---|---|---|---|---|"]
+                    "| condition | time ratio | vs floor | ops/s | monitor CPU s | events seen / "
+                    "filtered / sent / lost | vigil peak RSS MB |", "|---|---|---|---|---|---|---|"]
             for c, e in conds.items():
                 ev = e.get("events")
                 evs = " / ".join(fmt(ev[k]["median"] if ev and ev.get(k) else None, 0)
                                  for k in ("seen", "filtered", "sent", "lost")) if ev else "–"
+                vf = e.get("ratio_to_floor")
                 out.append(f"| {c} | {fmt_range(e['ratio'])} | "
+                           f"{fmt(vf['median'] if vf else None)} | "
                            f"{e['ops_per_sec']['median']:,.0f} | "
                            f"{fmt_range(e['monitor_cpu_s'])} | {evs} | "
                            f"{fmt_range(e.get('peak_rss_kb'), 1, 1 / 1024)} |")
@@ -1328,8 +1335,10 @@ def markdown(report):
         fb = n.get("foreign_bpf_programs_per_run")
         out += ["## Noise", "",
                 "The machine is shared with other engineers' test runs; what else ran:", "",
-                f"- load average at the start {n['loadavg_start']}, at the end "
-                f"{n['loadavg_end']}",
+                f"- load average at the start {n['loadavg_start']}, "
+                + (f"before the memory section {n['loadavg_before_memory']}, "
+                   if n.get("loadavg_before_memory") else "")
+                + f"at the end {n['loadavg_end']}",
                 f"- BPF programs loaded by others: {n['bpf_programs_start']} at the start, "
                 f"{n['bpf_programs_end']} at the end"
                 + (f", {fb['min']}–{fb['max']} (median {fb['median']:g}) when each overhead "
@@ -1433,6 +1442,8 @@ def main(argv=None):
         report["section_seconds"] = {}
         for section in SECTIONS:
             if section in args.only:
+                if section == "memory":  # its processes would count in the load average
+                    noise["loadavg_before_memory"] = loadavg()
                 log(f"{section} ...")
                 t0 = time.time()
                 report[section] = getattr(h, section)()
