@@ -4,6 +4,7 @@
  * The JSON shape is documented in docs/EVENTS.md; keep the two in step.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -195,6 +196,20 @@ void event_format_time(uint64_t ns, char *buf, size_t len)
 	gmtime_r(&sec, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, len - n, ".%09lluZ", (unsigned long long)(ns % 1000000000ull));
+}
+
+long event_str_path(const struct event *ev, struct vg_str s, bool fold, char *buf)
+{
+	size_t n;
+	const char *p = event_str(ev->hdr, ev->size, s, &n);
+
+	if (!p)
+		return -1;
+	if (n > PATH_MAX)
+		n = PATH_MAX;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return fold ? (long)event_path_fold(buf, n) : (long)n;
 }
 
 void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev, struct vg_str s)

@@ -81,6 +81,13 @@ void event_text_bytes(FILE *out, const char *s, size_t n);
 /* Writes key and a hex string "0x..." for v. */
 void event_json_hex(struct json_buf *j, const char *key, uint64_t v);
 
+/*
+ * Copies the record's path string s into buf (PATH_MAX + 1 bytes), folding "." and
+ * ".." when fold (a path joined from a base directory and a raw name). Returns its
+ * length, or -1 when absent.
+ */
+long event_str_path(const struct event *ev, struct vg_str s, bool fold, char *buf);
+
 /* Writes key and the record's string s, or null when absent. */
 void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev, struct vg_str s);
 

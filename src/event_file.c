@@ -25,24 +25,6 @@ static const char *pseudo_name(uint32_t magic)
 	}
 }
 
-/*
- * The path to show for s: folded when it was joined. Writes into buf (PATH_MAX + 1)
- * and returns its length, or -1 when absent.
- */
-static long shown_path(const struct event *ev, struct vg_str s, bool joined, char *buf)
-{
-	size_t n;
-	const char *p = event_str(ev->hdr, ev->size, s, &n);
-
-	if (!p)
-		return -1;
-	if (n > PATH_MAX)
-		n = PATH_MAX;
-	memcpy(buf, p, n);
-	buf[n] = 0;
-	return joined ? (long)event_path_fold(buf, n) : (long)n;
-}
-
 size_t event_file_path(const struct event *ev, char *buf, size_t len)
 {
 	const struct vg_file *f = (const struct vg_file *)ev->hdr;
@@ -52,7 +34,7 @@ size_t event_file_path(const struct event *ev, char *buf, size_t len)
 
 	if (pseudo)
 		return snprintf(buf, len, "%s:[%llu]", pseudo, (unsigned long long)f->ino);
-	n = shown_path(ev, f->path, f->hdr.flags & VG_FL_PATH_JOINED, tmp);
+	n = event_str_path(ev, f->path, f->hdr.flags & VG_FL_PATH_JOINED, tmp);
 	if (n < 0)
 		return 0;
 	if ((size_t)n >= len)
@@ -66,7 +48,7 @@ static void json_path(struct json_buf *j, const char *key, const struct event *e
 		      struct vg_str s, bool joined)
 {
 	char buf[PATH_MAX + 1];
-	long n = shown_path(ev, s, joined, buf);
+	long n = event_str_path(ev, s, joined, buf);
 
 	json_key(j, key);
 	if (n < 0)
@@ -144,7 +126,7 @@ void event_file_text(FILE *out, const struct event *ev)
 
 	n = event_file_path(ev, buf, sizeof(buf));
 	event_text_bytes(out, buf, n);
-	n = shown_path(ev, f->path2, f->hdr.flags & VG_FL_PATH2_JOINED, buf);
+	n = event_str_path(ev, f->path2, f->hdr.flags & VG_FL_PATH2_JOINED, buf);
 	if (n >= 0) {
 		fputs(" -> ", out);
 		event_text_bytes(out, buf, n);

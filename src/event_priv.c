@@ -550,26 +550,11 @@ static void module_json(struct json_buf *j, const struct event *ev, const struct
 /*
  * A mount target is the caller's string, joined to its cwd when relative: never
  * resolved through symlinks, so "." and ".." are folded as the kernel would.
- * Returns the length in buf (PATH_MAX + 1), or -1 when absent.
  */
-static long mount_target(const struct event *ev, struct vg_str s, char *buf)
-{
-	size_t n;
-	const char *t = event_str(ev->hdr, ev->size, s, &n);
-
-	if (!t)
-		return -1;
-	if (n > PATH_MAX)
-		n = PATH_MAX;
-	memcpy(buf, t, n);
-	buf[n] = 0;
-	return event_path_fold(buf, n);
-}
-
 static void json_target(struct json_buf *j, const struct event *ev, struct vg_str s)
 {
 	char buf[PATH_MAX + 1];
-	long n = mount_target(ev, s, buf);
+	long n = event_str_path(ev, s, true, buf);
 
 	json_key(j, "target");
 	if (n < 0)
@@ -777,7 +762,7 @@ void event_priv_text(FILE *out, const struct event *ev)
 			text_str(out, ev, p->s1);
 			fputs("on ", out);
 		}
-		n = mount_target(ev, p->s2, buf);
+		n = event_str_path(ev, p->s2, true, buf);
 		event_text_bytes(out, n < 0 ? "-" : buf, n < 0 ? 1 : n);
 		fputc(' ', out);
 		if (p->hdr.type == VG_EV_MOUNT) {
