@@ -14,17 +14,17 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror \
+CFLAGS += -MMD -MP -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror \
 	  -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) -DVIGIL_VERSION='"$(VERSION)"' \
 	  $(shell pkg-config --cflags libbpf 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lpcre2-8 -lmicrohttpd -lcurl -lpthread -lm
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -I$(BUILD)
+BPF_CFLAGS := -MMD -MP -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -I$(BUILD)
 
 # Everything in src/ except the entry point and the skeleton user is testable
 # without a kernel and goes into libvigil.a for the unit tests.
-KERNEL_SRCS := src/main.c src/loader.c
-CORE_SRCS := $(filter-out $(KERNEL_SRCS),$(wildcard src/*.c src/rules/*.c src/output/*.c))
+KERNEL_SRCS := src/daemon/main.c src/kernel/loader.c
+CORE_SRCS := $(filter-out $(KERNEL_SRCS),$(wildcard src/*/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -35,7 +35,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all deps run test unit e2e bench clean format
+.PHONY: all build-all deps run test unit e2e bench clean format format-check
 .SECONDARY:
 
 all: $(BUILD)/vigil
@@ -47,18 +47,18 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h) include/vigil/events.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/src/loader.o: $(SKELS)
+$(BUILD)/src/kernel/loader.o: $(SKELS)
 
 # the default ruleset is embedded with .incbin
-$(BUILD)/src/builtin_rules.o: $(wildcard rules/*.yaml)
+$(BUILD)/src/detect/builtin_rules.o: $(wildcard rules/*.yaml)
 
-$(BUILD)/%.o: %.c $(wildcard include/vigil/*.h src/*.h src/rules/*.h src/output/*.h)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -81,6 +81,10 @@ $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 $(BUILD)/alert-driver: tests/e2e/driver/alert_driver.c $(BUILD)/libvigil.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS)
 
+# everything this compiler builds, with -Werror: CI runs it with gcc and with clang
+build-all: $(BUILD)/vigil $(BUILD)/unit-tests $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/vmlinux.h
+	$(MAKE) -s -f bench/bench.mk BUILD=$(BUILD) CC=$(CC) CLANG=$(CLANG)
+
 run: deps $(BUILD)/vigil
 	$(BUILD)/vigil run $(ARGS)
 
@@ -102,5 +106,14 @@ bench: $(BUILD)/vigil
 clean:
 	rm -rf $(BUILD)
 
+FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
+		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/driver/*.c bench/*/*.c)
+
 format:
-	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] bpf/*.[ch] include/vigil/*.h tests/unit/*.c)
+	clang-format -i $(FORMAT_SRCS)
+
+# fails, naming the files, when `make format` would change anything
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

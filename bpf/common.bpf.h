@@ -16,7 +16,7 @@
 #include "vigil/events.h"
 
 #define SCRATCH_SIZE (VG_EVENT_MAX + VG_PATH_MAX + 64) /* slack past the last masked offset */
-#define EV_OFF_MASK (VG_EVENT_MAX - 1)
+#define EV_OFF_MASK  (VG_EVENT_MAX - 1)
 #define STR_LEN_MASK (VG_PATH_MAX - 1)
 
 /* the ring buffer size is set by the loader before load */

@@ -14,33 +14,33 @@
 #include "path.bpf.h"
 #include "syscall.bpf.h"
 
-#define O_WRONLY_ 01
-#define O_RDWR_ 02
-#define O_CREAT_ 0100
-#define O_TRUNC_ 01000
+#define O_WRONLY_      01
+#define O_RDWR_	       02
+#define O_CREAT_       0100
+#define O_TRUNC_       01000
 #define AT_EMPTY_PATH_ 0x1000
-#define WRITE_FLAGS (O_WRONLY_ | O_RDWR_ | O_CREAT_ | O_TRUNC_)
+#define WRITE_FLAGS    (O_WRONLY_ | O_RDWR_ | O_CREAT_ | O_TRUNC_)
 
 struct file_args {
-	__u32 type;	   /* enum vg_type */
-	__u16 syscall;	   /* enum vg_syscall */
-	bool is_open;	   /* ret is a new fd */
-	int fd;		   /* fd argument, -1 none */
-	int dirfd;	   /* base of name */
-	const char *name;  /* path argument (user memory), NULL none */
-	int dirfd2;	   /* base of name2 */
-	const char *name2; /* second path argument, NULL none */
+	__u32 type;	    /* enum vg_type */
+	__u16 syscall;	    /* enum vg_syscall */
+	bool is_open;	    /* ret is a new fd */
+	int fd;		    /* fd argument, -1 none */
+	int dirfd;	    /* base of name */
+	const char *name;   /* path argument (user memory), NULL none */
+	int dirfd2;	    /* base of name2 */
+	const char *name2;  /* second path argument, NULL none */
 	const char *target; /* symlink target string, NULL none */
-	__u32 flags;	   /* O_*, AT_* or RENAME_* flags */
-	__u32 mode;	   /* mode argument */
-	__u32 uid;	   /* chown owner */
-	__u32 gid;	   /* chown group */
-	__s64 length;	   /* truncate length */
+	__u32 flags;	    /* O_*, AT_* or RENAME_* flags */
+	__u32 mode;	    /* mode argument */
+	__u32 uid;	    /* chown owner */
+	__u32 gid;	    /* chown group */
+	__s64 length;	    /* truncate length */
 };
 
 struct dot_scan {
-	__u32 off; /* first byte of the string in the scratch record */
-	__u32 len; /* its length */
+	__u32 off;  /* first byte of the string in the scratch record */
+	__u32 len;  /* its length */
 	bool found; /* a "." or ".." component was seen */
 };
 
@@ -67,7 +67,7 @@ static long dot_scan_step(__u32 i, void *ctx)
 /* Whether a joined path has "." or ".." components that user space will fold. */
 static __always_inline bool has_dot_component(__u32 off, __u32 len)
 {
-	struct dot_scan d = { .off = off, .len = len };
+	struct dot_scan d = {.off = off, .len = len};
 
 	bpf_loop(VG_PATH_MAX, dot_scan_step, &d, 0);
 	return d.found;
@@ -260,8 +260,14 @@ static __noinline int file_event(struct file_args *a, long ret)
 	return 0;
 }
 
-#define FILE_ARGS(t, sys) struct file_args a = { .type = (t), .syscall = (sys), .fd = -1, \
-		.dirfd = AT_FDCWD_, .dirfd2 = AT_FDCWD_, .uid = (__u32)-1, .gid = (__u32)-1 }; \
+#define FILE_ARGS(t, sys)                                                                          \
+	struct file_args a = {.type = (t),                                                         \
+			      .syscall = (sys),                                                    \
+			      .fd = -1,                                                            \
+			      .dirfd = AT_FDCWD_,                                                  \
+			      .dirfd2 = AT_FDCWD_,                                                 \
+			      .uid = (__u32)-1,                                                    \
+			      .gid = (__u32)-1};                                                   \
 	struct pt_regs *regs = sys_regs()
 
 SEC("tp/syscalls/sys_exit_open")

@@ -55,9 +55,9 @@ struct {
 } filter_key_scratch SEC(".maps");
 
 enum filter_verdict {
-	FILTER_SEND,	/* send the event: the type sends everything */
-	FILTER_MATCHED, /* send the event: it met a criterion, so a rule may fire on it */
-	FILTER_DROP,	/* drop it (counted) */
+	FILTER_SEND,	  /* send the event: the type sends everything */
+	FILTER_MATCHED,	  /* send the event: it met a criterion, so a rule may fire on it */
+	FILTER_DROP,	  /* drop it (counted) */
 	FILTER_NEED_PATH, /* only the path can decide: resolve it, then filter_path() */
 };
 
@@ -72,7 +72,7 @@ static __always_inline struct vg_filter_type *filter_get(__u32 type)
  * writing, failed a call that returned an error.
  */
 static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, bool write,
-							 bool failed)
+							bool failed)
 {
 	struct vg_filter_type *f = filter_get(type);
 	__u32 c;
@@ -87,20 +87,20 @@ static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, 
 	if ((c & VG_FC_FAILED) && failed)
 		return FILTER_MATCHED;
 	if (c & VG_FC_COMM) {
-		struct vg_comm_key k = { .type = type };
+		struct vg_comm_key k = {.type = type};
 
 		bpf_get_current_comm(k.comm, sizeof(k.comm));
 		if (bpf_map_lookup_elem(&filter_comms, &k))
 			return FILTER_MATCHED;
 	}
 	if (c & VG_FC_CGROUP) {
-		struct vg_cgroup_key k = { .cgroup_id = bpf_get_current_cgroup_id(), .type = type };
+		struct vg_cgroup_key k = {.cgroup_id = bpf_get_current_cgroup_id(), .type = type};
 
 		if (bpf_map_lookup_elem(&filter_cgroups, &k))
 			return FILTER_MATCHED;
 	}
 	if ((c & VG_FC_PORT) && port) {
-		struct vg_port_key k = { .type = type, .port = port };
+		struct vg_port_key k = {.type = type, .port = port};
 
 		if (bpf_map_lookup_elem(&filter_ports, &k))
 			return FILTER_MATCHED;

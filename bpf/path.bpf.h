@@ -12,24 +12,24 @@
 
 #include "common.bpf.h"
 
-#define WALK_MAX_DEPTH 160   /* dentries + mount crossings per path */
-#define WALK_NAME_MAX 256    /* longest component copied; longer ones truncate the path */
+#define WALK_MAX_DEPTH 160 /* dentries + mount crossings per path */
+#define WALK_NAME_MAX  256 /* longest component copied; longer ones truncate the path */
 
 enum walk_flags {
-	WALK_DONE = 1u << 0,	    /* reached a root */
-	WALK_TRUNC = 1u << 1,	    /* ran out of room or depth */
+	WALK_DONE = 1u << 0,	     /* reached a root */
+	WALK_TRUNC = 1u << 1,	     /* ran out of room or depth */
 	WALK_DISCONNECTED = 1u << 2, /* hit a dentry that is its own parent but no mount root */
 };
 
 struct walk {
-	struct dentry *dentry;	    /* current position */
-	struct vfsmount *vfsmnt;    /* mount of the current position */
-	struct mount *mnt;	    /* container_of(vfsmnt, struct mount, mnt) */
-	struct dentry *root_dentry; /* task's root: stop here */
-	struct vfsmount *root_mnt;  /* task's root mount */
-	struct dentry *mnt_root;    /* root dentry of vfsmnt, read once per mount */
-	__u32 pos;		    /* path is buf[pos .. VG_PATH_MAX) */
-	__u32 flags;		    /* enum walk_flags */
+	struct dentry *dentry;		       /* current position */
+	struct vfsmount *vfsmnt;	       /* mount of the current position */
+	struct mount *mnt;		       /* container_of(vfsmnt, struct mount, mnt) */
+	struct dentry *root_dentry;	       /* task's root: stop here */
+	struct vfsmount *root_mnt;	       /* task's root mount */
+	struct dentry *mnt_root;	       /* root dentry of vfsmnt, read once per mount */
+	__u32 pos;			       /* path is buf[pos .. VG_PATH_MAX) */
+	__u32 flags;			       /* enum walk_flags */
 	char buf[VG_PATH_MAX + WALK_NAME_MAX]; /* slack after the path for masked writes */
 };
 

@@ -114,7 +114,7 @@ static __always_inline int priv_enter(__u32 type, __u16 sys, __u8 state)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct vg_filter_type *f = filter_get(type);
-	struct priv_stash s = { .syscall = sys };
+	struct priv_stash s = {.syscall = sys};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	if (is_self() || (f && f->mode == VG_FILTER_NONE))
@@ -313,7 +313,7 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 }
 
 #define PRIV_ARGS(t, sys)                                                                          \
-	struct priv_args a = { .type = (t), .syscall = (sys) };                                    \
+	struct priv_args a = {.type = (t), .syscall = (sys)};                                      \
 	struct pt_regs *regs = sys_regs()
 
 /* set*id: the raw ids as the kernel reads them (uid_t), -1 meaning "unchanged" */
@@ -532,7 +532,7 @@ static __always_inline int kill_event(long ret, __u16 sys, __s32 target, __u32 s
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
-	struct priv_args a = { .type = VG_EV_KILL, .syscall = sys, .target = target };
+	struct priv_args a = {.type = VG_EV_KILL, .syscall = sys, .target = target};
 
 	a.arg[0] = sig;
 	a.arg[1] = tid;

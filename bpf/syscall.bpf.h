@@ -9,10 +9,10 @@
 
 #include "common.bpf.h"
 
-#define AT_FDCWD_ -100
+#define AT_FDCWD_      -100
 #define FMODE_CREATED_ 0x100000
-#define S_IFMT_ 00170000
-#define S_IFDIR_ 0040000
+#define S_IFMT_	       00170000
+#define S_IFDIR_       0040000
 
 /* The user registers saved at syscall entry; at exit they still hold the arguments. */
 static __always_inline struct pt_regs *sys_regs(void)

@@ -14,10 +14,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TMPFS_MAGIC_ 0x01021994
+#define TMPFS_MAGIC_	 0x01021994
 #define OVERLAYFS_MAGIC_ 0x794c7630
 #define HUGETLBFS_MAGIC_ 0x958458f6
-#define CGROUP_NAME_MAX 96
+#define CGROUP_NAME_MAX	 96
 
 /* kernfs_node.parent was renamed __parent in 6.15 */
 struct kernfs_node___old {
@@ -50,7 +50,8 @@ static __always_inline __u32 cgroup_append(char *ev, __u32 off, struct vg_str *s
 		if (!kn[i] || off > VG_EVENT_MAX - CGROUP_NAME_MAX)
 			continue;
 		off = ev_off(off);
-		n = bpf_probe_read_kernel_str(ev + off, CGROUP_NAME_MAX, BPF_CORE_READ(kn[i], name));
+		n = bpf_probe_read_kernel_str(ev + off, CGROUP_NAME_MAX,
+					      BPF_CORE_READ(kn[i], name));
 		if (n <= 1)
 			continue;
 		off += n;
@@ -79,23 +80,25 @@ static __always_inline void exe_times(struct vg_exec *e, struct inode *ino)
 	const __u64 ns = 1000000000ull;
 
 	if (bpf_core_field_exists(ino->i_ctime_sec)) {
-		e->exe_ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * ns + BPF_CORE_READ(ino, i_ctime_nsec);
-		e->exe_mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * ns + BPF_CORE_READ(ino, i_mtime_nsec);
+		e->exe_ctime_ns =
+		    BPF_CORE_READ(ino, i_ctime_sec) * ns + BPF_CORE_READ(ino, i_ctime_nsec);
+		e->exe_mtime_ns =
+		    BPF_CORE_READ(ino, i_mtime_sec) * ns + BPF_CORE_READ(ino, i_mtime_nsec);
 	} else if (bpf_core_field_exists(((struct inode___ictime *)ino)->__i_ctime)) {
 		struct inode___ictime *i2 = (void *)ino;
 		struct inode___ts *i1 = (void *)ino;
 
-		e->exe_ctime_ns = BPF_CORE_READ(i2, __i_ctime.tv_sec) * ns +
-				  BPF_CORE_READ(i2, __i_ctime.tv_nsec);
-		e->exe_mtime_ns = BPF_CORE_READ(i1, i_mtime.tv_sec) * ns +
-				  BPF_CORE_READ(i1, i_mtime.tv_nsec);
+		e->exe_ctime_ns =
+		    BPF_CORE_READ(i2, __i_ctime.tv_sec) * ns + BPF_CORE_READ(i2, __i_ctime.tv_nsec);
+		e->exe_mtime_ns =
+		    BPF_CORE_READ(i1, i_mtime.tv_sec) * ns + BPF_CORE_READ(i1, i_mtime.tv_nsec);
 	} else {
 		struct inode___ts *i1 = (void *)ino;
 
-		e->exe_ctime_ns = BPF_CORE_READ(i1, i_ctime.tv_sec) * ns +
-				  BPF_CORE_READ(i1, i_ctime.tv_nsec);
-		e->exe_mtime_ns = BPF_CORE_READ(i1, i_mtime.tv_sec) * ns +
-				  BPF_CORE_READ(i1, i_mtime.tv_nsec);
+		e->exe_ctime_ns =
+		    BPF_CORE_READ(i1, i_ctime.tv_sec) * ns + BPF_CORE_READ(i1, i_ctime.tv_nsec);
+		e->exe_mtime_ns =
+		    BPF_CORE_READ(i1, i_mtime.tv_sec) * ns + BPF_CORE_READ(i1, i_mtime.tv_nsec);
 	}
 }
 
@@ -207,9 +210,8 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 
 	trunc = false;
-	off = str_append(ev, off, &e->filename,
-			 (char *)ctx + (ctx->__data_loc_filename & 0xffff), VG_PATH_MAX, false,
-			 &trunc);
+	off = str_append(ev, off, &e->filename, (char *)ctx + (ctx->__data_loc_filename & 0xffff),
+			 VG_PATH_MAX, false, &trunc);
 	if (trunc)
 		e->hdr.flags |= VG_XF_FILENAME_TRUNC;
 
@@ -239,7 +241,7 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->cwd.off = 0;
 	e->cwd.len = 0;
 	w = path_resolve(t, (struct path *)((char *)BPF_CORE_READ(t, fs) +
-					     bpf_core_field_offset(struct fs_struct, pwd)));
+					    bpf_core_field_offset(struct fs_struct, pwd)));
 	if (w) {
 		trunc = false;
 		off = path_append(ev, off, &e->cwd, w, &trunc);

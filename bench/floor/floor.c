@@ -45,10 +45,10 @@ static int floor_libbpf_print(enum libbpf_print_level level, const char *fmt, va
 static bool floor_parse_section(const char *sec, struct floor_point *p)
 {
 	static const char *const kinds[][2] = {
-		{ "tp/", "tp" },
-		{ "tracepoint/", "tp" },
-		{ "raw_tp/", "raw_tp" },
-		{ "raw_tracepoint/", "raw_tp" },
+	    {"tp/", "tp"},
+	    {"tracepoint/", "tp"},
+	    {"raw_tp/", "raw_tp"},
+	    {"raw_tracepoint/", "raw_tp"},
 	};
 	size_t i, n;
 

@@ -53,7 +53,7 @@ static int connect_storm_listen(struct sockaddr_in *addr)
 int main(int argc, char **argv)
 {
 	const long n = argc > 1 ? atol(argv[1]) : 10000;
-	const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	const struct linger rst = {.l_onoff = 1, .l_linger = 0};
 	struct sockaddr_in addr;
 	struct timespec a, b;
 	pthread_t th;

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 	const long n = argc > 1 ? atol(argv[1]) : 1000;
 	const long interval_us = argc > 2 ? atol(argv[2]) : 1000;
 	const char *path = argc > 3 ? argv[3] : "/etc/shadow";
-	const struct timespec gap = { interval_us / 1000000, interval_us % 1000000 * 1000 };
+	const struct timespec gap = {interval_us / 1000000, interval_us % 1000000 * 1000};
 	uint64_t *t = calloc(n > 0 ? n : 1, sizeof(*t));
 	long i;
 

@@ -25,16 +25,16 @@
 #define OPEN_STORM_PACE_EVERY 256 /* opens between two looks at the clock */
 
 static const char *const open_storm_etc[] = {
-	"/etc/hostname",
-	"/etc/passwd",
-	"/etc/ld.so.cache",
-	"/etc/nsswitch.conf",
+    "/etc/hostname",
+    "/etc/passwd",
+    "/etc/ld.so.cache",
+    "/etc/nsswitch.conf",
 };
 
 static const char *const open_storm_other[] = {
-	"/usr/lib/os-release",	   "/usr/bin/true",	"/usr/share/zoneinfo/UTC",
-	"/usr/include/stdio.h",	   "/proc/self/stat",	"/usr/lib",
-	"/usr/include/stdlib.h",   "/dev/null",		"/usr/share/zoneinfo",
+    "/usr/lib/os-release",   "/usr/bin/true",	"/usr/share/zoneinfo/UTC",
+    "/usr/include/stdio.h",  "/proc/self/stat", "/usr/lib",
+    "/usr/include/stdlib.h", "/dev/null",	"/usr/share/zoneinfo",
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,8 +55,8 @@ static int open_storm_check_paths(void)
 
 	for (i = 0; i < ARRAY_LEN(open_storm_etc) + ARRAY_LEN(open_storm_other); i++) {
 		const char *p = i < ARRAY_LEN(open_storm_etc)
-					? open_storm_etc[i]
-					: open_storm_other[i - ARRAY_LEN(open_storm_etc)];
+				    ? open_storm_etc[i]
+				    : open_storm_other[i - ARRAY_LEN(open_storm_etc)];
 
 		fd = open(p, O_RDONLY);
 		if (fd < 0) {
@@ -100,8 +100,8 @@ static long open_storm_run(long n, const char *scratch, double rate, double seco
 				break;
 			}
 			if (ahead > 0) {
-				struct timespec ts = { (time_t)ahead,
-						       (long)((ahead - (time_t)ahead) * 1e9) };
+				struct timespec ts = {(time_t)ahead,
+						      (long)((ahead - (time_t)ahead) * 1e9)};
 
 				nanosleep(&ts, NULL);
 			}
@@ -166,8 +166,8 @@ int main(int argc, char **argv)
 	while (read(done[0], &one, sizeof(one)) == sizeof(one))
 		total += one;
 	if (failed) {
-		fprintf(stderr, "open_storm: %d of %d processes failed (is %s writable?)\n",
-			failed, procs, dir);
+		fprintf(stderr, "open_storm: %d of %d processes failed (is %s writable?)\n", failed,
+			procs, dir);
 		return 1;
 	}
 	printf("{\"workload\":\"open_storm\",\"ops\":%ld,\"seconds\":%.6f,\"ops_per_sec\":%.1f,"

@@ -15,11 +15,11 @@
 #include <linux/types.h>
 #endif
 
-#define VG_COMM_LEN 16
-#define VG_PATH_MAX 4096   /* longest path a sensor sends, NUL included */
-#define VG_ARGS_MAX 4096   /* argv bytes a sensor sends */
-#define VG_CGROUP_MAX 256  /* cgroup path tail bytes */
-#define VG_EVENT_MAX 16384 /* largest record, header included */
+#define VG_COMM_LEN   16
+#define VG_PATH_MAX   4096  /* longest path a sensor sends, NUL included */
+#define VG_ARGS_MAX   4096  /* argv bytes a sensor sends */
+#define VG_CGROUP_MAX 256   /* cgroup path tail bytes */
+#define VG_EVENT_MAX  16384 /* largest record, header included */
 
 enum vg_type {
 	VG_EV_NONE = 0,
@@ -43,18 +43,18 @@ enum vg_type {
 	VG_EV_BIND = 34,    /* bind */
 	VG_EV_LISTEN = 35,  /* listen */
 	/* privilege and kernel: struct vg_priv */
-	VG_EV_SETID = 48,  /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
-	VG_EV_CAPSET = 49, /* capset */
-	VG_EV_PTRACE = 50, /* ptrace */
-	VG_EV_MODULE = 51, /* init_module, finit_module, delete_module */
-	VG_EV_MOUNT = 52,  /* mount */
-	VG_EV_UMOUNT = 53, /* umount2 */
-	VG_EV_UNSHARE = 54, /* unshare */
-	VG_EV_SETNS = 55,  /* setns */
-	VG_EV_BPF = 56,	   /* bpf */
-	VG_EV_MEMFD = 57,  /* memfd_create */
-	VG_EV_CHROOT = 58, /* chroot */
-	VG_EV_KILL = 59,   /* kill, tkill, tgkill aimed at another process */
+	VG_EV_SETID = 48,     /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
+	VG_EV_CAPSET = 49,    /* capset */
+	VG_EV_PTRACE = 50,    /* ptrace */
+	VG_EV_MODULE = 51,    /* init_module, finit_module, delete_module */
+	VG_EV_MOUNT = 52,     /* mount */
+	VG_EV_UMOUNT = 53,    /* umount2 */
+	VG_EV_UNSHARE = 54,   /* unshare */
+	VG_EV_SETNS = 55,     /* setns */
+	VG_EV_BPF = 56,	      /* bpf */
+	VG_EV_MEMFD = 57,     /* memfd_create */
+	VG_EV_CHROOT = 58,    /* chroot */
+	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -119,16 +119,16 @@ enum vg_syscall {
 
 /* vg_exec.hdr.flags bits */
 enum vg_exec_flags {
-	VG_XF_EXE_MEMFD = 1u << 8,	  /* image came from a memfd */
-	VG_XF_EXE_DELETED = 1u << 9,	  /* image file has no links left */
-	VG_XF_EXE_TRUNC = 1u << 10,	  /* exe path was cut */
-	VG_XF_ARGS_TRUNC = 1u << 11,	  /* argv was cut */
-	VG_XF_CWD_TRUNC = 1u << 12,	  /* cwd path was cut */
+	VG_XF_EXE_MEMFD = 1u << 8,	 /* image came from a memfd */
+	VG_XF_EXE_DELETED = 1u << 9,	 /* image file has no links left */
+	VG_XF_EXE_TRUNC = 1u << 10,	 /* exe path was cut */
+	VG_XF_ARGS_TRUNC = 1u << 11,	 /* argv was cut */
+	VG_XF_CWD_TRUNC = 1u << 12,	 /* cwd path was cut */
 	VG_XF_FILENAME_TRUNC = 1u << 13, /* execve filename was cut */
-	VG_XF_EXE_NOPATH = 1u << 14,	  /* exe is not reachable from the root (pseudo fs) */
-	VG_XF_SETUID_EXEC = 1u << 15,	  /* euid differs from uid after exec */
-	VG_XF_SEED = 1u << 16,		  /* user space only: a process known at start (recordings) */
-	VG_XF_EXE_UPPER = 1u << 17,	  /* exe is on overlayfs and has an upper-layer copy */
+	VG_XF_EXE_NOPATH = 1u << 14,	 /* exe is not reachable from the root (pseudo fs) */
+	VG_XF_SETUID_EXEC = 1u << 15,	 /* euid differs from uid after exec */
+	VG_XF_SEED = 1u << 16,	    /* user space only: a process known at start (recordings) */
+	VG_XF_EXE_UPPER = 1u << 17, /* exe is on overlayfs and has an upper-layer copy */
 };
 
 /* vg_fork.hdr.flags bits */
@@ -142,65 +142,66 @@ struct vg_str {
 };
 
 struct vg_hdr {
-	__u64 ts_ns;	   /* CLOCK_BOOTTIME of capture */
-	__u64 start_ns;	   /* CLOCK_BOOTTIME start of the thread group: (pid, start_ns) names a process */
-	__u64 cgroup_id;   /* cgroup v2 id of the task */
-	__u16 type;	   /* enum vg_type */
-	__u16 size;	   /* bytes in this record, header included */
-	__u32 flags;	   /* per-type flags, from bit 8 */
-	__u32 pid;	   /* thread group id, in the initial pid namespace */
-	__u32 tid;	   /* thread id, in the initial pid namespace */
-	__u32 ppid;	   /* real parent's thread group id */
-	__u32 uid;	   /* real uid */
-	__u32 gid;	   /* real gid */
-	__u32 euid;	   /* effective uid */
-	__u32 egid;	   /* effective gid */
-	__u32 loginuid;	   /* audit login uid, (u32)-1 when unset */
+	__u64 ts_ns;	/* CLOCK_BOOTTIME of capture */
+	__u64 start_ns; /* CLOCK_BOOTTIME start of the thread group: (pid, start_ns) names a process
+			 */
+	__u64 cgroup_id;	/* cgroup v2 id of the task */
+	__u16 type;		/* enum vg_type */
+	__u16 size;		/* bytes in this record, header included */
+	__u32 flags;		/* per-type flags, from bit 8 */
+	__u32 pid;		/* thread group id, in the initial pid namespace */
+	__u32 tid;		/* thread id, in the initial pid namespace */
+	__u32 ppid;		/* real parent's thread group id */
+	__u32 uid;		/* real uid */
+	__u32 gid;		/* real gid */
+	__u32 euid;		/* effective uid */
+	__u32 egid;		/* effective gid */
+	__u32 loginuid;		/* audit login uid, (u32)-1 when unset */
 	char comm[VG_COMM_LEN]; /* task comm, NUL-terminated */
 };
 
 struct vg_exec {
 	struct vg_hdr hdr;
-	__u64 cap_eff;	    /* effective capabilities after exec */
-	__u64 cap_prm;	    /* permitted capabilities after exec */
-	__u64 exe_ino;	    /* inode number of mm->exe_file */
-	__u32 exe_dev;	    /* superblock dev of the exe, kernel encoding (major << 20 | minor) */
-	__u32 exe_magic;    /* superblock magic of the exe's filesystem */
-	__u32 tty;	    /* controlling tty as /proc/PID/stat tty_nr, 0 for none */
-	__u32 sid;	    /* session leader's pid */
-	__u32 pidns;	    /* pid namespace inode */
-	__u32 mntns;	    /* mount namespace inode */
-	__u32 netns;	    /* network namespace inode */
-	__u32 userns;	    /* user namespace inode */
-	__u32 vpid;	    /* pid as seen inside the task's own pid namespace */
-	__u32 old_pid;	    /* tid that called execve (differs when a thread execs) */
-	struct vg_str exe;	   /* resolved path of mm->exe_file */
-	struct vg_str filename;  /* path as passed to execve */
-	struct vg_str args;	   /* argv, each argument NUL-terminated */
-	struct vg_str cwd;	   /* resolved working directory */
-	struct vg_str cgroup;	   /* cgroup v2 path tail: "grandparent/parent/leaf" */
-	__u32 pad;		   /* zero */
-	__u64 exe_ctime_ns;	   /* the exe inode's ctime, ns since the epoch */
-	__u64 exe_mtime_ns;	   /* the exe inode's mtime, ns since the epoch */
+	__u64 cap_eff;	   /* effective capabilities after exec */
+	__u64 cap_prm;	   /* permitted capabilities after exec */
+	__u64 exe_ino;	   /* inode number of mm->exe_file */
+	__u32 exe_dev;	   /* superblock dev of the exe, kernel encoding (major << 20 | minor) */
+	__u32 exe_magic;   /* superblock magic of the exe's filesystem */
+	__u32 tty;	   /* controlling tty as /proc/PID/stat tty_nr, 0 for none */
+	__u32 sid;	   /* session leader's pid */
+	__u32 pidns;	   /* pid namespace inode */
+	__u32 mntns;	   /* mount namespace inode */
+	__u32 netns;	   /* network namespace inode */
+	__u32 userns;	   /* user namespace inode */
+	__u32 vpid;	   /* pid as seen inside the task's own pid namespace */
+	__u32 old_pid;	   /* tid that called execve (differs when a thread execs) */
+	struct vg_str exe; /* resolved path of mm->exe_file */
+	struct vg_str filename; /* path as passed to execve */
+	struct vg_str args;	/* argv, each argument NUL-terminated */
+	struct vg_str cwd;	/* resolved working directory */
+	struct vg_str cgroup;	/* cgroup v2 path tail: "grandparent/parent/leaf" */
+	__u32 pad;		/* zero */
+	__u64 exe_ctime_ns;	/* the exe inode's ctime, ns since the epoch */
+	__u64 exe_mtime_ns;	/* the exe inode's mtime, ns since the epoch */
 };
 
 struct vg_fork {
-	struct vg_hdr hdr;	   /* the parent: the task that called fork/clone */
-	__u64 child_start_ns;  /* start of the child's thread group */
-	__u32 child_pid;	   /* child's thread group id */
-	__u32 child_tid;	   /* child's thread id */
+	struct vg_hdr hdr;    /* the parent: the task that called fork/clone */
+	__u64 child_start_ns; /* start of the child's thread group */
+	__u32 child_pid;      /* child's thread group id */
+	__u32 child_tid;      /* child's thread id */
 };
 
 /* vg_file.hdr.flags bits */
 enum vg_file_flags {
-	VG_FL_CREATED = 1u << 8,      /* the open created the file */
-	VG_FL_PATH_TRUNC = 1u << 9,   /* path was cut or too deep */
-	VG_FL_PATH2_TRUNC = 1u << 10, /* path2 was cut or too deep */
-	VG_FL_PATH_JOINED = 1u << 11, /* path = resolved base directory + raw argument */
+	VG_FL_CREATED = 1u << 8,       /* the open created the file */
+	VG_FL_PATH_TRUNC = 1u << 9,    /* path was cut or too deep */
+	VG_FL_PATH2_TRUNC = 1u << 10,  /* path2 was cut or too deep */
+	VG_FL_PATH_JOINED = 1u << 11,  /* path = resolved base directory + raw argument */
 	VG_FL_PATH2_JOINED = 1u << 12, /* path2 likewise */
-	VG_FL_RAW_TRUNC = 1u << 13,   /* a raw argument was cut */
-	VG_FL_PSEUDO = 1u << 14,      /* object has no path (pipe, socket, anon inode) */
-	VG_FL_DIR = 1u << 15,	      /* object is a directory */
+	VG_FL_RAW_TRUNC = 1u << 13,    /* a raw argument was cut */
+	VG_FL_PSEUDO = 1u << 14,       /* object has no path (pipe, socket, anon inode) */
+	VG_FL_DIR = 1u << 15,	       /* object is a directory */
 };
 
 /*
@@ -212,20 +213,20 @@ enum vg_file_flags {
  */
 struct vg_file {
 	struct vg_hdr hdr;
-	__s64 ret;	  /* syscall return value: fd, 0, or -errno */
-	__u16 syscall;	  /* enum vg_syscall */
-	__u16 pad0;	  /* zero */
-	__u32 flags;	  /* open: O_* flags; *at: AT_* flags; renameat2: RENAME_* flags */
-	__u32 mode;	  /* open/creat/mkdir/chmod mode */
-	__s32 fd;	  /* fd argument (fchmod, ftruncate, fchown) or opened fd, -1 none */
-	__s32 dirfd;	  /* dirfd argument of *at calls, AT_FDCWD (-100) otherwise */
-	__u32 uid;	  /* chown: new owner, (u32)-1 unchanged */
-	__u32 gid;	  /* chown: new group, (u32)-1 unchanged */
-	__u32 dev;	  /* superblock dev of the object, kernel encoding; 0 unknown */
-	__u64 ino;	  /* inode of the object; 0 unknown */
-	__s64 length;	  /* truncate: new length */
-	__u32 fs_magic;	  /* superblock magic of the object's filesystem; 0 unknown */
-	__u32 pad1;	  /* zero */
+	__s64 ret;	     /* syscall return value: fd, 0, or -errno */
+	__u16 syscall;	     /* enum vg_syscall */
+	__u16 pad0;	     /* zero */
+	__u32 flags;	     /* open: O_* flags; *at: AT_* flags; renameat2: RENAME_* flags */
+	__u32 mode;	     /* open/creat/mkdir/chmod mode */
+	__s32 fd;	     /* fd argument (fchmod, ftruncate, fchown) or opened fd, -1 none */
+	__s32 dirfd;	     /* dirfd argument of *at calls, AT_FDCWD (-100) otherwise */
+	__u32 uid;	     /* chown: new owner, (u32)-1 unchanged */
+	__u32 gid;	     /* chown: new group, (u32)-1 unchanged */
+	__u32 dev;	     /* superblock dev of the object, kernel encoding; 0 unknown */
+	__u64 ino;	     /* inode of the object; 0 unknown */
+	__s64 length;	     /* truncate: new length */
+	__u32 fs_magic;	     /* superblock magic of the object's filesystem; 0 unknown */
+	__u32 pad1;	     /* zero */
 	struct vg_str path;  /* the object's resolved path */
 	struct vg_str raw;   /* the path argument as passed */
 	struct vg_str path2; /* rename/link: the new name, resolved */
@@ -234,36 +235,38 @@ struct vg_file {
 
 /* vg_net.hdr.flags bits */
 enum vg_net_flags {
-	VG_NF_NONBLOCK = 1u << 8,      /* the socket was non-blocking */
-	VG_NF_PEER_FROM_ARG = 1u << 9, /* remote address from the caller's sockaddr, not the socket */
-	VG_NF_UNIX_TRUNC = 1u << 10,   /* unix path cut */
-	VG_NF_LOCAL_FROM_ARG = 1u << 11, /* local address from the caller's sockaddr (failed bind) */
+	VG_NF_NONBLOCK = 1u << 8, /* the socket was non-blocking */
+	VG_NF_PEER_FROM_ARG =
+	    1u << 9,		     /* remote address from the caller's sockaddr, not the socket */
+	VG_NF_UNIX_TRUNC = 1u << 10, /* unix path cut */
+	VG_NF_LOCAL_FROM_ARG =
+	    1u << 11, /* local address from the caller's sockaddr (failed bind) */
 };
 
 /* A network event. Addresses come from the socket; IPv4 uses the first 4 bytes. */
 struct vg_net {
 	struct vg_hdr hdr;
-	__s64 ret;	    /* syscall return value: 0, new fd, or -errno */
-	__u16 syscall;	    /* enum vg_syscall */
-	__u16 family;	    /* AF_INET, AF_INET6, AF_UNIX */
-	__u16 sock_type;    /* SOCK_STREAM, SOCK_DGRAM, ... */
-	__u16 protocol;	    /* IPPROTO_TCP, IPPROTO_UDP, ... */
-	__s32 fd;	    /* the socket argument */
-	__s32 backlog;	    /* listen backlog */
-	__u16 lport;	    /* local port, host order */
-	__u16 rport;	    /* remote port, host order */
-	__u32 pad0;	    /* zero */
-	__u8 laddr[16];	    /* local address */
-	__u8 raddr[16];	    /* remote address */
+	__s64 ret;		 /* syscall return value: 0, new fd, or -errno */
+	__u16 syscall;		 /* enum vg_syscall */
+	__u16 family;		 /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 sock_type;	 /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u16 protocol;		 /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	__s32 fd;		 /* the socket argument */
+	__s32 backlog;		 /* listen backlog */
+	__u16 lport;		 /* local port, host order */
+	__u16 rport;		 /* remote port, host order */
+	__u32 pad0;		 /* zero */
+	__u8 laddr[16];		 /* local address */
+	__u8 raddr[16];		 /* remote address */
 	struct vg_str unix_path; /* unix socket path; abstract names start with '@' */
-	__u32 pad1;	    /* zero */
+	__u32 pad1;		 /* zero */
 };
 
 /* vg_priv.hdr.flags bits */
 enum vg_priv_flags {
-	VG_PF_S1_TRUNC = 1u << 8, /* s1 cut */
-	VG_PF_S2_TRUNC = 1u << 9, /* s2 cut */
-	VG_PF_S3_TRUNC = 1u << 10, /* s3 cut */
+	VG_PF_S1_TRUNC = 1u << 8,   /* s1 cut */
+	VG_PF_S2_TRUNC = 1u << 9,   /* s2 cut */
+	VG_PF_S3_TRUNC = 1u << 10,  /* s3 cut */
 	VG_PF_OLD_KNOWN = 1u << 11, /* old ids / caps were captured at syscall entry */
 };
 
@@ -284,27 +287,27 @@ enum vg_priv_flags {
  */
 struct vg_priv {
 	struct vg_hdr hdr;
-	__s64 ret;	    /* syscall return value */
-	__u16 syscall;	    /* enum vg_syscall */
-	__u16 pad0;	    /* zero */
-	__s32 target;	    /* target pid, 0 none */
-	__u64 arg0;	    /* see above */
-	__u64 arg1;	    /* see above */
-	__u64 arg2;	    /* see above */
-	__u32 ids_old[3];   /* setid: before (when VG_PF_OLD_KNOWN) */
-	__u32 ids_new[3];   /* setid: after */
-	__u64 caps_old[3];  /* capset: before (when VG_PF_OLD_KNOWN) */
-	__u64 caps_new[3];  /* capset: after */
-	struct vg_str s1;   /* see above */
-	struct vg_str s2;   /* see above */
-	struct vg_str s3;   /* see above */
-	__u32 pad1;	    /* zero */
+	__s64 ret;	   /* syscall return value */
+	__u16 syscall;	   /* enum vg_syscall */
+	__u16 pad0;	   /* zero */
+	__s32 target;	   /* target pid, 0 none */
+	__u64 arg0;	   /* see above */
+	__u64 arg1;	   /* see above */
+	__u64 arg2;	   /* see above */
+	__u32 ids_old[3];  /* setid: before (when VG_PF_OLD_KNOWN) */
+	__u32 ids_new[3];  /* setid: after */
+	__u64 caps_old[3]; /* capset: before (when VG_PF_OLD_KNOWN) */
+	__u64 caps_new[3]; /* capset: after */
+	struct vg_str s1;  /* see above */
+	struct vg_str s2;  /* see above */
+	struct vg_str s3;  /* see above */
+	__u32 pad1;	   /* zero */
 };
 
 struct vg_exit {
-	struct vg_hdr hdr;	/* the last thread of the process */
-	__u32 status;	/* raw wait status (code << 8, or signal | 0x80 for core) */
-	__u32 pad;	/* zero */
+	struct vg_hdr hdr; /* the last thread of the process */
+	__u32 status;	   /* raw wait status (code << 8, or signal | 0x80 for core) */
+	__u32 pad;	   /* zero */
 };
 
 /* Per-type counters, one slot per enum vg_type in a per-CPU array. */
@@ -345,10 +348,10 @@ struct vg_filter_type {
 
 /* LPM trie key: prefixlen counts bits of type + path */
 struct vg_path_key {
-	__u32 prefixlen;		 /* 8 (type) + 8 * path bytes */
-	__u8 type;			 /* enum vg_type */
+	__u32 prefixlen;	       /* 8 (type) + 8 * path bytes */
+	__u8 type;		       /* enum vg_type */
 	char path[VG_FILTER_PATH_MAX]; /* path prefix, not NUL-terminated */
-	__u8 pad[3];			 /* zero */
+	__u8 pad[3];		       /* zero */
 };
 
 enum vg_path_val_flags {

@@ -19,9 +19,9 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
-#include "json.h"
-#include "metrics.h"
+#include "daemon/config.h"
+#include "util/json.h"
+#include "daemon/metrics.h"
 #include "output/sink.h"
 #include "rules/engine.h"
 

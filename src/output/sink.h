@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "daemon/config.h"
 #include "output/output.h"
 
 struct metric;

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "json.h"
-#include "metrics.h"
+#include "util/json.h"
+#include "daemon/metrics.h"
 #include "output/sink.h"
 #include "rules/engine.h"
 

@@ -13,7 +13,7 @@
 
 #include <curl/curl.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
 #include "output/sink.h"
 
 #ifndef VIGIL_VERSION

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "json.h"
+#include "util/json.h"
 #include "rules/rules_int.h"
 
 static bool is_field_char(char c)

@@ -9,16 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fields.h"
+#include "detect/fields.h"
 
 /* Fields vigil has no honest source for, with the reason. */
 static const struct {
 	const char *field; /* Falco field */
 	const char *why;   /* what would be needed */
 } cannot[] = {
-	{ "k8s.ns.name", "Kubernetes API metadata (vigil does not query the API server)" },
-	{ "fd.sip.name", "reverse DNS of the server address (vigil does no name lookups)" },
-	{ "container.privileged", "the container runtime's configuration (no runtime API)" },
+    {"k8s.ns.name", "Kubernetes API metadata (vigil does not query the API server)"},
+    {"fd.sip.name", "reverse DNS of the server address (vigil does no name lookups)"},
+    {"container.privileged", "the container runtime's configuration (no runtime API)"},
 };
 
 static const char *compat_path(void)
@@ -32,7 +32,7 @@ static const char *compat_path(void)
 
 Test(compat, falco_stable_ruleset)
 {
-	struct rule_engine_opts o = { .unknown_field_warn = true };
+	struct rule_engine_opts o = {.unknown_field_warn = true};
 	const char *path = compat_path();
 	struct rule_engine *e;
 	size_t i, n, active = 0, failed = 0;
@@ -55,7 +55,8 @@ Test(compat, falco_stable_ruleset)
 			snprintf(quoted, sizeof(quoted), "'%s'", cannot[k].field);
 			if (strstr(d->msg, quoted)) {
 				explained = true;
-				fprintf(stderr, "[INFO] compat: %s:%d: %s — vigil cannot supply %s: %s\n",
+				fprintf(stderr,
+					"[INFO] compat: %s:%d: %s — vigil cannot supply %s: %s\n",
 					"falco_rules.yaml", d->line, d->msg, cannot[k].field,
 					cannot[k].why);
 			}
@@ -74,8 +75,10 @@ Test(compat, falco_stable_ruleset)
 		else
 			failed++;
 	}
-	fprintf(stderr, "[INFO] compat: %zu of %zu enabled Falco rules compile with vigil's "
-		"fields; %zu do not (fields listed above)\n", active, active + failed, failed);
+	fprintf(stderr,
+		"[INFO] compat: %zu of %zu enabled Falco rules compile with vigil's "
+		"fields; %zu do not (fields listed above)\n",
+		active, active + failed, failed);
 	cr_assert_eq(active + failed, 25, "Falco's stable ruleset has 25 rules");
 	cr_assert_geq(active, 23);
 	rule_engine__free(e);

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon/config.h"
 #include "rules/engine.h"
 
 static struct vigil_config *load(const char *yaml, char *err, size_t errlen, int *ret)

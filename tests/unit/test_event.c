@@ -6,9 +6,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "event.h"
-#include "json.h"
-#include "proctable.h"
+#include "events/event.h"
+#include "util/json.h"
+#include "state/proctable.h"
 
 struct rec {
 	union {
@@ -47,7 +47,8 @@ Test(event, validate_rejects_short_and_unknown)
 	rec_init(&r, VG_EV_EXEC);
 	r.exec.hdr.size = sizeof(struct vg_exec);
 	cr_assert_eq(event_validate(r.buf, sizeof(struct vg_exec)), 0);
-	cr_assert_neq(event_validate(r.buf, sizeof(struct vg_hdr)), 0, "exec shorter than its struct");
+	cr_assert_neq(event_validate(r.buf, sizeof(struct vg_hdr)), 0,
+		      "exec shorter than its struct");
 	r.exec.hdr.size = sizeof(struct vg_exec) + 10;
 	cr_assert_neq(event_validate(r.buf, sizeof(struct vg_exec)), 0, "size beyond the record");
 	r.exec.hdr.type = 99;
@@ -65,20 +66,27 @@ Test(event, strings_are_bounds_checked)
 	rec_str(&r, &r.exec.filename, "/bin/ls", 7);
 	s = event_str(&r.exec.hdr, r.off, r.exec.filename, &n);
 	cr_assert(s && n == 7 && !memcmp(s, "/bin/ls", 7));
-	cr_assert_null(event_str(&r.exec.hdr, r.off, (struct vg_str){ 0, 3 }, &n), "absent");
-	cr_assert_null(event_str(&r.exec.hdr, r.off, (struct vg_str){ r.off - 2, 5 }, &n),
+	cr_assert_null(event_str(&r.exec.hdr, r.off, (struct vg_str){0, 3}, &n), "absent");
+	cr_assert_null(event_str(&r.exec.hdr, r.off, (struct vg_str){r.off - 2, 5}, &n),
 		       "runs past the record");
-	cr_assert_null(event_str(&r.exec.hdr, r.off, (struct vg_str){ 60000, 1 }, &n));
+	cr_assert_null(event_str(&r.exec.hdr, r.off, (struct vg_str){60000, 1}, &n));
 }
 
 Test(event, exec_json_has_fields_and_exact_bytes)
 {
 	static const char args[] = "ls\0-la\0new\nline\0\xff\xfe";
-	struct proc_info p = { .pid = 42, .exe = "/usr/bin/ls", .cwd = "/tmp",
-			       .args = (char *)args, .args_len = sizeof(args) };
-	struct proc_info parent = { .pid = 1, .exe = "/sbin/init", .cwd = "/",
-				    .args = "init", .args_len = 5, .comm = "init" };
-	const struct proc_info *anc[] = { &parent };
+	struct proc_info p = {.pid = 42,
+			      .exe = "/usr/bin/ls",
+			      .cwd = "/tmp",
+			      .args = (char *)args,
+			      .args_len = sizeof(args)};
+	struct proc_info parent = {.pid = 1,
+				   .exe = "/sbin/init",
+				   .cwd = "/",
+				   .args = "init",
+				   .args_len = 5,
+				   .comm = "init"};
+	const struct proc_info *anc[] = {&parent};
 	struct rec r;
 	struct event ev;
 	struct json_buf j;
@@ -89,8 +97,8 @@ Test(event, exec_json_has_fields_and_exact_bytes)
 	r.exec.cap_eff = 0x1ff;
 	rec_str(&r, &r.exec.filename, "./l\"s", 5);
 	rec_str(&r, &r.exec.cgroup, "a/b", 3);
-	ev = (struct event){ .hdr = &r.exec.hdr, .size = r.off, .time_ns = 1700000000123456789ull,
-			     .proc = &p };
+	ev = (struct event){
+	    .hdr = &r.exec.hdr, .size = r.off, .time_ns = 1700000000123456789ull, .proc = &p};
 	json_init(&j);
 	event_to_json(&ev, anc, 1, &j);
 	cr_assert_eq(j.err, 0);
@@ -106,15 +114,15 @@ Test(event, exec_json_has_fields_and_exact_bytes)
 	cr_assert(strstr(j.buf, "\"loginuid\":-1"));
 	cr_assert(strstr(j.buf, "\"container\":{\"id\":\"host\"}"), "%s", j.buf);
 	cr_assert(strstr(j.buf, "\"ancestry\":[{\"pid\":1,\"comm\":\"init\",\"exe\":\"/sbin/init\","
-			       "\"args\":[\"init\"]}]"),
+				"\"args\":[\"init\"]}]"),
 		  "%s", j.buf);
 	json_free(&j);
 }
 
 Test(event, exit_status_decoding)
 {
-	struct vg_exit x = { .hdr = { .type = VG_EV_EXIT, .size = sizeof(x), .pid = 7 } };
-	struct event ev = { .hdr = &x.hdr, .size = sizeof(x) };
+	struct vg_exit x = {.hdr = {.type = VG_EV_EXIT, .size = sizeof(x), .pid = 7}};
+	struct event ev = {.hdr = &x.hdr, .size = sizeof(x)};
 	struct json_buf j;
 
 	json_init(&j);
@@ -131,10 +139,10 @@ Test(event, exit_status_decoding)
 
 Test(event, text_line_escapes_control_bytes)
 {
-	struct proc_info p = { .pid = 42, .exe = "/bin/e\x1b[31m", .cwd = "/",
-			       .args = "a\nb", .args_len = 4 };
-	struct vg_exec x = { .hdr = { .type = VG_EV_EXEC, .size = sizeof(x), .pid = 42 } };
-	struct event ev = { .hdr = &x.hdr, .size = sizeof(x), .proc = &p };
+	struct proc_info p = {
+	    .pid = 42, .exe = "/bin/e\x1b[31m", .cwd = "/", .args = "a\nb", .args_len = 4};
+	struct vg_exec x = {.hdr = {.type = VG_EV_EXEC, .size = sizeof(x), .pid = 42}};
+	struct event ev = {.hdr = &x.hdr, .size = sizeof(x), .proc = &p};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

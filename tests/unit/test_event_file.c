@@ -6,8 +6,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "event.h"
-#include "json.h"
+#include "events/event.h"
+#include "util/json.h"
 
 struct frec {
 	union {
@@ -43,7 +43,7 @@ static void frec_str(struct frec *r, struct vg_str *s, const char *bytes)
 
 static char *render(struct frec *r, struct json_buf *j)
 {
-	struct event ev = { .hdr = &r->f.hdr, .size = r->off };
+	struct event ev = {.hdr = &r->f.hdr, .size = r->off};
 
 	cr_assert_eq(event_validate(r->buf, r->off), 0);
 	json_init(j);
@@ -121,7 +121,7 @@ Test(event_file, pseudo_files_are_named_by_kind)
 	r.f.fs_magic = 0x50495045;
 	r.f.ino = 1234;
 	frec_str(&r, &r.f.path, "/pipe:[1234]");
-	ev = (struct event){ .hdr = &r.f.hdr, .size = r.off };
+	ev = (struct event){.hdr = &r.f.hdr, .size = r.off};
 	cr_assert_eq(event_file_path(&ev, buf, sizeof(buf)), strlen("pipe:[1234]"));
 	cr_assert_str_eq(buf, "pipe:[1234]");
 }
@@ -162,8 +162,8 @@ Test(event_file, out_of_bounds_strings_are_absent)
 	char *s;
 
 	frec_init(&r, VG_EV_UNLINK, VG_SYS_UNLINK, 0);
-	r.f.path = (struct vg_str){ .off = 2000, .len = 100 };
-	r.f.raw = (struct vg_str){ .off = sizeof(struct vg_file), .len = 65000 };
+	r.f.path = (struct vg_str){.off = 2000, .len = 100};
+	r.f.raw = (struct vg_str){.off = sizeof(struct vg_file), .len = 65000};
 	s = render(&r, &j);
 	cr_assert(strstr(s, "\"path\":null,\"raw\":null"), "%s", s);
 	json_free(&j);

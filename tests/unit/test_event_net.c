@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "json.h"
+#include "events/event.h"
+#include "util/json.h"
 
 struct nrec {
 	union {

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "json.h"
-#include "proctable.h"
+#include "events/event.h"
+#include "util/json.h"
+#include "state/proctable.h"
 
 struct prec {
 	union {
@@ -50,7 +50,7 @@ static void prec_str(struct prec *r, struct vg_str *s, const char *bytes)
 /* The whole JSON line of the record; the caller frees it. */
 static char *render(struct prec *r)
 {
-	struct event ev = { .hdr = &r->p.hdr, .size = r->off };
+	struct event ev = {.hdr = &r->p.hdr, .size = r->off};
 	struct json_buf j;
 
 	cr_assert_eq(event_validate(r->buf, r->off), 0, "the record is coherent");
@@ -62,7 +62,7 @@ static char *render(struct prec *r)
 
 static char *render_text(struct prec *r)
 {
-	struct event ev = { .hdr = &r->p.hdr, .size = r->off };
+	struct event ev = {.hdr = &r->p.hdr, .size = r->off};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -73,7 +73,7 @@ static char *render_text(struct prec *r)
 	return buf;
 }
 
-#define HAS(s, frag) cr_assert(strstr((s), (frag)), "missing %s in %s", (frag), (s))
+#define HAS(s, frag)   cr_assert(strstr((s), (frag)), "missing %s in %s", (frag), (s))
 #define HASNT(s, frag) cr_assert_null(strstr((s), (frag)), "unexpected %s in %s", (frag), (s))
 
 Test(event_priv, setresuid_old_and_new_ids)
@@ -86,8 +86,8 @@ Test(event_priv, setresuid_old_and_new_ids)
 	r.p.arg0 = 65534;
 	r.p.arg1 = UINT32_MAX; /* (uid_t)-1: unchanged */
 	r.p.arg2 = 0;
-	memcpy(r.p.ids_old, (__u32[]){ 0, 0, 0 }, sizeof(r.p.ids_old));
-	memcpy(r.p.ids_new, (__u32[]){ 65534, 0, 0 }, sizeof(r.p.ids_new));
+	memcpy(r.p.ids_old, (__u32[]){0, 0, 0}, sizeof(r.p.ids_old));
+	memcpy(r.p.ids_new, (__u32[]){65534, 0, 0}, sizeof(r.p.ids_new));
 	s = render(&r);
 	HAS(s, "\"type\":\"setid\"");
 	HAS(s, "\"syscall\":\"setresuid\",\"ret\":0,\"error\":null");
@@ -106,7 +106,7 @@ Test(event_priv, setgid_without_old_ids_and_failure)
 
 	prec_init(&r, VG_EV_SETID, VG_SYS_SETGID, -1);
 	r.p.arg0 = 0;
-	memcpy(r.p.ids_new, (__u32[]){ 1000, 1000, 1000 }, sizeof(r.p.ids_new));
+	memcpy(r.p.ids_new, (__u32[]){1000, 1000, 1000}, sizeof(r.p.ids_new));
 	s = render(&r);
 	HAS(s, "\"ret\":-1,\"error\":\"EPERM\"");
 	HAS(s, "\"setid\":{\"gid_old\":null,\"gid_new\":[1000,1000,1000],\"args\":[0],");
@@ -204,8 +204,8 @@ Test(event_priv, mount_strings_absent_out_of_bounds_and_cut)
 	prec_init(&r, VG_EV_MOUNT, VG_SYS_MOUNT, -2);
 	prec_str(&r, &r.p.s3, "tmpf");
 	r.p.hdr.flags = VG_PF_S3_TRUNC;
-	r.p.s1 = (struct vg_str){ .off = 0, .len = 5 };		 /* absent */
-	r.p.s2 = (struct vg_str){ .off = r.off - 2, .len = 40 }; /* runs past the record */
+	r.p.s1 = (struct vg_str){.off = 0, .len = 5};	       /* absent */
+	r.p.s2 = (struct vg_str){.off = r.off - 2, .len = 40}; /* runs past the record */
 	s = render(&r);
 	HAS(s, "\"error\":\"ENOENT\"");
 	HAS(s, "\"mount\":{\"source\":null,\"target\":null,\"fstype\":\"tmpf\",\"flags\":[],"
@@ -389,7 +389,7 @@ Test(event_priv, kill_signals_known_zero_and_unknown)
 Test(event_priv, unknown_type_keeps_raw_fields)
 {
 	struct prec r;
-	struct event ev = { .hdr = &r.p.hdr };
+	struct event ev = {.hdr = &r.p.hdr};
 	struct json_buf j;
 
 	/* a record type this renderer does not know: it must not guess */

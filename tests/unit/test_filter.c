@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "filter.h"
+#include "detect/filter.h"
 
 static struct filter_spec f;
 static char err[256];
@@ -92,17 +92,17 @@ Test(filter, errors_name_the_bad_part)
 		const char *arg;  /* input */
 		const char *want; /* in the message */
 	} bad[] = {
-		{ "open", "expected TYPE=all" },
-		{ "=all", "expected TYPE=all" },
-		{ "frob=all", "unknown event type 'frob'" },
-		{ "exec=none", "always go up" },
-		{ "open=", "no items" },
-		{ "open=/etc/,,/x", "empty item" },
-		{ "open=etc", "'etc': expected a path" },
-		{ "connect=port=70000", "'port=70000': expected a port" },
-		{ "connect=port=", "expected a path" },
-		{ "open=comm=averyveryverylongcomm", "at most 15 bytes" },
-		{ "open=cgroup=x1", "expected a cgroup id" },
+	    {"open", "expected TYPE=all"},
+	    {"=all", "expected TYPE=all"},
+	    {"frob=all", "unknown event type 'frob'"},
+	    {"exec=none", "always go up"},
+	    {"open=", "no items"},
+	    {"open=/etc/,,/x", "empty item"},
+	    {"open=etc", "'etc': expected a path"},
+	    {"connect=port=70000", "'port=70000': expected a port"},
+	    {"connect=port=", "expected a path"},
+	    {"open=comm=averyveryverylongcomm", "at most 15 bytes"},
+	    {"open=cgroup=x1", "expected a cgroup id"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "util/json.h"
 
 /* ---- a minimal JSON reader: validates syntax and decodes strings to bytes ---- */
 

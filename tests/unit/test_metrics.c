@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
 
 static struct metrics *new_metrics(void)
 {

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
 #include "output/helpers.h"
 
 /* ---- queue, token bucket, backoff, records ---- */

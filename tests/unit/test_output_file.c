@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
 #include "output/helpers.h"
 
 struct file_env {

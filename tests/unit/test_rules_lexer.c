@@ -239,7 +239,7 @@ Test(rules_lexer, op_names_roundtrip)
 	for (int op = CMP_NONE + 1; op < CMP__COUNT; op++) {
 		const char *n = cmp_op_name((enum cmp_op)op);
 
-		cr_assert_eq(cmp_op_lookup(n, strlen(n)), op, "%s", n);
+		cr_assert_eq((int)cmp_op_lookup(n, strlen(n)), op, "%s", n);
 	}
 	cr_assert(cmp_op_takes_list(CMP_IN));
 	cr_assert(cmp_op_takes_list(CMP_PMATCH));

@@ -9,7 +9,7 @@
 #include <criterion/criterion.h>
 #include <time.h>
 
-#include "json.h"
+#include "util/json.h"
 #include "rules/fake.h"
 
 #define TS 1700000000123456789ull /* 2023-11-14T22:13:20.123456789Z */

@@ -28,9 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "json.h"
-#include "metrics.h"
+#include "daemon/config.h"
+#include "util/json.h"
+#include "daemon/metrics.h"
 #include "output/output.h"
 #include "output/sink.h"
 #include "rules/engine.h"

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(op, "openat") && n == 3)
 		ret = syscall(SYS_openat, dir(a[0]), a[1], num(a[2]), 0644);
 	else if (!strcmp(op, "openat2") && n == 3) {
-		struct open_how how = { .flags = num(a[2]), .mode = 0 };
+		struct open_how how = {.flags = num(a[2]), .mode = 0};
 
 		ret = syscall(SYS_openat2, dir(a[0]), a[1], &how, sizeof(how));
 	} else if (!strcmp(op, "creat") && n == 2)

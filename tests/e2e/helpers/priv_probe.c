@@ -45,7 +45,7 @@ static long ret_of(long r)
 
 /* {"op": op, "pid": P, "ret": R (-errno on failure), then the caller's extra fields */
 static void report(const char *op, long r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void report(const char *op, long r, const char *fmt, ...)
 {
@@ -124,10 +124,12 @@ static int do_setid(void)
 
 static uint64_t cap64(const struct __user_cap_data_struct *d, int which)
 {
-	const uint32_t *lo = which == 0 ? &d[0].effective :
-			     which == 1 ? &d[0].permitted : &d[0].inheritable;
-	const uint32_t *hi = which == 0 ? &d[1].effective :
-			     which == 1 ? &d[1].permitted : &d[1].inheritable;
+	const uint32_t *lo = which == 0	  ? &d[0].effective
+			     : which == 1 ? &d[0].permitted
+					  : &d[0].inheritable;
+	const uint32_t *hi = which == 0	  ? &d[1].effective
+			     : which == 1 ? &d[1].permitted
+					  : &d[1].inheritable;
 
 	return (uint64_t)*hi << 32 | *lo;
 }
@@ -146,7 +148,7 @@ static void report_caps(const char *op, long r, const struct __user_cap_data_str
 
 static int do_capset(void)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct old[2], want[2], now[2];
 	long r;
 
@@ -257,14 +259,16 @@ static int do_mount(const char *dir)
 	if (chdir(parent))
 		die(parent);
 	/* relative target: the sensor joins it to the cwd */
-	r = ret_of(syscall(SYS_mount, "vigil-tmpfs", slash + 1, "tmpfs", MS_NOSUID | MS_NODEV,
-			   "size=1m"));
-	report("mount", r, ", \"source\": \"vigil-tmpfs\", \"target\": \"%s\", \"fstype\": "
-	       "\"tmpfs\", \"flags\": %d", dir, MS_NOSUID | MS_NODEV);
+	r = ret_of(
+	    syscall(SYS_mount, "vigil-tmpfs", slash + 1, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m"));
+	report("mount", r,
+	       ", \"source\": \"vigil-tmpfs\", \"target\": \"%s\", \"fstype\": "
+	       "\"tmpfs\", \"flags\": %d",
+	       dir, MS_NOSUID | MS_NODEV);
 	r = ret_of(syscall(SYS_umount2, dir, MNT_DETACH));
 	report("umount2", r, ", \"target\": \"%s\", \"flags\": %d", dir, MNT_DETACH);
-	r = ret_of(syscall(SYS_mount, "vigil-none", "/vigil-no-such-dir", "tmpfs", MS_RDONLY,
-			   NULL));
+	r = ret_of(
+	    syscall(SYS_mount, "vigil-none", "/vigil-no-such-dir", "tmpfs", MS_RDONLY, NULL));
 	report("mount", r, ", \"target\": \"/vigil-no-such-dir\"");
 	return 0;
 }
@@ -317,7 +321,7 @@ static int do_bpf(void)
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
 	a.insn_cnt = 0;
-	a.license = (uintptr_t)"GPL";
+	a.license = (uintptr_t) "GPL";
 	strcpy(a.prog_name, "vg_probe_prog");
 	r = ret_of(syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a)));
 	report("bpf_prog_load", r, ", \"prog_type\": %d, \"name\": \"vg_probe_prog\"",
@@ -334,8 +338,7 @@ static int do_module(const char *file)
 		die(file);
 	report("finit_module", ret_of(syscall(SYS_finit_module, fd, "vigil_param=1", 0)),
 	       ", \"fd\": %d, \"params\": \"vigil_param=1\"", fd);
-	report("init_module",
-	       ret_of(syscall(SYS_init_module, junk, sizeof(junk), "vigil_param=2")),
+	report("init_module", ret_of(syscall(SYS_init_module, junk, sizeof(junk), "vigil_param=2")),
 	       ", \"length\": %zu, \"params\": \"vigil_param=2\"", sizeof(junk));
 	report("delete_module",
 	       ret_of(syscall(SYS_delete_module, "vigil_no_such_module", O_NONBLOCK)),

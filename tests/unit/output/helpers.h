@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "json.h"
+#include "daemon/config.h"
+#include "util/json.h"
 #include "output/output.h"
 #include "output/sink.h"
 #include "rules/engine.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "event.h"
-#include "json.h"
+#include "util/json.h"
 
 /* Names of pseudo filesystems whose files have no path, by superblock magic. */
 static const char *pseudo_name(uint32_t magic)
@@ -44,8 +44,8 @@ size_t event_file_path(const struct event *ev, char *buf, size_t len)
 	return n;
 }
 
-static void json_path(struct json_buf *j, const char *key, const struct event *ev,
-		      struct vg_str s, bool joined)
+static void json_path(struct json_buf *j, const char *key, const struct event *ev, struct vg_str s,
+		      bool joined)
 {
 	char buf[PATH_MAX + 1];
 	long n = event_str_path(ev, s, joined, buf);
@@ -64,9 +64,9 @@ void event_file_json(struct json_buf *j, const struct event *ev)
 		uint32_t flag;	  /* VG_FL_*_TRUNC */
 		const char *name; /* what was cut */
 	} cuts[] = {
-		{ VG_FL_PATH_TRUNC, "path" },
-		{ VG_FL_PATH2_TRUNC, "path2" },
-		{ VG_FL_RAW_TRUNC, "raw" },
+	    {VG_FL_PATH_TRUNC, "path"},
+	    {VG_FL_PATH2_TRUNC, "path2"},
+	    {VG_FL_RAW_TRUNC, "raw"},
 	};
 	char buf[PATH_MAX + 1];
 	size_t i;

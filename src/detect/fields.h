@@ -17,20 +17,20 @@ struct proctable;
 
 /* Host event codes: enum vg_syscall values, plus these for process lifecycle. */
 enum field_evcode {
-	FIELD_EV_CLONE = 100,	/* fork/clone/vfork/clone3: the fork event */
+	FIELD_EV_CLONE = 100,	 /* fork/clone/vfork/clone3: the fork event */
 	FIELD_EV_PROCEXIT = 101, /* process exit */
-	FIELD_EV_MAX = 128,	/* codes stay below this */
+	FIELD_EV_MAX = 128,	 /* codes stay below this */
 };
 
 #define FIELD_SCRATCH 65536 /* bytes of computed strings one event may need */
 
 /* What the getter reads. Reset with field_ctx_reset() before each event. */
 struct field_ctx {
-	const struct event *ev;	  /* the event */
-	struct proctable *procs;  /* for ancestry fields; may be NULL */
-	const char *hostname;	  /* evt.hostname */
-	uint64_t evt_num;	  /* evt.num: sequence number */
-	size_t used;		  /* bytes of scratch in use */
+	const struct event *ev;	     /* the event */
+	struct proctable *procs;     /* for ancestry fields; may be NULL */
+	const char *hostname;	     /* evt.hostname */
+	uint64_t evt_num;	     /* evt.num: sequence number */
+	size_t used;		     /* bytes of scratch in use */
 	char scratch[FIELD_SCRATCH]; /* computed strings live here until the next reset */
 };
 

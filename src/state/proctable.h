@@ -24,31 +24,32 @@ enum proc_flags {
 	PROC_F_EXE_DELETED = 1u << 2, /* image file was deleted */
 	PROC_F_EXITED = 1u << 3,      /* exit seen; entry lingers until evicted */
 	PROC_F_EXECED = 1u << 4,      /* an exec was seen (else inherited from the parent) */
-	PROC_F_EXE_UPPER = 1u << 5,   /* exe is in an overlayfs upper layer (written in the container) */
+	PROC_F_EXE_UPPER =
+	    1u << 5, /* exe is in an overlayfs upper layer (written in the container) */
 };
 
 struct proc_info {
-	uint32_t pid;	      /* thread group id */
-	uint32_t ppid;	      /* parent's thread group id */
-	uint64_t start_ns;    /* CLOCK_BOOTTIME start */
-	uint32_t uid, gid;    /* real ids */
-	uint32_t euid, egid;  /* effective ids */
-	uint32_t loginuid;    /* (uint32_t)-1 when unset */
-	uint32_t tty;	      /* tty_nr, 0 for none */
-	uint32_t sid;	      /* session id */
-	uint32_t flags;	      /* enum proc_flags */
-	uint64_t cgroup_id;   /* cgroup v2 id */
-	uint64_t exe_ino;     /* inode of the executable */
-	uint64_t exe_ctime_ns; /* its ctime, ns since the epoch; 0 unknown */
-	uint64_t exe_mtime_ns; /* its mtime, ns since the epoch; 0 unknown */
-	uint64_t cap_eff;     /* effective capabilities */
-	uint64_t exit_ns;     /* CLOCK_BOOTTIME of the exit, when exited */
-	uint32_t exit_status; /* raw wait status, when exited */
-	char comm[VG_COMM_LEN]; /* comm */
-	char *exe;	      /* resolved executable path, never NULL ("" unknown) */
-	char *args;	      /* argv, each argument NUL-terminated; may be NULL */
-	size_t args_len;      /* bytes in args */
-	char *cwd;	      /* working directory, never NULL ("" unknown) */
+	uint32_t pid;			  /* thread group id */
+	uint32_t ppid;			  /* parent's thread group id */
+	uint64_t start_ns;		  /* CLOCK_BOOTTIME start */
+	uint32_t uid, gid;		  /* real ids */
+	uint32_t euid, egid;		  /* effective ids */
+	uint32_t loginuid;		  /* (uint32_t)-1 when unset */
+	uint32_t tty;			  /* tty_nr, 0 for none */
+	uint32_t sid;			  /* session id */
+	uint32_t flags;			  /* enum proc_flags */
+	uint64_t cgroup_id;		  /* cgroup v2 id */
+	uint64_t exe_ino;		  /* inode of the executable */
+	uint64_t exe_ctime_ns;		  /* its ctime, ns since the epoch; 0 unknown */
+	uint64_t exe_mtime_ns;		  /* its mtime, ns since the epoch; 0 unknown */
+	uint64_t cap_eff;		  /* effective capabilities */
+	uint64_t exit_ns;		  /* CLOCK_BOOTTIME of the exit, when exited */
+	uint32_t exit_status;		  /* raw wait status, when exited */
+	char comm[VG_COMM_LEN];		  /* comm */
+	char *exe;			  /* resolved executable path, never NULL ("" unknown) */
+	char *args;			  /* argv, each argument NUL-terminated; may be NULL */
+	size_t args_len;		  /* bytes in args */
+	char *cwd;			  /* working directory, never NULL ("" unknown) */
 	struct container_ident container; /* from the cgroup path */
 };
 

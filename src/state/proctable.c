@@ -423,7 +423,7 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 		c->info.cap_eff = pi->cap_eff;
 		c->info.container = pi->container;
 		c->info.flags =
-			pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED | PROC_F_EXE_UPPER);
+		    pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED | PROC_F_EXE_UPPER);
 	}
 	return &c->info;
 }
@@ -774,8 +774,8 @@ int proctable_cgroup_birth(uint64_t cgroup_id, uint64_t *ns)
 	struct {
 		struct file_handle fh;
 		uint64_t id;
-	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* kernfs */ },
-		.id = cgroup_id };
+	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* kernfs */},
+	       .id = cgroup_id};
 	struct stat st;
 	int fd;
 

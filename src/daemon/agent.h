@@ -32,13 +32,13 @@ struct agent_opts {
 	bool skip_unknown_fields;	 /* disable rules with unknown fields, warn only */
 	const char *record;		 /* write the raw event stream here; NULL: don't */
 	const char *btf_path;		 /* --btf: kernel BTF file; NULL: the running kernel's */
-	enum agent_format events; /* how to print every event on stdout */
-	size_t ringbuf_bytes;	  /* ring buffer size */
-	uint32_t wake_bytes;	  /* pending bytes that wake the reader for bulk events */
-	int tick_ms;		  /* longest a batched record waits to be read */
-	size_t proc_max;	  /* process table bound */
-	uint64_t proc_linger_ns;  /* how long exited processes stay known */
-	size_t ancestry_max;	  /* ancestors named in each event */
+	enum agent_format events;	 /* how to print every event on stdout */
+	size_t ringbuf_bytes;		 /* ring buffer size */
+	uint32_t wake_bytes;		 /* pending bytes that wake the reader for bulk events */
+	int tick_ms;			 /* longest a batched record waits to be read */
+	size_t proc_max;		 /* process table bound */
+	uint64_t proc_linger_ns;	 /* how long exited processes stay known */
+	size_t ancestry_max;		 /* ancestors named in each event */
 };
 
 void agent_opts_default(struct agent_opts *o);

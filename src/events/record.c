@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
-#include "proctable.h"
+#include "state/container.h"
+#include "state/proctable.h"
 #include "record.h"
 
-#define MAGIC "VIGILREC"
+#define MAGIC	"VIGILREC"
 #define VERSION 1
 
 struct rec_header {
@@ -23,8 +23,8 @@ struct rec_header {
 };
 
 struct recorder {
-	FILE *f;     /* the recording */
-	int err;     /* first write error, 0 none */
+	FILE *f;      /* the recording */
+	int err;      /* first write error, 0 none */
 	uint8_t *buf; /* synthetic records */
 };
 
@@ -122,11 +122,11 @@ static void write_seed(void *arg, const struct proc_info *p)
 	recorder__write(r, r->buf, off);
 }
 
-struct recorder *recorder__open(const char *path, struct proctable *procs,
-				int64_t boot_to_real_ns)
+struct recorder *recorder__open(const char *path, struct proctable *procs, int64_t boot_to_real_ns)
 {
-	struct rec_header h = { .version = VERSION, .hdr_size = sizeof(struct vg_hdr),
-				.boot_to_real_ns = boot_to_real_ns };
+	struct rec_header h = {.version = VERSION,
+			       .hdr_size = sizeof(struct vg_hdr),
+			       .boot_to_real_ns = boot_to_real_ns};
 	struct recorder *r = calloc(1, sizeof(*r));
 
 	if (!r)
@@ -180,9 +180,10 @@ int replay_reader__open(struct replay_reader *r, const char *path, char *err, si
 		goto bad;
 	}
 	if (h.version != VERSION || h.hdr_size != sizeof(struct vg_hdr)) {
-		snprintf(err, errlen, "%s: recording format %u (header %u bytes) is not the one "
-			 "this vigil reads (%u, %zu bytes)", path, h.version, h.hdr_size, VERSION,
-			 sizeof(struct vg_hdr));
+		snprintf(err, errlen,
+			 "%s: recording format %u (header %u bytes) is not the one "
+			 "this vigil reads (%u, %zu bytes)",
+			 path, h.version, h.hdr_size, VERSION, sizeof(struct vg_hdr));
 		goto bad;
 	}
 	r->boot_to_real_ns = h.boot_to_real_ns;

@@ -20,12 +20,12 @@ struct filter_spec;
 struct metric;
 
 struct detect_alert {
-	const char *json;	     /* the alert, one JSON object (Falco's shape) */
-	size_t json_len;	     /* bytes in json */
-	const char *text;	     /* Falco's text line: "<time>: <Priority> <message>" */
+	const char *json;	      /* the alert, one JSON object (Falco's shape) */
+	size_t json_len;	      /* bytes in json */
+	const char *text;	      /* Falco's text line: "<time>: <Priority> <message>" */
 	const struct rule_info *rule; /* the rule that fired */
-	const struct event *ev;	     /* the event it fired on */
-	uint64_t time_ns;	     /* event time, wall clock */
+	const struct event *ev;	      /* the event it fired on */
+	uint64_t time_ns;	      /* event time, wall clock */
 };
 
 typedef void (*detect_alert_fn)(void *arg, const struct detect_alert *a);
@@ -34,18 +34,18 @@ struct detect_opts {
 	const char *const *files;	 /* rule files, in load order; NULL: the built-in set */
 	size_t n_files;			 /* entries in files */
 	enum rule_priority min_priority; /* skip less severe rules */
-	bool unknown_field_warn;	 /* a rule with an unknown field is disabled, not an error */
-	detect_alert_fn on_alert;	 /* called for each alert */
-	void *arg;			 /* passed to on_alert */
+	bool unknown_field_warn;  /* a rule with an unknown field is disabled, not an error */
+	detect_alert_fn on_alert; /* called for each alert */
+	void *arg;		  /* passed to on_alert */
 };
 
 struct detect_stats {
-	uint64_t evaluated;	 /* events run through the engine */
-	uint64_t alerts;	 /* rules that fired */
-	uint64_t reloads;	 /* successful reloads */
-	uint64_t reload_errors;	 /* reloads that failed (old rules kept) */
-	size_t rules_loaded;	 /* rules in the running set */
-	size_t rules_active;	 /* of which evaluated */
+	uint64_t evaluated;	/* events run through the engine */
+	uint64_t alerts;	/* rules that fired */
+	uint64_t reloads;	/* successful reloads */
+	uint64_t reload_errors; /* reloads that failed (old rules kept) */
+	size_t rules_loaded;	/* rules in the running set */
+	size_t rules_active;	/* of which evaluated */
 };
 
 struct detect;

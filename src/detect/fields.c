@@ -18,9 +18,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "event.h"
+#include "events/event.h"
 #include "fields.h"
-#include "proctable.h"
+#include "state/proctable.h"
 
 enum field_id {
 	F_EVT_TIME = 1,
@@ -113,103 +113,102 @@ enum field_id {
 	F_CONTAINER_START_TS,
 };
 
-#define S RULE_FT_STRING
-#define I RULE_FT_INT64
-#define U RULE_FT_UINT64
-#define B RULE_FT_BOOL
-#define IP RULE_FT_IPADDR
+#define S   RULE_FT_STRING
+#define I   RULE_FT_INT64
+#define U   RULE_FT_UINT64
+#define B   RULE_FT_BOOL
+#define IP  RULE_FT_IPADDR
 #define NET RULE_FT_IPNET
 
 static const struct rule_field_def registry[] = {
-	{ "evt.time", U, RULE_FARG_NONE, 0, F_EVT_TIME },
-	{ "evt.rawtime", U, RULE_FARG_NONE, 0, F_EVT_RAWTIME },
-	{ "evt.num", U, RULE_FARG_NONE, 0, F_EVT_NUM },
-	{ "evt.hostname", S, RULE_FARG_NONE, 0, F_EVT_HOSTNAME },
-	{ "evt.dir", S, RULE_FARG_NONE, 0, F_EVT_DIR },
-	{ "evt.res", S, RULE_FARG_NONE, 0, F_EVT_RES },
-	{ "evt.rawres", I, RULE_FARG_NONE, 0, F_EVT_RAWRES },
-	{ "evt.failed", B, RULE_FARG_NONE, 0, F_EVT_FAILED },
-	{ "evt.is_open_read", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_READ },
-	{ "evt.is_open_write", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_WRITE },
-	{ "evt.is_open_exec", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_EXEC },
-	{ "evt.is_open_create", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_CREATE },
-	{ "evt.arg", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_EVT_ARG },
-	{ "evt.args", S, RULE_FARG_NONE, 0, F_EVT_ARGS },
-	{ "evt.source", S, RULE_FARG_NONE, 0, F_EVT_SOURCE },
-	{ "proc.pid", I, RULE_FARG_NONE, 0, F_PROC_PID },
-	{ "proc.ppid", I, RULE_FARG_NONE, 0, F_PROC_PPID },
-	{ "proc.name", S, RULE_FARG_NONE, 0, F_PROC_NAME },
-	{ "proc.exe", S, RULE_FARG_NONE, 0, F_PROC_EXE },
-	{ "proc.exepath", S, RULE_FARG_NONE, 0, F_PROC_EXEPATH },
-	{ "proc.args", S, RULE_FARG_NONE, 0, F_PROC_ARGS },
-	{ "proc.cmdline", S, RULE_FARG_NONE, 0, F_PROC_CMDLINE },
-	{ "proc.pname", S, RULE_FARG_NONE, 0, F_PROC_PNAME },
-	{ "proc.pexe", S, RULE_FARG_NONE, 0, F_PROC_PEXE },
-	{ "proc.pexepath", S, RULE_FARG_NONE, 0, F_PROC_PEXEPATH },
-	{ "proc.pcmdline", S, RULE_FARG_NONE, 0, F_PROC_PCMDLINE },
-	{ "proc.aname", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ANAME },
-	{ "proc.apid", I, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_APID },
-	{ "proc.aexe", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXE },
-	{ "proc.aexepath", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXEPATH },
-	{ "proc.acmdline", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ACMDLINE },
-	{ "proc.cwd", S, RULE_FARG_NONE, 0, F_PROC_CWD },
-	{ "proc.tty", I, RULE_FARG_NONE, 0, F_PROC_TTY },
-	{ "proc.sid", I, RULE_FARG_NONE, 0, F_PROC_SID },
-	{ "proc.sname", S, RULE_FARG_NONE, 0, F_PROC_SNAME },
-	{ "proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD },
-	{ "proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED },
-	{ "proc.exe_ino", U, RULE_FARG_NONE, 0, F_PROC_EXE_INO },
-	{ "proc.is_exe_upper_layer", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_UPPER_LAYER },
-	{ "proc.exe_ino.ctime", U, RULE_FARG_NONE, 0, F_PROC_EXE_CTIME },
-	{ "proc.exe_ino.mtime", U, RULE_FARG_NONE, 0, F_PROC_EXE_MTIME },
-	{ "proc.exe_ino.ctime_duration_proc_start", U, RULE_FARG_NONE, 0,
-	  F_PROC_EXE_CTIME_TO_START },
-	{ "proc.duration", U, RULE_FARG_NONE, 0, F_PROC_DURATION },
-	{ "proc.start_ts", U, RULE_FARG_NONE, 0, F_PROC_START_TS },
-	{ "thread.tid", I, RULE_FARG_NONE, 0, F_THREAD_TID },
-	{ "thread.cap_effective", S, RULE_FARG_NONE, 0, F_THREAD_CAP_EFFECTIVE },
-	{ "thread.cap_permitted", S, RULE_FARG_NONE, 0, F_THREAD_CAP_PERMITTED },
-	{ "user.uid", I, RULE_FARG_NONE, 0, F_USER_UID },
-	{ "user.name", S, RULE_FARG_NONE, 0, F_USER_NAME },
-	{ "user.loginuid", I, RULE_FARG_NONE, 0, F_USER_LOGINUID },
-	{ "user.loginname", S, RULE_FARG_NONE, 0, F_USER_LOGINNAME },
-	{ "group.gid", I, RULE_FARG_NONE, 0, F_GROUP_GID },
-	{ "group.name", S, RULE_FARG_NONE, 0, F_GROUP_NAME },
-	{ "container.id", S, RULE_FARG_NONE, 0, F_CONTAINER_ID },
-	{ "container.full_id", S, RULE_FARG_NONE, 0, F_CONTAINER_FULL_ID },
-	{ "container.name", S, RULE_FARG_NONE, 0, F_CONTAINER_NAME },
-	{ "container.image.repository", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE_REPOSITORY },
-	{ "container.runtime", S, RULE_FARG_NONE, 0, F_CONTAINER_RUNTIME },
-	{ "container.start_ts", U, RULE_FARG_NONE, 0, F_CONTAINER_START_TS },
-	{ "fd.name", S, RULE_FARG_NONE, 0, F_FD_NAME },
-	{ "fd.nameraw", S, RULE_FARG_NONE, 0, F_FD_NAMERAW },
-	{ "fd.directory", S, RULE_FARG_NONE, 0, F_FD_DIRECTORY },
-	{ "fd.filename", S, RULE_FARG_NONE, 0, F_FD_FILENAME },
-	{ "fd.num", I, RULE_FARG_NONE, 0, F_FD_NUM },
-	{ "fd.type", S, RULE_FARG_NONE, 0, F_FD_TYPE },
-	{ "fd.typechar", S, RULE_FARG_NONE, 0, F_FD_TYPECHAR },
-	{ "fd.sip", IP, RULE_FARG_NONE, 0, F_FD_SIP },
-	{ "fd.sport", U, RULE_FARG_NONE, 0, F_FD_SPORT },
-	{ "fd.cip", IP, RULE_FARG_NONE, 0, F_FD_CIP },
-	{ "fd.cport", U, RULE_FARG_NONE, 0, F_FD_CPORT },
-	{ "fd.rip", IP, RULE_FARG_NONE, 0, F_FD_RIP },
-	{ "fd.rport", U, RULE_FARG_NONE, 0, F_FD_RPORT },
-	{ "fd.lip", IP, RULE_FARG_NONE, 0, F_FD_LIP },
-	{ "fd.lport", U, RULE_FARG_NONE, 0, F_FD_LPORT },
-	{ "fd.l4proto", S, RULE_FARG_NONE, 0, F_FD_L4PROTO },
-	{ "fd.sockfamily", S, RULE_FARG_NONE, 0, F_FD_SOCKFAMILY },
-	{ "fd.net", NET, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_NET },
-	{ "fd.snet", NET, RULE_FARG_NONE, 0, F_FD_SNET },
-	{ "fd.cnet", NET, RULE_FARG_NONE, 0, F_FD_CNET },
-	{ "fd.rnet", NET, RULE_FARG_NONE, 0, F_FD_RNET },
-	{ "fd.lnet", NET, RULE_FARG_NONE, 0, F_FD_LNET },
-	{ "fd.ip", IP, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_IP },
-	{ "fd.port", U, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_PORT },
-	{ "fd.connected", B, RULE_FARG_NONE, 0, F_FD_CONNECTED },
-	{ "fd.name_changed", B, RULE_FARG_NONE, 0, F_FD_NAME_CHANGED },
-	{ "fs.path.name", S, RULE_FARG_NONE, 0, F_FS_PATH_NAME },
-	{ "fs.path.source", S, RULE_FARG_NONE, 0, F_FS_PATH_SOURCE },
-	{ "fs.path.target", S, RULE_FARG_NONE, 0, F_FS_PATH_TARGET },
+    {"evt.time", U, RULE_FARG_NONE, 0, F_EVT_TIME},
+    {"evt.rawtime", U, RULE_FARG_NONE, 0, F_EVT_RAWTIME},
+    {"evt.num", U, RULE_FARG_NONE, 0, F_EVT_NUM},
+    {"evt.hostname", S, RULE_FARG_NONE, 0, F_EVT_HOSTNAME},
+    {"evt.dir", S, RULE_FARG_NONE, 0, F_EVT_DIR},
+    {"evt.res", S, RULE_FARG_NONE, 0, F_EVT_RES},
+    {"evt.rawres", I, RULE_FARG_NONE, 0, F_EVT_RAWRES},
+    {"evt.failed", B, RULE_FARG_NONE, 0, F_EVT_FAILED},
+    {"evt.is_open_read", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_READ},
+    {"evt.is_open_write", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_WRITE},
+    {"evt.is_open_exec", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_EXEC},
+    {"evt.is_open_create", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_CREATE},
+    {"evt.arg", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_EVT_ARG},
+    {"evt.args", S, RULE_FARG_NONE, 0, F_EVT_ARGS},
+    {"evt.source", S, RULE_FARG_NONE, 0, F_EVT_SOURCE},
+    {"proc.pid", I, RULE_FARG_NONE, 0, F_PROC_PID},
+    {"proc.ppid", I, RULE_FARG_NONE, 0, F_PROC_PPID},
+    {"proc.name", S, RULE_FARG_NONE, 0, F_PROC_NAME},
+    {"proc.exe", S, RULE_FARG_NONE, 0, F_PROC_EXE},
+    {"proc.exepath", S, RULE_FARG_NONE, 0, F_PROC_EXEPATH},
+    {"proc.args", S, RULE_FARG_NONE, 0, F_PROC_ARGS},
+    {"proc.cmdline", S, RULE_FARG_NONE, 0, F_PROC_CMDLINE},
+    {"proc.pname", S, RULE_FARG_NONE, 0, F_PROC_PNAME},
+    {"proc.pexe", S, RULE_FARG_NONE, 0, F_PROC_PEXE},
+    {"proc.pexepath", S, RULE_FARG_NONE, 0, F_PROC_PEXEPATH},
+    {"proc.pcmdline", S, RULE_FARG_NONE, 0, F_PROC_PCMDLINE},
+    {"proc.aname", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ANAME},
+    {"proc.apid", I, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_APID},
+    {"proc.aexe", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXE},
+    {"proc.aexepath", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXEPATH},
+    {"proc.acmdline", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ACMDLINE},
+    {"proc.cwd", S, RULE_FARG_NONE, 0, F_PROC_CWD},
+    {"proc.tty", I, RULE_FARG_NONE, 0, F_PROC_TTY},
+    {"proc.sid", I, RULE_FARG_NONE, 0, F_PROC_SID},
+    {"proc.sname", S, RULE_FARG_NONE, 0, F_PROC_SNAME},
+    {"proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD},
+    {"proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED},
+    {"proc.exe_ino", U, RULE_FARG_NONE, 0, F_PROC_EXE_INO},
+    {"proc.is_exe_upper_layer", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_UPPER_LAYER},
+    {"proc.exe_ino.ctime", U, RULE_FARG_NONE, 0, F_PROC_EXE_CTIME},
+    {"proc.exe_ino.mtime", U, RULE_FARG_NONE, 0, F_PROC_EXE_MTIME},
+    {"proc.exe_ino.ctime_duration_proc_start", U, RULE_FARG_NONE, 0, F_PROC_EXE_CTIME_TO_START},
+    {"proc.duration", U, RULE_FARG_NONE, 0, F_PROC_DURATION},
+    {"proc.start_ts", U, RULE_FARG_NONE, 0, F_PROC_START_TS},
+    {"thread.tid", I, RULE_FARG_NONE, 0, F_THREAD_TID},
+    {"thread.cap_effective", S, RULE_FARG_NONE, 0, F_THREAD_CAP_EFFECTIVE},
+    {"thread.cap_permitted", S, RULE_FARG_NONE, 0, F_THREAD_CAP_PERMITTED},
+    {"user.uid", I, RULE_FARG_NONE, 0, F_USER_UID},
+    {"user.name", S, RULE_FARG_NONE, 0, F_USER_NAME},
+    {"user.loginuid", I, RULE_FARG_NONE, 0, F_USER_LOGINUID},
+    {"user.loginname", S, RULE_FARG_NONE, 0, F_USER_LOGINNAME},
+    {"group.gid", I, RULE_FARG_NONE, 0, F_GROUP_GID},
+    {"group.name", S, RULE_FARG_NONE, 0, F_GROUP_NAME},
+    {"container.id", S, RULE_FARG_NONE, 0, F_CONTAINER_ID},
+    {"container.full_id", S, RULE_FARG_NONE, 0, F_CONTAINER_FULL_ID},
+    {"container.name", S, RULE_FARG_NONE, 0, F_CONTAINER_NAME},
+    {"container.image.repository", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE_REPOSITORY},
+    {"container.runtime", S, RULE_FARG_NONE, 0, F_CONTAINER_RUNTIME},
+    {"container.start_ts", U, RULE_FARG_NONE, 0, F_CONTAINER_START_TS},
+    {"fd.name", S, RULE_FARG_NONE, 0, F_FD_NAME},
+    {"fd.nameraw", S, RULE_FARG_NONE, 0, F_FD_NAMERAW},
+    {"fd.directory", S, RULE_FARG_NONE, 0, F_FD_DIRECTORY},
+    {"fd.filename", S, RULE_FARG_NONE, 0, F_FD_FILENAME},
+    {"fd.num", I, RULE_FARG_NONE, 0, F_FD_NUM},
+    {"fd.type", S, RULE_FARG_NONE, 0, F_FD_TYPE},
+    {"fd.typechar", S, RULE_FARG_NONE, 0, F_FD_TYPECHAR},
+    {"fd.sip", IP, RULE_FARG_NONE, 0, F_FD_SIP},
+    {"fd.sport", U, RULE_FARG_NONE, 0, F_FD_SPORT},
+    {"fd.cip", IP, RULE_FARG_NONE, 0, F_FD_CIP},
+    {"fd.cport", U, RULE_FARG_NONE, 0, F_FD_CPORT},
+    {"fd.rip", IP, RULE_FARG_NONE, 0, F_FD_RIP},
+    {"fd.rport", U, RULE_FARG_NONE, 0, F_FD_RPORT},
+    {"fd.lip", IP, RULE_FARG_NONE, 0, F_FD_LIP},
+    {"fd.lport", U, RULE_FARG_NONE, 0, F_FD_LPORT},
+    {"fd.l4proto", S, RULE_FARG_NONE, 0, F_FD_L4PROTO},
+    {"fd.sockfamily", S, RULE_FARG_NONE, 0, F_FD_SOCKFAMILY},
+    {"fd.net", NET, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_NET},
+    {"fd.snet", NET, RULE_FARG_NONE, 0, F_FD_SNET},
+    {"fd.cnet", NET, RULE_FARG_NONE, 0, F_FD_CNET},
+    {"fd.rnet", NET, RULE_FARG_NONE, 0, F_FD_RNET},
+    {"fd.lnet", NET, RULE_FARG_NONE, 0, F_FD_LNET},
+    {"fd.ip", IP, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_IP},
+    {"fd.port", U, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_PORT},
+    {"fd.connected", B, RULE_FARG_NONE, 0, F_FD_CONNECTED},
+    {"fd.name_changed", B, RULE_FARG_NONE, 0, F_FD_NAME_CHANGED},
+    {"fs.path.name", S, RULE_FARG_NONE, 0, F_FS_PATH_NAME},
+    {"fs.path.source", S, RULE_FARG_NONE, 0, F_FS_PATH_SOURCE},
+    {"fs.path.target", S, RULE_FARG_NONE, 0, F_FS_PATH_TARGET},
 };
 
 #undef S
@@ -221,36 +220,66 @@ static const struct rule_field_def registry[] = {
 
 /* Falco's event names; several names share the code of the one event vigil has. */
 static const struct rule_evtype_def evtypes[] = {
-	{ "execve", VG_SYS_EXECVE },	     { "execveat", VG_SYS_EXECVE },
-	{ "clone", FIELD_EV_CLONE },	     { "clone3", FIELD_EV_CLONE },
-	{ "fork", FIELD_EV_CLONE },	     { "vfork", FIELD_EV_CLONE },
-	{ "procexit", FIELD_EV_PROCEXIT },   { "open", VG_SYS_OPEN },
-	{ "openat", VG_SYS_OPENAT },	     { "openat2", VG_SYS_OPENAT2 },
-	{ "creat", VG_SYS_CREAT },	     { "unlink", VG_SYS_UNLINK },
-	{ "unlinkat", VG_SYS_UNLINKAT },     { "rmdir", VG_SYS_RMDIR },
-	{ "rename", VG_SYS_RENAME },	     { "renameat", VG_SYS_RENAMEAT },
-	{ "renameat2", VG_SYS_RENAMEAT2 },   { "mkdir", VG_SYS_MKDIR },
-	{ "mkdirat", VG_SYS_MKDIRAT },	     { "chmod", VG_SYS_CHMOD },
-	{ "fchmod", VG_SYS_FCHMOD },	     { "fchmodat", VG_SYS_FCHMODAT },
-	{ "fchmodat2", VG_SYS_FCHMODAT2 },   { "chown", VG_SYS_CHOWN },
-	{ "fchown", VG_SYS_FCHOWN },	     { "lchown", VG_SYS_LCHOWN },
-	{ "fchownat", VG_SYS_FCHOWNAT },     { "link", VG_SYS_LINK },
-	{ "linkat", VG_SYS_LINKAT },	     { "symlink", VG_SYS_SYMLINK },
-	{ "symlinkat", VG_SYS_SYMLINKAT },   { "truncate", VG_SYS_TRUNCATE },
-	{ "ftruncate", VG_SYS_FTRUNCATE },   { "connect", VG_SYS_CONNECT },
-	{ "accept", VG_SYS_ACCEPT },	     { "accept4", VG_SYS_ACCEPT4 },
-	{ "bind", VG_SYS_BIND },	     { "listen", VG_SYS_LISTEN },
-	{ "setuid", VG_SYS_SETUID },	     { "setgid", VG_SYS_SETGID },
-	{ "setreuid", VG_SYS_SETREUID },     { "setregid", VG_SYS_SETREGID },
-	{ "setresuid", VG_SYS_SETRESUID },   { "setresgid", VG_SYS_SETRESGID },
-	{ "capset", VG_SYS_CAPSET },	     { "ptrace", VG_SYS_PTRACE },
-	{ "init_module", VG_SYS_INIT_MODULE }, { "finit_module", VG_SYS_FINIT_MODULE },
-	{ "delete_module", VG_SYS_DELETE_MODULE }, { "mount", VG_SYS_MOUNT },
-	{ "umount2", VG_SYS_UMOUNT2 },	     { "umount", VG_SYS_UMOUNT2 },
-	{ "unshare", VG_SYS_UNSHARE },	     { "setns", VG_SYS_SETNS },
-	{ "bpf", VG_SYS_BPF },		     { "memfd_create", VG_SYS_MEMFD_CREATE },
-	{ "chroot", VG_SYS_CHROOT },	     { "kill", VG_SYS_KILL },
-	{ "tkill", VG_SYS_TKILL },	     { "tgkill", VG_SYS_TGKILL },
+    {"execve", VG_SYS_EXECVE},
+    {"execveat", VG_SYS_EXECVE},
+    {"clone", FIELD_EV_CLONE},
+    {"clone3", FIELD_EV_CLONE},
+    {"fork", FIELD_EV_CLONE},
+    {"vfork", FIELD_EV_CLONE},
+    {"procexit", FIELD_EV_PROCEXIT},
+    {"open", VG_SYS_OPEN},
+    {"openat", VG_SYS_OPENAT},
+    {"openat2", VG_SYS_OPENAT2},
+    {"creat", VG_SYS_CREAT},
+    {"unlink", VG_SYS_UNLINK},
+    {"unlinkat", VG_SYS_UNLINKAT},
+    {"rmdir", VG_SYS_RMDIR},
+    {"rename", VG_SYS_RENAME},
+    {"renameat", VG_SYS_RENAMEAT},
+    {"renameat2", VG_SYS_RENAMEAT2},
+    {"mkdir", VG_SYS_MKDIR},
+    {"mkdirat", VG_SYS_MKDIRAT},
+    {"chmod", VG_SYS_CHMOD},
+    {"fchmod", VG_SYS_FCHMOD},
+    {"fchmodat", VG_SYS_FCHMODAT},
+    {"fchmodat2", VG_SYS_FCHMODAT2},
+    {"chown", VG_SYS_CHOWN},
+    {"fchown", VG_SYS_FCHOWN},
+    {"lchown", VG_SYS_LCHOWN},
+    {"fchownat", VG_SYS_FCHOWNAT},
+    {"link", VG_SYS_LINK},
+    {"linkat", VG_SYS_LINKAT},
+    {"symlink", VG_SYS_SYMLINK},
+    {"symlinkat", VG_SYS_SYMLINKAT},
+    {"truncate", VG_SYS_TRUNCATE},
+    {"ftruncate", VG_SYS_FTRUNCATE},
+    {"connect", VG_SYS_CONNECT},
+    {"accept", VG_SYS_ACCEPT},
+    {"accept4", VG_SYS_ACCEPT4},
+    {"bind", VG_SYS_BIND},
+    {"listen", VG_SYS_LISTEN},
+    {"setuid", VG_SYS_SETUID},
+    {"setgid", VG_SYS_SETGID},
+    {"setreuid", VG_SYS_SETREUID},
+    {"setregid", VG_SYS_SETREGID},
+    {"setresuid", VG_SYS_SETRESUID},
+    {"setresgid", VG_SYS_SETRESGID},
+    {"capset", VG_SYS_CAPSET},
+    {"ptrace", VG_SYS_PTRACE},
+    {"init_module", VG_SYS_INIT_MODULE},
+    {"finit_module", VG_SYS_FINIT_MODULE},
+    {"delete_module", VG_SYS_DELETE_MODULE},
+    {"mount", VG_SYS_MOUNT},
+    {"umount2", VG_SYS_UMOUNT2},
+    {"umount", VG_SYS_UMOUNT2},
+    {"unshare", VG_SYS_UNSHARE},
+    {"setns", VG_SYS_SETNS},
+    {"bpf", VG_SYS_BPF},
+    {"memfd_create", VG_SYS_MEMFD_CREATE},
+    {"chroot", VG_SYS_CHROOT},
+    {"kill", VG_SYS_KILL},
+    {"tkill", VG_SYS_TKILL},
+    {"tgkill", VG_SYS_TGKILL},
 };
 
 const char *fields_evtype_name(uint32_t code)
@@ -434,8 +463,8 @@ static struct proc_info *parent_of(struct field_ctx *c)
 	return c->procs ? proctable__find(c->procs, h->ppid) : NULL;
 }
 
-static int ancestors(struct field_ctx *c, const struct rule_field_ref *ref,
-		     struct rule_value *out, int max, enum field_id what)
+static int ancestors(struct field_ctx *c, const struct rule_field_ref *ref, struct rule_value *out,
+		     int max, enum field_id what)
 {
 	const struct proc_info *anc[RULE_MAX_VALUES];
 	const struct proc_info *self = c->ev->proc;
@@ -465,17 +494,47 @@ static int ancestors(struct field_ctx *c, const struct rule_field_ref *ref,
 
 /* Capability names, in Linux's numbering. */
 static const char *const cap_names[] = {
-	"CAP_CHOWN",	       "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID",	       "CAP_KILL",	     "CAP_SETGID",	    "CAP_SETUID",
-	"CAP_SETPCAP",	       "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",       "CAP_NET_RAW",	     "CAP_IPC_LOCK",	    "CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",      "CAP_SYS_RAWIO",	     "CAP_SYS_CHROOT",	    "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",       "CAP_SYS_ADMIN",	     "CAP_SYS_BOOT",	    "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",    "CAP_SYS_TIME",	     "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-	"CAP_LEASE",	       "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",	     "CAP_SYSLOG",	    "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",	    "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 };
 
 static int put_caps(struct field_ctx *c, struct rule_value *v, uint64_t caps)
@@ -497,9 +556,9 @@ static int put_caps(struct field_ctx *c, struct rule_value *v, uint64_t caps)
 #define NAME_CACHE 64
 
 struct name_cache {
-	uint32_t id[NAME_CACHE];	 /* ids, (uint32_t)-1 for empty slots */
-	char name[NAME_CACHE][64];	 /* their names, "" when unknown */
-	bool used[NAME_CACHE];		 /* slot filled */
+	uint32_t id[NAME_CACHE];   /* ids, (uint32_t)-1 for empty slots */
+	char name[NAME_CACHE][64]; /* their names, "" when unknown */
+	bool used[NAME_CACHE];	   /* slot filled */
 };
 
 static struct name_cache users, groups;
@@ -624,12 +683,12 @@ static const struct {
 	uint32_t bit;	  /* O_* bit */
 	const char *name; /* Falco's spelling */
 } open_flag_names[] = {
-	{ 01, "O_WRONLY" },	    { 02, "O_RDWR" },	    { 0100, "O_CREAT" },
-	{ 0200, "O_EXCL" },	    { 0400, "O_NOCTTY" },   { 01000, "O_TRUNC" },
-	{ 02000, "O_APPEND" },	    { 04000, "O_NONBLOCK" }, { 010000, "O_DSYNC" },
-	{ 040000, "O_DIRECT" },	    { 0200000, "O_DIRECTORY" }, { 0400000, "O_NOFOLLOW" },
-	{ 01000000, "O_NOATIME" },  { 02000000, "O_CLOEXEC" }, { 04010000, "O_SYNC" },
-	{ 010000000, "O_PATH" },    { 020200000, "O_TMPFILE" },
+    {01, "O_WRONLY"},	     {02, "O_RDWR"},	       {0100, "O_CREAT"},
+    {0200, "O_EXCL"},	     {0400, "O_NOCTTY"},       {01000, "O_TRUNC"},
+    {02000, "O_APPEND"},     {04000, "O_NONBLOCK"},    {010000, "O_DSYNC"},
+    {040000, "O_DIRECT"},    {0200000, "O_DIRECTORY"}, {0400000, "O_NOFOLLOW"},
+    {01000000, "O_NOATIME"}, {02000000, "O_CLOEXEC"},  {04010000, "O_SYNC"},
+    {010000000, "O_PATH"},   {020200000, "O_TMPFILE"},
 };
 
 static int put_open_flags(struct field_ctx *c, struct rule_value *v, uint32_t flags)
@@ -645,7 +704,8 @@ static int put_open_flags(struct field_ctx *c, struct rule_value *v, uint32_t fl
 		uint32_t b = open_flag_names[i].bit;
 
 		if ((flags & b) == b)
-			n += snprintf(out + n, 256 - n, "%s%s", n ? "|" : "", open_flag_names[i].name);
+			n += snprintf(out + n, 256 - n, "%s%s", n ? "|" : "",
+				      open_flag_names[i].name);
 	}
 	return put_str(v, out, n);
 }
@@ -716,8 +776,8 @@ static int net_arg(struct field_ctx *c, struct rule_value *v, const struct vg_ne
 static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_priv *p,
 		    const char *key)
 {
-	if (!strcmp(key, "pid") || (!strcmp(key, "target") && p->hdr.type != VG_EV_MOUNT &&
-				    p->hdr.type != VG_EV_UMOUNT))
+	if (!strcmp(key, "pid") ||
+	    (!strcmp(key, "target") && p->hdr.type != VG_EV_MOUNT && p->hdr.type != VG_EV_UMOUNT))
 		return p->target ? put_fmt(c, v, "%d", p->target) : 0;
 	if ((!strcmp(key, "request") && p->hdr.type == VG_EV_PTRACE) ||
 	    (!strcmp(key, "sig") && p->hdr.type == VG_EV_KILL) ||
@@ -725,12 +785,13 @@ static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_p
 	    !strcmp(key, "nstype")) {
 		char *out = scratch(c, 512);
 
-		return out ? put_str(v, out, event_priv_describe(p->syscall, p->arg0, out, 512)) : 0;
+		return out ? put_str(v, out, event_priv_describe(p->syscall, p->arg0, out, 512))
+			   : 0;
 	}
 	if (!strncmp(key, "old", 3)) {
 		/* the ids the call replaced, captured at syscall entry */
 		const char *k = key + 3;
-		int i = !strcmp(k, "euid") || !strcmp(k, "egid") ? 1
+		int i = !strcmp(k, "euid") || !strcmp(k, "egid")   ? 1
 			: !strcmp(k, "suid") || !strcmp(k, "sgid") ? 2
 								   : 0;
 
@@ -794,16 +855,16 @@ static int evt_arg(struct field_ctx *c, struct rule_value *v, const char *key)
 }
 
 /* The keys evt.args lists, per record kind. */
-static const char *const file_keys[] = { "fd", "dirfd", "name", "flags", "mode", "newpath", NULL };
-static const char *const net_keys[] = { "fd", "tuple", "backlog", NULL };
-static const char *const priv_keys[] = { "target", "flags", "name", "dir", "type", NULL };
-static const char *const exec_keys[] = { "filename", "exe", "args", "cwd", NULL };
+static const char *const file_keys[] = {"fd", "dirfd", "name", "flags", "mode", "newpath", NULL};
+static const char *const net_keys[] = {"fd", "tuple", "backlog", NULL};
+static const char *const priv_keys[] = {"target", "flags", "name", "dir", "type", NULL};
+static const char *const exec_keys[] = {"filename", "exe", "args", "cwd", NULL};
 
 static int put_evt_args(struct field_ctx *c, struct rule_value *v)
 {
-	const char *const *keys = as_file(c->ev)   ? file_keys
-				  : as_net(c->ev)  ? net_keys
-				  : as_priv(c->ev) ? priv_keys
+	const char *const *keys = as_file(c->ev)		   ? file_keys
+				  : as_net(c->ev)		   ? net_keys
+				  : as_priv(c->ev)		   ? priv_keys
 				  : c->ev->hdr->type == VG_EV_EXEC ? exec_keys
 								   : NULL;
 	char *out = scratch(c, 8192);
@@ -920,13 +981,12 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 	case F_FD_NAME_CHANGED:
 		/* a connect gives its socket a (new) peer, so the fd's name changes */
 		return put_bool(out, n->hdr.type == VG_EV_CONNECT &&
-					     (n->ret == 0 || n->ret == -EINPROGRESS));
+					 (n->ret == 0 || n->ret == -EINPROGRESS));
 	}
 	return 0;
 }
 
-static int get_field(void *event, const struct rule_field_ref *ref, struct rule_value *out,
-		     int max)
+static int get_field(void *event, const struct rule_field_ref *ref, struct rule_value *out, int max)
 {
 	struct field_ctx *c = event;
 	const struct event *ev = c->ev;
@@ -965,8 +1025,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_EVT_IS_OPEN_WRITE:
 		return put_bool(out, h->type == VG_EV_OPEN && (f->flags & 03) != 0);
 	case F_EVT_IS_OPEN_EXEC:
-		return put_bool(out, h->type == VG_EV_OPEN && (f->mode & 0111) &&
-					     (f->flags & 0100));
+		return put_bool(out,
+				h->type == VG_EV_OPEN && (f->mode & 0111) && (f->flags & 0100));
 	case F_EVT_IS_OPEN_CREATE:
 		return put_bool(out, h->type == VG_EV_OPEN && (f->hdr.flags & VG_FL_CREATED));
 	case F_EVT_ARG:
@@ -1044,8 +1104,9 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 			return put_caps(c, out, ((const struct vg_exec *)h)->cap_eff);
 		return p ? put_caps(c, out, p->cap_eff) : 0;
 	case F_THREAD_CAP_PERMITTED:
-		return h->type == VG_EV_EXEC ? put_caps(c, out, ((const struct vg_exec *)h)->cap_prm)
-					     : 0;
+		return h->type == VG_EV_EXEC
+			   ? put_caps(c, out, ((const struct vg_exec *)h)->cap_prm)
+			   : 0;
 	case F_USER_UID:
 		return put_i64(out, h->euid);
 	case F_USER_NAME:
@@ -1053,14 +1114,16 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_USER_LOGINUID:
 		return put_i64(out, h->loginuid == UINT32_MAX ? -1 : (int64_t)h->loginuid);
 	case F_USER_LOGINNAME:
-		return h->loginuid == UINT32_MAX ? 0
-						 : put_cstr(out, cached_name(&users, h->loginuid, true));
+		return h->loginuid == UINT32_MAX
+			   ? 0
+			   : put_cstr(out, cached_name(&users, h->loginuid, true));
 	case F_GROUP_GID:
 		return put_i64(out, h->egid);
 	case F_GROUP_NAME:
 		return put_cstr(out, cached_name(&groups, h->egid, false));
 	case F_CONTAINER_ID:
-		return put_cstr(out, p && p->container.short_id[0] ? p->container.short_id : "host");
+		return put_cstr(out,
+				p && p->container.short_id[0] ? p->container.short_id : "host");
 	case F_CONTAINER_FULL_ID:
 		return p && p->container.id[0] ? put_cstr(out, p->container.id) : 0;
 	case F_CONTAINER_NAME:
@@ -1070,8 +1133,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return 0;
 	case F_CONTAINER_RUNTIME:
 		return p && p->container.runtime != CONTAINER_HOST
-			       ? put_cstr(out, container_runtime_name(p->container.runtime))
-			       : 0;
+			   ? put_cstr(out, container_runtime_name(p->container.runtime))
+			   : 0;
 	case F_CONTAINER_START_TS: {
 		/* the container's cgroup is created by its runtime as it starts it */
 		static uint64_t cached_id, cached_ns;
@@ -1088,7 +1151,7 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return put_u64(out, ns);
 	}
 	case F_FS_PATH_NAME: {
-		size_t n;
+		size_t n = 0;
 		const char *s = f ? file_path(c, &n) : NULL;
 
 		return put_str(out, s, n);
@@ -1098,12 +1161,12 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 			return 0;
 		if (f->hdr.type == VG_EV_SYMLINK)
 			return rstr(c, out, f->raw2);
-		return get_field(event, &(struct rule_field_ref){ .id = F_FS_PATH_NAME }, out, max);
+		return get_field(event, &(struct rule_field_ref){.id = F_FS_PATH_NAME}, out, max);
 	case F_FS_PATH_TARGET:
 		if (!f)
 			return 0;
 		if (f->hdr.type == VG_EV_SYMLINK)
-			return get_field(event, &(struct rule_field_ref){ .id = F_FS_PATH_NAME }, out,
+			return get_field(event, &(struct rule_field_ref){.id = F_FS_PATH_NAME}, out,
 					 max);
 		return f->path2.off ? file_arg(c, out, f, "newpath") : 0;
 	}
@@ -1113,13 +1176,12 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 static int bind_field(void *host, struct rule_field_ref *ref, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"res",	    "fd",     "dirfd",	"flags",   "mode",   "uid",	 "gid",
-		"length",   "target", "linkpath", "newpath", "name",   "path",	 "pathname",
-		"filename", "oldpath", "tuple",	"addr",	   "backlog", "domain", "pid",
-		"request",  "sig",    "cmd",	"nstype",  "ruid",   "euid",	 "suid",
-		"rgid",	    "egid",   "sgid",	"dev",	   "source", "uargs",	 "dir",
-		"type",	    "fstype", "exe",	"args",	   "cwd",    "status", "olduid",
-		"oldeuid",  "oldsuid", "oldgid", "oldegid", "oldsgid",
+	    "res",    "fd",	  "dirfd",   "flags",	"mode",	  "uid",      "gid",	  "length",
+	    "target", "linkpath", "newpath", "name",	"path",	  "pathname", "filename", "oldpath",
+	    "tuple",  "addr",	  "backlog", "domain",	"pid",	  "request",  "sig",	  "cmd",
+	    "nstype", "ruid",	  "euid",    "suid",	"rgid",	  "egid",     "sgid",	  "dev",
+	    "source", "uargs",	  "dir",     "type",	"fstype", "exe",      "args",	  "cwd",
+	    "status", "olduid",	  "oldeuid", "oldsuid", "oldgid", "oldegid",  "oldsgid",
 	};
 	size_t i;
 

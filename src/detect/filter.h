@@ -23,9 +23,9 @@ enum filter_item_kind {
 };
 
 struct filter_item {
-	uint8_t type;		   /* enum vg_type */
-	uint8_t kind;		   /* enum filter_item_kind */
-	uint64_t num;		   /* port or cgroup id */
+	uint8_t type;			  /* enum vg_type */
+	uint8_t kind;			  /* enum filter_item_kind */
+	uint64_t num;			  /* port or cgroup id */
 	char str[VG_FILTER_PATH_MAX + 1]; /* path or comm, NUL-terminated */
 };
 

@@ -14,53 +14,53 @@
 
 #include "agent.h"
 #include "config.h"
-#include "detect.h"
-#include "fields.h"
-#include "filter.h"
+#include "detect/detect.h"
+#include "detect/fields.h"
+#include "detect/filter.h"
 #include "replay.h"
 
 static const char usage_text[] =
-	"usage: vigil <command> [options]\n"
-	"\n"
-	"vigil watches processes in the kernel with eBPF and reports what they do.\n"
-	"\n"
-	"commands:\n"
-	"  run                 monitor this host with the rules (needs root)\n"
-	"  rules check FILE... validate rule files: file:line:col: message per problem\n"
-	"  rules list [FILE...] the rules (built-in set by default) with priority, tags\n"
-	"                      and event types\n"
-	"  rules prefilter [FILE...] what the kernel sends up for these rules\n"
-	"  replay FILE         run a recording (vigil run --record) through the rules,\n"
-	"                      offline: --rules FILE, --min-priority P, --prefilter\n"
-	"                      (apply the derived prefilter first), --events, --stats\n"
-	"  version             print the version\n"
-	"  help                print this help\n"
-	"\n"
-	"run options:\n"
-	"  -e, --events[=FMT]  print every event on stdout; FMT is json (one object per\n"
-	"                      line) or text; default: text on a terminal, else json\n"
-	"      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 4M)\n"
-	"      --tick-ms=N     longest a batched event waits before it is read (default 1)\n"
-	"      --ancestry=N    ancestors named in each JSON event (default 8)\n"
-	"      --rules=FILE    load this rule file (repeatable, in order; default: the\n"
-	"                      built-in ruleset). Reloaded on SIGHUP and when it changes\n"
-	"      --no-rules      evaluate no rules\n"
-	"      --min-priority=P  skip rules less severe than P (e.g. warning)\n"
-	"      --skip-unknown-fields  a rule naming a field vigil cannot supply is\n"
-	"                      disabled with a warning instead of failing the load\n"
-	"      --no-prefilter  send every event to user space (for measurements)\n"
-	"      --record=FILE   write every event vigil receives to FILE (see replay)\n"
-	"      --config=FILE   outputs, metrics, rules and more (see deploy/vigil.yaml)\n"
-	"      --btf=FILE      kernel BTF for a kernel without /sys/kernel/btf/vmlinux\n"
-	"      --metrics-listen=HOST:PORT|off  the Prometheus endpoint (default\n"
-	"                      127.0.0.1:9376; port 0 picks a free one)\n"
-	"      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
-	"                      all, none, or a comma list of paths (\"/etc/\" or \"/usr/*\"\n"
-	"                      are prefixes, \"/etc/shadow\" is exact), comm=NAME, port=N,\n"
-	"                      cgroup=ID, write (opens for writing), failed (errors).\n"
-	"                      Default: derived from the rules; with --events: everything\n"
-	"                      except opens, which go up only for writing or under /etc/,\n"
-	"                      /root/, /home/, /boot/ and other sensitive paths\n";
+    "usage: vigil <command> [options]\n"
+    "\n"
+    "vigil watches processes in the kernel with eBPF and reports what they do.\n"
+    "\n"
+    "commands:\n"
+    "  run                 monitor this host with the rules (needs root)\n"
+    "  rules check FILE... validate rule files: file:line:col: message per problem\n"
+    "  rules list [FILE...] the rules (built-in set by default) with priority, tags\n"
+    "                      and event types\n"
+    "  rules prefilter [FILE...] what the kernel sends up for these rules\n"
+    "  replay FILE         run a recording (vigil run --record) through the rules,\n"
+    "                      offline: --rules FILE, --min-priority P, --prefilter\n"
+    "                      (apply the derived prefilter first), --events, --stats\n"
+    "  version             print the version\n"
+    "  help                print this help\n"
+    "\n"
+    "run options:\n"
+    "  -e, --events[=FMT]  print every event on stdout; FMT is json (one object per\n"
+    "                      line) or text; default: text on a terminal, else json\n"
+    "      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 4M)\n"
+    "      --tick-ms=N     longest a batched event waits before it is read (default 1)\n"
+    "      --ancestry=N    ancestors named in each JSON event (default 8)\n"
+    "      --rules=FILE    load this rule file (repeatable, in order; default: the\n"
+    "                      built-in ruleset). Reloaded on SIGHUP and when it changes\n"
+    "      --no-rules      evaluate no rules\n"
+    "      --min-priority=P  skip rules less severe than P (e.g. warning)\n"
+    "      --skip-unknown-fields  a rule naming a field vigil cannot supply is\n"
+    "                      disabled with a warning instead of failing the load\n"
+    "      --no-prefilter  send every event to user space (for measurements)\n"
+    "      --record=FILE   write every event vigil receives to FILE (see replay)\n"
+    "      --config=FILE   outputs, metrics, rules and more (see deploy/vigil.yaml)\n"
+    "      --btf=FILE      kernel BTF for a kernel without /sys/kernel/btf/vmlinux\n"
+    "      --metrics-listen=HOST:PORT|off  the Prometheus endpoint (default\n"
+    "                      127.0.0.1:9376; port 0 picks a free one)\n"
+    "      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
+    "                      all, none, or a comma list of paths (\"/etc/\" or \"/usr/*\"\n"
+    "                      are prefixes, \"/etc/shadow\" is exact), comm=NAME, port=N,\n"
+    "                      cgroup=ID, write (opens for writing), failed (errors).\n"
+    "                      Default: derived from the rules; with --events: everything\n"
+    "                      except opens, which go up only for writing or under /etc/,\n"
+    "                      /root/, /home/, /boot/ and other sensitive paths\n";
 
 static int parse_size(const char *arg, const char *opt, size_t *out)
 {
@@ -100,22 +100,22 @@ bad:
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "events", optional_argument, NULL, 'e' },
-		{ "ringbuf-size", required_argument, NULL, 'r' },
-		{ "tick-ms", required_argument, NULL, 't' },
-		{ "ancestry", required_argument, NULL, 'a' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "no-prefilter", no_argument, NULL, 'P' },
-		{ "rules", required_argument, NULL, 'R' },
-		{ "no-rules", no_argument, NULL, 'N' },
-		{ "min-priority", required_argument, NULL, 'm' },
-		{ "record", required_argument, NULL, 'w' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "btf", required_argument, NULL, 'B' },
-		{ "skip-unknown-fields", no_argument, NULL, 'U' },
-		{ "metrics-listen", required_argument, NULL, 'M' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"events", optional_argument, NULL, 'e'},
+	    {"ringbuf-size", required_argument, NULL, 'r'},
+	    {"tick-ms", required_argument, NULL, 't'},
+	    {"ancestry", required_argument, NULL, 'a'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"no-prefilter", no_argument, NULL, 'P'},
+	    {"rules", required_argument, NULL, 'R'},
+	    {"no-rules", no_argument, NULL, 'N'},
+	    {"min-priority", required_argument, NULL, 'm'},
+	    {"record", required_argument, NULL, 'w'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"btf", required_argument, NULL, 'B'},
+	    {"skip-unknown-fields", no_argument, NULL, 'U'},
+	    {"metrics-listen", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct vigil_config *cfg = config__new();
 	const char *config_path = NULL, *metrics_listen = NULL;
@@ -204,9 +204,10 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'm':
 			if (rule_priority__parse(optarg, &o.min_priority)) {
-				fprintf(stderr, "vigil run: --min-priority %s: expected emergency, "
-						"alert, critical, error, warning, notice, "
-						"informational or debug\n",
+				fprintf(stderr,
+					"vigil run: --min-priority %s: expected emergency, "
+					"alert, critical, error, warning, notice, "
+					"informational or debug\n",
 					optarg);
 				goto out;
 			}
@@ -260,15 +261,12 @@ out:
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "rules", required_argument, NULL, 'R' },
-		{ "min-priority", required_argument, NULL, 'm' },
-		{ "prefilter", no_argument, NULL, 'p' },
-		{ "events", no_argument, NULL, 'e' },
-		{ "stats", no_argument, NULL, 's' },
-		{},
+	    {"rules", required_argument, NULL, 'R'}, {"min-priority", required_argument, NULL, 'm'},
+	    {"prefilter", no_argument, NULL, 'p'},   {"events", no_argument, NULL, 'e'},
+	    {"stats", no_argument, NULL, 's'},	     {},
 	};
 	const char **rules = calloc(argc, sizeof(char *));
-	struct replay_opts o = { .rule_files = rules };
+	struct replay_opts o = {.rule_files = rules};
 	int c, ret = 2;
 
 	if (!rules)
@@ -281,7 +279,8 @@ static int cmd_replay(int argc, char **argv)
 			break;
 		case 'm':
 			if (rule_priority__parse(optarg, &o.min_priority)) {
-				fprintf(stderr, "vigil replay: --min-priority %s: unknown priority\n",
+				fprintf(stderr,
+					"vigil replay: --min-priority %s: unknown priority\n",
 					optarg);
 				goto out;
 			}
@@ -316,7 +315,7 @@ out:
 static int cmd_rules(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
-	struct rule_engine_opts eo = { 0 };
+	struct rule_engine_opts eo = {0};
 	struct rule_engine *e;
 	int n, ret;
 

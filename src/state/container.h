@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONTAINER_ID_LEN 64	  /* full id, hex */
+#define CONTAINER_ID_LEN       64 /* full id, hex */
 #define CONTAINER_SHORT_ID_LEN 12 /* container.id, as Falco shows it */
 
 enum container_runtime {
@@ -24,10 +24,10 @@ enum container_runtime {
 };
 
 struct container_ident {
-	enum container_runtime runtime;	    /* CONTAINER_HOST when none */
-	char id[CONTAINER_ID_LEN + 1];	    /* full id, "" for the host */
+	enum container_runtime runtime;		   /* CONTAINER_HOST when none */
+	char id[CONTAINER_ID_LEN + 1];		   /* full id, "" for the host */
 	char short_id[CONTAINER_SHORT_ID_LEN + 1]; /* first 12 hex, or "host" */
-	char pod_uid[40];		    /* Kubernetes pod uid when the path has one, else "" */
+	char pod_uid[40]; /* Kubernetes pod uid when the path has one, else "" */
 };
 
 /*

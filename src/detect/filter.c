@@ -11,16 +11,27 @@
 
 #include <bpf/bpf.h>
 
-#include "event.h"
-#include "proctable.h"
+#include "events/event.h"
+#include "state/proctable.h"
 #include "filter.h"
 
 /* Opens of these are sent by default: credentials, system configuration, boot,
  * persistence and logs. Opens for writing are sent wherever they happen. */
 static const char *const default_open_prefixes[] = {
-	"/etc/",       "/root/",       "/boot/",	"/home/",	    "/var/spool/cron/",
-	"/var/log/",   "/usr/lib/systemd/", "/lib/systemd/", "/usr/local/bin/", "/dev/mem",
-	"/dev/kmem",   "/proc/kcore",  "/sys/kernel/", "/var/run/secrets/",
+    "/etc/",
+    "/root/",
+    "/boot/",
+    "/home/",
+    "/var/spool/cron/",
+    "/var/log/",
+    "/usr/lib/systemd/",
+    "/lib/systemd/",
+    "/usr/local/bin/",
+    "/dev/mem",
+    "/dev/kmem",
+    "/proc/kcore",
+    "/sys/kernel/",
+    "/var/run/secrets/",
 };
 
 void filter_spec_init(struct filter_spec *f)
@@ -87,7 +98,8 @@ static int add_path(struct filter_spec *f, int type, const char *path, size_t le
 	for (size_t i = 0; i < f->nitems; i++) {
 		const struct filter_item *o = &f->items[i];
 
-		if (o->type == type && o->kind == kind && !strncmp(o->str, path, len) && !o->str[len])
+		if (o->type == type && o->kind == kind && !strncmp(o->str, path, len) &&
+		    !o->str[len])
 			goto done; /* already there */
 	}
 	it = add_item(f, type, kind);
@@ -175,8 +187,8 @@ static int parse_item(struct filter_spec *f, int type, const char *s, size_t len
 		goto match;
 	}
 	snprintf(err, errlen,
-		 "'%.*s': expected a path, comm=NAME, port=N, cgroup=ID, write or failed",
-		 (int)len, s);
+		 "'%.*s': expected a path, comm=NAME, port=N, cgroup=ID, write or failed", (int)len,
+		 s);
 	return -EINVAL;
 match:
 	f->types[type].mode = VG_FILTER_MATCH;
@@ -319,8 +331,8 @@ static int put_item(const struct filter_spec *f, const struct filter_item *it,
 	switch (it->kind) {
 	case FILTER_ITEM_PREFIX:
 	case FILTER_ITEM_EXACT: {
-		struct vg_path_key k = { .type = it->type };
-		struct vg_path_val v = { .len = strlen(it->str) };
+		struct vg_path_key k = {.type = it->type};
+		struct vg_path_val v = {.len = strlen(it->str)};
 
 		memcpy(k.path, it->str, v.len);
 		k.prefixlen = 8 + 8 * v.len;
@@ -329,18 +341,18 @@ static int put_item(const struct filter_spec *f, const struct filter_item *it,
 		return bpf_map_update_elem(m->paths, &k, &v, BPF_ANY) ? -errno : 0;
 	}
 	case FILTER_ITEM_COMM: {
-		struct vg_comm_key k = { .type = it->type };
+		struct vg_comm_key k = {.type = it->type};
 
 		memcpy(k.comm, it->str, strnlen(it->str, sizeof(k.comm) - 1));
 		return bpf_map_update_elem(m->comms, &k, &one, BPF_ANY) ? -errno : 0;
 	}
 	case FILTER_ITEM_PORT: {
-		struct vg_port_key k = { .type = it->type, .port = it->num };
+		struct vg_port_key k = {.type = it->type, .port = it->num};
 
 		return bpf_map_update_elem(m->ports, &k, &one, BPF_ANY) ? -errno : 0;
 	}
 	case FILTER_ITEM_CGROUP: {
-		struct vg_cgroup_key k = { .cgroup_id = it->num, .type = it->type };
+		struct vg_cgroup_key k = {.cgroup_id = it->num, .type = it->type};
 
 		return bpf_map_update_elem(m->cgroups, &k, &one, BPF_ANY) ? -errno : 0;
 	}
@@ -350,7 +362,7 @@ static int put_item(const struct filter_spec *f, const struct filter_item *it,
 
 int filter_spec_apply(const struct filter_spec *f, const struct filter_maps *m)
 {
-	struct vg_filter_type all = { .mode = VG_FILTER_ALL };
+	struct vg_filter_type all = {.mode = VG_FILTER_ALL};
 	uint32_t t;
 	size_t i;
 	int ret;
@@ -469,6 +481,7 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 		if ((h->flags & (VG_FL_PATH_JOINED | VG_FL_PATH2_JOINED)) &&
 		    ((s && has_dot_component(s, n)) || (s2 && has_dot_component(s2, n2))))
 			return true;
-		return (s && path_matches(f, h->type, s, n)) || (s2 && path_matches(f, h->type, s2, n2));
+		return (s && path_matches(f, h->type, s, n)) ||
+		       (s2 && path_matches(f, h->type, s2, n2));
 	}
 }

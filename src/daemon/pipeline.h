@@ -17,14 +17,14 @@ struct event;
 struct proctable;
 
 struct pipeline {
-	struct proctable *procs;   /* the process table */
-	struct detect *detect;	   /* the rules; NULL for none */
-	const char *hostname;	   /* for alerts */
-	int64_t boot_to_real_ns;   /* CLOCK_REALTIME - CLOCK_BOOTTIME */
+	struct proctable *procs;		   /* the process table */
+	struct detect *detect;			   /* the rules; NULL for none */
+	const char *hostname;			   /* for alerts */
+	int64_t boot_to_real_ns;		   /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	void (*show)(void *arg, struct event *ev); /* prints the event; NULL for none */
-	void *arg;		   /* passed to show */
-	uint64_t received[VG_EV_TYPE_MAX]; /* valid records, per type */
-	uint64_t invalid;	   /* records that failed validation */
+	void *arg;				   /* passed to show */
+	uint64_t received[VG_EV_TYPE_MAX];	   /* valid records, per type */
+	uint64_t invalid;			   /* records that failed validation */
 };
 
 /* Handles one record. Returns 0, or -EINVAL when it was not a valid record. */

@@ -16,7 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "filter.h"
+#include "detect/filter.h"
 #include "loader.h"
 #include "vigil.skel.h"
 
@@ -56,8 +56,8 @@ static void keep_verifier_tail(const char *log)
 		while (start > log && start[-1] != '\n')
 			start--;
 		/* skip the statistics lines that close every log */
-		if (start == log || (strncmp(start, "processed ", 10) &&
-				     strncmp(start, "verification time", 17)))
+		if (start == log ||
+		    (strncmp(start, "processed ", 10) && strncmp(start, "verification time", 17)))
 			break;
 		p = start;
 	}
@@ -112,15 +112,17 @@ static int check_environment(const struct loader_opts *opts, char *err, size_t e
 		return -EPERM;
 	}
 	if (opts->btf_path && access(opts->btf_path, R_OK) != 0) {
-		snprintf(err, errlen, "--btf %s: %s (give a BTF file for this kernel, e.g. from "
+		snprintf(err, errlen,
+			 "--btf %s: %s (give a BTF file for this kernel, e.g. from "
 			 "BTFHub, or leave --btf out on a kernel with /sys/kernel/btf/vmlinux)",
 			 opts->btf_path, strerror(errno));
 		return -ENOENT;
 	}
 	if (!opts->btf_path && access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		snprintf(err, errlen,
-			 "kernel BTF is missing (/sys/kernel/btf/vmlinux): vigil needs a kernel "
-			 "built with CONFIG_DEBUG_INFO_BTF=y, or a BTF file for it given with --btf");
+		snprintf(
+		    err, errlen,
+		    "kernel BTF is missing (/sys/kernel/btf/vmlinux): vigil needs a kernel "
+		    "built with CONFIG_DEBUG_INFO_BTF=y, or a BTF file for it given with --btf");
 		return -ENOENT;
 	}
 	return ensure_tracefs(err, errlen);
@@ -147,7 +149,8 @@ static void skip_missing_tracepoints(struct bpf_object *obj)
 		snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s/id", sec + 3);
 		if (access(path, F_OK) == 0)
 			continue;
-		fprintf(stderr, "vigil: warning: this kernel has no tracepoint %s; %s is not loaded\n",
+		fprintf(stderr,
+			"vigil: warning: this kernel has no tracepoint %s; %s is not loaded\n",
 			sec + 3, bpf_program__name(prog));
 		bpf_program__set_autoload(prog, false);
 	}
@@ -191,8 +194,8 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 	}
 	l->ncpu = libbpf_num_possible_cpus();
 	l->skel = vigil_bpf__open_opts(&(struct bpf_object_open_opts){
-		.sz = sizeof(struct bpf_object_open_opts),
-		.btf_custom_path = opts->btf_path,
+	    .sz = sizeof(struct bpf_object_open_opts),
+	    .btf_custom_path = opts->btf_path,
 	});
 	if (!l->skel) {
 		ret = -errno;
@@ -204,8 +207,10 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 		     (opts->ringbuf_bytes & (opts->ringbuf_bytes - 1))))
 		ret = -EINVAL;
 	if (ret) {
-		snprintf(err, errlen, "ring buffer size %zu refused: %s (it must be a power of two, "
-			 "at least the page size)", opts->ringbuf_bytes, strerror(-ret));
+		snprintf(err, errlen,
+			 "ring buffer size %zu refused: %s (it must be a power of two, "
+			 "at least the page size)",
+			 opts->ringbuf_bytes, strerror(-ret));
 		goto err_destroy;
 	}
 	skip_missing_tracepoints(l->skel->obj);
@@ -218,7 +223,8 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 				 failed_prog, strerror(-ret), -ret,
 				 verifier_tail[0] ? "; verifier: " : "", verifier_tail);
 		else if (failed_map[0])
-			snprintf(err, errlen, "the kernel refused to create BPF map '%s': %s (errno %d)",
+			snprintf(err, errlen,
+				 "the kernel refused to create BPF map '%s': %s (errno %d)",
 				 failed_map, strerror(-ret), -ret);
 		else
 			snprintf(err, errlen, "cannot load the BPF object: %s (errno %d)",

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 
 #include "event.h"
-#include "json.h"
+#include "util/json.h"
 
 #define NET_NAME_MAX 16 /* "proto_65535" and the like */
 

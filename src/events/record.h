@@ -21,8 +21,7 @@ struct proctable;
 struct recorder;
 
 /* Creates FILE and writes the header and the table's processes. NULL + errno. */
-struct recorder *recorder__open(const char *path, struct proctable *procs,
-				int64_t boot_to_real_ns);
+struct recorder *recorder__open(const char *path, struct proctable *procs, int64_t boot_to_real_ns);
 /* Appends one raw record. 0 or -errno (the first error is kept and counted). */
 int recorder__write(struct recorder *r, const void *rec, size_t size);
 /* Flushes and closes; returns the first write error, 0 when all went to disk. */

@@ -20,16 +20,16 @@
 
 #include "agent.h"
 #include "config.h"
-#include "detect.h"
-#include "event.h"
-#include "filter.h"
-#include "json.h"
-#include "loader.h"
+#include "detect/detect.h"
+#include "events/event.h"
+#include "detect/filter.h"
+#include "util/json.h"
+#include "kernel/loader.h"
 #include "metrics.h"
 #include "output/output.h"
 #include "pipeline.h"
-#include "proctable.h"
-#include "record.h"
+#include "state/proctable.h"
+#include "events/record.h"
 
 struct agent {
 	const struct agent_opts *opts; /* settings */
@@ -103,16 +103,16 @@ static void on_alert(void *arg, const struct detect_alert *al)
 	struct agent *a = arg;
 	const struct proc_info *p = al->ev->proc;
 	struct alert out = {
-		.json = al->json,
-		.json_len = al->json_len,
-		.rule = al->rule->name,
-		.priority = al->rule->priority,
-		.output = al->text,
-		.tags = al->rule->tags,
-		.n_tags = al->rule->n_tags,
-		.hostname = a->hostname,
-		.time_ns = al->time_ns,
-		.container_id = p && p->container.short_id[0] ? p->container.short_id : "host",
+	    .json = al->json,
+	    .json_len = al->json_len,
+	    .rule = al->rule->name,
+	    .priority = al->rule->priority,
+	    .output = al->text,
+	    .tags = al->rule->tags,
+	    .n_tags = al->rule->n_tags,
+	    .hostname = a->hostname,
+	    .time_ns = al->time_ns,
+	    .container_id = p && p->container.short_id[0] ? p->container.short_id : "host",
 	};
 
 	if (outputs__emit(a->outputs, &out))
@@ -132,11 +132,11 @@ static void collect(struct metrics_writer *w, void *arg)
 	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
 		if (!event_type_name(t))
 			continue;
-		mc[n++] = (struct metrics_event_counts){ .type = event_type_name(t),
-							 .seen = c[t].seen,
-							 .filtered = c[t].filtered,
-							 .sent = c[t].sent,
-							 .lost = c[t].lost };
+		mc[n++] = (struct metrics_event_counts){.type = event_type_name(t),
+							.seen = c[t].seen,
+							.filtered = c[t].filtered,
+							.sent = c[t].sent,
+							.lost = c[t].lost};
 	}
 	metrics__write_event_counts(w, mc, n);
 }
@@ -315,17 +315,17 @@ static int loop(struct agent *a, int sfd)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return -errno;
-	evs[0] = (struct epoll_event){ .events = EPOLLIN, .data.fd = sfd };
+	evs[0] = (struct epoll_event){.events = EPOLLIN, .data.fd = sfd};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &evs[0])) {
 		ret = -errno;
 		goto out;
 	}
-	evs[0] = (struct epoll_event){ .events = EPOLLIN, .data.fd = -1 };
+	evs[0] = (struct epoll_event){.events = EPOLLIN, .data.fd = -1};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(a->rb), &evs[0])) {
 		ret = -errno;
 		goto out;
 	}
-	evs[0] = (struct epoll_event){ .events = EPOLLIN, .data.fd = a->inotify_fd };
+	evs[0] = (struct epoll_event){.events = EPOLLIN, .data.fd = a->inotify_fd};
 	if (a->inotify_fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, a->inotify_fd, &evs[0])) {
 		ret = -errno;
 		goto out;
@@ -370,7 +370,8 @@ static int loop(struct agent *a, int sfd)
 			last_housekeeping = now;
 			proctable__stats(a->procs, &ps);
 			if (a->metrics) {
-				metric__set(metrics__agent(a->metrics)->procs, ps.live + ps.lingering);
+				metric__set(metrics__agent(a->metrics)->procs,
+					    ps.live + ps.lingering);
 				metric__set(metrics__agent(a->metrics)->ringbuf_used,
 					    loader__ringbuf_used(a->loader));
 			}
@@ -386,12 +387,12 @@ out:
 int agent_run(const struct agent_opts *opts)
 {
 	struct loader_opts lo = {
-		.ringbuf_bytes = opts->ringbuf_bytes,
-		.wake_bytes = opts->wake_bytes,
-		.self_pid = getpid(),
-		.btf_path = opts->btf_path,
+	    .ringbuf_bytes = opts->ringbuf_bytes,
+	    .wake_bytes = opts->wake_bytes,
+	    .self_pid = getpid(),
+	    .btf_path = opts->btf_path,
 	};
-	struct agent a = { .opts = opts };
+	struct agent a = {.opts = opts};
 	struct detect_stats ds;
 	char err[1024];
 	int sfd = -1, ret, seeded;
@@ -405,12 +406,12 @@ int agent_run(const struct agent_opts *opts)
 		strcpy(a.hostname, "localhost");
 	if (!opts->no_rules) {
 		struct detect_opts d = {
-			.files = opts->n_rule_files ? opts->rule_files : NULL,
-			.n_files = opts->n_rule_files,
-			.min_priority = opts->min_priority,
-			.unknown_field_warn = opts->skip_unknown_fields,
-			.on_alert = on_alert,
-			.arg = &a,
+		    .files = opts->n_rule_files ? opts->rule_files : NULL,
+		    .n_files = opts->n_rule_files,
+		    .min_priority = opts->min_priority,
+		    .unknown_field_warn = opts->skip_unknown_fields,
+		    .on_alert = on_alert,
+		    .arg = &a,
 		};
 
 		a.detect = detect__new(&d);
@@ -447,9 +448,9 @@ int agent_run(const struct agent_opts *opts)
 	}
 	/* after the sensors load: "not root" or "no BTF" is what a user must hear first */
 	if (opts->cfg->metrics.enabled) {
-		struct metrics_opts mo = { .version = VIGIL_VERSION,
-					   .stall_ns = opts->cfg->metrics.stall_ns,
-					   .no_health = !opts->cfg->metrics.health };
+		struct metrics_opts mo = {.version = VIGIL_VERSION,
+					  .stall_ns = opts->cfg->metrics.stall_ns,
+					  .no_health = !opts->cfg->metrics.health};
 
 		a.metrics = metrics__new(&mo);
 		if (!a.metrics) {

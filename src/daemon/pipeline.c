@@ -6,10 +6,10 @@
  */
 #include <errno.h>
 
-#include "detect.h"
-#include "event.h"
+#include "detect/detect.h"
+#include "events/event.h"
 #include "pipeline.h"
-#include "proctable.h"
+#include "state/proctable.h"
 
 static void handle(struct pipeline *p, struct event *ev)
 {
@@ -22,7 +22,7 @@ static void handle(struct pipeline *p, struct event *ev)
 int pipeline_record(struct pipeline *p, const void *data, size_t size)
 {
 	const struct vg_hdr *h = data;
-	struct event ev = { .hdr = h };
+	struct event ev = {.hdr = h};
 
 	if (event_validate(data, size)) {
 		p->invalid++;

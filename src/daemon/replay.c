@@ -13,13 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "detect.h"
-#include "event.h"
-#include "filter.h"
-#include "json.h"
+#include "detect/detect.h"
+#include "events/event.h"
+#include "detect/filter.h"
+#include "util/json.h"
 #include "pipeline.h"
-#include "proctable.h"
-#include "record.h"
+#include "state/proctable.h"
+#include "events/record.h"
 #include "replay.h"
 
 struct replay {
@@ -60,15 +60,15 @@ static double now_s(void)
 
 int replay_run(const struct replay_opts *o)
 {
-	struct replay r = { .prefilter = o->prefilter, .events = o->events };
+	struct replay r = {.prefilter = o->prefilter, .events = o->events};
 	struct detect_opts dopts = {
-		.files = o->n_rule_files ? o->rule_files : NULL,
-		.n_files = o->n_rule_files,
-		.min_priority = o->min_priority,
-		.on_alert = print_alert,
-		.arg = &r,
+	    .files = o->n_rule_files ? o->rule_files : NULL,
+	    .n_files = o->n_rule_files,
+	    .min_priority = o->min_priority,
+	    .on_alert = print_alert,
+	    .arg = &r,
 	};
-	struct pipeline p = { .hostname = "replay", .show = o->events ? show : NULL, .arg = &r };
+	struct pipeline p = {.hostname = "replay", .show = o->events ? show : NULL, .arg = &r};
 	struct replay_reader rd;
 	char err[512];
 	uint64_t n = 0;
@@ -104,7 +104,7 @@ int replay_run(const struct replay_opts *o)
 			break;
 		n++;
 		if (o->prefilter && !event_validate(rec, size)) {
-			ev = (struct event){ .hdr = rec, .size = size };
+			ev = (struct event){.hdr = rec, .size = size};
 			if (!filter_spec_pass(&r.spec, &ev)) {
 				r.dropped++;
 				continue;
@@ -114,8 +114,10 @@ int replay_run(const struct replay_opts *o)
 	}
 	dt = now_s() - t0;
 	if (ret < 0)
-		fprintf(stderr, "vigil replay: %s: torn or oversized record at offset %llu; the "
-			"rest of the file is not read\n", o->file, (unsigned long long)rd.offset);
+		fprintf(stderr,
+			"vigil replay: %s: torn or oversized record at offset %llu; the "
+			"rest of the file is not read\n",
+			o->file, (unsigned long long)rd.offset);
 	if (o->stats)
 		fprintf(stderr,
 			"vigil replay: %llu records in %.3f s (%.0f records/s), %llu alerts, %llu "

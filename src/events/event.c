@@ -10,19 +10,28 @@
 #include <time.h>
 
 #include "event.h"
-#include "json.h"
-#include "proctable.h"
+#include "util/json.h"
+#include "state/proctable.h"
 
 struct type_info {
-	const char *name; /* as shown in the stream */
-	size_t min_size;  /* fixed part of the record */
+	const char *name;					  /* as shown in the stream */
+	size_t min_size;					  /* fixed part of the record */
 	void (*json)(struct json_buf *j, const struct event *ev); /* type-specific object */
-	void (*text)(FILE *out, const struct event *ev);	     /* type-specific words */
+	void (*text)(FILE *out, const struct event *ev);	  /* type-specific words */
 };
 
-#define FILE_TYPE(n) { n, sizeof(struct vg_file), event_file_json, event_file_text }
-#define NET_TYPE(n) { n, sizeof(struct vg_net), event_net_json, event_net_text }
-#define PRIV_TYPE(n) { n, sizeof(struct vg_priv), event_priv_json, event_priv_text }
+#define FILE_TYPE(n)                                                                               \
+	{                                                                                          \
+		n, sizeof(struct vg_file), event_file_json, event_file_text                        \
+	}
+#define NET_TYPE(n)                                                                                \
+	{                                                                                          \
+		n, sizeof(struct vg_net), event_net_json, event_net_text                           \
+	}
+#define PRIV_TYPE(n)                                                                               \
+	{                                                                                          \
+		n, sizeof(struct vg_priv), event_priv_json, event_priv_text                        \
+	}
 
 static void exec_json(struct json_buf *j, const struct event *ev);
 static void exec_text(FILE *out, const struct event *ev);
@@ -32,64 +41,90 @@ static void exit_json(struct json_buf *j, const struct event *ev);
 static void exit_text(FILE *out, const struct event *ev);
 
 static const struct type_info types[VG_EV_TYPE_MAX] = {
-	[VG_EV_EXEC] = { "exec", sizeof(struct vg_exec), exec_json, exec_text },
-	[VG_EV_FORK] = { "fork", sizeof(struct vg_fork), fork_json, fork_text },
-	[VG_EV_EXIT] = { "exit", sizeof(struct vg_exit), exit_json, exit_text },
-	[VG_EV_OPEN] = FILE_TYPE("open"),
-	[VG_EV_UNLINK] = FILE_TYPE("unlink"),
-	[VG_EV_RENAME] = FILE_TYPE("rename"),
-	[VG_EV_MKDIR] = FILE_TYPE("mkdir"),
-	[VG_EV_CHMOD] = FILE_TYPE("chmod"),
-	[VG_EV_CHOWN] = FILE_TYPE("chown"),
-	[VG_EV_LINK] = FILE_TYPE("link"),
-	[VG_EV_SYMLINK] = FILE_TYPE("symlink"),
-	[VG_EV_TRUNCATE] = FILE_TYPE("truncate"),
-	[VG_EV_CONNECT] = NET_TYPE("connect"),
-	[VG_EV_ACCEPT] = NET_TYPE("accept"),
-	[VG_EV_BIND] = NET_TYPE("bind"),
-	[VG_EV_LISTEN] = NET_TYPE("listen"),
-	[VG_EV_SETID] = PRIV_TYPE("setid"),
-	[VG_EV_CAPSET] = PRIV_TYPE("capset"),
-	[VG_EV_PTRACE] = PRIV_TYPE("ptrace"),
-	[VG_EV_MODULE] = PRIV_TYPE("module"),
-	[VG_EV_MOUNT] = PRIV_TYPE("mount"),
-	[VG_EV_UMOUNT] = PRIV_TYPE("umount"),
-	[VG_EV_UNSHARE] = PRIV_TYPE("unshare"),
-	[VG_EV_SETNS] = PRIV_TYPE("setns"),
-	[VG_EV_BPF] = PRIV_TYPE("bpf"),
-	[VG_EV_MEMFD] = PRIV_TYPE("memfd"),
-	[VG_EV_CHROOT] = PRIV_TYPE("chroot"),
-	[VG_EV_KILL] = PRIV_TYPE("kill"),
+    [VG_EV_EXEC] = {"exec", sizeof(struct vg_exec), exec_json, exec_text},
+    [VG_EV_FORK] = {"fork", sizeof(struct vg_fork), fork_json, fork_text},
+    [VG_EV_EXIT] = {"exit", sizeof(struct vg_exit), exit_json, exit_text},
+    [VG_EV_OPEN] = FILE_TYPE("open"),
+    [VG_EV_UNLINK] = FILE_TYPE("unlink"),
+    [VG_EV_RENAME] = FILE_TYPE("rename"),
+    [VG_EV_MKDIR] = FILE_TYPE("mkdir"),
+    [VG_EV_CHMOD] = FILE_TYPE("chmod"),
+    [VG_EV_CHOWN] = FILE_TYPE("chown"),
+    [VG_EV_LINK] = FILE_TYPE("link"),
+    [VG_EV_SYMLINK] = FILE_TYPE("symlink"),
+    [VG_EV_TRUNCATE] = FILE_TYPE("truncate"),
+    [VG_EV_CONNECT] = NET_TYPE("connect"),
+    [VG_EV_ACCEPT] = NET_TYPE("accept"),
+    [VG_EV_BIND] = NET_TYPE("bind"),
+    [VG_EV_LISTEN] = NET_TYPE("listen"),
+    [VG_EV_SETID] = PRIV_TYPE("setid"),
+    [VG_EV_CAPSET] = PRIV_TYPE("capset"),
+    [VG_EV_PTRACE] = PRIV_TYPE("ptrace"),
+    [VG_EV_MODULE] = PRIV_TYPE("module"),
+    [VG_EV_MOUNT] = PRIV_TYPE("mount"),
+    [VG_EV_UMOUNT] = PRIV_TYPE("umount"),
+    [VG_EV_UNSHARE] = PRIV_TYPE("unshare"),
+    [VG_EV_SETNS] = PRIV_TYPE("setns"),
+    [VG_EV_BPF] = PRIV_TYPE("bpf"),
+    [VG_EV_MEMFD] = PRIV_TYPE("memfd"),
+    [VG_EV_CHROOT] = PRIV_TYPE("chroot"),
+    [VG_EV_KILL] = PRIV_TYPE("kill"),
 };
 
 static const char *const syscall_names[VG_SYS_MAX] = {
-	[VG_SYS_EXECVE] = "execve",	      [VG_SYS_OPEN] = "open",
-	[VG_SYS_OPENAT] = "openat",	      [VG_SYS_OPENAT2] = "openat2",
-	[VG_SYS_CREAT] = "creat",	      [VG_SYS_UNLINK] = "unlink",
-	[VG_SYS_UNLINKAT] = "unlinkat",	      [VG_SYS_RMDIR] = "rmdir",
-	[VG_SYS_RENAME] = "rename",	      [VG_SYS_RENAMEAT] = "renameat",
-	[VG_SYS_RENAMEAT2] = "renameat2",     [VG_SYS_MKDIR] = "mkdir",
-	[VG_SYS_MKDIRAT] = "mkdirat",	      [VG_SYS_CHMOD] = "chmod",
-	[VG_SYS_FCHMOD] = "fchmod",	      [VG_SYS_FCHMODAT] = "fchmodat",
-	[VG_SYS_FCHMODAT2] = "fchmodat2",     [VG_SYS_CHOWN] = "chown",
-	[VG_SYS_FCHOWN] = "fchown",	      [VG_SYS_LCHOWN] = "lchown",
-	[VG_SYS_FCHOWNAT] = "fchownat",	      [VG_SYS_LINK] = "link",
-	[VG_SYS_LINKAT] = "linkat",	      [VG_SYS_SYMLINK] = "symlink",
-	[VG_SYS_SYMLINKAT] = "symlinkat",     [VG_SYS_TRUNCATE] = "truncate",
-	[VG_SYS_FTRUNCATE] = "ftruncate",     [VG_SYS_CONNECT] = "connect",
-	[VG_SYS_ACCEPT] = "accept",	      [VG_SYS_ACCEPT4] = "accept4",
-	[VG_SYS_BIND] = "bind",		      [VG_SYS_LISTEN] = "listen",
-	[VG_SYS_SETUID] = "setuid",	      [VG_SYS_SETGID] = "setgid",
-	[VG_SYS_SETREUID] = "setreuid",	      [VG_SYS_SETREGID] = "setregid",
-	[VG_SYS_SETRESUID] = "setresuid",     [VG_SYS_SETRESGID] = "setresgid",
-	[VG_SYS_CAPSET] = "capset",	      [VG_SYS_PTRACE] = "ptrace",
-	[VG_SYS_INIT_MODULE] = "init_module", [VG_SYS_FINIT_MODULE] = "finit_module",
-	[VG_SYS_DELETE_MODULE] = "delete_module", [VG_SYS_MOUNT] = "mount",
-	[VG_SYS_UMOUNT2] = "umount2",	      [VG_SYS_UNSHARE] = "unshare",
-	[VG_SYS_SETNS] = "setns",	      [VG_SYS_BPF] = "bpf",
-	[VG_SYS_MEMFD_CREATE] = "memfd_create", [VG_SYS_CHROOT] = "chroot",
-	[VG_SYS_KILL] = "kill",		      [VG_SYS_TKILL] = "tkill",
-	[VG_SYS_TGKILL] = "tgkill",
+    [VG_SYS_EXECVE] = "execve",
+    [VG_SYS_OPEN] = "open",
+    [VG_SYS_OPENAT] = "openat",
+    [VG_SYS_OPENAT2] = "openat2",
+    [VG_SYS_CREAT] = "creat",
+    [VG_SYS_UNLINK] = "unlink",
+    [VG_SYS_UNLINKAT] = "unlinkat",
+    [VG_SYS_RMDIR] = "rmdir",
+    [VG_SYS_RENAME] = "rename",
+    [VG_SYS_RENAMEAT] = "renameat",
+    [VG_SYS_RENAMEAT2] = "renameat2",
+    [VG_SYS_MKDIR] = "mkdir",
+    [VG_SYS_MKDIRAT] = "mkdirat",
+    [VG_SYS_CHMOD] = "chmod",
+    [VG_SYS_FCHMOD] = "fchmod",
+    [VG_SYS_FCHMODAT] = "fchmodat",
+    [VG_SYS_FCHMODAT2] = "fchmodat2",
+    [VG_SYS_CHOWN] = "chown",
+    [VG_SYS_FCHOWN] = "fchown",
+    [VG_SYS_LCHOWN] = "lchown",
+    [VG_SYS_FCHOWNAT] = "fchownat",
+    [VG_SYS_LINK] = "link",
+    [VG_SYS_LINKAT] = "linkat",
+    [VG_SYS_SYMLINK] = "symlink",
+    [VG_SYS_SYMLINKAT] = "symlinkat",
+    [VG_SYS_TRUNCATE] = "truncate",
+    [VG_SYS_FTRUNCATE] = "ftruncate",
+    [VG_SYS_CONNECT] = "connect",
+    [VG_SYS_ACCEPT] = "accept",
+    [VG_SYS_ACCEPT4] = "accept4",
+    [VG_SYS_BIND] = "bind",
+    [VG_SYS_LISTEN] = "listen",
+    [VG_SYS_SETUID] = "setuid",
+    [VG_SYS_SETGID] = "setgid",
+    [VG_SYS_SETREUID] = "setreuid",
+    [VG_SYS_SETREGID] = "setregid",
+    [VG_SYS_SETRESUID] = "setresuid",
+    [VG_SYS_SETRESGID] = "setresgid",
+    [VG_SYS_CAPSET] = "capset",
+    [VG_SYS_PTRACE] = "ptrace",
+    [VG_SYS_INIT_MODULE] = "init_module",
+    [VG_SYS_FINIT_MODULE] = "finit_module",
+    [VG_SYS_DELETE_MODULE] = "delete_module",
+    [VG_SYS_MOUNT] = "mount",
+    [VG_SYS_UMOUNT2] = "umount2",
+    [VG_SYS_UNSHARE] = "unshare",
+    [VG_SYS_SETNS] = "setns",
+    [VG_SYS_BPF] = "bpf",
+    [VG_SYS_MEMFD_CREATE] = "memfd_create",
+    [VG_SYS_CHROOT] = "chroot",
+    [VG_SYS_KILL] = "kill",
+    [VG_SYS_TKILL] = "tkill",
+    [VG_SYS_TGKILL] = "tgkill",
 };
 
 const char *event_type_name(uint16_t type)
@@ -121,9 +156,9 @@ bool event_sys_fields(const struct event *ev, struct event_sys *out)
 }
 
 _Static_assert(offsetof(struct vg_file, ret) == offsetof(struct vg_net, ret) &&
-		       offsetof(struct vg_file, ret) == offsetof(struct vg_priv, ret) &&
-		       offsetof(struct vg_file, syscall) == offsetof(struct vg_net, syscall) &&
-		       offsetof(struct vg_file, syscall) == offsetof(struct vg_priv, syscall),
+		   offsetof(struct vg_file, ret) == offsetof(struct vg_priv, ret) &&
+		   offsetof(struct vg_file, syscall) == offsetof(struct vg_net, syscall) &&
+		   offsetof(struct vg_file, syscall) == offsetof(struct vg_priv, syscall),
 	       "syscall records share their leading fields");
 
 size_t event_path_fold(char *path, size_t len)
@@ -319,10 +354,10 @@ static void exec_json(struct json_buf *j, const struct event *ev)
 		uint32_t flag;	  /* VG_XF_*_TRUNC */
 		const char *name; /* what was cut */
 	} cuts[] = {
-		{ VG_XF_EXE_TRUNC, "exe" },
-		{ VG_XF_ARGS_TRUNC, "args" },
-		{ VG_XF_CWD_TRUNC, "cwd" },
-		{ VG_XF_FILENAME_TRUNC, "filename" },
+	    {VG_XF_EXE_TRUNC, "exe"},
+	    {VG_XF_ARGS_TRUNC, "args"},
+	    {VG_XF_CWD_TRUNC, "cwd"},
+	    {VG_XF_FILENAME_TRUNC, "filename"},
 	};
 	const char *s;
 	size_t n, i;
@@ -410,7 +445,7 @@ static void fork_json(struct json_buf *j, const struct event *ev)
 void event_to_json(const struct event *ev, const struct proc_info *const *ancestry, size_t n,
 		   struct json_buf *j)
 {
-	static const struct container_ident host = { .short_id = "host" };
+	static const struct container_ident host = {.short_id = "host"};
 	const struct vg_hdr *h = ev->hdr;
 	struct event_sys sys;
 	char when[40];

@@ -13,30 +13,30 @@
 #include <time.h>
 
 #include "detect.h"
-#include "event.h"
+#include "events/event.h"
 #include "fields.h"
 #include "filter.h"
-#include "json.h"
-#include "metrics.h"
-#include "proctable.h"
+#include "util/json.h"
+#include "daemon/metrics.h"
+#include "state/proctable.h"
 
 struct detect {
-	struct detect_opts opts;   /* as given */
-	struct rule_engine *eng;   /* the running rules */
-	struct field_ctx *fctx;	   /* getter context, reused per event */
-	struct json_buf alert;	   /* alert rendering, reused */
-	struct rule_text text;	   /* text line rendering, reused */
-	const char *hostname;	   /* for the alert being built */
+	struct detect_opts opts;     /* as given */
+	struct rule_engine *eng;     /* the running rules */
+	struct field_ctx *fctx;	     /* getter context, reused per event */
+	struct json_buf alert;	     /* alert rendering, reused */
+	struct rule_text text;	     /* text line rendering, reused */
+	const char *hostname;	     /* for the alert being built */
 	struct metric *eval_seconds; /* sampled evaluation times; NULL: not timed */
-	struct detect_stats stats; /* counters */
+	struct detect_stats stats;   /* counters */
 };
 
 static struct rule_engine *build(const struct detect_opts *o)
 {
 	struct rule_engine_opts eo = {
-		.min_priority = o->min_priority,
-		.unknown_field_warn = o->unknown_field_warn,
-		.time_iso8601 = true,
+	    .min_priority = o->min_priority,
+	    .unknown_field_warn = o->unknown_field_warn,
+	    .time_iso8601 = true,
 	};
 	struct rule_engine *e;
 	size_t i;
@@ -126,7 +126,7 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 	struct detect *d = arg;
 	const struct event *ev = d->fctx->ev;
 	uint32_t code = field_event_code(ev);
-	struct detect_alert a = { .rule = rule, .ev = ev, .time_ns = ev->time_ns };
+	struct detect_alert a = {.rule = rule, .ev = ev, .time_ns = ev->time_ns};
 
 	d->stats.alerts++;
 	json_reset(&d->alert);
@@ -184,42 +184,47 @@ void detect__stats(const struct detect *d, struct detect_stats *out)
 
 /* The syscalls behind each event type, as host codes. */
 static const struct {
-	uint8_t type;	      /* enum vg_type */
-	uint8_t codes[6];     /* enum vg_syscall values, 0-terminated */
-	const char *field;    /* the field the kernel can check, NULL for none */
-	const char *field2;   /* another spelling of the same kernel value */
+	uint8_t type;	    /* enum vg_type */
+	uint8_t codes[6];   /* enum vg_syscall values, 0-terminated */
+	const char *field;  /* the field the kernel can check, NULL for none */
+	const char *field2; /* another spelling of the same kernel value */
 } type_codes[] = {
-	{ VG_EV_OPEN, { VG_SYS_OPEN, VG_SYS_OPENAT, VG_SYS_OPENAT2, VG_SYS_CREAT }, "fd.name",
-	  "fs.path.name" },
-	{ VG_EV_UNLINK, { VG_SYS_UNLINK, VG_SYS_UNLINKAT, VG_SYS_RMDIR }, "fd.name",
-	  "fs.path.name" },
-	{ VG_EV_RENAME, { VG_SYS_RENAME, VG_SYS_RENAMEAT, VG_SYS_RENAMEAT2 }, NULL, NULL },
-	{ VG_EV_MKDIR, { VG_SYS_MKDIR, VG_SYS_MKDIRAT }, "fd.name", "fs.path.name" },
-	{ VG_EV_CHMOD, { VG_SYS_CHMOD, VG_SYS_FCHMOD, VG_SYS_FCHMODAT, VG_SYS_FCHMODAT2 },
-	  "fd.name", "fs.path.name" },
-	{ VG_EV_CHOWN, { VG_SYS_CHOWN, VG_SYS_FCHOWN, VG_SYS_LCHOWN, VG_SYS_FCHOWNAT }, "fd.name",
-	  "fs.path.name" },
-	{ VG_EV_LINK, { VG_SYS_LINK, VG_SYS_LINKAT }, NULL, NULL },
-	{ VG_EV_SYMLINK, { VG_SYS_SYMLINK, VG_SYS_SYMLINKAT }, NULL, NULL },
-	{ VG_EV_TRUNCATE, { VG_SYS_TRUNCATE, VG_SYS_FTRUNCATE }, "fd.name", "fs.path.name" },
-	{ VG_EV_CONNECT, { VG_SYS_CONNECT }, "fd.sport", "fd.rport" },
-	{ VG_EV_ACCEPT, { VG_SYS_ACCEPT, VG_SYS_ACCEPT4 }, "fd.sport", "fd.lport" },
-	{ VG_EV_BIND, { VG_SYS_BIND }, "fd.sport", "fd.lport" },
-	{ VG_EV_LISTEN, { VG_SYS_LISTEN }, "fd.sport", "fd.lport" },
-	{ VG_EV_SETID,
-	  { VG_SYS_SETUID, VG_SYS_SETGID, VG_SYS_SETREUID, VG_SYS_SETREGID, VG_SYS_SETRESUID,
-	    VG_SYS_SETRESGID } },
-	{ VG_EV_CAPSET, { VG_SYS_CAPSET } },
-	{ VG_EV_PTRACE, { VG_SYS_PTRACE } },
-	{ VG_EV_MODULE, { VG_SYS_INIT_MODULE, VG_SYS_FINIT_MODULE, VG_SYS_DELETE_MODULE } },
-	{ VG_EV_MOUNT, { VG_SYS_MOUNT } },
-	{ VG_EV_UMOUNT, { VG_SYS_UMOUNT2 } },
-	{ VG_EV_UNSHARE, { VG_SYS_UNSHARE } },
-	{ VG_EV_SETNS, { VG_SYS_SETNS } },
-	{ VG_EV_BPF, { VG_SYS_BPF } },
-	{ VG_EV_MEMFD, { VG_SYS_MEMFD_CREATE } },
-	{ VG_EV_CHROOT, { VG_SYS_CHROOT } },
-	{ VG_EV_KILL, { VG_SYS_KILL, VG_SYS_TKILL, VG_SYS_TGKILL } },
+    {VG_EV_OPEN,
+     {VG_SYS_OPEN, VG_SYS_OPENAT, VG_SYS_OPENAT2, VG_SYS_CREAT},
+     "fd.name",
+     "fs.path.name"},
+    {VG_EV_UNLINK, {VG_SYS_UNLINK, VG_SYS_UNLINKAT, VG_SYS_RMDIR}, "fd.name", "fs.path.name"},
+    {VG_EV_RENAME, {VG_SYS_RENAME, VG_SYS_RENAMEAT, VG_SYS_RENAMEAT2}, NULL, NULL},
+    {VG_EV_MKDIR, {VG_SYS_MKDIR, VG_SYS_MKDIRAT}, "fd.name", "fs.path.name"},
+    {VG_EV_CHMOD,
+     {VG_SYS_CHMOD, VG_SYS_FCHMOD, VG_SYS_FCHMODAT, VG_SYS_FCHMODAT2},
+     "fd.name",
+     "fs.path.name"},
+    {VG_EV_CHOWN,
+     {VG_SYS_CHOWN, VG_SYS_FCHOWN, VG_SYS_LCHOWN, VG_SYS_FCHOWNAT},
+     "fd.name",
+     "fs.path.name"},
+    {VG_EV_LINK, {VG_SYS_LINK, VG_SYS_LINKAT}, NULL, NULL},
+    {VG_EV_SYMLINK, {VG_SYS_SYMLINK, VG_SYS_SYMLINKAT}, NULL, NULL},
+    {VG_EV_TRUNCATE, {VG_SYS_TRUNCATE, VG_SYS_FTRUNCATE}, "fd.name", "fs.path.name"},
+    {VG_EV_CONNECT, {VG_SYS_CONNECT}, "fd.sport", "fd.rport"},
+    {VG_EV_ACCEPT, {VG_SYS_ACCEPT, VG_SYS_ACCEPT4}, "fd.sport", "fd.lport"},
+    {VG_EV_BIND, {VG_SYS_BIND}, "fd.sport", "fd.lport"},
+    {VG_EV_LISTEN, {VG_SYS_LISTEN}, "fd.sport", "fd.lport"},
+    {VG_EV_SETID,
+     {VG_SYS_SETUID, VG_SYS_SETGID, VG_SYS_SETREUID, VG_SYS_SETREGID, VG_SYS_SETRESUID,
+      VG_SYS_SETRESGID}},
+    {VG_EV_CAPSET, {VG_SYS_CAPSET}},
+    {VG_EV_PTRACE, {VG_SYS_PTRACE}},
+    {VG_EV_MODULE, {VG_SYS_INIT_MODULE, VG_SYS_FINIT_MODULE, VG_SYS_DELETE_MODULE}},
+    {VG_EV_MOUNT, {VG_SYS_MOUNT}},
+    {VG_EV_UMOUNT, {VG_SYS_UMOUNT2}},
+    {VG_EV_UNSHARE, {VG_SYS_UNSHARE}},
+    {VG_EV_SETNS, {VG_SYS_SETNS}},
+    {VG_EV_BPF, {VG_SYS_BPF}},
+    {VG_EV_MEMFD, {VG_SYS_MEMFD_CREATE}},
+    {VG_EV_CHROOT, {VG_SYS_CHROOT}},
+    {VG_EV_KILL, {VG_SYS_KILL, VG_SYS_TKILL, VG_SYS_TGKILL}},
 };
 
 enum reach {
@@ -229,8 +234,8 @@ enum reach {
 };
 
 /* Unions field's prefilter over the codes into out; returns how far it reaches. */
-static enum reach derive_field(const struct rule_engine *eng, const uint8_t *codes, const char *field,
-			       int type, struct filter_spec *out, bool commit)
+static enum reach derive_field(const struct rule_engine *eng, const uint8_t *codes,
+			       const char *field, int type, struct filter_spec *out, bool commit)
 {
 	enum reach r = REACH_NONE;
 	char err[64], num[32];
@@ -306,7 +311,7 @@ static void derive(const struct rule_engine *eng, struct filter_spec *out)
 
 	for (i = 0; i < sizeof(type_codes) / sizeof(type_codes[0]); i++) {
 		const uint8_t *codes = type_codes[i].codes;
-		const char *fields[] = { type_codes[i].field, type_codes[i].field2, "proc.name" };
+		const char *fields[] = {type_codes[i].field, type_codes[i].field2, "proc.name"};
 		int type = type_codes[i].type;
 		size_t f;
 
@@ -318,8 +323,8 @@ static void derive(const struct rule_engine *eng, struct filter_spec *out)
 		/* the first field every rule constrains is enough: each derivation covers
 		 * every rule of the type */
 		for (f = 0; f < 3; f++) {
-			if (!fields[f] || derive_field(eng, codes, fields[f], type, out, false) !=
-						  REACH_SOME)
+			if (!fields[f] ||
+			    derive_field(eng, codes, fields[f], type, out, false) != REACH_SOME)
 				continue;
 			derive_field(eng, codes, fields[f], type, out, true);
 			break;
@@ -335,7 +340,7 @@ int detect__derive_filter(const struct detect *d, struct filter_spec *out)
 
 void detect_print_prefilter(const struct rule_engine *e, FILE *out)
 {
-	static const char *const modes[] = { "all", "match", "none" };
+	static const char *const modes[] = {"all", "match", "none"};
 	struct filter_spec spec;
 	int t;
 
