@@ -5,8 +5,10 @@
  * lists, resolve every field against the host registry, type-check and prepare
  * constants (hash sets, prefix arrays, compiled regexes) into a resolved tree;
  * simplify it (flatten, fold, merge `=`/`startswith` chains on one field into one
- * set lookup); derive the event types it can match; and emit the op array. Last,
- * index active rules by event code.
+ * set lookup); derive the event types it can match; and emit the op array. A
+ * rule's `actions:` are typed by respond/ (respond/action.h); one this version does
+ * not carry out is an error, never silently ignored. Last, index active rules by
+ * event code.
  *
  * A comparison node inside a macro is resolved once and shared by every rule that
  * uses the macro, errors included, so each problem is reported once.
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "respond/action.h"
 #include "rules/rules_int.h"
 
 static const struct rule_field_def evtype_def = {
@@ -1214,7 +1217,6 @@ static void finish_info(struct rule_engine *e, struct crule *cr)
 	in->file = d->pos.file;
 	in->line = d->pos.line;
 	in->col = d->pos.col;
-	in->actions = d->actions;
 	in->all_evtypes = true;
 	if (d->tags.n) {
 		memcpy(tags, d->tags.v, sizeof(char *) * d->tags.n);
@@ -1228,6 +1230,58 @@ static void finish_info(struct rule_engine *e, struct crule *cr)
 	in->n_tags = nt;
 }
 
+static void action_diag(struct rule_engine *e, const struct rule_def *d, const struct rule_node *at,
+			const char *msg)
+{
+	struct rpos pos = {.file = at->file, .line = at->line, .col = at->col};
+
+	rdiag(e, RULE_DIAG_ERROR, &pos, "rule '%s': %s", d->name, msg);
+}
+
+/* Types the rule's actions onto its info; each problem is an error at its place. */
+static void compile_actions(struct rule_engine *e, struct crule *cr)
+{
+	struct rule_def *d = cr->def;
+	struct action_error err;
+	struct action *v;
+	size_t n = 0;
+
+	if (!d->actions) {
+		if (d->block_for)
+			action_diag(e, d, d->block_for,
+				    "'block_for' needs a block action: add 'actions: [block]'");
+		return;
+	}
+	v = ar_alloc(&e->ar, sizeof(*v) * (d->actions->n_items ? d->actions->n_items : 1));
+	if (action_list__parse(d->actions, v, d->actions->n_items, &n, &err) ||
+	    (d->block_for && action_list__block_for(v, n, d->block_for, &err))) {
+		action_diag(e, d, err.at, err.msg);
+		return;
+	}
+	cr->info.actions = n ? v : NULL;
+	cr->info.n_actions = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct rpos pos = {.file = v[i].file, .line = v[i].line, .col = v[i].col};
+		const char *addr = v[i].kind == ACTION_BLOCK ? v[i].block.address : NULL;
+		const struct rule_field_def *f =
+		    addr ? strmap_get(&e->fieldmap, addr, strlen(addr)) : NULL;
+
+		if (addr && (!f || f->arg != RULE_FARG_NONE ||
+			     (f->type != RULE_FT_IPADDR && f->type != RULE_FT_IPNET))) {
+			rdiag(e, RULE_DIAG_ERROR, &pos,
+			      "rule '%s': block address '%s' is not an IP address field: use "
+			      "e.g. fd.rip, or leave it out for the event's remote address",
+			      d->name, addr);
+			continue;
+		}
+		if (!action_kind__def(v[i].kind)->implemented)
+			rdiag(e, RULE_DIAG_ERROR, &pos,
+			      "rule '%s': action '%s' is not implemented in this version of "
+			      "vigil: remove it (the rule then only alerts)",
+			      d->name, action_kind__name(v[i].kind));
+	}
+}
+
 static void compile_rule(struct rule_engine *e, struct crule *cr)
 {
 	struct rule_def *d = cr->def;
@@ -1238,6 +1292,7 @@ static void compile_rule(struct rule_engine *e, struct crule *cr)
 
 	c.lenient = e->opts.unknown_field_warn || d->skip_unknown;
 	finish_info(e, cr);
+	compile_actions(e, cr);
 
 	cond = cond_parse(e, d->cond.v, d->cond.n, what);
 	if (!cond)

@@ -211,7 +211,11 @@ int rule_engine__check(const struct rule_engine_opts *opts, const char *const *p
 
 /* ---- rules ---- */
 
-/* A value of the `actions` key (vigil's extension), kept raw for the response layer. */
+/*
+ * A YAML value kept as written, for vigil's extension keys (`actions`, `block_for`):
+ * the loader stores it, the compiler hands it to respond/ (respond/action.h), which
+ * types it. Scalars keep their text; a YAML null is an empty scalar.
+ */
 enum rule_node_kind {
 	RULE_NODE_SCALAR = 0,
 	RULE_NODE_SEQ = 1,
@@ -227,22 +231,25 @@ struct rule_node {
 	int line, col;		  /* 1-based */
 };
 
+struct action; /* respond/action.h */
+
 struct rule_info {
-	const char *name;	     /* rule name */
-	const char *desc;	     /* description ("" if none) */
-	const char *condition;	     /* condition text, appends joined by spaces */
-	const char *output;	     /* output template */
-	enum rule_priority priority; /* severity */
-	const char *const *tags;     /* sorted, unique */
-	size_t n_tags;		     /* entries in tags */
-	bool enabled;		     /* `enabled` as finally written */
-	bool active;		     /* compiled, enabled, at or above min priority: evaluated */
-	const char *file;	     /* where the rule was (last) defined */
-	int line, col;		     /* 1-based */
-	bool all_evtypes;	     /* condition does not restrict evt.type */
-	const uint32_t *evtypes;     /* sorted host codes, when !all_evtypes */
-	size_t n_evtypes;	     /* entries in evtypes */
-	const struct rule_node *actions; /* raw `actions` value, NULL if absent */
+	const char *name;	      /* rule name */
+	const char *desc;	      /* description ("" if none) */
+	const char *condition;	      /* condition text, appends joined by spaces */
+	const char *output;	      /* output template */
+	enum rule_priority priority;  /* severity */
+	const char *const *tags;      /* sorted, unique */
+	size_t n_tags;		      /* entries in tags */
+	bool enabled;		      /* `enabled` as finally written */
+	bool active;		      /* compiled, enabled, at or above min priority: evaluated */
+	const char *file;	      /* where the rule was (last) defined */
+	int line, col;		      /* 1-based */
+	bool all_evtypes;	      /* condition does not restrict evt.type */
+	const uint32_t *evtypes;      /* sorted host codes, when !all_evtypes */
+	size_t n_evtypes;	      /* entries in evtypes */
+	const struct action *actions; /* typed `actions`, in the order written */
+	size_t n_actions;	      /* entries in actions; 0 when none */
 };
 
 size_t rule_engine__rule_count(const struct rule_engine *e);

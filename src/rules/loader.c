@@ -838,6 +838,8 @@ static int rule_override(struct yctx *y, yaml_node_t *item, const char *name,
 				return -EINVAL;
 		} else if (!strcmp(k, "actions")) {
 			r->actions = ytree(y, yget(y, item, k), 0);
+		} else if (!strcmp(k, "block_for")) {
+			r->block_for = ytree(y, yget(y, item, k), 0);
 		}
 	}
 	return 0;
@@ -903,6 +905,8 @@ static int rule_define(struct yctx *y, yaml_node_t *item, const char *name)
 	}
 	if (yget(y, item, "actions"))
 		nr.actions = ytree(y, yget(y, item, "actions"), 0);
+	if (yget(y, item, "block_for"))
+		nr.block_for = ytree(y, yget(y, item, "block_for"), 0);
 
 	r = rule_lookup(e, name);
 	if (!r) {
@@ -916,34 +920,18 @@ static int rule_define(struct yctx *y, yaml_node_t *item, const char *name)
 
 static int do_rule(struct yctx *y, yaml_node_t *item)
 {
-	static const char *const known[] = {"rule",
-					    "desc",
-					    "condition",
-					    "output",
-					    "priority",
-					    "tags",
-					    "enabled",
-					    "exceptions",
-					    "source",
-					    "append",
-					    "override",
-					    "actions",
-					    "warn_evttypes",
-					    "skip-if-unknown-filter",
-					    NULL};
+	static const char *const known[] = {
+	    "rule",	"desc",	   "condition",	 "output",	  "priority",
+	    "tags",	"enabled", "exceptions", "source",	  "append",
+	    "override", "actions", "block_for",	 "warn_evttypes", "skip-if-unknown-filter",
+	    NULL};
 	static const char *const can_append[] = {"condition",  "output",  "desc", "tags",
 						 "exceptions", "actions", NULL};
-	static const char *const can_replace[] = {"condition",
-						  "output",
-						  "desc",
-						  "priority",
-						  "tags",
-						  "exceptions",
-						  "enabled",
-						  "warn_evttypes",
-						  "skip-if-unknown-filter",
-						  "actions",
-						  NULL};
+	static const char *const can_replace[] = {
+	    "condition", "output",	  "desc",
+	    "priority",	 "tags",	  "exceptions",
+	    "enabled",	 "warn_evttypes", "skip-if-unknown-filter",
+	    "actions",	 "block_for",	  NULL};
 	struct overrides ov;
 	const char *name;
 	bool append;

@@ -169,6 +169,7 @@ struct rule_def {
 	bool skip_unknown;		 /* skip-if-unknown-filter */
 	bool other_source;		 /* source is not syscall: kept for appends, not compiled */
 	const struct rule_node *actions; /* raw actions */
+	const struct rule_node *block_for; /* raw block_for (the block action's duration) */
 };
 
 /* ---- condition language ---- */

@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "respond/action.h"
 #include "rules/fake.h"
+
+#define SEC 1000000000ull
 
 static const char *first_error(struct rule_engine *e)
 {
@@ -540,27 +543,33 @@ Test(rules_loader, unknown_keys_warn)
 	rule_engine__free(e);
 }
 
-Test(rules_loader, actions_kept_raw)
+Test(rules_loader, actions_typed_and_appended)
 {
-	struct rule_engine *e = engine_ok("- rule: r\n  desc: d\n  condition: proc.name = a\n"
-					  "  output: o\n  priority: INFO\n"
-					  "  actions:\n"
-					  "    - kill\n"
-					  "    - webhook: {url: 'http://x'}\n"
-					  "- rule: r\n"
-					  "  actions: [block]\n"
-					  "  override: {actions: append}\n");
-	const struct rule_node *a = rule_engine__rule(e, 0)->actions;
+	/* loads and types the actions, then refuses them: none is carried out yet */
+	struct rule_engine *e = fake_engine("- rule: r\n  desc: d\n  condition: proc.name = a\n"
+					    "  output: o\n  priority: INFO\n"
+					    "  actions:\n"
+					    "    - kill\n"
+					    "    - block: {for: 10m}\n"
+					    "- rule: r\n"
+					    "  actions: [isolate]\n"
+					    "  override: {actions: append}\n");
+	const struct rule_info *r = rule_engine__rule(e, 0);
+	const char *d = fake_diags(e);
 
-	cr_assert_not_null(a);
-	cr_assert_eq(a->kind, RULE_NODE_SEQ);
-	cr_assert_eq(a->n_items, 3);
-	cr_assert_str_eq(a->items[0]->scalar, "kill");
-	cr_assert_eq(a->items[1]->kind, RULE_NODE_MAP);
-	cr_assert_str_eq(a->items[1]->items[0]->scalar, "webhook");
-	cr_assert_str_eq(a->items[1]->items[1]->items[1]->scalar, "http://x");
-	cr_assert_eq(a->items[1]->line, 8);
-	cr_assert_str_eq(a->items[2]->scalar, "block");
+	cr_assert_eq(r->n_actions, 3, "%s", d);
+	cr_assert_eq(r->actions[0].kind, ACTION_KILL);
+	cr_assert_eq(r->actions[1].kind, ACTION_BLOCK);
+	cr_assert_eq(r->actions[1].block.for_ns, 600 * SEC);
+	cr_assert_eq(r->actions[1].line, 8);
+	cr_assert_eq(r->actions[2].kind, ACTION_ISOLATE);
+	cr_assert_eq(r->actions[2].line, 10);
+	cr_assert_eq(rule_engine__error_count(e), 3, "%s", d);
+	cr_assert(strstr(d, "test.yaml:7:7: error: rule 'r': action 'kill' is not implemented"),
+		  "%s", d);
+	cr_assert(strstr(d, "test.yaml:10:13: error: rule 'r': action 'isolate' is not "
+			    "implemented"),
+		  "%s", d);
 	rule_engine__free(e);
 }
 
