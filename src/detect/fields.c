@@ -20,6 +20,7 @@
 
 #include "events/event.h"
 #include "fields.h"
+#include "state/cgroup.h"
 #include "state/proctable.h"
 
 enum field_id {
@@ -1144,7 +1145,7 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 			return 0;
 		if (cached_id == p->cgroup_id)
 			return put_u64(out, cached_ns);
-		if (proctable_cgroup_birth(p->cgroup_id, &ns))
+		if (cgroup_birth_ns(p->cgroup_id, &ns))
 			return 0;
 		cached_id = p->cgroup_id;
 		cached_ns = ns;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
+#include "state/container.h"
 
 #define POD_UID_LEN	 36	  /* 8-4-4-4-12 */
 #define POD_UID_HASH_LEN 32	  /* static pods: an md5 in hex, no dashes */

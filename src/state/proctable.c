@@ -8,26 +8,22 @@
  * differs from an event's, or that has exited, belongs to an earlier process that
  * had the same pid, and is replaced. Entries seeded from /proc know their start only
  * to a clock tick, so for them "same start" means within one tick.
+ *
+ * A process's container comes from the cgroup path its exec record carries,
+ * derived once per cgroup id in the container table the process table holds.
+ * Seeding from /proc is in procfs.c.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "proctable.h"
+#include "state/proctable_int.h"
 
 #define NSEC_PER_SEC	   1000000000ull
 #define PROC_HASH_MIN_BITS 4
 #define PROC_HASH_MAX_BITS 24
-#define PROC_STAT_MAX	   2048 /* /proc/PID/stat: ~350 bytes, comm is at most 64 */
-#define PROC_STATUS_MAX	   8192 /* /proc/PID/status: ~1.5 KiB */
-#define DELETED_SUFFIX	   " (deleted)"
-#define MEMFD_PREFIX	   "/memfd:"
+#define CONTAINERS_MAX	   4096 /* cgroups whose container identity is cached */
 
 struct proc_entry {
 	struct proc_info info;		  /* first: callers hold &info */
@@ -48,12 +44,13 @@ struct proctable {
 	uint64_t evicted;		  /* exited entries removed */
 	uint64_t dropped_full;		  /* processes not recorded: table full */
 	uint64_t seeded;		  /* entries read from /proc */
+	struct containers *containers;	  /* container identity per cgroup id */
 };
 
 /* The "" of entries without a string; shared, never freed. */
 static char proc_no_str[1];
 
-static char *str_copy(const char *s, size_t n)
+char *proc_str_copy(const char *s, size_t n)
 {
 	char *p;
 
@@ -73,8 +70,7 @@ static void str_free(char *s)
 		free(s);
 }
 
-/* argv keeps its exact bytes (NULs included), plus a NUL after them. */
-static void args_copy(struct proc_info *i, const char *s, size_t n)
+void proc_args_copy(struct proc_info *i, const char *s, size_t n)
 {
 	i->args = NULL;
 	i->args_len = 0;
@@ -88,7 +84,7 @@ static void args_copy(struct proc_info *i, const char *s, size_t n)
 	i->args_len = n;
 }
 
-static void info_release(struct proc_info *i)
+void proc_info_release(struct proc_info *i)
 {
 	str_free(i->exe);
 	str_free(i->cwd);
@@ -96,8 +92,7 @@ static void info_release(struct proc_info *i)
 	i->exe = i->cwd = i->args = NULL;
 }
 
-/* A blank description: no strings, no login uid, on the host. */
-static void info_init(struct proc_info *i, uint32_t pid)
+void proc_info_init(struct proc_info *i, uint32_t pid)
 {
 	memset(i, 0, sizeof(*i));
 	i->pid = pid;
@@ -107,7 +102,7 @@ static void info_init(struct proc_info *i, uint32_t pid)
 	container_parse_cgroup(NULL, 0, &i->container);
 }
 
-static void comm_copy(char dst[VG_COMM_LEN], const char *src, size_t n)
+void proc_comm_copy(char dst[VG_COMM_LEN], const char *src, size_t n)
 {
 	if (n > VG_COMM_LEN - 1)
 		n = VG_COMM_LEN - 1;
@@ -177,7 +172,7 @@ static void entry_destroy(struct proctable *pt, struct proc_entry *e)
 		exited_remove(pt, e);
 		pt->evicted++;
 	}
-	info_release(&e->info);
+	proc_info_release(&e->info);
 	free(e);
 	pt->count--;
 }
@@ -208,14 +203,14 @@ static struct proc_entry *entry_add(struct proctable *pt, struct proc_info *info
 	return e;
 
 err_release:
-	info_release(info);
+	proc_info_release(info);
 	return NULL;
 }
 
 /* Replaces what e says with *info, whose strings it takes over. */
 static void entry_set(struct proc_entry *e, struct proc_info *info)
 {
-	info_release(&e->info);
+	proc_info_release(&e->info);
 	e->info = *info;
 }
 
@@ -267,8 +262,13 @@ struct proctable *proctable__new(size_t max_entries, uint64_t linger_ns)
 	pt->linger_ns = linger_ns;
 	pt->hz = hz > 0 ? (uint64_t)hz : 100;
 	pt->tick_ns = NSEC_PER_SEC / pt->hz;
+	pt->containers = containers__new(CONTAINERS_MAX);
+	if (!pt->containers)
+		goto err_free_buckets;
 	return pt;
 
+err_free_buckets:
+	free(pt->buckets);
 err_free_pt:
 	free(pt);
 err:
@@ -285,12 +285,31 @@ void proctable__free(struct proctable *pt)
 	for (size_t b = 0; b < ((size_t)1 << pt->bits); b++) {
 		for (e = pt->buckets[b]; e; e = next) {
 			next = e->hnext;
-			info_release(&e->info);
+			proc_info_release(&e->info);
 			free(e);
 		}
 	}
+	containers__free(pt->containers);
 	free(pt->buckets);
 	free(pt);
+}
+
+struct containers *proctable__containers(struct proctable *pt)
+{
+	return pt->containers;
+}
+
+uint64_t proctable_hz(const struct proctable *pt)
+{
+	return pt->hz;
+}
+
+bool proctable_add_seeded(struct proctable *pt, struct proc_info *info)
+{
+	if (!entry_add(pt, info))
+		return false;
+	pt->seeded++;
+	return true;
 }
 
 struct proc_info *proctable__find(struct proctable *pt, uint32_t pid)
@@ -318,7 +337,7 @@ static char *exec_str_copy(const struct vg_exec *ev, size_t size, struct vg_str 
 	const char *p;
 	size_t n;
 
-	return exec_str(ev, size, s, &p, &n) ? str_copy(p, n) : proc_no_str;
+	return exec_str(ev, size, s, &p, &n) ? proc_str_copy(p, n) : proc_no_str;
 }
 
 /* The ids, comm and cgroup every record's header carries. */
@@ -330,7 +349,20 @@ static void info_from_hdr(struct proc_info *i, const struct vg_hdr *h)
 	i->egid = h->egid;
 	i->loginuid = h->loginuid;
 	i->cgroup_id = h->cgroup_id;
-	comm_copy(i->comm, h->comm, VG_COMM_LEN);
+	proc_comm_copy(i->comm, h->comm, VG_COMM_LEN);
+}
+
+/* The container a cgroup path names: from the table when its id was seen before. */
+static void container_of_cgroup(struct proctable *pt, uint64_t cgroup_id, const char *path,
+				size_t len, struct container_ident *out)
+{
+	const struct container_entry *ce =
+	    containers__resolve(pt->containers, cgroup_id, path, len);
+
+	if (ce)
+		*out = ce->ident;
+	else
+		container_parse_cgroup(path, len, out); /* id unknown (0): nothing to key on */
 }
 
 struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec *ev, size_t size)
@@ -345,7 +377,7 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 		return NULL;
 	e = lookup_live(pt, h->pid, h->start_ns);
 
-	info_init(&ni, h->pid);
+	proc_info_init(&ni, h->pid);
 	info_from_hdr(&ni, h);
 	ni.ppid = h->ppid;
 	ni.start_ns = h->start_ns;
@@ -373,9 +405,9 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 	ni.exe = exec_str_copy(ev, size, ev->exe.off ? ev->exe : ev->filename);
 	ni.cwd = exec_str_copy(ev, size, ev->cwd);
 	if (exec_str(ev, size, ev->args, &p, &n))
-		args_copy(&ni, p, n);
+		proc_args_copy(&ni, p, n);
 	if (exec_str(ev, size, ev->cgroup, &p, &n))
-		container_parse_cgroup(p, n, &ni.container);
+		container_of_cgroup(pt, h->cgroup_id, p, n, &ni.container);
 	else if (e)
 		ni.container = e->info.container; /* exec does not move a process */
 
@@ -399,7 +431,7 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 	if (c)
 		return &c->info; /* already known, e.g. seeded from /proc after the fork */
 
-	info_init(&ni, ev->child_pid);
+	proc_info_init(&ni, ev->child_pid);
 	info_from_hdr(&ni, h);
 	ni.ppid = h->pid;
 	ni.start_ns = ev->child_start_ns;
@@ -412,9 +444,9 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 	    same_start(pt, parent, h->start_ns)) {
 		const struct proc_info *pi = &parent->info;
 
-		c->info.exe = str_copy(pi->exe, strlen(pi->exe));
-		c->info.cwd = str_copy(pi->cwd, strlen(pi->cwd));
-		args_copy(&c->info, pi->args, pi->args_len);
+		c->info.exe = proc_str_copy(pi->exe, strlen(pi->exe));
+		c->info.cwd = proc_str_copy(pi->cwd, strlen(pi->cwd));
+		proc_args_copy(&c->info, pi->args, pi->args_len);
 		c->info.tty = pi->tty;
 		c->info.sid = pi->sid;
 		c->info.exe_ino = pi->exe_ino;
@@ -499,265 +531,6 @@ void proctable__stats(const struct proctable *pt, struct proctable_stats *out)
 	out->seeded = pt->seeded;
 }
 
-/* ---- seeding from /proc ---- */
-
-/* Reads up to cap - 1 bytes of a file and NUL-terminates; returns the length or -errno. */
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-	size_t len = 0;
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while (len < cap - 1) {
-		r = read(fd, buf + len, cap - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
-/* readlink, NUL-terminated; returns the length, or 0 when there is no link to read. */
-static size_t read_link(const char *path, char *buf, size_t cap)
-{
-	ssize_t n = readlink(path, buf, cap - 1);
-
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
-	return (size_t)n;
-}
-
-static void proc_path(char *buf, size_t cap, const char *procfs, uint32_t pid, const char *name)
-{
-	snprintf(buf, cap, "%s/%u/%s", procfs, pid, name);
-}
-
-/* Undoes the octal escapes (\040 for a space) of a mountinfo field, in place. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
-/* Where the cgroup v2 hierarchy is mounted, from procfs/self/mountinfo; "" if nowhere. */
-void proctable_cgroup2_mount(const char *procfs, char *out, size_t cap)
-{
-	char path[PATH_MAX], *line = NULL, *sep, *mnt, *save;
-	size_t lcap = 0;
-	FILE *f;
-
-	out[0] = '\0';
-	snprintf(path, sizeof(path), "%s/self/mountinfo", procfs);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	/* "id parent maj:min root mountpoint options [optional...] - fstype source ..." */
-	while (getline(&line, &lcap, f) > 0) {
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
-			continue;
-		mnt = strtok_r(line, " ", &save);
-		for (int field = 0; mnt && field < 4; field++)
-			mnt = strtok_r(NULL, " ", &save);
-		if (!mnt)
-			continue;
-		unescape_octal(mnt);
-		snprintf(out, cap, "%s", mnt);
-		break;
-	}
-	free(line);
-	fclose(f);
-}
-
-/* The cgroup v2 id of pid: the inode of its directory in the v2 hierarchy, 0 if unknown. */
-static uint64_t proc_cgroup_id(const char *procfs, uint32_t pid, const char *cg2)
-{
-	char path[PATH_MAX], buf[PROC_STATUS_MAX], *line, *nl;
-	struct stat st;
-
-	if (!cg2[0])
-		return 0;
-	proc_path(path, sizeof(path), procfs, pid, "cgroup");
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return 0;
-	for (line = buf; line && *line; line = nl ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (strncmp(line, "0::", 3) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s%s", strcmp(cg2, "/") == 0 ? "" : cg2, line + 3);
-		return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
-	}
-	return 0;
-}
-
-/* ppid, session, tty and start from /proc/PID/stat, whose comm may hold ") (". */
-static int parse_stat(const struct proctable *pt, char *buf, struct proc_info *i)
-{
-	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	unsigned int ppid;
-	int sid, tty;
-	unsigned long long ticks, hz = pt->hz;
-
-	if (!open || !close || close < open)
-		return -EINVAL;
-	if (sscanf(close + 1,
-		   " %*c %u %*d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &ppid, &sid, &tty, &ticks) != 4)
-		return -EINVAL;
-	comm_copy(i->comm, open + 1, (size_t)(close - open - 1));
-	i->ppid = ppid;
-	i->sid = (uint32_t)sid;
-	i->tty = (uint32_t)tty;
-	/* split so that ticks * 1e9 cannot overflow */
-	i->start_ns = ticks / hz * NSEC_PER_SEC + ticks % hz * NSEC_PER_SEC / hz;
-	return 0;
-}
-
-/* Real and effective ids and CapEff from /proc/PID/status. */
-static int parse_status(char *buf, struct proc_info *i)
-{
-	unsigned long long cap;
-	unsigned int real, eff;
-	char *next;
-	int found = 0;
-
-	for (char *line = buf; line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			next++;
-		if (sscanf(line, "Uid: %u %u", &real, &eff) == 2) {
-			i->uid = real;
-			i->euid = eff;
-			found |= 1;
-		} else if (sscanf(line, "Gid: %u %u", &real, &eff) == 2) {
-			i->gid = real;
-			i->egid = eff;
-			found |= 2;
-		} else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
-			i->cap_eff = cap;
-		}
-	}
-	return found == 3 ? 0 : -EINVAL;
-}
-
-/* Describes one process from procfs into *i; -errno when it is gone or unreadable. */
-static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pid, const char *cg2,
-		     struct proc_info *i)
-{
-	char path[PATH_MAX], buf[PROC_STATUS_MAX], link[PATH_MAX];
-	struct stat st;
-	size_t n;
-	ssize_t r;
-	int err;
-
-	info_init(i, pid);
-	i->flags = PROC_F_FROM_PROCFS;
-	proc_path(path, sizeof(path), procfs, pid, "stat");
-	r = read_file(path, buf, PROC_STAT_MAX);
-	if (r < 0)
-		return (int)r;
-	err = parse_stat(pt, buf, i);
-	if (err)
-		return err;
-	proc_path(path, sizeof(path), procfs, pid, "status");
-	r = read_file(path, buf, sizeof(buf));
-	if (r < 0)
-		return (int)r;
-	err = parse_status(buf, i);
-	if (err)
-		return err;
-	proc_path(path, sizeof(path), procfs, pid, "loginuid");
-	if (read_file(path, buf, sizeof(buf)) > 0)
-		i->loginuid = (uint32_t)strtoul(buf, NULL, 10);
-	err = container_from_proc(procfs, (int)pid, &i->container);
-	if (err)
-		return err;
-	i->cgroup_id = proc_cgroup_id(procfs, pid, cg2);
-
-	/* kernel threads have no exe: it stays "" */
-	proc_path(path, sizeof(path), procfs, pid, "exe");
-	n = read_link(path, link, sizeof(link));
-	if (n >= strlen(DELETED_SUFFIX) &&
-	    strcmp(link + n - strlen(DELETED_SUFFIX), DELETED_SUFFIX) == 0) {
-		n -= strlen(DELETED_SUFFIX);
-		i->flags |= PROC_F_EXE_DELETED;
-	}
-	if (strncmp(link, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) == 0)
-		i->flags |= PROC_F_EXE_MEMFD;
-	i->exe = str_copy(link, n);
-	if (stat(path, &st) == 0) {
-		i->exe_ctime_ns = st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec;
-		i->exe_mtime_ns = st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;
-	}
-
-	proc_path(path, sizeof(path), procfs, pid, "cwd");
-	n = read_link(path, link, sizeof(link));
-	i->cwd = str_copy(link, n);
-
-	/* bounded like the sensors' argv */
-	proc_path(path, sizeof(path), procfs, pid, "cmdline");
-	r = read_file(path, buf, VG_ARGS_MAX + 1);
-	if (r > 0)
-		args_copy(i, buf, (size_t)r);
-	return 0;
-}
-
-int proctable__seed(struct proctable *pt, const char *procfs)
-{
-	char cg2[PATH_MAX];
-	struct proc_info ni;
-	struct dirent *de;
-	unsigned long pid;
-	char *end;
-	int added = 0;
-	DIR *d = opendir(procfs);
-
-	if (!d)
-		return -errno;
-	proctable_cgroup2_mount(procfs, cg2, sizeof(cg2));
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		pid = strtoul(de->d_name, &end, 10);
-		if (*end || pid > UINT32_MAX || lookup(pt, (uint32_t)pid))
-			continue;
-		/* a process that vanishes while it is read is skipped */
-		if (seed_read(pt, procfs, (uint32_t)pid, cg2, &ni)) {
-			info_release(&ni);
-			continue;
-		}
-		if (entry_add(pt, &ni))
-			added++;
-	}
-	closedir(d);
-	pt->seeded += (uint64_t)added;
-	return added;
-}
-
 void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct proc_info *p),
 			void *arg)
 {
@@ -766,35 +539,4 @@ void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct
 	for (i = 0; i < ((size_t)1 << pt->bits); i++)
 		for (struct proc_entry *e = pt->buckets[i]; e; e = e->hnext)
 			fn(arg, &e->info);
-}
-
-int proctable_cgroup_birth(uint64_t cgroup_id, uint64_t *ns)
-{
-	static int mount_fd = -2;
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* kernfs */},
-	       .id = cgroup_id};
-	struct stat st;
-	int fd;
-
-	if (mount_fd == -2) {
-		char cg2[PATH_MAX];
-
-		proctable_cgroup2_mount("/proc", cg2, sizeof(cg2));
-		mount_fd = cg2[0] ? open(cg2, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	}
-	if (mount_fd < 0)
-		return -ENOENT;
-	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		close(fd);
-		return -errno;
-	}
-	close(fd);
-	*ns = st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec;
-	return 0;
 }

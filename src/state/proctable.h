@@ -4,7 +4,8 @@
  * start, then kept current by exec, fork and exit events. Bounded: exited entries
  * linger for a while for late events, then are evicted; when the table is full the
  * oldest exited entry makes room, and failing that the new process is counted as
- * dropped. Owned by the event loop thread: no locking.
+ * dropped. Owned by the event loop thread: no locking. A process's container
+ * identity is derived once per cgroup id, in the container table it holds.
  */
 #ifndef VIGIL_PROCTABLE_H
 #define VIGIL_PROCTABLE_H
@@ -14,7 +15,8 @@
 #include <stdint.h>
 
 #include "vigil/events.h"
-#include "container.h"
+#include "state/container.h"
+#include "state/containers.h"
 
 #define PROC_ANCESTRY_MAX 16
 
@@ -67,7 +69,7 @@ struct proctable;
 struct proctable *proctable__new(size_t max_entries, uint64_t linger_ns);
 void proctable__free(struct proctable *pt);
 
-/* Reads every process below procfs ("/proc"). Returns the count added or -errno. */
+/* Reads every process below procfs ("/proc") (procfs.c). Returns the count added or -errno. */
 int proctable__seed(struct proctable *pt, const char *procfs);
 
 /* Updates from events; each returns the entry now describing the process, or NULL
@@ -93,14 +95,11 @@ size_t proctable__evict(struct proctable *pt, uint64_t now_ns);
 
 void proctable__stats(const struct proctable *pt, struct proctable_stats *out);
 
-/* Where the cgroup v2 hierarchy is mounted (procfs: "/proc"); "" when nowhere. */
-void proctable_cgroup2_mount(const char *procfs, char *out, size_t cap);
-
 /*
- * When the cgroup v2 node cgroup_id was made (its directory's ctime, ns since the
- * epoch): for a container, when its runtime created it. Needs root. 0 or -errno.
+ * The container table the process table resolves exec'd processes' containers
+ * through (containers.h): for a worker to fill, and to look metadata up by cgroup id.
  */
-int proctable_cgroup_birth(uint64_t cgroup_id, uint64_t *ns);
+struct containers *proctable__containers(struct proctable *pt);
 
 /* Calls fn for every entry, live and lingering, in no particular order. */
 void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct proc_info *p),
