@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,22 +103,27 @@ int cgroup_path_id(const char *cg2, const char *path, uint64_t *id)
 	return 0;
 }
 
-/* A directory fd for cgroup id, opened through the v2 mount (found once). */
+static int mount_fd = -1; /* the v2 mount, opened once; -1 when there is none */
+static pthread_once_t mount_once = PTHREAD_ONCE_INIT;
+
+static void mount_open(void)
+{
+	char cg2[PATH_MAX];
+
+	cgroup2_mount("/proc", cg2, sizeof(cg2));
+	mount_fd = cg2[0] ? open(cg2, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+/* A directory fd for cgroup id, opened through the v2 mount; any thread may ask. */
 static int open_id(uint64_t id)
 {
-	static int mount_fd = -2;
 	struct {
 		struct file_handle fh;
 		uint64_t id;
 	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS}, .id = id};
 	int fd;
 
-	if (mount_fd == -2) {
-		char cg2[PATH_MAX];
-
-		cgroup2_mount("/proc", cg2, sizeof(cg2));
-		mount_fd = cg2[0] ? open(cg2, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	}
+	pthread_once(&mount_once, mount_open);
 	if (mount_fd < 0)
 		return -ENOENT;
 	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

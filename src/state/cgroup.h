@@ -3,7 +3,7 @@
  * cgroup.h - cgroup v2 helpers: where the hierarchy is mounted, a process's v2
  * path (the tail the exec sensor sends is the end of it), and the two ways between
  * a cgroup's id and its path (the id is the inode of the cgroup's directory; the
- * kernel opens a directory by id as a kernfs file handle).
+ * kernel opens a directory by id as a kernfs file handle). Safe from any thread.
  */
 #ifndef VIGIL_CGROUP_H
 #define VIGIL_CGROUP_H

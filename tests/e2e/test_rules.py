@@ -221,6 +221,29 @@ def test_rules_check_is_clean():
     assert b"warning" not in p.stdout.lower(), p.stdout.decode()
 
 
+def test_rules_with_actions_are_refused(tmp_path):
+    """An `actions:` key is typed, and an action this version does not carry out is a
+    load error at file:line:col, for `rules check` and for `run` alike."""
+    head = ("- rule: r\n  desc: d\n  condition: evt.type = execve and proc.name = x\n"
+            "  output: o\n  priority: WARNING\n")
+    cases = [
+        ("  actions: [kill, {block: true}]\n",
+         ":6:27: error: rule 'r': parameters of action 'block' must be a mapping"),
+        ("  actions: [kill]\n",
+         ":6:13: error: rule 'r': action 'kill' is not implemented in this version of vigil"),
+        ("  actions:\n    - nuke\n", ":7:7: error: rule 'r': unknown action 'nuke'"),
+    ]
+    for i, (actions, want) in enumerate(cases):
+        path = str(tmp_path / f"actions{i}.yaml")
+        with open(path, "w") as f:
+            f.write(head + actions)
+        p = subprocess.run([VIGIL, "rules", "check", path], capture_output=True, text=True)
+        assert p.returncode == 1 and path + want in p.stdout + p.stderr, p.stdout + p.stderr
+    p = subprocess.run([VIGIL, "run", "--rules", path], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1 and path + want in p.stderr, p.stderr
+
+
 def test_builtin_rules_are_the_file():
     assert rules_listing() == rules_listing(RULES_FILE), \
         "build/vigil embeds an older rules/vigil_rules.yaml: rebuild it (make)"
