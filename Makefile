@@ -58,7 +58,7 @@ $(BUILD)/src/kernel/loader.o: $(SKELS)
 # the default ruleset is embedded with .incbin
 $(BUILD)/src/detect/builtin_rules.o: $(wildcard rules/*.yaml)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

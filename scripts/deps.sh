@@ -9,7 +9,7 @@ pkgs=(
 	python3 python3-pytest
 	podman runc busybox-static iproute2
 	prometheus prometheus-alertmanager rsyslog openssl nodejs
-	auditd bpftrace python3-yaml
+	auditd bpftrace python3-yaml systemd
 )
 
 missing=()
