@@ -581,20 +581,14 @@ static void module_json(struct json_buf *j, const struct event *ev, const struct
 	}
 }
 
-/*
- * A mount target is the caller's string, joined to its cwd when relative: never
- * resolved through symlinks, so "." and ".." are folded as the kernel would.
- */
-static void json_target(struct json_buf *j, const struct event *ev, struct vg_str s)
+/* A mount target: s2, folded when the event was decoded (EVENT_KF_S2_PATH). */
+static void json_target(struct json_buf *j, const struct event *ev)
 {
-	char buf[PATH_MAX + 1];
-	long n = event_str_path(ev, s, true, buf);
-
 	json_key(j, "target");
-	if (n < 0)
-		json_null(j);
+	if (ev->path.ptr)
+		json_strn(j, ev->path.ptr, ev->path.len);
 	else
-		json_strn(j, buf, n);
+		json_null(j);
 }
 
 /* Old callers put the MS_MGC_VAL magic in the top half; the kernel ignores it. */
@@ -611,7 +605,7 @@ static uint64_t mount_flags_of(uint64_t v)
 static void mount_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
 	event_json_rstr(j, "source", ev, p->s1);
-	json_target(j, ev, p->s2);
+	json_target(j, ev);
 	event_json_rstr(j, "fstype", ev, p->s3);
 	json_names(j, "flags", &mount_flags, mount_flags_of(p->arg0));
 	json_key(j, "magic");
@@ -620,7 +614,7 @@ static void mount_json(struct json_buf *j, const struct event *ev, const struct 
 
 static void umount_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
-	json_target(j, ev, p->s2);
+	json_target(j, ev);
 	json_names(j, "flags", &umount_flags, p->arg0);
 }
 
@@ -767,8 +761,6 @@ static void text_ids(FILE *out, const struct vg_priv *p)
 void event_priv_text(FILE *out, const struct event *ev)
 {
 	const struct vg_priv *p = (const struct vg_priv *)ev->hdr;
-	char buf[PATH_MAX + 1];
-	long n;
 
 	switch (p->hdr.type) {
 	case VG_EV_SETID:
@@ -796,8 +788,10 @@ void event_priv_text(FILE *out, const struct event *ev)
 			text_str(out, ev, p->s1);
 			fputs("on ", out);
 		}
-		n = event_str_path(ev, p->s2, true, buf);
-		event_text_bytes(out, n < 0 ? "-" : buf, n < 0 ? 1 : n);
+		if (ev->path.ptr)
+			event_text_bytes(out, ev->path.ptr, ev->path.len);
+		else
+			fputc('-', out);
 		fputc(' ', out);
 		if (p->hdr.type == VG_EV_MOUNT) {
 			fputs("type ", out);
