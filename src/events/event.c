@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * event.c - validation and rendering of kernel records for the live event stream.
+ * event.c - validation, decoding (once per record: kind, syscall fields, paths
+ * copied and folded) and rendering of kernel records for the live event stream.
  * The JSON shape is documented in docs/EVENTS.md; keep the two in step.
  */
 #include <errno.h>
@@ -13,41 +14,11 @@
 #include "util/json.h"
 #include "state/proctable.h"
 
-static void decode_paths(struct event *ev);
-
 const char *event_type_name(uint16_t type)
 {
 	const struct event_kind *k = event_kind(type);
 
 	return k ? k->name : NULL;
-}
-
-_Static_assert(offsetof(struct vg_file, ret) == offsetof(struct vg_net, ret) &&
-		   offsetof(struct vg_file, ret) == offsetof(struct vg_priv, ret) &&
-		   offsetof(struct vg_file, syscall) == offsetof(struct vg_net, syscall) &&
-		   offsetof(struct vg_file, syscall) == offsetof(struct vg_priv, syscall),
-	       "syscall records share their leading fields");
-
-int event_decode(struct event *ev, const void *rec, size_t size)
-{
-	const struct vg_hdr *h = rec;
-	const struct vg_file *f = rec; /* ret and syscall: see the assertion above */
-
-	if (event_validate(rec, size))
-		return -EINVAL;
-	ev->hdr = h;
-	ev->size = h->size;
-	ev->time_ns = 0;
-	ev->proc = NULL;
-	ev->kind = event_kind(h->type);
-	ev->sys = ev->kind->domain != EVENT_DOM_PROC;
-	ev->ret = ev->sys ? f->ret : 0;
-	ev->syscall = ev->sys ? f->syscall : 0;
-	ev->code = ev->kind->code ? ev->kind->code : ev->syscall;
-	ev->path = (struct event_path){NULL, 0};
-	ev->path2 = (struct event_path){NULL, 0};
-	decode_paths(ev);
-	return 0;
 }
 
 size_t event_path_fold(char *path, size_t len)
@@ -87,17 +58,23 @@ size_t event_path_fold(char *path, size_t len)
 	return out;
 }
 
-int event_validate(const void *rec, size_t size)
+/* The kind of a coherent record (header, size and type agree), else NULL. */
+static const struct event_kind *checked_kind(const void *rec, size_t size)
 {
 	const struct vg_hdr *h = rec;
 	const struct event_kind *k;
 
 	if (size < sizeof(*h))
-		return -EINVAL;
+		return NULL;
 	k = event_kind(h->type);
 	if (!k || size < k->size || h->size > size || h->size < k->size)
-		return -EINVAL;
-	return 0;
+		return NULL;
+	return k;
+}
+
+int event_validate(const void *rec, size_t size)
+{
+	return checked_kind(rec, size) ? 0 : -EINVAL;
 }
 
 const char *event_str(const struct vg_hdr *rec, size_t size, struct vg_str s, size_t *len)
@@ -186,6 +163,35 @@ static void decode_paths(struct event *ev)
 			ev->path = str_path(ev, p->s2, true, ev->buf[0]);
 		break;
 	}
+}
+
+_Static_assert(offsetof(struct vg_file, ret) == offsetof(struct vg_net, ret) &&
+		   offsetof(struct vg_file, ret) == offsetof(struct vg_priv, ret) &&
+		   offsetof(struct vg_file, syscall) == offsetof(struct vg_net, syscall) &&
+		   offsetof(struct vg_file, syscall) == offsetof(struct vg_priv, syscall),
+	       "syscall records share their leading fields");
+
+int event_decode(struct event *ev, const void *rec, size_t size)
+{
+	const struct vg_hdr *h = rec;
+	const struct vg_file *f = rec; /* ret and syscall: see the assertion above */
+	const struct event_kind *k = checked_kind(rec, size);
+
+	if (!k)
+		return -EINVAL;
+	ev->hdr = h;
+	ev->size = h->size;
+	ev->time_ns = 0;
+	ev->proc = NULL;
+	ev->kind = k;
+	ev->sys = ev->kind->domain != EVENT_DOM_PROC;
+	ev->ret = ev->sys ? f->ret : 0;
+	ev->syscall = ev->sys ? f->syscall : 0;
+	ev->code = ev->kind->code ? ev->kind->code : ev->syscall;
+	ev->path = (struct event_path){NULL, 0};
+	ev->path2 = (struct event_path){NULL, 0};
+	decode_paths(ev);
+	return 0;
 }
 
 void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev, struct vg_str s)
