@@ -685,30 +685,28 @@ struct priv_kind {
 	const char *strs[3]; /* what s1..s3 are called in "truncated" */
 };
 
-static const struct priv_kind kinds[] = {
-    [VG_EV_SETID - VG_EV_SETID] = {setid_json},
-    [VG_EV_CAPSET - VG_EV_SETID] = {capset_json},
-    [VG_EV_PTRACE - VG_EV_SETID] = {ptrace_json},
-    [VG_EV_MODULE - VG_EV_SETID] = {module_json, {"params", "path"}},
-    [VG_EV_MOUNT - VG_EV_SETID] = {mount_json, {"source", "target", "fstype"}},
-    [VG_EV_UMOUNT - VG_EV_SETID] = {umount_json, {NULL, "target"}},
-    [VG_EV_UNSHARE - VG_EV_SETID] = {unshare_json},
-    [VG_EV_SETNS - VG_EV_SETID] = {setns_json, {"ns"}},
-    [VG_EV_BPF - VG_EV_SETID] = {bpf_json, {"name"}},
-    [VG_EV_MEMFD - VG_EV_SETID] = {memfd_json, {"name"}},
-    [VG_EV_CHROOT - VG_EV_SETID] = {chroot_json, {"path"}},
-    [VG_EV_KILL - VG_EV_SETID] = {kill_json},
+static const struct priv_kind kinds[VG_EV_TYPE_MAX] = {
+    [VG_EV_SETID] = {setid_json},
+    [VG_EV_CAPSET] = {capset_json},
+    [VG_EV_PTRACE] = {ptrace_json},
+    [VG_EV_MODULE] = {module_json, {"params", "path"}},
+    [VG_EV_MOUNT] = {mount_json, {"source", "target", "fstype"}},
+    [VG_EV_UMOUNT] = {umount_json, {NULL, "target"}},
+    [VG_EV_UNSHARE] = {unshare_json},
+    [VG_EV_SETNS] = {setns_json, {"ns"}},
+    [VG_EV_BPF] = {bpf_json, {"name"}},
+    [VG_EV_MEMFD] = {memfd_json, {"name"}},
+    [VG_EV_CHROOT] = {chroot_json, {"path"}},
+    [VG_EV_KILL] = {kill_json},
 };
 
 static const struct priv_kind raw_kind = {raw_json, {"s1", "s2", "s3"}};
 
 static const struct priv_kind *kind_of(uint16_t type)
 {
-	size_t i = (size_t)type - VG_EV_SETID;
-
-	if (type < VG_EV_SETID || i >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[i].json)
+	if (type >= VG_EV_TYPE_MAX || !kinds[type].json)
 		return &raw_kind;
-	return &kinds[i];
+	return &kinds[type];
 }
 
 void event_priv_json(struct json_buf *j, const struct event *ev)
