@@ -124,6 +124,12 @@ Test(event_kinds, sizes_domains_names)
 			cr_assert_eq(k->flags & EVENT_KF_LIFECYCLE, 0, "%s", k->name);
 			cr_assert_eq(k->code, 0, "%s: its code is the record's syscall", k->name);
 		}
+		/* a field the kernel checks needs the sensor's criterion for it */
+		if (k->pf_fields[0] && !strcmp(k->pf_fields[0], "fd.name"))
+			cr_assert(k->prefilter & VG_FC_PATH, "%s", k->name);
+		if (k->pf_fields[0] && !strcmp(k->pf_fields[0], "fd.sport"))
+			cr_assert(k->prefilter & VG_FC_PORT, "%s", k->name);
+		cr_assert(!(k->flags & EVENT_KF_LIFECYCLE) || !k->prefilter, "%s", k->name);
 		cr_assert_not_null(k->json, "%s", k->name);
 		cr_assert_not_null(k->text, "%s", k->name);
 		cr_assert_gt(event_kind_codes(t, codes), 0, "%s has no syscall", k->name);
