@@ -15,6 +15,8 @@
 #include <linux/types.h>
 #endif
 
+#include "vigil/syscalls.h"
+
 #define VG_COMM_LEN   16
 #define VG_PATH_MAX   4096  /* longest path a sensor sends, NUL included */
 #define VG_ARGS_MAX   4096  /* argv bytes a sensor sends */
@@ -58,64 +60,17 @@ enum vg_type {
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
-/* The exact syscall behind a record (Falco's evt.type names it). */
+/* The exact syscall behind a record (Falco's evt.type names it): one value per row
+ * of VG_SYSCALLS in syscalls.h, which holds the values. */
+#define VG_SYS_ENUM_(name, code, falco, kind, nr64, nr32) VG_SYS_##name = code,
+/* clang-format off */
 enum vg_syscall {
 	VG_SYS_NONE = 0,
-	VG_SYS_EXECVE = 1,
-	VG_SYS_OPEN = 2,
-	VG_SYS_OPENAT = 3,
-	VG_SYS_OPENAT2 = 4,
-	VG_SYS_CREAT = 5,
-	VG_SYS_UNLINK = 6,
-	VG_SYS_UNLINKAT = 7,
-	VG_SYS_RMDIR = 8,
-	VG_SYS_RENAME = 9,
-	VG_SYS_RENAMEAT = 10,
-	VG_SYS_RENAMEAT2 = 11,
-	VG_SYS_MKDIR = 12,
-	VG_SYS_MKDIRAT = 13,
-	VG_SYS_CHMOD = 14,
-	VG_SYS_FCHMOD = 15,
-	VG_SYS_FCHMODAT = 16,
-	VG_SYS_FCHMODAT2 = 17,
-	VG_SYS_CHOWN = 18,
-	VG_SYS_FCHOWN = 19,
-	VG_SYS_LCHOWN = 20,
-	VG_SYS_FCHOWNAT = 21,
-	VG_SYS_LINK = 22,
-	VG_SYS_LINKAT = 23,
-	VG_SYS_SYMLINK = 24,
-	VG_SYS_SYMLINKAT = 25,
-	VG_SYS_TRUNCATE = 26,
-	VG_SYS_FTRUNCATE = 27,
-	VG_SYS_CONNECT = 40,
-	VG_SYS_ACCEPT = 41,
-	VG_SYS_ACCEPT4 = 42,
-	VG_SYS_BIND = 43,
-	VG_SYS_LISTEN = 44,
-	VG_SYS_SETUID = 60,
-	VG_SYS_SETGID = 61,
-	VG_SYS_SETREUID = 62,
-	VG_SYS_SETREGID = 63,
-	VG_SYS_SETRESUID = 64,
-	VG_SYS_SETRESGID = 65,
-	VG_SYS_CAPSET = 66,
-	VG_SYS_PTRACE = 67,
-	VG_SYS_INIT_MODULE = 68,
-	VG_SYS_FINIT_MODULE = 69,
-	VG_SYS_DELETE_MODULE = 70,
-	VG_SYS_MOUNT = 71,
-	VG_SYS_UMOUNT2 = 72,
-	VG_SYS_UNSHARE = 73,
-	VG_SYS_SETNS = 74,
-	VG_SYS_BPF = 75,
-	VG_SYS_MEMFD_CREATE = 76,
-	VG_SYS_CHROOT = 77,
-	VG_SYS_KILL = 78,
-	VG_SYS_TKILL = 79,
-	VG_SYS_TGKILL = 80,
-	VG_SYS_MAX = 128,
+	VG_SYSCALLS(VG_SYS_ENUM_)
+	VG_SYS_MAX = 128, /* bound of per-syscall tables; values stay below it */
 };
+/* clang-format on */
+#undef VG_SYS_ENUM_
 
 /* vg_exec.hdr.flags bits */
 enum vg_exec_flags {

@@ -19,39 +19,45 @@ static void handle(struct pipeline *p, struct event *ev)
 		detect__eval(p->detect, ev, p->procs, p->hostname);
 }
 
-int pipeline_record(struct pipeline *p, const void *data, size_t size)
+int pipeline_event(struct pipeline *p, struct event *ev)
 {
-	const struct vg_hdr *h = data;
-	struct event ev = {.hdr = h};
+	const struct vg_hdr *h = ev->hdr;
 
-	if (event_validate(data, size)) {
-		p->invalid++;
-		return -EINVAL;
-	}
-	ev.size = h->size;
-	ev.time_ns = h->ts_ns + p->boot_to_real_ns;
+	ev->time_ns = h->ts_ns + p->boot_to_real_ns;
 	p->received[h->type]++;
 	switch (h->type) {
 	case VG_EV_EXEC:
-		ev.proc = proctable__on_exec(p->procs, data, ev.size);
+		ev->proc = proctable__on_exec(p->procs, (const struct vg_exec *)h, ev->size);
 		/* processes known at the start of a recording are state, not events */
 		if (!(h->flags & VG_XF_SEED))
-			handle(p, &ev);
+			handle(p, ev);
 		break;
 	case VG_EV_FORK:
-		ev.proc = proctable__find(p->procs, h->pid);
-		handle(p, &ev);
-		proctable__on_fork(p->procs, data);
+		ev->proc = proctable__find(p->procs, h->pid);
+		handle(p, ev);
+		proctable__on_fork(p->procs, (const struct vg_fork *)h);
 		break;
 	case VG_EV_EXIT:
-		ev.proc = proctable__find(p->procs, h->pid);
-		handle(p, &ev);
-		proctable__on_exit(p->procs, data);
+		ev->proc = proctable__find(p->procs, h->pid);
+		handle(p, ev);
+		proctable__on_exit(p->procs, (const struct vg_exit *)h);
 		break;
 	default:
-		ev.proc = proctable__find(p->procs, h->pid);
-		handle(p, &ev);
+		ev->proc = proctable__find(p->procs, h->pid);
+		handle(p, ev);
 		break;
 	}
 	return 0;
+}
+
+int pipeline_record(struct pipeline *p, const void *data, size_t size)
+{
+	struct event ev; /* not zeroed: event_decode sets what is read (its path
+			    buffers are 8 KiB) */
+
+	if (event_decode(&ev, data, size)) {
+		p->invalid++;
+		return -EINVAL;
+	}
+	return pipeline_event(p, &ev);
 }

@@ -27,7 +27,11 @@ struct pipeline {
 	uint64_t invalid;			   /* records that failed validation */
 };
 
-/* Handles one record. Returns 0, or -EINVAL when it was not a valid record. */
+/* Decodes one record and handles it. Returns 0, or -EINVAL when it was not a
+ * valid record (counted in invalid). */
 int pipeline_record(struct pipeline *p, const void *data, size_t size);
+
+/* Handles one record already decoded by event_decode (sets its time and process). */
+int pipeline_event(struct pipeline *p, struct event *ev);
 
 #endif /* VIGIL_PIPELINE_H */

@@ -70,14 +70,20 @@ int replay_run(const struct replay_opts *o)
 	};
 	struct pipeline p = {.hostname = "replay", .show = o->events ? show : NULL, .arg = &r};
 	struct replay_reader rd;
+	struct event *ev = malloc(sizeof(*ev)); /* reused for each record */
 	char err[512];
 	uint64_t n = 0;
 	double t0, dt;
 	int ret;
 
+	if (!ev) {
+		fprintf(stderr, "vigil replay: out of memory\n");
+		return 1;
+	}
 	ret = replay_reader__open(&rd, o->file, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "vigil replay: %s\n", err);
+		free(ev);
 		return 1;
 	}
 	json_init(&r.out);
@@ -97,20 +103,21 @@ int replay_run(const struct replay_opts *o)
 	for (;;) {
 		const void *rec;
 		size_t size;
-		struct event ev;
 
 		ret = replay_reader__next(&rd, &rec, &size);
 		if (ret <= 0)
 			break;
 		n++;
-		if (o->prefilter && !event_validate(rec, size)) {
-			ev = (struct event){.hdr = rec, .size = size};
-			if (!filter_spec_pass(&r.spec, &ev)) {
-				r.dropped++;
-				continue;
-			}
+		/* decoded once, for the prefilter and the pipeline alike */
+		if (event_decode(ev, rec, size)) {
+			p.invalid++;
+			continue;
 		}
-		pipeline_record(&p, rec, size);
+		if (o->prefilter && !filter_spec_pass(&r.spec, ev)) {
+			r.dropped++;
+			continue;
+		}
+		pipeline_event(&p, ev);
 	}
 	dt = now_s() - t0;
 	if (ret < 0)
@@ -132,5 +139,6 @@ out:
 	filter_spec_free(&r.spec);
 	json_free(&r.out);
 	replay_reader__close(&rd);
+	free(ev);
 	return ret;
 }

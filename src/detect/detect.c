@@ -182,51 +182,6 @@ void detect__stats(const struct detect *d, struct detect_stats *out)
 	*out = d->stats;
 }
 
-/* The syscalls behind each event type, as host codes. */
-static const struct {
-	uint8_t type;	    /* enum vg_type */
-	uint8_t codes[6];   /* enum vg_syscall values, 0-terminated */
-	const char *field;  /* the field the kernel can check, NULL for none */
-	const char *field2; /* another spelling of the same kernel value */
-} type_codes[] = {
-    {VG_EV_OPEN,
-     {VG_SYS_OPEN, VG_SYS_OPENAT, VG_SYS_OPENAT2, VG_SYS_CREAT},
-     "fd.name",
-     "fs.path.name"},
-    {VG_EV_UNLINK, {VG_SYS_UNLINK, VG_SYS_UNLINKAT, VG_SYS_RMDIR}, "fd.name", "fs.path.name"},
-    {VG_EV_RENAME, {VG_SYS_RENAME, VG_SYS_RENAMEAT, VG_SYS_RENAMEAT2}, NULL, NULL},
-    {VG_EV_MKDIR, {VG_SYS_MKDIR, VG_SYS_MKDIRAT}, "fd.name", "fs.path.name"},
-    {VG_EV_CHMOD,
-     {VG_SYS_CHMOD, VG_SYS_FCHMOD, VG_SYS_FCHMODAT, VG_SYS_FCHMODAT2},
-     "fd.name",
-     "fs.path.name"},
-    {VG_EV_CHOWN,
-     {VG_SYS_CHOWN, VG_SYS_FCHOWN, VG_SYS_LCHOWN, VG_SYS_FCHOWNAT},
-     "fd.name",
-     "fs.path.name"},
-    {VG_EV_LINK, {VG_SYS_LINK, VG_SYS_LINKAT}, NULL, NULL},
-    {VG_EV_SYMLINK, {VG_SYS_SYMLINK, VG_SYS_SYMLINKAT}, NULL, NULL},
-    {VG_EV_TRUNCATE, {VG_SYS_TRUNCATE, VG_SYS_FTRUNCATE}, "fd.name", "fs.path.name"},
-    {VG_EV_CONNECT, {VG_SYS_CONNECT}, "fd.sport", "fd.rport"},
-    {VG_EV_ACCEPT, {VG_SYS_ACCEPT, VG_SYS_ACCEPT4}, "fd.sport", "fd.lport"},
-    {VG_EV_BIND, {VG_SYS_BIND}, "fd.sport", "fd.lport"},
-    {VG_EV_LISTEN, {VG_SYS_LISTEN}, "fd.sport", "fd.lport"},
-    {VG_EV_SETID,
-     {VG_SYS_SETUID, VG_SYS_SETGID, VG_SYS_SETREUID, VG_SYS_SETREGID, VG_SYS_SETRESUID,
-      VG_SYS_SETRESGID}},
-    {VG_EV_CAPSET, {VG_SYS_CAPSET}},
-    {VG_EV_PTRACE, {VG_SYS_PTRACE}},
-    {VG_EV_MODULE, {VG_SYS_INIT_MODULE, VG_SYS_FINIT_MODULE, VG_SYS_DELETE_MODULE}},
-    {VG_EV_MOUNT, {VG_SYS_MOUNT}},
-    {VG_EV_UMOUNT, {VG_SYS_UMOUNT2}},
-    {VG_EV_UNSHARE, {VG_SYS_UNSHARE}},
-    {VG_EV_SETNS, {VG_SYS_SETNS}},
-    {VG_EV_BPF, {VG_SYS_BPF}},
-    {VG_EV_MEMFD, {VG_SYS_MEMFD_CREATE}},
-    {VG_EV_CHROOT, {VG_SYS_CHROOT}},
-    {VG_EV_KILL, {VG_SYS_KILL, VG_SYS_TKILL, VG_SYS_TGKILL}},
-};
-
 enum reach {
 	REACH_NONE, /* no active rule is indexed for any of the type's codes */
 	REACH_SOME, /* the union of value sets below */
@@ -309,11 +264,18 @@ static void derive(const struct rule_engine *eng, struct filter_spec *out)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(type_codes) / sizeof(type_codes[0]); i++) {
-		const uint8_t *codes = type_codes[i].codes;
-		const char *fields[] = {type_codes[i].field, type_codes[i].field2, "proc.name"};
-		int type = type_codes[i].type;
+	for (i = 0; i < VG_EV_TYPE_MAX; i++) {
+		const struct event_kind *k = event_kind(i);
+		uint8_t codes[VG_SYS_MAX];
+		const char *fields[] = {k ? k->pf_fields[0] : NULL, k ? k->pf_fields[1] : NULL,
+					"proc.name"};
+		int type = i;
 		size_t f;
+
+		/* the process lifecycle always goes up: the process table needs it */
+		if (!k || (k->flags & EVENT_KF_LIFECYCLE))
+			continue;
+		event_kind_codes(type, codes);
 
 		if (!type_reached(eng, codes)) {
 			out->types[type].mode = VG_FILTER_NONE;

@@ -219,78 +219,24 @@ static const struct rule_field_def registry[] = {
 #undef IP
 #undef NET
 
-/* Falco's event names; several names share the code of the one event vigil has. */
+/* Falco's event names, from the syscall table and its aliases (vigil/syscalls.h):
+ * several names share the code of the one event vigil has. */
+#define EVTYPE_ROW_(name, code, falco, kind, nr64, nr32) {falco, code},
+#define EVTYPE_ALIAS_(falco, code, kind, nr64, nr32)	 {falco, code},
+/* clang-format off */
 static const struct rule_evtype_def evtypes[] = {
-    {"execve", VG_SYS_EXECVE},
-    {"execveat", VG_SYS_EXECVE},
-    {"clone", FIELD_EV_CLONE},
-    {"clone3", FIELD_EV_CLONE},
-    {"fork", FIELD_EV_CLONE},
-    {"vfork", FIELD_EV_CLONE},
-    {"procexit", FIELD_EV_PROCEXIT},
-    {"open", VG_SYS_OPEN},
-    {"openat", VG_SYS_OPENAT},
-    {"openat2", VG_SYS_OPENAT2},
-    {"creat", VG_SYS_CREAT},
-    {"unlink", VG_SYS_UNLINK},
-    {"unlinkat", VG_SYS_UNLINKAT},
-    {"rmdir", VG_SYS_RMDIR},
-    {"rename", VG_SYS_RENAME},
-    {"renameat", VG_SYS_RENAMEAT},
-    {"renameat2", VG_SYS_RENAMEAT2},
-    {"mkdir", VG_SYS_MKDIR},
-    {"mkdirat", VG_SYS_MKDIRAT},
-    {"chmod", VG_SYS_CHMOD},
-    {"fchmod", VG_SYS_FCHMOD},
-    {"fchmodat", VG_SYS_FCHMODAT},
-    {"fchmodat2", VG_SYS_FCHMODAT2},
-    {"chown", VG_SYS_CHOWN},
-    {"fchown", VG_SYS_FCHOWN},
-    {"lchown", VG_SYS_LCHOWN},
-    {"fchownat", VG_SYS_FCHOWNAT},
-    {"link", VG_SYS_LINK},
-    {"linkat", VG_SYS_LINKAT},
-    {"symlink", VG_SYS_SYMLINK},
-    {"symlinkat", VG_SYS_SYMLINKAT},
-    {"truncate", VG_SYS_TRUNCATE},
-    {"ftruncate", VG_SYS_FTRUNCATE},
-    {"connect", VG_SYS_CONNECT},
-    {"accept", VG_SYS_ACCEPT},
-    {"accept4", VG_SYS_ACCEPT4},
-    {"bind", VG_SYS_BIND},
-    {"listen", VG_SYS_LISTEN},
-    {"setuid", VG_SYS_SETUID},
-    {"setgid", VG_SYS_SETGID},
-    {"setreuid", VG_SYS_SETREUID},
-    {"setregid", VG_SYS_SETREGID},
-    {"setresuid", VG_SYS_SETRESUID},
-    {"setresgid", VG_SYS_SETRESGID},
-    {"capset", VG_SYS_CAPSET},
-    {"ptrace", VG_SYS_PTRACE},
-    {"init_module", VG_SYS_INIT_MODULE},
-    {"finit_module", VG_SYS_FINIT_MODULE},
-    {"delete_module", VG_SYS_DELETE_MODULE},
-    {"mount", VG_SYS_MOUNT},
-    {"umount2", VG_SYS_UMOUNT2},
-    {"umount", VG_SYS_UMOUNT2},
-    {"unshare", VG_SYS_UNSHARE},
-    {"setns", VG_SYS_SETNS},
-    {"bpf", VG_SYS_BPF},
-    {"memfd_create", VG_SYS_MEMFD_CREATE},
-    {"chroot", VG_SYS_CHROOT},
-    {"kill", VG_SYS_KILL},
-    {"tkill", VG_SYS_TKILL},
-    {"tgkill", VG_SYS_TGKILL},
+	VG_SYSCALLS(EVTYPE_ROW_)
+	VG_SYSCALL_ALIASES(EVTYPE_ALIAS_)
 };
+/* clang-format on */
+#undef EVTYPE_ROW_
+#undef EVTYPE_ALIAS_
 
 const char *fields_evtype_name(uint32_t code)
 {
-	size_t i;
+	const char *name = code < FIELD_EV_MAX ? event_code_name(code) : NULL;
 
-	for (i = 0; i < sizeof(evtypes) / sizeof(evtypes[0]); i++)
-		if (evtypes[i].code == code)
-			return evtypes[i].name;
-	return "?";
+	return name ? name : "?";
 }
 
 const struct rule_field_def *fields_registry(size_t *n)
@@ -307,17 +253,7 @@ void field_ctx_reset(struct field_ctx *c, const struct event *ev)
 
 uint32_t field_event_code(const struct event *ev)
 {
-	struct event_sys sys;
-
-	switch (ev->hdr->type) {
-	case VG_EV_EXEC:
-		return VG_SYS_EXECVE;
-	case VG_EV_FORK:
-		return FIELD_EV_CLONE;
-	case VG_EV_EXIT:
-		return FIELD_EV_PROCEXIT;
-	}
-	return event_sys_fields(ev, &sys) ? sys.syscall : 0;
+	return ev->code;
 }
 
 /* ---- scratch and value helpers ---- */
@@ -589,36 +525,29 @@ static const char *cached_name(struct name_cache *nc, uint32_t id, bool user)
 
 /* ---- file and network helpers ---- */
 
+/* The record as its domain's struct, or NULL for another domain. */
 static const struct vg_file *as_file(const struct event *ev)
 {
-	uint16_t t = ev->hdr->type;
-
-	return t >= VG_EV_OPEN && t <= VG_EV_TRUNCATE ? (const struct vg_file *)ev->hdr : NULL;
+	return ev->kind->domain == EVENT_DOM_FILE ? (const struct vg_file *)ev->hdr : NULL;
 }
 
 static const struct vg_net *as_net(const struct event *ev)
 {
-	uint16_t t = ev->hdr->type;
-
-	return t >= VG_EV_CONNECT && t <= VG_EV_LISTEN ? (const struct vg_net *)ev->hdr : NULL;
+	return ev->kind->domain == EVENT_DOM_NET ? (const struct vg_net *)ev->hdr : NULL;
 }
 
 static const struct vg_priv *as_priv(const struct event *ev)
 {
-	uint16_t t = ev->hdr->type;
-
-	return t >= VG_EV_SETID && t <= VG_EV_KILL ? (const struct vg_priv *)ev->hdr : NULL;
+	return ev->kind->domain == EVENT_DOM_PRIV ? (const struct vg_priv *)ev->hdr : NULL;
 }
 
-/* The file path an event names, in scratch; NULL when none. */
+/* The path a file event names, decoded once; NULL when none. */
 static const char *file_path(struct field_ctx *c, size_t *n)
 {
-	char *buf = scratch(c, 4097);
-
-	if (!buf || !as_file(c->ev))
+	if (!as_file(c->ev) || !c->ev->path.ptr)
 		return NULL;
-	*n = event_file_path(c->ev, buf, 4097);
-	return *n ? buf : NULL;
+	*n = c->ev->path.len;
+	return c->ev->path.ptr;
 }
 
 static bool is_inet(const struct vg_net *n)
@@ -720,165 +649,202 @@ static int rstr(struct field_ctx *c, struct rule_value *v, struct vg_str s)
 }
 
 static int file_arg(struct field_ctx *c, struct rule_value *v, const struct vg_file *f,
-		    const char *key)
+		    unsigned int key)
 {
-	size_t n;
+	size_t n = 0;
+	const char *p;
 
-	if (!strcmp(key, "fd"))
+	switch (key) {
+	case EVENT_ARG_FD:
 		return f->fd >= 0 ? put_fmt(c, v, "%d", f->fd) : 0;
-	if (!strcmp(key, "dirfd"))
+	case EVENT_ARG_DIRFD:
 		return put_fmt(c, v, "%d", f->dirfd);
-	if (!strcmp(key, "flags"))
+	case EVENT_ARG_FLAGS:
 		return f->hdr.type == VG_EV_OPEN ? put_open_flags(c, v, f->flags)
 						 : put_fmt(c, v, "%u", f->flags);
-	if (!strcmp(key, "mode"))
+	case EVENT_ARG_MODE:
 		return put_fmt(c, v, "0%o", f->mode);
-	if (!strcmp(key, "uid"))
+	case EVENT_ARG_UID:
 		return put_fmt(c, v, "%d", (int32_t)f->uid);
-	if (!strcmp(key, "gid"))
+	case EVENT_ARG_GID:
 		return put_fmt(c, v, "%d", (int32_t)f->gid);
-	if (!strcmp(key, "length"))
+	case EVENT_ARG_LENGTH:
 		return put_fmt(c, v, "%lld", (long long)f->length);
-	if (!strcmp(key, "target") && f->hdr.type == VG_EV_SYMLINK)
-		return rstr(c, v, f->raw2);
-	if (!strcmp(key, "linkpath") && f->hdr.type == VG_EV_SYMLINK) {
-		const char *p = file_path(c, &n);
-
-		return put_str(v, p, n);
-	}
-	if (!strcmp(key, "newpath") || !strcmp(key, "target"))
+	case EVENT_ARG_TARGET:
+		if (f->hdr.type == VG_EV_SYMLINK)
+			return rstr(c, v, f->raw2);
 		return rstr(c, v, f->path2.off ? f->path2 : f->raw2);
-	if (!strcmp(key, "name") || !strcmp(key, "path") || !strcmp(key, "pathname") ||
-	    !strcmp(key, "filename") || !strcmp(key, "oldpath")) {
-		const char *p = file_path(c, &n);
-
+	case EVENT_ARG_NEWPATH:
+		return rstr(c, v, f->path2.off ? f->path2 : f->raw2);
+	case EVENT_ARG_LINKPATH:
+		if (f->hdr.type != VG_EV_SYMLINK)
+			return 0;
+		/* fall through */
+	case EVENT_ARG_NAME:
+	case EVENT_ARG_PATH:
+	case EVENT_ARG_PATHNAME:
+	case EVENT_ARG_FILENAME:
+	case EVENT_ARG_OLDPATH:
+		p = file_path(c, &n);
 		return put_str(v, p, n);
 	}
 	return 0;
 }
 
 static int net_arg(struct field_ctx *c, struct rule_value *v, const struct vg_net *n,
-		   const char *key)
+		   unsigned int key)
 {
-	if (!strcmp(key, "fd"))
+	switch (key) {
+	case EVENT_ARG_FD:
 		return put_fmt(c, v, "%d", n->fd);
-	if (!strcmp(key, "tuple") || !strcmp(key, "addr") || !strcmp(key, "name"))
+	case EVENT_ARG_TUPLE:
+	case EVENT_ARG_ADDR:
+	case EVENT_ARG_NAME:
 		return put_tuple(c, v, n);
-	if (!strcmp(key, "backlog"))
+	case EVENT_ARG_BACKLOG:
 		return put_fmt(c, v, "%d", n->backlog);
-	if (!strcmp(key, "domain"))
+	case EVENT_ARG_DOMAIN:
 		return put_cstr(v, n->family == AF_INET	   ? "AF_INET"
 				   : n->family == AF_INET6 ? "AF_INET6"
 				   : n->family == AF_UNIX  ? "AF_UNIX"
 							   : NULL);
+	}
 	return 0;
 }
 
 static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_priv *p,
-		    const char *key)
+		    unsigned int key)
 {
-	if (!strcmp(key, "pid") ||
-	    (!strcmp(key, "target") && p->hdr.type != VG_EV_MOUNT && p->hdr.type != VG_EV_UMOUNT))
-		return p->target ? put_fmt(c, v, "%d", p->target) : 0;
-	if ((!strcmp(key, "request") && p->hdr.type == VG_EV_PTRACE) ||
-	    (!strcmp(key, "sig") && p->hdr.type == VG_EV_KILL) ||
-	    (!strcmp(key, "cmd") && p->hdr.type == VG_EV_BPF) || !strcmp(key, "flags") ||
-	    !strcmp(key, "nstype")) {
-		char *out = scratch(c, 512);
+	char *out;
+	int i;
 
+	switch (key) {
+	case EVENT_ARG_TARGET:
+		/* a mount's target is its s2 path; everyone else's a pid */
+		if (p->hdr.type == VG_EV_MOUNT || p->hdr.type == VG_EV_UMOUNT)
+			return rstr(c, v, p->s2);
+		/* fall through */
+	case EVENT_ARG_PID:
+		return p->target ? put_fmt(c, v, "%d", p->target) : 0;
+	case EVENT_ARG_REQUEST:
+	case EVENT_ARG_SIG:
+	case EVENT_ARG_CMD:
+		if ((key == EVENT_ARG_REQUEST && p->hdr.type != VG_EV_PTRACE) ||
+		    (key == EVENT_ARG_SIG && p->hdr.type != VG_EV_KILL) ||
+		    (key == EVENT_ARG_CMD && p->hdr.type != VG_EV_BPF))
+			return 0;
+		/* fall through */
+	case EVENT_ARG_FLAGS:
+	case EVENT_ARG_NSTYPE:
+		out = scratch(c, 512);
 		return out ? put_str(v, out, event_priv_describe(p->syscall, p->arg0, out, 512))
 			   : 0;
-	}
-	if (!strncmp(key, "old", 3)) {
+	case EVENT_ARG_OLDUID:
+	case EVENT_ARG_OLDGID:
+	case EVENT_ARG_OLDPATH: /* "old" + a key that is no id: the real one, as it always was */
+	case EVENT_ARG_OLDEUID:
+	case EVENT_ARG_OLDEGID:
+	case EVENT_ARG_OLDSUID:
+	case EVENT_ARG_OLDSGID:
 		/* the ids the call replaced, captured at syscall entry */
-		const char *k = key + 3;
-		int i = !strcmp(k, "euid") || !strcmp(k, "egid")   ? 1
-			: !strcmp(k, "suid") || !strcmp(k, "sgid") ? 2
-								   : 0;
-
+		i = key == EVENT_ARG_OLDEUID || key == EVENT_ARG_OLDEGID   ? 1
+		    : key == EVENT_ARG_OLDSUID || key == EVENT_ARG_OLDSGID ? 2
+									   : 0;
 		if (p->hdr.type != VG_EV_SETID || !(p->hdr.flags & VG_PF_OLD_KNOWN))
 			return 0;
 		return put_fmt(c, v, "%u", p->ids_old[i]);
-	}
-	if (!strcmp(key, "uid") || !strcmp(key, "ruid") || !strcmp(key, "gid") ||
-	    !strcmp(key, "rgid"))
+	case EVENT_ARG_UID:
+	case EVENT_ARG_RUID:
+	case EVENT_ARG_GID:
+	case EVENT_ARG_RGID:
 		return put_fmt(c, v, "%u", p->ids_new[0]);
-	if (!strcmp(key, "euid") || !strcmp(key, "egid"))
+	case EVENT_ARG_EUID:
+	case EVENT_ARG_EGID:
 		return put_fmt(c, v, "%u", p->ids_new[1]);
-	if (!strcmp(key, "suid") || !strcmp(key, "sgid"))
+	case EVENT_ARG_SUID:
+	case EVENT_ARG_SGID:
 		return put_fmt(c, v, "%u", p->ids_new[2]);
-	if (!strcmp(key, "name") || !strcmp(key, "dev") || !strcmp(key, "source") ||
-	    !strcmp(key, "path") || !strcmp(key, "uargs"))
+	case EVENT_ARG_NAME:
+	case EVENT_ARG_DEV:
+	case EVENT_ARG_SOURCE:
+	case EVENT_ARG_PATH:
+	case EVENT_ARG_UARGS:
 		return rstr(c, v, p->s1);
-	if (!strcmp(key, "dir") || !strcmp(key, "target"))
+	case EVENT_ARG_DIR:
 		return rstr(c, v, p->s2);
-	if (!strcmp(key, "type") || !strcmp(key, "fstype"))
+	case EVENT_ARG_TYPE:
+	case EVENT_ARG_FSTYPE:
 		return rstr(c, v, p->s3);
+	}
 	return 0;
 }
 
-static int exec_arg(struct field_ctx *c, struct rule_value *v, const char *key)
-{
-	const struct vg_exec *e = (const struct vg_exec *)c->ev->hdr;
-	const struct proc_info *p = c->ev->proc;
-
-	if (!strcmp(key, "filename"))
-		return rstr(c, v, e->filename);
-	if (!strcmp(key, "exe"))
-		return put_proc_str(c, v, p, F_PROC_EXE);
-	if (!strcmp(key, "args"))
-		return put_args(c, v, p, "");
-	if (!strcmp(key, "cwd"))
-		return p ? put_cstr(v, p->cwd) : 0;
-	return 0;
-}
-
-static int evt_arg(struct field_ctx *c, struct rule_value *v, const char *key)
+static int proc_arg(struct field_ctx *c, struct rule_value *v, unsigned int key)
 {
 	const struct event *ev = c->ev;
-	struct event_sys sys;
+	const struct proc_info *p = ev->proc;
 
-	if (!strcmp(key, "res") && event_sys_fields(ev, &sys))
-		return put_fmt(c, v, "%lld", (long long)sys.ret);
-	if (as_file(ev))
-		return file_arg(c, v, as_file(ev), key);
-	if (as_net(ev))
-		return net_arg(c, v, as_net(ev), key);
-	if (as_priv(ev))
-		return priv_arg(c, v, as_priv(ev), key);
-	if (ev->hdr->type == VG_EV_EXEC)
-		return exec_arg(c, v, key);
-	if (ev->hdr->type == VG_EV_FORK && !strcmp(key, "res"))
-		return put_fmt(c, v, "%u", ((const struct vg_fork *)ev->hdr)->child_pid);
-	if (ev->hdr->type == VG_EV_EXIT && !strcmp(key, "status"))
-		return put_fmt(c, v, "%u", ((const struct vg_exit *)ev->hdr)->status);
+	switch (ev->hdr->type) {
+	case VG_EV_EXEC:
+		switch (key) {
+		case EVENT_ARG_FILENAME:
+			return rstr(c, v, ((const struct vg_exec *)ev->hdr)->filename);
+		case EVENT_ARG_EXE:
+			return put_proc_str(c, v, p, F_PROC_EXE);
+		case EVENT_ARG_ARGS:
+			return put_args(c, v, p, "");
+		case EVENT_ARG_CWD:
+			return p ? put_cstr(v, p->cwd) : 0;
+		}
+		return 0;
+	case VG_EV_FORK:
+		return key == EVENT_ARG_RES
+			   ? put_fmt(c, v, "%u", ((const struct vg_fork *)ev->hdr)->child_pid)
+			   : 0;
+	case VG_EV_EXIT:
+		return key == EVENT_ARG_STATUS
+			   ? put_fmt(c, v, "%u", ((const struct vg_exit *)ev->hdr)->status)
+			   : 0;
+	}
 	return 0;
 }
 
-/* The keys evt.args lists, per record kind. */
-static const char *const file_keys[] = {"fd", "dirfd", "name", "flags", "mode", "newpath", NULL};
-static const char *const net_keys[] = {"fd", "tuple", "backlog", NULL};
-static const char *const priv_keys[] = {"target", "flags", "name", "dir", "type", NULL};
-static const char *const exec_keys[] = {"filename", "exe", "args", "cwd", NULL};
+/* evt.arg.KEY, the key resolved to an enum event_arg when the rule was compiled. */
+static int evt_arg(struct field_ctx *c, struct rule_value *v, unsigned int key)
+{
+	const struct event *ev = c->ev;
 
+	if (key == EVENT_ARG_RES && ev->sys)
+		return put_fmt(c, v, "%lld", (long long)ev->ret);
+	switch (ev->kind->domain) {
+	case EVENT_DOM_FILE:
+		return file_arg(c, v, as_file(ev), key);
+	case EVENT_DOM_NET:
+		return net_arg(c, v, as_net(ev), key);
+	case EVENT_DOM_PRIV:
+		return priv_arg(c, v, as_priv(ev), key);
+	case EVENT_DOM_PROC:
+		return proc_arg(c, v, key);
+	}
+	return 0;
+}
+
+/* evt.args: the kind's keys (its descriptor lists them) as "key=value ...". */
 static int put_evt_args(struct field_ctx *c, struct rule_value *v)
 {
-	const char *const *keys = as_file(c->ev)		   ? file_keys
-				  : as_net(c->ev)		   ? net_keys
-				  : as_priv(c->ev)		   ? priv_keys
-				  : c->ev->hdr->type == VG_EV_EXEC ? exec_keys
-								   : NULL;
+	const uint8_t *keys = c->ev->kind->args;
 	char *out = scratch(c, 8192);
-	size_t n = 0;
+	size_t i, n = 0;
 
 	if (!out)
 		return 0;
-	for (; keys && *keys; keys++) {
+	for (i = 0; i < EVENT_KIND_ARGS && keys[i]; i++) {
+		const char *name = event_arg_name(keys[i]);
 		struct rule_value kv;
 
-		if (!evt_arg(c, &kv, *keys) || n + strlen(*keys) + kv.str.len + 2 >= 8192)
+		if (!evt_arg(c, &kv, keys[i]) || n + strlen(name) + kv.str.len + 2 >= 8192)
 			continue;
-		n += snprintf(out + n, 8192 - n, "%s%s=", n ? " " : "", *keys);
+		n += snprintf(out + n, 8192 - n, "%s%s=", n ? " " : "", name);
 		memcpy(out + n, kv.str.ptr, kv.str.len);
 		n += kv.str.len;
 	}
@@ -994,8 +960,6 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	const struct vg_hdr *h = ev->hdr;
 	const struct proc_info *p = ev->proc;
 	const struct vg_file *f = as_file(ev);
-	struct event_sys sys;
-	bool is_sys = event_sys_fields(ev, &sys);
 
 	switch (ref->id) {
 	case F_EVT_TIME:
@@ -1010,17 +974,17 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_EVT_SOURCE:
 		return put_cstr(out, "syscall");
 	case F_EVT_RES:
-		if (!is_sys)
+		if (!ev->sys)
 			return h->type == VG_EV_EXEC ? put_cstr(out, "SUCCESS") : 0;
-		if (sys.ret < 0 && sys.ret > -4096)
-			return put_cstr(out, strerrorname_np(-sys.ret));
+		if (ev->ret < 0 && ev->ret > -4096)
+			return put_cstr(out, strerrorname_np(-ev->ret));
 		return put_cstr(out, "SUCCESS");
 	case F_EVT_RAWRES:
 		if (h->type == VG_EV_EXEC)
 			return put_i64(out, 0);
-		return is_sys ? put_i64(out, sys.ret) : 0;
+		return ev->sys ? put_i64(out, ev->ret) : 0;
 	case F_EVT_FAILED:
-		return put_bool(out, is_sys && sys.ret < 0);
+		return put_bool(out, ev->sys && ev->ret < 0);
 	case F_EVT_IS_OPEN_READ:
 		return put_bool(out, h->type == VG_EV_OPEN && (f->flags & 03) != 01);
 	case F_EVT_IS_OPEN_WRITE:
@@ -1031,7 +995,7 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_EVT_IS_OPEN_CREATE:
 		return put_bool(out, h->type == VG_EV_OPEN && (f->hdr.flags & VG_FL_CREATED));
 	case F_EVT_ARG:
-		return ref->key ? evt_arg(c, out, ref->key) : 0;
+		return evt_arg(c, out, (unsigned int)ref->host_data);
 	case F_EVT_ARGS:
 		return put_evt_args(c, out);
 	case F_PROC_PID:
@@ -1169,28 +1133,19 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		if (f->hdr.type == VG_EV_SYMLINK)
 			return get_field(event, &(struct rule_field_ref){.id = F_FS_PATH_NAME}, out,
 					 max);
-		return f->path2.off ? file_arg(c, out, f, "newpath") : 0;
+		return f->path2.off ? file_arg(c, out, f, EVENT_ARG_NEWPATH) : 0;
 	}
 	return get_fd(c, ref, out, max);
 }
 
+/* Resolves evt.arg.KEY to its id once, when the rule is compiled. */
 static int bind_field(void *host, struct rule_field_ref *ref, char *err, size_t errlen)
 {
-	static const char *const keys[] = {
-	    "res",    "fd",	  "dirfd",   "flags",	"mode",	  "uid",      "gid",	  "length",
-	    "target", "linkpath", "newpath", "name",	"path",	  "pathname", "filename", "oldpath",
-	    "tuple",  "addr",	  "backlog", "domain",	"pid",	  "request",  "sig",	  "cmd",
-	    "nstype", "ruid",	  "euid",    "suid",	"rgid",	  "egid",     "sgid",	  "dev",
-	    "source", "uargs",	  "dir",     "type",	"fstype", "exe",      "args",	  "cwd",
-	    "status", "olduid",	  "oldeuid", "oldsuid", "oldgid", "oldegid",  "oldsgid",
-	};
-	size_t i;
-
 	if (ref->id != F_EVT_ARG || !ref->key)
 		return 0;
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(ref->key, keys[i]))
-			return 0;
+	ref->host_data = event_arg_by_name(ref->key);
+	if (ref->host_data != EVENT_ARG_NONE)
+		return 0;
 	snprintf(err, errlen, "vigil's events have no argument '%s'", ref->key);
 	return -EINVAL;
 }

@@ -11,15 +11,15 @@
 #include <stdint.h>
 
 #include "rules/engine.h"
+#include "vigil/events.h"
 
 struct event;
 struct proctable;
 
-/* Host event codes: enum vg_syscall values, plus these for process lifecycle. */
+/* Host event codes: enum vg_syscall values, and VG_CODE_CLONE / VG_CODE_PROCEXIT
+ * for the process lifecycle (vigil/syscalls.h). */
 enum field_evcode {
-	FIELD_EV_CLONE = 100,	 /* fork/clone/vfork/clone3: the fork event */
-	FIELD_EV_PROCEXIT = 101, /* process exit */
-	FIELD_EV_MAX = 128,	 /* codes stay below this */
+	FIELD_EV_MAX = VG_SYS_MAX, /* codes stay below this */
 };
 
 #define FIELD_SCRATCH 65536 /* bytes of computed strings one event may need */

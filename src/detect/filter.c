@@ -431,20 +431,19 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 {
 	const struct vg_hdr *h = ev->hdr;
 	const struct vg_filter_type *ft;
-	struct event_sys sys;
 	char comm[VG_COMM_LEN + 1];
 	const char *s;
 	size_t n;
 	bool failed;
 
-	if (h->type == VG_EV_EXEC || h->type == VG_EV_FORK || h->type == VG_EV_EXIT)
+	if (ev->kind->flags & EVENT_KF_LIFECYCLE)
 		return true;
 	ft = &f->types[h->type];
 	if (ft->mode == VG_FILTER_ALL)
 		return true;
 	if (ft->mode != VG_FILTER_MATCH)
 		return false;
-	failed = event_sys_fields(ev, &sys) && sys.ret < 0;
+	failed = ev->sys && ev->ret < 0;
 	if ((ft->criteria & VG_FC_FAILED) && failed)
 		return true;
 	if (ft->criteria & VG_FC_WRITE_OPENS) {
@@ -459,9 +458,9 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 	if ((ft->criteria & VG_FC_CGROUP) &&
 	    item_is(f, h->type, FILTER_ITEM_CGROUP, NULL, h->cgroup_id))
 		return true;
-	if (h->type >= VG_EV_CONNECT && h->type <= VG_EV_LISTEN) {
+	if (ev->kind->domain == EVENT_DOM_NET) {
 		const struct vg_net *nt = (const struct vg_net *)h;
-		uint16_t port = h->type == VG_EV_CONNECT ? nt->rport : nt->lport;
+		uint16_t port = ev->kind->flags & EVENT_KF_PORT_REMOTE ? nt->rport : nt->lport;
 
 		if ((ft->criteria & VG_FC_PORT) && port &&
 		    item_is(f, h->type, FILTER_ITEM_PORT, NULL, port))
@@ -469,7 +468,7 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 		s = event_str(h, ev->size, nt->unix_path, &n);
 		return (ft->criteria & VG_FC_PATH) && s && path_matches(f, h->type, s, n);
 	}
-	if (!(ft->criteria & VG_FC_PATH) || h->type < VG_EV_OPEN || h->type > VG_EV_TRUNCATE)
+	if (!(ft->criteria & VG_FC_PATH) || ev->kind->domain != EVENT_DOM_FILE)
 		return false;
 	{
 		const struct vg_file *fl = (const struct vg_file *)h;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * event.h - user-space view of one kernel record: validation, typed access to its
- * strings, and the names of event types. A record is never trusted: every size and
+ * event.h - user-space view of one kernel record: validation, decoding once into
+ * struct event (kind, syscall fields, folded paths) that every reader shares,
+ * typed access to its strings, and rendering. A record is never trusted: every size and
  * string offset is checked before use.
  */
 #ifndef VIGIL_EVENT_H
@@ -10,22 +11,50 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 
+#include "kinds.h"
 #include "vigil/events.h"
 
 struct proc_info;
 struct json_buf;
 
+/* A path of an event: bytes in the record, or a folded copy in the event. */
+struct event_path {
+	const char *ptr; /* NULL when absent */
+	size_t len;	 /* bytes, no NUL counted */
+};
+
+/*
+ * One record, decoded once (event_decode) for every reader: renderers, fields,
+ * the prefilter check and the rule engine.
+ */
 struct event {
-	const struct vg_hdr *hdr; /* the record, validated */
-	size_t size;		  /* bytes in the record */
-	uint64_t time_ns;	  /* wall clock (CLOCK_REALTIME) of capture */
-	struct proc_info *proc;	  /* process table entry, NULL when unknown */
+	const struct vg_hdr *hdr;      /* the record, validated */
+	size_t size;		       /* bytes in the record */
+	uint64_t time_ns;	       /* wall clock (CLOCK_REALTIME) of capture */
+	struct proc_info *proc;	       /* process table entry, NULL when unknown */
+	const struct event_kind *kind; /* its descriptor */
+	uint32_t code;		       /* rule-engine code: its syscall, clone, procexit */
+	bool sys;		       /* a syscall record: ret and syscall below are set */
+	int64_t ret;		       /* syscall return value */
+	uint16_t syscall;	       /* enum vg_syscall */
+	struct event_path path;	       /* file: the object's path (folded when joined,
+					  "pipe:[ino]" for pseudo files), NULL when none or
+					  empty; mount/umount: the target, folded */
+	struct event_path path2;       /* file: the second path, folded when joined */
+	char buf[2][PATH_MAX + 1];     /* folded copies that path and path2 may point at */
 };
 
 /* 0 when the record's header, size and type are coherent, else -EINVAL. */
 int event_validate(const void *rec, size_t size);
+
+/*
+ * Validates rec and decodes it into ev (time_ns 0 and proc NULL: the caller's to
+ * set). ev points into rec, which must outlive it. 0 or -EINVAL.
+ */
+int event_decode(struct event *ev, const void *rec, size_t size);
 
 /* The bytes of string s inside the record, or NULL when absent or out of bounds. */
 const char *event_str(const struct vg_hdr *rec, size_t size, struct vg_str s, size_t *len);
@@ -33,30 +62,11 @@ const char *event_str(const struct vg_hdr *rec, size_t size, struct vg_str s, si
 /* "exec", "fork", ... or NULL for an unknown type. */
 const char *event_type_name(uint16_t type);
 
-/* Minimum record size for a type, 0 for an unknown type. */
-size_t event_min_size(uint16_t type);
-
-/* Falco's name of a syscall ("openat", "connect", ...), or NULL. */
-const char *event_syscall_name(uint16_t sys);
-
-/* The fields every syscall-exit record starts with after its header. */
-struct event_sys {
-	int64_t ret;	  /* return value */
-	uint16_t syscall; /* enum vg_syscall */
-};
-
-/* ret/syscall of a file, network or privilege record; false for other types. */
-bool event_sys_fields(const struct event *ev, struct event_sys *out);
-
 /*
  * Folds "." and ".." components and repeated slashes of an absolute path in place,
  * as the kernel would if no component were a symlink. Returns the new length.
  */
 size_t event_path_fold(char *path, size_t len);
-
-/* The path a file event names (folded when joined; "pipe:[ino]" style for
- * pseudo files) into buf; returns its length, 0 when it has none. */
-size_t event_file_path(const struct event *ev, char *buf, size_t len);
 
 /*
  * The readable form of a privilege event's value for syscall sys: a ptrace request
@@ -74,19 +84,18 @@ void event_net_json(struct json_buf *j, const struct event *ev);
 void event_net_text(FILE *out, const struct event *ev);
 void event_priv_json(struct json_buf *j, const struct event *ev);
 void event_priv_text(FILE *out, const struct event *ev);
+void event_exec_json(struct json_buf *j, const struct event *ev);
+void event_exec_text(FILE *out, const struct event *ev);
+void event_fork_json(struct json_buf *j, const struct event *ev);
+void event_fork_text(FILE *out, const struct event *ev);
+void event_exit_json(struct json_buf *j, const struct event *ev);
+void event_exit_text(FILE *out, const struct event *ev);
 
 /* Writes bytes for a terminal: unprintable ones as \xNN. */
 void event_text_bytes(FILE *out, const char *s, size_t n);
 
 /* Writes key and a hex string "0x..." for v. */
 void event_json_hex(struct json_buf *j, const char *key, uint64_t v);
-
-/*
- * Copies the record's path string s into buf (PATH_MAX + 1 bytes), folding "." and
- * ".." when fold (a path joined from a base directory and a raw name). Returns its
- * length, or -1 when absent.
- */
-long event_str_path(const struct event *ev, struct vg_str s, bool fold, char *buf);
 
 /* Writes key and the record's string s, or null when absent. */
 void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev, struct vg_str s);

@@ -581,20 +581,14 @@ static void module_json(struct json_buf *j, const struct event *ev, const struct
 	}
 }
 
-/*
- * A mount target is the caller's string, joined to its cwd when relative: never
- * resolved through symlinks, so "." and ".." are folded as the kernel would.
- */
-static void json_target(struct json_buf *j, const struct event *ev, struct vg_str s)
+/* A mount target: s2, folded when the event was decoded (EVENT_KF_S2_PATH). */
+static void json_target(struct json_buf *j, const struct event *ev)
 {
-	char buf[PATH_MAX + 1];
-	long n = event_str_path(ev, s, true, buf);
-
 	json_key(j, "target");
-	if (n < 0)
-		json_null(j);
+	if (ev->path.ptr)
+		json_strn(j, ev->path.ptr, ev->path.len);
 	else
-		json_strn(j, buf, n);
+		json_null(j);
 }
 
 /* Old callers put the MS_MGC_VAL magic in the top half; the kernel ignores it. */
@@ -611,7 +605,7 @@ static uint64_t mount_flags_of(uint64_t v)
 static void mount_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
 	event_json_rstr(j, "source", ev, p->s1);
-	json_target(j, ev, p->s2);
+	json_target(j, ev);
 	event_json_rstr(j, "fstype", ev, p->s3);
 	json_names(j, "flags", &mount_flags, mount_flags_of(p->arg0));
 	json_key(j, "magic");
@@ -620,7 +614,7 @@ static void mount_json(struct json_buf *j, const struct event *ev, const struct 
 
 static void umount_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
-	json_target(j, ev, p->s2);
+	json_target(j, ev);
 	json_names(j, "flags", &umount_flags, p->arg0);
 }
 
@@ -691,30 +685,28 @@ struct priv_kind {
 	const char *strs[3]; /* what s1..s3 are called in "truncated" */
 };
 
-static const struct priv_kind kinds[] = {
-    [VG_EV_SETID - VG_EV_SETID] = {setid_json},
-    [VG_EV_CAPSET - VG_EV_SETID] = {capset_json},
-    [VG_EV_PTRACE - VG_EV_SETID] = {ptrace_json},
-    [VG_EV_MODULE - VG_EV_SETID] = {module_json, {"params", "path"}},
-    [VG_EV_MOUNT - VG_EV_SETID] = {mount_json, {"source", "target", "fstype"}},
-    [VG_EV_UMOUNT - VG_EV_SETID] = {umount_json, {NULL, "target"}},
-    [VG_EV_UNSHARE - VG_EV_SETID] = {unshare_json},
-    [VG_EV_SETNS - VG_EV_SETID] = {setns_json, {"ns"}},
-    [VG_EV_BPF - VG_EV_SETID] = {bpf_json, {"name"}},
-    [VG_EV_MEMFD - VG_EV_SETID] = {memfd_json, {"name"}},
-    [VG_EV_CHROOT - VG_EV_SETID] = {chroot_json, {"path"}},
-    [VG_EV_KILL - VG_EV_SETID] = {kill_json},
+static const struct priv_kind kinds[VG_EV_TYPE_MAX] = {
+    [VG_EV_SETID] = {setid_json},
+    [VG_EV_CAPSET] = {capset_json},
+    [VG_EV_PTRACE] = {ptrace_json},
+    [VG_EV_MODULE] = {module_json, {"params", "path"}},
+    [VG_EV_MOUNT] = {mount_json, {"source", "target", "fstype"}},
+    [VG_EV_UMOUNT] = {umount_json, {NULL, "target"}},
+    [VG_EV_UNSHARE] = {unshare_json},
+    [VG_EV_SETNS] = {setns_json, {"ns"}},
+    [VG_EV_BPF] = {bpf_json, {"name"}},
+    [VG_EV_MEMFD] = {memfd_json, {"name"}},
+    [VG_EV_CHROOT] = {chroot_json, {"path"}},
+    [VG_EV_KILL] = {kill_json},
 };
 
 static const struct priv_kind raw_kind = {raw_json, {"s1", "s2", "s3"}};
 
 static const struct priv_kind *kind_of(uint16_t type)
 {
-	size_t i = (size_t)type - VG_EV_SETID;
-
-	if (type < VG_EV_SETID || i >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[i].json)
+	if (type >= VG_EV_TYPE_MAX || !kinds[type].json)
 		return &raw_kind;
-	return &kinds[i];
+	return &kinds[type];
 }
 
 void event_priv_json(struct json_buf *j, const struct event *ev)
@@ -767,8 +759,6 @@ static void text_ids(FILE *out, const struct vg_priv *p)
 void event_priv_text(FILE *out, const struct event *ev)
 {
 	const struct vg_priv *p = (const struct vg_priv *)ev->hdr;
-	char buf[PATH_MAX + 1];
-	long n;
 
 	switch (p->hdr.type) {
 	case VG_EV_SETID:
@@ -796,8 +786,10 @@ void event_priv_text(FILE *out, const struct event *ev)
 			text_str(out, ev, p->s1);
 			fputs("on ", out);
 		}
-		n = event_str_path(ev, p->s2, true, buf);
-		event_text_bytes(out, n < 0 ? "-" : buf, n < 0 ? 1 : n);
+		if (ev->path.ptr)
+			event_text_bytes(out, ev->path.ptr, ev->path.len);
+		else
+			fputc('-', out);
 		fputc(' ', out);
 		if (p->hdr.type == VG_EV_MOUNT) {
 			fputs("type ", out);

@@ -97,8 +97,9 @@ Test(event, exec_json_has_fields_and_exact_bytes)
 	r.exec.cap_eff = 0x1ff;
 	rec_str(&r, &r.exec.filename, "./l\"s", 5);
 	rec_str(&r, &r.exec.cgroup, "a/b", 3);
-	ev = (struct event){
-	    .hdr = &r.exec.hdr, .size = r.off, .time_ns = 1700000000123456789ull, .proc = &p};
+	cr_assert_eq(event_decode(&ev, r.buf, r.off), 0);
+	ev.time_ns = 1700000000123456789ull;
+	ev.proc = &p;
 	json_init(&j);
 	event_to_json(&ev, anc, 1, &j);
 	cr_assert_eq(j.err, 0);
@@ -122,9 +123,10 @@ Test(event, exec_json_has_fields_and_exact_bytes)
 Test(event, exit_status_decoding)
 {
 	struct vg_exit x = {.hdr = {.type = VG_EV_EXIT, .size = sizeof(x), .pid = 7}};
-	struct event ev = {.hdr = &x.hdr, .size = sizeof(x)};
+	struct event ev;
 	struct json_buf j;
 
+	cr_assert_eq(event_decode(&ev, &x, sizeof(x)), 0);
 	json_init(&j);
 	x.status = 3 << 8;
 	event_to_json(&ev, NULL, 0, &j);
@@ -142,11 +144,13 @@ Test(event, text_line_escapes_control_bytes)
 	struct proc_info p = {
 	    .pid = 42, .exe = "/bin/e\x1b[31m", .cwd = "/", .args = "a\nb", .args_len = 4};
 	struct vg_exec x = {.hdr = {.type = VG_EV_EXEC, .size = sizeof(x), .pid = 42}};
-	struct event ev = {.hdr = &x.hdr, .size = sizeof(x), .proc = &p};
+	struct event ev;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
+	cr_assert_eq(event_decode(&ev, &x, sizeof(x)), 0);
+	ev.proc = &p;
 	strcpy(p.container.short_id, "host");
 	event_to_text(&ev, f);
 	fclose(f);

@@ -43,9 +43,9 @@ static void frec_str(struct frec *r, struct vg_str *s, const char *bytes)
 
 static char *render(struct frec *r, struct json_buf *j)
 {
-	struct event ev = {.hdr = &r->f.hdr, .size = r->off};
+	struct event ev;
 
-	cr_assert_eq(event_validate(r->buf, r->off), 0);
+	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
 	json_init(j);
 	event_to_json(&ev, NULL, 0, j);
 	cr_assert_eq(j->err, 0);
@@ -113,7 +113,6 @@ Test(event_file, kernel_path_is_not_folded)
 Test(event_file, pseudo_files_are_named_by_kind)
 {
 	struct frec r;
-	char buf[64];
 	struct event ev;
 
 	frec_init(&r, VG_EV_TRUNCATE, VG_SYS_FTRUNCATE, 0);
@@ -121,9 +120,9 @@ Test(event_file, pseudo_files_are_named_by_kind)
 	r.f.fs_magic = 0x50495045;
 	r.f.ino = 1234;
 	frec_str(&r, &r.f.path, "/pipe:[1234]");
-	ev = (struct event){.hdr = &r.f.hdr, .size = r.off};
-	cr_assert_eq(event_file_path(&ev, buf, sizeof(buf)), strlen("pipe:[1234]"));
-	cr_assert_str_eq(buf, "pipe:[1234]");
+	cr_assert_eq(event_decode(&ev, r.buf, r.off), 0);
+	cr_assert_eq(ev.path.len, strlen("pipe:[1234]"));
+	cr_assert(!memcmp(ev.path.ptr, "pipe:[1234]", ev.path.len));
 }
 
 Test(event_file, rename_and_chown_fields)

@@ -67,9 +67,9 @@ static void nrec_path(struct nrec *r, const char *bytes, size_t n)
 
 static char *render(struct nrec *r, struct json_buf *j)
 {
-	struct event ev = {.hdr = &r->n.hdr, .size = r->off};
+	struct event ev;
 
-	cr_assert_eq(event_validate(r->buf, r->off), 0);
+	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
 	json_init(j);
 	event_to_json(&ev, NULL, 0, j);
 	cr_assert_eq(j->err, 0);
@@ -79,11 +79,12 @@ static char *render(struct nrec *r, struct json_buf *j)
 /* Checks the words event_net_text writes for the record. */
 static void text_is(struct nrec *r, const char *want)
 {
-	struct event ev = {.hdr = &r->n.hdr, .size = r->off};
+	struct event ev;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
+	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
 	cr_assert_not_null(f);
 	event_net_text(f, &ev);
 	fclose(f);

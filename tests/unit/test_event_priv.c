@@ -50,10 +50,10 @@ static void prec_str(struct prec *r, struct vg_str *s, const char *bytes)
 /* The whole JSON line of the record; the caller frees it. */
 static char *render(struct prec *r)
 {
-	struct event ev = {.hdr = &r->p.hdr, .size = r->off};
+	struct event ev;
 	struct json_buf j;
 
-	cr_assert_eq(event_validate(r->buf, r->off), 0, "the record is coherent");
+	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0, "the record is coherent");
 	json_init(&j);
 	event_to_json(&ev, NULL, 0, &j);
 	cr_assert_eq(j.err, 0);
@@ -62,11 +62,12 @@ static char *render(struct prec *r)
 
 static char *render_text(struct prec *r)
 {
-	struct event ev = {.hdr = &r->p.hdr, .size = r->off};
+	struct event ev;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
+	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0, "the record is coherent");
 	event_to_text(&ev, f);
 	fclose(f);
 	cr_assert_eq(strchr(buf, '\n'), buf + len - 1, "one line: %s", buf);
