@@ -27,9 +27,10 @@ KERNEL_SRCS := src/daemon/main.c src/kernel/loader.c
 CORE_SRCS := $(filter-out $(KERNEL_SRCS),$(wildcard src/*/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o)
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
-SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+# BPF by role: bpf/maps.bpf.c defines the shared maps, each sensor and enforcer is
+# its own unit; all are compiled apart and linked into one object, one skeleton.
+BPF_UNITS := bpf/maps.bpf.c $(wildcard bpf/sensors/*.bpf.c bpf/enforcers/*.bpf.c)
+BPF_UNIT_OBJS := $(BPF_UNITS:%.bpf.c=$(BUILD)/%.bpf.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
@@ -47,13 +48,18 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+$(BUILD)/vigil.bpf.o: $(BPF_UNIT_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/src/kernel/loader.o: $(SKELS)
+$(BUILD)/src/kernel/loader.o: $(BUILD)/vigil.skel.h
 
 # the default ruleset is embedded with .incbin
 $(BUILD)/src/detect/builtin_rules.o: $(wildcard rules/*.yaml)
@@ -106,7 +112,7 @@ bench: $(BUILD)/vigil
 clean:
 	rm -rf $(BUILD)
 
-FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
+FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] bpf/*/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
 		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/driver/*.c bench/*/*.c)
 
 format:

@@ -214,6 +214,9 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 		goto err_destroy;
 	}
 	skip_missing_tracepoints(l->skel->obj);
+	/* load-time knobs: rodata, frozen at load */
+	l->skel->rodata->vg_cfg.self_pid = opts->self_pid;
+	l->skel->rodata->vg_cfg.wake_bytes = opts->wake_bytes;
 	failed_prog[0] = failed_map[0] = verifier_tail[0] = 0;
 	ret = vigil_bpf__load(l->skel);
 	if (ret) {
@@ -231,8 +234,6 @@ struct loader *loader__open(const struct loader_opts *opts, char *err, size_t er
 				 strerror(-ret), -ret);
 		goto err_destroy;
 	}
-	l->skel->bss->vg_cfg.self_pid = opts->self_pid;
-	l->skel->bss->vg_cfg.wake_bytes = opts->wake_bytes;
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
 		struct bpf_link *link;
