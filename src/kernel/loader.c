@@ -443,10 +443,12 @@ static struct bpf_program *find_prog(const struct loader *l, size_t i)
 }
 
 /*
- * Switches program i off with a notice, or, when it is required, fails the step
- * with msg as the error. Returns 0 or ret.
+ * Switches program i off with a notice ("NAME is not loaded" or "attached", as
+ * stage says), or, when it is required, fails the step with msg as the error.
+ * Returns 0 or ret.
  */
-static int switch_off(struct loader *l, size_t i, int ret, const char *msg, const char *why)
+static int switch_off(struct loader *l, size_t i, int ret, const char *msg, const char *why,
+		      const char *stage)
 {
 	struct prog_run *r = &l->run[i];
 
@@ -456,8 +458,8 @@ static int switch_off(struct loader *l, size_t i, int ret, const char *msg, cons
 	}
 	r->off = true;
 	snprintf(r->why, sizeof(r->why), "%s", why);
-	fprintf(l->spec.notices, "vigil: notice: BPF program '%s' switched off: %s\n",
-		l->spec.progs[i].name, why);
+	fprintf(l->spec.notices, "vigil: notice: BPF program %s is not %s, switched off: %s\n",
+		l->spec.progs[i].name, stage, why);
 	return 0;
 }
 
@@ -489,7 +491,7 @@ static int check_prog(struct loader *l, size_t i, struct bpf_program *prog)
 			 f->name, strerror(e), e);
 		snprintf(msg, sizeof(msg), "the kernel refused BPF program '%s': %s (errno %d)",
 			 name, strerror(e), e);
-		return switch_off(l, i, -e, msg, why);
+		return switch_off(l, i, -e, msg, why, "loaded");
 	}
 	if (l->spec.progs[i].kind == LOADER_TRACEPOINT) {
 		const char *tp = tracepoint_of(l, i, prog);
@@ -505,7 +507,7 @@ static int check_prog(struct loader *l, size_t i, struct bpf_program *prog)
 		 * CONFIG_MODULES): the loss is said once */
 		snprintf(why, sizeof(why), "this kernel has no tracepoint %s", tp ? tp : "(none)");
 		snprintf(msg, sizeof(msg), "BPF program '%s': %s", name, why);
-		return switch_off(l, i, -ENOENT, msg, why);
+		return switch_off(l, i, -ENOENT, msg, why, "loaded");
 	}
 	return 0;
 }
@@ -620,7 +622,7 @@ int loader__load(struct loader *l)
 		snprintf(why, sizeof(why), "refused by this kernel: %s (errno %d)%s%.80s",
 			 strerror(-ret), -ret, l->verifier_tail[0] ? "; verifier: " : "",
 			 l->verifier_tail);
-		if (switch_off(l, i, ret, msg, why))
+		if (switch_off(l, i, ret, msg, why, "loaded"))
 			return ret;
 		/* a failed load leaves the object unusable: open it again without the program */
 		ret = loader__open(l);
@@ -853,7 +855,7 @@ int loader__attach(struct loader *l)
 		snprintf(why, sizeof(why), "cannot attach%s%s: %s (errno %d)",
 			 l->run[i].target ? " to " : "", l->run[i].target ? l->run[i].target : "",
 			 strerror(-ret), -ret);
-		ret = switch_off(l, i, ret, msg, why);
+		ret = switch_off(l, i, ret, msg, why, "attached");
 		if (ret) {
 			loader__detach(l);
 			return ret;
