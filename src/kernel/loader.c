@@ -463,7 +463,7 @@ static int switch_off(struct loader *l, size_t i, int ret, const char *msg, cons
 	return 0;
 }
 
-/* The tracepoint a program attaches to, "category/name", into buf; NULL if none. */
+/* The tracepoint a program attaches to, "category/name", or NULL if none. */
 static const char *tracepoint_of(const struct loader *l, size_t i, struct bpf_program *prog)
 {
 	const char *sec = bpf_program__section_name(prog);
