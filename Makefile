@@ -23,13 +23,16 @@ BPF_CFLAGS := -MMD -MP -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 
 # Everything in src/ except the entry point and the skeleton user is testable
 # without a kernel and goes into libvigil.a for the unit tests.
-KERNEL_SRCS := src/daemon/main.c src/kernel/loader.c
+KERNEL_SRCS := src/daemon/main.c src/kernel/sensors.c src/kernel/loader.c
 CORE_SRCS := $(filter-out $(KERNEL_SRCS),$(wildcard src/*/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o)
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
-SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+# BPF by role: bpf/maps.bpf.c defines the shared maps, each sensor and enforcer is
+# its own unit; all are compiled apart and linked into one object, one skeleton.
+BPF_UNITS := bpf/maps.bpf.c $(wildcard bpf/sensors/*.bpf.c bpf/enforcers/*.bpf.c)
+BPF_UNIT_OBJS := $(BPF_UNITS:%.bpf.c=$(BUILD)/%.bpf.o)
+# a test object with one trivial program per attach kind, for the loader's e2e test
+TEST_BPF_OBJ := $(BUILD)/tests/attach_kinds.bpf.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
@@ -47,13 +50,22 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/vigil.bpf.o: $(BPF_UNIT_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/tests/%.bpf.o: tests/e2e/bpf/%.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/src/kernel/loader.o: $(SKELS)
+$(BUILD)/src/kernel/sensors.o: $(BUILD)/vigil.skel.h
 
 # the default ruleset is embedded with .incbin
 $(BUILD)/src/detect/builtin_rules.o: $(wildcard rules/*.yaml)
@@ -81,8 +93,14 @@ $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 $(BUILD)/alert-driver: tests/e2e/driver/alert_driver.c $(BUILD)/libvigil.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS)
 
+# the loader's steps and attach kinds, driven with the test object (tests/e2e/test_loader.py)
+$(BUILD)/attach-driver: tests/e2e/bpf/attach_driver.c $(BUILD)/tests/attach_kinds.skel.h \
+		$(BUILD)/src/kernel/loader.o
+	$(CC) $(CFLAGS) -I$(BUILD)/tests -o $@ $< $(BUILD)/src/kernel/loader.o $(LDLIBS)
+
 # everything this compiler builds, with -Werror: CI runs it with gcc and with clang
-build-all: $(BUILD)/vigil $(BUILD)/unit-tests $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/vmlinux.h
+build-all: $(BUILD)/vigil $(BUILD)/unit-tests $(HELPER_BINS) $(BUILD)/alert-driver \
+	   $(BUILD)/attach-driver $(BUILD)/vmlinux.h
 	$(MAKE) -s -f bench/bench.mk BUILD=$(BUILD) CC=$(CC) CLANG=$(CLANG)
 
 run: deps $(BUILD)/vigil
@@ -93,7 +111,7 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
 
 # End-to-end tests need root: real BPF, real processes, real containers.
-e2e: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver
+e2e: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/attach-driver
 	$(PYTHON) -m pytest -v tests/e2e
 
 test: deps
@@ -106,8 +124,8 @@ bench: $(BUILD)/vigil
 clean:
 	rm -rf $(BUILD)
 
-FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
-		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/driver/*.c bench/*/*.c)
+FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] bpf/*/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
+		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/driver/*.c tests/e2e/bpf/*.c bench/*/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRCS)

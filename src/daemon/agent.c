@@ -25,6 +25,7 @@
 #include "detect/filter.h"
 #include "util/json.h"
 #include "kernel/loader.h"
+#include "kernel/sensors.h"
 #include "metrics.h"
 #include "output/output.h"
 #include "pipeline.h"
@@ -33,7 +34,7 @@
 
 struct agent {
 	const struct agent_opts *opts; /* settings */
-	struct loader *loader;	       /* BPF sensors */
+	struct sensors *sensors;       /* BPF sensors */
 	struct ring_buffer *rb;	       /* reader of the events ring */
 	struct proctable *procs;       /* known processes */
 	struct json_buf out;	       /* rendering buffer, reused */
@@ -127,7 +128,7 @@ static void collect(struct metrics_writer *w, void *arg)
 	struct metrics_event_counts mc[VG_EV_TYPE_MAX];
 	size_t n = 0;
 
-	if (loader__counters(a->loader, c))
+	if (sensors__counters(a->sensors, c))
 		return;
 	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
 		if (!event_type_name(t))
@@ -187,7 +188,7 @@ static int apply_filter(struct agent *a)
 			ret = filter_spec_parse(&spec, a->opts->filters[i], err, sizeof(err));
 	}
 	if (!ret) {
-		loader__filter_maps(a->loader, &fm);
+		sensors__filter_maps(a->sensors, &fm);
 		ret = filter_spec_apply(&spec, &fm);
 	}
 	if (ret)
@@ -284,7 +285,7 @@ static void print_summary(struct agent *a)
 	struct proctable_stats ps;
 	int t;
 
-	if (loader__counters(a->loader, c))
+	if (sensors__counters(a->sensors, c))
 		return;
 	for (t = 0; t < VG_EV_TYPE_MAX; t++) {
 		if (!event_type_name(t) || !c[t].seen)
@@ -373,7 +374,7 @@ static int loop(struct agent *a, int sfd)
 				metric__set(metrics__agent(a->metrics)->procs,
 					    ps.live + ps.lingering);
 				metric__set(metrics__agent(a->metrics)->ringbuf_used,
-					    loader__ringbuf_used(a->loader));
+					    sensors__ringbuf_used(a->sensors));
 			}
 			sync_clocks(a);
 			proctable__evict(a->procs, clock_ns(CLOCK_BOOTTIME));
@@ -384,9 +385,23 @@ out:
 	return ret;
 }
 
+/* The loader's probes and program states, fixed after start. */
+static void show_kernel(struct metrics *m, const struct loader *l)
+{
+	struct loader_prog_state st;
+
+	for (size_t i = 0; i < loader__n_features(l); i++)
+		metrics__kernel_feature(m, loader__feature(l, i)->name,
+					loader__feature(l, i)->available);
+	for (size_t i = 0; i < loader__n_progs(l); i++) {
+		loader__prog_state(l, i, &st);
+		metrics__bpf_program(m, st.name, st.kind, st.enabled);
+	}
+}
+
 int agent_run(const struct agent_opts *opts)
 {
-	struct loader_opts lo = {
+	struct sensors_opts so = {
 	    .ringbuf_bytes = opts->ringbuf_bytes,
 	    .wake_bytes = opts->wake_bytes,
 	    .self_pid = getpid(),
@@ -440,8 +455,8 @@ int agent_run(const struct agent_opts *opts)
 		goto err_free;
 	}
 	/* attach first, then seed, so no process falls between the two */
-	a.loader = loader__open(&lo, err, sizeof(err));
-	if (!a.loader) {
+	a.sensors = sensors__start(&so, err, sizeof(err));
+	if (!a.sensors) {
 		ret = -errno;
 		fprintf(stderr, "vigil: %s\n", err);
 		goto err_close;
@@ -482,8 +497,9 @@ int agent_run(const struct agent_opts *opts)
 		metrics__add_collector(a.metrics, collect, &a);
 		metric__set(metrics__agent(a.metrics)->ringbuf_size, opts->ringbuf_bytes);
 		metric__set(metrics__agent(a.metrics)->procs_max, opts->proc_max);
+		show_kernel(a.metrics, sensors__loader(a.sensors));
 	}
-	a.rb = ring_buffer__new(loader__ringbuf_fd(a.loader), on_record, &a, NULL);
+	a.rb = ring_buffer__new(sensors__ringbuf_fd(a.sensors), on_record, &a, NULL);
 	if (!a.rb) {
 		ret = -errno;
 		fprintf(stderr, "vigil: cannot set up the ring buffer reader: %s\n",
@@ -515,7 +531,7 @@ int agent_run(const struct agent_opts *opts)
 		seeded < 0 ? 0 : seeded);
 	ret = loop(&a, sfd);
 	/* stop the sensors, then take what is still in the ring: nothing sent is left */
-	loader__detach(a.loader);
+	sensors__detach(a.sensors);
 	ring_buffer__consume(a.rb);
 	fflush(stdout);
 	print_summary(&a);
@@ -534,7 +550,7 @@ int agent_run(const struct agent_opts *opts)
 err_rb:
 	ring_buffer__free(a.rb);
 err_unload:
-	loader__free(a.loader);
+	sensors__free(a.sensors);
 err_close:
 	close(sfd);
 err_free:

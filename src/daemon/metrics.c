@@ -874,6 +874,33 @@ void metrics__rules_loaded(struct metrics *m, bool ok, size_t n_rules)
 		metric__set(m->agent.rules_loaded, (double)n_rules);
 }
 
+void metrics__bpf_program(struct metrics *m, const char *program, const char *kind, bool enabled)
+{
+	static const char *const labels[] = {"program", "kind", NULL};
+	struct metric_family *f;
+
+	if (!m)
+		return;
+	f = metrics__family(m, METRIC_GAUGE, "vigil_program_enabled",
+			    "1 if the BPF program runs, 0 if it was switched off (see the "
+			    "start-up notice)",
+			    labels);
+	metric__set(metric_family__series(f, (const char *const[]){program, kind}), enabled);
+}
+
+void metrics__kernel_feature(struct metrics *m, const char *feature, bool available)
+{
+	static const char *const labels[] = {"feature", NULL};
+	struct metric_family *f;
+
+	if (!m)
+		return;
+	f = metrics__family(m, METRIC_GAUGE, "vigil_kernel_feature",
+			    "1 if the kernel accepted the start-up probe of this BPF feature",
+			    labels);
+	metric__set(metric_family__series(f, (const char *const[]){feature}), available);
+}
+
 /* ---- health ---- */
 
 void metrics__set_ready(struct metrics *m, bool ready, const char *reason)

@@ -118,6 +118,11 @@ const struct metrics_agent *metrics__agent(const struct metrics *m);
 /* Records a rule (re)load outcome: counters, last outcome, its time, rules loaded. */
 void metrics__rules_loaded(struct metrics *m, bool ok, size_t n_rules);
 
+/* vigil_program_enabled{program,kind}: 1 when the BPF program runs, 0 switched off. */
+void metrics__bpf_program(struct metrics *m, const char *program, const char *kind, bool enabled);
+/* vigil_kernel_feature{feature}: what the loader's probes found at start. */
+void metrics__kernel_feature(struct metrics *m, const char *feature, bool available);
+
 /* The whole exposition as text (malloc'd, NUL-terminated), or NULL with errno. */
 char *metrics__render(struct metrics *m, size_t *len);
 

@@ -1,47 +1,107 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * loader.c - turns the generated skeleton into running sensors. libbpf's own
- * messages go to stderr only when they are warnings; the name of a program the
- * kernel refused is picked out of them so the error can say which one failed.
+ * loader.c - the steps from a generated skeleton to attached programs, the table
+ * of attach kinds, and the kernel feature probes. libbpf's own messages go to
+ * stderr only when they are warnings; the name of a program or map the kernel
+ * refused, and the verifier's last words, are picked out of them so that an
+ * error or a notice can say which one failed and why.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "detect/filter.h"
 #include "loader.h"
-#include "vigil.skel.h"
 
-#define MAX_LINKS 128
+#define NAME_MAX_ 64  /* program and map names */
+#define WHY_MAX	  160 /* why a program is switched off */
+#define ERR_MAX	  1024
 
-/* The ring's positions: the consumer page (read-write) and the producer page. */
-struct ring_pos {
-	volatile unsigned long *consumer; /* first page of the map */
-	volatile unsigned long *producer; /* second page, read-only */
+/* One link, or one TC filter (libbpf 1.1 has no links for TC). */
+struct attachment {
+	struct bpf_link *link;	 /* NULL for TC */
+	struct bpf_tc_hook hook; /* TC: where the filter is */
+	struct bpf_tc_opts tc;	 /* TC: handle and priority, to detach it */
+	bool hook_created;	 /* TC: we created the clsact qdisc, so we remove it */
+	int prog;		 /* index in the table */
+};
+
+/* What the loader knows of one program beyond its table entry. */
+struct prog_run {
+	const char *target; /* the table's target or loader__set_target's copy */
+	char *target_copy;  /* owned copy from loader__set_target */
+	bool off;	    /* switched off */
+	char why[WHY_MAX];  /* why it is off */
+	int attachments;    /* attachments made */
+};
+
+enum feature_id {
+	F_TRACEPOINT,
+	F_RAW_TRACEPOINT,
+	F_CGROUP_SOCK_ADDR,
+	F_CGROUP_SKB,
+	F_XDP,
+	F_SCHED_CLS,
+	F_LSM,
+	F_KPROBE,
+	F_RINGBUF,
+	F_BPF_LOOP,
+	F_TASK_PT_REGS,
+	F_SEND_SIGNAL,
+	F_MAX,
 };
 
 struct loader {
-	struct ring_pos pos;		   /* for the fill level; NULL pointers if unmapped */
-	struct vigil_bpf *skel;		   /* generated skeleton, loaded */
-	struct bpf_link *links[MAX_LINKS]; /* one per attached program */
-	int nlinks;			   /* links in use */
-	int ncpu;			   /* possible CPUs, for per-CPU maps */
+	struct loader_spec spec;	/* copied; the tables it points to are the caller's */
+	struct prog_run *run;		/* per table entry */
+	void *skel;			/* the skeleton, NULL before open */
+	bool loaded;			/* load succeeded */
+	bool attaching;			/* in loader__attach: libbpf's warnings are restated */
+	struct attachment *att;		/* attachments in the order made */
+	int n_att;			/* in use */
+	int cap_att;			/* allocated */
+	struct loader_feature f[F_MAX]; /* the probes' results */
+	char failed_prog[NAME_MAX_];	/* last program libbpf reported as refused */
+	char failed_map[NAME_MAX_];	/* last map libbpf could not create */
+	char verifier_tail[512];	/* the verifier's last words before a refusal */
+	char err[ERR_MAX];		/* the last step's error */
 };
 
-static char failed_prog[64];	/* last program libbpf reported as refused */
-static char verifier_tail[512]; /* the verifier's last words before a refusal */
-static char failed_map[64];	/* last map libbpf could not create */
+/*
+ * libbpf's print callback takes no context pointer: the loader whose step is
+ * running is the one the messages are about. Thread-local, so loaders in
+ * different threads do not see each other's messages; this is the only state
+ * outside struct loader.
+ */
+static _Thread_local struct loader *printing_for;
+
+static const char *const kind_names[LOADER_KIND_MAX] = {
+    [LOADER_TRACEPOINT] = "tracepoint",
+    [LOADER_RAW_TRACEPOINT] = "raw_tracepoint",
+    [LOADER_CGROUP] = "cgroup",
+    [LOADER_XDP] = "xdp",
+    [LOADER_TC_INGRESS] = "tc_ingress",
+    [LOADER_TC_EGRESS] = "tc_egress",
+    [LOADER_LSM] = "lsm",
+    [LOADER_UPROBE] = "uprobe",
+};
+
+const char *loader_kind_name(enum loader_kind k)
+{
+	return (unsigned)k < LOADER_KIND_MAX ? kind_names[k] : "?";
+}
 
 /* Keeps the last non-empty line of a verifier log that precedes its END marker. */
-static void keep_verifier_tail(const char *log)
+static void keep_verifier_tail(struct loader *l, const char *log)
 {
 	const char *end = strstr(log, "-- END PROG LOAD LOG --");
 	const char *p, *start;
@@ -61,39 +121,57 @@ static void keep_verifier_tail(const char *log)
 			break;
 		p = start;
 	}
-	snprintf(verifier_tail, sizeof(verifier_tail), "%.*s", (int)(p - start), start);
+	snprintf(l->verifier_tail, sizeof(l->verifier_tail), "%.*s", (int)(p - start), start);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	static char line[256 * 1024];
+	static char line[256 * 1024]; /* one loader at a time prints: not worth TLS */
+	struct loader *l = printing_for;
 	const char *p;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	p = strstr(line, "prog '");
-	if (p && (strstr(line, "failed to load") || strstr(line, "load failed"))) {
-		p += 6;
-		snprintf(failed_prog, sizeof(failed_prog), "%.*s", (int)strcspn(p, "'"), p);
+	if (l) {
+		p = strstr(line, "prog '");
+		if (p && (strstr(line, "failed to load") || strstr(line, "load failed"))) {
+			p += 6;
+			snprintf(l->failed_prog, sizeof(l->failed_prog), "%.*s",
+				 (int)strcspn(p, "'"), p);
+		}
+		p = strstr(line, "map '");
+		if (p && strstr(line, "failed to create")) {
+			p += 5;
+			snprintf(l->failed_map, sizeof(l->failed_map), "%.*s", (int)strcspn(p, "'"),
+				 p);
+		}
+		keep_verifier_tail(l, line);
 	}
-	p = strstr(line, "map '");
-	if (p && strstr(line, "failed to create")) {
-		p += 5;
-		snprintf(failed_map, sizeof(failed_map), "%.*s", (int)strcspn(p, "'"), p);
-	}
-	keep_verifier_tail(line);
 	if (getenv("VIGIL_BPF_DEBUG"))
 		return fputs(line, stderr);
 	/* the verifier's whole log is noise to a user; its last words go into the error */
 	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO || strstr(line, "PROG LOAD LOG"))
 		return 0;
+	/* a refusal is said once, in the loader's notice or error */
+	if (l && (l->attaching || l->failed_prog[0]))
+		return 0;
 	return fputs(line, stderr);
+}
+
+/* ---- environment ---- */
+
+static const char *tracefs_dir(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0)
+		return "/sys/kernel/tracing";
+	if (access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return "/sys/kernel/debug/tracing";
+	return NULL;
 }
 
 /* libbpf finds tracepoint ids in tracefs; mount it where a minimal system has not. */
 static int ensure_tracefs(char *err, size_t errlen)
 {
-	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
-	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+	if (tracefs_dir())
 		return 0;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
 		return 0;
@@ -104,21 +182,21 @@ static int ensure_tracefs(char *err, size_t errlen)
 	return -errno;
 }
 
-static int check_environment(const struct loader_opts *opts, char *err, size_t errlen)
+static int check_environment(const struct loader_spec *spec, char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
 		snprintf(err, errlen,
 			 "vigil must run as root to load BPF programs (try: sudo vigil run)");
 		return -EPERM;
 	}
-	if (opts->btf_path && access(opts->btf_path, R_OK) != 0) {
+	if (spec->btf_path && access(spec->btf_path, R_OK) != 0) {
 		snprintf(err, errlen,
 			 "--btf %s: %s (give a BTF file for this kernel, e.g. from "
 			 "BTFHub, or leave --btf out on a kernel with /sys/kernel/btf/vmlinux)",
-			 opts->btf_path, strerror(errno));
+			 spec->btf_path, strerror(errno));
 		return -ENOENT;
 	}
-	if (!opts->btf_path && access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+	if (!spec->btf_path && access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		snprintf(
 		    err, errlen,
 		    "kernel BTF is missing (/sys/kernel/btf/vmlinux): vigil needs a kernel "
@@ -128,209 +206,679 @@ static int check_environment(const struct loader_opts *opts, char *err, size_t e
 	return ensure_tracefs(err, errlen);
 }
 
+/* ---- feature probes ---- */
+
 /*
- * Syscalls differ between kernels (fchmodat2 is 6.6+): a program whose tracepoint
- * this kernel lacks is not loaded, and the loss is said once.
+ * libbpf cannot probe BPF LSM (it needs a hook's BTF id): load a program that
+ * allows every file_open and attach it for real, then let it go at once. Some
+ * kernels build BPF LSM in but refuse the load (EPERM here).
  */
-static void skip_missing_tracepoints(struct bpf_object *obj)
+static int probe_lsm(const char *btf_path)
 {
-	struct bpf_program *prog;
-	char path[256];
+	const struct bpf_insn insns[] = {
+	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
+	    {.code = 0x95},			    /* exit */
+	};
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	int id, fd, link, ret = 0;
 
-	bpf_object__for_each_program(prog, obj)
-	{
-		const char *sec = bpf_program__section_name(prog);
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "bpf_lsm_file_open", BTF_KIND_FUNC);
+	btf__free(btf);
+	if (id < 0)
+		return -EOPNOTSUPP; /* no BPF LSM hooks in this kernel */
+	fd = bpf_prog_load(BPF_PROG_TYPE_LSM, NULL, "GPL", insns, 2,
+			   &(struct bpf_prog_load_opts){.sz = sizeof(struct bpf_prog_load_opts),
+							.expected_attach_type = BPF_LSM_MAC,
+							.attach_btf_id = id});
+	if (fd < 0)
+		return -errno;
+	link = bpf_link_create(fd, 0, BPF_LSM_MAC, NULL);
+	if (link < 0)
+		ret = -errno;
+	else
+		close(link);
+	close(fd);
+	return ret;
+}
 
-		if (strncmp(sec, "tp/", 3))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/id", sec + 3);
-		if (access(path, F_OK) == 0)
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s/id", sec + 3);
-		if (access(path, F_OK) == 0)
-			continue;
-		fprintf(stderr,
-			"vigil: warning: this kernel has no tracepoint %s; %s is not loaded\n",
-			sec + 3, bpf_program__name(prog));
-		bpf_program__set_autoload(prog, false);
+static void set_feature(struct loader_feature *f, const char *name, int probe)
+{
+	f->name = name;
+	f->available = probe == 1;
+	f->error = probe < 0 ? -probe : 0;
+}
+
+static void probe_features(struct loader *l)
+{
+	static const struct {
+		enum feature_id id;
+		const char *name;
+		enum bpf_prog_type type;
+	} types[] = {
+	    {F_TRACEPOINT, "tracepoint", BPF_PROG_TYPE_TRACEPOINT},
+	    {F_RAW_TRACEPOINT, "raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT},
+	    {F_CGROUP_SOCK_ADDR, "cgroup_sock_addr", BPF_PROG_TYPE_CGROUP_SOCK_ADDR},
+	    {F_CGROUP_SKB, "cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB},
+	    {F_XDP, "xdp", BPF_PROG_TYPE_XDP},
+	    {F_SCHED_CLS, "tc", BPF_PROG_TYPE_SCHED_CLS},
+	    {F_KPROBE, "uprobe", BPF_PROG_TYPE_KPROBE},
+	};
+	static const struct {
+		enum feature_id id;
+		const char *name;
+		enum bpf_func_id helper;
+	} helpers[] = {
+	    {F_RINGBUF, "ringbuf", BPF_FUNC_ringbuf_output},
+	    {F_BPF_LOOP, "bpf_loop", BPF_FUNC_loop},
+	    {F_TASK_PT_REGS, "task_pt_regs", BPF_FUNC_task_pt_regs},
+	    {F_SEND_SIGNAL, "send_signal", BPF_FUNC_send_signal},
+	};
+	int lsm;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		set_feature(&l->f[types[i].id], types[i].name,
+			    libbpf_probe_bpf_prog_type(types[i].type, NULL));
+	lsm = probe_lsm(l->spec.btf_path);
+	set_feature(&l->f[F_LSM], "lsm", lsm == 0 ? 1 : lsm);
+	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		set_feature(
+		    &l->f[helpers[i].id], helpers[i].name,
+		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].helper, NULL));
+}
+
+/* The probe that says whether programs of this type can load here, or NULL. */
+static const struct loader_feature *type_feature(const struct loader *l, enum bpf_prog_type t)
+{
+	switch (t) {
+	case BPF_PROG_TYPE_TRACEPOINT:
+		return &l->f[F_TRACEPOINT];
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+		return &l->f[F_RAW_TRACEPOINT];
+	case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+		return &l->f[F_CGROUP_SOCK_ADDR];
+	case BPF_PROG_TYPE_CGROUP_SKB:
+		return &l->f[F_CGROUP_SKB];
+	case BPF_PROG_TYPE_XDP:
+		return &l->f[F_XDP];
+	case BPF_PROG_TYPE_SCHED_CLS:
+		return &l->f[F_SCHED_CLS];
+	case BPF_PROG_TYPE_LSM:
+		return &l->f[F_LSM];
+	case BPF_PROG_TYPE_KPROBE:
+		return &l->f[F_KPROBE];
+	default:
+		return NULL;
 	}
 }
 
-static void map_positions(struct loader *l)
+size_t loader__n_features(const struct loader *l)
 {
-	int fd = bpf_map__fd(l->skel->maps.events);
-	long page = sysconf(_SC_PAGESIZE);
-	void *c = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
-	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
-
-	if (c == MAP_FAILED || p == MAP_FAILED) {
-		if (c != MAP_FAILED)
-			munmap(c, page);
-		if (p != MAP_FAILED)
-			munmap(p, page);
-		return;
-	}
-	l->pos.consumer = c;
-	l->pos.producer = p;
+	return F_MAX;
 }
 
-struct loader *loader__open(const struct loader_opts *opts, char *err, size_t errlen)
+const struct loader_feature *loader__feature(const struct loader *l, size_t i)
 {
-	struct bpf_program *prog;
+	return i < F_MAX ? &l->f[i] : NULL;
+}
+
+void loader__print_features(const struct loader *l, FILE *f)
+{
+	fputs("vigil: kernel features:", f);
+	for (size_t i = 0; i < F_MAX; i++) {
+		const struct loader_feature *ft = &l->f[i];
+
+		fprintf(f, "%s %s %s", i ? "," : "", ft->name, ft->available ? "yes" : "no");
+		if (!ft->available && ft->error)
+			fprintf(f, " (%s)", strerror(ft->error));
+	}
+	fputc('\n', f);
+}
+
+/* ---- the object ---- */
+
+struct loader *loader__new(const struct loader_spec *spec, char *err, size_t errlen)
+{
 	struct loader *l;
 	int ret;
 
-	ret = check_environment(opts, err, errlen);
+	ret = check_environment(spec, err, errlen);
 	if (ret) {
 		errno = -ret;
 		return NULL;
 	}
 	libbpf_set_print(libbpf_print);
 	l = calloc(1, sizeof(*l));
-	if (!l) {
-		snprintf(err, errlen, "out of memory");
-		errno = ENOMEM;
-		return NULL;
-	}
-	l->ncpu = libbpf_num_possible_cpus();
-	l->skel = vigil_bpf__open_opts(&(struct bpf_object_open_opts){
-	    .sz = sizeof(struct bpf_object_open_opts),
-	    .btf_custom_path = opts->btf_path,
-	});
-	if (!l->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (!l)
+		goto err_nomem;
+	l->spec = *spec;
+	if (!l->spec.notices)
+		l->spec.notices = stderr;
+	l->run = calloc(spec->n_progs ? spec->n_progs : 1, sizeof(*l->run));
+	if (!l->run)
 		goto err_free;
-	}
-	ret = bpf_map__set_max_entries(l->skel->maps.events, opts->ringbuf_bytes);
-	if (!ret && (opts->ringbuf_bytes < (size_t)getpagesize() ||
-		     (opts->ringbuf_bytes & (opts->ringbuf_bytes - 1))))
-		ret = -EINVAL;
-	if (ret) {
-		snprintf(err, errlen,
-			 "ring buffer size %zu refused: %s (it must be a power of two, "
-			 "at least the page size)",
-			 opts->ringbuf_bytes, strerror(-ret));
-		goto err_destroy;
-	}
-	skip_missing_tracepoints(l->skel->obj);
-	failed_prog[0] = failed_map[0] = verifier_tail[0] = 0;
-	ret = vigil_bpf__load(l->skel);
-	if (ret) {
-		if (failed_prog[0])
-			snprintf(err, errlen,
-				 "the kernel refused BPF program '%s': %s (errno %d)%s%s",
-				 failed_prog, strerror(-ret), -ret,
-				 verifier_tail[0] ? "; verifier: " : "", verifier_tail);
-		else if (failed_map[0])
-			snprintf(err, errlen,
-				 "the kernel refused to create BPF map '%s': %s (errno %d)",
-				 failed_map, strerror(-ret), -ret);
-		else
-			snprintf(err, errlen, "cannot load the BPF object: %s (errno %d)",
-				 strerror(-ret), -ret);
-		goto err_destroy;
-	}
-	l->skel->bss->vg_cfg.self_pid = opts->self_pid;
-	l->skel->bss->vg_cfg.wake_bytes = opts->wake_bytes;
-	bpf_object__for_each_program(prog, l->skel->obj)
-	{
-		struct bpf_link *link;
-
-		if (!bpf_program__autoload(prog))
-			continue;
-		if (l->nlinks == MAX_LINKS) {
-			ret = -E2BIG;
-			snprintf(err, errlen, "too many BPF programs (%d)", MAX_LINKS);
-			goto err_detach;
-		}
-		link = bpf_program__attach(prog);
-		if (!link) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot attach BPF program '%s' (%s): %s (errno %d)",
-				 bpf_program__name(prog), bpf_program__section_name(prog),
-				 strerror(-ret), -ret);
-			goto err_detach;
-		}
-		l->links[l->nlinks++] = link;
-	}
-	map_positions(l);
+	for (size_t i = 0; i < spec->n_progs; i++)
+		l->run[i].target = spec->progs[i].target;
+	probe_features(l);
 	return l;
 
-err_detach:
-	while (l->nlinks > 0)
-		bpf_link__destroy(l->links[--l->nlinks]);
-err_destroy:
-	vigil_bpf__destroy(l->skel);
 err_free:
 	free(l);
-	errno = -ret;
+err_nomem:
+	snprintf(err, errlen, "out of memory");
+	errno = ENOMEM;
 	return NULL;
 }
 
-void loader__detach(struct loader *l)
+static void close_skel(struct loader *l)
 {
-	while (l && l->nlinks > 0)
-		bpf_link__destroy(l->links[--l->nlinks]);
+	loader__detach(l);
+	if (l->skel)
+		l->spec.skel->destroy(l->skel);
+	l->skel = NULL;
+	l->loaded = false;
 }
 
 void loader__free(struct loader *l)
 {
 	if (!l)
 		return;
-	if (l->pos.consumer) {
-		munmap((void *)l->pos.consumer, sysconf(_SC_PAGESIZE));
-		munmap((void *)l->pos.producer, sysconf(_SC_PAGESIZE));
-	}
-	while (l->nlinks > 0)
-		bpf_link__destroy(l->links[--l->nlinks]);
-	vigil_bpf__destroy(l->skel);
+	close_skel(l);
+	for (size_t i = 0; i < l->spec.n_progs; i++)
+		free(l->run[i].target_copy);
+	free(l->run);
+	free(l->att);
 	free(l);
 }
 
-int loader__ringbuf_fd(const struct loader *l)
+int loader__set_target(struct loader *l, const char *prog, const char *target)
 {
-	return bpf_map__fd(l->skel->maps.events);
-}
+	for (size_t i = 0; i < l->spec.n_progs; i++) {
+		char *copy;
 
-size_t loader__ringbuf_used(const struct loader *l)
-{
-	if (!l || !l->pos.consumer)
-		return 0;
-	return *l->pos.producer - *l->pos.consumer;
-}
-
-void loader__filter_maps(const struct loader *l, struct filter_maps *out)
-{
-	out->types = bpf_map__fd(l->skel->maps.filter_types);
-	out->paths = bpf_map__fd(l->skel->maps.filter_paths);
-	out->comms = bpf_map__fd(l->skel->maps.filter_comms);
-	out->ports = bpf_map__fd(l->skel->maps.filter_ports);
-	out->cgroups = bpf_map__fd(l->skel->maps.filter_cgroups);
-}
-
-int loader__counters(const struct loader *l, struct vg_counters *out)
-{
-	int fd = bpf_map__fd(l->skel->maps.counters);
-	struct vg_counters *percpu;
-	__u32 type;
-	int cpu;
-
-	percpu = calloc(l->ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	memset(out, 0, sizeof(*out) * VG_EV_TYPE_MAX);
-	for (type = 0; type < VG_EV_TYPE_MAX; type++) {
-		if (bpf_map_lookup_elem(fd, &type, percpu))
+		if (strcmp(l->spec.progs[i].name, prog))
 			continue;
-		for (cpu = 0; cpu < l->ncpu; cpu++) {
-			out[type].seen += percpu[cpu].seen;
-			out[type].filtered += percpu[cpu].filtered;
-			out[type].sent += percpu[cpu].sent;
-			out[type].lost += percpu[cpu].lost;
-			out[type].read_err += percpu[cpu].read_err;
+		copy = target ? strdup(target) : NULL;
+		if (target && !copy)
+			return -ENOMEM;
+		free(l->run[i].target_copy);
+		l->run[i].target_copy = copy;
+		l->run[i].target = copy;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const char *loader__error(const struct loader *l)
+{
+	return l->err;
+}
+
+void *loader__skel(const struct loader *l)
+{
+	return l->skel;
+}
+
+size_t loader__n_progs(const struct loader *l)
+{
+	return l->spec.n_progs;
+}
+
+void loader__prog_state(const struct loader *l, size_t i, struct loader_prog_state *out)
+{
+	const struct prog_run *r = &l->run[i];
+
+	out->name = l->spec.progs[i].name;
+	out->kind = loader_kind_name(l->spec.progs[i].kind);
+	out->enabled = !r->off;
+	out->why = r->off ? r->why : "";
+	out->attachments = r->attachments;
+}
+
+static struct bpf_program *find_prog(const struct loader *l, size_t i)
+{
+	return bpf_object__find_program_by_name(l->spec.skel->object(l->skel),
+						l->spec.progs[i].name);
+}
+
+/*
+ * Switches program i off with a notice ("NAME is not loaded" or "attached", as
+ * stage says), or, when it is required, fails the step with msg as the error.
+ * Returns 0 or ret.
+ */
+static int switch_off(struct loader *l, size_t i, int ret, const char *msg, const char *why,
+		      const char *stage)
+{
+	struct prog_run *r = &l->run[i];
+
+	if (l->spec.progs[i].required) {
+		snprintf(l->err, sizeof(l->err), "%s", msg);
+		return ret;
+	}
+	r->off = true;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	fprintf(l->spec.notices, "vigil: notice: BPF program %s is not %s, switched off: %s\n",
+		l->spec.progs[i].name, stage, why);
+	return 0;
+}
+
+/* The tracepoint a program attaches to, "category/name", or NULL if none. */
+static const char *tracepoint_of(const struct loader *l, size_t i, struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+
+	if (l->run[i].target)
+		return l->run[i].target;
+	if (!strncmp(sec, "tp/", 3))
+		return sec + 3;
+	if (!strncmp(sec, "tracepoint/", 11))
+		return sec + 11;
+	return NULL;
+}
+
+/* What can be known before load: the tracepoint exists, the probes allow the type. */
+static int check_prog(struct loader *l, size_t i, struct bpf_program *prog)
+{
+	const struct loader_feature *f = type_feature(l, bpf_program__type(prog));
+	const char *name = l->spec.progs[i].name;
+	char why[WHY_MAX], msg[ERR_MAX];
+
+	if (f && !f->available) {
+		int e = f->error ? f->error : EOPNOTSUPP;
+
+		snprintf(why, sizeof(why), "refused by this kernel: %s programs: %s (errno %d)",
+			 f->name, strerror(e), e);
+		snprintf(msg, sizeof(msg), "the kernel refused BPF program '%s': %s (errno %d)",
+			 name, strerror(e), e);
+		return switch_off(l, i, -e, msg, why, "loaded");
+	}
+	if (l->spec.progs[i].kind == LOADER_TRACEPOINT) {
+		const char *tp = tracepoint_of(l, i, prog);
+		const char *dir = tracefs_dir();
+		char path[512];
+
+		if (tp && dir) {
+			snprintf(path, sizeof(path), "%s/events/%s/id", dir, tp);
+			if (access(path, F_OK) == 0)
+				return 0;
+		}
+		/* syscalls differ between kernels (fchmodat2 is 6.6+, no modules without
+		 * CONFIG_MODULES): the loss is said once */
+		snprintf(why, sizeof(why), "this kernel has no tracepoint %s", tp ? tp : "(none)");
+		snprintf(msg, sizeof(msg), "BPF program '%s': %s", name, why);
+		return switch_off(l, i, -ENOENT, msg, why, "loaded");
+	}
+	return 0;
+}
+
+int loader__open(struct loader *l)
+{
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	int ret;
+
+	l->err[0] = 0;
+	close_skel(l);
+	l->skel = l->spec.skel->open(&(struct bpf_object_open_opts){
+	    .sz = sizeof(struct bpf_object_open_opts),
+	    .btf_custom_path = l->spec.btf_path,
+	});
+	if (!l->skel) {
+		ret = -errno;
+		snprintf(l->err, sizeof(l->err), "cannot open the BPF object: %s", strerror(errno));
+		return ret;
+	}
+	obj = l->spec.skel->object(l->skel);
+	/* every program is described once: one missing from the table is a bug */
+	bpf_object__for_each_program(prog, obj)
+	{
+		size_t i;
+
+		for (i = 0; i < l->spec.n_progs; i++)
+			if (!strcmp(l->spec.progs[i].name, bpf_program__name(prog)))
+				break;
+		if (i == l->spec.n_progs) {
+			snprintf(l->err, sizeof(l->err),
+				 "BPF program '%s' is not in the loader's table",
+				 bpf_program__name(prog));
+			return -EINVAL;
 		}
 	}
-	free(percpu);
+	for (size_t i = 0; i < l->spec.n_progs; i++) {
+		prog = find_prog(l, i);
+		if (!prog) {
+			snprintf(l->err, sizeof(l->err),
+				 "the loader's table names BPF program '%s', which the object "
+				 "does not have",
+				 l->spec.progs[i].name);
+			return -EINVAL;
+		}
+		if (!l->run[i].off) {
+			ret = check_prog(l, i, prog);
+			if (ret)
+				return ret;
+		}
+		bpf_program__set_autoload(prog, !l->run[i].off);
+	}
 	return 0;
+}
+
+int loader__configure(struct loader *l)
+{
+	l->err[0] = 0;
+	if (!l->spec.configure)
+		return 0;
+	return l->spec.configure(l->skel, l->spec.arg, l->err, sizeof(l->err));
+}
+
+/* Index of the program named name in the table, or -1. */
+static int prog_index(const struct loader *l, const char *name)
+{
+	for (size_t i = 0; i < l->spec.n_progs; i++)
+		if (!strcmp(l->spec.progs[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int loader__load(struct loader *l)
+{
+	char why[WHY_MAX], msg[ERR_MAX];
+	size_t tries;
+	int ret;
+
+	/* each refusal of an optional program costs one reopen; there are n_progs at most */
+	for (tries = 0;; tries++) {
+		int i;
+
+		l->err[0] = 0;
+		l->failed_prog[0] = l->failed_map[0] = l->verifier_tail[0] = 0;
+		printing_for = l;
+		ret = l->spec.skel->load(l->skel);
+		printing_for = NULL;
+		if (!ret) {
+			l->loaded = true;
+			return 0;
+		}
+		if (!l->failed_prog[0]) {
+			if (l->failed_map[0])
+				snprintf(l->err, sizeof(l->err),
+					 "the kernel refused to create BPF map '%s': %s (errno %d)",
+					 l->failed_map, strerror(-ret), -ret);
+			else
+				snprintf(l->err, sizeof(l->err),
+					 "cannot load the BPF object: %s (errno %d)",
+					 strerror(-ret), -ret);
+			return ret;
+		}
+		snprintf(msg, sizeof(msg), "the kernel refused BPF program '%s': %s (errno %d)%s%s",
+			 l->failed_prog, strerror(-ret), -ret,
+			 l->verifier_tail[0] ? "; verifier: " : "", l->verifier_tail);
+		i = prog_index(l, l->failed_prog);
+		if (i < 0 || tries >= l->spec.n_progs) {
+			snprintf(l->err, sizeof(l->err), "%s", msg);
+			return ret;
+		}
+		snprintf(why, sizeof(why), "refused by this kernel: %s (errno %d)%s%.80s",
+			 strerror(-ret), -ret, l->verifier_tail[0] ? "; verifier: " : "",
+			 l->verifier_tail);
+		if (switch_off(l, i, ret, msg, why, "loaded"))
+			return ret;
+		/* a failed load leaves the object unusable: open it again without the program */
+		ret = loader__open(l);
+		if (!ret)
+			ret = loader__configure(l);
+		if (ret)
+			return ret;
+	}
+}
+
+static struct attachment *new_attachment(struct loader *l, size_t i)
+{
+	if (l->n_att == l->cap_att) {
+		int cap = l->cap_att ? l->cap_att * 2 : 64;
+		struct attachment *a = realloc(l->att, cap * sizeof(*a));
+
+		if (!a)
+			return NULL;
+		l->att = a;
+		l->cap_att = cap;
+	}
+	memset(&l->att[l->n_att], 0, sizeof(l->att[0]));
+	l->att[l->n_att].prog = (int)i;
+	return &l->att[l->n_att];
+}
+
+/* Adds a TC filter on one interface. */
+static int attach_tc(struct loader *l, size_t i, struct bpf_program *prog, int ifindex, bool egress)
+{
+	struct attachment *a = new_attachment(l, i);
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	a->hook.sz = sizeof(a->hook);
+	a->hook.ifindex = ifindex;
+	a->hook.attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+	/* one clsact qdisc serves both directions: create it once (the kernel's
+	 * answer to a second create is an error libbpf would print) */
+	for (int k = 0; k < l->n_att; k++)
+		if (!l->att[k].link && l->att[k].hook.ifindex == ifindex)
+			goto attach;
+	ret = bpf_tc_hook_create(&a->hook);
+	if (ret && ret != -EEXIST)
+		return ret;
+	a->hook_created = ret == 0;
+attach:
+	a->tc.sz = sizeof(a->tc);
+	a->tc.prog_fd = bpf_program__fd(prog);
+	ret = bpf_tc_attach(&a->hook, &a->tc);
+	if (ret) {
+		if (a->hook_created) {
+			a->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&a->hook);
+		}
+		return ret;
+	}
+	l->n_att++;
+	return 0;
+}
+
+/* Keeps a link made by libbpf, or returns -errno. */
+static int keep_link(struct loader *l, size_t i, struct bpf_link *link)
+{
+	struct attachment *a;
+	int ret;
+
+	if (!link)
+		return -errno;
+	a = new_attachment(l, i);
+	if (!a) {
+		ret = -ENOMEM;
+		bpf_link__destroy(link);
+		return ret;
+	}
+	a->link = link;
+	l->n_att++;
+	return 0;
+}
+
+/* Attaches to every interface of a comma-separated list. */
+static int attach_ifaces(struct loader *l, size_t i, struct bpf_program *prog, const char *list)
+{
+	enum loader_kind kind = l->spec.progs[i].kind;
+	char name[IF_NAMESIZE + 1];
+	const char *p = list;
+	int ret;
+
+	if (!list || !*list)
+		return -EINVAL;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		unsigned int ifindex;
+
+		if (n == 0 || n > IF_NAMESIZE)
+			return -EINVAL;
+		memcpy(name, p, n);
+		name[n] = 0;
+		ifindex = if_nametoindex(name);
+		if (!ifindex)
+			return -errno;
+		if (kind == LOADER_XDP)
+			ret = keep_link(l, i, bpf_program__attach_xdp(prog, ifindex));
+		else
+			ret = attach_tc(l, i, prog, ifindex, kind == LOADER_TC_EGRESS);
+		if (ret)
+			return ret;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int attach_uprobe(struct loader *l, size_t i, struct bpf_program *prog, const char *target)
+{
+	const char *colon = target ? strrchr(target, ':') : NULL;
+	char binary[512];
+
+	if (!colon || colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(binary))
+		return -EINVAL;
+	snprintf(binary, sizeof(binary), "%.*s", (int)(colon - target), target);
+	return keep_link(l, i,
+			 bpf_program__attach_uprobe_opts(prog, -1, binary, 0,
+							 &(struct bpf_uprobe_opts){
+							     .sz = sizeof(struct bpf_uprobe_opts),
+							     .func_name = colon + 1,
+							 }));
+}
+
+/* The attach kinds: one way to attach each. Returns 0 or -errno. */
+static int attach_one(struct loader *l, size_t i, struct bpf_program *prog)
+{
+	const char *target = l->run[i].target;
+	char tp[256];
+	int fd, ret;
+
+	switch (l->spec.progs[i].kind) {
+	case LOADER_TRACEPOINT:
+		if (!target)
+			return keep_link(l, i, bpf_program__attach(prog));
+		snprintf(tp, sizeof(tp), "%s", target);
+		if (!strchr(tp, '/'))
+			return -EINVAL;
+		*strchr(tp, '/') = 0;
+		return keep_link(l, i,
+				 bpf_program__attach_tracepoint(prog, tp, tp + strlen(tp) + 1));
+	case LOADER_RAW_TRACEPOINT:
+		if (!target)
+			return keep_link(l, i, bpf_program__attach(prog));
+		return keep_link(l, i, bpf_program__attach_raw_tracepoint(prog, target));
+	case LOADER_CGROUP:
+		if (!target)
+			return -EINVAL;
+		fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		ret = keep_link(l, i, bpf_program__attach_cgroup(prog, fd));
+		close(fd);
+		return ret;
+	case LOADER_XDP:
+	case LOADER_TC_INGRESS:
+	case LOADER_TC_EGRESS:
+		return attach_ifaces(l, i, prog, target);
+	case LOADER_LSM:
+		return keep_link(l, i, bpf_program__attach_lsm(prog));
+	case LOADER_UPROBE:
+		return attach_uprobe(l, i, prog, target);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Undoes the attachments of program i (or of all, i < 0) made after index from. */
+static void detach_from(struct loader *l, int from, int i)
+{
+	for (int k = l->n_att - 1; k >= from; k--) {
+		struct attachment *a = &l->att[k];
+
+		if (i >= 0 && a->prog != i)
+			continue;
+		if (a->link) {
+			bpf_link__destroy(a->link);
+		} else {
+			a->tc.prog_fd = 0;
+			a->tc.prog_id = 0;
+			a->tc.flags = 0;
+			bpf_tc_detach(&a->hook, &a->tc);
+			if (a->hook_created) {
+				a->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+				bpf_tc_hook_destroy(&a->hook);
+			}
+		}
+		l->run[a->prog].attachments--;
+		memmove(a, a + 1, (l->n_att - k - 1) * sizeof(*a));
+		l->n_att--;
+	}
+}
+
+int loader__attach(struct loader *l)
+{
+	char why[WHY_MAX], msg[ERR_MAX];
+
+	l->err[0] = 0;
+	if (!l->loaded) {
+		snprintf(l->err, sizeof(l->err), "the BPF object is not loaded");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < l->spec.n_progs; i++) {
+		struct bpf_program *prog;
+		int from = l->n_att, ret;
+
+		if (l->run[i].off)
+			continue;
+		prog = find_prog(l, i);
+		printing_for = l;
+		l->attaching = true;
+		ret = attach_one(l, i, prog);
+		l->attaching = false;
+		printing_for = NULL;
+		l->run[i].attachments = l->n_att - from;
+		if (!ret)
+			continue;
+		/* all or nothing per program: a half-attached XDP list is not what was asked */
+		detach_from(l, from, (int)i);
+		snprintf(msg, sizeof(msg), "cannot attach BPF program '%s' (%s%s%s): %s (errno %d)",
+			 l->spec.progs[i].name, bpf_program__section_name(prog),
+			 l->run[i].target ? " on " : "", l->run[i].target ? l->run[i].target : "",
+			 strerror(-ret), -ret);
+		snprintf(why, sizeof(why), "cannot attach%s%s: %s (errno %d)",
+			 l->run[i].target ? " to " : "", l->run[i].target ? l->run[i].target : "",
+			 strerror(-ret), -ret);
+		ret = switch_off(l, i, ret, msg, why, "attached");
+		if (ret) {
+			loader__detach(l);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int loader__start(struct loader *l)
+{
+	int ret = loader__open(l);
+
+	if (!ret)
+		ret = loader__configure(l);
+	if (!ret)
+		ret = loader__load(l);
+	if (!ret)
+		ret = loader__attach(l);
+	return ret;
+}
+
+void loader__detach(struct loader *l)
+{
+	if (l)
+		detach_from(l, 0, -1);
 }

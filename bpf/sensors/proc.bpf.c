@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * vigil.bpf.c - the kernel half of vigil: sensors on tracepoints that capture
- * events from kernel objects (not from user-supplied strings) and send them
- * through one ring buffer. This file holds the process lifecycle sensors, which
- * always send (the daemon's process table depends on them); the file, network
- * and privilege sensors live in the headers it includes.
+ * proc.bpf.c - the process lifecycle sensors (exec, fork, exit). They capture
+ * from kernel objects, not from user-supplied strings, and always send: the
+ * daemon's process table depends on them. The file, network and privilege
+ * sensors are the other units in bpf/sensors/; all are linked into one object.
  */
-#include "common.bpf.h"
-#include "path.bpf.h"
-#include "file.bpf.h"
-#include "priv.bpf.h"
-#include "net.bpf.h"
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#include "core/path.bpf.h"
+#include "core/record.bpf.h"
 
 #define TMPFS_MAGIC_	 0x01021994
 #define OVERLAYFS_MAGIC_ 0x794c7630

@@ -5,40 +5,20 @@
  * parent mount at its mountpoint, and stop at the task's root (so chroot and
  * container processes get the path they see) or at the top of the mount tree.
  * The walk runs under bpf_loop with its state in a per-CPU map value, because
- * unrolled loops with state on the stack exhaust the verifier.
+ * unrolled loops with state on the stack exhaust the verifier. joined_append()
+ * joins a resolved base directory with a name the caller gave.
  */
 #ifndef VIGIL_PATH_BPF_H
 #define VIGIL_PATH_BPF_H
 
-#include "common.bpf.h"
-
-#define WALK_MAX_DEPTH 160 /* dentries + mount crossings per path */
-#define WALK_NAME_MAX  256 /* longest component copied; longer ones truncate the path */
+#include "core/record.bpf.h"
+#include "core/syscall.bpf.h"
 
 enum walk_flags {
 	WALK_DONE = 1u << 0,	     /* reached a root */
 	WALK_TRUNC = 1u << 1,	     /* ran out of room or depth */
 	WALK_DISCONNECTED = 1u << 2, /* hit a dentry that is its own parent but no mount root */
 };
-
-struct walk {
-	struct dentry *dentry;		       /* current position */
-	struct vfsmount *vfsmnt;	       /* mount of the current position */
-	struct mount *mnt;		       /* container_of(vfsmnt, struct mount, mnt) */
-	struct dentry *root_dentry;	       /* task's root: stop here */
-	struct vfsmount *root_mnt;	       /* task's root mount */
-	struct dentry *mnt_root;	       /* root dentry of vfsmnt, read once per mount */
-	__u32 pos;			       /* path is buf[pos .. VG_PATH_MAX) */
-	__u32 flags;			       /* enum walk_flags */
-	char buf[VG_PATH_MAX + WALK_NAME_MAX]; /* slack after the path for masked writes */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct walk);
-} walk_map SEC(".maps");
 
 static __always_inline struct mount *real_mount_of(struct vfsmount *vfsmnt)
 {
@@ -190,6 +170,58 @@ static __always_inline __u32 path_append(char *ev, __u32 off, struct vg_str *s, 
 	s->off = off;
 	s->len = len;
 	return off + len + 1;
+}
+
+/*
+ * Appends base + "/" + name, where base is the task's root for an absolute name,
+ * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory.
+ */
+static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
+					   struct task_struct *t, int dirfd, const char *name,
+					   __u32 *hflags, __u32 trunc_flag)
+{
+	struct vg_str tail = {};
+	const struct path *base;
+	struct walk *w;
+	bool trunc = false;
+	__u32 start;
+	char first = 0;
+
+	s->off = 0;
+	s->len = 0;
+	bpf_probe_read_user(&first, 1, name);
+	if (first == '/')
+		return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+	if (dirfd == AT_FDCWD_) {
+		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
+				       bpf_core_field_offset(struct fs_struct, pwd));
+	} else {
+		struct file *f = fd_file(t, dirfd);
+
+		if (!f)
+			return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+		base = &f->f_path;
+	}
+	w = path_resolve(t, base);
+	if (!w)
+		return off;
+	start = path_append(ev, off, s, w, &trunc);
+	if (start <= off + 1)
+		return start;
+	/* replace the base's NUL with '/', unless the base is "/" itself */
+	if (s->len == 1)
+		start -= 1;
+	else
+		ev[(start - 1) & EV_OFF_MASK] = '/';
+	start = str_append(ev, start, &tail, name, VG_PATH_MAX, true, &trunc);
+	if (tail.off)
+		s->len = tail.off + tail.len - s->off;
+	else
+		s->len = (start - 1) - s->off;
+	if (trunc)
+		*hflags |= trunc_flag;
+	*hflags |= trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
+	return start;
 }
 
 #endif /* VIGIL_PATH_BPF_H */

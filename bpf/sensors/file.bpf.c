@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * file.bpf.h - file sensors at syscall exit. The object's path comes from the
+ * file.bpf.c - file sensors at syscall exit. The object's path comes from the
  * kernel: from the opened file or the fd the call used when there is one, else
  * from the resolved base directory (cwd or dirfd) joined with the caller's name.
  * The raw argument travels too. The prefilter's cheap checks run before any path
  * is resolved.
  */
-#ifndef VIGIL_FILE_BPF_H
-#define VIGIL_FILE_BPF_H
-
-#include "common.bpf.h"
-#include "filter.bpf.h"
-#include "path.bpf.h"
-#include "syscall.bpf.h"
+#include "core/filter.bpf.h"
+#include "core/path.bpf.h"
+#include "core/record.bpf.h"
+#include "core/syscall.bpf.h"
 
 #define O_WRONLY_      01
 #define O_RDWR_	       02
@@ -71,58 +68,6 @@ static __always_inline bool has_dot_component(__u32 off, __u32 len)
 
 	bpf_loop(VG_PATH_MAX, dot_scan_step, &d, 0);
 	return d.found;
-}
-
-/*
- * Appends base + "/" + name, where base is the task's root for an absolute name,
- * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory.
- */
-static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
-					   struct task_struct *t, int dirfd, const char *name,
-					   __u32 *hflags, __u32 trunc_flag)
-{
-	struct vg_str tail = {};
-	const struct path *base;
-	struct walk *w;
-	bool trunc = false;
-	__u32 start;
-	char first = 0;
-
-	s->off = 0;
-	s->len = 0;
-	bpf_probe_read_user(&first, 1, name);
-	if (first == '/')
-		return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
-	if (dirfd == AT_FDCWD_) {
-		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
-				       bpf_core_field_offset(struct fs_struct, pwd));
-	} else {
-		struct file *f = fd_file(t, dirfd);
-
-		if (!f)
-			return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
-		base = &f->f_path;
-	}
-	w = path_resolve(t, base);
-	if (!w)
-		return off;
-	start = path_append(ev, off, s, w, &trunc);
-	if (start <= off + 1)
-		return start;
-	/* replace the base's NUL with '/', unless the base is "/" itself */
-	if (s->len == 1)
-		start -= 1;
-	else
-		ev[(start - 1) & EV_OFF_MASK] = '/';
-	start = str_append(ev, start, &tail, name, VG_PATH_MAX, true, &trunc);
-	if (tail.off)
-		s->len = tail.off + tail.len - s->off;
-	else
-		s->len = (start - 1) - s->off;
-	if (trunc)
-		*hflags |= trunc_flag;
-	*hflags |= trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
-	return start;
 }
 
 static __always_inline void object_info(struct vg_file *e, struct file *f)
@@ -534,5 +479,3 @@ int vg_ftruncate(struct trace_event_raw_sys_exit *ctx)
 	a.length = sys_arg(regs, 1);
 	return file_event(&a, ctx->ret);
 }
-
-#endif /* VIGIL_FILE_BPF_H */

@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * net.bpf.h - network sensors at syscall exit: connect, accept, accept4, bind and
+ * net.bpf.c - network sensors at syscall exit: connect, accept, accept4, bind and
  * listen. Addresses come from the socket the call used or created (fd -> file ->
  * socket -> sock), so they are what the kernel holds after the call, not what the
  * caller claimed. Only when the socket has no address any more (a failed blocking
  * connect resets it, a failed bind never set it) is the caller's sockaddr read,
  * and the record says so. The prefilter sees the port before anything else is read.
  */
-#ifndef VIGIL_NET_BPF_H
-#define VIGIL_NET_BPF_H
-
 #include <bpf/bpf_endian.h>
 
-#include "common.bpf.h"
-#include "filter.bpf.h"
-#include "syscall.bpf.h"
+#include "core/filter.bpf.h"
+#include "core/record.bpf.h"
+#include "core/syscall.bpf.h"
 
 #define AF_UNIX_      1
 #define AF_INET_      2
@@ -367,5 +364,3 @@ int vg_listen(struct trace_event_raw_sys_exit *ctx)
 	a.backlog = (int)sys_arg(regs, 1);
 	return net_event(&a, ctx->ret);
 }
-
-#endif /* VIGIL_NET_BPF_H */

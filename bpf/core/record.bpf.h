@@ -1,50 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * common.bpf.h - what every vigil sensor shares: the ring buffer, the per-type
- * counters, the per-CPU scratch record, the record header and string appends.
- * Records are built in per-CPU scratch (they are larger than the 512-byte stack)
- * and copied into the ring buffer with their real length.
+ * record.bpf.h - how every vigil sensor builds and sends a record: the per-type
+ * counters, the per-CPU scratch record, the record header, string appends and
+ * the submit with its wakeup policy. Records are built in per-CPU scratch (they
+ * are larger than the 512-byte stack) and copied into the ring buffer with their
+ * real length. The maps themselves are in maps.bpf.h.
  */
-#ifndef VIGIL_COMMON_BPF_H
-#define VIGIL_COMMON_BPF_H
+#ifndef VIGIL_RECORD_BPF_H
+#define VIGIL_RECORD_BPF_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
-#include "vigil/events.h"
+#include "maps.bpf.h"
 
-#define SCRATCH_SIZE (VG_EVENT_MAX + VG_PATH_MAX + 64) /* slack past the last masked offset */
 #define EV_OFF_MASK  (VG_EVENT_MAX - 1)
 #define STR_LEN_MASK (VG_PATH_MAX - 1)
-
-/* the ring buffer size is set by the loader before load */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, VG_EV_TYPE_MAX);
-	__type(key, __u32);
-	__type(value, struct vg_counters);
-} counters SEC(".maps");
-
-struct scratch {
-	char buf[SCRATCH_SIZE]; /* the record being built */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch_map SEC(".maps");
-
-/* Written by user space through the skeleton's .bss at run time. */
-struct vg_config vg_cfg;
 
 enum counter_field {
 	CNT_SEEN,
@@ -167,14 +140,6 @@ static __always_inline __u32 str_append(char *ev, __u32 off, struct vg_str *s, c
 	return off + n;
 }
 
-/* per CPU: when this CPU last forced a wakeup of the reader */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} last_wake SEC(".maps");
-
 /* a forced wakeup costs the traced syscall ~10 us: at most one per CPU this often */
 #define WAKE_MIN_NS 250000
 
@@ -213,4 +178,4 @@ static __always_inline void submit(char *ev, __u64 size, bool urgent)
 		count(type, CNT_LOST);
 }
 
-#endif /* VIGIL_COMMON_BPF_H */
+#endif /* VIGIL_RECORD_BPF_H */

@@ -7,7 +7,7 @@
 #ifndef VIGIL_SYSCALL_BPF_H
 #define VIGIL_SYSCALL_BPF_H
 
-#include "common.bpf.h"
+#include "core/record.bpf.h"
 
 #define AT_FDCWD_      -100
 #define FMODE_CREATED_ 0x100000

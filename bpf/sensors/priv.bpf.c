@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * priv.bpf.h - privilege and kernel sensors at syscall exit: id and capability
+ * priv.bpf.c - privilege and kernel sensors at syscall exit: id and capability
  * changes, ptrace, module loading, mounts, namespaces, bpf(), memfd_create,
  * chroot and signals to other processes. They are rare and worth an alert on
  * their own, so every record wakes the reader at once.
@@ -9,14 +9,10 @@
  * entry programs stash the caller's old ids or capabilities per thread, and the
  * exit program picks them up (VG_PF_OLD_KNOWN says it found them).
  */
-#ifndef VIGIL_PRIV_BPF_H
-#define VIGIL_PRIV_BPF_H
-
-#include "common.bpf.h"
-#include "file.bpf.h"
-#include "filter.bpf.h"
-#include "path.bpf.h"
-#include "syscall.bpf.h"
+#include "core/filter.bpf.h"
+#include "core/path.bpf.h"
+#include "core/record.bpf.h"
+#include "core/syscall.bpf.h"
 
 #define PRIV_STASH_MAX	  4096
 #define NSFS_MAGIC_	  0x6e736673
@@ -566,5 +562,3 @@ int vg_tgkill(struct trace_event_raw_sys_exit *ctx)
 	return kill_event(ctx->ret, VG_SYS_TGKILL, sys_arg(regs, 0), sys_arg(regs, 2),
 			  sys_arg(regs, 1));
 }
-
-#endif /* VIGIL_PRIV_BPF_H */

@@ -3,56 +3,13 @@
  * filter.bpf.h - the in-kernel prefilter. User space writes, per event type, a
  * mode and the criteria that let an event through; sensors ask the cheap
  * questions (type, comm, cgroup, port, open flags) before resolving any path, and
- * the path trie last. Every rejected event is counted as filtered.
+ * the path trie last. Every rejected event is counted as filtered. The maps are
+ * in maps.bpf.h.
  */
 #ifndef VIGIL_FILTER_BPF_H
 #define VIGIL_FILTER_BPF_H
 
-#include "common.bpf.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VG_EV_TYPE_MAX);
-	__type(key, __u32);
-	__type(value, struct vg_filter_type);
-} filter_types SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 16384);
-	__type(key, struct vg_path_key);
-	__type(value, struct vg_path_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} filter_paths SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct vg_comm_key);
-	__type(value, __u8);
-} filter_comms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct vg_port_key);
-	__type(value, __u8);
-} filter_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct vg_cgroup_key);
-	__type(value, __u8);
-} filter_cgroups SEC(".maps");
-
-/* per-CPU scratch for the trie key: too big for the stack next to everything else */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct vg_path_key);
-} filter_key_scratch SEC(".maps");
+#include "core/record.bpf.h"
 
 enum filter_verdict {
 	FILTER_SEND,	  /* send the event: the type sends everything */

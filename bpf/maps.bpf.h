@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * maps.bpf.h - every map and load-time knob that more than one BPF unit uses,
+ * declared once. Each unit (a .bpf.c file in bpf/sensors/ or bpf/enforcers/) is
+ * compiled on its own and `bpftool gen object` links them into one object, from
+ * which one skeleton is generated.
+ *
+ * libbpf's static linker wants a map or global variable defined in exactly one
+ * unit and declared `extern` in the others (it then checks that the declarations
+ * agree: type, key and value sizes, max_entries, flags). bpf/maps.bpf.c defines
+ * VG_MAPS_DEFINE before including this file and so holds the definitions; every
+ * other unit gets `extern` declarations of the same text. This works with clang
+ * 14 and libbpf 1.1 (bpftool 7.1); `__weak` definitions in every unit would link
+ * too, but would hide a mismatch instead of reporting it.
+ *
+ * Helpers in bpf/core/ are static (inline or __noinline): each unit has its own
+ * copy, and each program still carries only the subprograms it calls. Global
+ * (non-static) BPF functions would be shared across units, but the verifier
+ * checks them apart from their caller, with no knowledge of the arguments, which
+ * the path walk and the sensors' argument structs do not survive.
+ */
+#ifndef VIGIL_MAPS_BPF_H
+#define VIGIL_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "vigil/events.h"
+
+#ifdef VG_MAPS_DEFINE
+#define VG_SHARED
+#else
+#define VG_SHARED extern
+#endif
+
+#define SCRATCH_SIZE (VG_EVENT_MAX + VG_PATH_MAX + 64) /* slack past the last masked offset */
+
+#define WALK_MAX_DEPTH 160 /* dentries + mount crossings per path */
+#define WALK_NAME_MAX  256 /* longest component copied; longer ones truncate the path */
+
+/*
+ * Load-time knobs: set by the loader in the skeleton's rodata before load, never
+ * changed after (the verifier sees them as constants).
+ */
+#ifdef VG_MAPS_DEFINE
+const volatile struct vg_config vg_cfg = {};
+#else
+extern const volatile struct vg_config vg_cfg;
+#endif
+
+/* ---- the record path: ring buffer, counters, scratch ---- */
+
+/* the ring buffer size is set by the loader before load */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VG_EV_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, struct vg_counters);
+} counters SEC(".maps");
+
+struct scratch {
+	char buf[SCRATCH_SIZE]; /* the record being built */
+};
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* per CPU: when this CPU last forced a wakeup of the reader */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+/* ---- the path walk's state (core/path.bpf.h) ---- */
+
+struct walk {
+	struct dentry *dentry;		       /* current position */
+	struct vfsmount *vfsmnt;	       /* mount of the current position */
+	struct mount *mnt;		       /* container_of(vfsmnt, struct mount, mnt) */
+	struct dentry *root_dentry;	       /* task's root: stop here */
+	struct vfsmount *root_mnt;	       /* task's root mount */
+	struct dentry *mnt_root;	       /* root dentry of vfsmnt, read once per mount */
+	__u32 pos;			       /* path is buf[pos .. VG_PATH_MAX) */
+	__u32 flags;			       /* enum walk_flags */
+	char buf[VG_PATH_MAX + WALK_NAME_MAX]; /* slack after the path for masked writes */
+};
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk);
+} walk_map SEC(".maps");
+
+/* ---- the prefilter (core/filter.bpf.h), written by user space ---- */
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VG_EV_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, struct vg_filter_type);
+} filter_types SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct vg_path_key);
+	__type(value, struct vg_path_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} filter_paths SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_comm_key);
+	__type(value, __u8);
+} filter_comms SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_port_key);
+	__type(value, __u8);
+} filter_ports SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_cgroup_key);
+	__type(value, __u8);
+} filter_cgroups SEC(".maps");
+
+/* per-CPU scratch for the trie key: too big for the stack next to everything else */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_path_key);
+} filter_key_scratch SEC(".maps");
+
+#endif /* VIGIL_MAPS_BPF_H */

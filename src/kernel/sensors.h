@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * sensors.h - vigil's own BPF object: its program table, its load-time knobs,
+ * and what the agent reads from it (the ring buffer, the per-type counters, the
+ * prefilter's maps). The only user of the generated vigil skeleton; the steps
+ * themselves are loader.h's.
+ */
+#ifndef VIGIL_SENSORS_H
+#define VIGIL_SENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/events.h"
+
+struct sensors_opts {
+	size_t ringbuf_bytes; /* ring buffer size, a power of two >= 4096 */
+	uint32_t wake_bytes;  /* bulk events wake the reader once this much is pending */
+	uint32_t self_pid;    /* vigil's own pid */
+	const char *btf_path; /* kernel BTF for CO-RE; NULL: /sys/kernel/btf/vmlinux */
+};
+
+struct sensors;
+struct loader;
+
+/*
+ * Checks root and BTF, probes the kernel, opens, configures, loads and attaches.
+ * Prints the features found and a notice per program switched off. On failure
+ * returns NULL and writes a message naming the cause (and the program, for a
+ * kernel refusal of a required one) to err.
+ */
+struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_t errlen);
+void sensors__free(struct sensors *s);
+
+/* Stops the sensors; the maps stay readable (the ring can still be drained). */
+void sensors__detach(struct sensors *s);
+
+/* Program states and feature probes, for metrics. */
+const struct loader *sensors__loader(const struct sensors *s);
+
+int sensors__ringbuf_fd(const struct sensors *s);
+
+/* Bytes written to the ring and not yet consumed. */
+size_t sensors__ringbuf_used(const struct sensors *s);
+
+struct filter_maps;
+
+/* The prefilter's map descriptors. */
+void sensors__filter_maps(const struct sensors *s, struct filter_maps *out);
+
+/* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
+int sensors__counters(const struct sensors *s, struct vg_counters *out);
+
+#endif /* VIGIL_SENSORS_H */

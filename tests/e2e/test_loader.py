@@ -1,0 +1,140 @@
+"""The loader's steps and attach kinds, for real: the attach_driver attaches one
+trivial program per kind (tracepoint, raw tracepoint, cgroup connect4, XDP, TC
+ingress and egress, LSM, uprobe) from build/tests/attach_kinds.bpf.o through the
+loader's table, drives calls and loopback traffic in a network namespace and a
+cgroup of its own, and reports the program states and counters. A program the
+kernel refuses is switched off with a notice, unless it is required. The agent
+shows its own program states and the kernel's features in /metrics."""
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import BUILD
+
+DRIVER = os.path.join(BUILD, "attach-driver")
+ROUNDS = 5  # calls, connects and datagrams the driver makes per run
+TRACEFS = "/sys/kernel/tracing/events/syscalls"
+
+
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, mnt, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                return mnt
+    pytest.fail("no cgroup2 mount: cgroup programs need cgroup v2")
+
+
+@pytest.fixture()
+def cgroup():
+    path = os.path.join(cgroup2_root(), f"vigil-loader-test-{os.getpid()}-{time.monotonic_ns()}")
+    os.mkdir(path)
+    yield path
+    # the driver has exited; the kernel may take a moment to let go of the cgroup
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            break
+        except OSError:
+            time.sleep(0.1)
+
+
+def run_driver(cgroup, *args):
+    """Runs the driver in a new netns with lo up; returns (rc, report, stderr, qdiscs)."""
+    assert os.access(DRIVER, os.X_OK), f"{DRIVER} missing: run 'make e2e'"
+    script = (f"ip link set lo up && {DRIVER} --cgroup {cgroup} --ifname lo "
+              + " ".join(args) + "; rc=$?; echo QDISCS; tc qdisc show dev lo; exit $rc")
+    p = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True,
+                       text=True, timeout=120)
+    out, _, qdiscs = p.stdout.partition("QDISCS\n")
+    report = json.loads(out) if out.strip() else None
+    return p.returncode, report, p.stderr, qdiscs
+
+
+def lsm_available(stderr):
+    m = re.search(r"kernel features:.* lsm (yes|no)", stderr)
+    assert m, stderr
+    return m.group(1) == "yes"
+
+
+def test_every_attach_kind_attaches_and_counts(cgroup):
+    rc, r, err, qdiscs = run_driver(cgroup)
+    assert rc == 0, err
+    states = {s["name"]: s for s in r["states"]}
+    hits, detached, after = r["hits"], r["detached"], r["after_detach"]
+    for kind in ("tracepoint", "raw_tracepoint", "cgroup", "xdp", "tc_ingress", "tc_egress",
+                 "uprobe"):
+        prog = f"count_{kind}"
+        assert states[prog]["enabled"] and states[prog]["kind"] == kind, states[prog]
+        assert states[prog]["attachments"] == 1, states[prog]
+        assert hits[kind] >= ROUNDS, (kind, hits)
+    assert hits["tracepoint"] == ROUNDS and hits["uprobe"] == ROUNDS
+    assert hits["cgroup"] == ROUNDS, "one connect4 per connect() in the test's cgroup"
+    # each datagram leaves and arrives on lo (and port 9 answers with an ICMP error)
+    assert hits["tc_egress"] >= ROUNDS and hits["tc_ingress"] >= ROUNDS and hits["xdp"] >= ROUNDS
+    # detached: the same traffic again moves nothing, and no clsact qdisc is left
+    assert after == detached, (detached, after)
+    assert "clsact" not in qdiscs, qdiscs
+    if lsm_available(err):
+        assert states["count_lsm"]["enabled"] and hits["lsm"] > 0
+    else:
+        # BPF LSM is refused here: switched off with a notice, not a failed start
+        assert not states["count_lsm"]["enabled"]
+        assert ("vigil: notice: BPF program count_lsm is not loaded, switched off: refused by "
+                "this kernel") in err, err
+        assert hits["lsm"] == 0
+
+
+def test_refused_optional_program_is_switched_off_and_the_rest_runs(cgroup):
+    rc, r, err, _ = run_driver(cgroup, "--refuse")
+    assert rc == 0, err
+    notice = [l for l in err.splitlines() if "count_refusable is not loaded, switched off" in l]
+    assert len(notice) == 1, err
+    assert "refused by this kernel: Permission denied (errno 13); verifier: " in notice[0]
+    assert "invalid mem access" in notice[0], notice[0]
+    states = {s["name"]: s for s in r["states"]}
+    assert not states["count_refusable"]["enabled"]
+    # the object was opened and configured again without it: the others load and count
+    assert all(s["enabled"] for n, s in states.items() if n not in ("count_refusable",
+                                                                    "count_lsm"))
+    assert r["hits"]["tracepoint"] == ROUNDS and r["hits"]["refusable"] == 0
+    assert r["hits"]["cgroup"] == ROUNDS and r["hits"]["xdp"] >= ROUNDS
+
+
+def test_refused_required_program_fails_the_start_naming_it(cgroup):
+    rc, r, err, _ = run_driver(cgroup, "--refuse-required")
+    assert rc == 1 and r is None
+    assert re.search(r"attach_driver: the kernel refused BPF program 'count_refusable': "
+                     r"Permission denied \(errno 13\); verifier: .*invalid mem access", err), err
+    if not lsm_available(err):
+        rc, r, err, _ = run_driver(cgroup, "--lsm-required")
+        assert rc == 1 and r is None
+        assert "attach_driver: the kernel refused BPF program 'count_lsm': " \
+               "Operation not permitted (errno 1)" in err, err
+
+
+def test_agent_shows_features_and_program_states(vigil):
+    err = vigil.stderr()
+    features = [l for l in err.splitlines() if l.startswith("vigil: kernel features:")]
+    assert len(features) == 1, err
+    port = int(re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)", err).group(1))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    assert 'vigil_program_enabled{program="vg_exec",kind="tracepoint"} 1' in text
+    assert 'vigil_program_enabled{program="vg_fork",kind="raw_tracepoint"} 1' in text
+    assert 'vigil_program_enabled{program="vg_openat",kind="tracepoint"} 1' in text
+    lsm = "1" if lsm_available(features[0]) else "0"
+    assert f'vigil_kernel_feature{{feature="lsm"}} {lsm}' in text
+    assert 'vigil_kernel_feature{feature="tracepoint"} 1' in text
+    for name in ("init_module", "finit_module", "delete_module"):
+        on = os.path.exists(f"{TRACEFS}/sys_exit_{name}")
+        assert f'vigil_program_enabled{{program="vg_{name}",kind="tracepoint"}} {int(on)}' \
+            in text
+        if not on:
+            assert (f"vigil: notice: BPF program vg_{name} is not loaded, switched off: this "
+                    f"kernel has no tracepoint syscalls/sys_exit_{name}") in err
