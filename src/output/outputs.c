@@ -294,15 +294,14 @@ void sink__log(struct sink *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "vigil: output %s (%s): %s\n", s->cfg->name,
-		config_output_type__name(s->cfg->type), msg);
+	fprintf(stderr, "vigil: output %s (%s): %s\n", s->cfg->name, s->desc->name, msg);
 }
 
 static _Thread_local size_t failed_in_call; /* failures the running deliver reported */
 
 void sink__failed(struct sink *s, size_t n, const char *reason, const char *fmt, ...)
 {
-	const char *labels[] = {s->cfg->name, config_output_type__name(s->cfg->type), reason};
+	const char *labels[] = {s->cfg->name, s->desc->name, reason};
 	uint64_t now = sink__now();
 	char msg[400];
 	va_list ap;
@@ -353,7 +352,7 @@ static void *sink_worker(void *arg)
 {
 	struct sink *s = arg;
 	struct alert_rec *batch[WORKER_BATCH_MAX];
-	size_t max = s->ops->batch_max ? s->ops->batch_max : s->cfg->batch_max;
+	size_t max = s->batch_max ? s->batch_max : s->desc->batch_max;
 	uint64_t next_tick = 0, t0;
 	size_t n, done;
 
@@ -361,15 +360,15 @@ static void *sink_worker(void *arg)
 		max = 1;
 	if (max > WORKER_BATCH_MAX)
 		max = WORKER_BATCH_MAX;
-	if (s->ops->tick)
-		next_tick = s->ops->tick(s, sink__now());
+	if (s->desc->tick)
+		next_tick = s->desc->tick(s, sink__now());
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (atomic_load(&s->abort))
 			break;
 		if (next_tick && sink__now() >= next_tick) {
 			pthread_mutex_unlock(&s->lock);
-			next_tick = s->ops->tick(s, sink__now());
+			next_tick = s->desc->tick(s, sink__now());
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
@@ -390,7 +389,7 @@ static void *sink_worker(void *arg)
 
 		failed_in_call = 0;
 		t0 = sink__now();
-		done = s->ops->deliver(s, batch, n);
+		done = s->desc->deliver(s, batch, n);
 		metric__observe(s->m.latency, (sink__now() - t0) / 1e9);
 		atomic_fetch_add(&s->delivered, done);
 		metric__add(s->m.delivered, done);
@@ -407,27 +406,6 @@ static void *sink_worker(void *arg)
 	return NULL;
 }
 
-/* Failure reasons each kind can report, created at zero so rates exist from the start. */
-static const char *const *sink_reasons(enum config_output_type t)
-{
-	static const char *const io[] = {"io", NULL};
-	static const char *const file[] = {"io", "disk_full", NULL};
-	static const char *const net[] = {"network", "timeout", NULL};
-	static const char *const http[] = {"network", "timeout", "http", "tls", NULL};
-
-	switch (t) {
-	case CONFIG_OUT_FILE:
-		return file;
-	case CONFIG_OUT_SYSLOG:
-		return net;
-	case CONFIG_OUT_WEBHOOK:
-	case CONFIG_OUT_ALERTMANAGER:
-		return http;
-	default:
-		return io;
-	}
-}
-
 static const double latency_bounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
 					0.1,	0.5,	1,     5,     10,   30};
 
@@ -436,7 +414,7 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	static const char *const sink_labels[] = {"sink", "type", NULL};
 	static const char *const reason_labels[] = {"sink", "type", "reason", NULL};
 	struct metrics *m = o->metrics;
-	const char *name = s->cfg->name, *type = config_output_type__name(s->cfg->type);
+	const char *name = s->cfg->name, *type = s->desc->name;
 	const char *v[] = {name, type, NULL};
 	struct metric_family *drops;
 
@@ -457,7 +435,7 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	s->m.failures =
 	    metrics__family(m, METRIC_COUNTER, "vigil_output_failures_total",
 			    "Alerts an output failed to deliver, by reason.", reason_labels);
-	for (const char *const *r = sink_reasons(s->cfg->type); *r; r++)
+	for (const char *const *r = s->desc->reasons; r && *r; r++)
 		metric_family__series(s->m.failures, (const char *const[]){name, type, *r});
 	s->m.queue_len = metric_family__series(
 	    metrics__family(m, METRIC_GAUGE, "vigil_output_queue_length",
@@ -482,12 +460,6 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	    metrics__family(m, METRIC_COUNTER, "vigil_output_retries_total",
 			    "Delivery attempts an output repeated after a failure.", sink_labels),
 	    v);
-	if (s->cfg->type == CONFIG_OUT_ALERTMANAGER)
-		s->m.active = metric_family__series(
-		    metrics__family(m, METRIC_GAUGE, "vigil_alertmanager_active_alerts",
-				    "Firing alerts an Alertmanager output keeps re-sending.",
-				    sink_labels),
-		    v);
 	metric__set(s->m.up, 1);
 	if (!s->m.delivered || !s->m.dropped_full || !s->m.dropped_shutdown || !s->m.failures ||
 	    !s->m.queue_len || !s->m.up || !s->m.latency || !s->m.retries)
@@ -495,21 +467,15 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops *sink_ops_of(enum config_output_type t)
+struct metric *sink__gauge(struct sink *s, const char *name, const char *help)
 {
-	switch (t) {
-	case CONFIG_OUT_STDOUT:
-		return &sink_stdout_ops;
-	case CONFIG_OUT_FILE:
-		return &sink_file_ops;
-	case CONFIG_OUT_SYSLOG:
-		return &sink_syslog_ops;
-	case CONFIG_OUT_WEBHOOK:
-		return &sink_webhook_ops;
-	case CONFIG_OUT_ALERTMANAGER:
-		return &sink_alertmanager_ops;
-	}
-	return NULL;
+	static const char *const sink_labels[] = {"sink", "type", NULL};
+	const char *v[] = {s->cfg->name, s->desc->name, NULL};
+
+	if (!s->outs->metrics)
+		return NULL;
+	return metric_family__series(
+	    metrics__family(s->outs->metrics, METRIC_GAUGE, name, help, sink_labels), v);
 }
 
 static int sink_start(struct outputs *o, struct sink *s, const struct config_output *cfg, char *err,
@@ -520,7 +486,7 @@ static int sink_start(struct outputs *o, struct sink *s, const struct config_out
 
 	s->outs = o;
 	s->cfg = cfg;
-	s->ops = sink_ops_of(cfg->type);
+	s->desc = cfg->sink;
 	atomic_init(&s->up, true);
 	pthread_mutex_init(&s->lock, NULL);
 	ret = cond_init_mono(&s->cond);
@@ -532,7 +498,7 @@ static int sink_start(struct outputs *o, struct sink *s, const struct config_out
 	ret = sink_metrics(o, s);
 	if (ret)
 		goto err;
-	ret = s->ops->init ? s->ops->init(s, why, sizeof(why)) : 0;
+	ret = s->desc->init ? s->desc->init(s, why, sizeof(why)) : 0;
 	if (ret)
 		goto err;
 	s->opened = true;
@@ -543,8 +509,8 @@ static int sink_start(struct outputs *o, struct sink *s, const struct config_out
 	return 0;
 
 err:
-	snprintf(err, errlen, "output %s (%s, line %d): %s", cfg->name,
-		 config_output_type__name(cfg->type), cfg->line, why[0] ? why : strerror(-ret));
+	snprintf(err, errlen, "output %s (%s, line %d): %s", cfg->name, cfg->sink->name, cfg->line,
+		 why[0] ? why : strerror(-ret));
 	return ret;
 }
 
@@ -851,7 +817,7 @@ static void sink_abandon(struct sink *s)
 {
 	size_t n;
 
-	if (!s->ops || !s->q.items || !s->q.len)
+	if (!s->desc || !s->q.items || !s->q.len)
 		return;
 	n = s->q.len;
 	sink__log(s, "shutdown deadline passed: %zu queued alerts not delivered", n);
@@ -863,10 +829,10 @@ static void sink_abandon(struct sink *s)
 
 static void sink_free(struct sink *s)
 {
-	if (!s->ops)
+	if (!s->desc)
 		return;
-	if (s->ops->fini && s->opened)
-		s->ops->fini(s);
+	if (s->desc->fini && s->opened)
+		s->desc->fini(s);
 	alert_queue__fini(&s->q);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
@@ -998,7 +964,7 @@ void outputs__stats(struct outputs *o, struct outputs_stats *st, struct output_s
 		sinks[i].queued = s->q.len;
 		pthread_mutex_unlock(&s->lock);
 		sinks[i].name = s->cfg->name;
-		sinks[i].type = config_output_type__name(s->cfg->type);
+		sinks[i].type = s->desc->name;
 		sinks[i].delivered = atomic_load(&s->delivered);
 		sinks[i].failed = atomic_load(&s->failed);
 		sinks[i].dropped = atomic_load(&s->dropped);

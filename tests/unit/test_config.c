@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "output/sink.h"
 #include "rules/engine.h"
 
 static struct vigil_config *load(const char *yaml, char *err, size_t errlen, int *ret)
@@ -47,15 +48,15 @@ Test(config, defaults)
 	struct vigil_config *c = config__new();
 
 	cr_assert_eq(c->n_outputs, 1);
-	cr_assert_eq(c->outputs[0].type, CONFIG_OUT_STDOUT);
+	cr_assert_str_eq(c->outputs[0].sink->name, "stdout");
 	cr_assert_str_eq(c->outputs[0].name, "stdout");
-	cr_assert_eq(c->outputs[0].format, CONFIG_FMT_AUTO);
+	cr_assert_eq(((struct stdout_settings *)c->outputs[0].settings)->format, SINK_FMT_AUTO);
 	cr_assert(c->metrics.enabled);
 	cr_assert_str_eq(c->metrics.listen, "127.0.0.1:9376");
 	cr_assert(c->metrics.health);
 	cr_assert_eq(c->min_priority, RULE_PRIO_ANY);
 	cr_assert_not(c->rate_limit.enabled);
-	cr_assert_eq(c->n_rules_files, 0);
+	cr_assert_eq(c->rules_files.n, 0);
 	config__free(c);
 }
 
@@ -86,8 +87,8 @@ Test(config, top_level)
 					 "  health: no\n"
 					 "  stall_timeout: 1m\n");
 
-	cr_assert_eq(c->n_rules_files, 2);
-	cr_assert_str_eq(c->rules_files[1], "/etc/vigil/rules.d/local.yaml");
+	cr_assert_eq(c->rules_files.n, 2);
+	cr_assert_str_eq(c->rules_files.items[1], "/etc/vigil/rules.d/local.yaml");
 	cr_assert_eq(c->min_priority, RULE_PRIO_WARNING);
 	cr_assert_str_eq(c->hostname, "node-7");
 	cr_assert_eq(c->queue_size, 100);
@@ -103,8 +104,8 @@ Test(config, rules_file_as_scalar)
 {
 	struct vigil_config *c = load_ok("rules_file: /etc/vigil/rules.yaml\n");
 
-	cr_assert_eq(c->n_rules_files, 1);
-	cr_assert_str_eq(c->rules_files[0], "/etc/vigil/rules.yaml");
+	cr_assert_eq(c->rules_files.n, 1);
+	cr_assert_str_eq(c->rules_files.items[0], "/etc/vigil/rules.yaml");
 	config__free(c);
 }
 
@@ -155,50 +156,56 @@ Test(config, outputs_of_every_type)
 					 "    max_active: 50\n");
 	const struct config_output *o = c->outputs;
 
+	const struct stdout_settings *out = o[0].settings;
+	const struct file_settings *f = o[1].settings;
+	const struct syslog_settings *y = o[3].settings;
+	const struct webhook_settings *w = o[4].settings;
+	const struct alertmanager_settings *am = o[5].settings;
+
 	cr_assert_eq(c->n_outputs, 6);
-	cr_assert_eq(o[0].type, CONFIG_OUT_STDOUT);
-	cr_assert_eq(o[0].format, CONFIG_FMT_JSON);
+	cr_assert_str_eq(o[0].sink->name, "stdout");
+	cr_assert_eq(out->format, SINK_FMT_JSON);
 	cr_assert_eq(o[0].queue_size, 77, "outputs inherit queue_size");
 
 	cr_assert_str_eq(o[1].name, "file");
-	cr_assert_str_eq(o[1].path, "/var/log/vigil/alerts.jsonl");
-	cr_assert_eq(o[1].max_bytes, 10ull << 20);
-	cr_assert_eq(o[1].backups, 3);
+	cr_assert_str_eq(f->path, "/var/log/vigil/alerts.jsonl");
+	cr_assert_eq(f->max_bytes, 10ull << 20);
+	cr_assert_eq(f->backups, 3);
 	cr_assert_eq(o[1].min_priority, RULE_PRIO_ERROR);
 	cr_assert_eq(o[1].line, 5);
 	cr_assert_eq(o[1].col, 5);
 	cr_assert_str_eq(o[2].name, "file-2", "a repeated type gets a numbered name");
 	cr_assert_eq(o[2].queue_size, 9);
 
-	cr_assert_eq(o[3].transport, CONFIG_SYSLOG_TCP);
-	cr_assert_str_eq(o[3].host, "10.1.2.3");
-	cr_assert_str_eq(o[3].port, "6514");
-	cr_assert_eq(o[3].facility, 19);
-	cr_assert_str_eq(o[3].app_name, "sec");
-	cr_assert_str_eq(o[3].sd_id, "sec@1");
-	cr_assert_eq(o[3].format, CONFIG_FMT_JSON);
-	cr_assert_eq(o[3].max_message, 16384);
+	cr_assert_eq(y->transport, SYSLOG_TCP);
+	cr_assert_str_eq(y->host, "10.1.2.3");
+	cr_assert_str_eq(y->port, "6514");
+	cr_assert_eq(y->facility, 19);
+	cr_assert_str_eq(y->app_name, "sec");
+	cr_assert_str_eq(y->sd_id, "sec@1");
+	cr_assert_eq(y->format, SINK_FMT_JSON);
+	cr_assert_eq(y->max_message, 16384);
 
 	cr_assert_str_eq(o[4].name, "sidekick");
-	cr_assert_str_eq(o[4].url, "https://collector:2801/");
-	cr_assert_eq(o[4].n_headers, 2);
-	cr_assert_str_eq(o[4].headers[0].key, "Authorization");
-	cr_assert_str_eq(o[4].headers[0].value, "Bearer abc");
-	cr_assert_eq(o[4].timeout_ns, 3000000000ull);
-	cr_assert_eq(o[4].connect_timeout_ns, 500000000ull);
-	cr_assert_eq(o[4].retries, 5);
-	cr_assert_eq(o[4].backoff_ns, 100000000ull);
-	cr_assert_eq(o[4].backoff_max_ns, 2000000000ull);
-	cr_assert_eq(o[4].batch_max, 20);
-	cr_assert_str_eq(o[4].tls.ca_file, "/etc/ssl/ca.pem");
-	cr_assert_str_eq(o[4].tls.key_file, "/etc/ssl/c.key");
-	cr_assert_not(o[4].tls.insecure);
+	cr_assert_str_eq(w->http.url, "https://collector:2801/");
+	cr_assert_eq(w->http.headers.n, 2);
+	cr_assert_str_eq(w->http.headers.items[0].key, "Authorization");
+	cr_assert_str_eq(w->http.headers.items[0].value, "Bearer abc");
+	cr_assert_eq(w->http.timeout_ns, 3000000000ull);
+	cr_assert_eq(w->http.connect_timeout_ns, 500000000ull);
+	cr_assert_eq(w->http.retries, 5);
+	cr_assert_eq(w->http.backoff_ns, 100000000ull);
+	cr_assert_eq(w->http.backoff_max_ns, 2000000000ull);
+	cr_assert_eq(w->batch, 20);
+	cr_assert_str_eq(w->http.tls.ca_file, "/etc/ssl/ca.pem");
+	cr_assert_str_eq(w->http.tls.key_file, "/etc/ssl/c.key");
+	cr_assert_not(w->http.tls.insecure);
 
-	cr_assert_eq(o[5].n_labels, 1);
-	cr_assert_str_eq(o[5].labels[0].key, "cluster");
-	cr_assert_eq(o[5].resend_ns, 30000000000ull);
-	cr_assert_eq(o[5].resolve_ns, 600000000000ull);
-	cr_assert_eq(o[5].max_active, 50);
+	cr_assert_eq(am->labels.n, 1);
+	cr_assert_str_eq(am->labels.items[0].key, "cluster");
+	cr_assert_eq(am->resend_ns, 30000000000ull);
+	cr_assert_eq(am->resolve_ns, 600000000000ull);
+	cr_assert_eq(am->max_active, 50);
 	config__free(c);
 }
 
@@ -206,10 +213,12 @@ Test(config, syslog_defaults_to_dev_log)
 {
 	struct vigil_config *c = load_ok("outputs:\n  - type: syslog\n");
 
-	cr_assert_eq(c->outputs[0].transport, CONFIG_SYSLOG_UNIX);
-	cr_assert_str_eq(c->outputs[0].socket, "/dev/log");
-	cr_assert_eq(c->outputs[0].facility, 1);
-	cr_assert_str_eq(c->outputs[0].sd_id, "vigil@32473");
+	const struct syslog_settings *y = c->outputs[0].settings;
+
+	cr_assert_eq(y->transport, SYSLOG_UNIX);
+	cr_assert_str_eq(y->socket, "/dev/log");
+	cr_assert_eq(y->facility, 1);
+	cr_assert_str_eq(y->sd_id, "vigil@32473");
 	config__free(c);
 }
 
@@ -278,11 +287,11 @@ Test(config, durations)
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		cr_assert_eq(config__parse_duration(ok[i].s, &v), 0, "%s", ok[i].s);
+		cr_assert_eq(options__parse_duration(ok[i].s, &v), 0, "%s", ok[i].s);
 		cr_assert_eq(v, ok[i].ns, "%s -> %llu", ok[i].s, (unsigned long long)v);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(config__parse_duration(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
+		cr_assert_eq(options__parse_duration(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
 }
 
 Test(config, sizes)
@@ -299,11 +308,11 @@ Test(config, sizes)
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		cr_assert_eq(config__parse_size(ok[i].s, &v), 0, "%s", ok[i].s);
+		cr_assert_eq(options__parse_size(ok[i].s, &v), 0, "%s", ok[i].s);
 		cr_assert_eq(v, ok[i].b, "%s", ok[i].s);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(config__parse_size(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
+		cr_assert_eq(options__parse_size(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
 }
 
 Test(config, error_unknown_top_key)
@@ -452,9 +461,9 @@ Test(config, error_buffer_is_bounded)
 	config__free(c);
 }
 
-Test(config, output_type_names)
+Test(config, sink_table_names)
 {
-	cr_assert_str_eq(config_output_type__name(CONFIG_OUT_ALERTMANAGER), "alertmanager");
-	cr_assert_str_eq(config_output_type__name(CONFIG_OUT_FILE), "file");
-	cr_assert_str_eq(config_output_type__name(99), "unknown");
+	cr_assert_str_eq(sink_desc__find("alertmanager")->name, "alertmanager");
+	cr_assert_str_eq(sink_desc__find("file")->name, "file");
+	cr_assert_null(sink_desc__find("kafka"));
 }

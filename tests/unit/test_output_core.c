@@ -521,9 +521,10 @@ Test(output_core, silent_webhook_does_not_hold_up_other_sinks)
 
 Test(output_core, alertmanager_labels)
 {
-	struct config_kv extra[] = {{"cluster", "prod"}, {"alertname", "ignored"}};
+	struct opt_kv extra[] = {{"cluster", "prod"}, {"alertname", "ignored"}};
+	struct opt_kv_list labels = {extra, 2};
 	struct alert_rec *r = test_rec("Read shadow", RULE_PRIO_CRITICAL, 1);
-	char *l = am_labels_json(r, extra, 2);
+	char *l = am_labels_json(r, &labels);
 
 	cr_assert_str_eq(l,
 			 "{\"alertname\":\"Read shadow\",\"cluster\":\"prod\","
