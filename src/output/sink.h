@@ -23,44 +23,30 @@ struct metric;
 struct metric_family;
 struct curl_slist;
 
-/* One alert, copied once at emit time and shared read-only by every queue. */
-struct alert_rec {
-	atomic_uint refs;	    /* queues and workers holding it */
-	const char *json;	    /* Falco-shaped object */
-	size_t json_len;	    /* bytes in json */
-	const char *rule;	    /* rule name */
-	int priority;		    /* 1 emergency .. 8 debug */
-	const char *output;	    /* text line */
-	const char *message;	    /* template alone */
-	const char **tags;	    /* n_tags strings */
-	size_t n_tags;		    /* entries in tags */
-	const char *hostname;	    /* never NULL */
-	uint64_t time_ns;	    /* event time */
-	const char *container_id;   /* NULL when unknown */
-	struct alert_field *fields; /* key fields given by the caller, else NULL */
-	size_t n_fields;	    /* entries in fields */
-};
-
-/* Copies a into one allocation; hostname fills a missing a->hostname. */
-struct alert_rec *alert_rec__new(const struct alert *a, const char *hostname);
-struct alert_rec *alert_rec__get(struct alert_rec *r);
-void alert_rec__put(struct alert_rec *r);
+/*
+ * The owned, immutable copy of a (one allocation) with every form filled in:
+ * hostname fills a missing a->hostname, the JSON, the text line and the fields
+ * are rendered from the others when a leaves them out. NULL on ENOMEM.
+ */
+struct alert *alert__dup(const struct alert *a, const char *hostname);
+struct alert *alert__get(struct alert *r);
+void alert__put(struct alert *r);
 
 /* ---- bounded FIFO of records; the owner locks ---- */
 
 struct alert_queue {
-	struct alert_rec **items; /* ring of cap slots */
-	size_t cap;		  /* slots */
-	size_t head;		  /* oldest */
-	size_t len;		  /* records held */
+	struct alert **items; /* ring of cap slots */
+	size_t cap;	      /* slots */
+	size_t head;	      /* oldest */
+	size_t len;	      /* records held */
 };
 
 int alert_queue__init(struct alert_queue *q, size_t cap);
 void alert_queue__fini(struct alert_queue *q); /* puts what is left */
 /* Appends r; when full, the oldest record is removed and returned (caller puts it). */
-struct alert_rec *alert_queue__push(struct alert_queue *q, struct alert_rec *r);
+struct alert *alert_queue__push(struct alert_queue *q, struct alert *r);
 /* Moves up to max oldest records into out; returns how many. */
-size_t alert_queue__pop(struct alert_queue *q, struct alert_rec **out, size_t max);
+size_t alert_queue__pop(struct alert_queue *q, struct alert **out, size_t max);
 
 /* ---- token bucket ---- */
 
@@ -96,7 +82,7 @@ struct sink_desc {
 	int (*init)(struct sink *s, char *err, size_t errlen);
 	/* Delivers recs (oldest first); returns how many were delivered. Failures are
 	 * reported with sink__failed. May sleep with sink__sleep. */
-	size_t (*deliver)(struct sink *s, struct alert_rec *const *recs, size_t n);
+	size_t (*deliver)(struct sink *s, struct alert *const *recs, size_t n);
 	/* Periodic work (Alertmanager re-sends); returns the next time it is due
 	 * (CLOCK_MONOTONIC ns), 0 for never. NULL when the sink has none. */
 	uint64_t (*tick)(struct sink *s, uint64_t now_ns);
@@ -262,10 +248,10 @@ int syslog_severity(int priority);
  * length (<= opts->max_message, truncated at a UTF-8 boundary in MSG). Structured
  * data: rule, priority, source tags, container_id and the key fields, escaped.
  */
-size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, char *buf, size_t cap);
+size_t syslog_format(const struct syslog_opts *o, const struct alert *r, char *buf, size_t cap);
 
 /* Label set of r as a JSON object text (sorted by label name), static labels merged. */
-char *am_labels_json(const struct alert_rec *r, const struct opt_kv_list *extra);
+char *am_labels_json(const struct alert *r, const struct opt_kv_list *extra);
 
 /* ---- HTTP client shared by the webhook and Alertmanager sinks (libcurl) ---- */
 

@@ -92,7 +92,7 @@ static bool join(char **list, const char *word)
 	return true;
 }
 
-char *am_labels_json(const struct alert_rec *r, const struct opt_kv_list *labels)
+char *am_labels_json(const struct alert *r, const struct opt_kv_list *labels)
 {
 	const struct opt_kv *extra = labels ? labels->items : NULL;
 	size_t n_extra = labels ? labels->n : 0;
@@ -163,7 +163,7 @@ char *am_labels_json(const struct alert_rec *r, const struct opt_kv_list *labels
 	return out;
 }
 
-static char *annotations_json(const struct alert_rec *r)
+static char *annotations_json(const struct alert *r)
 {
 	struct json_buf j;
 
@@ -196,7 +196,7 @@ static void entry_remove(struct am_sink *a, size_t i)
 }
 
 /* Records one match; false when out of memory. */
-static bool am_track(struct sink *s, struct am_sink *a, const struct alert_rec *r, uint64_t now)
+static bool am_track(struct sink *s, struct am_sink *a, const struct alert *r, uint64_t now)
 {
 	const struct alertmanager_settings *c = s->cfg->settings;
 	char *labels = am_labels_json(r, &c->labels);
@@ -335,7 +335,7 @@ static void am_fini(struct sink *s)
 	free(a);
 }
 
-static size_t am_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t am_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	struct am_sink *a = s->priv;
 	uint64_t now = wall_ns();

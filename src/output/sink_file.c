@@ -195,7 +195,7 @@ static bool file_append(struct file_sink *f, const char *s, size_t n)
 	return true;
 }
 
-static size_t file_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t file_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	const struct file_settings *c = s->cfg->settings;
 	struct file_sink *f = s->priv;

@@ -207,7 +207,7 @@ static void webhook_fini(struct sink *s)
 	free(w);
 }
 
-static size_t webhook_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t webhook_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	struct webhook_sink *w = s->priv;
 	size_t len = 2;

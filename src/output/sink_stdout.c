@@ -23,7 +23,7 @@ static int stdout_init(struct sink *s, char *err, size_t errlen)
 	return 0;
 }
 
-static size_t stdout_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t stdout_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	bool text = (enum sink_format)(uintptr_t)s->priv == SINK_FMT_TEXT;
 	size_t done = 0;

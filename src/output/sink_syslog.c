@@ -185,13 +185,11 @@ static bool sd_param(struct sbuf *b, size_t limit, const char *name, const char 
 	return true;
 }
 
-size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, char *buf, size_t cap)
+size_t syslog_format(const struct syslog_opts *o, const struct alert *r, char *buf, size_t cap)
 {
 	struct sbuf b = {.p = buf, .cap = (o->max_message < cap ? o->max_message : cap - 1)};
 	const char *prio = rule_priority__name(r->priority);
-	struct alert_field *parsed = NULL;
-	const struct alert_field *fields = r->fields;
-	size_t n_fields = r->n_fields, limit, tags_len = 0, mlen, k;
+	size_t limit, tags_len = 0, mlen, k;
 	const char *msg = o->json ? r->json : r->output;
 	char head[128], ts[48], *tags;
 
@@ -224,13 +222,8 @@ size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, cha
 	}
 	if (r->container_id)
 		sd_param(&b, limit, "container_id", r->container_id, false);
-	if (!fields) {
-		parsed = alert_json_fields(r->json, r->json_len, &n_fields);
-		fields = parsed;
-	}
-	for (size_t i = 0; i < n_fields; i++)
-		sd_param(&b, limit, fields[i].name, fields[i].value, false);
-	free(parsed);
+	for (size_t i = 0; i < r->n_fields; i++)
+		sd_param(&b, limit, r->fields[i].name, r->fields[i].value, false);
 	sb_put(&b, "] ", 2);
 
 	/* MSG: as much as fits, never splitting a UTF-8 sequence */
@@ -401,7 +394,7 @@ static void syslog_fini(struct sink *s)
 	free(y);
 }
 
-static size_t syslog_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t syslog_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	struct syslog_sink *y = s->priv;
 	char why[300];

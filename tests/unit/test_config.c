@@ -6,6 +6,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/config.h"
@@ -466,4 +468,101 @@ Test(config, sink_table_names)
 	cr_assert_str_eq(sink_desc__find("alertmanager")->name, "alertmanager");
 	cr_assert_str_eq(sink_desc__find("file")->name, "file");
 	cr_assert_null(sink_desc__find("kafka"));
+}
+
+/* ---- the option table on the command line, in --help and in the docs ---- */
+
+static int parse_flags(struct vigil_config *c, char **argv, int argc, char *err, size_t errlen)
+{
+	struct opt_ctx x = {.cli = true, .err = err, .errlen = errlen};
+	void *bases[2] = {c, NULL};
+
+	err[0] = '\0';
+	x.bases = bases;
+	return options__parse_argv(&x, config_options, argc, argv, NULL, NULL, NULL);
+}
+
+Test(config, flags_win_over_the_file)
+{
+	struct vigil_config *c = load_ok("rules_files: [a.yaml, b.yaml]\n"
+					 "priority: error\n"
+					 "metrics:\n  listen: 10.0.0.1:9\n");
+	char *argv[] = {"run", "--rules", "x.yaml", "--rules=y.yaml", "--metrics-listen", "off"};
+	char err[256];
+
+	cr_assert_eq(parse_flags(c, argv, 6, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->rules_files.n, 2, "the flags replace the file's list");
+	cr_assert_str_eq(c->rules_files.items[0], "x.yaml");
+	cr_assert_str_eq(c->rules_files.items[1], "y.yaml");
+	cr_assert_eq(c->min_priority, RULE_PRIO_ERROR, "what no flag sets stays the file's");
+	cr_assert_not(c->metrics.enabled);
+	config__free(c);
+
+	c = load_ok("metrics:\n  enabled: false\n");
+	{
+		char *argv2[] = {"run", "--metrics-listen", "127.0.0.1:0", "--min-priority=notice"};
+
+		cr_assert_eq(parse_flags(c, argv2, 4, err, sizeof(err)), 0, "%s", err);
+	}
+	cr_assert(c->metrics.enabled, "an address given on the command line turns metrics on");
+	cr_assert_str_eq(c->metrics.listen, "127.0.0.1:0");
+	cr_assert_eq(c->min_priority, RULE_PRIO_NOTICE);
+	config__free(c);
+}
+
+Test(config, flag_errors_name_the_flag_and_the_choices)
+{
+	struct vigil_config *c = config__new();
+	char *bad_prio[] = {"run", "--min-priority", "loud"};
+	char *bad_listen[] = {"run", "--metrics-listen=9376"};
+	char *extra[] = {"run", "stray"};
+	char err[256];
+
+	cr_assert_eq(parse_flags(c, bad_prio, 3, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--min-priority: unknown priority 'loud'; use emergency"),
+			   "%s", err);
+	cr_assert_eq(parse_flags(c, bad_listen, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--metrics-listen: '9376' is not HOST:PORT"), "%s", err);
+	cr_assert_eq(parse_flags(c, extra, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "unexpected argument 'stray'"), "%s", err);
+	config__free(c);
+}
+
+Test(config, help_lists_every_flag_of_the_table)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	options__print_help(config_options, f);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "--rules=FILE "));
+	cr_assert_not_null(strstr(buf, "--min-priority=P "));
+	cr_assert_not_null(strstr(buf, "--metrics-listen=HOST:PORT|off "));
+	cr_assert_not_null(strstr(buf, "(default 127.0.0.1:9376)"), "defaults come from the table");
+	free(buf);
+}
+
+Test(config, docs_hold_the_key_reference_of_the_table)
+{
+	char *want = NULL, *doc;
+	size_t len = 0;
+	FILE *f = open_memstream(&want, &len);
+	FILE *d = fopen("docs/OUTPUTS.md", "r");
+	long n;
+
+	config__print_markdown(f);
+	fclose(f);
+	cr_assert_not_null(d, "run from the repository");
+	fseek(d, 0, SEEK_END);
+	n = ftell(d);
+	rewind(d);
+	doc = calloc(1, n + 1);
+	cr_assert_eq(fread(doc, 1, n, d), (size_t)n);
+	fclose(d);
+	cr_assert_not_null(strstr(doc, want),
+			   "docs/OUTPUTS.md is out of date: paste `vigil config keys` into its key "
+			   "reference");
+	free(doc);
+	free(want);
 }
