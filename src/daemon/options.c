@@ -740,7 +740,7 @@ int options__parse_argv(struct opt_ctx *x, const struct opt *t, int argc, char *
 		struct flag_row *r = NULL;
 
 		if (c == 'h')
-			return only ? 0 : 1;
+			return 1;
 		if (c >= 256)
 			r = &rows[c - 256];
 		for (size_t i = 0; !r && i < n; i++)
