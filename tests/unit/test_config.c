@@ -566,3 +566,45 @@ Test(config, docs_hold_the_key_reference_of_the_table)
 	free(doc);
 	free(want);
 }
+
+Test(config, example_file_shows_every_key)
+{
+	char *keys = NULL, *yaml, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&keys, &len);
+	FILE *d = fopen("deploy/vigil.yaml", "r");
+	long n;
+
+	config__print_markdown(f);
+	fclose(f);
+	cr_assert_not_null(d, "run from the repository");
+	fseek(d, 0, SEEK_END);
+	n = ftell(d);
+	rewind(d);
+	yaml = calloc(1, n + 1);
+	cr_assert_eq(fread(yaml, 1, n, d), (size_t)n);
+	fclose(d);
+	for (line = strtok_r(keys, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char want[96];
+		const char *key, *dot;
+		size_t klen;
+
+		if (strncmp(line, "| `", 3))
+			continue;
+		key = line + 3;
+		klen = strcspn(key, "`");
+		dot = memrchr(key, '.', klen);
+		if (dot) {
+			klen -= dot + 1 - key;
+			key = dot + 1;
+		}
+		snprintf(want, sizeof(want), "\n%.*s:", (int)klen, key); /* top level */
+		if (strstr(yaml, want))
+			continue;
+		want[0] = ' '; /* nested, or in a commented-out example */
+		cr_assert_not_null(strstr(yaml, want), "deploy/vigil.yaml does not show '%s'",
+				   want + 1);
+	}
+	free(yaml);
+	free(keys);
+}
