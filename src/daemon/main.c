@@ -4,6 +4,7 @@
  * over to the agent. Every error names the input and what to do.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,227 +34,179 @@ static const char usage_text[] =
     "  replay FILE         run a recording (vigil run --record) through the rules,\n"
     "                      offline: --rules FILE, --min-priority P, --prefilter\n"
     "                      (apply the derived prefilter first), --events, --stats\n"
+    "  config keys         the configuration file's keys as Markdown (docs/OUTPUTS.md)\n"
     "  version             print the version\n"
     "  help                print this help\n"
     "\n"
-    "run options:\n"
-    "  -e, --events[=FMT]  print every event on stdout; FMT is json (one object per\n"
-    "                      line) or text; default: text on a terminal, else json\n"
-    "      --ringbuf-size=BYTES  kernel ring buffer size, a power of two (default 4M)\n"
-    "      --tick-ms=N     longest a batched event waits before it is read (default 1)\n"
-    "      --ancestry=N    ancestors named in each JSON event (default 8)\n"
-    "      --rules=FILE    load this rule file (repeatable, in order; default: the\n"
-    "                      built-in ruleset). Reloaded on SIGHUP and when it changes\n"
-    "      --no-rules      evaluate no rules\n"
-    "      --min-priority=P  skip rules less severe than P (e.g. warning)\n"
-    "      --skip-unknown-fields  a rule naming a field vigil cannot supply is\n"
-    "                      disabled with a warning instead of failing the load\n"
-    "      --no-prefilter  send every event to user space (for measurements)\n"
-    "      --record=FILE   write every event vigil receives to FILE (see replay)\n"
-    "      --config=FILE   outputs, metrics, rules and more (see deploy/vigil.yaml)\n"
-    "      --btf=FILE      kernel BTF for a kernel without /sys/kernel/btf/vmlinux\n"
-    "      --metrics-listen=HOST:PORT|off  the Prometheus endpoint (default\n"
-    "                      127.0.0.1:9376; port 0 picks a free one)\n"
-    "      --filter=TYPE=SPEC  what the kernel sends for an event type (repeatable):\n"
-    "                      all, none, or a comma list of paths (\"/etc/\" or \"/usr/*\"\n"
-    "                      are prefixes, \"/etc/shadow\" is exact), comm=NAME, port=N,\n"
-    "                      cgroup=ID, write (opens for writing), failed (errors).\n"
-    "                      Default: derived from the rules; with --events: everything\n"
-    "                      except opens, which go up only for writing or under /etc/,\n"
-    "                      /root/, /home/, /boot/ and other sensitive paths\n";
+    "run options:\n";
 
-static int parse_size(const char *arg, const char *opt, size_t *out)
+/* --events[=FMT]: without FMT, text on a terminal, else JSON */
+static int parse_events(struct opt_ctx *x, const struct opt *opt, const char *s, void *base)
 {
-	char *end;
-	unsigned long long v;
+	struct agent_opts *o = base;
 
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || end == arg)
-		goto bad;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		end++;
-		break;
+	if (!s)
+		o->events = isatty(STDOUT_FILENO) ? AGENT_FMT_TEXT : AGENT_FMT_JSON;
+	else if (!strcmp(s, "json"))
+		o->events = AGENT_FMT_JSON;
+	else if (!strcmp(s, "text"))
+		o->events = AGENT_FMT_TEXT;
+	else {
+		opt_error(x, "--events=%s: expected json or text", s);
+		return -EINVAL;
 	}
-	if (*end)
-		goto bad;
-	*out = v;
 	return 0;
-bad:
-	fprintf(stderr, "vigil: %s: '%s' is not a size (examples: 4096, 512K, 8M)\n", opt, arg);
-	return -EINVAL;
 }
 
+/* --filter=TYPE=SPEC, checked now, applied by the agent in order */
+static int parse_filter(struct opt_ctx *x, const struct opt *opt, const char *s, void *base)
+{
+	struct agent_opts *o = base;
+	struct filter_spec spec;
+	const char **list;
+	char err[256];
+	int ret;
+
+	filter_spec_init(&spec);
+	ret = filter_spec_parse(&spec, s, err, sizeof(err));
+	filter_spec_free(&spec);
+	if (ret) {
+		opt_error(x, "--filter %s", err);
+		return -EINVAL;
+	}
+	list = realloc((void *)o->filters, (o->n_filters + 1) * sizeof(*list));
+	if (!list) {
+		opt_error(x, "--filter: out of memory");
+		return -ENOMEM;
+	}
+	list[o->n_filters++] = s;
+	o->filters = list;
+	return 0;
+}
+
+#define AGENT(field) .base = 1, .off = offsetof(struct agent_opts, field)
+
+/* `vigil run`: the configuration's keys (base 0) and the agent's own flags (base 1). */
+static const struct opt run_options[] = {
+    {.flag = "events",
+     .short_flag = 'e',
+     .type = OPT_CUSTOM,
+     .parse = parse_events,
+     .base = 1,
+     .flags = OPT_OPTARG,
+     .arg = "FMT",
+     .help = "print every event on stdout; FMT is json (one object per line) or text; "
+	     "default: text on a terminal, else json"},
+    {.flag = "ringbuf-size",
+     .type = OPT_BYTES,
+     .size = sizeof(size_t),
+     AGENT(ringbuf_bytes),
+     .def = "4M",
+     .help = "kernel ring buffer size, a power of two"},
+    {.flag = "tick-ms",
+     .type = OPT_UINT,
+     .size = sizeof(int),
+     .min = 1,
+     .max = 1000,
+     AGENT(tick_ms),
+     .def = "1",
+     .help = "longest a batched event waits before it is read"},
+    {.flag = "ancestry",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .max = 64,
+     AGENT(ancestry_max),
+     .def = "8",
+     .help = "ancestors named in each JSON event"},
+    {.type = OPT_INLINE, .sub = config_options},
+    {.flag = "no-rules", .type = OPT_FLAG, AGENT(no_rules), .help = "evaluate no rules"},
+    {.flag = "skip-unknown-fields",
+     .type = OPT_FLAG,
+     AGENT(skip_unknown_fields),
+     .help = "a rule naming a field vigil cannot supply is disabled with a warning instead "
+	     "of failing the load"},
+    {.flag = "no-prefilter",
+     .type = OPT_FLAG,
+     AGENT(no_prefilter),
+     .help = "send every event to user space (for measurements)"},
+    {.flag = "record",
+     .type = OPT_STR,
+     AGENT(record),
+     .help = "write every event vigil receives to FILE (see replay)"},
+    {.flag = "config",
+     .type = OPT_STR,
+     .off = offsetof(struct vigil_config, path),
+     .help = "outputs, metrics, rules and more (see deploy/vigil.yaml); the flags win over it"},
+    {.flag = "btf",
+     .type = OPT_STR,
+     AGENT(btf_path),
+     .help = "kernel BTF for a kernel without /sys/kernel/btf/vmlinux"},
+    {.flag = "filter",
+     .type = OPT_CUSTOM,
+     .parse = parse_filter,
+     .base = 1,
+     .arg = "TYPE=SPEC",
+     .help = "what the kernel sends for an event type (repeatable): all, none, or a comma "
+	     "list of paths (\"/etc/\" or \"/usr/*\" are prefixes, \"/etc/shadow\" is exact), "
+	     "comm=NAME, port=N, cgroup=ID, write (opens for writing), failed (errors). "
+	     "Default: derived from the rules; with --events: everything except opens, which "
+	     "go up only for writing or under /etc/, /root/, /home/, /boot/ and other "
+	     "sensitive paths"},
+    {0},
+};
+
+static void usage(FILE *out)
+{
+	fputs(usage_text, out);
+	options__print_help(run_options, out);
+}
+
+/*
+ * The defaults, then the configuration file (--config), then the other flags:
+ * a flag wins over the file, the file over the defaults.
+ */
 static int cmd_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"events", optional_argument, NULL, 'e'},
-	    {"ringbuf-size", required_argument, NULL, 'r'},
-	    {"tick-ms", required_argument, NULL, 't'},
-	    {"ancestry", required_argument, NULL, 'a'},
-	    {"filter", required_argument, NULL, 'f'},
-	    {"no-prefilter", no_argument, NULL, 'P'},
-	    {"rules", required_argument, NULL, 'R'},
-	    {"no-rules", no_argument, NULL, 'N'},
-	    {"min-priority", required_argument, NULL, 'm'},
-	    {"record", required_argument, NULL, 'w'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"btf", required_argument, NULL, 'B'},
-	    {"skip-unknown-fields", no_argument, NULL, 'U'},
-	    {"metrics-listen", required_argument, NULL, 'M'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
 	struct vigil_config *cfg = config__new();
-	const char *config_path = NULL, *metrics_listen = NULL;
-	bool min_prio_given = false;
-	struct filter_spec filter; /* only to check --filter arguments early */
-	const char **filters = calloc(argc, sizeof(char *));
-	const char **rules = calloc(argc, sizeof(char *));
 	struct agent_opts o;
-	char err[256];
-	size_t v;
-	int c, ret = 2;
+	const char *config_path = NULL;
+	char err[1024] = "";
+	struct opt_ctx x = {.cli = true, .err = err, .errlen = sizeof(err)};
+	void *bases[2] = {cfg, &o};
+	int ret = 2;
 
 	agent_opts_default(&o);
-	filter_spec_init(&filter);
-	if (!filters || !rules || !cfg) {
+	x.bases = bases;
+	if (!cfg || options__defaults(run_options, bases, 1)) {
 		fprintf(stderr, "vigil run: out of memory\n");
 		goto out;
 	}
-	o.filters = filters;
-	o.rule_files = rules;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "e::h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			if (!optarg)
-				o.events = isatty(STDOUT_FILENO) ? AGENT_FMT_TEXT : AGENT_FMT_JSON;
-			else if (!strcmp(optarg, "json"))
-				o.events = AGENT_FMT_JSON;
-			else if (!strcmp(optarg, "text"))
-				o.events = AGENT_FMT_TEXT;
-			else {
-				fprintf(stderr, "vigil run: --events=%s: expected json or text\n",
-					optarg);
-				goto out;
-			}
-			break;
-		case 'r':
-			if (parse_size(optarg, "--ringbuf-size", &v))
-				goto out;
-			o.ringbuf_bytes = v;
-			break;
-		case 't':
-			if (parse_size(optarg, "--tick-ms", &v) || v < 1 || v > 1000) {
-				fprintf(stderr, "vigil run: --tick-ms takes 1 to 1000\n");
-				goto out;
-			}
-			o.tick_ms = v;
-			break;
-		case 'a':
-			if (parse_size(optarg, "--ancestry", &v) || v > 64) {
-				fprintf(stderr, "vigil run: --ancestry takes 0 to 64\n");
-				goto out;
-			}
-			o.ancestry_max = v;
-			break;
-		case 'f':
-			if (filter_spec_parse(&filter, optarg, err, sizeof(err))) {
-				fprintf(stderr, "vigil run: --filter %s\n", err);
-				goto out;
-			}
-			filters[o.n_filters++] = optarg;
-			break;
-		case 'P':
-			o.no_prefilter = true;
-			break;
-		case 'w':
-			o.record = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'B':
-			o.btf_path = optarg;
-			break;
-		case 'U':
-			o.skip_unknown_fields = true;
-			break;
-		case 'M':
-			metrics_listen = optarg;
-			break;
-		case 'R':
-			rules[o.n_rule_files++] = optarg;
-			break;
-		case 'N':
-			o.no_rules = true;
-			break;
-		case 'm':
-			if (rule_priority__parse(optarg, &o.min_priority)) {
-				fprintf(stderr,
-					"vigil run: --min-priority %s: expected emergency, "
-					"alert, critical, error, warning, notice, "
-					"informational or debug\n",
-					optarg);
-				goto out;
-			}
-			min_prio_given = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			ret = 0;
-			goto out;
-		default:
-			fputs(usage_text, stderr);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vigil run: unexpected argument '%s'\n", argv[optind]);
+	ret = options__parse_argv(&x, run_options, argc, argv, "config", &config_path, NULL);
+	if (ret == 1) {
+		usage(stdout);
+		ret = 0;
 		goto out;
 	}
+	ret = 2;
 	if (config_path && config__load_file(cfg, config_path, err, sizeof(err))) {
 		fprintf(stderr, "vigil run: %s\n", err);
 		goto out;
 	}
-	/* the command line wins over the configuration file */
-	if (!o.n_rule_files) {
-		o.rule_files = (const char *const *)cfg->rules_files;
-		o.n_rule_files = cfg->n_rules_files;
+	if (options__parse_argv(&x, run_options, argc, argv, NULL, NULL, "config")) {
+		if (err[0])
+			fprintf(stderr, "vigil run: %s\n", err);
+		else
+			usage(stderr);
+		goto out;
 	}
-	if (!min_prio_given)
-		o.min_priority = cfg->min_priority;
-	if (metrics_listen && !strcmp(metrics_listen, "off")) {
-		cfg->metrics.enabled = false;
-	} else if (metrics_listen) {
-		char *dup = strdup(metrics_listen);
-
-		if (!dup)
-			goto out;
-		free(cfg->metrics.listen);
-		cfg->metrics.listen = dup;
-		cfg->metrics.enabled = true;
-	}
+	o.rule_files = (const char *const *)cfg->rules_files.items;
+	o.n_rule_files = cfg->rules_files.n;
+	o.min_priority = cfg->min_priority;
 	o.cfg = cfg;
 	ret = agent_run(&o) ? 1 : 0;
 out:
-	filter_spec_free(&filter);
-	free(filters);
-	free(rules);
+	options__free(run_options, bases, 1);
+	free((void *)o.filters);
 	config__free(cfg);
 	return ret;
 }
@@ -367,8 +320,12 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		fputs(usage_text, cmd ? stdout : stderr);
+		usage(cmd ? stdout : stderr);
 		return cmd ? 0 : 2;
+	}
+	if (!strcmp(cmd, "config") && argc == 3 && !strcmp(argv[2], "keys")) {
+		config__print_markdown(stdout);
+		return 0;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vigil %s (libbpf %s)\n", VIGIL_VERSION, libbpf_version_string());

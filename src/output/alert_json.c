@@ -225,7 +225,7 @@ static bool jr_fields(struct jr *r, struct alert_field *fields, size_t *n)
 	while (!jr_lit(r, '}')) {
 		const char *name, *value = NULL;
 		char *mark = r->out;
-		bool null = true;
+		bool null = true, str = false;
 
 		if (!first && !jr_lit(r, ','))
 			return false;
@@ -235,6 +235,7 @@ static bool jr_fields(struct jr *r, struct alert_field *fields, size_t *n)
 		jr_ws(r);
 		if (r->p < r->end && *r->p == '"') {
 			null = false;
+			str = true;
 			if (!jr_string(r, true, &value))
 				return false;
 		} else if (r->p < r->end && (*r->p == '{' || *r->p == '[')) {
@@ -247,6 +248,7 @@ static bool jr_fields(struct jr *r, struct alert_field *fields, size_t *n)
 			r->out = mark; /* nothing kept for this member */
 			continue;
 		}
+		fields[*n].raw = !str;
 		fields[*n].name = name;
 		fields[(*n)++].value = value;
 	}

@@ -5,7 +5,8 @@
  * Alertmanager, several at once as the configuration lists them.
  *
  * outputs__emit() is called on the event loop and never blocks on a sink: it copies
- * the alert once and queues a reference for each sink. Each sink has a bounded queue
+ * the alert once (rendering what the caller left out) and queues a reference to
+ * that one copy for each sink. Each sink has a bounded queue
  * and a worker thread; a slow or unreachable sink fills its own queue, its oldest
  * alerts are dropped and counted, and the other sinks go on. An optional per-rule
  * token bucket keeps one noisy rule from flooding the sinks; what it suppresses is
@@ -14,6 +15,7 @@
 #ifndef VIGIL_OUTPUT_H
 #define VIGIL_OUTPUT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,26 +24,37 @@
 struct vigil_config;
 struct metrics;
 
-/* A key field of an alert, for syslog structured data. */
+/* One of an alert's output fields. */
 struct alert_field {
 	const char *name;  /* "proc.name" */
 	const char *value; /* rendered value */
+	bool raw;	   /* a JSON number or boolean, written as is; else a string */
 };
 
+/*
+ * One alert. A caller fills one with borrowed pointers and hands it to
+ * outputs__emit, which makes the one owned copy every sink shares (refs counts
+ * its holders). The JSON object and the text line are rendered once, at that
+ * copy, from the fields when the caller did not give them.
+ */
 struct alert {
-	const char *json;		  /* Falco-shaped alert object, one line, no newline */
-	size_t json_len;		  /* bytes in json; 0: strlen(json) */
+	atomic_uint refs;		  /* holders of an owned copy; unused by callers */
 	const char *rule;		  /* rule name */
 	int priority;			  /* enum rule_priority: 1 emergency .. 8 debug */
-	const char *output;		  /* Falco's text line "<time>: <Priority> <message>" */
+	const char *source;		  /* "syscall" when NULL; "internal" for vigil's own */
 	const char *message;		  /* the rendered template alone; NULL: output */
 	const char *const *tags;	  /* rule tags */
 	size_t n_tags;			  /* entries in tags */
 	const char *hostname;		  /* NULL: the configured or system host name */
 	uint64_t time_ns;		  /* event wall time, ns since the epoch */
 	const char *container_id;	  /* "host", 12 hex characters, or NULL */
-	const struct alert_field *fields; /* key fields; NULL: output_fields of json */
+	const struct alert_field *fields; /* output_fields in order; NULL: read from json */
 	size_t n_fields;		  /* entries in fields */
+	const char *output;		  /* Falco's text line "<time>: <Priority> <message>";
+					     NULL: rendered from time, priority, message */
+	const char *json;		  /* Falco-shaped alert object, one line, no newline;
+					     NULL: rendered from the fields above */
+	size_t json_len;		  /* bytes in json; 0: strlen(json) */
 };
 
 struct outputs;

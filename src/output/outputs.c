@@ -138,33 +138,107 @@ uint64_t output_backoff_ns(uint64_t base_ns, uint64_t max_ns, unsigned k)
 
 /* ---- alert records ---- */
 
-struct alert_rec *alert_rec__new(const struct alert *a, const char *hostname)
+/* Falco's text line, for an alert given without one: "<time>: <Priority> <message>". */
+static char *render_text(const struct alert *a)
 {
-	size_t json_len = a->json_len ? a->json_len : (a->json ? strlen(a->json) : 0);
-	const char *host = a->hostname ? a->hostname : hostname;
-	const char *output = a->output ? a->output : "";
-	size_t strs, ptrs, size;
-	struct alert_rec *r;
-	char *p;
+	const char *prio = rule_priority__name(a->priority);
+	char when[48], *s;
+
+	output_format_time(a->time_ns, 9, when, sizeof(when));
+	if (asprintf(&s, "%s: %s %s", when, prio ? prio : "Unknown", a->message ? a->message : "") <
+	    0)
+		return NULL;
+	return s;
+}
+
+/* The Falco-shaped object, for an alert given without one; its fields in order. */
+static void render_json(const struct alert *a, const char *host, const char *output,
+			struct json_buf *j)
+{
+	const char *prio = rule_priority__name(a->priority);
+	char when[48];
+
+	output_format_time(a->time_ns, 9, when, sizeof(when));
+	json_obj_begin(j);
+	json_key(j, "hostname");
+	json_str(j, host);
+	json_key(j, "output");
+	json_str(j, output);
+	json_key(j, "output_fields");
+	json_obj_begin(j);
+	for (size_t i = 0; i < a->n_fields; i++) {
+		json_key(j, a->fields[i].name);
+		if (a->fields[i].raw)
+			json_raw(j, a->fields[i].value);
+		else
+			json_str(j, a->fields[i].value);
+	}
+	json_obj_end(j);
+	json_key(j, "priority");
+	json_str(j, prio ? prio : "Unknown");
+	json_key(j, "rule");
+	json_str(j, a->rule ? a->rule : "");
+	json_key(j, "source");
+	json_str(j, a->source ? a->source : "syscall");
+	json_key(j, "tags");
+	json_arr_begin(j);
+	for (size_t i = 0; i < a->n_tags; i++)
+		json_str(j, a->tags[i]);
+	json_arr_end(j);
+	json_key(j, "time");
+	json_str(j, when);
+	json_obj_end(j);
+}
+
+struct alert *alert__dup(const struct alert *a, const char *hostname)
+{
+	const char *host = a->hostname ? a->hostname : hostname ? hostname : "";
+	const char *output = a->output, *json = a->json;
+	const char *source = a->source ? a->source : "syscall";
+	const struct alert_field *fields = a->fields;
+	size_t n_fields = a->n_fields, json_len = a->json_len, strs, ptrs;
+	struct alert_field *parsed = NULL, *rf;
+	struct alert *r = NULL;
+	struct json_buf j = {0};
+	char *text = NULL, *p;
+	const char **tags;
+
+	if (!output) {
+		text = render_text(a);
+		if (!text)
+			goto out;
+		output = text;
+	}
+	if (!json) {
+		json_init(&j);
+		render_json(a, host, output, &j);
+		if (j.err)
+			goto out;
+		json = j.buf;
+		json_len = j.len;
+	} else if (!json_len) {
+		json_len = strlen(json);
+	}
+	if (!fields) { /* a caller that gave only the JSON: its fields, read once */
+		parsed = alert_json_fields(json, json_len, &n_fields);
+		fields = parsed;
+	}
 
 	/* strings (each NUL-terminated) after the record, pointer arrays first */
 	strs = json_len + 1 + strlen(a->rule ? a->rule : "") + 1 + strlen(output) + 1 +
-	       (a->message ? strlen(a->message) + 1 : 0) + strlen(host ? host : "") + 1 +
+	       (a->message ? strlen(a->message) + 1 : 0) + strlen(host) + 1 + strlen(source) + 1 +
 	       (a->container_id ? strlen(a->container_id) + 1 : 0);
 	for (size_t i = 0; i < a->n_tags; i++)
 		strs += strlen(a->tags[i]) + 1;
-	for (size_t i = 0; i < a->n_fields; i++)
-		strs += strlen(a->fields[i].name) + 1 + strlen(a->fields[i].value) + 1;
-	ptrs = a->n_tags * sizeof(char *) + a->n_fields * sizeof(struct alert_field);
-	size = sizeof(*r) + ptrs + strs;
-	r = calloc(1, size);
+	for (size_t i = 0; i < n_fields; i++)
+		strs += strlen(fields[i].name) + 1 + strlen(fields[i].value) + 1;
+	ptrs = a->n_tags * sizeof(char *) + n_fields * sizeof(struct alert_field);
+	r = calloc(1, sizeof(*r) + ptrs + strs);
 	if (!r)
-		return NULL;
+		goto out;
 	atomic_init(&r->refs, 1);
-	r->tags = (const char **)(r + 1);
-	r->fields = a->n_fields
-			? (struct alert_field *)((char *)(r + 1) + a->n_tags * sizeof(char *))
-			: NULL;
+	tags = (const char **)(r + 1);
+	rf = n_fields ? (struct alert_field *)(tags + a->n_tags) : NULL;
 	p = (char *)(r + 1) + ptrs;
 #define COPY(dst, src, n)                                                                          \
 	do {                                                                                       \
@@ -174,39 +248,47 @@ struct alert_rec *alert_rec__new(const struct alert *a, const char *hostname)
 		p += (n) + 1;                                                                      \
 	} while (0)
 #define COPYS(dst, src) COPY(dst, src, strlen(src))
-	COPY(r->json, a->json ? a->json : "", json_len);
+	COPY(r->json, json, json_len);
 	r->json_len = json_len;
 	COPYS(r->rule, a->rule ? a->rule : "");
+	COPYS(r->source, source);
 	COPYS(r->output, output);
 	if (a->message)
 		COPYS(r->message, a->message);
 	else
 		r->message = r->output;
-	COPYS(r->hostname, host ? host : "");
+	COPYS(r->hostname, host);
 	if (a->container_id)
 		COPYS(r->container_id, a->container_id);
 	for (size_t i = 0; i < a->n_tags; i++)
-		COPYS(r->tags[i], a->tags[i]);
-	for (size_t i = 0; i < a->n_fields; i++) {
-		COPYS(r->fields[i].name, a->fields[i].name);
-		COPYS(r->fields[i].value, a->fields[i].value);
+		COPYS(tags[i], a->tags[i]);
+	for (size_t i = 0; i < n_fields; i++) {
+		COPYS(rf[i].name, fields[i].name);
+		COPYS(rf[i].value, fields[i].value);
+		rf[i].raw = fields[i].raw;
 	}
 #undef COPYS
 #undef COPY
+	r->tags = tags;
 	r->n_tags = a->n_tags;
-	r->n_fields = a->n_fields;
+	r->fields = rf;
+	r->n_fields = n_fields;
 	r->priority = a->priority;
 	r->time_ns = a->time_ns;
+out:
+	free(text);
+	json_free(&j);
+	free(parsed);
 	return r;
 }
 
-struct alert_rec *alert_rec__get(struct alert_rec *r)
+struct alert *alert__get(struct alert *r)
 {
 	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
 	return r;
 }
 
-void alert_rec__put(struct alert_rec *r)
+void alert__put(struct alert *r)
 {
 	if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
 		free(r);
@@ -226,17 +308,17 @@ int alert_queue__init(struct alert_queue *q, size_t cap)
 
 void alert_queue__fini(struct alert_queue *q)
 {
-	struct alert_rec *r;
+	struct alert *r;
 
 	while (alert_queue__pop(q, &r, 1))
-		alert_rec__put(r);
+		alert__put(r);
 	free(q->items);
 	q->items = NULL;
 }
 
-struct alert_rec *alert_queue__push(struct alert_queue *q, struct alert_rec *r)
+struct alert *alert_queue__push(struct alert_queue *q, struct alert *r)
 {
-	struct alert_rec *old = NULL;
+	struct alert *old = NULL;
 
 	if (q->len == q->cap) {
 		old = q->items[q->head];
@@ -248,7 +330,7 @@ struct alert_rec *alert_queue__push(struct alert_queue *q, struct alert_rec *r)
 	return old;
 }
 
-size_t alert_queue__pop(struct alert_queue *q, struct alert_rec **out, size_t max)
+size_t alert_queue__pop(struct alert_queue *q, struct alert **out, size_t max)
 {
 	size_t n = 0;
 
@@ -294,15 +376,14 @@ void sink__log(struct sink *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "vigil: output %s (%s): %s\n", s->cfg->name,
-		config_output_type__name(s->cfg->type), msg);
+	fprintf(stderr, "vigil: output %s (%s): %s\n", s->cfg->name, s->desc->name, msg);
 }
 
 static _Thread_local size_t failed_in_call; /* failures the running deliver reported */
 
 void sink__failed(struct sink *s, size_t n, const char *reason, const char *fmt, ...)
 {
-	const char *labels[] = {s->cfg->name, config_output_type__name(s->cfg->type), reason};
+	const char *labels[] = {s->cfg->name, s->desc->name, reason};
 	uint64_t now = sink__now();
 	char msg[400];
 	va_list ap;
@@ -352,8 +433,8 @@ bool sink__sleep(struct sink *s, uint64_t ns)
 static void *sink_worker(void *arg)
 {
 	struct sink *s = arg;
-	struct alert_rec *batch[WORKER_BATCH_MAX];
-	size_t max = s->ops->batch_max ? s->ops->batch_max : s->cfg->batch_max;
+	struct alert *batch[WORKER_BATCH_MAX];
+	size_t max = s->batch_max ? s->batch_max : s->desc->batch_max;
 	uint64_t next_tick = 0, t0;
 	size_t n, done;
 
@@ -361,15 +442,15 @@ static void *sink_worker(void *arg)
 		max = 1;
 	if (max > WORKER_BATCH_MAX)
 		max = WORKER_BATCH_MAX;
-	if (s->ops->tick)
-		next_tick = s->ops->tick(s, sink__now());
+	if (s->desc->tick)
+		next_tick = s->desc->tick(s, sink__now());
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (atomic_load(&s->abort))
 			break;
 		if (next_tick && sink__now() >= next_tick) {
 			pthread_mutex_unlock(&s->lock);
-			next_tick = s->ops->tick(s, sink__now());
+			next_tick = s->desc->tick(s, sink__now());
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
@@ -390,7 +471,7 @@ static void *sink_worker(void *arg)
 
 		failed_in_call = 0;
 		t0 = sink__now();
-		done = s->ops->deliver(s, batch, n);
+		done = s->desc->deliver(s, batch, n);
 		metric__observe(s->m.latency, (sink__now() - t0) / 1e9);
 		atomic_fetch_add(&s->delivered, done);
 		metric__add(s->m.delivered, done);
@@ -399,33 +480,12 @@ static void *sink_worker(void *arg)
 			metric__add(s->m.dropped_shutdown, n - done - failed_in_call);
 		}
 		for (size_t i = 0; i < n; i++)
-			alert_rec__put(batch[i]);
+			alert__put(batch[i]);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
 	atomic_store(&s->exited, true);
 	return NULL;
-}
-
-/* Failure reasons each kind can report, created at zero so rates exist from the start. */
-static const char *const *sink_reasons(enum config_output_type t)
-{
-	static const char *const io[] = {"io", NULL};
-	static const char *const file[] = {"io", "disk_full", NULL};
-	static const char *const net[] = {"network", "timeout", NULL};
-	static const char *const http[] = {"network", "timeout", "http", "tls", NULL};
-
-	switch (t) {
-	case CONFIG_OUT_FILE:
-		return file;
-	case CONFIG_OUT_SYSLOG:
-		return net;
-	case CONFIG_OUT_WEBHOOK:
-	case CONFIG_OUT_ALERTMANAGER:
-		return http;
-	default:
-		return io;
-	}
 }
 
 static const double latency_bounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
@@ -436,7 +496,7 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	static const char *const sink_labels[] = {"sink", "type", NULL};
 	static const char *const reason_labels[] = {"sink", "type", "reason", NULL};
 	struct metrics *m = o->metrics;
-	const char *name = s->cfg->name, *type = config_output_type__name(s->cfg->type);
+	const char *name = s->cfg->name, *type = s->desc->name;
 	const char *v[] = {name, type, NULL};
 	struct metric_family *drops;
 
@@ -457,7 +517,7 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	s->m.failures =
 	    metrics__family(m, METRIC_COUNTER, "vigil_output_failures_total",
 			    "Alerts an output failed to deliver, by reason.", reason_labels);
-	for (const char *const *r = sink_reasons(s->cfg->type); *r; r++)
+	for (const char *const *r = s->desc->reasons; r && *r; r++)
 		metric_family__series(s->m.failures, (const char *const[]){name, type, *r});
 	s->m.queue_len = metric_family__series(
 	    metrics__family(m, METRIC_GAUGE, "vigil_output_queue_length",
@@ -482,12 +542,6 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	    metrics__family(m, METRIC_COUNTER, "vigil_output_retries_total",
 			    "Delivery attempts an output repeated after a failure.", sink_labels),
 	    v);
-	if (s->cfg->type == CONFIG_OUT_ALERTMANAGER)
-		s->m.active = metric_family__series(
-		    metrics__family(m, METRIC_GAUGE, "vigil_alertmanager_active_alerts",
-				    "Firing alerts an Alertmanager output keeps re-sending.",
-				    sink_labels),
-		    v);
 	metric__set(s->m.up, 1);
 	if (!s->m.delivered || !s->m.dropped_full || !s->m.dropped_shutdown || !s->m.failures ||
 	    !s->m.queue_len || !s->m.up || !s->m.latency || !s->m.retries)
@@ -495,21 +549,15 @@ static int sink_metrics(struct outputs *o, struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops *sink_ops_of(enum config_output_type t)
+struct metric *sink__gauge(struct sink *s, const char *name, const char *help)
 {
-	switch (t) {
-	case CONFIG_OUT_STDOUT:
-		return &sink_stdout_ops;
-	case CONFIG_OUT_FILE:
-		return &sink_file_ops;
-	case CONFIG_OUT_SYSLOG:
-		return &sink_syslog_ops;
-	case CONFIG_OUT_WEBHOOK:
-		return &sink_webhook_ops;
-	case CONFIG_OUT_ALERTMANAGER:
-		return &sink_alertmanager_ops;
-	}
-	return NULL;
+	static const char *const sink_labels[] = {"sink", "type", NULL};
+	const char *v[] = {s->cfg->name, s->desc->name, NULL};
+
+	if (!s->outs->metrics)
+		return NULL;
+	return metric_family__series(
+	    metrics__family(s->outs->metrics, METRIC_GAUGE, name, help, sink_labels), v);
 }
 
 static int sink_start(struct outputs *o, struct sink *s, const struct config_output *cfg, char *err,
@@ -520,7 +568,7 @@ static int sink_start(struct outputs *o, struct sink *s, const struct config_out
 
 	s->outs = o;
 	s->cfg = cfg;
-	s->ops = sink_ops_of(cfg->type);
+	s->desc = cfg->sink;
 	atomic_init(&s->up, true);
 	pthread_mutex_init(&s->lock, NULL);
 	ret = cond_init_mono(&s->cond);
@@ -532,7 +580,7 @@ static int sink_start(struct outputs *o, struct sink *s, const struct config_out
 	ret = sink_metrics(o, s);
 	if (ret)
 		goto err;
-	ret = s->ops->init ? s->ops->init(s, why, sizeof(why)) : 0;
+	ret = s->desc->init ? s->desc->init(s, why, sizeof(why)) : 0;
 	if (ret)
 		goto err;
 	s->opened = true;
@@ -543,8 +591,8 @@ static int sink_start(struct outputs *o, struct sink *s, const struct config_out
 	return 0;
 
 err:
-	snprintf(err, errlen, "output %s (%s, line %d): %s", cfg->name,
-		 config_output_type__name(cfg->type), cfg->line, why[0] ? why : strerror(-ret));
+	snprintf(err, errlen, "output %s (%s, line %d): %s", cfg->name, cfg->sink->name, cfg->line,
+		 why[0] ? why : strerror(-ret));
 	return ret;
 }
 
@@ -611,11 +659,11 @@ overflow:
 	return o->overflow ? o->overflow : &o->fallback;
 }
 
-static void dispatch(struct outputs *o, struct alert_rec *r)
+static void dispatch(struct outputs *o, struct alert *r)
 {
 	for (size_t i = 0; i < o->n_sinks; i++) {
 		struct sink *s = &o->sinks[i];
-		struct alert_rec *old;
+		struct alert *old;
 		bool wake;
 
 		if (s->cfg->min_priority && r->priority > s->cfg->min_priority)
@@ -626,7 +674,7 @@ static void dispatch(struct outputs *o, struct alert_rec *r)
 			continue;
 		}
 		wake = !s->q.len;
-		old = alert_queue__push(&s->q, alert_rec__get(r));
+		old = alert_queue__push(&s->q, alert__get(r));
 		metric__set(s->m.queue_len, s->q.len);
 		if (wake)
 			pthread_cond_signal(&s->cond);
@@ -634,7 +682,7 @@ static void dispatch(struct outputs *o, struct alert_rec *r)
 		if (old) {
 			atomic_fetch_add(&s->dropped, 1);
 			metric__inc(s->m.dropped_full);
-			alert_rec__put(old);
+			alert__put(old);
 		}
 	}
 }
@@ -643,7 +691,7 @@ int outputs__emit(struct outputs *o, const struct alert *a)
 {
 	const char *rule = a->rule ? a->rule : "";
 	struct rule_state *rs;
-	struct alert_rec *r;
+	struct alert *r;
 	bool pass = true;
 
 	if (atomic_load_explicit(&o->closed, memory_order_relaxed))
@@ -662,80 +710,49 @@ int outputs__emit(struct outputs *o, const struct alert *a)
 		atomic_fetch_add_explicit(&o->suppressed, 1, memory_order_relaxed);
 		return 0;
 	}
-	r = alert_rec__new(a, o->hostname);
+	r = alert__dup(a, o->hostname);
 	if (!r)
 		return -ENOMEM;
 	dispatch(o, r);
-	alert_rec__put(r);
+	alert__put(r);
 	return 0;
 }
 
-/* A Falco-shaped alert saying how many alerts of a rule the rate limit held back. */
+/* An alert saying how many alerts of a rule the rate limit held back. */
 static void emit_summary(struct outputs *o, const char *rule, uint64_t count, double secs)
 {
 	static const char *const tags[] = {"vigil", "rate_limit"};
-	uint64_t now = 0;
+	char now_s[24], count_s[24], *message = NULL;
+	struct alert_field fields[3];
 	struct timespec ts;
-	struct json_buf j;
-	char when[48], *output = NULL, *message = NULL;
-	struct alert a = {0};
-	struct alert_rec *r;
+	struct alert *r;
+	uint64_t now;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	output_format_time(now, 9, when, sizeof(when));
 	if (asprintf(&message,
 		     "rate limit suppressed %llu alerts of rule \"%s\" in the last %.1f s",
 		     (unsigned long long)count, rule, secs) < 0)
 		return;
-	if (asprintf(&output, "%s: Notice %s", when, message) < 0)
-		goto out;
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "hostname");
-	json_str(&j, o->hostname);
-	json_key(&j, "output");
-	json_str(&j, output);
-	json_key(&j, "output_fields");
-	json_obj_begin(&j);
-	json_key(&j, "evt.time");
-	json_uint(&j, now);
-	json_key(&j, "rule.name");
-	json_str(&j, rule);
-	json_key(&j, "suppressed");
-	json_uint(&j, count);
-	json_obj_end(&j);
-	json_key(&j, "priority");
-	json_str(&j, "Notice");
-	json_key(&j, "rule");
-	json_str(&j, SUMMARY_RULE);
-	json_key(&j, "source");
-	json_str(&j, "internal");
-	json_key(&j, "tags");
-	json_arr_begin(&j);
-	json_str(&j, tags[0]);
-	json_str(&j, tags[1]);
-	json_arr_end(&j);
-	json_key(&j, "time");
-	json_str(&j, when);
-	json_obj_end(&j);
-	a = (struct alert){.json = j.buf,
-			   .json_len = j.len,
-			   .rule = SUMMARY_RULE,
-			   .priority = RULE_PRIO_NOTICE,
-			   .output = output,
-			   .message = message,
-			   .tags = tags,
-			   .n_tags = 2,
-			   .time_ns = now};
-	r = j.err ? NULL : alert_rec__new(&a, o->hostname);
+	snprintf(now_s, sizeof(now_s), "%llu", (unsigned long long)now);
+	snprintf(count_s, sizeof(count_s), "%llu", (unsigned long long)count);
+	fields[0] = (struct alert_field){"evt.time", now_s, true};
+	fields[1] = (struct alert_field){"rule.name", rule, false};
+	fields[2] = (struct alert_field){"suppressed", count_s, true};
+	r = alert__dup(&(struct alert){.rule = SUMMARY_RULE,
+				       .priority = RULE_PRIO_NOTICE,
+				       .source = "internal",
+				       .message = message,
+				       .tags = tags,
+				       .n_tags = 2,
+				       .time_ns = now,
+				       .fields = fields,
+				       .n_fields = 3},
+		       o->hostname);
 	if (r) {
 		dispatch(o, r);
-		alert_rec__put(r);
+		alert__put(r);
 	}
-	json_free(&j);
-out:
-	free(output);
 	free(message);
 }
 
@@ -851,7 +868,7 @@ static void sink_abandon(struct sink *s)
 {
 	size_t n;
 
-	if (!s->ops || !s->q.items || !s->q.len)
+	if (!s->desc || !s->q.items || !s->q.len)
 		return;
 	n = s->q.len;
 	sink__log(s, "shutdown deadline passed: %zu queued alerts not delivered", n);
@@ -863,10 +880,10 @@ static void sink_abandon(struct sink *s)
 
 static void sink_free(struct sink *s)
 {
-	if (!s->ops)
+	if (!s->desc)
 		return;
-	if (s->ops->fini && s->opened)
-		s->ops->fini(s);
+	if (s->desc->fini && s->opened)
+		s->desc->fini(s);
 	alert_queue__fini(&s->q);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
@@ -998,7 +1015,7 @@ void outputs__stats(struct outputs *o, struct outputs_stats *st, struct output_s
 		sinks[i].queued = s->q.len;
 		pthread_mutex_unlock(&s->lock);
 		sinks[i].name = s->cfg->name;
-		sinks[i].type = config_output_type__name(s->cfg->type);
+		sinks[i].type = s->desc->name;
 		sinks[i].delivered = atomic_load(&s->delivered);
 		sinks[i].failed = atomic_load(&s->failed);
 		sinks[i].dropped = atomic_load(&s->dropped);

@@ -16,50 +16,37 @@
 #include <stdio.h>
 
 #include "daemon/config.h"
+#include "daemon/options.h"
 #include "output/output.h"
 
 struct metric;
 struct metric_family;
 struct curl_slist;
 
-/* One alert, copied once at emit time and shared read-only by every queue. */
-struct alert_rec {
-	atomic_uint refs;	    /* queues and workers holding it */
-	const char *json;	    /* Falco-shaped object */
-	size_t json_len;	    /* bytes in json */
-	const char *rule;	    /* rule name */
-	int priority;		    /* 1 emergency .. 8 debug */
-	const char *output;	    /* text line */
-	const char *message;	    /* template alone */
-	const char **tags;	    /* n_tags strings */
-	size_t n_tags;		    /* entries in tags */
-	const char *hostname;	    /* never NULL */
-	uint64_t time_ns;	    /* event time */
-	const char *container_id;   /* NULL when unknown */
-	struct alert_field *fields; /* key fields given by the caller, else NULL */
-	size_t n_fields;	    /* entries in fields */
-};
-
-/* Copies a into one allocation; hostname fills a missing a->hostname. */
-struct alert_rec *alert_rec__new(const struct alert *a, const char *hostname);
-struct alert_rec *alert_rec__get(struct alert_rec *r);
-void alert_rec__put(struct alert_rec *r);
+/*
+ * The owned, immutable copy of a (one allocation) with every form filled in:
+ * hostname fills a missing a->hostname, the JSON, the text line and the fields
+ * are rendered from the others when a leaves them out. NULL on ENOMEM.
+ */
+struct alert *alert__dup(const struct alert *a, const char *hostname);
+struct alert *alert__get(struct alert *r);
+void alert__put(struct alert *r);
 
 /* ---- bounded FIFO of records; the owner locks ---- */
 
 struct alert_queue {
-	struct alert_rec **items; /* ring of cap slots */
-	size_t cap;		  /* slots */
-	size_t head;		  /* oldest */
-	size_t len;		  /* records held */
+	struct alert **items; /* ring of cap slots */
+	size_t cap;	      /* slots */
+	size_t head;	      /* oldest */
+	size_t len;	      /* records held */
 };
 
 int alert_queue__init(struct alert_queue *q, size_t cap);
 void alert_queue__fini(struct alert_queue *q); /* puts what is left */
 /* Appends r; when full, the oldest record is removed and returned (caller puts it). */
-struct alert_rec *alert_queue__push(struct alert_queue *q, struct alert_rec *r);
+struct alert *alert_queue__push(struct alert_queue *q, struct alert *r);
 /* Moves up to max oldest records into out; returns how many. */
-size_t alert_queue__pop(struct alert_queue *q, struct alert_rec **out, size_t max);
+size_t alert_queue__pop(struct alert_queue *q, struct alert **out, size_t max);
 
 /* ---- token bucket ---- */
 
@@ -77,18 +64,109 @@ bool token_bucket__take(struct token_bucket *tb, uint64_t now_ns);
 /* ---- the worker's view of a sink ---- */
 
 struct sink;
+struct opt_ctx;
 
-struct sink_ops {
+/*
+ * A sink kind: its name, its own configuration keys with their checks, and its
+ * operations. Every kind is one file with one of these, listed in sinks.c.
+ */
+struct sink_desc {
+	const char *name;	    /* the `type:` value, the metrics' type label */
+	const char *help;	    /* what it sends, for the docs */
+	const struct opt *keys;	    /* its keys (name, priority, queue_size are common) */
+	size_t settings_size;	    /* bytes of its settings, what keys describes */
+	const char *const *reasons; /* failure reasons it reports (metric labels) */
+	/* Checks across keys once its mapping is read; errors with opt_error_key. */
+	void (*validate)(struct opt_ctx *x, void *settings);
 	/* Opens what the sink needs; 0 or -errno with a message in err. */
 	int (*init)(struct sink *s, char *err, size_t errlen);
 	/* Delivers recs (oldest first); returns how many were delivered. Failures are
 	 * reported with sink__failed. May sleep with sink__sleep. */
-	size_t (*deliver)(struct sink *s, struct alert_rec *const *recs, size_t n);
+	size_t (*deliver)(struct sink *s, struct alert *const *recs, size_t n);
 	/* Periodic work (Alertmanager re-sends); returns the next time it is due
 	 * (CLOCK_MONOTONIC ns), 0 for never. NULL when the sink has none. */
 	uint64_t (*tick)(struct sink *s, uint64_t now_ns);
 	void (*fini)(struct sink *s);
-	size_t batch_max; /* records per deliver call; 0: the configuration's batch */
+	size_t batch_max; /* records per deliver call; init may set sink.batch_max */
+};
+
+/* Every sink kind, NULL-terminated (sinks.c), and lookup by name. */
+extern const struct sink_desc *const sink_table[];
+const struct sink_desc *sink_desc__find(const char *name);
+
+/* ---- settings of the sinks, as their key tables lay them out ---- */
+
+enum sink_format {
+	SINK_FMT_AUTO = 0, /* text on a terminal, else JSON (syslog: text) */
+	SINK_FMT_JSON = 1, /* the Falco-shaped alert object, one per line */
+	SINK_FMT_TEXT = 2, /* Falco's text line: "<time>: <Priority> <message>" */
+};
+
+struct stdout_settings {
+	int format; /* enum sink_format */
+};
+
+struct file_settings {
+	char *path;	    /* the JSON lines file */
+	uint64_t max_bytes; /* rotate before a write would pass this; 0: never */
+	unsigned backups;   /* rotated files kept (path.1 newest) */
+};
+
+enum syslog_transport {
+	SYSLOG_UDP = 1,	 /* one datagram per message */
+	SYSLOG_TCP = 2,	 /* octet-counted framing (RFC 6587) */
+	SYSLOG_UNIX = 3, /* local datagram socket, /dev/log by default */
+};
+
+struct syslog_settings {
+	int transport;	     /* enum syslog_transport */
+	char *host;	     /* udp/tcp: server */
+	char *port;	     /* udp/tcp: port or service */
+	char *socket;	     /* unix: socket path */
+	int facility;	     /* 0..23 */
+	char *app_name;	     /* APP-NAME */
+	char *sd_id;	     /* structured data id */
+	int format;	     /* enum sink_format: MSG (auto means text) */
+	size_t max_message;  /* longest message sent (bytes) */
+	uint64_t timeout_ns; /* one send */
+};
+
+struct tls_settings {
+	char *ca_file;	 /* PEM bundle to verify the server with; NULL: system store */
+	char *cert_file; /* client certificate (PEM), NULL for none */
+	char *key_file;	 /* its private key (PEM) */
+	bool insecure;	 /* skip server verification (testing only) */
+};
+
+/* What every HTTP sink takes (http_keys, sink_http.c). */
+struct http_settings {
+	char *url;		     /* endpoint (alertmanager: base URL) */
+	struct opt_kv_list headers;  /* extra HTTP headers */
+	struct tls_settings tls;     /* server and client certificates */
+	uint64_t timeout_ns;	     /* one request, everything included */
+	uint64_t connect_timeout_ns; /* connecting alone */
+	unsigned retries;	     /* attempts after the first */
+	uint64_t backoff_ns;	     /* first retry delay, doubled each time */
+	uint64_t backoff_max_ns;     /* retry delay cap */
+};
+
+extern const struct opt http_keys[];
+extern const char *const http_reasons[]; /* failure reasons of HTTP sinks */
+/* Checks of http_keys; example is a URL for the message when url is missing. */
+void http_validate(struct opt_ctx *x, const struct http_settings *h, const char *type,
+		   const char *example);
+
+struct webhook_settings {
+	struct http_settings http; /* url, headers, tls, timeouts, retries */
+	size_t batch;		   /* alerts per request (JSON array when > 1) */
+};
+
+struct alertmanager_settings {
+	struct http_settings http; /* url, headers, tls, timeouts, retries */
+	struct opt_kv_list labels; /* static labels added to every alert */
+	uint64_t resend_ns;	   /* re-send period of firing alerts */
+	uint64_t resolve_ns;	   /* an alert resolves this long after its last match */
+	size_t max_active;	   /* firing alerts tracked */
 };
 
 struct sink_metrics {
@@ -106,8 +184,9 @@ struct sink_metrics {
 struct sink {
 	struct outputs *outs;		 /* owner */
 	const struct config_output *cfg; /* its configuration */
-	const struct sink_ops *ops;	 /* kind */
+	const struct sink_desc *desc;	 /* kind */
 	void *priv;			 /* the kind's state */
+	size_t batch_max;		 /* records per deliver call; 0: desc->batch_max */
 	pthread_t thread;		 /* worker */
 	bool opened;			 /* ops->init succeeded */
 	bool started;			 /* thread exists */
@@ -126,12 +205,6 @@ struct sink {
 	uint64_t last_log_ns;		 /* last failure log line, CLOCK_MONOTONIC */
 };
 
-extern const struct sink_ops sink_stdout_ops;
-extern const struct sink_ops sink_file_ops;
-extern const struct sink_ops sink_syslog_ops;
-extern const struct sink_ops sink_webhook_ops;
-extern const struct sink_ops sink_alertmanager_ops;
-
 /* Counts n failed alerts under reason (a metric label) and logs msg (rate-limited). */
 void sink__failed(struct sink *s, size_t n, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -142,6 +215,8 @@ void sink__ok(struct sink *s);
 /* Sleeps up to ns; false when the sink is aborting (the caller gives up). */
 bool sink__sleep(struct sink *s, uint64_t ns);
 bool sink__aborting(struct sink *s);
+/* A gauge labelled with the sink (NULL without metrics), e.g. active alerts. */
+struct metric *sink__gauge(struct sink *s, const char *name, const char *help);
 uint64_t sink__now(void); /* CLOCK_MONOTONIC ns */
 
 /* ---- formatters and helpers shared by sinks and tests ---- */
@@ -173,23 +248,25 @@ int syslog_severity(int priority);
  * length (<= opts->max_message, truncated at a UTF-8 boundary in MSG). Structured
  * data: rule, priority, source tags, container_id and the key fields, escaped.
  */
-size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, char *buf, size_t cap);
+size_t syslog_format(const struct syslog_opts *o, const struct alert *r, char *buf, size_t cap);
 
 /* Label set of r as a JSON object text (sorted by label name), static labels merged. */
-char *am_labels_json(const struct alert_rec *r, const struct config_kv *extra, size_t n_extra);
+char *am_labels_json(const struct alert *r, const struct opt_kv_list *extra);
 
 /* ---- HTTP client shared by the webhook and Alertmanager sinks (libcurl) ---- */
 
 struct http_client {
-	struct sink *s;		    /* owner, for its configuration and counters */
-	void *curl;		    /* CURL easy handle, kept for connection reuse */
-	struct curl_slist *headers; /* Content-Type, User-Agent and configured ones */
-	char errbuf[256];	    /* libcurl's message for the last failure */
-	char resp[256];		    /* start of the last response body */
-	size_t resp_len;	    /* bytes in resp */
+	struct sink *s;			 /* owner, for its counters */
+	const struct http_settings *cfg; /* url, timeouts, retries */
+	void *curl;			 /* CURL easy handle, kept for connection reuse */
+	struct curl_slist *headers;	 /* Content-Type, User-Agent and configured ones */
+	char errbuf[256];		 /* libcurl's message for the last failure */
+	char resp[256];			 /* start of the last response body */
+	size_t resp_len;		 /* bytes in resp */
 };
 
-int http_client__init(struct http_client *h, struct sink *s, char *err, size_t errlen);
+int http_client__init(struct http_client *h, struct sink *s, const struct http_settings *c,
+		      char *err, size_t errlen);
 void http_client__fini(struct http_client *h);
 /*
  * POSTs body to url, retrying timeouts, connection errors, 408, 429 and 5xx with

@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,10 @@ static bool join(char **list, const char *word)
 	return true;
 }
 
-char *am_labels_json(const struct alert_rec *r, const struct config_kv *extra, size_t n_extra)
+char *am_labels_json(const struct alert *r, const struct opt_kv_list *labels)
 {
+	const struct opt_kv *extra = labels ? labels->items : NULL;
+	size_t n_extra = labels ? labels->n : 0;
 	const char *prio = rule_priority__name(r->priority);
 	struct am_label l[16 + n_extra];
 	char *tactic = NULL, *technique = NULL, *tags = NULL, *out = NULL, sev[32];
@@ -160,7 +163,7 @@ char *am_labels_json(const struct alert_rec *r, const struct config_kv *extra, s
 	return out;
 }
 
-static char *annotations_json(const struct alert_rec *r)
+static char *annotations_json(const struct alert *r)
 {
 	struct json_buf j;
 
@@ -193,9 +196,10 @@ static void entry_remove(struct am_sink *a, size_t i)
 }
 
 /* Records one match; false when out of memory. */
-static bool am_track(struct sink *s, struct am_sink *a, const struct alert_rec *r, uint64_t now)
+static bool am_track(struct sink *s, struct am_sink *a, const struct alert *r, uint64_t now)
 {
-	char *labels = am_labels_json(r, s->cfg->labels, s->cfg->n_labels);
+	const struct alertmanager_settings *c = s->cfg->settings;
+	char *labels = am_labels_json(r, &c->labels);
 	char *ann = annotations_json(r);
 	struct am_entry *e = NULL;
 	uint64_t h;
@@ -214,7 +218,7 @@ static bool am_track(struct sink *s, struct am_sink *a, const struct alert_rec *
 		e->dirty = true;
 		return true;
 	}
-	if (a->n_active == s->cfg->max_active) {
+	if (a->n_active == c->max_active) {
 		size_t oldest = 0;
 
 		for (size_t i = 1; i < a->n_active; i++)
@@ -224,7 +228,7 @@ static bool am_track(struct sink *s, struct am_sink *a, const struct alert_rec *
 			sink__log(s,
 				  "more than max_active=%zu firing alerts: no longer re-sending "
 				  "the least recent ones",
-				  s->cfg->max_active);
+				  c->max_active);
 		a->evict_logged = true;
 		entry_remove(a, oldest);
 	}
@@ -247,6 +251,7 @@ err_free:
 /* POSTs the dirty entries, or all of them; they are clean if Alertmanager took them. */
 static bool am_send(struct sink *s, struct am_sink *a, bool all, size_t n_alerts)
 {
+	const struct alertmanager_settings *c = s->cfg->settings;
 	char starts[48], ends[48];
 	size_t sent = 0;
 
@@ -258,7 +263,7 @@ static bool am_send(struct sink *s, struct am_sink *a, bool all, size_t n_alerts
 		if (!all && !e->dirty)
 			continue;
 		output_format_time(e->starts_ns, 3, starts, sizeof(starts));
-		output_format_time(e->last_ns + s->cfg->resolve_ns, 3, ends, sizeof(ends));
+		output_format_time(e->last_ns + c->resolve_ns, 3, ends, sizeof(ends));
 		json_obj_begin(&a->body);
 		json_key(&a->body, "labels");
 		json_raw(&a->body, e->labels);
@@ -287,21 +292,24 @@ static bool am_send(struct sink *s, struct am_sink *a, bool all, size_t n_alerts
 
 static int am_init(struct sink *s, char *err, size_t errlen)
 {
+	const struct alertmanager_settings *c = s->cfg->settings;
 	struct am_sink *a = calloc(1, sizeof(*a));
-	size_t ulen = strlen(s->cfg->url);
+	size_t ulen = strlen(c->http.url);
 	int ret = -ENOMEM;
 
 	if (!a)
 		return -ENOMEM;
 	json_init(&a->body);
-	a->active = calloc(s->cfg->max_active, sizeof(*a->active));
-	while (ulen && s->cfg->url[ulen - 1] == '/')
+	a->active = calloc(c->max_active, sizeof(*a->active));
+	while (ulen && c->http.url[ulen - 1] == '/')
 		ulen--;
-	if (asprintf(&a->url, "%.*s/api/v2/alerts", (int)ulen, s->cfg->url) < 0)
+	if (asprintf(&a->url, "%.*s/api/v2/alerts", (int)ulen, c->http.url) < 0)
 		a->url = NULL;
 	if (!a->active || !a->url)
 		goto err_free;
-	ret = http_client__init(&a->h, s, err, errlen);
+	s->m.active = sink__gauge(s, "vigil_alertmanager_active_alerts",
+				  "Firing alerts an Alertmanager output keeps re-sending.");
+	ret = http_client__init(&a->h, s, &c->http, err, errlen);
 	if (ret)
 		goto err_free;
 	s->priv = a;
@@ -327,7 +335,7 @@ static void am_fini(struct sink *s)
 	free(a);
 }
 
-static size_t am_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t am_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	struct am_sink *a = s->priv;
 	uint64_t now = wall_ns();
@@ -344,22 +352,89 @@ static size_t am_deliver(struct sink *s, struct alert_rec *const *recs, size_t n
 
 static uint64_t am_tick(struct sink *s, uint64_t now_mono)
 {
+	const struct alertmanager_settings *c = s->cfg->settings;
 	struct am_sink *a = s->priv;
 	uint64_t now = wall_ns(), retry = 5000000000ull;
 
 	for (size_t i = 0; i < a->n_active;) {
-		if (a->active[i].last_ns + s->cfg->resolve_ns <= now)
+		if (a->active[i].last_ns + c->resolve_ns <= now)
 			entry_remove(a, i); /* resolved by Alertmanager at its endsAt */
 		else
 			i++;
 	}
 	metric__set(s->m.active, a->n_active);
 	if (am_send(s, a, true, 0))
-		return now_mono + s->cfg->resend_ns;
-	return now_mono + (retry < s->cfg->resend_ns ? retry : s->cfg->resend_ns);
+		return now_mono + c->resend_ns;
+	return now_mono + (retry < c->resend_ns ? retry : c->resend_ns);
 }
 
-const struct sink_ops sink_alertmanager_ops = {
+/* ---- configuration ---- */
+
+static int check_label(struct opt_ctx *x, const char *key, const char *value)
+{
+	bool ok = isalpha((unsigned char)key[0]) || key[0] == '_';
+
+	for (const char *p = key; *p && ok; p++)
+		ok = isalnum((unsigned char)*p) || *p == '_';
+	if (ok)
+		return 0;
+	opt_error(x,
+		  "label name '%s' is not valid for Alertmanager; use letters, digits and _, not "
+		  "starting with a digit",
+		  key);
+	return -EINVAL;
+}
+
+static void am_validate(struct opt_ctx *x, void *settings)
+{
+	const struct alertmanager_settings *c = settings;
+
+	http_validate(x, &c->http, "alertmanager", "http://127.0.0.1:9093");
+	if (c->resend_ns >= c->resolve_ns)
+		opt_error_key(x, "resend_interval",
+			      "resend_interval must be shorter than resolve_after, or alerts "
+			      "resolve between re-sends");
+	if (!c->resend_ns)
+		opt_error_key(x, "resend_interval", "resend_interval must be above 0");
+}
+
+#define AM_KEY(field) .off = offsetof(struct alertmanager_settings, field)
+
+static const struct opt am_keys[] = {
+    {.type = OPT_INLINE, .sub = http_keys, AM_KEY(http)},
+    {.key = "labels",
+     .type = OPT_KV,
+     AM_KEY(labels),
+     .check_pair = check_label,
+     .help = "static labels added to every alert (never replace the built-in ones)"},
+    {.key = "resend_interval",
+     .type = OPT_DURATION,
+     AM_KEY(resend_ns),
+     .def = "60s",
+     .help = "re-send period of firing alerts"},
+    {.key = "resolve_after",
+     .type = OPT_DURATION,
+     AM_KEY(resolve_ns),
+     .def = "5m",
+     .help = "an alert resolves this long after its last match"},
+    {.key = "max_active",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .min = 1,
+     .max = 1000000,
+     AM_KEY(max_active),
+     .def = "10000",
+     .help = "firing alerts tracked and re-sent"},
+    {0},
+};
+
+const struct sink_desc sink_alertmanager = {
+    .name = "alertmanager",
+    .help = "Alertmanager's v2 API (`POST /api/v2/alerts`), re-sent while firing",
+    .keys = am_keys,
+    .settings_size = sizeof(struct alertmanager_settings),
+    .reasons = http_reasons,
+    .validate = am_validate,
     .init = am_init,
     .deliver = am_deliver,
     .tick = am_tick,

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +35,11 @@ struct file_sink {
 
 static int file_open(struct sink *s, struct file_sink *f)
 {
+	const struct file_settings *c = s->cfg->settings;
 	struct stat st;
 	int fd;
 
-	fd = open(s->cfg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
@@ -58,6 +60,7 @@ static int file_open(struct sink *s, struct file_sink *f)
 
 static int file_init(struct sink *s, char *err, size_t errlen)
 {
+	const struct file_settings *c = s->cfg->settings;
 	struct file_sink *f = calloc(1, sizeof(*f));
 	int ret;
 
@@ -69,7 +72,7 @@ static int file_init(struct sink *s, char *err, size_t errlen)
 	ret = file_open(s, f);
 	if (ret) {
 		snprintf(err, errlen, "cannot open %s: %s; create its directory or change 'path'",
-			 s->cfg->path, strerror(-ret));
+			 c->path, strerror(-ret));
 		free(f);
 		return ret;
 	}
@@ -98,16 +101,17 @@ static void backup_name(const char *path, unsigned n, char *buf, size_t len)
 
 static void file_rotate(struct sink *s, struct file_sink *f)
 {
-	const char *path = s->cfg->path;
+	const struct file_settings *c = s->cfg->settings;
+	const char *path = c->path;
 	char from[PATH_MAX + 16], to[PATH_MAX + 16];
 	int ret;
 
-	if (!s->cfg->backups) {
+	if (!c->backups) {
 		if (ftruncate(f->fd, 0) == 0)
 			f->size = 0;
 		return;
 	}
-	for (unsigned i = s->cfg->backups; i > 0; i--) {
+	for (unsigned i = c->backups; i > 0; i--) {
 		backup_name(path, i - 1, from, sizeof(from));
 		backup_name(path, i, to, sizeof(to));
 		if (rename(from, to) && errno != ENOENT && i == 1) {
@@ -125,11 +129,12 @@ static void file_rotate(struct sink *s, struct file_sink *f)
 /* Reopens the path when the file we hold is no longer there (moved or deleted). */
 static void file_check_moved(struct sink *s, struct file_sink *f)
 {
+	const struct file_settings *c = s->cfg->settings;
 	struct stat st;
 
 	if (!f->regular)
 		return;
-	if (stat(s->cfg->path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+	if (stat(c->path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
 		return;
 	file_open(s, f);
 }
@@ -137,6 +142,7 @@ static void file_check_moved(struct sink *s, struct file_sink *f)
 /* Writes the pending lines in one go, or none of them. Returns lines written. */
 static size_t file_flush(struct sink *s, struct file_sink *f)
 {
+	const struct file_settings *c = s->cfg->settings;
 	size_t done = 0, lines = f->lines;
 	int err = 0;
 
@@ -158,11 +164,10 @@ static size_t file_flush(struct sink *s, struct file_sink *f)
 		return lines;
 	}
 	if (done && f->regular && ftruncate(f->fd, f->size))
-		sink__log(s, "cannot remove a partly written line from %s: %s", s->cfg->path,
+		sink__log(s, "cannot remove a partly written line from %s: %s", c->path,
 			  strerror(errno));
 	sink__failed(s, lines, err == ENOSPC || err == EDQUOT || err == EFBIG ? "disk_full" : "io",
-		     "cannot write to %s: %s; %zu alerts lost%s", s->cfg->path, strerror(err),
-		     lines,
+		     "cannot write to %s: %s; %zu alerts lost%s", c->path, strerror(err), lines,
 		     err == ENOSPC || err == EDQUOT || err == EFBIG
 			 ? " - free space on its filesystem, vigil keeps trying"
 			 : "");
@@ -190,10 +195,11 @@ static bool file_append(struct file_sink *f, const char *s, size_t n)
 	return true;
 }
 
-static size_t file_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t file_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
+	const struct file_settings *c = s->cfg->settings;
 	struct file_sink *f = s->priv;
-	uint64_t max = s->cfg->max_bytes;
+	uint64_t max = c->max_bytes;
 	size_t done = 0, failed_before = atomic_load(&s->failed);
 
 	file_check_moved(s, f);
@@ -217,7 +223,48 @@ static size_t file_deliver(struct sink *s, struct alert_rec *const *recs, size_t
 	return done;
 }
 
-const struct sink_ops sink_file_ops = {
+static void file_validate(struct opt_ctx *x, void *settings)
+{
+	const struct file_settings *c = settings;
+
+	if (!c->path || !*c->path)
+		opt_error(x, "a file output needs 'path': the JSON lines file to write");
+	if (c->max_bytes && c->max_bytes < 4096)
+		opt_error_key(x, "max_size",
+			      "max_size: %llu bytes is too small; use at least 4K (or 0 for no "
+			      "rotation)",
+			      (unsigned long long)c->max_bytes);
+}
+
+#define FILE_KEY(field) .off = offsetof(struct file_settings, field)
+
+static const struct opt file_keys[] = {
+    {.key = "path", .type = OPT_STR, FILE_KEY(path), .help = "the JSON lines file (required)"},
+    {.key = "max_size",
+     .type = OPT_BYTES,
+     .size = sizeof(uint64_t),
+     FILE_KEY(max_bytes),
+     .def = "100M",
+     .help = "rotate before a write would pass this; 0: never"},
+    {.key = "backups",
+     .type = OPT_UINT,
+     .size = sizeof(unsigned),
+     .max = 1000,
+     FILE_KEY(backups),
+     .def = "5",
+     .help = "rotated files kept (path.1 is the newest)"},
+    {0},
+};
+
+static const char *const reasons[] = {"io", "disk_full", NULL};
+
+const struct sink_desc sink_file = {
+    .name = "file",
+    .help = "JSON lines in a file, rotated by size",
+    .keys = file_keys,
+    .settings_size = sizeof(struct file_settings),
+    .reasons = reasons,
+    .validate = file_validate,
     .init = file_init,
     .deliver = file_deliver,
     .fini = file_fini,

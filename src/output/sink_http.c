@@ -7,6 +7,7 @@
  * answers and batch is above 1, one POST carries a JSON array of them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +43,16 @@ static int http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_o
 	return sink__aborting(h->s);
 }
 
-int http_client__init(struct http_client *h, struct sink *s, char *err, size_t errlen)
+int http_client__init(struct http_client *h, struct sink *s, const struct http_settings *c,
+		      char *err, size_t errlen)
 {
-	const struct config_output *c = s->cfg;
 	struct curl_slist *l;
 	CURL *curl;
 	char line[1024];
 
 	memset(h, 0, sizeof(*h));
 	h->s = s;
+	h->cfg = c;
 	curl = curl_easy_init();
 	if (!curl) {
 		snprintf(err, errlen, "cannot create a libcurl handle");
@@ -59,8 +61,9 @@ int http_client__init(struct http_client *h, struct sink *s, char *err, size_t e
 	h->curl = curl;
 	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	l = curl_slist_append(h->headers, "User-Agent: vigil/" VIGIL_VERSION);
-	for (size_t i = 0; l && i < c->n_headers; i++) {
-		snprintf(line, sizeof(line), "%s: %s", c->headers[i].key, c->headers[i].value);
+	for (size_t i = 0; l && i < c->headers.n; i++) {
+		snprintf(line, sizeof(line), "%s: %s", c->headers.items[i].key,
+			 c->headers.items[i].value);
 		l = curl_slist_append(h->headers, line);
 	}
 	if (!h->headers || !l) {
@@ -158,11 +161,11 @@ bool http_client__post(struct http_client *h, const char *url, const char *body,
 			return true;
 		}
 		retry = http_classify(h, res, code, &reason, msg, sizeof(msg));
-		if (!retry || attempt >= s->cfg->retries)
+		if (!retry || attempt >= h->cfg->retries)
 			break;
 		metric__inc(s->m.retries);
 		if (!sink__sleep(
-			s, output_backoff_ns(s->cfg->backoff_ns, s->cfg->backoff_max_ns, attempt)))
+			s, output_backoff_ns(h->cfg->backoff_ns, h->cfg->backoff_max_ns, attempt)))
 			return false;
 	}
 	sink__failed(s, n_alerts, reason, "POST %s: %s", url, msg);
@@ -179,12 +182,14 @@ struct webhook_sink {
 
 static int webhook_init(struct sink *s, char *err, size_t errlen)
 {
+	const struct webhook_settings *c = s->cfg->settings;
 	struct webhook_sink *w = calloc(1, sizeof(*w));
 	int ret;
 
 	if (!w)
 		return -ENOMEM;
-	ret = http_client__init(&w->h, s, err, errlen);
+	s->batch_max = c->batch;
+	ret = http_client__init(&w->h, s, &c->http, err, errlen);
 	if (ret) {
 		free(w);
 		return ret;
@@ -202,14 +207,14 @@ static void webhook_fini(struct sink *s)
 	free(w);
 }
 
-static size_t webhook_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t webhook_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	struct webhook_sink *w = s->priv;
 	size_t len = 2;
 	char *p;
 
 	if (n == 1)
-		return http_client__post(&w->h, s->cfg->url, recs[0]->json, recs[0]->json_len, 1);
+		return http_client__post(&w->h, w->h.cfg->url, recs[0]->json, recs[0]->json_len, 1);
 	for (size_t i = 0; i < n; i++)
 		len += recs[i]->json_len + 1;
 	if (len > w->cap) {
@@ -230,10 +235,121 @@ static size_t webhook_deliver(struct sink *s, struct alert_rec *const *recs, siz
 		p += recs[i]->json_len;
 	}
 	*p++ = ']';
-	return http_client__post(&w->h, s->cfg->url, w->body, p - w->body, n) ? n : 0;
+	return http_client__post(&w->h, w->h.cfg->url, w->body, p - w->body, n) ? n : 0;
 }
 
-const struct sink_ops sink_webhook_ops = {
+/* ---- configuration ---- */
+
+static int check_header(struct opt_ctx *x, const char *key, const char *value)
+{
+	if (!strpbrk(key, ": \t\r\n") && !strpbrk(value, "\r\n"))
+		return 0;
+	opt_error(x, "header '%s' may not hold ':', spaces or line breaks", key);
+	return -EINVAL;
+}
+
+#define TLS_KEY(field) .off = offsetof(struct tls_settings, field)
+
+static const struct opt tls_keys[] = {
+    {.key = "ca_file",
+     .type = OPT_STR,
+     TLS_KEY(ca_file),
+     .help = "PEM bundle to verify the server with (default: the system's)"},
+    {.key = "cert_file",
+     .type = OPT_STR,
+     TLS_KEY(cert_file),
+     .help = "client certificate (PEM), with key_file"},
+    {.key = "key_file", .type = OPT_STR, TLS_KEY(key_file), .help = "its private key (PEM)"},
+    {.key = "insecure",
+     .type = OPT_BOOL,
+     TLS_KEY(insecure),
+     .def = "false",
+     .help = "skip server verification (testing only)"},
+    {0},
+};
+
+#define HTTP_KEY(field) .off = offsetof(struct http_settings, field)
+
+const struct opt http_keys[] = {
+    {.key = "url", .type = OPT_STR, HTTP_KEY(url), .help = "the endpoint (required)"},
+    {.key = "headers",
+     .type = OPT_KV,
+     HTTP_KEY(headers),
+     .check_pair = check_header,
+     .help = "extra HTTP headers, e.g. `Authorization: Bearer ...`"},
+    {.key = "tls", .type = OPT_TABLE, HTTP_KEY(tls), .sub = tls_keys},
+    {.key = "timeout",
+     .type = OPT_DURATION,
+     HTTP_KEY(timeout_ns),
+     .def = "5s",
+     .help = "one request, everything included"},
+    {.key = "connect_timeout",
+     .type = OPT_DURATION,
+     HTTP_KEY(connect_timeout_ns),
+     .def = "2s",
+     .help = "connecting alone"},
+    {.key = "retries",
+     .type = OPT_UINT,
+     .size = sizeof(unsigned),
+     .max = 100,
+     HTTP_KEY(retries),
+     .def = "3",
+     .help = "attempts after the first (timeouts, connection errors, 408, 429, 5xx)"},
+    {.key = "backoff",
+     .type = OPT_DURATION,
+     HTTP_KEY(backoff_ns),
+     .def = "500ms",
+     .help = "first retry delay, doubled each time"},
+    {.key = "max_backoff",
+     .type = OPT_DURATION,
+     HTTP_KEY(backoff_max_ns),
+     .def = "30s",
+     .help = "retry delay cap"},
+    {0},
+};
+
+void http_validate(struct opt_ctx *x, const struct http_settings *h, const char *type,
+		   const char *example)
+{
+	if (!h->url)
+		opt_error(x, "a %s output needs 'url' (e.g. %s)", type, example);
+	else if (strncmp(h->url, "http://", 7) && strncmp(h->url, "https://", 8))
+		opt_error_key(x, "url", "url: '%s' must start with http:// or https://", h->url);
+	if (h->backoff_max_ns < h->backoff_ns)
+		opt_error_key(x, "max_backoff", "max_backoff must be at least backoff");
+	if (!h->timeout_ns || !h->connect_timeout_ns)
+		opt_error(x, "timeout and connect_timeout must be above 0");
+	if ((h->tls.cert_file == NULL) != (h->tls.key_file == NULL))
+		opt_error_key(x, "tls", "tls: give both cert_file and key_file, or neither");
+}
+
+static void webhook_validate(struct opt_ctx *x, void *settings)
+{
+	http_validate(x, settings, "webhook", "https://collector:2801/");
+}
+
+static const struct opt webhook_keys[] = {
+    {.type = OPT_INLINE, .sub = http_keys, .off = offsetof(struct webhook_settings, http)},
+    {.key = "batch",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .min = 1,
+     .max = 10000,
+     .off = offsetof(struct webhook_settings, batch),
+     .def = "1",
+     .help = "alerts per request when they queue up (a JSON array when above 1)"},
+    {0},
+};
+
+const char *const http_reasons[] = {"network", "timeout", "http", "tls", NULL};
+
+const struct sink_desc sink_webhook = {
+    .name = "webhook",
+    .help = "an HTTP POST of the alert JSON (falcosidekick or any collector)",
+    .keys = webhook_keys,
+    .settings_size = sizeof(struct webhook_settings),
+    .reasons = http_reasons,
+    .validate = webhook_validate,
     .init = webhook_init,
     .deliver = webhook_deliver,
     .fini = webhook_fini,

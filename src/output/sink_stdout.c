@@ -5,6 +5,7 @@
  * locked stdio call, so it never interleaves with the agent's own event stream.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,17 +14,18 @@
 
 static int stdout_init(struct sink *s, char *err, size_t errlen)
 {
-	enum config_format f = s->cfg->format;
+	const struct stdout_settings *c = s->cfg->settings;
+	enum sink_format f = c->format;
 
-	if (f == CONFIG_FMT_AUTO)
-		f = isatty(STDOUT_FILENO) ? CONFIG_FMT_TEXT : CONFIG_FMT_JSON;
+	if (f == SINK_FMT_AUTO)
+		f = isatty(STDOUT_FILENO) ? SINK_FMT_TEXT : SINK_FMT_JSON;
 	s->priv = (void *)(uintptr_t)f;
 	return 0;
 }
 
-static size_t stdout_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t stdout_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
-	bool text = (enum config_format)(uintptr_t)s->priv == CONFIG_FMT_TEXT;
+	bool text = (enum sink_format)(uintptr_t)s->priv == SINK_FMT_TEXT;
 	size_t done = 0;
 	int err = 0;
 
@@ -53,7 +55,29 @@ static size_t stdout_deliver(struct sink *s, struct alert_rec *const *recs, size
 	return done;
 }
 
-const struct sink_ops sink_stdout_ops = {
+static const char *const formats[] = {"auto", "json", "text", NULL};
+
+static const struct opt stdout_keys[] = {
+    {.key = "format",
+     .type = OPT_ENUM,
+     .off = offsetof(struct stdout_settings, format),
+     .words = formats,
+     .expected = "auto, json or text",
+     .def = "auto",
+     .help = "`text` (Falco's text line) or `json` (one object per line); `auto`: text on a "
+	     "terminal"},
+    {0},
+};
+
+static const char *const reasons[] = {"io", NULL};
+
+const struct sink_desc sink_stdout = {
+    .name = "stdout",
+    .help = "alerts on standard output, one locked write per line (never interleaves with "
+	    "the event stream)",
+    .keys = stdout_keys,
+    .settings_size = sizeof(struct stdout_settings),
+    .reasons = reasons,
     .init = stdout_init,
     .deliver = stdout_deliver,
 };

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,12 @@
 #include "output/sink.h"
 #include "rules/engine.h"
 
-#define SD_VALUE_MAX 1024 /* bytes of one parameter value before it is cut */
-#define MSG_MIN	     64	  /* bytes kept for MSG when structured data is large */
+#define SD_VALUE_MAX	   1024 /* bytes of one parameter value before it is cut */
+#define MSG_MIN		   64	/* bytes kept for MSG when structured data is large */
+#define NSEC		   1000000000ull
+#define CONNECT_TIMEOUT_NS (2 * NSEC)  /* connecting to a udp/tcp server */
+#define BACKOFF_NS	   (NSEC / 2)  /* first pause after a failed send, doubled */
+#define BACKOFF_MAX_NS	   (30 * NSEC) /* ... up to this */
 
 struct syslog_sink {
 	int fd;			/* connected socket, -1 when not connected */
@@ -180,13 +185,11 @@ static bool sd_param(struct sbuf *b, size_t limit, const char *name, const char 
 	return true;
 }
 
-size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, char *buf, size_t cap)
+size_t syslog_format(const struct syslog_opts *o, const struct alert *r, char *buf, size_t cap)
 {
 	struct sbuf b = {.p = buf, .cap = (o->max_message < cap ? o->max_message : cap - 1)};
 	const char *prio = rule_priority__name(r->priority);
-	struct alert_field *parsed = NULL;
-	const struct alert_field *fields = r->fields;
-	size_t n_fields = r->n_fields, limit, tags_len = 0, mlen, k;
+	size_t limit, tags_len = 0, mlen, k;
 	const char *msg = o->json ? r->json : r->output;
 	char head[128], ts[48], *tags;
 
@@ -219,13 +222,8 @@ size_t syslog_format(const struct syslog_opts *o, const struct alert_rec *r, cha
 	}
 	if (r->container_id)
 		sd_param(&b, limit, "container_id", r->container_id, false);
-	if (!fields) {
-		parsed = alert_json_fields(r->json, r->json_len, &n_fields);
-		fields = parsed;
-	}
-	for (size_t i = 0; i < n_fields; i++)
-		sd_param(&b, limit, fields[i].name, fields[i].value, false);
-	free(parsed);
+	for (size_t i = 0; i < r->n_fields; i++)
+		sd_param(&b, limit, r->fields[i].name, r->fields[i].value, false);
 	sb_put(&b, "] ", 2);
 
 	/* MSG: as much as fits, never splitting a UTF-8 sequence */
@@ -272,13 +270,13 @@ static int connect_timeout(int fd, const struct sockaddr *sa, socklen_t len, uin
 
 static int syslog_connect(struct sink *s, struct syslog_sink *y, char *why, size_t len)
 {
-	const struct config_output *c = s->cfg;
+	const struct syslog_settings *c = s->cfg->settings;
 	struct timeval tv = {.tv_sec = c->timeout_ns / 1000000000ull,
 			     .tv_usec = c->timeout_ns % 1000000000ull / 1000};
 	struct addrinfo hints = {.ai_flags = AI_NUMERICSERV}, *res = NULL, *ai;
 	int ret = -EINVAL;
 
-	if (c->transport == CONFIG_SYSLOG_UNIX) {
+	if (c->transport == SYSLOG_UNIX) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 		if (strlen(c->socket) >= sizeof(sun.sun_path)) {
@@ -301,7 +299,7 @@ static int syslog_connect(struct sink *s, struct syslog_sink *y, char *why, size
 		snprintf(why, len, "cannot connect to %s: %s", c->socket, strerror(-ret));
 		return ret;
 	}
-	hints.ai_socktype = c->transport == CONFIG_SYSLOG_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	hints.ai_socktype = c->transport == SYSLOG_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	ret = getaddrinfo(c->host, c->port, &hints, &res);
 	if (ret) {
 		snprintf(why, len, "cannot resolve %s: %s", c->host, gai_strerror(ret));
@@ -315,7 +313,7 @@ static int syslog_connect(struct sink *s, struct syslog_sink *y, char *why, size
 			continue;
 		}
 		y->socktype = ai->ai_socktype;
-		ret = connect_timeout(y->fd, ai->ai_addr, ai->ai_addrlen, c->connect_timeout_ns);
+		ret = connect_timeout(y->fd, ai->ai_addr, ai->ai_addrlen, CONNECT_TIMEOUT_NS);
 		if (!ret)
 			break;
 		syslog_close(y);
@@ -323,7 +321,7 @@ static int syslog_connect(struct sink *s, struct syslog_sink *y, char *why, size
 	freeaddrinfo(res);
 	if (ret) {
 		snprintf(why, len, "cannot connect to %s:%s (%s): %s", c->host, c->port,
-			 c->transport == CONFIG_SYSLOG_TCP ? "tcp" : "udp", strerror(-ret));
+			 c->transport == SYSLOG_TCP ? "tcp" : "udp", strerror(-ret));
 		return ret;
 	}
 connected:
@@ -363,24 +361,25 @@ static int syslog_send(struct syslog_sink *y, const char *msg, size_t len)
 
 static int syslog_init(struct sink *s, char *err, size_t errlen)
 {
+	const struct syslog_settings *c = s->cfg->settings;
 	struct syslog_sink *y = calloc(1, sizeof(*y));
 
 	if (!y)
 		return -ENOMEM;
 	y->fd = -1;
-	y->cap = s->cfg->max_message + 1;
+	y->cap = c->max_message + 1;
 	y->buf = malloc(y->cap);
 	if (!y->buf) {
 		free(y);
 		return -ENOMEM;
 	}
 	y->fmt = (struct syslog_opts){
-	    .facility = s->cfg->facility,
-	    .app_name = s->cfg->app_name,
-	    .sd_id = s->cfg->sd_id,
+	    .facility = c->facility,
+	    .app_name = c->app_name,
+	    .sd_id = c->sd_id,
 	    .procid = getpid(),
-	    .json = s->cfg->format == CONFIG_FMT_JSON,
-	    .max_message = s->cfg->max_message,
+	    .json = c->format == SINK_FMT_JSON,
+	    .max_message = c->max_message,
 	};
 	s->priv = y;
 	return 0; /* connected on first use: a syslog server started later is fine */
@@ -395,7 +394,7 @@ static void syslog_fini(struct sink *s)
 	free(y);
 }
 
-static size_t syslog_deliver(struct sink *s, struct alert_rec *const *recs, size_t n)
+static size_t syslog_deliver(struct sink *s, struct alert *const *recs, size_t n)
 {
 	struct syslog_sink *y = s->priv;
 	char why[300];
@@ -427,11 +426,147 @@ static size_t syslog_deliver(struct sink *s, struct alert_rec *const *recs, size
 		     ret == -EAGAIN || ret == -ETIMEDOUT || ret == -EWOULDBLOCK ? "timeout"
 										: "network",
 		     "%s", why);
-	sink__sleep(s, output_backoff_ns(s->cfg->backoff_ns, s->cfg->backoff_max_ns, y->fails++));
+	sink__sleep(s, output_backoff_ns(BACKOFF_NS, BACKOFF_MAX_NS, y->fails++));
 	return i;
 }
 
-const struct sink_ops sink_syslog_ops = {
+/* ---- configuration ---- */
+
+/* address: "host:port" or "[v6]:port" into host and port */
+static int parse_address(struct opt_ctx *x, const struct opt *o, const char *s, void *base)
+{
+	struct syslog_settings *c = base;
+	const char *colon = strrchr(s, ':'), *host = s;
+	size_t hlen;
+	char *h, *p;
+
+	if (!colon || colon == s || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		goto bad;
+	hlen = colon - s;
+	if (s[0] == '[') {
+		if (hlen < 3 || s[hlen - 1] != ']')
+			goto bad;
+		host++;
+		hlen -= 2;
+	}
+	h = strndup(host, hlen);
+	p = strdup(colon + 1);
+	if (!h || !p) {
+		free(h);
+		free(p);
+		opt_error(x, "address: out of memory");
+		return -ENOMEM;
+	}
+	free(c->host);
+	free(c->port);
+	c->host = h;
+	c->port = p;
+	return 0;
+bad:
+	opt_error(x, "address: '%s' is not HOST:PORT (e.g. 127.0.0.1:514 or [::1]:514)", s);
+	return -EINVAL;
+}
+
+static void syslog_validate(struct opt_ctx *x, void *settings)
+{
+	const struct syslog_settings *c = settings;
+
+	if (c->transport == SYSLOG_UNIX && (!c->socket || !*c->socket))
+		opt_error(x, "a unix syslog output needs 'socket' (e.g. /dev/log)");
+	if (c->app_name &&
+	    (!*c->app_name || strlen(c->app_name) > 48 || strpbrk(c->app_name, " \t\r\n")))
+		opt_error_key(x, "app_name",
+			      "app_name: use 1 to 48 printable characters without spaces");
+	if (c->sd_id && (!*c->sd_id || strlen(c->sd_id) > 32 || strpbrk(c->sd_id, " =]\"\t\r\n")))
+		opt_error_key(x, "sd_id",
+			      "sd_id: use 1 to 32 characters without spaces, '=', ']' or '\"' "
+			      "(e.g. vigil@32473)");
+}
+
+static const char *const transports[] = {"udp", "tcp", "unix", NULL};
+static const char *const formats[] = {"auto", "json", "text", NULL};
+static const char *const facilities[] = {
+    "kern",   "user",	  "mail",   "daemon", "auth",	"syslog", "lpr",   "news",   "uucp",
+    "cron",   "authpriv", "ftp",    "ntp",    "audit",	"alert",  "clock", "local0", "local1",
+    "local2", "local3",	  "local4", "local5", "local6", "local7", NULL,
+};
+
+#define SYSLOG_KEY(field) .off = offsetof(struct syslog_settings, field)
+
+static const struct opt syslog_keys[] = {
+    {.key = "transport",
+     .type = OPT_ENUM,
+     SYSLOG_KEY(transport),
+     .words = transports,
+     .min = 1,
+     .expected = "udp, tcp or unix",
+     .def = "unix",
+     .help = "`unix` (a local datagram socket), `udp` (a datagram per message) or `tcp` "
+	     "(octet-counted framing, RFC 6587)"},
+    {.key = "address",
+     .type = OPT_CUSTOM,
+     .parse = parse_address,
+     .def = "127.0.0.1:514",
+     .expected = "HOST:PORT",
+     .help = "udp/tcp: the server, `[v6]:port` for IPv6"},
+    {.key = "socket",
+     .type = OPT_STR,
+     SYSLOG_KEY(socket),
+     .def = "/dev/log",
+     .help = "unix: the socket"},
+    {.key = "facility",
+     .type = OPT_ENUM,
+     SYSLOG_KEY(facility),
+     .words = facilities,
+     .expected = "kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, "
+		 "ftp, ntp, audit, alert, clock or local0..local7",
+     .def = "user",
+     .help = "the syslog facility"},
+    {.key = "app_name",
+     .type = OPT_STR,
+     SYSLOG_KEY(app_name),
+     .def = "vigil",
+     .help = "APP-NAME: 1 to 48 characters without spaces"},
+    /* 32473: the example enterprise number of RFC 5612 */
+    {.key = "sd_id",
+     .type = OPT_STR,
+     SYSLOG_KEY(sd_id),
+     .def = "vigil@32473",
+     .help = "SD-ID of the structured data element"},
+    {.key = "format",
+     .type = OPT_ENUM,
+     SYSLOG_KEY(format),
+     .words = formats,
+     .expected = "text or json",
+     .def = "text",
+     .help = "MSG: Falco's text line or the alert JSON"},
+    {.key = "max_message",
+     .type = OPT_BYTES,
+     .size = sizeof(size_t),
+     .min = 480,
+     .max = 65000,
+     SYSLOG_KEY(max_message),
+     .def = "8192",
+     .help = "longest message sent, header included; MSG is cut on a UTF-8 boundary"},
+    {.key = "timeout",
+     .type = OPT_DURATION,
+     SYSLOG_KEY(timeout_ns),
+     .def = "5s",
+     .help = "one send"},
+    {0},
+};
+
+static const char *const reasons[] = {"network", "timeout", NULL};
+
+const struct sink_desc sink_syslog = {
+    .name = "syslog",
+    .help = "RFC 5424 messages over the local socket, UDP or TCP; rule, priority, tags, "
+	    "container and the alert's fields as structured data",
+    .keys = syslog_keys,
+    .settings_size = sizeof(struct syslog_settings),
+    .reasons = reasons,
+    .validate = syslog_validate,
     .init = syslog_init,
     .deliver = syslog_deliver,
     .fini = syslog_fini,

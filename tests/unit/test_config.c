@@ -6,9 +6,12 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/config.h"
+#include "output/sink.h"
 #include "rules/engine.h"
 
 static struct vigil_config *load(const char *yaml, char *err, size_t errlen, int *ret)
@@ -47,15 +50,15 @@ Test(config, defaults)
 	struct vigil_config *c = config__new();
 
 	cr_assert_eq(c->n_outputs, 1);
-	cr_assert_eq(c->outputs[0].type, CONFIG_OUT_STDOUT);
+	cr_assert_str_eq(c->outputs[0].sink->name, "stdout");
 	cr_assert_str_eq(c->outputs[0].name, "stdout");
-	cr_assert_eq(c->outputs[0].format, CONFIG_FMT_AUTO);
+	cr_assert_eq(((struct stdout_settings *)c->outputs[0].settings)->format, SINK_FMT_AUTO);
 	cr_assert(c->metrics.enabled);
 	cr_assert_str_eq(c->metrics.listen, "127.0.0.1:9376");
 	cr_assert(c->metrics.health);
 	cr_assert_eq(c->min_priority, RULE_PRIO_ANY);
 	cr_assert_not(c->rate_limit.enabled);
-	cr_assert_eq(c->n_rules_files, 0);
+	cr_assert_eq(c->rules_files.n, 0);
 	config__free(c);
 }
 
@@ -86,8 +89,8 @@ Test(config, top_level)
 					 "  health: no\n"
 					 "  stall_timeout: 1m\n");
 
-	cr_assert_eq(c->n_rules_files, 2);
-	cr_assert_str_eq(c->rules_files[1], "/etc/vigil/rules.d/local.yaml");
+	cr_assert_eq(c->rules_files.n, 2);
+	cr_assert_str_eq(c->rules_files.items[1], "/etc/vigil/rules.d/local.yaml");
 	cr_assert_eq(c->min_priority, RULE_PRIO_WARNING);
 	cr_assert_str_eq(c->hostname, "node-7");
 	cr_assert_eq(c->queue_size, 100);
@@ -103,8 +106,8 @@ Test(config, rules_file_as_scalar)
 {
 	struct vigil_config *c = load_ok("rules_file: /etc/vigil/rules.yaml\n");
 
-	cr_assert_eq(c->n_rules_files, 1);
-	cr_assert_str_eq(c->rules_files[0], "/etc/vigil/rules.yaml");
+	cr_assert_eq(c->rules_files.n, 1);
+	cr_assert_str_eq(c->rules_files.items[0], "/etc/vigil/rules.yaml");
 	config__free(c);
 }
 
@@ -155,50 +158,56 @@ Test(config, outputs_of_every_type)
 					 "    max_active: 50\n");
 	const struct config_output *o = c->outputs;
 
+	const struct stdout_settings *out = o[0].settings;
+	const struct file_settings *f = o[1].settings;
+	const struct syslog_settings *y = o[3].settings;
+	const struct webhook_settings *w = o[4].settings;
+	const struct alertmanager_settings *am = o[5].settings;
+
 	cr_assert_eq(c->n_outputs, 6);
-	cr_assert_eq(o[0].type, CONFIG_OUT_STDOUT);
-	cr_assert_eq(o[0].format, CONFIG_FMT_JSON);
+	cr_assert_str_eq(o[0].sink->name, "stdout");
+	cr_assert_eq(out->format, SINK_FMT_JSON);
 	cr_assert_eq(o[0].queue_size, 77, "outputs inherit queue_size");
 
 	cr_assert_str_eq(o[1].name, "file");
-	cr_assert_str_eq(o[1].path, "/var/log/vigil/alerts.jsonl");
-	cr_assert_eq(o[1].max_bytes, 10ull << 20);
-	cr_assert_eq(o[1].backups, 3);
+	cr_assert_str_eq(f->path, "/var/log/vigil/alerts.jsonl");
+	cr_assert_eq(f->max_bytes, 10ull << 20);
+	cr_assert_eq(f->backups, 3);
 	cr_assert_eq(o[1].min_priority, RULE_PRIO_ERROR);
 	cr_assert_eq(o[1].line, 5);
 	cr_assert_eq(o[1].col, 5);
 	cr_assert_str_eq(o[2].name, "file-2", "a repeated type gets a numbered name");
 	cr_assert_eq(o[2].queue_size, 9);
 
-	cr_assert_eq(o[3].transport, CONFIG_SYSLOG_TCP);
-	cr_assert_str_eq(o[3].host, "10.1.2.3");
-	cr_assert_str_eq(o[3].port, "6514");
-	cr_assert_eq(o[3].facility, 19);
-	cr_assert_str_eq(o[3].app_name, "sec");
-	cr_assert_str_eq(o[3].sd_id, "sec@1");
-	cr_assert_eq(o[3].format, CONFIG_FMT_JSON);
-	cr_assert_eq(o[3].max_message, 16384);
+	cr_assert_eq(y->transport, SYSLOG_TCP);
+	cr_assert_str_eq(y->host, "10.1.2.3");
+	cr_assert_str_eq(y->port, "6514");
+	cr_assert_eq(y->facility, 19);
+	cr_assert_str_eq(y->app_name, "sec");
+	cr_assert_str_eq(y->sd_id, "sec@1");
+	cr_assert_eq(y->format, SINK_FMT_JSON);
+	cr_assert_eq(y->max_message, 16384);
 
 	cr_assert_str_eq(o[4].name, "sidekick");
-	cr_assert_str_eq(o[4].url, "https://collector:2801/");
-	cr_assert_eq(o[4].n_headers, 2);
-	cr_assert_str_eq(o[4].headers[0].key, "Authorization");
-	cr_assert_str_eq(o[4].headers[0].value, "Bearer abc");
-	cr_assert_eq(o[4].timeout_ns, 3000000000ull);
-	cr_assert_eq(o[4].connect_timeout_ns, 500000000ull);
-	cr_assert_eq(o[4].retries, 5);
-	cr_assert_eq(o[4].backoff_ns, 100000000ull);
-	cr_assert_eq(o[4].backoff_max_ns, 2000000000ull);
-	cr_assert_eq(o[4].batch_max, 20);
-	cr_assert_str_eq(o[4].tls.ca_file, "/etc/ssl/ca.pem");
-	cr_assert_str_eq(o[4].tls.key_file, "/etc/ssl/c.key");
-	cr_assert_not(o[4].tls.insecure);
+	cr_assert_str_eq(w->http.url, "https://collector:2801/");
+	cr_assert_eq(w->http.headers.n, 2);
+	cr_assert_str_eq(w->http.headers.items[0].key, "Authorization");
+	cr_assert_str_eq(w->http.headers.items[0].value, "Bearer abc");
+	cr_assert_eq(w->http.timeout_ns, 3000000000ull);
+	cr_assert_eq(w->http.connect_timeout_ns, 500000000ull);
+	cr_assert_eq(w->http.retries, 5);
+	cr_assert_eq(w->http.backoff_ns, 100000000ull);
+	cr_assert_eq(w->http.backoff_max_ns, 2000000000ull);
+	cr_assert_eq(w->batch, 20);
+	cr_assert_str_eq(w->http.tls.ca_file, "/etc/ssl/ca.pem");
+	cr_assert_str_eq(w->http.tls.key_file, "/etc/ssl/c.key");
+	cr_assert_not(w->http.tls.insecure);
 
-	cr_assert_eq(o[5].n_labels, 1);
-	cr_assert_str_eq(o[5].labels[0].key, "cluster");
-	cr_assert_eq(o[5].resend_ns, 30000000000ull);
-	cr_assert_eq(o[5].resolve_ns, 600000000000ull);
-	cr_assert_eq(o[5].max_active, 50);
+	cr_assert_eq(am->labels.n, 1);
+	cr_assert_str_eq(am->labels.items[0].key, "cluster");
+	cr_assert_eq(am->resend_ns, 30000000000ull);
+	cr_assert_eq(am->resolve_ns, 600000000000ull);
+	cr_assert_eq(am->max_active, 50);
 	config__free(c);
 }
 
@@ -206,10 +215,12 @@ Test(config, syslog_defaults_to_dev_log)
 {
 	struct vigil_config *c = load_ok("outputs:\n  - type: syslog\n");
 
-	cr_assert_eq(c->outputs[0].transport, CONFIG_SYSLOG_UNIX);
-	cr_assert_str_eq(c->outputs[0].socket, "/dev/log");
-	cr_assert_eq(c->outputs[0].facility, 1);
-	cr_assert_str_eq(c->outputs[0].sd_id, "vigil@32473");
+	const struct syslog_settings *y = c->outputs[0].settings;
+
+	cr_assert_eq(y->transport, SYSLOG_UNIX);
+	cr_assert_str_eq(y->socket, "/dev/log");
+	cr_assert_eq(y->facility, 1);
+	cr_assert_str_eq(y->sd_id, "vigil@32473");
 	config__free(c);
 }
 
@@ -278,11 +289,11 @@ Test(config, durations)
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		cr_assert_eq(config__parse_duration(ok[i].s, &v), 0, "%s", ok[i].s);
+		cr_assert_eq(options__parse_duration(ok[i].s, &v), 0, "%s", ok[i].s);
 		cr_assert_eq(v, ok[i].ns, "%s -> %llu", ok[i].s, (unsigned long long)v);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(config__parse_duration(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
+		cr_assert_eq(options__parse_duration(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
 }
 
 Test(config, sizes)
@@ -299,11 +310,11 @@ Test(config, sizes)
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		cr_assert_eq(config__parse_size(ok[i].s, &v), 0, "%s", ok[i].s);
+		cr_assert_eq(options__parse_size(ok[i].s, &v), 0, "%s", ok[i].s);
 		cr_assert_eq(v, ok[i].b, "%s", ok[i].s);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(config__parse_size(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
+		cr_assert_eq(options__parse_size(bad[i], &v), -EINVAL, "'%s' accepted", bad[i]);
 }
 
 Test(config, error_unknown_top_key)
@@ -452,9 +463,148 @@ Test(config, error_buffer_is_bounded)
 	config__free(c);
 }
 
-Test(config, output_type_names)
+Test(config, sink_table_names)
 {
-	cr_assert_str_eq(config_output_type__name(CONFIG_OUT_ALERTMANAGER), "alertmanager");
-	cr_assert_str_eq(config_output_type__name(CONFIG_OUT_FILE), "file");
-	cr_assert_str_eq(config_output_type__name(99), "unknown");
+	cr_assert_str_eq(sink_desc__find("alertmanager")->name, "alertmanager");
+	cr_assert_str_eq(sink_desc__find("file")->name, "file");
+	cr_assert_null(sink_desc__find("kafka"));
+}
+
+/* ---- the option table on the command line, in --help and in the docs ---- */
+
+static int parse_flags(struct vigil_config *c, char **argv, int argc, char *err, size_t errlen)
+{
+	struct opt_ctx x = {.cli = true, .err = err, .errlen = errlen};
+	void *bases[2] = {c, NULL};
+
+	err[0] = '\0';
+	x.bases = bases;
+	return options__parse_argv(&x, config_options, argc, argv, NULL, NULL, NULL);
+}
+
+Test(config, flags_win_over_the_file)
+{
+	struct vigil_config *c = load_ok("rules_files: [a.yaml, b.yaml]\n"
+					 "priority: error\n"
+					 "metrics:\n  listen: 10.0.0.1:9\n");
+	char *argv[] = {"run", "--rules", "x.yaml", "--rules=y.yaml", "--metrics-listen", "off"};
+	char err[256];
+
+	cr_assert_eq(parse_flags(c, argv, 6, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->rules_files.n, 2, "the flags replace the file's list");
+	cr_assert_str_eq(c->rules_files.items[0], "x.yaml");
+	cr_assert_str_eq(c->rules_files.items[1], "y.yaml");
+	cr_assert_eq(c->min_priority, RULE_PRIO_ERROR, "what no flag sets stays the file's");
+	cr_assert_not(c->metrics.enabled);
+	config__free(c);
+
+	c = load_ok("metrics:\n  enabled: false\n");
+	{
+		char *argv2[] = {"run", "--metrics-listen", "127.0.0.1:0", "--min-priority=notice"};
+
+		cr_assert_eq(parse_flags(c, argv2, 4, err, sizeof(err)), 0, "%s", err);
+	}
+	cr_assert(c->metrics.enabled, "an address given on the command line turns metrics on");
+	cr_assert_str_eq(c->metrics.listen, "127.0.0.1:0");
+	cr_assert_eq(c->min_priority, RULE_PRIO_NOTICE);
+	config__free(c);
+}
+
+Test(config, flag_errors_name_the_flag_and_the_choices)
+{
+	struct vigil_config *c = config__new();
+	char *bad_prio[] = {"run", "--min-priority", "loud"};
+	char *bad_listen[] = {"run", "--metrics-listen=9376"};
+	char *extra[] = {"run", "stray"};
+	char err[256];
+
+	cr_assert_eq(parse_flags(c, bad_prio, 3, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--min-priority: unknown priority 'loud'; use emergency"),
+			   "%s", err);
+	cr_assert_eq(parse_flags(c, bad_listen, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--metrics-listen: '9376' is not HOST:PORT"), "%s", err);
+	cr_assert_eq(parse_flags(c, extra, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "unexpected argument 'stray'"), "%s", err);
+	config__free(c);
+}
+
+Test(config, help_lists_every_flag_of_the_table)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	options__print_help(config_options, f);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "--rules=FILE "));
+	cr_assert_not_null(strstr(buf, "--min-priority=P "));
+	cr_assert_not_null(strstr(buf, "--metrics-listen=HOST:PORT|off "));
+	cr_assert_not_null(strstr(buf, "(default 127.0.0.1:9376)"), "defaults come from the table");
+	free(buf);
+}
+
+Test(config, docs_hold_the_key_reference_of_the_table)
+{
+	char *want = NULL, *doc;
+	size_t len = 0;
+	FILE *f = open_memstream(&want, &len);
+	FILE *d = fopen("docs/OUTPUTS.md", "r");
+	long n;
+
+	config__print_markdown(f);
+	fclose(f);
+	cr_assert_not_null(d, "run from the repository");
+	fseek(d, 0, SEEK_END);
+	n = ftell(d);
+	rewind(d);
+	doc = calloc(1, n + 1);
+	cr_assert_eq(fread(doc, 1, n, d), (size_t)n);
+	fclose(d);
+	cr_assert_not_null(strstr(doc, want),
+			   "docs/OUTPUTS.md is out of date: paste `vigil config keys` into its key "
+			   "reference");
+	free(doc);
+	free(want);
+}
+
+Test(config, example_file_shows_every_key)
+{
+	char *keys = NULL, *yaml, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&keys, &len);
+	FILE *d = fopen("deploy/vigil.yaml", "r");
+	long n;
+
+	config__print_markdown(f);
+	fclose(f);
+	cr_assert_not_null(d, "run from the repository");
+	fseek(d, 0, SEEK_END);
+	n = ftell(d);
+	rewind(d);
+	yaml = calloc(1, n + 1);
+	cr_assert_eq(fread(yaml, 1, n, d), (size_t)n);
+	fclose(d);
+	for (line = strtok_r(keys, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char want[96];
+		const char *key, *dot;
+		size_t klen;
+
+		if (strncmp(line, "| `", 3))
+			continue;
+		key = line + 3;
+		klen = strcspn(key, "`");
+		dot = memrchr(key, '.', klen);
+		if (dot) {
+			klen -= dot + 1 - key;
+			key = dot + 1;
+		}
+		snprintf(want, sizeof(want), "\n%.*s:", (int)klen, key); /* top level */
+		if (strstr(yaml, want))
+			continue;
+		want[0] = ' '; /* nested, or in a commented-out example */
+		cr_assert_not_null(strstr(yaml, want), "deploy/vigil.yaml does not show '%s'",
+				   want + 1);
+	}
+	free(yaml);
+	free(keys);
 }

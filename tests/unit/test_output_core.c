@@ -28,7 +28,7 @@
 Test(output_core, queue_drops_oldest_when_full)
 {
 	struct alert_queue q;
-	struct alert_rec *r[5], *out[5];
+	struct alert *r[5], *out[5];
 
 	cr_assert_eq(alert_queue__init(&q, 3), 0);
 	for (int i = 0; i < 5; i++)
@@ -46,25 +46,25 @@ Test(output_core, queue_drops_oldest_when_full)
 	cr_assert_eq(out[0], r[4]);
 	cr_assert_eq(alert_queue__pop(&q, out, 5), 0);
 	for (int i = 0; i < 5; i++)
-		alert_rec__put(r[i]);
+		alert__put(r[i]);
 	alert_queue__fini(&q);
 }
 
 Test(output_core, queue_wraps_around)
 {
 	struct alert_queue q;
-	struct alert_rec *r = test_rec("q", RULE_PRIO_WARNING, 1), *out;
+	struct alert *r = test_rec("q", RULE_PRIO_WARNING, 1), *out;
 
 	cr_assert_eq(alert_queue__init(&q, 2), 0);
 	for (int i = 0; i < 7; i++) {
-		cr_assert_null(alert_queue__push(&q, alert_rec__get(r)));
+		cr_assert_null(alert_queue__push(&q, alert__get(r)));
 		cr_assert_eq(alert_queue__pop(&q, &out, 1), 1);
-		alert_rec__put(out);
+		alert__put(out);
 	}
-	cr_assert_null(alert_queue__push(&q, alert_rec__get(r)));
+	cr_assert_null(alert_queue__push(&q, alert__get(r)));
 	alert_queue__fini(&q); /* puts what is left */
 	cr_assert_eq(atomic_load(&r->refs), 1);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(output_core, token_bucket)
@@ -99,7 +99,7 @@ Test(output_core, backoff_doubles_up_to_the_cap)
 Test(output_core, record_is_a_deep_copy)
 {
 	struct test_alert t;
-	struct alert_rec *r;
+	struct alert *r;
 	char rule[] = "Mutable rule";
 	const char *tags[] = {"a", "b"};
 
@@ -108,7 +108,7 @@ Test(output_core, record_is_a_deep_copy)
 	t.a.n_tags = 2;
 	t.a.hostname = NULL;
 	t.a.message = NULL;
-	r = alert_rec__new(&t.a, "fallback");
+	r = alert__dup(&t.a, "fallback");
 	memset(rule, 'x', sizeof(rule) - 1);
 	tags[0] = "changed";
 	test_alert_fini(&t);
@@ -119,7 +119,53 @@ Test(output_core, record_is_a_deep_copy)
 	cr_assert_eq(r->json_len, strlen(r->json));
 	cr_assert_not_null(strstr(r->json, "\"evt.num\":9"));
 	cr_assert_str_eq(r->container_id, "0123456789ab");
-	alert_rec__put(r);
+	alert__put(r);
+}
+
+Test(output_core, record_renders_json_and_text_once_from_fields)
+{
+	struct alert_field f[] = {{"evt.num", "7", true},
+				  {"fd.name", "/etc/\"shadow\"", false},
+				  {"proc.is_root", "true", true}};
+	const char *tags[] = {"T1555", "host"};
+	struct alert *r = alert__dup(&(struct alert){.rule = "Read shadow",
+						     .priority = RULE_PRIO_WARNING,
+						     .message = "shadow read",
+						     .tags = tags,
+						     .n_tags = 2,
+						     .time_ns = 1767323045123456789ull,
+						     .fields = f,
+						     .n_fields = 3},
+				     "node-1");
+
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->output, "2026-01-02T03:04:05.123456789Z: Warning shadow read");
+	cr_assert_str_eq(r->json,
+			 "{\"hostname\":\"node-1\","
+			 "\"output\":\"2026-01-02T03:04:05.123456789Z: Warning shadow read\","
+			 "\"output_fields\":{\"evt.num\":7,\"fd.name\":\"/etc/\\\"shadow\\\"\","
+			 "\"proc.is_root\":true},\"priority\":\"Warning\",\"rule\":\"Read shadow\","
+			 "\"source\":\"syscall\",\"tags\":[\"T1555\",\"host\"],"
+			 "\"time\":\"2026-01-02T03:04:05.123456789Z\"}");
+	cr_assert_eq(r->json_len, strlen(r->json));
+	cr_assert_eq(r->n_fields, 3, "the fields stay with the record");
+	cr_assert_str_eq(r->fields[1].value, "/etc/\"shadow\"");
+	alert__put(r);
+}
+
+Test(output_core, record_reads_fields_of_a_given_json_once)
+{
+	struct alert *r = test_rec("R", RULE_PRIO_ERROR, 12);
+
+	/* a caller that hands over only the JSON (the rule engine does) */
+	cr_assert_eq(r->n_fields, 3);
+	cr_assert_str_eq(r->fields[0].name, "evt.num");
+	cr_assert_str_eq(r->fields[0].value, "12");
+	cr_assert(r->fields[0].raw);
+	cr_assert_str_eq(r->fields[2].name, "proc.name");
+	cr_assert_str_eq(r->fields[2].value, "cat");
+	cr_assert_not(r->fields[2].raw);
+	alert__put(r);
 }
 
 /* ---- through outputs with file sinks ---- */
@@ -521,9 +567,10 @@ Test(output_core, silent_webhook_does_not_hold_up_other_sinks)
 
 Test(output_core, alertmanager_labels)
 {
-	struct config_kv extra[] = {{"cluster", "prod"}, {"alertname", "ignored"}};
-	struct alert_rec *r = test_rec("Read shadow", RULE_PRIO_CRITICAL, 1);
-	char *l = am_labels_json(r, extra, 2);
+	struct opt_kv extra[] = {{"cluster", "prod"}, {"alertname", "ignored"}};
+	struct opt_kv_list labels = {extra, 2};
+	struct alert *r = test_rec("Read shadow", RULE_PRIO_CRITICAL, 1);
+	char *l = am_labels_json(r, &labels);
 
 	cr_assert_str_eq(l,
 			 "{\"alertname\":\"Read shadow\",\"cluster\":\"prod\","
@@ -532,7 +579,7 @@ Test(output_core, alertmanager_labels)
 			 "\"priority\":\"Critical\",\"severity\":\"critical\",\"source\":\"vigil\","
 			 "\"tags\":\"container,mitre_credential_access,T1555\"}");
 	free(l);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(output_core, alertmanager_pushes_and_resends_while_firing)

@@ -26,7 +26,7 @@ static const struct syslog_opts base_opts = {
     .max_message = 8192,
 };
 
-static char *format(const struct syslog_opts *o, struct alert_rec *r)
+static char *format(const struct syslog_opts *o, struct alert *r)
 {
 	static char buf[70000];
 	size_t n = syslog_format(o, r, buf, sizeof(buf));
@@ -72,7 +72,7 @@ Test(syslog, severity_follows_priority)
 
 Test(syslog, exact_message)
 {
-	struct alert_rec *r = test_rec("Read shadow", RULE_PRIO_WARNING, 1);
+	struct alert *r = test_rec("Read shadow", RULE_PRIO_WARNING, 1);
 	char *m = format(&base_opts, r);
 
 	cr_assert_str_eq(m, "<12>1 2026-01-02T03:04:05.123456Z node-1 vigil 77 alert "
@@ -81,30 +81,30 @@ Test(syslog, exact_message)
 			    "container_id=\"0123456789ab\" evt.num=\"1\" fd.name=\"/etc/shadow\" "
 			    "proc.name=\"cat\"] 2026-01-02T03:04:05.123456789Z: Warning "
 			    "Sensitive file opened (file=/etc/shadow seq=1)");
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(syslog, facility_and_severity_in_pri)
 {
 	struct syslog_opts o = base_opts;
-	struct alert_rec *r = test_rec("x", RULE_PRIO_CRITICAL, 1);
+	struct alert *r = test_rec("x", RULE_PRIO_CRITICAL, 1);
 
 	o.facility = 16; /* local0 */
 	cr_assert_eq(strncmp(format(&o, r), "<130>1 ", 7), 0);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(syslog, json_msg)
 {
 	struct syslog_opts o = base_opts;
-	struct alert_rec *r = test_rec("x", RULE_PRIO_ERROR, 3);
+	struct alert *r = test_rec("x", RULE_PRIO_ERROR, 3);
 	char *m;
 
 	o.json = true;
 	m = format(&o, r);
 	cr_assert_not_null(strstr(m, "] {\"hostname\":\"node-1\""));
 	cr_assert_eq(strcmp(m + strlen(m) - r->json_len, r->json), 0);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(syslog, sd_values_are_escaped)
@@ -122,7 +122,7 @@ Test(syslog, sd_values_are_escaped)
 			  .output = "out",
 			  .fields = f,
 			  .n_fields = 4};
-	struct alert_rec *r = alert_rec__new(&a, "h");
+	struct alert *r = alert__dup(&a, "h");
 	char *m = format(&base_opts, r);
 
 	cr_assert_not_null(strstr(m, " proc.cmdline=\"echo \\\"a\\]b\\\\c\\\"\""), "%s", m);
@@ -135,7 +135,7 @@ Test(syslog, sd_values_are_escaped)
 	cr_assert_not_null(strstr(m, " h vigil 77 alert "), "the fallback host name: %s", m);
 	cr_assert_null(strstr(m, "tags="), "no tags, no empty parameter");
 	assert_well_formed(m);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(syslog, header_fields_are_cleaned)
@@ -145,12 +145,12 @@ Test(syslog, header_fields_are_cleaned)
 			  .priority = RULE_PRIO_ALERT,
 			  .output = "o",
 			  .hostname = "bad host\n"};
-	struct alert_rec *r = alert_rec__new(&a, "h");
+	struct alert *r = alert__dup(&a, "h");
 	struct syslog_opts o = base_opts;
 
 	o.app_name = "";
 	cr_assert_not_null(strstr(format(&o, r), " bad_host_ - 77 alert "));
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(syslog, truncation_keeps_the_structure)
@@ -160,12 +160,12 @@ Test(syslog, truncation_keeps_the_structure)
 	struct alert_field f[] = {{"huge", big}, {"small", "s"}};
 	struct alert a = {
 	    .json = "{}", .rule = "R", .priority = RULE_PRIO_NOTICE, .fields = f, .n_fields = 2};
-	struct alert_rec *r;
+	struct alert *r;
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	a.output = big; /* a long MSG too */
-	r = alert_rec__new(&a, "h");
+	r = alert__dup(&a, "h");
 	o.max_message = 480;
 	m = format(&o, r);
 	cr_assert_eq(strlen(m), 480, "filled to the limit: %zu", strlen(m));
@@ -176,7 +176,7 @@ Test(syslog, truncation_keeps_the_structure)
 	m = format(&o, r);
 	cr_assert_not_null(strstr(m, " huge=\"xxxx"), "with room it is kept, cut at 1 KiB");
 	assert_well_formed(m);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 Test(syslog, msg_is_cut_on_a_character_boundary)
@@ -184,20 +184,20 @@ Test(syslog, msg_is_cut_on_a_character_boundary)
 	struct syslog_opts o = base_opts;
 	char text[2000], *m;
 	struct alert a = {.json = "{}", .rule = "R", .priority = RULE_PRIO_NOTICE, .output = text};
-	struct alert_rec *r;
+	struct alert *r;
 	size_t n;
 
 	for (size_t i = 0; i + 2 < sizeof(text); i += 2)
 		memcpy(text + i, "\xc3\xa9", 2); /* é */
 	text[sizeof(text) - 2] = '\0';
-	r = alert_rec__new(&a, "h");
+	r = alert__dup(&a, "h");
 	o.max_message = 501;
 	m = format(&o, r);
 	n = strlen(m);
 	cr_assert_leq(n, 501);
 	cr_assert_neq((unsigned char)m[n - 1], 0xc3, "a sequence was split");
 	cr_assert_eq((unsigned char)m[n - 1], 0xa9);
-	alert_rec__put(r);
+	alert__put(r);
 }
 
 /* ---- output_fields read back from JSON ---- */

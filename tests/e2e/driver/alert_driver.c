@@ -79,76 +79,39 @@ static void split_tags(struct burst *b, char *list)
 
 static int emit_one(struct outputs *o, const struct burst *b, const char *host)
 {
-	const char *prio = rule_priority__name(b->priority);
 	uint64_t t = now_ns(CLOCK_REALTIME), n = ++seq;
-	char when[48], message[512], *output = NULL;
-	struct json_buf j;
-	struct alert a;
-	int ret;
+	const char *container = b->container ? b->container : "host";
+	char message[512], num[24], time_s[24];
+	struct alert_field fields[] = {
+	    {"container.id", container, false},
+	    {"evt.num", num, true},
+	    {"evt.time", time_s, true},
+	    {"fd.name", "/etc/shadow", false},
+	    {"proc.cmdline", "cat /etc/shadow", false},
+	    {"proc.name", "cat", false},
+	    {"proc.pid", "4242", true},
+	    {"user.name", "root", false},
+	};
 
-	output_format_time(t, 9, when, sizeof(when));
 	snprintf(message, sizeof(message),
 		 "Sensitive file opened for reading (user=root command=cat /etc/shadow "
 		 "file=/etc/shadow container=%s seq=%llu)",
-		 b->container ? b->container : "host", (unsigned long long)n);
-	if (asprintf(&output, "%s: %s %s", when, prio, message) < 0)
-		return -ENOMEM;
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "hostname");
-	json_str(&j, host);
-	json_key(&j, "output");
-	json_str(&j, output);
-	json_key(&j, "output_fields");
-	json_obj_begin(&j);
-	json_key(&j, "container.id");
-	json_str(&j, b->container ? b->container : "host");
-	json_key(&j, "evt.num");
-	json_uint(&j, n);
-	json_key(&j, "evt.time");
-	json_uint(&j, t);
-	json_key(&j, "fd.name");
-	json_str(&j, "/etc/shadow");
-	json_key(&j, "proc.cmdline");
-	json_str(&j, "cat /etc/shadow");
-	json_key(&j, "proc.name");
-	json_str(&j, "cat");
-	json_key(&j, "proc.pid");
-	json_uint(&j, 4242);
-	json_key(&j, "user.name");
-	json_str(&j, "root");
-	json_obj_end(&j);
-	json_key(&j, "priority");
-	json_str(&j, prio);
-	json_key(&j, "rule");
-	json_str(&j, b->rule);
-	json_key(&j, "source");
-	json_str(&j, "syscall");
-	json_key(&j, "tags");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < b->n_tags; i++)
-		json_str(&j, b->tags[i]);
-	json_arr_end(&j);
-	json_key(&j, "time");
-	json_str(&j, when);
-	json_obj_end(&j);
-	a = (struct alert){
-	    .json = j.buf,
-	    .json_len = j.len,
-	    .rule = b->rule,
-	    .priority = b->priority,
-	    .output = output,
-	    .message = message,
-	    .tags = b->tags,
-	    .n_tags = b->n_tags,
-	    .hostname = host,
-	    .time_ns = t,
-	    .container_id = b->container,
-	};
-	ret = j.err ? j.err : outputs__emit(o, &a);
-	json_free(&j);
-	free(output);
-	return ret;
+		 container, (unsigned long long)n);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)n);
+	snprintf(time_s, sizeof(time_s), "%llu", (unsigned long long)t);
+	/* the outputs render the JSON object and the text line from these */
+	return outputs__emit(o, &(struct alert){
+				    .rule = b->rule,
+				    .priority = b->priority,
+				    .message = message,
+				    .tags = b->tags,
+				    .n_tags = b->n_tags,
+				    .hostname = host,
+				    .time_ns = t,
+				    .container_id = b->container,
+				    .fields = fields,
+				    .n_fields = sizeof(fields) / sizeof(fields[0]),
+				});
 }
 
 static int emit_burst(struct outputs *o, const struct burst *b, const char *host)

@@ -116,14 +116,14 @@ static __attribute__((unused)) void test_emit(struct outputs *o, const char *rul
 }
 
 /* A record of a test alert, as a sink sees it. */
-static __attribute__((unused)) struct alert_rec *test_rec(const char *rule, int priority,
-							  unsigned long seq)
+static __attribute__((unused)) struct alert *test_rec(const char *rule, int priority,
+						      unsigned long seq)
 {
 	struct test_alert t;
-	struct alert_rec *r;
+	struct alert *r;
 
 	test_alert_init(&t, rule, priority, seq);
-	r = alert_rec__new(&t.a, "fallback-host");
+	r = alert__dup(&t.a, "fallback-host");
 	test_alert_fini(&t);
 	cr_assert_not_null(r);
 	return r;
