@@ -158,7 +158,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /*
  * The prefilter: the rules' derivation (merged with the default's sensitive set
- * when events are printed too), then the --filter arguments on top. It fails
+ * when events are printed too), then the parsed --filter arguments on top. It fails
  * closed: what cannot be derived or written goes up unfiltered, with a notice and
  * a count per type.
  */
@@ -166,8 +166,6 @@ static int apply_filter(struct agent *a)
 {
 	struct filter_spec spec;
 	struct filter_maps fm;
-	char err[256];
-	size_t i;
 	int ret = 0, t;
 
 	filter_spec_init(&spec);
@@ -193,14 +191,12 @@ static int apply_filter(struct agent *a)
 				spec = def;
 			}
 		}
-		ret = 0;
-		for (i = 0; !ret && i < a->opts->n_filters; i++)
-			ret = filter_spec_parse(&spec, a->opts->filters[i], err, sizeof(err));
+		if (a->opts->filter && (ret = filter_spec_override(&spec, a->opts->filter)))
+			fprintf(stderr, "vigil: applying --filter: %s\n", strerror(-ret));
 	}
-	if (!ret) {
-		loader__filter_maps(a->loader, &fm);
-		ret = filter_spec_apply(&spec, &fm);
-	}
+	/* whatever failed above fell back in spec: it is safe to write as it is */
+	loader__filter_maps(a->loader, &fm);
+	ret = filter_spec_apply(&spec, &fm);
 	if (ret)
 		fprintf(stderr, "vigil: cannot set the prefilter: %s\n", strerror(-ret));
 	filter_spec_print_fallbacks(&spec, stderr);

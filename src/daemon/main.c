@@ -120,8 +120,7 @@ static int cmd_run(int argc, char **argv)
 	struct vigil_config *cfg = config__new();
 	const char *config_path = NULL, *metrics_listen = NULL;
 	bool min_prio_given = false;
-	struct filter_spec filter; /* only to check --filter arguments early */
-	const char **filters = calloc(argc, sizeof(char *));
+	struct filter_spec filter; /* --filter arguments, parsed here once */
 	const char **rules = calloc(argc, sizeof(char *));
 	struct agent_opts o;
 	char err[256];
@@ -130,11 +129,11 @@ static int cmd_run(int argc, char **argv)
 
 	agent_opts_default(&o);
 	filter_spec_init(&filter);
-	if (!filters || !rules || !cfg) {
+	if (!rules || !cfg) {
 		fprintf(stderr, "vigil run: out of memory\n");
 		goto out;
 	}
-	o.filters = filters;
+	o.filter = &filter;
 	o.rule_files = rules;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e::h", longopts, NULL)) != -1) {
@@ -176,7 +175,6 @@ static int cmd_run(int argc, char **argv)
 				fprintf(stderr, "vigil run: --filter %s\n", err);
 				goto out;
 			}
-			filters[o.n_filters++] = optarg;
 			break;
 		case 'P':
 			o.no_prefilter = true;
@@ -252,7 +250,6 @@ static int cmd_run(int argc, char **argv)
 	ret = agent_run(&o) ? 1 : 0;
 out:
 	filter_spec_free(&filter);
-	free(filters);
 	free(rules);
 	config__free(cfg);
 	return ret;

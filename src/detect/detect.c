@@ -263,10 +263,10 @@ static bool expressible(const struct field_pf *fp, const struct rule_prefilter *
 	size_t i;
 
 	if (pf->type == RULE_FT_STRING) {
-		for (i = 0; fp->comm && i < pf->n_prefix; i++) {
+		if (fp->comm && pf->n_prefix) {
 			snprintf(why, n,
 				 "%.20s starting with \"%.40s\" (the kernel compares whole comms)",
-				 fp->field, pf->prefix[i].ptr);
+				 fp->field, pf->prefix[0].ptr);
 			return false;
 		}
 		for (i = 0; !fp->comm && i < pf->n_prefix; i++) {

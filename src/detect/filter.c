@@ -359,6 +359,7 @@ int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t 
 	drop_items(f, type);
 	f->types[type].criteria = 0;
 	f->fallback[type] = (struct filter_fallback_info){0};
+	f->set[type] = true;
 	if (!strcmp(p, "all")) {
 		f->types[type].mode = VG_FILTER_ALL;
 		return 0;
@@ -384,6 +385,32 @@ int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t 
 	if (f->types[type].mode != VG_FILTER_MATCH) {
 		snprintf(err, errlen, "'%s': no items", arg);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int filter_spec_override(struct filter_spec *dst, const struct filter_spec *src)
+{
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
+		if (!src->set[t])
+			continue;
+		drop_items(dst, t);
+		dst->types[t] = src->types[t];
+		dst->fallback[t] = src->fallback[t];
+		dst->set[t] = true;
+		for (size_t i = 0; i < src->nitems; i++) {
+			struct filter_item *n;
+
+			if (src->items[i].type != t)
+				continue;
+			n = add_item(dst, t, src->items[i].kind);
+			if (!n) {
+				filter_spec_fall_back(dst, t, FILTER_FB_NOMEM,
+						      "applying --filter: out of memory");
+				return -ENOMEM;
+			}
+			*n = src->items[i];
+		}
 	}
 	return 0;
 }

@@ -57,6 +57,7 @@ struct filter_spec {
 	size_t nitems;					      /* items in use */
 	size_t cap;					      /* items allocated */
 	struct filter_fallback_info fallback[VG_EV_TYPE_MAX]; /* why a type goes up whole */
+	bool set[VG_EV_TYPE_MAX]; /* types a filter_spec_parse argument set */
 };
 
 struct filter_maps {
@@ -82,6 +83,12 @@ int filter_spec_default(struct filter_spec *f);
  * On error returns -EINVAL with a message naming the part that is wrong in err.
  */
 int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen);
+
+/*
+ * Gives each type that a filter_spec_parse argument set in src (`--filter`) src's
+ * setting in dst, replacing what dst had. 0, or -ENOMEM (the type then falls back).
+ */
+int filter_spec_override(struct filter_spec *dst, const struct filter_spec *src);
 
 /* Makes dst send what either dst or src sends. 0 or -ENOMEM. */
 int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src);

@@ -201,6 +201,28 @@ Test(filter, merge_keeps_fallbacks)
 	filter_spec_free(&d);
 }
 
+Test(filter, parsed_arguments_override_the_types_they_name)
+{
+	struct filter_spec args;
+
+	filter_spec_init(&args);
+	cr_assert_eq(filter_spec_parse(&args, "connect=port=80", err, sizeof(err)), 0);
+	cr_assert_eq(filter_spec_parse(&args, "chmod=none", err, sizeof(err)), 0);
+	cr_assert_eq(filter_spec_default(&f), 0);
+	cr_assert_eq(filter_spec_parse(&f, "connect=port=443,comm=nc", err, sizeof(err)), 0);
+	filter_spec_fall_back(&f, VG_EV_UNLINK, FILTER_FB_VALUE, "x");
+	filter_spec_fall_back(&f, VG_EV_CHMOD, FILTER_FB_VALUE, "y");
+	cr_assert_eq(filter_spec_override(&f, &args), 0);
+	cr_assert_eq(f.types[VG_EV_CONNECT].criteria, VG_FC_PORT);
+	cr_assert_null(find(VG_EV_CONNECT, FILTER_ITEM_COMM, NULL), "the type is replaced whole");
+	cr_assert_eq(find(VG_EV_CONNECT, FILTER_ITEM_PORT, NULL)->num, 80);
+	cr_assert_eq(f.types[VG_EV_CHMOD].mode, VG_FILTER_NONE);
+	cr_assert_eq(f.fallback[VG_EV_CHMOD].reason, FILTER_FB_NONE, "the operator's word");
+	cr_assert_eq(f.fallback[VG_EV_UNLINK].reason, FILTER_FB_VALUE, "other types untouched");
+	cr_assert_not_null(find(VG_EV_OPEN, FILTER_ITEM_PREFIX, "/etc/"));
+	filter_spec_free(&args);
+}
+
 /* ---- the rules' derivation, with vigil's own fields ---- */
 
 static struct rule_engine *rules(const char *cond)
