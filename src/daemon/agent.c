@@ -159,21 +159,21 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /*
  * The prefilter: the rules' derivation (merged with the default's sensitive set
- * when events are printed too), then the --filter arguments on top.
+ * when events are printed too), then the parsed --filter arguments on top. It fails
+ * closed: what cannot be derived or written goes up unfiltered, with a notice and
+ * a count per type.
  */
 static int apply_filter(struct agent *a)
 {
 	struct filter_spec spec;
 	struct filter_maps fm;
-	char err[256];
-	size_t i;
-	int ret = 0;
+	int ret = 0, t;
 
 	filter_spec_init(&spec);
 	if (!a->opts->no_prefilter) {
-		if (a->detect)
-			ret = detect__derive_filter(a->detect, &spec);
-		if (!ret && (a->opts->events != AGENT_FMT_NONE || !a->detect)) {
+		if (a->detect && (ret = detect__derive_filter(a->detect, &spec)))
+			fprintf(stderr, "vigil: deriving the prefilter: %s\n", strerror(-ret));
+		if (a->opts->events != AGENT_FMT_NONE || !a->detect) {
 			/* shown events: what the rules need, and the default's sensitive set */
 			struct filter_spec def;
 
@@ -181,18 +181,30 @@ static int apply_filter(struct agent *a)
 			ret = filter_spec_default(&def);
 			if (!ret && a->detect)
 				ret = filter_spec_merge(&def, &spec);
-			filter_spec_free(&spec);
-			spec = def;
+			if (ret) {
+				filter_spec_free(&def);
+				for (t = 1; t < VG_EV_TYPE_MAX; t++)
+					filter_spec_fall_back(&spec, t, FILTER_FB_NOMEM,
+							      "merging the default set: %s",
+							      strerror(-ret));
+			} else {
+				filter_spec_free(&spec);
+				spec = def;
+			}
 		}
-		for (i = 0; !ret && i < a->opts->n_filters; i++)
-			ret = filter_spec_parse(&spec, a->opts->filters[i], err, sizeof(err));
+		if (a->opts->filter && (ret = filter_spec_override(&spec, a->opts->filter)))
+			fprintf(stderr, "vigil: applying --filter: %s\n", strerror(-ret));
 	}
-	if (!ret) {
-		sensors__filter_maps(a->sensors, &fm);
-		ret = filter_spec_apply(&spec, &fm);
-	}
+	/* whatever failed above fell back in spec: it is safe to write as it is */
+	sensors__filter_maps(a->sensors, &fm);
+	ret = filter_spec_apply(&spec, &fm);
 	if (ret)
 		fprintf(stderr, "vigil: cannot set the prefilter: %s\n", strerror(-ret));
+	filter_spec_print_fallbacks(&spec, stderr);
+	for (t = 1; t < VG_EV_TYPE_MAX; t++)
+		if (spec.fallback[t].reason)
+			metrics__prefilter_fallback(a->metrics, event_type_name(t),
+						    filter_fallback_name(spec.fallback[t].reason));
 	filter_spec_free(&spec);
 	return ret;
 }

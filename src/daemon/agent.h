@@ -19,11 +19,12 @@ enum agent_format {
 #include "rules/engine.h"
 
 struct vigil_config;
+struct filter_spec;
 
 struct agent_opts {
-	const struct vigil_config *cfg;	 /* outputs, metrics, host name (required) */
-	const char *const *filters;	 /* --filter arguments, applied last, in order */
-	size_t n_filters;		 /* entries in filters */
+	const struct vigil_config *cfg; /* outputs, metrics, host name (required) */
+	const struct filter_spec
+	    *filter;			 /* --filter arguments, parsed; applied last (NULL: none) */
 	bool no_prefilter;		 /* send every event of every type to user space */
 	bool no_rules;			 /* evaluate no rules */
 	const char *const *rule_files;	 /* rule files; none: the built-in ruleset */

@@ -58,29 +58,16 @@ static int parse_events(struct opt_ctx *x, const struct opt *opt, const char *s,
 	return 0;
 }
 
-/* --filter=TYPE=SPEC, checked now, applied by the agent in order */
+/* --filter=TYPE=SPEC, parsed once here into the description the agent applies last */
 static int parse_filter(struct opt_ctx *x, const struct opt *opt, const char *s, void *base)
 {
-	struct agent_opts *o = base;
-	struct filter_spec spec;
-	const char **list;
+	struct filter_spec *spec = base;
 	char err[256];
-	int ret;
 
-	filter_spec_init(&spec);
-	ret = filter_spec_parse(&spec, s, err, sizeof(err));
-	filter_spec_free(&spec);
-	if (ret) {
+	if (filter_spec_parse(spec, s, err, sizeof(err))) {
 		opt_error(x, "--filter %s", err);
 		return -EINVAL;
 	}
-	list = realloc((void *)o->filters, (o->n_filters + 1) * sizeof(*list));
-	if (!list) {
-		opt_error(x, "--filter: out of memory");
-		return -ENOMEM;
-	}
-	list[o->n_filters++] = s;
-	o->filters = list;
 	return 0;
 }
 
@@ -144,7 +131,7 @@ static const struct opt run_options[] = {
     {.flag = "filter",
      .type = OPT_CUSTOM,
      .parse = parse_filter,
-     .base = 1,
+     .base = 2,
      .arg = "TYPE=SPEC",
      .help = "what the kernel sends for an event type (repeatable): all, none, or a comma "
 	     "list of paths (\"/etc/\" or \"/usr/*\" are prefixes, \"/etc/shadow\" is exact), "
@@ -172,10 +159,13 @@ static int cmd_run(int argc, char **argv)
 	const char *config_path = NULL;
 	char err[1024] = "";
 	struct opt_ctx x = {.cli = true, .err = err, .errlen = sizeof(err)};
-	void *bases[2] = {cfg, &o};
+	struct filter_spec filter; /* --filter arguments */
+	void *bases[3] = {cfg, &o, &filter};
 	int ret = 2;
 
 	agent_opts_default(&o);
+	filter_spec_init(&filter);
+	o.filter = &filter;
 	x.bases = bases;
 	if (!cfg || options__defaults(run_options, bases, 1)) {
 		fprintf(stderr, "vigil run: out of memory\n");
@@ -206,7 +196,7 @@ static int cmd_run(int argc, char **argv)
 	ret = agent_run(&o) ? 1 : 0;
 out:
 	options__free(run_options, bases, 1);
-	free((void *)o.filters);
+	filter_spec_free(&filter);
 	config__free(cfg);
 	return ret;
 }

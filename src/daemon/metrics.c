@@ -780,6 +780,7 @@ static int register_agent(struct metrics *m, const char *version)
 	struct metrics_agent *a = &m->agent;
 	static const char *const result[] = {"result", NULL};
 	static const char *const version_label[] = {"version", NULL};
+	static const char *const fallback_labels[] = {"type", "reason", NULL};
 	struct metric_family *reloads, *build;
 
 	a->rule_eval_seconds = metric_family__series(
@@ -811,9 +812,14 @@ static int register_agent(struct metrics *m, const char *version)
 	build = metrics__family(m, METRIC_GAUGE, "vigil_build_info",
 				"Always 1; the labels name the build.", version_label);
 	metric__set(metric_family__series(build, (const char *const[]){version}), 1);
+	a->prefilter_fallbacks = metrics__family(
+	    m, METRIC_COUNTER, "vigil_prefilter_fallbacks_total",
+	    "Event types sent up unfiltered because their prefilter could not be set (a value "
+	    "the kernel cannot compare, memory, a full map), counted at each (re)load.",
+	    fallback_labels);
 	if (!a->rule_eval_seconds || !a->ringbuf_used || !a->ringbuf_size || !a->procs ||
 	    !a->procs_max || !a->rules_loaded || !a->reload_ok || !a->reload_failed ||
-	    !a->reload_success || !a->reload_time || !build)
+	    !a->reload_success || !a->reload_time || !build || !a->prefilter_fallbacks)
 		return -ENOMEM;
 	return metrics__add_collector(m, collect_process, NULL);
 }
@@ -856,6 +862,13 @@ void metrics__free(struct metrics *m)
 	free(m->collectors);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+void metrics__prefilter_fallback(struct metrics *m, const char *type, const char *reason)
+{
+	if (m)
+		metric__inc(metric_family__series(m->agent.prefilter_fallbacks,
+						  (const char *const[]){type, reason}));
 }
 
 const struct metrics_agent *metrics__agent(const struct metrics *m)

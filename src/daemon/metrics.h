@@ -112,6 +112,7 @@ struct metrics_agent {
 	struct metric *reload_failed;	  /* counter: rule reloads rejected (old rules kept) */
 	struct metric *reload_success;	  /* gauge: 1 if the last (re)load compiled */
 	struct metric *reload_time;	  /* gauge: when the last (re)load ended, Unix seconds */
+	struct metric_family *prefilter_fallbacks; /* counter: types sent unfiltered, by reason */
 };
 
 const struct metrics_agent *metrics__agent(const struct metrics *m);
@@ -122,6 +123,9 @@ void metrics__rules_loaded(struct metrics *m, bool ok, size_t n_rules);
 void metrics__bpf_program(struct metrics *m, const char *program, const char *kind, bool enabled);
 /* vigil_kernel_feature{feature}: what the loader's probes found at start. */
 void metrics__kernel_feature(struct metrics *m, const char *feature, bool available);
+/* Counts one event type sent up unfiltered because its prefilter could not be set
+ * (vigil_prefilter_fallbacks_total{type,reason}); m may be NULL. */
+void metrics__prefilter_fallback(struct metrics *m, const char *type, const char *reason);
 
 /* The whole exposition as text (malloc'd, NUL-terminated), or NULL with errno. */
 char *metrics__render(struct metrics *m, size_t *len);

@@ -97,8 +97,14 @@ int replay_run(const struct replay_opts *o)
 		ret = 1;
 		goto out;
 	}
-	if (o->prefilter)
-		detect__derive_filter(p.detect, &r.spec);
+	if (o->prefilter) {
+		/* as the agent does: what cannot be derived is not filtered */
+		ret = detect__derive_filter(p.detect, &r.spec);
+		if (ret)
+			fprintf(stderr, "vigil replay: deriving the prefilter: %s\n",
+				strerror(-ret));
+		filter_spec_print_fallbacks(&r.spec, stderr);
+	}
 	t0 = now_s();
 	for (;;) {
 		const void *rec;

@@ -4,7 +4,9 @@
  * new engine and swaps it in only when it compiled, so a broken rule file never
  * leaves the agent without rules. The prefilter derived from the rules is an
  * over-approximation: the engine computes, per event code and field, every value
- * any rule could match; an event type gets the union over its syscalls.
+ * any rule could match; an event type gets the union over its syscalls, added to
+ * the filter description as typed values. A value the kernel cannot compare or a
+ * failed derivation sends the type whole (failing closed) and says why.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -188,55 +190,135 @@ enum reach {
 	REACH_ALL,  /* some rule may match any value */
 };
 
-/* Unions field's prefilter over the codes into out; returns how far it reaches. */
-static enum reach derive_field(const struct rule_engine *eng, const uint8_t *codes,
-			       const char *field, int type, struct filter_spec *out, bool commit)
+/* codes arrays from event_kind_codes(): 0-terminated, at most VG_SYS_MAX - 1 codes */
+#define MAX_CODES VG_SYS_MAX
+
+/* One field's prefilter over the codes of one type. */
+struct field_pf {
+	const char *field; /* the field */
+	bool comm;	   /* it is the task's comm, which the kernel compares whole */
+	struct rule_prefilter *pf[MAX_CODES]; /* per code */
+	size_t n;			      /* entries in pf */
+};
+
+static void field_pf_free(struct field_pf *fp)
 {
-	enum reach r = REACH_NONE;
-	char err[64], num[32];
+	for (size_t i = 0; i < fp->n; i++)
+		rule_prefilter__free(fp->pf[i]);
+	fp->n = 0;
+}
+
+/*
+ * Whether the kernel can compare every value of pf; why names the first it cannot.
+ * A comm longer than the kernel's is cut to what the kernel sees (proc.name is the
+ * kernel's comm, so a longer value matches nothing and the cut one lets more pass).
+ */
+static bool expressible(const struct field_pf *fp, const struct rule_prefilter *pf, char *why,
+			size_t n)
+{
 	size_t i;
 
-	for (; *codes; codes++) {
-		struct rule_prefilter *pf = rule_engine__prefilter(eng, *codes, field);
-
-		if (!pf)
-			return REACH_ALL;
-		if (pf->all || pf->absent)
-			r = REACH_ALL;
-		else if (pf->n_exact || pf->n_prefix || pf->n_num)
-			r = r == REACH_ALL ? r : REACH_SOME;
-		/* the kernel sees absolute paths only: anything else cannot be checked there */
-		for (i = 0; r != REACH_ALL && pf->type == RULE_FT_STRING && i < pf->n_exact; i++)
-			if (strcmp(field, "proc.name") && pf->exact[i].ptr[0] != '/')
-				r = REACH_ALL;
-		for (i = 0; r != REACH_ALL && pf->type == RULE_FT_STRING && i < pf->n_prefix; i++)
-			if (!strcmp(field, "proc.name") || pf->prefix[i].ptr[0] != '/')
-				r = REACH_ALL; /* comms are matched whole in the kernel */
-		for (i = 0; commit && r == REACH_SOME && i < pf->n_exact; i++) {
-			if (pf->type == RULE_FT_STRING && !strcmp(field, "proc.name")) {
-				if (pf->exact[i].len < VG_COMM_LEN) {
-					char item[VG_COMM_LEN + 8];
-
-					snprintf(item, sizeof(item), "comm=%s", pf->exact[i].ptr);
-					filter_spec_add(out, type, item, err, sizeof(err));
-				}
-			} else {
-				filter_spec_add(out, type, pf->exact[i].ptr, err, sizeof(err));
+	if (pf->type == RULE_FT_STRING) {
+		if (fp->comm && pf->n_prefix) {
+			snprintf(why, n,
+				 "%.20s starting with \"%.40s\" (the kernel compares whole comms)",
+				 fp->field, pf->prefix[0].ptr);
+			return false;
+		}
+		for (i = 0; !fp->comm && i < pf->n_prefix; i++) {
+			if (!filter_path_ok(pf->prefix[i].ptr, pf->prefix[i].len)) {
+				snprintf(
+				    why, n,
+				    "%.20s starting with \"%.40s\" (the kernel compares absolute "
+				    "paths only)",
+				    fp->field, pf->prefix[i].ptr);
+				return false;
 			}
 		}
-		for (i = 0; commit && r == REACH_SOME && i < pf->n_prefix; i++) {
-			char item[VG_FILTER_PATH_MAX + 2];
+		for (i = 0; i < pf->n_exact; i++) {
+			const struct rule_pf_str *s = &pf->exact[i];
+			size_t len = s->len;
 
-			snprintf(item, sizeof(item), "%s*", pf->prefix[i].ptr);
-			filter_spec_add(out, type, item, err, sizeof(err));
+			if (fp->comm && len >= VG_COMM_LEN)
+				len = VG_COMM_LEN - 1;
+			if (fp->comm ? !filter_comm_ok(s->ptr, len)
+				     : !filter_path_ok(s->ptr, len)) {
+				snprintf(why, n, "%.20s \"%.40s\" (the kernel compares %s only)",
+					 fp->field, s->ptr,
+					 fp->comm ? "comms without NUL bytes" : "absolute paths");
+				return false;
+			}
 		}
-		for (i = 0; commit && r == REACH_SOME && i < pf->n_num; i++) {
-			snprintf(num, sizeof(num), "port=%llu", (unsigned long long)pf->num[i]);
-			filter_spec_add(out, type, num, err, sizeof(err));
-		}
-		rule_prefilter__free(pf);
+		return true;
 	}
-	return r;
+	for (i = 0; i < pf->n_num; i++) {
+		if (filter_port_ok(pf->num[i]))
+			continue;
+		if (pf->type == RULE_FT_INT64)
+			snprintf(why, n, "%.20s %lld (the kernel compares ports 1 to 65535)",
+				 fp->field, (long long)pf->num[i]);
+		else
+			snprintf(why, n, "%.20s %llu (the kernel compares ports 1 to 65535)",
+				 fp->field, (unsigned long long)pf->num[i]);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Computes field's prefilter for each code into fp and how far it reaches. 0, or
+ * -ERANGE with why set when REACH_SOME holds a value the kernel cannot compare, or
+ * -errno when the engine could not compute it.
+ */
+static int derive_field(const struct rule_engine *eng, const uint8_t *codes, struct field_pf *fp,
+			enum reach *reach, char *why, size_t whylen)
+{
+	*reach = REACH_NONE;
+	for (size_t c = 0; c < MAX_CODES && codes[c]; c++) {
+		struct rule_prefilter *pf = rule_engine__prefilter(eng, codes[c], fp->field);
+
+		if (!pf)
+			return errno ? -errno : -ENOMEM;
+		fp->pf[fp->n++] = pf;
+		if (pf->all || pf->absent) {
+			*reach = REACH_ALL;
+			return 0;
+		}
+		if (pf->n_exact || pf->n_prefix || pf->n_num)
+			*reach = REACH_SOME;
+	}
+	for (size_t i = 0; *reach == REACH_SOME && i < fp->n; i++)
+		if (!expressible(fp, fp->pf[i], why, whylen))
+			return -ERANGE;
+	return 0;
+}
+
+/* Adds fp's values (all of which expressible() accepted) to type's criteria. */
+static int commit_field(const struct field_pf *fp, int type, struct filter_spec *out)
+{
+	int ret = 0;
+
+	for (size_t c = 0; c < fp->n && !ret; c++) {
+		const struct rule_prefilter *pf = fp->pf[c];
+		size_t i;
+
+		for (i = 0; i < pf->n_exact && !ret; i++) {
+			const struct rule_pf_str *s = &pf->exact[i];
+
+			if (fp->comm)
+				ret = filter_spec_add_comm(out, type, s->ptr,
+							   s->len < VG_COMM_LEN ? s->len
+										: VG_COMM_LEN - 1);
+			else
+				ret = filter_spec_add_path(out, type, s->ptr, s->len, false);
+		}
+		for (i = 0; i < pf->n_prefix && !ret; i++)
+			ret = filter_spec_add_path(out, type, pf->prefix[i].ptr, pf->prefix[i].len,
+						   true);
+		for (i = 0; i < pf->n_num && !ret; i++)
+			ret = filter_spec_add_port(out, type, pf->num[i]);
+	}
+	return ret;
 }
 
 /* Whether the rules may see any event of the type at all. */
@@ -246,99 +328,95 @@ static bool type_reached(const struct rule_engine *eng, const uint8_t *codes)
 
 	for (i = 0; i < n; i++) {
 		const struct rule_info *r = rule_engine__rule(eng, i);
-		const uint8_t *c;
 
 		if (!r->active)
 			continue;
 		if (r->all_evtypes)
 			return true;
-		for (c = codes; *c; c++)
+		for (size_t c = 0; c < MAX_CODES && codes[c]; c++)
 			for (size_t k = 0; k < r->n_evtypes; k++)
-				if (r->evtypes[k] == *c)
+				if (r->evtypes[k] == codes[c])
 					return true;
 	}
 	return false;
 }
 
-static void derive(const struct rule_engine *eng, struct filter_spec *out)
+/*
+ * One type: none when no rule can see it; else the values of the first field
+ * every rule constrains (each derivation covers every rule of the type); else
+ * all, which is a fallback when a field had values the kernel cannot compare.
+ */
+static int derive_type(const struct rule_engine *eng, const struct event_kind *k, int type,
+		       struct filter_spec *out)
 {
-	size_t i;
+	const char *fields[] = {k->pf_fields[0], k->pf_fields[1], "proc.name"};
+	uint8_t codes[MAX_CODES];
+	char why[sizeof(out->fallback[0].what)] = "", w[sizeof(why)];
+	enum reach reach;
+	int ret = 0;
 
-	for (i = 0; i < VG_EV_TYPE_MAX; i++) {
-		const struct event_kind *k = event_kind(i);
-		uint8_t codes[VG_SYS_MAX];
-		const char *fields[] = {k ? k->pf_fields[0] : NULL, k ? k->pf_fields[1] : NULL,
-					"proc.name"};
-		int type = i;
-		size_t f;
+	event_kind_codes(type, codes);
+	if (!type_reached(eng, codes)) {
+		out->types[type].mode = VG_FILTER_NONE;
+		return 0;
+	}
+	out->types[type].mode = VG_FILTER_ALL;
+	for (size_t f = 0; f < 3; f++) {
+		struct field_pf fp = {.field = fields[f], .comm = f == 2};
+
+		if (!fields[f])
+			continue;
+		ret = derive_field(eng, codes, &fp, &reach, w, sizeof(w));
+		if (!ret && reach == REACH_SOME)
+			ret = commit_field(&fp, type, out);
+		field_pf_free(&fp);
+		if (ret == -ERANGE && !why[0])
+			memcpy(why, w, sizeof(why)); /* the first field's reason is the one told */
+		if (ret == -ERANGE)
+			continue;
+		if (ret) {
+			filter_spec_fall_back(out, type,
+					      ret == -ENOMEM ? FILTER_FB_NOMEM : FILTER_FB_ERROR,
+					      "deriving from %s: %s", fields[f], strerror(-ret));
+			return ret;
+		}
+		if (reach == REACH_SOME)
+			return 0;
+	}
+	if (why[0])
+		filter_spec_fall_back(out, type, FILTER_FB_VALUE, "%s", why);
+	return 0;
+}
+
+int detect_derive_prefilter(const struct rule_engine *eng, struct filter_spec *out)
+{
+	int ret = 0, r;
+
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
+		const struct event_kind *k = event_kind(t);
 
 		/* the process lifecycle always goes up: the process table needs it */
 		if (!k || (k->flags & EVENT_KF_LIFECYCLE))
 			continue;
-		event_kind_codes(type, codes);
-
-		if (!type_reached(eng, codes)) {
-			out->types[type].mode = VG_FILTER_NONE;
-			continue;
-		}
-		out->types[type].mode = VG_FILTER_ALL;
-		/* the first field every rule constrains is enough: each derivation covers
-		 * every rule of the type */
-		for (f = 0; f < 3; f++) {
-			if (!fields[f] ||
-			    derive_field(eng, codes, fields[f], type, out, false) != REACH_SOME)
-				continue;
-			derive_field(eng, codes, fields[f], type, out, true);
-			break;
-		}
+		r = derive_type(eng, k, t, out);
+		if (r && !ret)
+			ret = r;
 	}
+	return ret;
 }
 
 int detect__derive_filter(const struct detect *d, struct filter_spec *out)
 {
-	derive(d->eng, out);
-	return 0;
+	return detect_derive_prefilter(d->eng, out);
 }
 
 void detect_print_prefilter(const struct rule_engine *e, FILE *out)
 {
-	static const char *const modes[] = {"all", "match", "none"};
 	struct filter_spec spec;
-	int t;
 
 	filter_spec_init(&spec);
-	derive(e, &spec);
-	for (t = 1; t < VG_EV_TYPE_MAX; t++) {
-		const char *name = event_type_name(t);
-
-		if (!name)
-			continue;
-		fprintf(out, "%-9s %s", name, modes[spec.types[t].mode]);
-		for (size_t i = 0; i < spec.nitems; i++) {
-			const struct filter_item *it = &spec.items[i];
-
-			if (it->type != t)
-				continue;
-			switch (it->kind) {
-			case FILTER_ITEM_PREFIX:
-				fprintf(out, " %s*", it->str);
-				break;
-			case FILTER_ITEM_EXACT:
-				fprintf(out, " %s", it->str);
-				break;
-			case FILTER_ITEM_COMM:
-				fprintf(out, " comm=%s", it->str);
-				break;
-			case FILTER_ITEM_PORT:
-				fprintf(out, " port=%llu", (unsigned long long)it->num);
-				break;
-			case FILTER_ITEM_CGROUP:
-				fprintf(out, " cgroup=%llu", (unsigned long long)it->num);
-				break;
-			}
-		}
-		fputc('\n', out);
-	}
+	detect_derive_prefilter(e, &spec);
+	filter_spec_print(&spec, out);
 	filter_spec_free(&spec);
 }
 

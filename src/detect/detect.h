@@ -65,9 +65,15 @@ void detect__eval(struct detect *d, const struct event *ev, struct proctable *pr
 /*
  * Derives the prefilter from the active rules into out (which should start as
  * filter_spec_init): per event type, nothing when no rule can see it, the path
- * prefixes/exact paths, ports or comms the rules compare, or everything.
+ * prefixes/exact paths, ports or comms the rules compare, or everything. A type
+ * with a value the kernel cannot compare, or whose derivation fails, is sent
+ * whole and its reason recorded in out->fallback. Returns 0, or the first -errno
+ * a derivation failed with (ENOMEM, ...); out is complete and safe to apply
+ * either way.
  */
 int detect__derive_filter(const struct detect *d, struct filter_spec *out);
+/* The same from an engine (vigil rules prefilter, tests). */
+int detect_derive_prefilter(const struct rule_engine *e, struct filter_spec *out);
 
 /* Observes a sample of evaluation times into the histogram h. */
 void detect__time_evaluations(struct detect *d, struct metric *h);
@@ -78,7 +84,7 @@ void detect__stats(const struct detect *d, struct detect_stats *out);
 /* Lists rules with priority, tags and event types (vigil rules list). */
 void detect_print_rules(const struct rule_engine *e, FILE *out);
 
-/* Prints the prefilter derived from e, one line per event type. */
+/* Prints the prefilter derived from e, one line per event type (filter_spec_print). */
 void detect_print_prefilter(const struct rule_engine *e, FILE *out);
 
 /* The ruleset compiled into the binary from the rules/ directory at build time. */

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * filter.c - builds the prefilter description and writes it into the sensor
- * maps. An exact path that also lies under a prefix of the same type is marked
- * covered, because the kernel's trie returns only the longest matching entry.
+ * filter.c - builds the prefilter description from typed values (the rules'
+ * derivation, `--filter` parsed once here, the default set) and writes it into
+ * the sensor maps, type by type: a type whose entries do not fit or cannot be
+ * written is sent whole instead. An exact path that also lies under a prefix of
+ * the same type is marked covered, because the kernel's trie returns only the
+ * longest matching entry.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,93 +82,226 @@ static struct filter_item *add_item(struct filter_spec *f, int type, enum filter
 	return it;
 }
 
-static int add_path(struct filter_spec *f, int type, const char *path, size_t len, char *err,
-		    size_t errlen)
+/* Whether the type already has this item (str of len bytes, or num when str is NULL). */
+static bool has_item(const struct filter_spec *f, int type, enum filter_item_kind kind,
+		     const char *str, size_t len, uint64_t num)
 {
-	enum filter_item_kind kind = FILTER_ITEM_EXACT;
+	for (size_t i = 0; i < f->nitems; i++) {
+		const struct filter_item *o = &f->items[i];
+
+		if (o->type == type && o->kind == kind &&
+		    (str ? !strncmp(o->str, str, len) && !o->str[len] : o->num == num))
+			return true;
+	}
+	return false;
+}
+
+static bool type_ok(int type)
+{
+	return type > 0 && type < VG_EV_TYPE_MAX;
+}
+
+static void set_match(struct filter_spec *f, int type, uint32_t criteria)
+{
+	f->types[type].mode = VG_FILTER_MATCH;
+	f->types[type].criteria |= criteria;
+}
+
+bool filter_path_ok(const char *path, size_t len)
+{
+	/* the sensors resolve absolute paths; a trie key holds no NUL */
+	return len && path[0] == '/' && !memchr(path, 0, len);
+}
+
+bool filter_comm_ok(const char *comm, size_t len)
+{
+	return len < VG_COMM_LEN && !memchr(comm, 0, len);
+}
+
+bool filter_port_ok(uint64_t port)
+{
+	/* the sensors skip the port lookup for port 0 */
+	return port && port <= 65535;
+}
+
+int filter_spec_add_path(struct filter_spec *f, int type, const char *path, size_t len, bool prefix)
+{
+	enum filter_item_kind kind = prefix ? FILTER_ITEM_PREFIX : FILTER_ITEM_EXACT;
 	struct filter_item *it;
 
-	if (len && path[len - 1] == '*') {
-		len--;
-		kind = FILTER_ITEM_PREFIX;
-	} else if (len && path[len - 1] == '/') {
-		kind = FILTER_ITEM_PREFIX;
-	}
+	if (!type_ok(type))
+		return -EINVAL;
+	if (!filter_path_ok(path, len))
+		return -ERANGE;
 	if (len > VG_FILTER_PATH_MAX) {
 		/* the trie sees the first bytes only: a longer path can only be a prefix */
 		len = VG_FILTER_PATH_MAX;
 		kind = FILTER_ITEM_PREFIX;
 	}
-	for (size_t i = 0; i < f->nitems; i++) {
-		const struct filter_item *o = &f->items[i];
-
-		if (o->type == type && o->kind == kind && !strncmp(o->str, path, len) &&
-		    !o->str[len])
-			goto done; /* already there */
-	}
+	if (has_item(f, type, kind, path, len, 0))
+		goto done;
 	it = add_item(f, type, kind);
-	if (!it) {
-		snprintf(err, errlen, "out of memory");
+	if (!it)
 		return -ENOMEM;
-	}
 	memcpy(it->str, path, len);
 	it->str[len] = 0;
 done:
-	f->types[type].mode = VG_FILTER_MATCH;
-	f->types[type].criteria |= VG_FC_PATH;
+	set_match(f, type, VG_FC_PATH);
 	return 0;
+}
+
+int filter_spec_add_comm(struct filter_spec *f, int type, const char *comm, size_t len)
+{
+	struct filter_item *it;
+
+	if (!type_ok(type))
+		return -EINVAL;
+	if (!filter_comm_ok(comm, len))
+		return -ERANGE;
+	if (has_item(f, type, FILTER_ITEM_COMM, comm, len, 0))
+		goto done;
+	it = add_item(f, type, FILTER_ITEM_COMM);
+	if (!it)
+		return -ENOMEM;
+	memcpy(it->str, comm, len);
+done:
+	set_match(f, type, VG_FC_COMM);
+	return 0;
+}
+
+int filter_spec_add_port(struct filter_spec *f, int type, uint64_t port)
+{
+	struct filter_item *it;
+
+	if (!type_ok(type))
+		return -EINVAL;
+	if (!filter_port_ok(port))
+		return -ERANGE;
+	if (has_item(f, type, FILTER_ITEM_PORT, NULL, 0, port))
+		goto done;
+	it = add_item(f, type, FILTER_ITEM_PORT);
+	if (!it)
+		return -ENOMEM;
+	it->num = port;
+done:
+	set_match(f, type, VG_FC_PORT);
+	return 0;
+}
+
+int filter_spec_add_cgroup(struct filter_spec *f, int type, uint64_t cgroup_id)
+{
+	struct filter_item *it;
+
+	if (!type_ok(type))
+		return -EINVAL;
+	if (has_item(f, type, FILTER_ITEM_CGROUP, NULL, 0, cgroup_id))
+		goto done;
+	it = add_item(f, type, FILTER_ITEM_CGROUP);
+	if (!it)
+		return -ENOMEM;
+	it->num = cgroup_id;
+done:
+	set_match(f, type, VG_FC_CGROUP);
+	return 0;
+}
+
+int filter_spec_add_flags(struct filter_spec *f, int type, uint32_t criteria)
+{
+	if (!type_ok(type) || !criteria || (criteria & ~(VG_FC_WRITE_OPENS | VG_FC_FAILED)))
+		return -EINVAL;
+	set_match(f, type, criteria);
+	return 0;
+}
+
+/* Drops every item of type. */
+static void drop_items(struct filter_spec *f, int type)
+{
+	for (size_t i = 0; i < f->nitems;) {
+		if (f->items[i].type == type)
+			f->items[i] = f->items[--f->nitems];
+		else
+			i++;
+	}
+}
+
+void filter_spec_fall_back(struct filter_spec *f, int type, enum filter_fallback reason,
+			   const char *fmt, ...)
+{
+	struct filter_fallback_info *fb;
+	va_list ap;
+
+	if (!type_ok(type))
+		return;
+	fb = &f->fallback[type];
+	f->types[type].mode = VG_FILTER_ALL;
+	f->types[type].criteria = 0;
+	drop_items(f, type);
+	if (fb->reason != FILTER_FB_NONE)
+		return;
+	fb->reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(fb->what, sizeof(fb->what), fmt, ap);
+	va_end(ap);
+}
+
+const char *filter_fallback_name(enum filter_fallback reason)
+{
+	static const char *const names[FILTER_FB__COUNT] = {
+	    [FILTER_FB_NONE] = "none",	       [FILTER_FB_VALUE] = "value",
+	    [FILTER_FB_NOMEM] = "nomem",       [FILTER_FB_ERROR] = "error",
+	    [FILTER_FB_MAP_FULL] = "map_full", [FILTER_FB_MAP_ERROR] = "map_error",
+	};
+
+	return reason < FILTER_FB__COUNT ? names[reason] : "unknown";
 }
 
 int filter_spec_default(struct filter_spec *f)
 {
-	char err[64];
 	size_t i;
 	int ret;
 
 	for (i = 0; i < sizeof(default_open_prefixes) / sizeof(default_open_prefixes[0]); i++) {
 		const char *p = default_open_prefixes[i];
 
-		ret = add_path(f, VG_EV_OPEN, p, strlen(p), err, sizeof(err));
+		ret = filter_spec_add_path(f, VG_EV_OPEN, p, strlen(p), true);
 		if (ret)
 			return ret;
 	}
-	f->types[VG_EV_OPEN].criteria |= VG_FC_WRITE_OPENS;
-	return 0;
+	return filter_spec_add_flags(f, VG_EV_OPEN, VG_FC_WRITE_OPENS);
 }
 
+/* One `--filter` item into typed criteria. */
 static int parse_item(struct filter_spec *f, int type, const char *s, size_t len, char *err,
 		      size_t errlen)
 {
+	char num[32];
+	char *end;
+	int ret;
+
 	if (len == 0) {
 		snprintf(err, errlen, "empty item");
 		return -EINVAL;
 	}
-	struct filter_item *it;
-	char num[32];
-	char *end;
+	if (s[0] == '/') {
+		/* "/usr*" and "/etc/" are prefixes, anything else an exact path */
+		bool star = s[len - 1] == '*';
 
-	if (len && s[0] == '/')
-		return add_path(f, type, s, len, err, errlen);
-	if (len == 5 && !strncmp(s, "write", 5)) {
-		f->types[type].criteria |= VG_FC_WRITE_OPENS;
-		goto match;
+		ret = filter_spec_add_path(f, type, s, star ? len - 1 : len,
+					   star || s[len - 1] == '/');
+		goto out;
 	}
-	if (len == 6 && !strncmp(s, "failed", 6)) {
-		f->types[type].criteria |= VG_FC_FAILED;
-		goto match;
-	}
+	if (len == 5 && !strncmp(s, "write", 5))
+		return filter_spec_add_flags(f, type, VG_FC_WRITE_OPENS);
+	if (len == 6 && !strncmp(s, "failed", 6))
+		return filter_spec_add_flags(f, type, VG_FC_FAILED);
 	if (len > 5 && !strncmp(s, "comm=", 5)) {
 		if (len - 5 >= VG_COMM_LEN) {
 			snprintf(err, errlen, "'%.*s': a comm has at most %d bytes", (int)len, s,
 				 VG_COMM_LEN - 1);
 			return -EINVAL;
 		}
-		it = add_item(f, type, FILTER_ITEM_COMM);
-		if (!it)
-			return -ENOMEM;
-		memcpy(it->str, s + 5, len - 5);
-		f->types[type].criteria |= VG_FC_COMM;
-		goto match;
+		ret = filter_spec_add_comm(f, type, s + 5, len - 5);
+		goto out;
 	}
 	if ((len > 5 && !strncmp(s, "port=", 5)) || (len > 7 && !strncmp(s, "cgroup=", 7))) {
 		bool port = s[0] == 'p';
@@ -174,34 +311,26 @@ static int parse_item(struct filter_spec *f, int type, const char *s, size_t len
 		snprintf(num, sizeof(num), "%.*s", (int)(len - skip), s + skip);
 		errno = 0;
 		v = strtoull(num, &end, 0);
-		if (errno || *end || end == num || (port && (v == 0 || v > 65535))) {
+		ret = errno || *end || end == num ? -ERANGE
+		      : port			  ? filter_spec_add_port(f, type, v)
+						  : filter_spec_add_cgroup(f, type, v);
+		if (ret == -ERANGE) {
 			snprintf(err, errlen, "'%.*s': expected %s", (int)len, s,
 				 port ? "a port from 1 to 65535" : "a cgroup id");
 			return -EINVAL;
 		}
-		it = add_item(f, type, port ? FILTER_ITEM_PORT : FILTER_ITEM_CGROUP);
-		if (!it)
-			return -ENOMEM;
-		it->num = v;
-		f->types[type].criteria |= port ? VG_FC_PORT : VG_FC_CGROUP;
-		goto match;
+		goto out;
 	}
 	snprintf(err, errlen,
 		 "'%.*s': expected a path, comm=NAME, port=N, cgroup=ID, write or failed", (int)len,
 		 s);
 	return -EINVAL;
-match:
-	f->types[type].mode = VG_FILTER_MATCH;
-	return 0;
-}
-
-int filter_spec_add(struct filter_spec *f, int type, const char *item, char *err, size_t errlen)
-{
-	if (type <= 0 || type >= VG_EV_TYPE_MAX) {
-		snprintf(err, errlen, "event type %d out of range", type);
-		return -EINVAL;
-	}
-	return parse_item(f, type, item, strlen(item), err, errlen);
+out:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	else if (ret)
+		snprintf(err, errlen, "'%.*s': the kernel cannot check this", (int)len, s);
+	return ret ? (ret == -ENOMEM ? ret : -EINVAL) : 0;
 }
 
 int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen)
@@ -226,14 +355,11 @@ int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t 
 		return -EINVAL;
 	}
 	p = eq + 1;
-	/* a new setting for a type replaces what was there, defaults included */
-	for (size_t i = 0; i < f->nitems;) {
-		if (f->items[i].type == type)
-			f->items[i] = f->items[--f->nitems];
-		else
-			i++;
-	}
+	/* a new setting for a type replaces what was there, defaults and fallbacks included */
+	drop_items(f, type);
 	f->types[type].criteria = 0;
+	f->fallback[type] = (struct filter_fallback_info){0};
+	f->set[type] = true;
 	if (!strcmp(p, "all")) {
 		f->types[type].mode = VG_FILTER_ALL;
 		return 0;
@@ -263,6 +389,32 @@ int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t 
 	return 0;
 }
 
+int filter_spec_override(struct filter_spec *dst, const struct filter_spec *src)
+{
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
+		if (!src->set[t])
+			continue;
+		drop_items(dst, t);
+		dst->types[t] = src->types[t];
+		dst->fallback[t] = src->fallback[t];
+		dst->set[t] = true;
+		for (size_t i = 0; i < src->nitems; i++) {
+			struct filter_item *n;
+
+			if (src->items[i].type != t)
+				continue;
+			n = add_item(dst, t, src->items[i].kind);
+			if (!n) {
+				filter_spec_fall_back(dst, t, FILTER_FB_NOMEM,
+						      "applying --filter: out of memory");
+				return -ENOMEM;
+			}
+			*n = src->items[i];
+		}
+	}
+	return 0;
+}
+
 int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src)
 {
 	size_t i;
@@ -279,6 +431,9 @@ int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src)
 		}
 		d->criteria |= s->criteria;
 	}
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++)
+		if (src->fallback[t].reason && !dst->fallback[t].reason)
+			dst->fallback[t] = src->fallback[t];
 	for (i = 0; i < src->nitems; i++) {
 		const struct filter_item *it = &src->items[i];
 		struct filter_item *n;
@@ -323,51 +478,107 @@ static bool covered(const struct filter_spec *f, const struct filter_item *exact
 	return false;
 }
 
+union item_key {
+	struct vg_path_key path;     /* prefixes and exact paths */
+	struct vg_comm_key comm;     /* comms */
+	struct vg_port_key port;     /* ports */
+	struct vg_cgroup_key cgroup; /* cgroups */
+};
+
+/* The map an item goes into (its fd) and its key there. */
+static int item_key(const struct filter_item *it, const struct filter_maps *m, union item_key *k)
+{
+	size_t len;
+
+	memset(k, 0, sizeof(*k));
+	switch (it->kind) {
+	case FILTER_ITEM_PREFIX:
+	case FILTER_ITEM_EXACT:
+		len = strlen(it->str);
+		k->path.type = it->type;
+		memcpy(k->path.path, it->str, len);
+		k->path.prefixlen = 8 + 8 * len;
+		return m->paths;
+	case FILTER_ITEM_COMM:
+		k->comm.type = it->type;
+		memcpy(k->comm.comm, it->str, strnlen(it->str, sizeof(k->comm.comm) - 1));
+		return m->comms;
+	case FILTER_ITEM_PORT:
+		k->port.type = it->type;
+		k->port.port = it->num;
+		return m->ports;
+	case FILTER_ITEM_CGROUP:
+		k->cgroup.cgroup_id = it->num;
+		k->cgroup.type = it->type;
+		return m->cgroups;
+	}
+	return -1;
+}
+
 static int put_item(const struct filter_spec *f, const struct filter_item *it,
 		    const struct filter_maps *m)
 {
+	union item_key k;
+	int fd = item_key(it, m, &k);
+	struct vg_path_val v = {.len = strlen(it->str)};
 	uint8_t one = 1;
+	const void *val = &one;
 
-	switch (it->kind) {
-	case FILTER_ITEM_PREFIX:
-	case FILTER_ITEM_EXACT: {
-		struct vg_path_key k = {.type = it->type};
-		struct vg_path_val v = {.len = strlen(it->str)};
-
-		memcpy(k.path, it->str, v.len);
-		k.prefixlen = 8 + 8 * v.len;
-		if (it->kind == FILTER_ITEM_EXACT)
-			v.flags = VG_PV_EXACT | (covered(f, it) ? VG_PV_COVERED : 0);
-		return bpf_map_update_elem(m->paths, &k, &v, BPF_ANY) ? -errno : 0;
-	}
-	case FILTER_ITEM_COMM: {
-		struct vg_comm_key k = {.type = it->type};
-
-		memcpy(k.comm, it->str, strnlen(it->str, sizeof(k.comm) - 1));
-		return bpf_map_update_elem(m->comms, &k, &one, BPF_ANY) ? -errno : 0;
-	}
-	case FILTER_ITEM_PORT: {
-		struct vg_port_key k = {.type = it->type, .port = it->num};
-
-		return bpf_map_update_elem(m->ports, &k, &one, BPF_ANY) ? -errno : 0;
-	}
-	case FILTER_ITEM_CGROUP: {
-		struct vg_cgroup_key k = {.cgroup_id = it->num, .type = it->type};
-
-		return bpf_map_update_elem(m->cgroups, &k, &one, BPF_ANY) ? -errno : 0;
-	}
-	}
-	return -EINVAL;
+	if (it->kind == FILTER_ITEM_PREFIX || it->kind == FILTER_ITEM_EXACT)
+		val = &v;
+	if (it->kind == FILTER_ITEM_EXACT)
+		v.flags = VG_PV_EXACT | (covered(f, it) ? VG_PV_COVERED : 0);
+	return bpf_map_update_elem(fd, &k, val, BPF_ANY) ? -errno : 0;
 }
 
-int filter_spec_apply(const struct filter_spec *f, const struct filter_maps *m)
+/* Deletes the map entry an item was written to, when a later one of its type fails. */
+static void del_item(const struct filter_item *it, const struct filter_maps *m)
+{
+	union item_key k;
+
+	bpf_map_delete_elem(item_key(it, m, &k), &k);
+}
+
+static const char *const item_maps[] = {
+    [FILTER_ITEM_PREFIX] = "filter_paths",   [FILTER_ITEM_EXACT] = "filter_paths",
+    [FILTER_ITEM_COMM] = "filter_comms",     [FILTER_ITEM_PORT] = "filter_ports",
+    [FILTER_ITEM_CGROUP] = "filter_cgroups",
+};
+
+/* Writes the items of one type; if one fails, removes those written and falls back. */
+static void put_type(struct filter_spec *f, int type, const struct filter_maps *m)
+{
+	size_t i, k;
+	int ret = 0;
+
+	for (i = 0; i < f->nitems && !ret; i++)
+		if (f->items[i].type == type)
+			ret = put_item(f, &f->items[i], m);
+	if (!ret)
+		return;
+	const struct filter_item *bad = &f->items[i - 1];
+	const char *map = item_maps[bad->kind];
+
+	for (k = 0; k + 1 < i; k++)
+		if (f->items[k].type == type)
+			del_item(&f->items[k], m);
+	/* a full hash answers E2BIG, a full trie ENOSPC */
+	if (ret == -E2BIG || ret == -ENOSPC)
+		filter_spec_fall_back(f, type, FILTER_FB_MAP_FULL,
+				      "more entries than the kernel map %s holds", map);
+	else
+		filter_spec_fall_back(f, type, FILTER_FB_MAP_ERROR, "writing the kernel map %s: %s",
+				      map, strerror(-ret));
+}
+
+int filter_spec_apply(struct filter_spec *f, const struct filter_maps *m)
 {
 	struct vg_filter_type all = {.mode = VG_FILTER_ALL};
 	uint32_t t;
-	size_t i;
 	int ret;
 
-	/* open the gates first so nothing is dropped while the sets are rewritten */
+	/* open the gates first so nothing is dropped while the sets are rewritten, and so
+	 * that whatever fails below leaves the types sending everything */
 	for (t = 0; t < VG_EV_TYPE_MAX; t++)
 		if (bpf_map_update_elem(m->types, &t, &all, BPF_ANY))
 			return -errno;
@@ -376,15 +587,73 @@ int filter_spec_apply(const struct filter_spec *f, const struct filter_maps *m)
 	    (ret = map_clear(m->ports, sizeof(struct vg_port_key))) ||
 	    (ret = map_clear(m->cgroups, sizeof(struct vg_cgroup_key))))
 		return ret;
-	for (i = 0; i < f->nitems; i++) {
-		ret = put_item(f, &f->items[i], m);
-		if (ret)
-			return ret;
-	}
+	/* type by type, so one that does not fit leaves room for the others */
+	for (t = 0; t < VG_EV_TYPE_MAX; t++)
+		if (f->types[t].mode == VG_FILTER_MATCH)
+			put_type(f, t, m);
 	for (t = 0; t < VG_EV_TYPE_MAX; t++)
 		if (bpf_map_update_elem(m->types, &t, &f->types[t], BPF_ANY))
 			return -errno;
 	return 0;
+}
+
+void filter_spec_print(const struct filter_spec *f, FILE *out)
+{
+	static const char *const modes[] = {"all", "match", "none"};
+	int t;
+
+	for (t = 1; t < VG_EV_TYPE_MAX; t++) {
+		const char *name = event_type_name(t);
+		uint32_t c = f->types[t].criteria;
+
+		if (!name)
+			continue;
+		fprintf(out, "%-9s %s", name, modes[f->types[t].mode % 3]);
+		if (f->fallback[t].reason)
+			fprintf(out, " (unfiltered: %s)", f->fallback[t].what);
+		for (size_t i = 0; i < f->nitems; i++) {
+			const struct filter_item *it = &f->items[i];
+
+			if (it->type != t)
+				continue;
+			switch (it->kind) {
+			case FILTER_ITEM_PREFIX:
+				fprintf(out, " %s*", it->str);
+				break;
+			case FILTER_ITEM_EXACT:
+				fprintf(out, " %s", it->str);
+				break;
+			case FILTER_ITEM_COMM:
+				fprintf(out, " comm=%s", it->str);
+				break;
+			case FILTER_ITEM_PORT:
+				fprintf(out, " port=%llu", (unsigned long long)it->num);
+				break;
+			case FILTER_ITEM_CGROUP:
+				fprintf(out, " cgroup=%llu", (unsigned long long)it->num);
+				break;
+			}
+		}
+		if (f->types[t].mode == VG_FILTER_MATCH && (c & VG_FC_WRITE_OPENS))
+			fprintf(out, " write");
+		if (f->types[t].mode == VG_FILTER_MATCH && (c & VG_FC_FAILED))
+			fprintf(out, " failed");
+		fputc('\n', out);
+	}
+}
+
+size_t filter_spec_print_fallbacks(const struct filter_spec *f, FILE *out)
+{
+	size_t n = 0;
+
+	for (int t = 1; t < VG_EV_TYPE_MAX; t++) {
+		if (!f->fallback[t].reason)
+			continue;
+		fprintf(out, "vigil: prefilter: every %s event goes up, unfiltered: %s\n",
+			event_type_name(t), f->fallback[t].what);
+		n++;
+	}
+	return n;
 }
 
 /* The trie's answer for a path: longest entry that is a prefix, exact ones whole. */

@@ -346,9 +346,10 @@ static struct rule_prefilter *pf_build(struct pfctx *c, const struct dom *d, enu
 	size_t sz = sizeof(struct pf_priv) +
 		    (ne + np) * (sizeof(struct rule_pf_str) + sizeof(struct rstr)) +
 		    nn * sizeof(uint64_t) + bytes;
-	struct pf_priv *p = calloc(1, sz);
+	struct pf_priv *p = malloc(sz); /* every byte used is written below */
 	if (!p)
 		return NULL;
+	*p = (struct pf_priv){0};
 
 	char *cur = (char *)(p + 1);
 	struct rule_pf_str *pe = (struct rule_pf_str *)cur;
@@ -364,12 +365,14 @@ static struct rule_prefilter *pf_build(struct pfctx *c, const struct dom *d, enu
 
 	for (uint32_t i = 0; i < ne; i++) {
 		memcpy(cur, ex[i].p, ex[i].n);
+		cur[ex[i].n] = 0;
 		pe[i].ptr = p->exact[i].p = cur;
 		pe[i].len = p->exact[i].n = ex[i].n;
 		cur += ex[i].n + 1;
 	}
 	for (uint32_t i = 0; i < np; i++) {
 		memcpy(cur, px[i].p, px[i].n);
+		cur[px[i].n] = 0;
 		pp[i].ptr = p->pfx.v[i].p = cur;
 		pp[i].len = p->pfx.v[i].n = px[i].n;
 		cur += px[i].n + 1;

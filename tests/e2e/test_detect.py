@@ -1,15 +1,18 @@
 """The rules in the running agent: alerts, hot reload without losing events, a
 broken reload that keeps the old rules, the kernel prefilter derived from the
 rules (never dropping an event a rule matches), record/replay, rules check."""
+import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
-from conftest import VIGIL, Vigil, helper
+from conftest import MAX_EVENTS, VIGIL, Vigil, _die_with_parent, helper
 
 RULES_A = """
 - rule: Watched read
@@ -309,3 +312,115 @@ def test_setid_rules_see_the_old_ids(workdir):
         assert al["output"].endswith(f"uid from 0 to 65534 (pid={pid})")
     finally:
         assert v.stop() == 0
+
+
+# ---------------------------------------------------------------------------
+# the prefilter fails closed: what the kernel cannot compare goes up whole
+# ---------------------------------------------------------------------------
+
+class AlertsOnly(Vigil):
+    """`vigil run --rules FILE` printing alerts only, as an operator runs it: the kernel
+    prefilter is the one derived from the rules, as deployed (printing events would
+    merge in the default set and widen it)."""
+
+    def __init__(self, workdir, args=()):
+        self.out_path = os.path.join(workdir, "alerts.jsonl")
+        self.err_path = os.path.join(workdir, "vigil.stderr")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen([VIGIL, "run", "--metrics-listen", "127.0.0.1:0", *args],
+                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
+        self._events = collections.deque(maxlen=MAX_EVENTS)
+        self._total = 0
+        self._alerts = []
+        self._offset = 0
+        self._partial = b""
+        deadline = time.time() + 60
+        while b"vigil: monitoring" not in self.stderr_bytes():
+            assert self.proc.poll() is None, "vigil exited before it was ready:\n" + self.stderr()
+            if time.time() > deadline:
+                self.stop()
+                pytest.fail("vigil was not ready after 60 s:\n" + self.stderr())
+            time.sleep(0.05)
+
+    def metrics(self):
+        m = re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)", self.stderr())
+        assert m, self.stderr()
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/metrics", timeout=10) as r:
+            return r.read().decode()
+
+
+PORT_ZERO_RULE = """
+- rule: Connect to port zero or {port}
+  desc: a value the kernel's port set cannot hold (it never looks up port 0)
+  condition: evt.type = connect and fd.sport in (0, {port})
+  output: connect to port %fd.sport (pid=%proc.pid)
+  priority: WARNING
+  tags: [test]
+"""
+
+
+def test_prefilter_sends_a_type_whole_when_a_value_cannot_be_compared(workdir):
+    """fd.sport in (0, P): the kernel never looks up port 0, so connects go up whole
+    (counted, with a notice) and a connect to port 0 still reaches the rule, live and
+    in a replay through the simulated prefilter."""
+    port = 38413
+    rules = os.path.join(workdir, "port0.yaml")
+    write(rules, PORT_ZERO_RULE.format(port=port))
+    shown = subprocess.run([VIGIL, "rules", "prefilter", rules], capture_output=True, text=True,
+                           check=True)
+    line = [l for l in shown.stdout.splitlines() if l.split()[0] == "connect"][0]
+    assert line.split()[1] == "all" and "(unfiltered: fd.sport 0 " in line, shown.stdout
+    assert f"port={port}" not in line, "never the other port alone"
+    rec = os.path.join(workdir, "rec.bin")
+    v = AlertsOnly(workdir, ["--rules", rules, "--record", rec])
+    try:
+        assert "vigil: prefilter: every connect event goes up, unfiltered: fd.sport 0" in \
+            v.stderr()
+        out = subprocess.run([helper("net_probe"), "connect4", "0"], capture_output=True,
+                             text=True, check=True)
+        pid = json.loads(out.stdout)["pid"]
+        al = v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == pid)
+        assert al["output_fields"]["fd.sport"] == 0
+        assert 'vigil_prefilter_fallbacks_total{type="connect",reason="value"} 1' in v.metrics()
+    finally:
+        assert v.stop() == 0, v.stderr()
+    pf = subprocess.run([VIGIL, "replay", rec, "--rules", rules, "--prefilter"],
+                        capture_output=True, text=True, check=True)
+    assert "every connect event goes up, unfiltered" in pf.stderr, pf.stderr
+    assert any(json.loads(l)["output_fields"].get("proc.pid") == pid
+               for l in pf.stdout.splitlines()), pf.stdout[-2000:]
+
+
+MANY_PORTS_RULE = """
+- list: many_ports
+  items: [{ports}]
+- rule: Connect to one of many ports
+  desc: more ports than the kernel's port map holds (4096)
+  condition: evt.type = connect and fd.sport in (many_ports)
+  output: connect to port %fd.sport (pid=%proc.pid)
+  priority: WARNING
+  tags: [test]
+"""
+
+
+def test_prefilter_sends_a_type_whole_when_its_map_is_full(workdir):
+    """5000 ports do not fit the kernel's port map: connects go up whole (counted, with a
+    notice) instead of with the first 4096 ports only, so a connect to one of the last
+    ports still reaches the rule."""
+    rules = os.path.join(workdir, "ports.yaml")
+    write(rules, MANY_PORTS_RULE.format(ports=", ".join(str(p) for p in range(1, 5001))))
+    v = AlertsOnly(workdir, ["--rules", rules])
+    try:
+        assert "every connect event goes up, unfiltered: more entries than the kernel map " \
+            "filter_ports holds" in v.stderr(), v.stderr()
+        out = subprocess.run([helper("net_probe"), "connect4", "4999"], capture_output=True,
+                             text=True, check=True)
+        pid = json.loads(out.stdout)["pid"]
+        al = v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == pid)
+        assert al["output_fields"]["fd.sport"] == 4999
+        assert 'vigil_prefilter_fallbacks_total{type="connect",reason="map_full"} 1' in \
+            v.metrics()
+    finally:
+        assert v.stop() == 0, v.stderr()

@@ -270,7 +270,13 @@ Test(metrics, standard_families)
 	metric__observe(a->rule_eval_seconds, 3e-6);
 	metrics__rules_loaded(m, true, 40);
 	metrics__rules_loaded(m, false, 0);
+	metrics__prefilter_fallback(m, "connect", "value");
+	metrics__prefilter_fallback(m, "connect", "value");
+	metrics__prefilter_fallback(m, "open", "map_full");
+	metrics__prefilter_fallback(NULL, "open", "map_full");
 	text = render(m);
+	assert_has(text, "vigil_prefilter_fallbacks_total{type=\"connect\",reason=\"value\"} 2\n");
+	assert_has(text, "vigil_prefilter_fallbacks_total{type=\"open\",reason=\"map_full\"} 1\n");
 	assert_has(text, "vigil_build_info{version=\"1.2.3\"} 1\n");
 	assert_has(text, "vigil_process_table_entries 12\n");
 	assert_has(text, "vigil_rule_evaluation_seconds_bucket{le=\"5e-06\"} 1\n");

@@ -5,11 +5,15 @@
  * evaluated: ~50 rules using every kind of constant (hash sets, prefix arrays,
  * pmatch, globs, regexes, numbers, networks, multi-valued fields). It also logs a
  * rough events/s figure; no timing is asserted.
+ *
+ * The same interposer injects allocation failures for other tests (alloc_inject.h).
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <errno.h>
 #include <time.h>
 
+#include "alloc_inject.h"
 #include "rules/fake.h"
 
 void *__libc_malloc(size_t n);
@@ -22,11 +26,24 @@ void *realloc(void *p, size_t n);
 static volatile int counting;
 static volatile long allocs;
 
+volatile long alloc_fail_countdown;
+volatile long alloc_failed;
+
+/* Whether this malloc or realloc is the one to fail. */
+static int inject(void)
+{
+	if (alloc_fail_countdown <= 0 || --alloc_fail_countdown)
+		return 0;
+	alloc_failed++;
+	errno = ENOMEM;
+	return 1;
+}
+
 void *malloc(size_t n)
 {
 	if (counting)
 		allocs++;
-	return __libc_malloc(n);
+	return inject() ? NULL : __libc_malloc(n);
 }
 
 void *calloc(size_t n, size_t m)
@@ -40,7 +57,7 @@ void *realloc(void *p, size_t n)
 {
 	if (counting)
 		allocs++;
-	return __libc_realloc(p, n);
+	return inject() ? NULL : __libc_realloc(p, n);
 }
 
 static const char *const conds[] = {

@@ -128,6 +128,19 @@ Test(rules_prefilter, numbers)
 	rule_engine__free(e);
 }
 
+/* The engine keeps every value, those the kernel cannot compare too: dropping one is
+ * for the map writer's side to refuse (it sends the type whole), never silently here. */
+Test(rules_prefilter, port_zero_and_odd_values_are_kept)
+{
+	struct rule_engine *e =
+	    engine_ok(RULE("a", "evt.type = connect and fd.sport in (0, 4444, 70000)")
+			  RULE("b", "evt.type = open and fd.name in (\"\", rel/x, /abs)"));
+
+	cr_assert_str_eq(pf_text(e, FE_CONNECT, "fd.sport"), "#0 #4444 #70000");
+	cr_assert_str_eq(pf_text(e, FE_OPEN, "fd.name"), "= =/abs =rel/x");
+	rule_engine__free(e);
+}
+
 Test(rules_prefilter, exceptions_and_inactive_rules)
 {
 	struct rule_engine_opts o = fake_opts();
