@@ -22,9 +22,8 @@ struct vigil_config;
 struct filter_spec;
 
 struct agent_opts {
-	const struct vigil_config *cfg; /* outputs, metrics, host name (required) */
-	const struct filter_spec
-	    *filter;			 /* --filter arguments, parsed; applied last (NULL: none) */
+	const struct vigil_config *cfg;	 /* outputs, metrics, host name (required) */
+	struct filter_spec *filter;	 /* --filter arguments, parsed; applied last (NULL: none) */
 	bool no_prefilter;		 /* send every event of every type to user space */
 	bool no_rules;			 /* evaluate no rules */
 	const char *const *rule_files;	 /* rule files; none: the built-in ruleset */

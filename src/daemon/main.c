@@ -61,10 +61,10 @@ static int parse_events(struct opt_ctx *x, const struct opt *opt, const char *s,
 /* --filter=TYPE=SPEC, parsed once here into the description the agent applies last */
 static int parse_filter(struct opt_ctx *x, const struct opt *opt, const char *s, void *base)
 {
-	struct filter_spec *spec = base;
+	struct agent_opts *o = base;
 	char err[256];
 
-	if (filter_spec_parse(spec, s, err, sizeof(err))) {
+	if (filter_spec_parse(o->filter, s, err, sizeof(err))) {
 		opt_error(x, "--filter %s", err);
 		return -EINVAL;
 	}
@@ -131,7 +131,7 @@ static const struct opt run_options[] = {
     {.flag = "filter",
      .type = OPT_CUSTOM,
      .parse = parse_filter,
-     .base = 2,
+     .base = 1,
      .arg = "TYPE=SPEC",
      .help = "what the kernel sends for an event type (repeatable): all, none, or a comma "
 	     "list of paths (\"/etc/\" or \"/usr/*\" are prefixes, \"/etc/shadow\" is exact), "
@@ -160,7 +160,7 @@ static int cmd_run(int argc, char **argv)
 	char err[1024] = "";
 	struct opt_ctx x = {.cli = true, .err = err, .errlen = sizeof(err)};
 	struct filter_spec filter; /* --filter arguments */
-	void *bases[3] = {cfg, &o, &filter};
+	void *bases[2] = {cfg, &o};
 	int ret = 2;
 
 	agent_opts_default(&o);

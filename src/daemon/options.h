@@ -61,7 +61,7 @@ struct opt {
 	const char *flag;	  /* long flag without "--"; NULL: file only */
 	char short_flag;	  /* one-letter flag, 0 for none */
 	enum opt_type type;	  /* how the value is read and stored */
-	unsigned base;		  /* which base pointer the offset applies to (index into bases) */
+	unsigned base;		  /* which base pointer the offset applies to (0 or 1) */
 	size_t off;		  /* where it is stored, from the base */
 	size_t size;		  /* bytes of the stored integer (OPT_UINT, OPT_BYTES) */
 	const char *def;	  /* default as written in the file; NULL: zero */
