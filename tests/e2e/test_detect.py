@@ -46,7 +46,7 @@ RULES_MIX = """
   tags: [test]
 - rule: Mix exact file
   desc: exact rule
-  condition: mix_open and fd.name in ({prefix}/exact.txt, /etc/hostname)
+  condition: mix_open and fd.name in ({prefix}/exact.txt, {outside})
   output: exact %fd.name
   priority: WARNING
   tags: [test]
@@ -161,9 +161,12 @@ def test_reload_while_events_flow_loses_none(workdir, watched):
     assert "lost=0" in [l for l in v.stderr().splitlines() if "vigil: open" in l][0]
 
 
-def mixed_workload(prefix, port):
+def mixed_workload(prefix, port, outside):
     """Actions some of which the mix rules match, most of which they do not."""
     os.makedirs(os.path.join(prefix, "other"), exist_ok=True)
+    os.makedirs(os.path.dirname(outside), exist_ok=True)
+    with open(outside, "w") as fh:
+        fh.write("x")
     for name in ("secret1", "secretdir.txt", "exact.txt", "other/x", "gone", "gone2"):
         with open(os.path.join(prefix, name), "w") as fh:
             fh.write("x")
@@ -176,7 +179,7 @@ s.bind(("127.0.0.1", {port})); s.listen(64); time.sleep(4)
     pids = []
     for name in ("secret1", "secretdir.txt", "exact.txt", "other/x", "nope.txt"):
         pids.append(probe("openat", "-", os.path.join(prefix, name), os.O_RDONLY)["pid"])
-    pids.append(probe("openat", "-", "/etc/hostname", os.O_RDONLY)["pid"])
+    pids.append(probe("openat", "-", outside, os.O_RDONLY)["pid"])
     pids.append(probe("openat", prefix, "other/../secret1", os.O_RDONLY)["pid"])
     pids.append(probe("unlink", os.path.join(prefix, "gone"))["pid"])
     pids.append(probe("unlink", os.path.join(prefix, "gone2"))["pid"])
@@ -201,13 +204,16 @@ def alert_keys(alerts):
 def test_derived_prefilter_never_drops_a_matching_event(workdir):
     prefix = os.path.join(os.path.realpath(workdir), "mix")
     os.makedirs(prefix)
+    # an exact path in another directory, which no other process on the host opens
+    # (host-wide files such as /etc/hostname differ between the two agents' windows)
+    outside = os.path.join(os.path.realpath(workdir), "elsewhere", "exact2.txt")
     port = 38411
     rules = os.path.join(workdir, "mix.yaml")
-    write(rules, RULES_MIX.format(prefix=prefix, port=port))
+    write(rules, RULES_MIX.format(prefix=prefix, port=port, outside=outside))
     shown = subprocess.run([VIGIL, "rules", "prefilter", rules], capture_output=True, text=True)
     lines = {l.split()[0]: l.split()[1:] for l in shown.stdout.splitlines()}
     assert lines["open"][0] == "match" and f"{prefix}/secret*" in lines["open"], shown.stdout
-    assert f"{prefix}/exact.txt" in lines["open"] and "/etc/hostname" in lines["open"]
+    assert f"{prefix}/exact.txt" in lines["open"] and outside in lines["open"]
     assert lines["unlink"] == ["match", f"{prefix}/gone*"] or \
         lines["unlink"] == ["match", f"{prefix}/gone/*", f"{prefix}/gone"] or \
         lines["unlink"][0] == "match", shown.stdout
@@ -220,7 +226,7 @@ def test_derived_prefilter_never_drops_a_matching_event(workdir):
     full = Vigil(d2, ["--rules", rules, "--no-prefilter", "--record",
                       os.path.join(workdir, "rec.bin")])
     try:
-        mixed_workload(prefix, port)
+        mixed_workload(prefix, port, outside)
         full.wait_alert(lambda a: a["rule"] == "Mix connect")
         derived.wait_alert(lambda a: a["rule"] == "Mix connect")
         time.sleep(1.0)
