@@ -451,7 +451,7 @@ int vg_mount(struct trace_event_raw_sys_exit *ctx)
 
 /* umount2 is "umount" in the kernel's syscall table */
 SEC("tp/syscalls/sys_exit_umount")
-int vg_umount(struct trace_event_raw_sys_exit *ctx)
+int vg_umount2(struct trace_event_raw_sys_exit *ctx)
 {
 	PRIV_ARGS(VG_EV_UMOUNT, VG_SYS_UMOUNT2);
 

@@ -19,8 +19,14 @@
 #ifndef VIGIL_SYSCALLS_H
 #define VIGIL_SYSCALLS_H
 
-#define VG_SYSCALLS(X)                                                                             \
-	X(EXECVE, 1, "execve", VG_EV_EXEC, 59, 11)                                                 \
+/* All of them. */
+#define VG_SYSCALLS(X) VG_SYSCALLS_EXEC(X) VG_SYSCALLS_EXIT(X)
+
+/* execve: its records come from the exec sensor (sched_process_exec), not a syscall exit */
+#define VG_SYSCALLS_EXEC(X) X(EXECVE, 1, "execve", VG_EV_EXEC, 59, 11)
+
+/* The rest: each has a sensor at its syscall exit, named vg_ and its Falco name. */
+#define VG_SYSCALLS_EXIT(X)                                                                        \
 	X(OPEN, 2, "open", VG_EV_OPEN, 2, 5)                                                       \
 	X(OPENAT, 3, "openat", VG_EV_OPEN, 257, 295)                                               \
 	X(OPENAT2, 4, "openat2", VG_EV_OPEN, 437, 437)                                             \

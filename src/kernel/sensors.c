@@ -27,84 +27,30 @@ LOADER_SKEL_OPS(vigil_bpf);
  * names its tracepoint. The lifecycle sensors are required, since the process
  * table depends on them; a refused file, network or privilege sensor is switched
  * off with a notice and vigil runs without it.
+ *
+ * The syscall-exit sensors come from the syscall table: each syscall vigil knows
+ * (but execve, which the exec sensor covers) has a program named vg_ and its
+ * Falco name. A row without its program, or a program without its row, is an
+ * error at start (the loader checks both ways).
  */
-#define TP(name)                                                                                   \
-	{                                                                                          \
-#name, LOADER_TRACEPOINT, NULL, false                                              \
-	}
-#define TP_REQUIRED(name)                                                                          \
-	{                                                                                          \
-#name, LOADER_TRACEPOINT, NULL, true                                               \
-	}
+#define SYSCALL_EXIT_PROG(NAME, VALUE, FALCO, KIND, NR64, NR32)                                    \
+	{"vg_" FALCO, LOADER_TRACEPOINT, NULL, false},
 
 static const struct loader_prog programs[] = {
     /* proc.bpf.c */
-    TP_REQUIRED(vg_exec),
+    {"vg_exec", LOADER_TRACEPOINT, NULL, true},
     {"vg_fork", LOADER_RAW_TRACEPOINT, NULL, true},
-    TP_REQUIRED(vg_exit),
-    /* file.bpf.c */
-    TP(vg_open),
-    TP(vg_openat),
-    TP(vg_openat2),
-    TP(vg_creat),
-    TP(vg_unlink),
-    TP(vg_unlinkat),
-    TP(vg_rmdir),
-    TP(vg_rename),
-    TP(vg_renameat),
-    TP(vg_renameat2),
-    TP(vg_mkdir),
-    TP(vg_mkdirat),
-    TP(vg_chmod),
-    TP(vg_fchmod),
-    TP(vg_fchmodat),
-    TP(vg_fchmodat2),
-    TP(vg_chown),
-    TP(vg_lchown),
-    TP(vg_fchown),
-    TP(vg_fchownat),
-    TP(vg_link),
-    TP(vg_linkat),
-    TP(vg_symlink),
-    TP(vg_symlinkat),
-    TP(vg_truncate),
-    TP(vg_ftruncate),
-    /* net.bpf.c */
-    TP(vg_connect),
-    TP(vg_accept),
-    TP(vg_accept4),
-    TP(vg_bind),
-    TP(vg_listen),
-    /* priv.bpf.c */
-    TP(vg_setuid_enter),
-    TP(vg_setuid),
-    TP(vg_setgid_enter),
-    TP(vg_setgid),
-    TP(vg_setreuid_enter),
-    TP(vg_setreuid),
-    TP(vg_setregid_enter),
-    TP(vg_setregid),
-    TP(vg_setresuid_enter),
-    TP(vg_setresuid),
-    TP(vg_setresgid_enter),
-    TP(vg_setresgid),
-    TP(vg_capset_enter),
-    TP(vg_capset),
-    TP(vg_ptrace),
-    TP(vg_init_module),
-    TP(vg_finit_module),
-    TP(vg_delete_module),
-    TP(vg_mount),
-    TP(vg_umount),
-    TP(vg_unshare),
-    TP(vg_setns),
-    TP(vg_bpf),
-    TP(vg_memfd_create),
-    TP(vg_chroot),
-    TP(vg_kill),
-    TP(vg_tkill),
-    TP(vg_tgkill),
-};
+    {"vg_exit", LOADER_TRACEPOINT, NULL, true},
+    /* priv.bpf.c: the values set*id and capset replace, read at entry */
+    {"vg_setuid_enter", LOADER_TRACEPOINT, NULL, false},
+    {"vg_setgid_enter", LOADER_TRACEPOINT, NULL, false},
+    {"vg_setreuid_enter", LOADER_TRACEPOINT, NULL, false},
+    {"vg_setregid_enter", LOADER_TRACEPOINT, NULL, false},
+    {"vg_setresuid_enter", LOADER_TRACEPOINT, NULL, false},
+    {"vg_setresgid_enter", LOADER_TRACEPOINT, NULL, false},
+    {"vg_capset_enter", LOADER_TRACEPOINT, NULL, false},
+    /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
+    VG_SYSCALLS_EXIT(SYSCALL_EXIT_PROG)};
 
 /* The ring's positions: the consumer page (read-write) and the producer page. */
 struct ring_pos {
