@@ -104,16 +104,16 @@ static void on_alert(void *arg, const struct detect_alert *al)
 	struct agent *a = arg;
 	const struct proc_info *p = al->ev->proc;
 	struct alert out = {
-	    .json = al->json,
-	    .json_len = al->json_len,
 	    .rule = al->rule->name,
 	    .priority = al->rule->priority,
-	    .output = al->text,
+	    .output = al->output,
 	    .tags = al->rule->tags,
 	    .n_tags = al->rule->n_tags,
-	    .hostname = a->hostname,
+	    .hostname = al->hostname,
 	    .time_ns = al->time_ns,
 	    .container_id = p && p->container.short_id[0] ? p->container.short_id : "host",
+	    .fields = al->fields,
+	    .n_fields = al->n_fields,
 	};
 
 	if (outputs__emit(a->outputs, &out))
