@@ -50,16 +50,14 @@ struct agent {
 	char hostname[256];	       /* this machine, for alerts */
 };
 
+/* The settings no flag sets; the flags' defaults are in the option table (main.c). */
 void agent_opts_default(struct agent_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->events = AGENT_FMT_NONE;
-	o->ringbuf_bytes = 4u << 20; /* mapped twice by the reader: counts 8 MiB of RSS */
 	o->wake_bytes = 64u << 10;
-	o->tick_ms = 1;
 	o->proc_max = 65536;
 	o->proc_linger_ns = 5ull * 1000000000ull;
-	o->ancestry_max = 8;
 }
 
 static uint64_t clock_ns(clockid_t id)
