@@ -50,16 +50,14 @@ struct agent {
 	char hostname[256];	       /* this machine, for alerts */
 };
 
+/* The settings no flag sets; the flags' defaults are in the option table (main.c). */
 void agent_opts_default(struct agent_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->events = AGENT_FMT_NONE;
-	o->ringbuf_bytes = 4u << 20; /* mapped twice by the reader: counts 8 MiB of RSS */
 	o->wake_bytes = 64u << 10;
-	o->tick_ms = 1;
 	o->proc_max = 65536;
 	o->proc_linger_ns = 5ull * 1000000000ull;
-	o->ancestry_max = 8;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -104,16 +102,16 @@ static void on_alert(void *arg, const struct detect_alert *al)
 	struct agent *a = arg;
 	const struct proc_info *p = al->ev->proc;
 	struct alert out = {
-	    .json = al->json,
-	    .json_len = al->json_len,
 	    .rule = al->rule->name,
 	    .priority = al->rule->priority,
-	    .output = al->text,
+	    .output = al->output,
 	    .tags = al->rule->tags,
 	    .n_tags = al->rule->n_tags,
-	    .hostname = a->hostname,
+	    .hostname = al->hostname,
 	    .time_ns = al->time_ns,
 	    .container_id = p && p->container.short_id[0] ? p->container.short_id : "host",
+	    .fields = al->fields,
+	    .n_fields = al->n_fields,
 	};
 
 	if (outputs__emit(a->outputs, &out))

@@ -41,6 +41,10 @@ struct agent_opts {
 	size_t ancestry_max;		 /* ancestors named in each event */
 };
 
+/*
+ * Zeroes o and sets what no flag sets; ringbuf_bytes, tick_ms and ancestry_max
+ * then come from the option table's defaults (options__defaults in main.c).
+ */
 void agent_opts_default(struct agent_opts *o);
 
 /* Runs until SIGINT or SIGTERM. Returns 0 or -errno (the cause printed to stderr). */

@@ -88,7 +88,7 @@ static const struct opt run_options[] = {
      .type = OPT_BYTES,
      .size = sizeof(size_t),
      AGENT(ringbuf_bytes),
-     .def = "4M",
+     .def = "4M", /* mapped twice by the reader: counts 8 MiB of RSS */
      .help = "kernel ring buffer size, a power of two"},
     {.flag = "tick-ms",
      .type = OPT_UINT,

@@ -17,6 +17,7 @@
 #include "events/event.h"
 #include "detect/filter.h"
 #include "util/json.h"
+#include "output/output.h"
 #include "pipeline.h"
 #include "state/proctable.h"
 #include "events/record.h"
@@ -26,7 +27,7 @@ struct replay {
 	struct filter_spec spec; /* derived prefilter, with --prefilter */
 	bool prefilter;		 /* apply spec */
 	bool events;		 /* print events too */
-	struct json_buf out;	 /* event rendering */
+	struct json_buf out;	 /* event and alert rendering */
 	uint64_t alerts;	 /* alerts written */
 	uint64_t dropped;	 /* events the prefilter would have dropped */
 };
@@ -35,8 +36,23 @@ static void print_alert(void *arg, const struct detect_alert *a)
 {
 	struct replay *r = arg;
 
+	struct alert al = {
+	    .rule = a->rule->name,
+	    .priority = a->rule->priority,
+	    .output = a->output,
+	    .tags = a->rule->tags,
+	    .n_tags = a->rule->n_tags,
+	    .hostname = a->hostname,
+	    .time_ns = a->time_ns,
+	    .fields = a->fields,
+	    .n_fields = a->n_fields,
+	};
+
 	r->alerts++;
-	fwrite(a->json, 1, a->json_len, stdout);
+	json_reset(&r->out);
+	if (alert__json(&al, &r->out))
+		return;
+	fwrite(r->out.buf, 1, r->out.len, stdout);
 	fputc('\n', stdout);
 }
 

@@ -18,7 +18,6 @@
 #include "events/event.h"
 #include "fields.h"
 #include "filter.h"
-#include "util/json.h"
 #include "daemon/metrics.h"
 #include "state/proctable.h"
 
@@ -26,8 +25,7 @@ struct detect {
 	struct detect_opts opts;     /* as given */
 	struct rule_engine *eng;     /* the running rules */
 	struct field_ctx *fctx;	     /* getter context, reused per event */
-	struct json_buf alert;	     /* alert rendering, reused */
-	struct rule_text text;	     /* text line rendering, reused */
+	struct rule_alert alert;     /* the parts of the alert being built, reused */
 	const char *hostname;	     /* for the alert being built */
 	struct metric *eval_seconds; /* sampled evaluation times; NULL: not timed */
 	struct detect_stats stats;   /* counters */
@@ -87,7 +85,6 @@ struct detect *detect__new(const struct detect_opts *opts)
 	d->eng = build(opts);
 	if (!d->eng)
 		goto err_free;
-	json_init(&d->alert);
 	count_rules(d);
 	return d;
 
@@ -102,8 +99,7 @@ void detect__free(struct detect *d)
 	if (!d)
 		return;
 	rule_engine__free(d->eng);
-	json_free(&d->alert);
-	rule_text__free(&d->text);
+	rule_alert__free(&d->alert);
 	free(d->fctx);
 	free(d);
 }
@@ -127,22 +123,21 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 {
 	struct detect *d = arg;
 	const struct event *ev = d->fctx->ev;
-	uint32_t code = field_event_code(ev);
-	struct detect_alert a = {.rule = rule, .ev = ev, .time_ns = ev->time_ns};
 
 	d->stats.alerts++;
-	json_reset(&d->alert);
-	if (rule_engine__format_alert(d->eng, idx, code, d->fctx, ev->time_ns, d->hostname,
+	if (rule_engine__format_alert(d->eng, idx, field_event_code(ev), d->fctx, ev->time_ns,
 				      &d->alert))
 		return;
-	d->text.len = 0;
-	if (rule_engine__format_output(d->eng, idx, code, d->fctx, ev->time_ns, &d->text))
-		return;
-	a.json = d->alert.buf;
-	a.json_len = d->alert.len;
-	a.text = d->text.buf;
 	if (d->opts.on_alert)
-		d->opts.on_alert(d->opts.arg, &a);
+		d->opts.on_alert(d->opts.arg, &(struct detect_alert){
+						  .rule = rule,
+						  .ev = ev,
+						  .time_ns = ev->time_ns,
+						  .hostname = d->hostname,
+						  .output = d->alert.output.buf,
+						  .fields = d->alert.fields,
+						  .n_fields = d->alert.n_fields,
+					      });
 }
 
 /* one evaluation in EVAL_SAMPLE is timed: two clock reads per event would cost more */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * detect.h - detection: owns the rule engine bound to vigil's events, evaluates
- * each event, formats alerts in Falco's JSON shape, reloads rules without losing
- * the running set on error, and derives the kernel prefilter from the rules.
+ * each event, renders each alert's parts (text line, typed fields) once, reloads rules without
+ * losing the running set on error, and derives the kernel prefilter from the rules.
  */
 #ifndef VIGIL_DETECT_H
 #define VIGIL_DETECT_H
@@ -19,13 +19,15 @@ struct proctable;
 struct filter_spec;
 struct metric;
 
+/* An alert's parts, rendered once; the outputs render its JSON (alert__json). */
 struct detect_alert {
-	const char *json;	      /* the alert, one JSON object (Falco's shape) */
-	size_t json_len;	      /* bytes in json */
-	const char *text;	      /* Falco's text line: "<time>: <Priority> <message>" */
-	const struct rule_info *rule; /* the rule that fired */
-	const struct event *ev;	      /* the event it fired on */
-	uint64_t time_ns;	      /* event time, wall clock */
+	const struct rule_info *rule;	     /* the rule that fired: name, priority, tags */
+	const struct event *ev;		     /* the event it fired on */
+	uint64_t time_ns;		     /* event time, wall clock */
+	const char *hostname;		     /* as given to detect__eval */
+	const char *output;		     /* Falco's text line: "<time>: <Priority> <message>" */
+	const struct rule_out_field *fields; /* output_fields, typed, in name order */
+	size_t n_fields;		     /* entries in fields */
 };
 
 typedef void (*detect_alert_fn)(void *arg, const struct detect_alert *a);

@@ -21,41 +21,45 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rules/engine.h"
+
 struct vigil_config;
 struct metrics;
+struct json_buf;
 
-/* One of an alert's output fields. */
-struct alert_field {
-	const char *name;  /* "proc.name" */
-	const char *value; /* rendered value */
-	bool raw;	   /* a JSON number or boolean, written as is; else a string */
+/*
+ * One alert, as its parts. A caller fills one with borrowed pointers and hands it
+ * to outputs__emit, which makes the one owned copy every sink shares (refs counts
+ * its holders). The JSON object is rendered once, at that copy, from the parts
+ * (alert__json), and so is the text line when the caller did not give it.
+ */
+struct alert {
+	atomic_uint refs;		     /* holders of an owned copy; unused by callers */
+	const char *rule;		     /* rule name */
+	int priority;			     /* enum rule_priority: 1 emergency .. 8 debug */
+	const char *source;		     /* "syscall" when NULL; "internal" for vigil's own */
+	const char *message;		     /* the rendered template alone; NULL: output */
+	const char *const *tags;	     /* rule tags */
+	size_t n_tags;			     /* entries in tags */
+	const char *hostname;		     /* NULL: the configured or system host name */
+	uint64_t time_ns;		     /* event wall time, ns since the epoch */
+	const char *container_id;	     /* "host", 12 hex characters, or NULL */
+	const struct rule_out_field *fields; /* output_fields, in the order written */
+	size_t n_fields;		     /* entries in fields */
+	const char *output;		     /* Falco's text line "<time>: <Priority> <message>";
+						NULL: rendered from time, priority, message */
+	const char *json;		     /* owned copy only: the Falco-shaped alert object,
+						one line, no newline; callers leave it NULL */
+	size_t json_len;		     /* bytes in json */
 };
 
 /*
- * One alert. A caller fills one with borrowed pointers and hands it to
- * outputs__emit, which makes the one owned copy every sink shares (refs counts
- * its holders). The JSON object and the text line are rendered once, at that
- * copy, from the fields when the caller did not give them.
+ * Appends a's Falco-shaped JSON object to j, from its parts; a->output must be
+ * set, and a->hostname (NULL writes ""). The one renderer of an alert's JSON:
+ * outputs__emit uses it for its copy, vigil replay for what it prints. Returns 0
+ * or j->err.
  */
-struct alert {
-	atomic_uint refs;		  /* holders of an owned copy; unused by callers */
-	const char *rule;		  /* rule name */
-	int priority;			  /* enum rule_priority: 1 emergency .. 8 debug */
-	const char *source;		  /* "syscall" when NULL; "internal" for vigil's own */
-	const char *message;		  /* the rendered template alone; NULL: output */
-	const char *const *tags;	  /* rule tags */
-	size_t n_tags;			  /* entries in tags */
-	const char *hostname;		  /* NULL: the configured or system host name */
-	uint64_t time_ns;		  /* event wall time, ns since the epoch */
-	const char *container_id;	  /* "host", 12 hex characters, or NULL */
-	const struct alert_field *fields; /* output_fields in order; NULL: read from json */
-	size_t n_fields;		  /* entries in fields */
-	const char *output;		  /* Falco's text line "<time>: <Priority> <message>";
-					     NULL: rendered from time, priority, message */
-	const char *json;		  /* Falco-shaped alert object, one line, no newline;
-					     NULL: rendered from the fields above */
-	size_t json_len;		  /* bytes in json; 0: strlen(json) */
-};
+int alert__json(const struct alert *a, struct json_buf *j);
 
 struct outputs;
 

@@ -151,9 +151,7 @@ static char *render_text(const struct alert *a)
 	return s;
 }
 
-/* The Falco-shaped object, for an alert given without one; its fields in order. */
-static void render_json(const struct alert *a, const char *host, const char *output,
-			struct json_buf *j)
+int alert__json(const struct alert *a, struct json_buf *j)
 {
 	const char *prio = rule_priority__name(a->priority);
 	char when[48];
@@ -161,17 +159,27 @@ static void render_json(const struct alert *a, const char *host, const char *out
 	output_format_time(a->time_ns, 9, when, sizeof(when));
 	json_obj_begin(j);
 	json_key(j, "hostname");
-	json_str(j, host);
+	json_str(j, a->hostname ? a->hostname : "");
 	json_key(j, "output");
-	json_str(j, output);
+	json_str(j, a->output);
 	json_key(j, "output_fields");
 	json_obj_begin(j);
 	for (size_t i = 0; i < a->n_fields; i++) {
-		json_key(j, a->fields[i].name);
-		if (a->fields[i].raw)
-			json_raw(j, a->fields[i].value);
-		else
-			json_str(j, a->fields[i].value);
+		const struct rule_out_field *f = &a->fields[i];
+
+		json_key(j, f->name);
+		switch (f->type) {
+		case RULE_OUT_STRING:
+			json_strn(j, f->value, f->len ? f->len : strlen(f->value));
+			break;
+		case RULE_OUT_RAW:
+		case RULE_OUT_LIST:
+			json_raw(j, f->value);
+			break;
+		case RULE_OUT_NULL:
+			json_null(j);
+			break;
+		}
 	}
 	json_obj_end(j);
 	json_key(j, "priority");
@@ -188,57 +196,53 @@ static void render_json(const struct alert *a, const char *host, const char *out
 	json_key(j, "time");
 	json_str(j, when);
 	json_obj_end(j);
+	return j->err;
+}
+
+static size_t field_len(const struct rule_out_field *f)
+{
+	if (!f->value)
+		return 0;
+	return f->len ? f->len : strlen(f->value);
 }
 
 struct alert *alert__dup(const struct alert *a, const char *hostname)
 {
 	const char *host = a->hostname ? a->hostname : hostname ? hostname : "";
-	const char *output = a->output, *json = a->json;
 	const char *source = a->source ? a->source : "syscall";
-	const struct alert_field *fields = a->fields;
-	size_t n_fields = a->n_fields, json_len = a->json_len, strs, ptrs;
-	struct alert_field *parsed = NULL, *rf;
-	struct alert *r = NULL;
+	size_t strs, ptrs;
+	struct rule_out_field *rf;
+	struct alert *r = NULL, parts = *a;
 	struct json_buf j = {0};
 	char *text = NULL, *p;
 	const char **tags;
 
-	if (!output) {
+	if (!parts.output) {
 		text = render_text(a);
 		if (!text)
 			goto out;
-		output = text;
+		parts.output = text;
 	}
-	if (!json) {
-		json_init(&j);
-		render_json(a, host, output, &j);
-		if (j.err)
-			goto out;
-		json = j.buf;
-		json_len = j.len;
-	} else if (!json_len) {
-		json_len = strlen(json);
-	}
-	if (!fields) { /* a caller that gave only the JSON: its fields, read once */
-		parsed = alert_json_fields(json, json_len, &n_fields);
-		fields = parsed;
-	}
+	parts.hostname = host;
+	json_init(&j);
+	if (alert__json(&parts, &j))
+		goto out;
 
 	/* strings (each NUL-terminated) after the record, pointer arrays first */
-	strs = json_len + 1 + strlen(a->rule ? a->rule : "") + 1 + strlen(output) + 1 +
+	strs = j.len + 1 + strlen(a->rule ? a->rule : "") + 1 + strlen(parts.output) + 1 +
 	       (a->message ? strlen(a->message) + 1 : 0) + strlen(host) + 1 + strlen(source) + 1 +
 	       (a->container_id ? strlen(a->container_id) + 1 : 0);
 	for (size_t i = 0; i < a->n_tags; i++)
 		strs += strlen(a->tags[i]) + 1;
-	for (size_t i = 0; i < n_fields; i++)
-		strs += strlen(fields[i].name) + 1 + strlen(fields[i].value) + 1;
-	ptrs = a->n_tags * sizeof(char *) + n_fields * sizeof(struct alert_field);
+	for (size_t i = 0; i < a->n_fields; i++)
+		strs += strlen(a->fields[i].name) + 1 + field_len(&a->fields[i]) + 1;
+	ptrs = a->n_tags * sizeof(char *) + a->n_fields * sizeof(struct rule_out_field);
 	r = calloc(1, sizeof(*r) + ptrs + strs);
 	if (!r)
 		goto out;
 	atomic_init(&r->refs, 1);
 	tags = (const char **)(r + 1);
-	rf = n_fields ? (struct alert_field *)(tags + a->n_tags) : NULL;
+	rf = a->n_fields ? (struct rule_out_field *)(tags + a->n_tags) : NULL;
 	p = (char *)(r + 1) + ptrs;
 #define COPY(dst, src, n)                                                                          \
 	do {                                                                                       \
@@ -248,11 +252,11 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 		p += (n) + 1;                                                                      \
 	} while (0)
 #define COPYS(dst, src) COPY(dst, src, strlen(src))
-	COPY(r->json, json, json_len);
-	r->json_len = json_len;
+	COPY(r->json, j.buf, j.len);
+	r->json_len = j.len;
 	COPYS(r->rule, a->rule ? a->rule : "");
 	COPYS(r->source, source);
-	COPYS(r->output, output);
+	COPYS(r->output, parts.output);
 	if (a->message)
 		COPYS(r->message, a->message);
 	else
@@ -262,23 +266,26 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 		COPYS(r->container_id, a->container_id);
 	for (size_t i = 0; i < a->n_tags; i++)
 		COPYS(tags[i], a->tags[i]);
-	for (size_t i = 0; i < n_fields; i++) {
-		COPYS(rf[i].name, fields[i].name);
-		COPYS(rf[i].value, fields[i].value);
-		rf[i].raw = fields[i].raw;
+	for (size_t i = 0; i < a->n_fields; i++) {
+		const struct rule_out_field *f = &a->fields[i];
+
+		COPYS(rf[i].name, f->name);
+		rf[i].len = field_len(f);
+		rf[i].type = f->type;
+		if (f->value)
+			COPY(rf[i].value, f->value, rf[i].len);
 	}
 #undef COPYS
 #undef COPY
 	r->tags = tags;
 	r->n_tags = a->n_tags;
 	r->fields = rf;
-	r->n_fields = n_fields;
+	r->n_fields = a->n_fields;
 	r->priority = a->priority;
 	r->time_ns = a->time_ns;
 out:
 	free(text);
 	json_free(&j);
-	free(parsed);
 	return r;
 }
 
@@ -723,7 +730,7 @@ static void emit_summary(struct outputs *o, const char *rule, uint64_t count, do
 {
 	static const char *const tags[] = {"vigil", "rate_limit"};
 	char now_s[24], count_s[24], *message = NULL;
-	struct alert_field fields[3];
+	struct rule_out_field fields[3];
 	struct timespec ts;
 	struct alert *r;
 	uint64_t now;
@@ -736,9 +743,9 @@ static void emit_summary(struct outputs *o, const char *rule, uint64_t count, do
 		return;
 	snprintf(now_s, sizeof(now_s), "%llu", (unsigned long long)now);
 	snprintf(count_s, sizeof(count_s), "%llu", (unsigned long long)count);
-	fields[0] = (struct alert_field){"evt.time", now_s, true};
-	fields[1] = (struct alert_field){"rule.name", rule, false};
-	fields[2] = (struct alert_field){"suppressed", count_s, true};
+	fields[0] = (struct rule_out_field){"evt.time", now_s, 0, RULE_OUT_RAW};
+	fields[1] = (struct rule_out_field){"rule.name", rule, 0, RULE_OUT_STRING};
+	fields[2] = (struct rule_out_field){"suppressed", count_s, 0, RULE_OUT_RAW};
 	r = alert__dup(&(struct alert){.rule = SUMMARY_RULE,
 				       .priority = RULE_PRIO_NOTICE,
 				       .source = "internal",

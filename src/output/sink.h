@@ -25,8 +25,8 @@ struct curl_slist;
 
 /*
  * The owned, immutable copy of a (one allocation) with every form filled in:
- * hostname fills a missing a->hostname, the JSON, the text line and the fields
- * are rendered from the others when a leaves them out. NULL on ENOMEM.
+ * hostname fills a missing a->hostname, the text line is rendered when a leaves
+ * it out, and the JSON object from the parts. NULL on ENOMEM.
  */
 struct alert *alert__dup(const struct alert *a, const char *hostname);
 struct alert *alert__get(struct alert *r);
@@ -223,14 +223,6 @@ uint64_t sink__now(void); /* CLOCK_MONOTONIC ns */
 
 /* RFC 3339 UTC with digits (0..9) fraction digits into buf (>= 40 bytes). */
 void output_format_time(uint64_t ns, int digits, char *buf, size_t len);
-
-/*
- * The scalar members of the alert JSON's output_fields (strings decoded, numbers
- * and booleans as written, nulls and nested values skipped), as name/value pairs
- * in one malloc'd block; *n receives the count. NULL with *n = 0 when there are
- * none or the JSON is malformed.
- */
-struct alert_field *alert_json_fields(const char *json, size_t len, size_t *n);
 
 struct syslog_opts {
 	int facility;	      /* 0..23 */

@@ -64,8 +64,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct json_buf;
-
 /* ---- binding: fields, event types, values ---- */
 
 enum rule_ftype {
@@ -299,15 +297,42 @@ int rule_engine__format_message(struct rule_engine *e, size_t rule_idx, uint32_t
 /* Falco's text line: "<time>: <Priority> <message>"; ts_ns is the event's wall time. */
 int rule_engine__format_output(struct rule_engine *e, size_t rule_idx, uint32_t evtype, void *event,
 			       uint64_t ts_ns, struct rule_text *out);
+/* How an output field's value is written in the alert's JSON. */
+enum rule_out_type {
+	RULE_OUT_STRING, /* value is the text itself, quoted */
+	RULE_OUT_RAW,	 /* value is a JSON number or boolean, written as is */
+	RULE_OUT_NULL,	 /* the event has no value: null; value is NULL */
+	RULE_OUT_LIST,	 /* a multi-valued field: value is its JSON array, written as is */
+};
+
+/* One of an alert's output fields, rendered. */
+struct rule_out_field {
+	const char *name;	 /* canonical spelling: "proc.name", "proc.aname[2]" */
+	const char *value;	 /* see type; NUL-terminated */
+	size_t len;		 /* bytes in value; 0: strlen(value) */
+	enum rule_out_type type; /* how value is written */
+};
+
+/* An alert's parts, rendered once from one match; reused across matches. */
+struct rule_alert {
+	struct rule_text output;       /* Falco's text line: "<time>: <Priority> <message>" */
+	struct rule_out_field *fields; /* output_fields sorted by name, evt.time (ns) included */
+	size_t n_fields;	       /* entries in fields */
+	size_t cap;		       /* entries allocated */
+	struct rule_text values;       /* the fields' values, end to end */
+};
+
+void rule_alert__free(struct rule_alert *a);
+
 /*
- * One alert as a JSON object in Falco's shape (keys sorted as Falco prints them):
- * hostname, output (the text line), output_fields (every field named by the
- * template, the condition and the exceptions, typed; missing values null; plus
- * evt.time in ns), priority, rule, source ("syscall"), tags, time (RFC 3339 UTC with
- * nanoseconds). Appends to out; returns 0 or out->err.
+ * One alert's parts (Falco's shape; the outputs render its JSON from them): the
+ * text line, and every field named by the template, the condition and the
+ * exceptions, typed, missing values null, multi-valued ones as arrays, plus
+ * evt.time in ns, in name order. The pointers in out stay valid until the next
+ * call with out. Returns 0, -EINVAL or -ENOMEM.
  */
 int rule_engine__format_alert(struct rule_engine *e, size_t rule_idx, uint32_t evtype, void *event,
-			      uint64_t ts_ns, const char *hostname, struct json_buf *out);
+			      uint64_t ts_ns, struct rule_alert *out);
 
 /* ---- kernel prefilter derivation ---- */
 

@@ -3,8 +3,9 @@
  * output.c - rule output templates, as Falco writes them: text with %field,
  * %field[arg] and %evt.arg.name tokens ("%%" is a literal '%', "%20field" pads or
  * cuts to 20 characters, a leading '*' is accepted and ignored). Rendering gives
- * Falco's message, its text line ("<time>: <Priority> <message>") and its JSON alert
- * with typed output_fields. Missing values print as <NA> in text and null in JSON.
+ * Falco's message, its text line ("<time>: <Priority> <message>") and the alert's
+ * output_fields, typed as its JSON writes them (the outputs render that JSON).
+ * Missing values print as <NA> in text and are null among the fields.
  * Alerts are rare next to events, so rendering may allocate; field values still
  * come from the cache the evaluation filled.
  */
@@ -283,8 +284,17 @@ int rule_engine__format_output(struct rule_engine *e, size_t rule_idx, uint32_t 
 	return output_into(e, &e->crules[rule_idx], event, ts_ns, out);
 }
 
-/* ---- JSON ---- */
+/* ---- alert fields ---- */
 
+void rule_alert__free(struct rule_alert *a)
+{
+	rule_text__free(&a->output);
+	rule_text__free(&a->values);
+	free(a->fields);
+	memset(a, 0, sizeof(*a));
+}
+
+/* A list value as its JSON array; its elements typed as Falco writes them. */
 static void value_json(const struct slot *s, const struct rule_value *v, struct json_buf *j)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -314,31 +324,98 @@ static void value_json(const struct slot *s, const struct rule_value *v, struct 
 	}
 }
 
-static void slot_json(struct rule_engine *e, struct slot *s, void *event, struct json_buf *j)
+/*
+ * Appends one field to out; its value goes to out->values at an offset kept in
+ * the value pointer until every field is in (the buffer may move meanwhile).
+ */
+static int field_put(struct rule_alert *out, const char *name, enum rule_out_type type,
+		     const char *v, size_t len)
+{
+	struct rule_out_field *f;
+
+	if (out->n_fields == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 16;
+
+		f = realloc(out->fields, cap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		out->fields = f;
+		out->cap = cap;
+	}
+	f = &out->fields[out->n_fields++];
+	f->name = name;
+	f->type = type;
+	f->value = (const char *)(uintptr_t)out->values.len;
+	f->len = len;
+	if (type == RULE_OUT_NULL)
+		return 0;
+	if (text_put(&out->values, v, len))
+		return -ENOMEM;
+	return text_put(&out->values, "", 1); /* each value NUL-terminated */
+}
+
+/* A value typed for JSON: strings and addresses quoted, numbers and booleans not. */
+static int scalar_put(struct rule_alert *out, const char *name, const struct slot *s,
+		      const struct rule_value *v)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	switch (s->type) {
+	case RULE_FT_STRING:
+		return field_put(out, name, RULE_OUT_STRING, v->str.ptr, v->str.len);
+	case RULE_FT_IPADDR:
+	case RULE_FT_IPNET:
+		if (!inet_ntop(v->ip.family == 6 ? AF_INET6 : AF_INET, v->ip.addr, buf,
+			       sizeof(buf)))
+			return field_put(out, name, RULE_OUT_NULL, NULL, 0);
+		return field_put(out, name, RULE_OUT_STRING, buf, strlen(buf));
+	case RULE_FT_INT64:
+		snprintf(buf, sizeof(buf), "%" PRId64, v->i64);
+		break;
+	case RULE_FT_UINT64:
+		snprintf(buf, sizeof(buf), "%" PRIu64, v->u64);
+		break;
+	case RULE_FT_BOOL:
+		snprintf(buf, sizeof(buf), "%s", v->b ? "true" : "false");
+		break;
+	default:
+		return field_put(out, name, RULE_OUT_NULL, NULL, 0);
+	}
+	return field_put(out, name, RULE_OUT_RAW, buf, strlen(buf));
+}
+
+static int slot_field(struct rule_engine *e, struct slot *s, void *event, struct rule_alert *out)
 {
 	int n = slot_fetch(e, s, event);
+	struct json_buf j;
+	int ret;
 
-	json_key(j, s->ref.text);
-	if (!n) {
-		json_null(j);
-		return;
-	}
-	if (!s->ref.multi) {
-		value_json(s, &s->vals[0], j);
-		return;
-	}
-	json_arr_begin(j);
+	if (!n)
+		return field_put(out, s->ref.text, RULE_OUT_NULL, NULL, 0);
+	if (!s->ref.multi)
+		return scalar_put(out, s->ref.text, s, &s->vals[0]);
+	json_init(&j);
+	json_arr_begin(&j);
 	for (int i = 0; i < n; i++)
-		value_json(s, &s->vals[i], j);
-	json_arr_end(j);
+		value_json(s, &s->vals[i], &j);
+	json_arr_end(&j);
+	ret = j.err ? -ENOMEM : field_put(out, s->ref.text, RULE_OUT_LIST, j.buf, j.len);
+	json_free(&j);
+	return ret;
+}
+
+static int time_field(struct rule_alert *out, uint64_t ts_ns)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, ts_ns);
+	return field_put(out, "evt.time", RULE_OUT_RAW, buf, strlen(buf));
 }
 
 int rule_engine__format_alert(struct rule_engine *e, size_t rule_idx, uint32_t evtype, void *event,
-			      uint64_t ts_ns, const char *hostname, struct json_buf *out)
+			      uint64_t ts_ns, struct rule_alert *out)
 {
 	const struct crule *cr;
-	struct rule_text line = {0};
-	char tbuf[64];
 	bool time_done = false;
 	int ret;
 
@@ -346,54 +423,32 @@ int rule_engine__format_alert(struct rule_engine *e, size_t rule_idx, uint32_t e
 		return -EINVAL;
 	cr = &e->crules[rule_idx];
 	begin_format(e, evtype);
-	ret = output_into(e, cr, event, ts_ns, &line);
-	if (ret) {
-		rule_text__free(&line);
-		return ret;
-	}
-
-	json_obj_begin(out);
-	json_key(out, "hostname");
-	json_str(out, hostname ? hostname : "");
-	json_key(out, "output");
-	json_strn(out, line.buf, line.len);
-	rule_text__free(&line);
-
-	json_key(out, "output_fields");
-	json_obj_begin(out);
-	for (uint32_t i = 0; i < cr->n_ofields; i++) {
+	out->output.len = 0;
+	out->values.len = 0;
+	out->n_fields = 0;
+	ret = output_into(e, cr, event, ts_ns, &out->output);
+	for (uint32_t i = 0; i < cr->n_ofields && !ret; i++) {
 		struct slot *s = VEC_AT(e->slots, struct slot *, cr->ofields[i]);
 		int c = strcmp(s->ref.text, "evt.time");
 
 		if (!time_done && c >= 0) {
 			time_done = true;
-			if (c > 0) {
-				json_key(out, "evt.time");
-				json_uint(out, ts_ns);
-			}
+			if (c > 0)
+				ret = time_field(out, ts_ns);
 		}
-		slot_json(e, s, event, out);
+		if (!ret)
+			ret = slot_field(e, s, event, out);
 	}
-	if (!time_done) {
-		json_key(out, "evt.time");
-		json_uint(out, ts_ns);
-	}
-	json_obj_end(out);
+	if (!ret && !time_done)
+		ret = time_field(out, ts_ns);
+	if (!ret && !out->values.buf)
+		ret = text_put(&out->values, "", 0);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < out->n_fields; i++) {
+		struct rule_out_field *f = &out->fields[i];
 
-	json_key(out, "priority");
-	json_str(out, rule_priority__name(cr->info.priority));
-	json_key(out, "rule");
-	json_str(out, cr->info.name);
-	json_key(out, "source");
-	json_str(out, "syscall");
-	json_key(out, "tags");
-	json_arr_begin(out);
-	for (size_t i = 0; i < cr->info.n_tags; i++)
-		json_str(out, cr->info.tags[i]);
-	json_arr_end(out);
-	json_key(out, "time");
-	time_text(ts_ns, true, tbuf, sizeof(tbuf));
-	json_str(out, tbuf);
-	json_obj_end(out);
-	return out->err;
+		f->value = f->type == RULE_OUT_NULL ? NULL : out->values.buf + (uintptr_t)f->value;
+	}
+	return 0;
 }

@@ -124,9 +124,9 @@ Test(output_core, record_is_a_deep_copy)
 
 Test(output_core, record_renders_json_and_text_once_from_fields)
 {
-	struct alert_field f[] = {{"evt.num", "7", true},
-				  {"fd.name", "/etc/\"shadow\"", false},
-				  {"proc.is_root", "true", true}};
+	struct rule_out_field f[] = {{"evt.num", "7", 0, RULE_OUT_RAW},
+				     {"fd.name", "/etc/\"shadow\"", 0, RULE_OUT_STRING},
+				     {"proc.is_root", "true", 0, RULE_OUT_RAW}};
 	const char *tags[] = {"T1555", "host"};
 	struct alert *r = alert__dup(&(struct alert){.rule = "Read shadow",
 						     .priority = RULE_PRIO_WARNING,
@@ -153,18 +153,35 @@ Test(output_core, record_renders_json_and_text_once_from_fields)
 	alert__put(r);
 }
 
-Test(output_core, record_reads_fields_of_a_given_json_once)
+Test(output_core, record_keeps_typed_fields_nulls_and_lists)
 {
-	struct alert *r = test_rec("R", RULE_PRIO_ERROR, 12);
+	static const char nul_inside[] = "a\0b";
+	struct rule_out_field f[] = {{"fd.sip", NULL, 0, RULE_OUT_NULL},
+				     {"proc.aname", "[\"bash\",\"sshd\"]", 0, RULE_OUT_LIST},
+				     {"proc.args", nul_inside, 3, RULE_OUT_STRING},
+				     {"proc.pid", "12", 0, RULE_OUT_RAW}};
+	struct alert *r = alert__dup(&(struct alert){.rule = "R",
+						     .priority = RULE_PRIO_ERROR,
+						     .output = "line",
+						     .time_ns = 1767323045123456789ull,
+						     .fields = f,
+						     .n_fields = 4},
+				     "h");
 
-	/* a caller that hands over only the JSON (the rule engine does) */
-	cr_assert_eq(r->n_fields, 3);
-	cr_assert_str_eq(r->fields[0].name, "evt.num");
-	cr_assert_str_eq(r->fields[0].value, "12");
-	cr_assert(r->fields[0].raw);
-	cr_assert_str_eq(r->fields[2].name, "proc.name");
-	cr_assert_str_eq(r->fields[2].value, "cat");
-	cr_assert_not(r->fields[2].raw);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->json, "{\"hostname\":\"h\",\"output\":\"line\",\"output_fields\":"
+				  "{\"fd.sip\":null,\"proc.aname\":[\"bash\",\"sshd\"],"
+				  "\"proc.args\":\"a\\u0000b\",\"proc.pid\":12},"
+				  "\"priority\":\"Error\",\"rule\":\"R\",\"source\":\"syscall\","
+				  "\"tags\":[],\"time\":\"2026-01-02T03:04:05.123456789Z\"}");
+	cr_assert_eq(r->n_fields, 4);
+	cr_assert_null(r->fields[0].value, "a null stays without a value");
+	cr_assert_eq(r->fields[0].type, RULE_OUT_NULL);
+	cr_assert_eq(r->fields[1].type, RULE_OUT_LIST);
+	cr_assert_eq(r->fields[2].len, 3, "a value's length is kept with its bytes");
+	cr_assert_eq(memcmp(r->fields[2].value, "a\0b", 4), 0);
+	cr_assert_str_eq(r->fields[3].value, "12");
+	cr_assert_eq(r->fields[3].type, RULE_OUT_RAW);
 	alert__put(r);
 }
 
@@ -421,7 +438,7 @@ Test(output_core, webhook_posts_the_alert_json)
 	cr_assert_eq(outputs__emit(o, &t.a), 0);
 	outputs__close(o);
 	cr_assert_eq(srv_count(&s), 1);
-	cr_assert_str_eq(s.bodies[0], t.a.json, "the body is the Falco-shaped alert as is");
+	cr_assert_str_eq(s.bodies[0], t.j.buf, "the body is the Falco-shaped alert as is");
 	cr_assert_eq(strncmp(s.heads[0], "POST /hook HTTP/1.1\r\n", 21), 0, "%s", s.heads[0]);
 	cr_assert_not_null(strcasestr(s.heads[0], "\r\nContent-Type: application/json"));
 	cr_assert_not_null(strstr(s.heads[0], "\r\nAuthorization: Bearer s3cret"));

@@ -109,19 +109,15 @@ Test(syslog, json_msg)
 
 Test(syslog, sd_values_are_escaped)
 {
-	struct alert_field f[] = {
+	struct rule_out_field f[] = {
 	    {"proc.cmdline", "echo \"a]b\\c\""},
 	    {"bad name=x]\"y", "v"},
 	    {"bytes", "ok\xff\xfe"
 		      "end"},
 	    {"a.very.long.field.name.longer.than.thirty.two", "v"},
 	};
-	struct alert a = {.json = "{}",
-			  .rule = "R",
-			  .priority = RULE_PRIO_NOTICE,
-			  .output = "out",
-			  .fields = f,
-			  .n_fields = 4};
+	struct alert a = {
+	    .rule = "R", .priority = RULE_PRIO_NOTICE, .output = "out", .fields = f, .n_fields = 4};
 	struct alert *r = alert__dup(&a, "h");
 	char *m = format(&base_opts, r);
 
@@ -140,11 +136,8 @@ Test(syslog, sd_values_are_escaped)
 
 Test(syslog, header_fields_are_cleaned)
 {
-	struct alert a = {.json = "{}",
-			  .rule = "R",
-			  .priority = RULE_PRIO_ALERT,
-			  .output = "o",
-			  .hostname = "bad host\n"};
+	struct alert a = {
+	    .rule = "R", .priority = RULE_PRIO_ALERT, .output = "o", .hostname = "bad host\n"};
 	struct alert *r = alert__dup(&a, "h");
 	struct syslog_opts o = base_opts;
 
@@ -157,9 +150,8 @@ Test(syslog, truncation_keeps_the_structure)
 {
 	struct syslog_opts o = base_opts;
 	char big[3000], *m;
-	struct alert_field f[] = {{"huge", big}, {"small", "s"}};
-	struct alert a = {
-	    .json = "{}", .rule = "R", .priority = RULE_PRIO_NOTICE, .fields = f, .n_fields = 2};
+	struct rule_out_field f[] = {{"huge", big}, {"small", "s"}};
+	struct alert a = {.rule = "R", .priority = RULE_PRIO_NOTICE, .fields = f, .n_fields = 2};
 	struct alert *r;
 
 	memset(big, 'x', sizeof(big) - 1);
@@ -183,7 +175,7 @@ Test(syslog, msg_is_cut_on_a_character_boundary)
 {
 	struct syslog_opts o = base_opts;
 	char text[2000], *m;
-	struct alert a = {.json = "{}", .rule = "R", .priority = RULE_PRIO_NOTICE, .output = text};
+	struct alert a = {.rule = "R", .priority = RULE_PRIO_NOTICE, .output = text};
 	struct alert *r;
 	size_t n;
 
@@ -200,49 +192,33 @@ Test(syslog, msg_is_cut_on_a_character_boundary)
 	alert__put(r);
 }
 
-/* ---- output_fields read back from JSON ---- */
+/* ---- output_fields as structured data ---- */
 
-Test(syslog, json_fields_decoded)
+Test(syslog, sd_has_the_scalar_fields_only)
 {
-	const char *json = "{\"hostname\":\"h\",\"output\":\"o\\\"utput_fields\",\"output_fields\":"
-			   "{\"a\":\"x\\u00e9\\ud83d\\ude00\\n\",\"b\":12,\"c\":true,\"d\":null,"
-			   "\"e\":[1,2],\"f\":{\"g\":1},\"raw\":\"\\udcff\\udc80\",\"h\":-1.5e3},"
-			   "\"rule\":\"r\",\"tags\":[\"a\",\"b\"]}";
-	size_t n;
-	struct alert_field *f = alert_json_fields(json, strlen(json), &n);
-
-	cr_assert_not_null(f);
-	cr_assert_eq(n, 5);
-	cr_assert_str_eq(f[0].name, "a");
-	cr_assert_str_eq(f[0].value, "x\xc3\xa9\xf0\x9f\x98\x80\n");
-	cr_assert_str_eq(f[1].value, "12");
-	cr_assert_str_eq(f[2].value, "true");
-	cr_assert_str_eq(f[3].name, "raw");
-	cr_assert_str_eq(f[3].value, "\xff\x80", "surrogateescape gives the bytes back");
-	cr_assert_str_eq(f[4].name, "h");
-	cr_assert_str_eq(f[4].value, "-1.5e3");
-	free(f);
-}
-
-Test(syslog, json_fields_malformed_or_absent)
-{
-	static const char *const bad[] = {
-	    "",
-	    "[]",
-	    "{\"output_fields\":{\"a\":\"x}",
-	    "{\"output_fields\":{\"a\" \"x\"}}",
-	    "{\"output_fields\":{\"a\":\"\\q\"}}",
-	    "{\"output_fields\":{\"a\":1,}}",
-	    "{\"output\":\"no fields\"}",
-	    "{\"output_fields\":{}}",
-	    "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	struct rule_out_field f[] = {
+	    {"a", "x\xc3\xa9\n", 0, RULE_OUT_STRING}, {"b", "12", 0, RULE_OUT_RAW},
+	    {"c", "true", 0, RULE_OUT_RAW},	      {"d", NULL, 0, RULE_OUT_NULL},
+	    {"e", "[1,2]", 0, RULE_OUT_LIST},	      {"raw", "\xff\x80", 0, RULE_OUT_STRING},
+	    {"h", "-1.5e3", 0, RULE_OUT_RAW},
 	};
-	size_t n = 99;
+	struct alert a = {.rule = "R",
+			  .priority = RULE_PRIO_NOTICE,
+			  .output = "o",
+			  .fields = f,
+			  .n_fields = sizeof(f) / sizeof(f[0])};
+	struct alert *r = alert__dup(&a, "h");
+	char *m = format(&base_opts, r);
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_null(alert_json_fields(bad[i], strlen(bad[i]), &n), "%s", bad[i]);
-		cr_assert_eq(n, 0);
-	}
+	cr_assert_not_null(strstr(m,
+				  "[vigil@32473 rule=\"R\" priority=\"Notice\" a=\"x\xc3\xa9\n\" "
+				  "b=\"12\" c=\"true\" raw=\"\xef\xbf\xbd\xef\xbf\xbd\" "
+				  "h=\"-1.5e3\"] o"),
+			   "%s", m);
+	cr_assert_null(strstr(m, " d="), "a null is left out");
+	cr_assert_null(strstr(m, " e="), "a list is left out");
+	assert_well_formed(m);
+	alert__put(r);
 }
 
 /* ---- transports, through the public API ---- */

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <time.h>
 
+#include "output/output.h"
 #include "util/json.h"
 #include "rules/fake.h"
 
@@ -21,6 +22,29 @@ static void utc(void)
 }
 
 TestSuite(rules_output, .init = utc);
+
+/* The alert's parts from the engine, as JSON by the outputs' one renderer. */
+static int format_alert(struct rule_engine *e, size_t idx, struct fake_event *ev, const char *host,
+			struct json_buf *j)
+{
+	const struct rule_info *ri = rule_engine__rule(e, idx);
+	struct rule_alert parts = {0};
+	int ret = rule_engine__format_alert(e, idx, ev->type, ev, TS, &parts);
+
+	if (!ret)
+		ret = alert__json(&(struct alert){.rule = ri->name,
+						  .priority = ri->priority,
+						  .tags = ri->tags,
+						  .n_tags = ri->n_tags,
+						  .hostname = host,
+						  .time_ns = TS,
+						  .output = parts.output.buf,
+						  .fields = parts.fields,
+						  .n_fields = parts.n_fields},
+				  j);
+	rule_alert__free(&parts);
+	return ret;
+}
 
 static struct rule_engine *one_rule(const char *output, const char *cond)
 {
@@ -126,7 +150,7 @@ Test(rules_output, json_alert_shape)
 					 "root");
 
 	json_init(&j);
-	cr_assert_eq(rule_engine__format_alert(e, 0, ev.type, &ev, TS, "h1", &j), 0);
+	cr_assert_eq(format_alert(e, 0, &ev, "h1", &j), 0);
 	cr_assert_str_eq(j.buf,
 			 "{\"hostname\":\"h1\","
 			 "\"output\":\"22:13:20.123456789: Warning shell bash (7) file=<NA>\","
@@ -147,7 +171,7 @@ Test(rules_output, json_typed_values)
 	    one_rule("%proc.aname %fd.sip %evt.is_open_write %fd.sport", "proc.name = bash");
 
 	json_init(&j);
-	cr_assert_eq(rule_engine__format_alert(e, 0, ev.type, &ev, TS, "h", &j), 0);
+	cr_assert_eq(format_alert(e, 0, &ev, "h", &j), 0);
 	cr_assert(strstr(j.buf, "\"proc.aname\":[\"sshd\",\"systemd\"]"), "%s", j.buf);
 	cr_assert(strstr(j.buf, "\"fd.sip\":\"10.1.2.3\""), "%s", j.buf);
 	cr_assert(strstr(j.buf, "\"evt.is_open_write\":true"), "%s", j.buf);
@@ -156,10 +180,47 @@ Test(rules_output, json_typed_values)
 	ev.sport = 22;
 	ev.has_sport = true;
 	json_reset(&j);
-	cr_assert_eq(rule_engine__format_alert(e, 0, ev.type, &ev, TS, "h", &j), 0);
+	cr_assert_eq(format_alert(e, 0, &ev, "h", &j), 0);
 	cr_assert(strstr(j.buf, "\"proc.aname\":null"), "%s", j.buf);
 	cr_assert(strstr(j.buf, "\"fd.sport\":22"), "%s", j.buf);
 	json_free(&j);
+	rule_engine__free(e);
+}
+
+Test(rules_output, alert_parts_typed_and_text_line_once)
+{
+	struct fake_event ev = ev_full();
+	struct rule_alert a = {0};
+	struct rule_text line = {0};
+	struct rule_engine *e = one_rule(
+	    "%proc.aname %fd.sip %evt.is_open_write %fd.sport %proc.pid", "proc.name = bash");
+	static const struct {
+		const char *name, *value;
+		enum rule_out_type type;
+	} want[] = {
+	    {"evt.is_open_write", "true", RULE_OUT_RAW},
+	    {"evt.time", "1700000000123456789", RULE_OUT_RAW},
+	    {"fd.sip", "10.1.2.3", RULE_OUT_STRING},
+	    {"fd.sport", NULL, RULE_OUT_NULL},
+	    {"proc.aname", "[\"sshd\",\"systemd\"]", RULE_OUT_LIST},
+	    {"proc.name", "bash", RULE_OUT_STRING},
+	    {"proc.pid", "7", RULE_OUT_RAW},
+	};
+
+	cr_assert_eq(rule_engine__format_alert(e, 0, ev.type, &ev, TS, &a), 0);
+	cr_assert_eq(rule_engine__format_output(e, 0, ev.type, &ev, TS, &line), 0);
+	cr_assert_str_eq(a.output.buf, line.buf, "the alert's text line is Falco's");
+	cr_assert_eq(a.n_fields, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < a.n_fields; i++) {
+		cr_assert_str_eq(a.fields[i].name, want[i].name);
+		cr_assert_eq(a.fields[i].type, want[i].type, "%s", want[i].name);
+		if (want[i].value)
+			cr_assert_str_eq(a.fields[i].value, want[i].value);
+		else
+			cr_assert_null(a.fields[i].value);
+	}
+	rule_text__free(&line);
+	rule_alert__free(&a);
 	rule_engine__free(e);
 }
 
@@ -174,7 +235,7 @@ Test(rules_output, exception_fields_in_output_fields)
 			"      values: [[/tmp]]\n");
 
 	json_init(&j);
-	cr_assert_eq(rule_engine__format_alert(e, 0, ev.type, &ev, TS, "h", &j), 0);
+	cr_assert_eq(format_alert(e, 0, &ev, "h", &j), 0);
 	cr_assert(strstr(j.buf, "\"output_fields\":{\"evt.time\":1700000000123456789,"
 				"\"fd.name\":\"/etc/x\",\"proc.name\":\"bash\"}"),
 		  "%s", j.buf);
@@ -190,7 +251,7 @@ Test(rules_output, hostile_values_escaped)
 
 	ev.proc_name = "evil\"},\"rule\":\"x\n\\\x01\xff";
 	json_init(&j);
-	cr_assert_eq(rule_engine__format_alert(e, 0, ev.type, &ev, TS, "h\"", &j), 0);
+	cr_assert_eq(format_alert(e, 0, &ev, "h\"", &j), 0);
 	cr_assert(
 	    strstr(j.buf, "\"proc.name\":\"evil\\\"},\\\"rule\\\":\\\"x\\n\\\\\\u0001\\udcff\""),
 	    "%s", j.buf);

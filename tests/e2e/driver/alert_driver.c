@@ -82,15 +82,15 @@ static int emit_one(struct outputs *o, const struct burst *b, const char *host)
 	uint64_t t = now_ns(CLOCK_REALTIME), n = ++seq;
 	const char *container = b->container ? b->container : "host";
 	char message[512], num[24], time_s[24];
-	struct alert_field fields[] = {
-	    {"container.id", container, false},
-	    {"evt.num", num, true},
-	    {"evt.time", time_s, true},
-	    {"fd.name", "/etc/shadow", false},
-	    {"proc.cmdline", "cat /etc/shadow", false},
-	    {"proc.name", "cat", false},
-	    {"proc.pid", "4242", true},
-	    {"user.name", "root", false},
+	struct rule_out_field fields[] = {
+	    {"container.id", container, 0, RULE_OUT_STRING},
+	    {"evt.num", num, 0, RULE_OUT_RAW},
+	    {"evt.time", time_s, 0, RULE_OUT_RAW},
+	    {"fd.name", "/etc/shadow", 0, RULE_OUT_STRING},
+	    {"proc.cmdline", "cat /etc/shadow", 0, RULE_OUT_STRING},
+	    {"proc.name", "cat", 0, RULE_OUT_STRING},
+	    {"proc.pid", "4242", 0, RULE_OUT_RAW},
+	    {"user.name", "root", 0, RULE_OUT_STRING},
 	};
 
 	snprintf(message, sizeof(message),

@@ -40,10 +40,12 @@ test_config(const char *fmt, ...)
 
 /* One test alert and the storage its strings live in. */
 struct test_alert {
-	struct alert a;	   /* what outputs__emit takes */
-	struct json_buf j; /* the JSON */
-	char output[256];  /* text line */
-	char message[200]; /* template alone */
+	struct alert a;		    /* what outputs__emit takes */
+	struct json_buf j;	    /* the JSON the outputs must render from a */
+	struct rule_out_field f[3]; /* a's fields */
+	char num[24];		    /* evt.num's value */
+	char output[256];	    /* text line */
+	char message[200];	    /* template alone */
 };
 
 static const char *const test_tags[] = {"container", "mitre_credential_access", "T1555"};
@@ -78,13 +80,20 @@ static __attribute__((unused)) void test_alert_init(struct test_alert *t, const 
 	json_str(&t->j, rule);
 	json_key(&t->j, "source");
 	json_str(&t->j, "syscall");
+	json_key(&t->j, "tags");
+	json_arr_begin(&t->j);
+	for (size_t i = 0; i < 3; i++)
+		json_str(&t->j, test_tags[i]);
+	json_arr_end(&t->j);
 	json_key(&t->j, "time");
 	json_str(&t->j, "2026-01-02T03:04:05.123456789Z");
 	json_obj_end(&t->j);
 	cr_assert_eq(t->j.err, 0);
+	snprintf(t->num, sizeof(t->num), "%lu", seq);
+	t->f[0] = (struct rule_out_field){"evt.num", t->num, 0, RULE_OUT_RAW};
+	t->f[1] = (struct rule_out_field){"fd.name", "/etc/shadow", 0, RULE_OUT_STRING};
+	t->f[2] = (struct rule_out_field){"proc.name", "cat", 0, RULE_OUT_STRING};
 	t->a = (struct alert){
-	    .json = t->j.buf,
-	    .json_len = t->j.len,
 	    .rule = rule,
 	    .priority = priority,
 	    .output = t->output,
@@ -94,6 +103,8 @@ static __attribute__((unused)) void test_alert_init(struct test_alert *t, const 
 	    .hostname = "node-1",
 	    .time_ns = 1767323045123456789ull,
 	    .container_id = "0123456789ab",
+	    .fields = t->f,
+	    .n_fields = 3,
 	};
 }
 
@@ -124,8 +135,9 @@ static __attribute__((unused)) struct alert *test_rec(const char *rule, int prio
 
 	test_alert_init(&t, rule, priority, seq);
 	r = alert__dup(&t.a, "fallback-host");
-	test_alert_fini(&t);
 	cr_assert_not_null(r);
+	cr_assert_str_eq(r->json, t.j.buf, "the JSON rendered from the parts");
+	test_alert_fini(&t);
 	return r;
 }
 
