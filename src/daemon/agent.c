@@ -5,6 +5,7 @@
  * bounds how long a batched record waits. Everything the loop drops is counted.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,6 +472,12 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: %s\n", err);
 		goto err_close;
 	}
+	/*
+	 * Loading parsed the kernel's BTF (several MB) for the feature probes and for
+	 * CO-RE, and freed it below later allocations: hand those pages back now, or
+	 * they stay in vigil's resident memory for its whole life.
+	 */
+	malloc_trim(0);
 	/* after the sensors load: "not root" or "no BTF" is what a user must hear first */
 	if (opts->cfg->metrics.enabled) {
 		struct metrics_opts mo = {.version = VIGIL_VERSION,
