@@ -122,10 +122,18 @@ def test_overhead_has_every_workload_and_condition(report):
 
 
 def test_prefilter_keeps_bulk_opens_in_the_kernel(report):
-    # counters, not timing: with the rules' prefilter most opens never go up
+    # counters, not timing: with the rules' prefilter most opens never go up. The
+    # counters are host-wide, so other work on the machine adds opens to either run:
+    # compare the share the kernel kept, not the counts.
     ev = report["overhead"]["workloads"]["open_storm"]
-    assert ev["vigil"]["events"]["sent"]["median"] < ev["vigil_no_prefilter"]["events"]["sent"][
-        "median"]
+
+    def kept(cond):
+        e = ev[cond]["events"]
+        return e["filtered"]["median"] / max(e["seen"]["median"], 1)
+
+    assert ev["vigil"]["events"]["filtered"]["median"] > 0, ev["vigil"]["events"]
+    assert kept("vigil") > kept("vigil_no_prefilter"), (ev["vigil"]["events"],
+                                                         ev["vigil_no_prefilter"]["events"])
 
 
 def test_latency_matches_alerts_to_triggers(report):
