@@ -515,7 +515,7 @@ static struct rnode *resolve_evtype(struct rctx *c, struct ast *node, struct vec
 }
 
 /*
- * A comm field (proc.name, proc.pname, proc.aname) holds at most RULE_COMM_MAX bytes, so
+ * A comm field (proc.name, pname, aname, sname) holds at most RULE_COMM_MAX bytes, so
  * comparing it whole, or by prefix, suffix or substring, with a longer literal cannot work
  * as written: warn at the literal (a list item's own line), naming the rule and, when the
  * comparison sits in a macro, the macro. Matching is left as written, as in Falco.
