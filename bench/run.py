@@ -257,7 +257,9 @@ def parse_iso_ns(s):
 class Audit:
     """Debian's auditctl. Once audit has been enabled, every new process pays for
     it until reboot unless a `never,task` rule exempts new tasks: the guard holds
-    that rule in place for everything but the auditd condition, and checks it."""
+    that rule in place for everything but the auditd condition, and checks it.
+    save() and restore() bracket the run: the host's rules, enabled flag and backlog
+    limit are put back as they were, also after an error or an interrupt."""
 
     KEY = "vigil-bench"
 
@@ -265,6 +267,7 @@ class Audit:
         self.auditctl = shutil.which("auditctl")
         self.auditd = shutil.which("auditd")
         self.ours = None  # pid of the auditd we run, while it runs
+        self.saved = None  # the host's audit state before the run, see save()
 
     def available(self):
         return bool(self.auditctl and self.auditd)
@@ -289,6 +292,42 @@ class Audit:
             k, _, v = line.partition(" ")
             out[k] = v.strip()
         return out
+
+    def state(self):
+        """The host's audit state as `auditctl -l` and `-s` show it: rules, enabled
+        flag and backlog limit (what the guard and the auditd condition change)."""
+        rules = [r for r in self.ctl("-l").splitlines() if r.strip() and r != "No rules"]
+        st = self.status()
+        return {"rules": rules, "enabled": st.get("enabled"),
+                "backlog_limit": st.get("backlog_limit")}
+
+    def save(self):
+        """Remembers the host's audit state, unless there is nothing we would change
+        (no auditctl, or a system auditd whose rules the guard leaves alone)."""
+        if self.auditctl and not self.system_auditd():
+            self.saved = self.state()
+
+    def restore(self):
+        """Puts back what save() saw: the same rules in the same order, the backlog
+        limit and the enabled flag (last, so no rule is audited half-loaded)."""
+        if not self.saved:
+            return
+        want, self.saved = self.saved, None
+        self.ctl("-D")
+        if want["rules"]:
+            with tempfile.NamedTemporaryFile("w", prefix="vigil-bench-audit-",
+                                             suffix=".rules") as f:
+                f.write("\n".join(want["rules"]) + "\n")
+                f.flush()
+                self.ctl("-R", f.name)
+        if want["backlog_limit"]:
+            self.ctl("-b", want["backlog_limit"])
+        if want["enabled"] is not None:
+            self.ctl("-e", want["enabled"])
+        got = self.state()
+        if got != want:
+            raise BenchError(f"the host's audit state was not restored: {got!r}, "
+                             f"expected {want!r}")
 
     def guard(self):
         """No rule but `-a never,task`, auditing off; raises unless that holds
@@ -1425,6 +1464,9 @@ def main(argv=None):
     if os.geteuid() != 0:
         print("bench: needs root (BPF, auditd): sudo make bench", file=sys.stderr)
         return 1
+    # a termination unwinds like an interrupt, so the host's audit state goes back
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     h = None
     try:
         h = Harness(args)
@@ -1437,6 +1479,7 @@ def main(argv=None):
                   "notes": args.note}
         noise = {"loadavg_start": loadavg(), "bpf_programs_start": loaded_bpf_programs(),
                  "bpf_holders_start": bpf_holders()}
+        h.audit.save()
         report["audit_guard"] = h.audit.guard()
         log(f"audit guard: {report['audit_guard']}")
         report["section_seconds"] = {}
@@ -1470,10 +1513,13 @@ def main(argv=None):
     finally:
         if h:
             try:
-                h.audit.guard()
-            except BenchError as e:
-                print(f"bench: cleaning up audit rules: {e}", file=sys.stderr)
-            h.cleanup()
+                h.cleanup()  # our auditd, if any, stops before the rules go back
+            finally:
+                try:
+                    h.audit.restore()
+                except BenchError as e:
+                    print(f"bench: restoring the host's audit rules: {e}",
+                          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,9 @@ enum field_id {
 #define IP  RULE_FT_IPADDR
 #define NET RULE_FT_IPNET
 
+/* RULE_FF_COMM fields are the kernel comm, which the rules check literals against */
+_Static_assert(RULE_COMM_MAX == VG_COMM_LEN - 1, "RULE_COMM_MAX is the comm without its NUL");
+
 static const struct rule_field_def registry[] = {
     {"evt.time", U, RULE_FARG_NONE, 0, F_EVT_TIME},
     {"evt.rawtime", U, RULE_FARG_NONE, 0, F_EVT_RAWTIME},
@@ -139,16 +142,16 @@ static const struct rule_field_def registry[] = {
     {"evt.source", S, RULE_FARG_NONE, 0, F_EVT_SOURCE},
     {"proc.pid", I, RULE_FARG_NONE, 0, F_PROC_PID},
     {"proc.ppid", I, RULE_FARG_NONE, 0, F_PROC_PPID},
-    {"proc.name", S, RULE_FARG_NONE, 0, F_PROC_NAME},
+    {"proc.name", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_NAME},
     {"proc.exe", S, RULE_FARG_NONE, 0, F_PROC_EXE},
     {"proc.exepath", S, RULE_FARG_NONE, 0, F_PROC_EXEPATH},
     {"proc.args", S, RULE_FARG_NONE, 0, F_PROC_ARGS},
     {"proc.cmdline", S, RULE_FARG_NONE, 0, F_PROC_CMDLINE},
-    {"proc.pname", S, RULE_FARG_NONE, 0, F_PROC_PNAME},
+    {"proc.pname", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_PNAME},
     {"proc.pexe", S, RULE_FARG_NONE, 0, F_PROC_PEXE},
     {"proc.pexepath", S, RULE_FARG_NONE, 0, F_PROC_PEXEPATH},
     {"proc.pcmdline", S, RULE_FARG_NONE, 0, F_PROC_PCMDLINE},
-    {"proc.aname", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_ANAME},
+    {"proc.aname", S, RULE_FARG_INDEX, RULE_FF_MULTI | RULE_FF_COMM, F_PROC_ANAME},
     {"proc.apid", I, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_APID},
     {"proc.aexe", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXE},
     {"proc.aexepath", S, RULE_FARG_INDEX, RULE_FF_MULTI, F_PROC_AEXEPATH},
@@ -156,7 +159,7 @@ static const struct rule_field_def registry[] = {
     {"proc.cwd", S, RULE_FARG_NONE, 0, F_PROC_CWD},
     {"proc.tty", I, RULE_FARG_NONE, 0, F_PROC_TTY},
     {"proc.sid", I, RULE_FARG_NONE, 0, F_PROC_SID},
-    {"proc.sname", S, RULE_FARG_NONE, 0, F_PROC_SNAME},
+    {"proc.sname", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_SNAME},
     {"proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD},
     {"proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED},
     {"proc.exe_ino", U, RULE_FARG_NONE, 0, F_PROC_EXE_INO},

@@ -514,6 +514,47 @@ static struct rnode *resolve_evtype(struct rctx *c, struct ast *node, struct vec
 	return n;
 }
 
+/*
+ * A comm field (proc.name, pname, aname, sname) holds at most RULE_COMM_MAX bytes, so
+ * comparing it whole, or by prefix, suffix or substring, with a longer literal cannot work
+ * as written: warn at the literal (a list item's own line), naming the rule and, when the
+ * comparison sits in a macro, the macro. Matching is left as written, as in Falco.
+ */
+static void warn_long_comm(struct rctx *c, const struct slot *s, enum cmp_op op,
+			   const struct vec *vals)
+{
+	struct rule_engine *e = c->e;
+	const struct macro_def *m =
+	    e->mstack.n ? VEC_AT(e->mstack, struct macro_def *, e->mstack.n - 1) : NULL;
+
+	switch (op) {
+	case CMP_EQ:
+	case CMP_NE:
+	case CMP_IN:
+	case CMP_INTERSECTS:
+	case CMP_STARTSWITH:
+	case CMP_ENDSWITH:
+	case CMP_CONTAINS:
+	case CMP_ICONTAINS:
+		break;
+	default:
+		return;
+	}
+	for (uint32_t i = 0; i < vals->n; i++) {
+		const struct ast_val *v = &VEC_AT(*vals, struct ast_val, i);
+
+		if (v->len <= RULE_COMM_MAX)
+			continue;
+		rdiag(e, RULE_DIAG_WARNING, &v->pos,
+		      "rule '%s'%s%s%s: %s is the task comm, at most %d bytes, so comparing it "
+		      "with '%.*s' (%zu bytes) cannot match as written: compare proc.exepath or "
+		      "proc.exe, or the first %d bytes ('%.*s')",
+		      c->def->name, m ? " (macro '" : "", m ? m->name : "", m ? "')" : "",
+		      s->ref.text, RULE_COMM_MAX, (int)v->len, v->text, v->len, RULE_COMM_MAX,
+		      RULE_COMM_MAX, v->text);
+	}
+}
+
 static struct rnode *resolve_cmp(struct rctx *c, struct ast *node)
 {
 	struct rule_engine *e = c->e;
@@ -594,6 +635,8 @@ static struct rnode *resolve_cmp(struct rctx *c, struct ast *node)
 		*(struct ast_val *)vec_push(&e->ar, &vals, sizeof(struct ast_val)) =
 		    node->cmp.vals[0];
 	}
+	if (s->ref.def->flags & RULE_FF_COMM)
+		warn_long_comm(c, s, op, &vals);
 	if (s->evtype && (op == CMP_EQ || op == CMP_NE || op == CMP_IN || op == CMP_INTERSECTS))
 		return resolve_evtype(c, node, &vals);
 

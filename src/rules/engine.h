@@ -9,9 +9,10 @@
  *
  *  1. A field registry (struct rule_field_def[]): every field name rules may use,
  *     its type, which argument it takes and a host id. Examples:
- *        { "proc.name",  RULE_FT_STRING, RULE_FARG_NONE,  0,               F_PROC_NAME }
+ *        { "proc.name",  RULE_FT_STRING, RULE_FARG_NONE,  RULE_FF_COMM,    F_PROC_NAME }
  *        { "proc.pid",   RULE_FT_INT64,  RULE_FARG_NONE,  0,               F_PROC_PID }
- *        { "proc.aname", RULE_FT_STRING, RULE_FARG_INDEX, RULE_FF_MULTI,   F_PROC_ANAME }
+ *        { "proc.aname", RULE_FT_STRING, RULE_FARG_INDEX, RULE_FF_MULTI | RULE_FF_COMM,
+ *                                                                          F_PROC_ANAME }
  *        { "evt.arg",    RULE_FT_STRING, RULE_FARG_KEY,   RULE_FF_ARG_REQUIRED, F_EVT_ARG }
  *        { "fd.sip",     RULE_FT_IPADDR, RULE_FARG_NONE,  0,               F_FD_SIP }
  *     proc.aname[2] is an INDEX argument; evt.arg.flags and evt.arg[flags] are KEY
@@ -83,6 +84,11 @@ enum rule_farg {
 
 #define RULE_FF_MULTI	     (1u << 0) /* without argument: several values, any may match */
 #define RULE_FF_ARG_REQUIRED (1u << 1) /* using the field without its argument is an error */
+#define RULE_FF_COMM	     (1u << 2) /* a task comm: at most RULE_COMM_MAX bytes */
+
+/* The kernel's comm is TASK_COMM_LEN (16) bytes with its NUL: a literal longer than this
+ * compared with a RULE_FF_COMM field cannot match as written (a warning, not an error). */
+#define RULE_COMM_MAX 15
 
 struct rule_field_def {
 	const char *name;     /* "proc.name", lower-case dotted, at least one dot */

@@ -38,6 +38,24 @@ def check_stats(s, what):
     assert s["min"] <= s["median"] <= s["max"], f"{what}: {s}"
 
 
+def auditctl(*args):
+    return subprocess.run(["auditctl", *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def audit_state():
+    """The host's audit rules (`auditctl -l`) and flags (`auditctl -s`) that the
+    harness changes while it runs."""
+    status = dict(line.partition(" ")[::2] for line in auditctl("-s").splitlines())
+    return {"rules": auditctl("-l").splitlines(), "enabled": status.get("enabled"),
+            "backlog_limit": status.get("backlog_limit")}
+
+
+# A rule the harness neither needs nor sets: it must find it in place after the run. It
+# exempts one syscall from auditing, so it costs and changes nothing while it is there.
+MARKER = ["never,exit", "-F", "arch=b64", "-S", "getppid", "-k", "vigil-e2e-bench"]
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     if os.geteuid() != 0:
@@ -47,14 +65,23 @@ def report(tmp_path_factory):
     assert os.access(VIGIL, os.X_OK), f"{VIGIL} is missing: run 'make e2e'"
     out = tmp_path_factory.mktemp("bench")
     env = dict(os.environ, BUILD=BUILD)
-    r = subprocess.run(["bash", os.path.join(REPO, "bench", "run.sh"), "--quick", "--out",
-                        str(out)], cwd=REPO, env=env, capture_output=True, text=True,
-                       timeout=600)
+    found = audit_state()
+    auditctl("-a", *MARKER)
+    try:
+        before = audit_state()
+        r = subprocess.run(["bash", os.path.join(REPO, "bench", "run.sh"), "--quick",
+                            "--out", str(out)], cwd=REPO, env=env, capture_output=True,
+                           text=True, timeout=600)
+        after = audit_state()
+    finally:
+        auditctl("-d", *MARKER)
+    assert audit_state() == found
     assert r.returncode == 0, f"bench/run.sh --quick failed:\n{r.stderr[-4000:]}"
     with open(out / "bench.json") as f:
         rep = json.load(f)
     with open(out / "bench.md") as f:
         rep["_markdown"] = f.read()
+    rep["_audit_before"], rep["_audit_after"] = before, after
     return rep
 
 
@@ -78,10 +105,10 @@ def test_machine_and_date(report):
 def test_audit_guard_held_and_restored(report):
     assert report["audit_guard"]["ok"]
     assert report["audit_guard"]["rules"] == ["-a never,task"]
-    # the harness leaves only the guard behind: new processes pay no audit cost
-    rules = subprocess.run(["auditctl", "-l"], capture_output=True, text=True,
-                           check=True).stdout.split("\n")
-    assert [r for r in rules if r.strip()] == ["-a never,task"]
+    # the harness leaves the host's audit rules, enabled flag and backlog as it found them
+    before, after = report["_audit_before"], report["_audit_after"]
+    assert "-a never,exit -F arch=b64 -S getppid -F key=vigil-e2e-bench" in before["rules"]
+    assert after == before
     for w in WORKLOADS:
         for run in report["overhead"]["workloads"][w]["auditd"]["runs"]:
             assert run["monitor"]["guard"]["ok"]

@@ -221,6 +221,20 @@ def test_rules_check_is_clean():
     assert b"warning" not in p.stdout.lower(), p.stdout.decode()
 
 
+def test_rules_check_warns_of_names_longer_than_a_comm(tmp_path):
+    """A proc.name literal longer than the 15-byte comm cannot match: `rules check` says
+    where (the default ruleset has none, see test_rules_check_is_clean)."""
+    path = tmp_path / "long.yaml"
+    path.write_text("- rule: r\n  desc: d\n"
+                    "  condition: evt.type = openat and not proc.name = systemd-tmpfiles\n"
+                    "  output: o\n  priority: INFO\n")
+    p = subprocess.run([VIGIL, "rules", "check", str(path)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout + p.stderr
+    assert f"{path}:3:52: warning: rule 'r': proc.name is the task comm" in out, out
+    assert "'systemd-tmpfiles' (16 bytes)" in out and "proc.exepath" in out, out
+
+
 def test_rules_with_actions_are_refused(tmp_path):
     """An `actions:` key is typed, and an action this version does not carry out is a
     load error at file:line:col, for `rules check` and for `run` alike."""
@@ -395,6 +409,26 @@ def test_user_database_written_by_untrusted_program(rv, workdir):
     fired(rv, "User database written by untrusted program", fd_name="/etc/passwd",
           proc_pid=pid)
     not_fired(rv, "User database written by untrusted program", proc_pid=near)
+
+
+SYSUSERS = "/usr/bin/systemd-sysusers"
+
+
+@pytest.mark.skipif(not os.path.exists(SYSUSERS), reason="systemd-sysusers not installed")
+def test_user_database_written_by_trusted_tool_is_known_by_exe_path(rv, workdir):
+    """systemd-sysusers' name is longer than a comm (15 bytes): the rule trusts it by its
+    executable, which a renamed copy cannot fake. tee bind-mounted over the real binary in
+    a private mount namespace runs with that exe path (the host is not touched); a copy
+    of tee named systemd-sysusers elsewhere has the same comm and still raises the rule."""
+    tee = shutil.which("tee")
+    trusted, _ = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                      f'mount --bind "$1" {SYSUSERS} && exec {SYSUSERS} -a /etc/passwd',
+                      "sh", tee], stdin=subprocess.DEVNULL)
+    fake = copy_exe(tee, os.path.join(workdir, "systemd-sysusers"))
+    pid, _ = run([fake, "-a", "/etc/passwd"], stdin=subprocess.DEVNULL)
+    fired(rv, "User database written by untrusted program", fd_name="/etc/passwd",
+          proc_pid=pid, proc_name="systemd-sysuser", proc_exepath=fake)
+    not_fired(rv, "User database written by untrusted program", proc_pid=trusted)
 
 
 # syscall numbers for the module calls, when the kernel has them

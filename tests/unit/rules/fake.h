@@ -49,11 +49,11 @@ enum fake_evtype {
 };
 
 static const struct rule_field_def fake_fields[] = {
-    {"proc.name", RULE_FT_STRING, RULE_FARG_NONE, 0, FF_PROC_NAME},
-    {"proc.pname", RULE_FT_STRING, RULE_FARG_NONE, 0, FF_PROC_PNAME},
+    {"proc.name", RULE_FT_STRING, RULE_FARG_NONE, RULE_FF_COMM, FF_PROC_NAME},
+    {"proc.pname", RULE_FT_STRING, RULE_FARG_NONE, RULE_FF_COMM, FF_PROC_PNAME},
     {"proc.cmdline", RULE_FT_STRING, RULE_FARG_NONE, 0, FF_PROC_CMDLINE},
     {"proc.pid", RULE_FT_INT64, RULE_FARG_NONE, 0, FF_PROC_PID},
-    {"proc.aname", RULE_FT_STRING, RULE_FARG_INDEX, RULE_FF_MULTI, FF_PROC_ANAME},
+    {"proc.aname", RULE_FT_STRING, RULE_FARG_INDEX, RULE_FF_MULTI | RULE_FF_COMM, FF_PROC_ANAME},
     {"fd.name", RULE_FT_STRING, RULE_FARG_NONE, 0, FF_FD_NAME},
     {"fd.directory", RULE_FT_STRING, RULE_FARG_NONE, 0, FF_FD_DIRECTORY},
     {"fd.sport", RULE_FT_UINT64, RULE_FARG_NONE, 0, FF_FD_SPORT},
