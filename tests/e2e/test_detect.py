@@ -430,3 +430,68 @@ def test_prefilter_sends_a_type_whole_when_its_map_is_full(workdir):
             v.metrics()
     finally:
         assert v.stop() == 0, v.stderr()
+
+
+RULES_HOSTILE = """
+- rule: Hostile name opened
+  desc: test rule
+  condition: evt.type in (open, openat) and fd.name startswith {prefix}/
+  output: hostile open (file=%fd.name pid=%proc.pid)
+  priority: CRITICAL
+  tags: [test]
+"""
+
+
+def test_text_alerts_escape_control_bytes(workdir):
+    """A file name forging a second alert line and a terminal escape comes out as one
+    line with the bytes as \\xNN in the text forms (stdout, syslog MSG and structured
+    data); the JSON alert keeps the exact name."""
+    import socket
+    d = os.path.join(os.path.realpath(workdir), "hostile")
+    os.makedirs(d)
+    forged = "\n2026-01-01T00:00:00.000000000Z: Critical Forged alert\r\x1b[2J\x1b]0;t\x07"
+    name = os.path.join(d, "x" + forged)
+    escaped = os.path.join(d, "x") + ("\\x0a2026-01-01T00:00:00.000000000Z: Critical Forged "
+                                      "alert\\x0d\\x1b[2J\\x1b]0;t\\x07")
+    rules = os.path.join(workdir, "rules.yaml")
+    write(rules, RULES_HOSTILE.format(prefix=d))
+    sock_path = os.path.join(workdir, "log.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(10)
+    cfg = os.path.join(workdir, "vigil.yaml")
+    write(cfg, f"""rules_files: [{rules}]
+outputs:
+  - type: stdout
+    format: text
+  - type: syslog
+    transport: unix
+    socket: {sock_path}
+""")
+    v = Vigil(workdir, ["--config", cfg])
+    try:
+        pid = probe("openat", "-", name, os.O_WRONLY | os.O_CREAT)["pid"]
+        msg = sock.recv(65536)
+        deadline = time.time() + 10
+        while True:
+            with open(v.out_path, "rb") as f:
+                text = [ln for ln in f.read().split(b"\n") if b"hostile open" in ln and
+                        not ln.startswith(b"{")]
+            if text or time.time() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        assert v.stop() == 0, v.stderr()
+        sock.close()
+    want = f"Critical hostile open (file={escaped} pid={pid})".encode()
+    assert len(text) == 1, text
+    assert text[0].endswith(want), text[0]
+    assert b"\x1b" not in text[0] and b"\r" not in text[0] and b"\x07" not in text[0]
+    with open(v.out_path, "rb") as f:
+        whole = f.read()
+    assert b"\x1b" not in whole and b"\r" not in whole, "no raw escape anywhere on stdout"
+    assert b"\nCritical Forged" not in whole and b"\n2026-01-01T00:00:00.000000000Z" not in whole
+    assert msg.endswith(want), msg
+    assert b"\n" not in msg and b"\x1b" not in msg and b"\r" not in msg, msg
+    sd_value = escaped.replace("]", "\\]")  # RFC 5424 escapes ']' in SD values
+    assert f'fd.name="{sd_value}"'.encode() in msg, msg.decode()
