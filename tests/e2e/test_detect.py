@@ -495,3 +495,63 @@ outputs:
     assert b"\n" not in msg and b"\x1b" not in msg and b"\r" not in msg, msg
     sd_value = escaped.replace("]", "\\]")  # RFC 5424 escapes ']' in SD values
     assert f'fd.name="{sd_value}"'.encode() in msg, msg.decode()
+
+
+LAUGHS = """
+- rule: laughs
+  desc: d
+  condition: proc.name = x
+  output: o
+  priority: WARNING
+  actions:
+    - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]
+    - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+    - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+    - &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+    - &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+    - &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+    - &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+    - &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+    - &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def test_hostile_rules_files_refused_old_rules_stay(workdir, watched):
+    """A rules file others can write is refused at start; at reload, it and a file of
+    nested YAML aliases (billions of nodes expanded) leave the running rules in place."""
+    d, f = watched
+    rules = os.path.join(workdir, "rules.yaml")
+    write(rules, RULES_A.format(watched=f))
+    os.chmod(rules, 0o646)
+    out = subprocess.run([VIGIL, "run", "--rules", rules, "--metrics-listen", "off"],
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode != 0
+    assert (f"{rules}: error: rules file writable by group or others (mode 0646): refused; "
+            f"run `chmod go-w {rules}`") in out.stderr, out.stderr
+    os.chmod(rules, 0o644)
+    v = Vigil(workdir, ["--rules", rules])
+    try:
+        one = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == one["pid"])
+        # others may write it: refused, the old rules keep running
+        os.chmod(rules, 0o666)
+        os.kill(v.proc.pid, signal.SIGHUP)
+        wait_stderr(v, "the running rules stay")
+        assert "rules file writable by group or others (mode 0666): refused" in v.stderr()
+        two = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == two["pid"])
+        # billion laughs at reload: refused quickly, the agent lives on the old rules
+        os.chmod(rules, 0o644)
+        write(rules, LAUGHS)
+        wait_stderr(v, f"{rules}:8:")
+        err = v.stderr()
+        assert "YAML aliases expand beyond 100000 nodes" in err, err
+        deadline = time.time() + 10
+        while "the running rules stay" not in v.stderr()[err.index(f"{rules}:8:"):]:
+            assert v.proc.poll() is None, v.stderr()
+            assert time.time() < deadline, v.stderr()
+            time.sleep(0.05)
+        three = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == three["pid"])
+    finally:
+        assert v.stop() == 0, v.stderr()
