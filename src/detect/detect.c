@@ -6,13 +6,17 @@
  * over-approximation: the engine computes, per event code and field, every value
  * any rule could match; an event type gets the union over its syscalls, added to
  * the filter description as typed values. A value the kernel cannot compare or a
- * failed derivation sends the type whole (failing closed) and says why.
+ * failed derivation sends the type whole (failing closed) and says why. A rules
+ * file others could write is refused, at start and on reload alike.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "detect.h"
 #include "events/event.h"
@@ -30,6 +34,65 @@ struct detect {
 	struct metric *eval_seconds; /* sampled evaluation times; NULL: not timed */
 	struct detect_stats stats;   /* counters */
 };
+
+/* True when uid may own a rules file or its directory: root or the agent's own user. */
+static bool trusted_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/*
+ * Refuses a rules file someone else could change, as sshd's StrictModes does: it is
+ * reloaded automatically, so whoever can write it decides what vigil watches. The
+ * file (symbolic links followed) and its directory must belong to root or the
+ * agent's user and not be writable by group or others; a directory such as /tmp
+ * (root's, sticky) is accepted, as only a file's owner may replace it there.
+ * Returns 0 (also when the file cannot be found: loading says why) or -EPERM,
+ * having said why and what to do.
+ */
+static int rules_file_trusted(const char *path)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+
+	if (!realpath(path, real) || stat(real, &st))
+		return 0;
+	if (!trusted_owner(st.st_uid)) {
+		fprintf(stderr,
+			"%s: error: rules file owned by uid %u, not root or vigil's user: refused; "
+			"run `chown root %s`\n",
+			path, (unsigned)st.st_uid, path);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		fprintf(stderr,
+			"%s: error: rules file writable by group or others (mode %04o): refused; "
+			"run `chmod go-w %s`\n",
+			path, (unsigned)(st.st_mode & 07777), path);
+		return -EPERM;
+	}
+	slash = strrchr(real, '/');
+	if (slash == real)
+		slash++;
+	*slash = '\0';
+	if (stat(real, &st))
+		return 0;
+	if (!trusted_owner(st.st_uid)) {
+		fprintf(stderr,
+			"%s: error: its directory %s is owned by uid %u, not root or vigil's user: "
+			"refused; run `chown root %s`\n",
+			path, real, (unsigned)st.st_uid, real);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
+		fprintf(stderr,
+			"%s: error: its directory %s is writable by group or others (mode %04o): "
+			"refused; run `chmod go-w %s`\n",
+			path, real, (unsigned)(st.st_mode & 07777), real);
+		return -EPERM;
+	}
+	return 0;
+}
 
 static struct rule_engine *build(const struct detect_opts *o)
 {
@@ -49,8 +112,11 @@ static struct rule_engine *build(const struct detect_opts *o)
 	if (!o->files)
 		ret = rule_engine__load_buf(e, "<built-in rules>", vigil_builtin_rules,
 					    vigil_builtin_rules_len);
-	for (i = 0; o->files && i < o->n_files && !ret; i++)
-		ret = rule_engine__load_file(e, o->files[i]);
+	for (i = 0; o->files && i < o->n_files && !ret; i++) {
+		ret = rules_file_trusted(o->files[i]);
+		if (!ret)
+			ret = rule_engine__load_file(e, o->files[i]);
+	}
 	if (!ret)
 		ret = rule_engine__compile(e);
 	rule_engine__print_diags(e, stderr);

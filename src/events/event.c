@@ -12,6 +12,7 @@
 
 #include "event.h"
 #include "util/json.h"
+#include "util/text.h"
 #include "state/proctable.h"
 
 const char *event_type_name(uint16_t type)
@@ -340,20 +341,6 @@ void event_to_json(const struct event *ev, const struct proc_info *const *ancest
 	json_obj_end(j);
 }
 
-void event_text_bytes(FILE *out, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; s && i < n; i++) {
-		unsigned char c = s[i];
-
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-}
-
 void event_to_text(const struct event *ev, FILE *out)
 {
 	const struct vg_hdr *h = ev->hdr;
@@ -372,16 +359,16 @@ void event_to_text(const struct event *ev, FILE *out)
 	}
 	ev->kind->text(out, ev);
 	if (p) {
-		event_text_bytes(out, p->exe, strlen(p->exe));
+		text_escape_write(out, p->exe, strlen(p->exe));
 		for (i = 0; p->args && i < p->args_len;) {
 			size_t n = strnlen(p->args + i, p->args_len - i);
 
 			fputc(i ? ' ' : '\t', out);
-			event_text_bytes(out, p->args + i, n);
+			text_escape_write(out, p->args + i, n);
 			i += n + 1;
 		}
 	} else {
-		event_text_bytes(out, h->comm, strnlen(h->comm, sizeof(h->comm)));
+		text_escape_write(out, h->comm, strnlen(h->comm, sizeof(h->comm)));
 	}
 	fputc('\n', out);
 }

@@ -91,9 +91,6 @@ void event_fork_text(FILE *out, const struct event *ev);
 void event_exit_json(struct json_buf *j, const struct event *ev);
 void event_exit_text(FILE *out, const struct event *ev);
 
-/* Writes bytes for a terminal: unprintable ones as \xNN. */
-void event_text_bytes(FILE *out, const char *s, size_t n);
-
 /* Writes key and a hex string "0x..." for v. */
 void event_json_hex(struct json_buf *j, const char *key, uint64_t v);
 

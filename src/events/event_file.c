@@ -8,6 +8,7 @@
 
 #include "event.h"
 #include "util/json.h"
+#include "util/text.h"
 
 /* Writes key and a decoded path, or null when absent. */
 static void json_path(struct json_buf *j, const char *key, struct event_path p)
@@ -77,10 +78,10 @@ void event_file_json(struct json_buf *j, const struct event *ev)
 
 void event_file_text(FILE *out, const struct event *ev)
 {
-	event_text_bytes(out, ev->path.ptr, ev->path.len);
+	text_escape_write(out, ev->path.ptr, ev->path.len);
 	if (ev->path2.ptr) {
 		fputs(" -> ", out);
-		event_text_bytes(out, ev->path2.ptr, ev->path2.len);
+		text_escape_write(out, ev->path2.ptr, ev->path2.len);
 	}
 	fputc(' ', out);
 }

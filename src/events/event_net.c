@@ -12,6 +12,7 @@
 
 #include "event.h"
 #include "util/json.h"
+#include "util/text.h"
 
 #define NET_NAME_MAX 16 /* "proto_65535" and the like */
 
@@ -212,7 +213,7 @@ void event_net_text(FILE *out, const struct event *ev)
 		path = event_str(ev->hdr, ev->size, n->unix_path, &len);
 		fputs(unix_path_is_remote(n) ? "unix -> " : "unix ", out);
 		if (path)
-			event_text_bytes(out, path, len);
+			text_escape_write(out, path, len);
 		else
 			fputs("(unnamed)", out);
 		fputc(' ', out);

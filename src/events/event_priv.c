@@ -14,6 +14,7 @@
 
 #include "event.h"
 #include "util/json.h"
+#include "util/text.h"
 
 struct name_val {
 	uint64_t val;	  /* the value, or the bits of a flag */
@@ -740,7 +741,7 @@ static void text_str(FILE *out, const struct event *ev, struct vg_str s)
 	const char *p = event_str(ev->hdr, ev->size, s, &n);
 
 	if (p)
-		event_text_bytes(out, p, n);
+		text_escape_write(out, p, n);
 	else
 		fputc('-', out);
 	fputc(' ', out);
@@ -787,7 +788,7 @@ void event_priv_text(FILE *out, const struct event *ev)
 			fputs("on ", out);
 		}
 		if (ev->path.ptr)
-			event_text_bytes(out, ev->path.ptr, ev->path.len);
+			text_escape_write(out, ev->path.ptr, ev->path.len);
 		else
 			fputc('-', out);
 		fputc(' ', out);

@@ -47,7 +47,8 @@ struct alert {
 	const struct rule_out_field *fields; /* output_fields, in the order written */
 	size_t n_fields;		     /* entries in fields */
 	const char *output;		     /* Falco's text line "<time>: <Priority> <message>";
-						NULL: rendered from time, priority, message */
+						NULL: rendered from time, priority, message;
+						owned copy: control bytes escaped */
 	const char *json;		     /* owned copy only: the Falco-shaped alert object,
 						one line, no newline; callers leave it NULL */
 	size_t json_len;		     /* bytes in json */

@@ -21,6 +21,7 @@
 
 #include "daemon/config.h"
 #include "util/json.h"
+#include "util/text.h"
 #include "daemon/metrics.h"
 #include "output/sink.h"
 #include "rules/engine.h"
@@ -214,7 +215,7 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 	struct rule_out_field *rf;
 	struct alert *r = NULL, parts = *a;
 	struct json_buf j = {0};
-	char *text = NULL, *p;
+	char *text = NULL, *line = NULL, *msg = NULL, *p;
 	const char **tags;
 
 	if (!parts.output) {
@@ -227,10 +228,15 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 	json_init(&j);
 	if (alert__json(&parts, &j))
 		goto out;
+	/* the text forms: field values may hold newlines or terminal escapes */
+	line = text_escape_dup(parts.output);
+	msg = a->message ? text_escape_dup(a->message) : NULL;
+	if (!line || (a->message && !msg))
+		goto out;
 
 	/* strings (each NUL-terminated) after the record, pointer arrays first */
-	strs = j.len + 1 + strlen(a->rule ? a->rule : "") + 1 + strlen(parts.output) + 1 +
-	       (a->message ? strlen(a->message) + 1 : 0) + strlen(host) + 1 + strlen(source) + 1 +
+	strs = j.len + 1 + strlen(a->rule ? a->rule : "") + 1 + strlen(line) + 1 +
+	       (msg ? strlen(msg) + 1 : 0) + strlen(host) + 1 + strlen(source) + 1 +
 	       (a->container_id ? strlen(a->container_id) + 1 : 0);
 	for (size_t i = 0; i < a->n_tags; i++)
 		strs += strlen(a->tags[i]) + 1;
@@ -256,9 +262,9 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 	r->json_len = j.len;
 	COPYS(r->rule, a->rule ? a->rule : "");
 	COPYS(r->source, source);
-	COPYS(r->output, parts.output);
-	if (a->message)
-		COPYS(r->message, a->message);
+	COPYS(r->output, line);
+	if (msg)
+		COPYS(r->message, msg);
 	else
 		r->message = r->output;
 	COPYS(r->hostname, host);
@@ -285,6 +291,8 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 	r->time_ns = a->time_ns;
 out:
 	free(text);
+	free(line);
+	free(msg);
 	json_free(&j);
 	return r;
 }

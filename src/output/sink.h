@@ -26,7 +26,10 @@ struct curl_slist;
 /*
  * The owned, immutable copy of a (one allocation) with every form filled in:
  * hostname fills a missing a->hostname, the text line is rendered when a leaves
- * it out, and the JSON object from the parts. NULL on ENOMEM.
+ * it out, and the JSON object from the parts. The copy's output and message are
+ * the text forms, escaped (util/text.h: control bytes as \xNN), so a file name
+ * cannot start a line or a terminal escape in any text sink; the JSON keeps the
+ * exact bytes, escaped by the JSON writer. NULL on ENOMEM.
  */
 struct alert *alert__dup(const struct alert *a, const char *hostname);
 struct alert *alert__get(struct alert *r);
@@ -244,6 +247,9 @@ size_t syslog_format(const struct syslog_opts *o, const struct alert *r, char *b
 
 /* Label set of r as a JSON object text (sorted by label name), static labels merged. */
 char *am_labels_json(const struct alert *r, const struct opt_kv_list *extra);
+
+/* Annotations of r as a JSON object text: summary (message), description (text line). */
+char *am_annotations_json(const struct alert *r);
 
 /* ---- HTTP client shared by the webhook and Alertmanager sinks (libcurl) ---- */
 

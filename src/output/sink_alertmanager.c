@@ -163,7 +163,7 @@ char *am_labels_json(const struct alert *r, const struct opt_kv_list *labels)
 	return out;
 }
 
-static char *annotations_json(const struct alert *r)
+char *am_annotations_json(const struct alert *r)
 {
 	struct json_buf j;
 
@@ -200,7 +200,7 @@ static bool am_track(struct sink *s, struct am_sink *a, const struct alert *r, u
 {
 	const struct alertmanager_settings *c = s->cfg->settings;
 	char *labels = am_labels_json(r, &c->labels);
-	char *ann = annotations_json(r);
+	char *ann = am_annotations_json(r);
 	struct am_entry *e = NULL;
 	uint64_t h;
 

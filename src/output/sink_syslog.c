@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "output/sink.h"
+#include "util/text.h"
 #include "rules/engine.h"
 
 #define SD_VALUE_MAX	   1024 /* bytes of one parameter value before it is cut */
@@ -97,8 +98,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /*
- * An SD PARAM-VALUE: '"', '\' and ']' escaped, invalid UTF-8 replaced by U+FFFD,
- * cut at max bytes on a character boundary. Returns the escaped length; writes
+ * An SD PARAM-VALUE: '"', '\' and ']' escaped, control bytes written as \xNN
+ * (util/text.h), invalid UTF-8 replaced by U+FFFD, cut at max bytes on a
+ * character boundary. Returns the escaped length; writes
  * only when out is not NULL.
  */
 static size_t sd_escape(const char *s, size_t max, char *out)
@@ -110,11 +112,14 @@ static size_t sd_escape(const char *s, size_t max, char *out)
 		size_t k = utf8_len(p + i, n - i);
 		const char *piece = (const char *)p + i;
 		size_t plen = k;
-		char esc[2];
+		char esc[TEXT_ESC_MAX];
 
 		if (!k) {
 			piece = "\xef\xbf\xbd";
 			plen = 3;
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			plen = text_escape(esc, piece, 1);
+			piece = esc;
 		} else if (p[i] == '"' || p[i] == '\\' || p[i] == ']') {
 			esc[0] = '\\';
 			esc[1] = p[i];

@@ -12,6 +12,8 @@
 
 #include "rules/rules_int.h"
 
+#define RULES_FILE_MAX (16u << 20) /* bytes a rules file may have */
+
 static const char *const prio_names[] = {
     [RULE_PRIO_EMERGENCY] = "Emergency",
     [RULE_PRIO_ALERT] = "Alert",
@@ -144,10 +146,17 @@ int rule_engine__load_file(struct rule_engine *e, const char *path)
 		}
 		size_t n = fread(buf + len, 1, cap - len, f);
 		len += n;
-		if (n == 0)
+		if (n == 0 || len > RULES_FILE_MAX)
 			break;
 	}
-	if (ferror(f)) {
+	if (len > RULES_FILE_MAX) {
+		struct rpos pos = {.file = ar_strdup(&e->ar, path)};
+
+		ret = -EFBIG;
+		rdiag(e, RULE_DIAG_ERROR, &pos,
+		      "rules file larger than %u MiB: refused (split it into several files)",
+		      RULES_FILE_MAX >> 20);
+	} else if (ferror(f)) {
 		struct rpos pos = {.file = ar_strdup(&e->ar, path)};
 
 		ret = -EIO;

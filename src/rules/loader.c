@@ -8,11 +8,16 @@
  * its first error; other files still load so check mode can report them all.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
 
 #include "rules/rules_int.h"
+
+#define TREE_DEPTH_MAX	32	    /* deeper YAML reads as an empty scalar (ytree) */
+#define ALIAS_NODES_MAX 100000	    /* nodes aliases may add to a document, all reads */
+#define ALIAS_BYTES_MAX (16u << 20) /* scalar bytes they may add */
 
 struct yctx {
 	struct rule_engine *e;	/* engine */
@@ -255,7 +260,7 @@ static struct rule_node *ytree(struct yctx *y, yaml_node_t *n, int depth)
 	r->file = pos.file;
 	r->line = pos.line;
 	r->col = pos.col;
-	if (depth > 32 || n->type == YAML_SCALAR_NODE || n->type == YAML_NO_NODE) {
+	if (depth > TREE_DEPTH_MAX || n->type == YAML_SCALAR_NODE || n->type == YAML_NO_NODE) {
 		r->kind = RULE_NODE_SCALAR;
 		r->scalar = n->type == YAML_SCALAR_NODE ? ydup(y, n) : "";
 		return r;
@@ -991,6 +996,76 @@ static int do_item(struct yctx *y, yaml_node_t *item)
 	return 0;
 }
 
+/* ---- alias expansion bound ---- */
+
+/* What a walk of a document costs when aliases are expanded. */
+struct expansion {
+	unsigned char *seen; /* per node id: visited once already */
+	size_t nodes;	     /* node visits past the first of each node */
+	size_t bytes;	     /* scalar bytes of those visits */
+	yaml_node_t *where;  /* the node whose visit went past a bound */
+};
+
+/*
+ * Walks n as the readers do (ytree, the deepest, stops at TREE_DEPTH_MAX), counting
+ * every visit of a node after its first: what aliases add. libyaml keeps one node per
+ * anchor, so a few hundred bytes of nested aliases ("billion laughs") read as
+ * billions of nodes; an alias inside its own anchor is a cycle, cut by the depth.
+ * Stops at the first bound passed; false then.
+ */
+static bool expand_within(struct yctx *y, struct expansion *x, int id, int depth)
+{
+	yaml_node_t *n = ynode(y, id);
+
+	if (!n)
+		return true;
+	if (x->seen[id - 1]) {
+		x->nodes++;
+		if (n->type == YAML_SCALAR_NODE)
+			x->bytes += n->data.scalar.length;
+		if (x->nodes > ALIAS_NODES_MAX || x->bytes > ALIAS_BYTES_MAX) {
+			x->where = n;
+			return false;
+		}
+	}
+	x->seen[id - 1] = 1;
+	if (depth > TREE_DEPTH_MAX)
+		return true;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = n->data.sequence.items.start;
+		     i < n->data.sequence.items.top; i++)
+			if (!expand_within(y, x, *i, depth + 1))
+				return false;
+	} else if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++)
+			if (!expand_within(y, x, p->key, depth + 1) ||
+			    !expand_within(y, x, p->value, depth + 1))
+				return false;
+	}
+	return true;
+}
+
+/* 0, or -EINVAL with the error at the node where the document's aliases went too far. */
+static int check_expansion(struct yctx *y)
+{
+	size_t n = (size_t)(y->doc->nodes.top - y->doc->nodes.start);
+	struct expansion x = {.seen = calloc(n ? n : 1, 1)};
+	int ret = 0;
+
+	if (!x.seen)
+		return -ENOMEM;
+	if (!expand_within(y, &x, 1, 0)) {
+		if (x.nodes > ALIAS_NODES_MAX)
+			yerr(y, x.where, "YAML aliases expand beyond %u nodes", ALIAS_NODES_MAX);
+		else
+			yerr(y, x.where, "YAML aliases expand beyond %u bytes", ALIAS_BYTES_MAX);
+		ret = -EINVAL;
+	}
+	free(x.seen);
+	return ret;
+}
+
 int loader_load(struct rule_engine *e, const char *name, const char *buf, size_t len)
 {
 	struct yctx y = {.e = e};
@@ -1023,7 +1098,10 @@ int loader_load(struct rule_engine *e, const char *name, const char *buf, size_t
 			yaml_document_delete(&doc);
 			break;
 		}
-		if (root->type == YAML_SEQUENCE_NODE) {
+		ret = check_expansion(&y);
+		if (ret) {
+			/* nothing of this file is read */
+		} else if (root->type == YAML_SEQUENCE_NODE) {
 			for (yaml_node_item_t *i = root->data.sequence.items.start;
 			     i < root->data.sequence.items.top; i++) {
 				if (do_item(&y, ynode(&y, *i)) || e->file_failed) {

@@ -430,3 +430,128 @@ def test_prefilter_sends_a_type_whole_when_its_map_is_full(workdir):
             v.metrics()
     finally:
         assert v.stop() == 0, v.stderr()
+
+
+RULES_HOSTILE = """
+- rule: Hostile name opened
+  desc: test rule
+  condition: evt.type in (open, openat) and fd.name startswith {prefix}/
+  output: hostile open (file=%fd.name pid=%proc.pid)
+  priority: CRITICAL
+  tags: [test]
+"""
+
+
+def test_text_alerts_escape_control_bytes(workdir):
+    """A file name forging a second alert line and a terminal escape comes out as one
+    line with the bytes as \\xNN in the text forms (stdout, syslog MSG and structured
+    data); the JSON alert keeps the exact name."""
+    import socket
+    d = os.path.join(os.path.realpath(workdir), "hostile")
+    os.makedirs(d)
+    forged = "\n2026-01-01T00:00:00.000000000Z: Critical Forged alert\r\x1b[2J\x1b]0;t\x07"
+    name = os.path.join(d, "x" + forged)
+    escaped = os.path.join(d, "x") + ("\\x0a2026-01-01T00:00:00.000000000Z: Critical Forged "
+                                      "alert\\x0d\\x1b[2J\\x1b]0;t\\x07")
+    rules = os.path.join(workdir, "rules.yaml")
+    write(rules, RULES_HOSTILE.format(prefix=d))
+    sock_path = os.path.join(workdir, "log.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(10)
+    cfg = os.path.join(workdir, "vigil.yaml")
+    write(cfg, f"""rules_files: [{rules}]
+outputs:
+  - type: stdout
+    format: text
+  - type: syslog
+    transport: unix
+    socket: {sock_path}
+""")
+    v = Vigil(workdir, ["--config", cfg])
+    try:
+        pid = probe("openat", "-", name, os.O_WRONLY | os.O_CREAT)["pid"]
+        msg = sock.recv(65536)
+        deadline = time.time() + 10
+        while True:
+            with open(v.out_path, "rb") as f:
+                text = [ln for ln in f.read().split(b"\n") if b"hostile open" in ln and
+                        not ln.startswith(b"{")]
+            if text or time.time() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        assert v.stop() == 0, v.stderr()
+        sock.close()
+    want = f"Critical hostile open (file={escaped} pid={pid})".encode()
+    assert len(text) == 1, text
+    assert text[0].endswith(want), text[0]
+    assert b"\x1b" not in text[0] and b"\r" not in text[0] and b"\x07" not in text[0]
+    with open(v.out_path, "rb") as f:
+        whole = f.read()
+    assert b"\x1b" not in whole and b"\r" not in whole, "no raw escape anywhere on stdout"
+    assert b"\nCritical Forged" not in whole and b"\n2026-01-01T00:00:00.000000000Z" not in whole
+    assert msg.endswith(want), msg
+    assert b"\n" not in msg and b"\x1b" not in msg and b"\r" not in msg, msg
+    sd_value = escaped.replace("]", "\\]")  # RFC 5424 escapes ']' in SD values
+    assert f'fd.name="{sd_value}"'.encode() in msg, msg.decode()
+
+
+LAUGHS = """
+- rule: laughs
+  desc: d
+  condition: proc.name = x
+  output: o
+  priority: WARNING
+  actions:
+    - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]
+    - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+    - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+    - &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+    - &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+    - &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+    - &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+    - &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+    - &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def test_hostile_rules_files_refused_old_rules_stay(workdir, watched):
+    """A rules file others can write is refused at start; at reload, it and a file of
+    nested YAML aliases (billions of nodes expanded) leave the running rules in place."""
+    d, f = watched
+    rules = os.path.join(workdir, "rules.yaml")
+    write(rules, RULES_A.format(watched=f))
+    os.chmod(rules, 0o646)
+    out = subprocess.run([VIGIL, "run", "--rules", rules, "--metrics-listen", "off"],
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode != 0
+    assert (f"{rules}: error: rules file writable by group or others (mode 0646): refused; "
+            f"run `chmod go-w {rules}`") in out.stderr, out.stderr
+    os.chmod(rules, 0o644)
+    v = Vigil(workdir, ["--rules", rules])
+    try:
+        one = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == one["pid"])
+        # others may write it: refused, the old rules keep running
+        os.chmod(rules, 0o666)
+        os.kill(v.proc.pid, signal.SIGHUP)
+        wait_stderr(v, "the running rules stay")
+        assert "rules file writable by group or others (mode 0666): refused" in v.stderr()
+        two = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == two["pid"])
+        # billion laughs at reload: refused quickly, the agent lives on the old rules
+        os.chmod(rules, 0o644)
+        write(rules, LAUGHS)
+        wait_stderr(v, f"{rules}:8:")
+        err = v.stderr()
+        assert "YAML aliases expand beyond 100000 nodes" in err, err
+        deadline = time.time() + 10
+        while "the running rules stay" not in v.stderr()[err.index(f"{rules}:8:"):]:
+            assert v.proc.poll() is None, v.stderr()
+            assert time.time() < deadline, v.stderr()
+            time.sleep(0.05)
+        three = probe("openat", "-", f, os.O_RDONLY)
+        v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == three["pid"])
+    finally:
+        assert v.stop() == 0, v.stderr()

@@ -8,6 +8,10 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "respond/action.h"
@@ -727,4 +731,102 @@ Test(rules_loader, check_mode_reports_everything)
 	cr_assert(strstr(out, ":3:14: error: unknown field 'proc.nope'"), "%s", out);
 	cr_assert(strstr(out, ":8:14: error: unbalanced parentheses"), "%s", out);
 	free(out);
+}
+
+/* ---- hostile files ---- */
+
+/* "billion laughs" in a rule's actions: 9 levels of 10 aliases, 10^9 nodes if expanded */
+static const char laughs[] = "- rule: laughs\n"
+			     "  desc: d\n"
+			     "  condition: proc.name = x\n"
+			     "  output: o\n"
+			     "  priority: WARNING\n"
+			     "  actions:\n"
+			     "    - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+			     "    - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			     "    - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			     "    - &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+			     "    - &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+			     "    - &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+			     "    - &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+			     "    - &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+			     "    - &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+Test(rules_loader, alias_expansion_is_bounded, .timeout = 20)
+{
+	struct rlimit as = {.rlim_cur = 1ull << 30, .rlim_max = 1ull << 30};
+	double t0;
+	struct rule_engine *e;
+
+	cr_assert_lt(sizeof(laughs), 700);
+	/* expanded, this file would need far more than 1 GiB */
+	cr_assert_eq(setrlimit(RLIMIT_AS, &as), 0);
+	t0 = cpu_seconds();
+	e = fake_engine(laughs);
+	cr_assert_not_null(e);
+	cr_assert_lt(cpu_seconds() - t0, 2.0, "bounded early, not after expanding");
+	cr_assert_str_eq(first_error(e),
+			 "test.yaml:7:21: error: YAML aliases expand beyond 100000 "
+			 "nodes",
+			 "%s", fake_diags(e));
+	cr_assert_eq(rule_engine__rule_count(e), 0, "nothing of the file is read");
+	rule_engine__free(e);
+}
+
+Test(rules_loader, alias_cycle_and_long_scalars_are_bounded, .timeout = 20)
+{
+	/* an alias inside its own anchor, expanded at every level down to the depth cut */
+	assert_error("- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n"
+		     "  priority: WARNING\n  actions: &a [*a, *a, *a, *a]\n",
+		     "test.yaml:6:12: error: YAML aliases expand beyond 100000 nodes");
+	/* few nodes, each a long scalar */
+	char *y = malloc(1 << 20), *p = y;
+
+	p += sprintf(p, "- list: l\n  items: [&s ");
+	memset(p, 'x', 500000);
+	p += 500000;
+	p += sprintf(p, "]\n- list: m\n  items: [");
+	for (int i = 0; i < 40; i++)
+		p += sprintf(p, "%s*s", i ? ", " : "");
+	sprintf(p, "]\n");
+	assert_error(y, "test.yaml:2:11: error: YAML aliases expand beyond 16777216 bytes");
+	free(y);
+}
+
+Test(rules_loader, aliases_within_the_bound_still_load)
+{
+	struct rule_engine *e =
+	    fake_engine("- list: l\n  items: &i [a, b]\n- list: m\n  items: *i\n" RULE(
+		"r", "proc.name in (l) or proc.name in (m)"));
+
+	cr_assert_eq(rule_engine__error_count(e), 0, "%s", fake_diags(e));
+	rule_engine__free(e);
+}
+
+Test(rules_loader, oversized_file_is_refused)
+{
+	char path[] = "/tmp/vigil_rules_big_XXXXXX";
+	int fd = mkstemp(path);
+	struct rule_engine_opts o = fake_opts();
+	struct rule_engine *e = rule_engine__new(&o);
+	char want[128];
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (16 << 20) + 1), 0);
+	close(fd);
+	cr_assert_eq(rule_engine__load_file(e, path), -EFBIG);
+	snprintf(want, sizeof(want),
+		 "%s: error: rules file larger than 16 MiB: refused (split it into several files)",
+		 path);
+	cr_assert_str_eq(first_error(e), want);
+	unlink(path);
+	rule_engine__free(e);
 }
