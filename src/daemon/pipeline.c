@@ -13,6 +13,9 @@
 
 static void handle(struct pipeline *p, struct event *ev)
 {
+	/* a process vigil does not know is still placed by its record's cgroup */
+	if (!ev->proc)
+		ev->container = proctable__container(p->procs, ev->hdr->cgroup_id);
 	if (p->show)
 		p->show(p->arg, ev);
 	if (p->detect)
