@@ -156,10 +156,22 @@ def test_container_exec_carries_container_id(vigil, busybox_image, workdir):
     assert ev["exec"]["ns"]["pid"] != vigil.wait_exec(run(["/bin/true"]))["exec"]["ns"]["pid"]
 
 
+FORGOTTEN_RULE = """
+- rule: Forgotten container process exits
+  desc: test rule
+  condition: evt.type = procexit and container.runtime = podman and proc.ancestry_unknown = true
+  output: "exit (container=%container.id ancestry_unknown=%proc.ancestry_unknown pid=%proc.pid)"
+  priority: WARNING
+"""
+
+
 def test_container_identity_survives_a_full_process_table(busybox_image, workdir):
     """A container process the process table has forgotten (a tiny table, crowded
     by host processes) still reports its container, from its record's cgroup id."""
-    v = Vigil(workdir, ["--proc-max", "64"])
+    rules = os.path.join(workdir, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(FORGOTTEN_RULE)
+    v = Vigil(workdir, ["--proc-max", "64", "--rules", rules])
     crowd = []
     try:
         cidfile = os.path.join(workdir, "cid")
@@ -184,6 +196,12 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
         assert ev["container"]["full_id"] == cid
         assert ev["container"]["runtime"] == "podman"
         assert ev["ancestry"] == [] and ev["ancestry_unknown"] is True
+        # the rules see the same: container.* from the cgroup, ancestry unknown
+        al = v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == shell,
+                          what="the forgotten container process's alert")
+        assert al["output_fields"]["container.id"] == cid[:12]
+        assert al["output_fields"]["proc.ancestry_unknown"] is True
+        assert al["output"].endswith(f"(container={cid[:12]} ancestry_unknown=true pid={shell})")
         # every crowd process was tracked: its exec event names its image
         last = crowd[-1].pid
         assert v.wait_exec(last)["proc"]["exe"] == os.path.realpath(shutil.which("sleep"))
