@@ -1114,7 +1114,7 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_CONTAINER_START_TS: {
 		/* the container's cgroup is created by its runtime as it starts it */
 		static uint64_t cached_id, cached_ns;
-		uint64_t cg = p ? p->cgroup_id : h->cgroup_id, ns;
+		uint64_t cg = ev->container || !p ? h->cgroup_id : p->cgroup_id, ns;
 
 		if (ci->runtime == CONTAINER_HOST || !cg)
 			return 0;

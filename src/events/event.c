@@ -299,9 +299,9 @@ const struct container_ident *event_container(const struct event *ev)
 {
 	static const struct container_ident host = {.short_id = "host"};
 
-	if (ev->proc)
-		return &ev->proc->container;
-	return ev->container ? ev->container : &host;
+	if (ev->container)
+		return ev->container;
+	return ev->proc ? &ev->proc->container : &host;
 }
 
 void event_to_json(const struct event *ev, const struct proc_info *const *ancestry, size_t n,

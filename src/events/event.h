@@ -36,8 +36,9 @@ struct event {
 	size_t size;				 /* bytes in the record */
 	uint64_t time_ns;			 /* wall clock (CLOCK_REALTIME) of capture */
 	struct proc_info *proc;			 /* process table entry, NULL when unknown */
-	const struct container_ident *container; /* for an unknown process: from the
-						    record's cgroup id; else NULL */
+	const struct container_ident *container; /* from the record's cgroup id when the
+						    process is unknown or has moved since
+						    its entry was made; else NULL */
 	const struct event_kind *kind;		 /* its descriptor */
 	uint32_t code;		   /* rule-engine code: its syscall, clone, procexit */
 	bool sys;		   /* a syscall record: ret and syscall below are set */
@@ -106,7 +107,7 @@ void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev
 /* Writes a NUL-separated argv as a JSON array of strings. */
 void event_json_args(struct json_buf *j, const char *args, size_t len);
 
-/* The event's container: its process's, else ev->container, else the host's. */
+/* The event's container: ev->container, else its process's, else the host's. */
 const struct container_ident *event_container(const struct event *ev);
 
 /* Renders an event as one JSON object (the live stream's format). ancestry holds

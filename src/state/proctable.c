@@ -371,7 +371,6 @@ struct proc_info *proctable__find(struct proctable *pt, uint32_t pid)
 
 const struct container_ident *proctable__container(struct proctable *pt, uint64_t cgroup_id)
 {
-	static const struct container_ident host = {.short_id = "host"};
 	const struct container_entry *ce = containers__lookup(pt->containers, cgroup_id);
 	char path[4096];
 
@@ -379,9 +378,20 @@ const struct container_ident *proctable__container(struct proctable *pt, uint64_
 		return &ce->ident;
 	/* not cached when unresolvable: a later exec record may still name the path */
 	if (!cgroup_id || cgroup_id_path(cgroup_id, path, sizeof(path)))
-		return &host;
+		return NULL;
 	ce = containers__resolve(pt->containers, cgroup_id, path, strlen(path));
-	return ce ? &ce->ident : &host;
+	return ce ? &ce->ident : NULL;
+}
+
+/* The container of cgroup_id (proctable__container), the host when unresolvable. */
+static void container_of_id(struct proctable *pt, uint64_t cgroup_id, struct container_ident *out)
+{
+	const struct container_ident *c = proctable__container(pt, cgroup_id);
+
+	if (c)
+		*out = *c;
+	else
+		container_parse_cgroup(NULL, 0, out);
 }
 
 /* ---- events ---- */
@@ -477,7 +487,7 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 		ni.container = e->info.container; /* exec does not move a process */
 
 	else
-		ni.container = *proctable__container(pt, h->cgroup_id);
+		container_of_id(pt, h->cgroup_id, &ni.container);
 
 	if (e) {
 		entry_set(e, &ni);
@@ -522,12 +532,16 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 		c->info.exe_ctime_ns = pi->exe_ctime_ns;
 		c->info.exe_mtime_ns = pi->exe_mtime_ns;
 		c->info.cap_eff = pi->cap_eff;
-		c->info.container = pi->container;
+		/* a parent moved to another cgroup since we saw it: the record says where */
+		if (pi->cgroup_id == h->cgroup_id)
+			c->info.container = pi->container;
+		else
+			container_of_id(pt, h->cgroup_id, &c->info.container);
 		c->info.flags =
 		    pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED | PROC_F_EXE_UPPER);
 	} else {
 		/* an unknown parent: its record still says which cgroup it is in */
-		c->info.container = *proctable__container(pt, h->cgroup_id);
+		container_of_id(pt, h->cgroup_id, &c->info.container);
 	}
 	return &c->info;
 }

@@ -89,10 +89,11 @@ struct proc_info *proctable__find(struct proctable *pt, uint32_t pid);
 
 /*
  * The container of cgroup cgroup_id, for a process the table does not know (never
- * seen, or evicted): from the container table, else resolved to its v2 path
- * (cgroup.h, root only) and cached there; cgroup ids are never reused. The host
- * when it cannot be resolved (not cached). Never NULL; valid until the next call
- * that changes the table.
+ * seen, or evicted) or that moved to another cgroup since its entry was made: from
+ * the container table, else resolved to its v2 path (cgroup.h, root only) and
+ * cached there; cgroup ids are never reused. NULL when it cannot be resolved (id 0,
+ * no such cgroup, no privilege; not cached). Valid until the next call that
+ * changes the table.
  */
 const struct container_ident *proctable__container(struct proctable *pt, uint64_t cgroup_id);
 

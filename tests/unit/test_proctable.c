@@ -106,7 +106,7 @@ static struct proc_info *fork_ev(struct proctable *pt, uint32_t parent, uint64_t
 	f.hdr.euid = 7;
 	f.hdr.egid = 8;
 	f.hdr.loginuid = 9;
-	f.hdr.cgroup_id = 99;
+	f.hdr.cgroup_id = 777; /* the parent's, as exec_full wrote it: it has not moved */
 	strcpy(f.hdr.comm, "forker");
 	f.child_pid = child;
 	f.child_tid = child;
@@ -341,7 +341,7 @@ Test(proctable, fork_inherits_from_parent)
 	cr_assert_eq(c->uid, 5);
 	cr_assert_eq(c->euid, 7);
 	cr_assert_eq(c->loginuid, 9);
-	cr_assert_eq(c->cgroup_id, 99);
+	cr_assert_eq(c->cgroup_id, 777);
 	cr_assert_str_eq(c->comm, "forker");
 	cr_assert_eq(c->flags & PROC_F_EXECED, 0);
 	cr_assert_eq(stats(pt).live, 2);
@@ -358,7 +358,7 @@ Test(proctable, fork_from_unknown_parent)
 	cr_assert_null(c->args);
 	cr_assert_str_eq(c->comm, "forker");
 	cr_assert_eq(c->uid, 5);
-	cr_assert_eq(c->cgroup_id, 99);
+	cr_assert_eq(c->cgroup_id, 777);
 	cr_assert_eq(c->container.runtime, CONTAINER_HOST);
 }
 
@@ -369,7 +369,8 @@ Test(proctable, fork_from_stale_parent_does_not_inherit)
 	struct proc_info *c = fork_ev(pt, 10, 5000, 11, 6000, 0);
 
 	cr_assert_str_eq(c->exe, "");
-	cr_assert_eq(c->container.runtime, CONTAINER_HOST);
+	/* placed by its record's cgroup id, which exec_simple showed to be the container's */
+	cr_assert_eq(c->container.runtime, CONTAINER_PODMAN);
 }
 
 Test(proctable, thread_fork_adds_nothing)
