@@ -34,21 +34,22 @@
 #include "events/record.h"
 
 struct agent {
-	const struct agent_opts *opts; /* settings */
-	struct sensors *sensors;       /* BPF sensors */
-	struct ring_buffer *rb;	       /* reader of the events ring */
-	struct proctable *procs;       /* known processes */
-	struct json_buf out;	       /* rendering buffer, reused */
-	struct pipeline pipe;	       /* table, rules, display of each record */
-	struct recorder *rec;	       /* --record, NULL when not recording */
-	uint64_t rec_errors;	       /* records not written to the recording */
-	uint64_t out_errors;	       /* events not written to stdout */
-	const struct proc_info **anc;  /* ancestry scratch, ancestry_max entries */
-	struct detect *detect;	       /* the rules; NULL with --no-rules */
-	struct outputs *outputs;       /* alert sinks */
-	struct metrics *metrics;       /* /metrics, /healthz; NULL when disabled */
-	int inotify_fd;		       /* watches the rule files' directories, -1 none */
-	char hostname[256];	       /* this machine, for alerts */
+	const struct agent_opts *opts;	/* settings */
+	struct sensors *sensors;	/* BPF sensors */
+	struct ring_buffer *rb;		/* reader of the events ring */
+	struct proctable *procs;	/* known processes */
+	struct json_buf out;		/* rendering buffer, reused */
+	struct pipeline pipe;		/* table, rules, display of each record */
+	struct recorder *rec;		/* --record, NULL when not recording */
+	uint64_t rec_errors;		/* records not written to the recording */
+	uint64_t out_errors;		/* events not written to stdout */
+	const struct proc_info **anc;	/* ancestry scratch, ancestry_max entries */
+	struct proctable_stats ps_told; /* process table counts the metrics have */
+	struct detect *detect;		/* the rules; NULL with --no-rules */
+	struct outputs *outputs;	/* alert sinks */
+	struct metrics *metrics;	/* /metrics, /healthz; NULL when disabled */
+	int inotify_fd;			/* watches the rule files' directories, -1 none */
+	char hostname[256];		/* this machine, for alerts */
 };
 
 /* The settings no flag sets; the flags' defaults are in the option table (main.c). */
@@ -57,7 +58,6 @@ void agent_opts_default(struct agent_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->events = AGENT_FMT_NONE;
 	o->wake_bytes = 64u << 10;
-	o->proc_max = 65536;
 	o->proc_linger_ns = 5ull * 1000000000ull;
 }
 
@@ -76,6 +76,7 @@ static void sync_clocks(struct agent *a)
 
 static void emit(struct agent *a, struct event *ev)
 {
+	bool unknown = true; /* a process the table does not know has no known parents */
 	size_t n = 0;
 
 	if (a->opts->events == AGENT_FMT_NONE)
@@ -88,9 +89,10 @@ static void emit(struct agent *a, struct event *ev)
 		return;
 	}
 	if (ev->proc)
-		n = proctable__ancestry(a->procs, ev->proc->pid, a->anc, a->opts->ancestry_max);
+		n = proctable__ancestry(a->procs, ev->proc->pid, a->anc, a->opts->ancestry_max,
+					&unknown);
 	json_reset(&a->out);
-	event_to_json(ev, a->anc, n, &a->out);
+	event_to_json(ev, a->anc, n, unknown, &a->out);
 	if (a->out.err || fwrite_unlocked(a->out.buf, 1, a->out.len, stdout) != a->out.len ||
 	    putc_unlocked('\n', stdout) == EOF)
 		a->out_errors++;
@@ -311,11 +313,23 @@ static void print_summary(struct agent *a)
 	}
 	proctable__stats(a->procs, &ps);
 	fprintf(stderr,
-		"vigil: processes live=%zu lingering=%zu seeded=%llu evicted=%llu dropped=%llu; "
-		"invalid records=%llu, unwritten events=%llu\n",
+		"vigil: processes live=%zu lingering=%zu seeded=%llu evicted=%llu "
+		"evicted_live=%llu dropped=%llu; invalid records=%llu, unwritten events=%llu\n",
 		ps.live, ps.lingering, (unsigned long long)ps.seeded,
-		(unsigned long long)ps.evicted, (unsigned long long)ps.dropped_full,
-		(unsigned long long)a->pipe.invalid, (unsigned long long)a->out_errors);
+		(unsigned long long)ps.evicted, (unsigned long long)ps.evicted_live,
+		(unsigned long long)ps.dropped_full, (unsigned long long)a->pipe.invalid,
+		(unsigned long long)a->out_errors);
+}
+
+/* The process table's counters: what they rose by since last told. */
+static void proc_metrics(struct agent *a, const struct proctable_stats *ps)
+{
+	const struct metrics_agent *m = metrics__agent(a->metrics);
+
+	metric__add(m->procs_evicted_exited, ps->evicted - a->ps_told.evicted);
+	metric__add(m->procs_evicted_live, ps->evicted_live - a->ps_told.evicted_live);
+	metric__add(m->procs_refused, ps->dropped_full - a->ps_told.dropped_full);
+	a->ps_told = *ps;
 }
 
 static int loop(struct agent *a, int sfd)
@@ -382,6 +396,7 @@ static int loop(struct agent *a, int sfd)
 			last_housekeeping = now;
 			proctable__stats(a->procs, &ps);
 			if (a->metrics) {
+				proc_metrics(a, &ps);
 				metric__set(metrics__agent(a->metrics)->procs,
 					    ps.live + ps.lingering);
 				metric__set(metrics__agent(a->metrics)->ringbuf_used,

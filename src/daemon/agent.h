@@ -36,7 +36,7 @@ struct agent_opts {
 	size_t ringbuf_bytes;		 /* ring buffer size */
 	uint32_t wake_bytes;		 /* pending bytes that wake the reader for bulk events */
 	int tick_ms;			 /* longest a batched record waits to be read */
-	size_t proc_max;		 /* process table bound */
+	size_t proc_max;		 /* process table bound (cfg's process_table) */
 	uint64_t proc_linger_ns;	 /* how long exited processes stay known */
 	size_t ancestry_max;		 /* ancestors named in each event */
 };

@@ -22,6 +22,7 @@
 #define CFG(field)  .off = offsetof(struct vigil_config, field)
 #define RATE(field) .off = offsetof(struct config_rate_limit, field)
 #define MET(field)  .off = offsetof(struct config_metrics, field)
+#define PT(field)   .off = offsetof(struct config_process_table, field)
 #define OUT(field)  .off = offsetof(struct config_output, field)
 
 static bool is_null(const yaml_node_t *n)
@@ -199,6 +200,24 @@ static const struct opt metrics_keys[] = {
      MET(stall_ns),
      .def = "30s",
      .help = "/healthz fails after the event loop stalls this long"},
+    {0},
+};
+
+/* ---- process table ---- */
+
+static const struct opt process_table_keys[] = {
+    {.key = "max_entries",
+     .flag = "proc-max",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .min = 1,
+     .max = 1 << 24,
+     PT(max_entries),
+     .def = "65536",
+     .help = "processes known at once; when full, the oldest exited one, then the live one "
+	     "seen least recently, is forgotten (counted in "
+	     "vigil_process_table_evictions_total); events of a forgotten process keep "
+	     "their container, from their cgroup"},
     {0},
 };
 
@@ -420,6 +439,7 @@ const struct opt config_options[] = {
      .sub = rate_limit_keys,
      .validate = rate_limit_validate},
     {.key = "metrics", .type = OPT_TABLE, CFG(metrics), .sub = metrics_keys},
+    {.key = "process_table", .type = OPT_TABLE, CFG(process_table), .sub = process_table_keys},
     {0},
 };
 

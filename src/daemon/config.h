@@ -50,6 +50,10 @@ struct config_metrics {
 	uint64_t stall_ns; /* /healthz fails after the event loop stalls this long */
 };
 
+struct config_process_table {
+	size_t max_entries; /* processes known at once, live and lately exited */
+};
+
 struct vigil_config {
 	char *path;			     /* file read, NULL for defaults only */
 	struct opt_list rules_files;	     /* rule files, loaded in order */
@@ -61,6 +65,7 @@ struct vigil_config {
 	size_t n_outputs;		     /* entries in outputs */
 	struct config_rate_limit rate_limit; /* noisy-rule protection */
 	struct config_metrics metrics;	     /* HTTP endpoint */
+	struct config_process_table process_table; /* bound of the process table */
 };
 
 /* The configuration's keys (and the flags that set the same values). */

@@ -192,6 +192,7 @@ static int cmd_run(int argc, char **argv)
 	o.rule_files = (const char *const *)cfg->rules_files.items;
 	o.n_rule_files = cfg->rules_files.n;
 	o.min_priority = cfg->min_priority;
+	o.proc_max = cfg->process_table.max_entries;
 	o.cfg = cfg;
 	ret = agent_run(&o) ? 1 : 0;
 out:

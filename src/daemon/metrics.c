@@ -781,7 +781,8 @@ static int register_agent(struct metrics *m, const char *version)
 	static const char *const result[] = {"result", NULL};
 	static const char *const version_label[] = {"version", NULL};
 	static const char *const fallback_labels[] = {"type", "reason", NULL};
-	struct metric_family *reloads, *build;
+	static const char *const reason[] = {"reason", NULL};
+	struct metric_family *reloads, *build, *evictions;
 
 	a->rule_eval_seconds = metric_family__series(
 	    metrics__histogram(m, "vigil_rule_evaluation_seconds",
@@ -797,6 +798,16 @@ static int register_agent(struct metrics *m, const char *version)
 	    metrics__gauge(m, "vigil_process_table_entries", "Processes the process table holds.");
 	a->procs_max =
 	    metrics__gauge(m, "vigil_process_table_max_entries", "The bound of the process table.");
+	evictions = metrics__family(
+	    m, METRIC_COUNTER, "vigil_process_table_evictions_total",
+	    "Processes the process table forgot: exited ones (after lingering, or to make "
+	    "room) and live ones (the least recently seen, to make room in a full table).",
+	    reason);
+	a->procs_evicted_exited = metric_family__series(evictions, (const char *const[]){"exited"});
+	a->procs_evicted_live = metric_family__series(evictions, (const char *const[]){"live"});
+	a->procs_refused = metrics__counter(
+	    m, "vigil_process_table_refused_total",
+	    "Processes found in /proc at start that did not fit the process table.");
 	a->rules_loaded = metrics__gauge(m, "vigil_rules_loaded",
 					 "Rules active after the last successful (re)load.");
 	reloads = metrics__family(m, METRIC_COUNTER, "vigil_rules_reloads_total",
@@ -818,7 +829,8 @@ static int register_agent(struct metrics *m, const char *version)
 	    "the kernel cannot compare, memory, a full map), counted at each (re)load.",
 	    fallback_labels);
 	if (!a->rule_eval_seconds || !a->ringbuf_used || !a->ringbuf_size || !a->procs ||
-	    !a->procs_max || !a->rules_loaded || !a->reload_ok || !a->reload_failed ||
+	    !a->procs_max || !a->procs_evicted_exited || !a->procs_evicted_live ||
+	    !a->procs_refused || !a->rules_loaded || !a->reload_ok || !a->reload_failed ||
 	    !a->reload_success || !a->reload_time || !build || !a->prefilter_fallbacks)
 		return -ENOMEM;
 	return metrics__add_collector(m, collect_process, NULL);

@@ -102,16 +102,19 @@ void metrics__write_event_counts(struct metrics_writer *w, const struct metrics_
 /* ---- families the agent updates (registered by metrics__new) ---- */
 
 struct metrics_agent {
-	struct metric *rule_eval_seconds; /* histogram: rule engine time per event */
-	struct metric *ringbuf_used;	  /* gauge: bytes pending in the ring buffer */
-	struct metric *ringbuf_size;	  /* gauge: ring buffer size in bytes */
-	struct metric *procs;		  /* gauge: entries in the process table */
-	struct metric *procs_max;	  /* gauge: the process table's bound */
-	struct metric *rules_loaded;	  /* gauge: rules active after the last (re)load */
-	struct metric *reload_ok;	  /* counter: rule (re)loads that compiled */
-	struct metric *reload_failed;	  /* counter: rule reloads rejected (old rules kept) */
-	struct metric *reload_success;	  /* gauge: 1 if the last (re)load compiled */
-	struct metric *reload_time;	  /* gauge: when the last (re)load ended, Unix seconds */
+	struct metric *rule_eval_seconds;    /* histogram: rule engine time per event */
+	struct metric *ringbuf_used;	     /* gauge: bytes pending in the ring buffer */
+	struct metric *ringbuf_size;	     /* gauge: ring buffer size in bytes */
+	struct metric *procs;		     /* gauge: entries in the process table */
+	struct metric *procs_max;	     /* gauge: the process table's bound */
+	struct metric *procs_evicted_exited; /* counter: exited entries forgotten */
+	struct metric *procs_evicted_live;   /* counter: live ones forgotten for room */
+	struct metric *procs_refused;	     /* counter: /proc entries that did not fit */
+	struct metric *rules_loaded;	     /* gauge: rules active after the last (re)load */
+	struct metric *reload_ok;	     /* counter: rule (re)loads that compiled */
+	struct metric *reload_failed;	     /* counter: rule reloads rejected (old rules kept) */
+	struct metric *reload_success;	     /* gauge: 1 if the last (re)load compiled */
+	struct metric *reload_time;	     /* gauge: when the last (re)load ended, Unix seconds */
 	struct metric_family *prefilter_fallbacks; /* counter: types sent unfiltered, by reason */
 };
 

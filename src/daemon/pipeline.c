@@ -13,6 +13,12 @@
 
 static void handle(struct pipeline *p, struct event *ev)
 {
+	const struct vg_hdr *h = ev->hdr;
+
+	/* a process vigil does not know, or that moved (a runtime's init moved into its
+	 * container before its exec), is placed by its record's own cgroup */
+	if (h->cgroup_id && (!ev->proc || ev->proc->cgroup_id != h->cgroup_id))
+		ev->container = proctable__container(p->procs, h->cgroup_id);
 	if (p->show)
 		p->show(p->arg, ev);
 	if (p->detect)

@@ -61,7 +61,7 @@ static void show(void *arg, struct event *ev)
 	struct replay *r = arg;
 
 	json_reset(&r->out);
-	event_to_json(ev, NULL, 0, &r->out);
+	event_to_json(ev, NULL, 0, false, &r->out);
 	fwrite(r->out.buf, 1, r->out.len, stdout);
 	fputc('\n', stdout);
 }

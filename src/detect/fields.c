@@ -112,6 +112,7 @@ enum field_id {
 	F_PROC_EXE_CTIME_TO_START,
 	F_FD_NAME_CHANGED,
 	F_CONTAINER_START_TS,
+	F_PROC_ANCESTRY_UNKNOWN,
 };
 
 #define S   RULE_FT_STRING
@@ -164,6 +165,7 @@ static const struct rule_field_def registry[] = {
     {"proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED},
     {"proc.exe_ino", U, RULE_FARG_NONE, 0, F_PROC_EXE_INO},
     {"proc.is_exe_upper_layer", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_UPPER_LAYER},
+    {"proc.ancestry_unknown", B, RULE_FARG_NONE, 0, F_PROC_ANCESTRY_UNKNOWN},
     {"proc.exe_ino.ctime", U, RULE_FARG_NONE, 0, F_PROC_EXE_CTIME},
     {"proc.exe_ino.mtime", U, RULE_FARG_NONE, 0, F_PROC_EXE_MTIME},
     {"proc.exe_ino.ctime_duration_proc_start", U, RULE_FARG_NONE, 0, F_PROC_EXE_CTIME_TO_START},
@@ -418,7 +420,7 @@ static int ancestors(struct field_ctx *c, const struct rule_field_ref *ref, stru
 	}
 	if (!c->procs || !self)
 		return 0;
-	n = proctable__ancestry(c->procs, self->pid, anc, RULE_MAX_VALUES);
+	n = proctable__ancestry(c->procs, self->pid, anc, RULE_MAX_VALUES, NULL);
 	for (i = 0; i < n && got < max; i++) {
 		if (ref->index > 0 && (size_t)ref->index != i + 1)
 			continue;
@@ -962,6 +964,7 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	const struct event *ev = c->ev;
 	const struct vg_hdr *h = ev->hdr;
 	const struct proc_info *p = ev->proc;
+	const struct container_ident *ci = event_container(ev);
 	const struct vg_file *f = as_file(ev);
 
 	switch (ref->id) {
@@ -1089,32 +1092,40 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return put_i64(out, h->egid);
 	case F_GROUP_NAME:
 		return put_cstr(out, cached_name(&groups, h->egid, false));
+	case F_PROC_ANCESTRY_UNKNOWN: {
+		bool unknown = true;
+
+		if (p && c->procs)
+			proctable__ancestry(c->procs, p->pid, NULL, 0, &unknown);
+		return put_bool(out, unknown);
+	}
+	/* container.*: the process's, or for one the table does not know, its record's
+	 * cgroup's (event_container) */
 	case F_CONTAINER_ID:
-		return put_cstr(out,
-				p && p->container.short_id[0] ? p->container.short_id : "host");
+		return put_cstr(out, ci->short_id[0] ? ci->short_id : "host");
 	case F_CONTAINER_FULL_ID:
-		return p && p->container.id[0] ? put_cstr(out, p->container.id) : 0;
+		return ci->id[0] ? put_cstr(out, ci->id) : 0;
 	case F_CONTAINER_NAME:
 		/* vigil asks no container runtime for names: only the host has a known one */
-		return !p || p->container.runtime == CONTAINER_HOST ? put_cstr(out, "host") : 0;
+		return ci->runtime == CONTAINER_HOST ? put_cstr(out, "host") : 0;
 	case F_CONTAINER_IMAGE_REPOSITORY:
 		return 0;
 	case F_CONTAINER_RUNTIME:
-		return p && p->container.runtime != CONTAINER_HOST
-			   ? put_cstr(out, container_runtime_name(p->container.runtime))
+		return ci->runtime != CONTAINER_HOST
+			   ? put_cstr(out, container_runtime_name(ci->runtime))
 			   : 0;
 	case F_CONTAINER_START_TS: {
 		/* the container's cgroup is created by its runtime as it starts it */
 		static uint64_t cached_id, cached_ns;
-		uint64_t ns;
+		uint64_t cg = ev->container || !p ? h->cgroup_id : p->cgroup_id, ns;
 
-		if (!p || p->container.runtime == CONTAINER_HOST || !p->cgroup_id)
+		if (ci->runtime == CONTAINER_HOST || !cg)
 			return 0;
-		if (cached_id == p->cgroup_id)
+		if (cached_id == cg)
 			return put_u64(out, cached_ns);
-		if (cgroup_birth_ns(p->cgroup_id, &ns))
+		if (cgroup_birth_ns(cg, &ns))
 			return 0;
-		cached_id = p->cgroup_id;
+		cached_id = cg;
 		cached_ns = ns;
 		return put_u64(out, ns);
 	}

@@ -184,6 +184,7 @@ int event_decode(struct event *ev, const void *rec, size_t size)
 	ev->size = h->size;
 	ev->time_ns = 0;
 	ev->proc = NULL;
+	ev->container = NULL;
 	ev->kind = k;
 	ev->sys = ev->kind->domain != EVENT_DOM_PROC;
 	ev->ret = ev->sys ? f->ret : 0;
@@ -295,10 +296,18 @@ static void json_proc(struct json_buf *j, const struct vg_hdr *h, const struct p
 	json_obj_end(j);
 }
 
-void event_to_json(const struct event *ev, const struct proc_info *const *ancestry, size_t n,
-		   struct json_buf *j)
+const struct container_ident *event_container(const struct event *ev)
 {
 	static const struct container_ident host = {.short_id = "host"};
+
+	if (ev->container)
+		return ev->container;
+	return ev->proc ? &ev->proc->container : &host;
+}
+
+void event_to_json(const struct event *ev, const struct proc_info *const *ancestry, size_t n,
+		   bool ancestry_unknown, struct json_buf *j)
+{
 	const struct vg_hdr *h = ev->hdr;
 	char when[40];
 	size_t i;
@@ -310,7 +319,7 @@ void event_to_json(const struct event *ev, const struct proc_info *const *ancest
 	json_key(j, "type");
 	json_str(j, ev->kind->name);
 	json_proc(j, h, ev->proc);
-	json_container(j, ev->proc ? &ev->proc->container : &host);
+	json_container(j, event_container(ev));
 	if (ev->sys) {
 		json_key(j, "syscall");
 		json_str(j, event_syscall_name(ev->syscall));
@@ -338,6 +347,10 @@ void event_to_json(const struct event *ev, const struct proc_info *const *ancest
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	if (ancestry_unknown) {
+		json_key(j, "ancestry_unknown");
+		json_bool(j, true);
+	}
 	json_obj_end(j);
 }
 
@@ -345,13 +358,13 @@ void event_to_text(const struct event *ev, FILE *out)
 {
 	const struct vg_hdr *h = ev->hdr;
 	const struct proc_info *p = ev->proc;
+	const struct container_ident *c = event_container(ev);
 	char when[40];
 	size_t i;
 
 	event_format_time(ev->time_ns, when, sizeof(when));
 	fprintf(out, "%.12s %-5s %-12s pid=%u ppid=%u uid=%u ", when + 11, ev->kind->name,
-		p && p->container.short_id[0] ? p->container.short_id : "host", h->pid, h->ppid,
-		h->uid);
+		c->short_id[0] ? c->short_id : "host", h->pid, h->ppid, h->uid);
 	if (ev->sys) {
 		fprintf(out, "%s ", event_syscall_name(ev->syscall));
 		if (ev->ret < 0 && ev->ret > -4096)

@@ -19,6 +19,7 @@
 
 struct proc_info;
 struct json_buf;
+struct container_ident;
 
 /* A path of an event: bytes in the record, or a folded copy in the event. */
 struct event_path {
@@ -31,28 +32,31 @@ struct event_path {
  * the prefilter check and the rule engine.
  */
 struct event {
-	const struct vg_hdr *hdr;      /* the record, validated */
-	size_t size;		       /* bytes in the record */
-	uint64_t time_ns;	       /* wall clock (CLOCK_REALTIME) of capture */
-	struct proc_info *proc;	       /* process table entry, NULL when unknown */
-	const struct event_kind *kind; /* its descriptor */
-	uint32_t code;		       /* rule-engine code: its syscall, clone, procexit */
-	bool sys;		       /* a syscall record: ret and syscall below are set */
-	int64_t ret;		       /* syscall return value */
-	uint16_t syscall;	       /* enum vg_syscall */
-	struct event_path path;	       /* file: the object's path (folded when joined,
-					  "pipe:[ino]" for pseudo files), NULL when none or
-					  empty; mount/umount: the target, folded */
-	struct event_path path2;       /* file: the second path, folded when joined */
-	char buf[2][PATH_MAX + 1];     /* folded copies that path and path2 may point at */
+	const struct vg_hdr *hdr;		 /* the record, validated */
+	size_t size;				 /* bytes in the record */
+	uint64_t time_ns;			 /* wall clock (CLOCK_REALTIME) of capture */
+	struct proc_info *proc;			 /* process table entry, NULL when unknown */
+	const struct container_ident *container; /* from the record's cgroup id when the
+						    process is unknown or has moved since
+						    its entry was made; else NULL */
+	const struct event_kind *kind;		 /* its descriptor */
+	uint32_t code;		   /* rule-engine code: its syscall, clone, procexit */
+	bool sys;		   /* a syscall record: ret and syscall below are set */
+	int64_t ret;		   /* syscall return value */
+	uint16_t syscall;	   /* enum vg_syscall */
+	struct event_path path;	   /* file: the object's path (folded when joined,
+				      "pipe:[ino]" for pseudo files), NULL when none or
+				      empty; mount/umount: the target, folded */
+	struct event_path path2;   /* file: the second path, folded when joined */
+	char buf[2][PATH_MAX + 1]; /* folded copies that path and path2 may point at */
 };
 
 /* 0 when the record's header, size and type are coherent, else -EINVAL. */
 int event_validate(const void *rec, size_t size);
 
 /*
- * Validates rec and decodes it into ev (time_ns 0 and proc NULL: the caller's to
- * set). ev points into rec, which must outlive it. 0 or -EINVAL.
+ * Validates rec and decodes it into ev (time_ns 0, proc and container NULL: the
+ * caller's to set). ev points into rec, which must outlive it. 0 or -EINVAL.
  */
 int event_decode(struct event *ev, const void *rec, size_t size);
 
@@ -100,10 +104,14 @@ void event_json_rstr(struct json_buf *j, const char *key, const struct event *ev
 /* Writes a NUL-separated argv as a JSON array of strings. */
 void event_json_args(struct json_buf *j, const char *args, size_t len);
 
+/* The event's container: ev->container, else its process's, else the host's. */
+const struct container_ident *event_container(const struct event *ev);
+
 /* Renders an event as one JSON object (the live stream's format). ancestry holds
- * n entries, parent first. */
+ * n entries, parent first; ancestry_unknown (the chain stops at a process vigil does
+ * not know) adds "ancestry_unknown": true after it. */
 void event_to_json(const struct event *ev, const struct proc_info *const *ancestry, size_t n,
-		   struct json_buf *j);
+		   bool ancestry_unknown, struct json_buf *j);
 
 /* Writes an event as one human-readable line; unprintable bytes come out as \xNN. */
 void event_to_text(const struct event *ev, FILE *out);

@@ -2,7 +2,11 @@
 /*
  * proctable.c - the process table: a hash of entries chained by pid, plus a list of
  * exited entries ordered by exit time, so that evicting after the linger time and
- * making room in a full table both take the oldest exited entry in O(1).
+ * making room in a full table both take the oldest exited entry in O(1), plus a list
+ * of live entries ordered by when an event last named them, so that a full table
+ * with no exited entry makes room by evicting the least recently seen live one: a
+ * new process is always tracked (an evicted one is still attributed to its
+ * container by its records' cgroup id, proctable__container()).
  *
  * A pid names a process only together with its start time: an entry whose start
  * differs from an event's, or that has exited, belongs to an earlier process that
@@ -10,7 +14,8 @@
  * to a clock tick, so for them "same start" means within one tick.
  *
  * A process's container comes from the cgroup path its exec record carries,
- * derived once per cgroup id in the container table the process table holds.
+ * derived once per cgroup id in the container table the process table holds; for
+ * a process the table does not know, from the cgroup id alone (resolved to its path).
  * Seeding from /proc is in procfs.c.
  */
 #include <errno.h>
@@ -18,17 +23,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "state/cgroup.h"
 #include "state/proctable_int.h"
 
 #define NSEC_PER_SEC	   1000000000ull
 #define PROC_HASH_MIN_BITS 4
 #define PROC_HASH_MAX_BITS 24
 #define CONTAINERS_MAX	   4096 /* cgroups whose container identity is cached */
+#define ANCESTRY_WALK_MAX  4096 /* parents followed at most (pid_max bounds a real chain) */
 
 struct proc_entry {
 	struct proc_info info;		  /* first: callers hold &info */
 	struct proc_entry *hnext;	  /* hash chain */
 	struct proc_entry *xprev, *xnext; /* exited list, oldest exit first */
+	struct proc_entry *lprev, *lnext; /* live list, least recently seen first */
 };
 
 struct proctable {
@@ -41,8 +49,10 @@ struct proctable {
 	uint64_t hz;		     /* clock ticks per second, the unit of /proc start times */
 	uint64_t tick_ns;	     /* resolution of start times read from /proc */
 	struct proc_entry *xhead, *xtail; /* exited entries, oldest exit first */
+	struct proc_entry *lhead, *ltail; /* live entries, least recently seen first */
 	uint64_t evicted;		  /* exited entries removed */
-	uint64_t dropped_full;		  /* processes not recorded: table full */
+	uint64_t evicted_live;		  /* live entries removed to make room */
+	uint64_t dropped_full;		  /* /proc entries not recorded: table full */
 	uint64_t seeded;		  /* entries read from /proc */
 	struct containers *containers;	  /* container identity per cgroup id */
 };
@@ -127,6 +137,34 @@ static struct proc_entry *lookup(struct proctable *pt, uint32_t pid)
 	return NULL;
 }
 
+static void live_unlink(struct proctable *pt, struct proc_entry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		pt->lhead = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		pt->ltail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+/* Puts a live entry at the most recently seen end of the live list. */
+static void live_touch(struct proctable *pt, struct proc_entry *e)
+{
+	if (e->info.flags & PROC_F_EXITED || pt->ltail == e)
+		return;
+	if (e->lprev || pt->lhead == e)
+		live_unlink(pt, e);
+	e->lprev = pt->ltail;
+	if (pt->ltail)
+		pt->ltail->lnext = e;
+	else
+		pt->lhead = e;
+	pt->ltail = e;
+}
+
 static void exited_insert(struct proctable *pt, struct proc_entry *e)
 {
 	struct proc_entry *after = pt->xtail;
@@ -171,6 +209,8 @@ static void entry_destroy(struct proctable *pt, struct proc_entry *e)
 	if (e->info.flags & PROC_F_EXITED) {
 		exited_remove(pt, e);
 		pt->evicted++;
+	} else {
+		live_unlink(pt, e);
 	}
 	proc_info_release(&e->info);
 	free(e);
@@ -179,18 +219,23 @@ static void entry_destroy(struct proctable *pt, struct proc_entry *e)
 
 /*
  * A new entry holding *info (whose strings it takes over), making room by evicting
- * the oldest exited entry; NULL, with *info released, when the table is full.
+ * the oldest exited entry, failing that (when evict_live) the least recently seen
+ * live one. NULL, with *info released, when no room was made or memory is short.
  */
-static struct proc_entry *entry_add(struct proctable *pt, struct proc_info *info)
+static struct proc_entry *entry_add(struct proctable *pt, struct proc_info *info, bool evict_live)
 {
 	struct proc_entry *e, **head;
 
 	if (pt->count >= pt->max_entries) {
-		if (!pt->xhead) {
+		if (pt->xhead) {
+			entry_destroy(pt, pt->xhead);
+		} else if (evict_live && pt->lhead) {
+			entry_destroy(pt, pt->lhead);
+			pt->evicted_live++;
+		} else {
 			pt->dropped_full++;
 			goto err_release;
 		}
-		entry_destroy(pt, pt->xhead);
 	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -200,6 +245,7 @@ static struct proc_entry *entry_add(struct proctable *pt, struct proc_info *info
 	e->hnext = *head;
 	*head = e;
 	pt->count++;
+	live_touch(pt, e);
 	return e;
 
 err_release:
@@ -306,7 +352,8 @@ uint64_t proctable_hz(const struct proctable *pt)
 
 bool proctable_add_seeded(struct proctable *pt, struct proc_info *info)
 {
-	if (!entry_add(pt, info))
+	/* what /proc lists never displaces what events showed */
+	if (!entry_add(pt, info, false))
 		return false;
 	pt->seeded++;
 	return true;
@@ -316,7 +363,35 @@ struct proc_info *proctable__find(struct proctable *pt, uint32_t pid)
 {
 	struct proc_entry *e = lookup(pt, pid);
 
-	return e ? &e->info : NULL;
+	if (!e)
+		return NULL;
+	live_touch(pt, e);
+	return &e->info;
+}
+
+const struct container_ident *proctable__container(struct proctable *pt, uint64_t cgroup_id)
+{
+	const struct container_entry *ce = containers__lookup(pt->containers, cgroup_id);
+	char path[4096];
+
+	if (ce)
+		return &ce->ident;
+	/* not cached when unresolvable: a later exec record may still name the path */
+	if (!cgroup_id || cgroup_id_path(cgroup_id, path, sizeof(path)))
+		return NULL;
+	ce = containers__resolve(pt->containers, cgroup_id, path, strlen(path));
+	return ce ? &ce->ident : NULL;
+}
+
+/* The container of cgroup_id (proctable__container), the host when unresolvable. */
+static void container_of_id(struct proctable *pt, uint64_t cgroup_id, struct container_ident *out)
+{
+	const struct container_ident *c = proctable__container(pt, cgroup_id);
+
+	if (c)
+		*out = *c;
+	else
+		container_parse_cgroup(NULL, 0, out);
 }
 
 /* ---- events ---- */
@@ -411,11 +486,15 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 	else if (e)
 		ni.container = e->info.container; /* exec does not move a process */
 
+	else
+		container_of_id(pt, h->cgroup_id, &ni.container);
+
 	if (e) {
 		entry_set(e, &ni);
+		live_touch(pt, e);
 		return &e->info;
 	}
-	e = entry_add(pt, &ni);
+	e = entry_add(pt, &ni, true);
 	return e ? &e->info : NULL;
 }
 
@@ -435,7 +514,7 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 	info_from_hdr(&ni, h);
 	ni.ppid = h->pid;
 	ni.start_ns = ev->child_start_ns;
-	c = entry_add(pt, &ni);
+	c = entry_add(pt, &ni, true);
 	if (!c)
 		return NULL;
 	/* looked up only now: making room may have evicted an exited entry */
@@ -453,9 +532,16 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 		c->info.exe_ctime_ns = pi->exe_ctime_ns;
 		c->info.exe_mtime_ns = pi->exe_mtime_ns;
 		c->info.cap_eff = pi->cap_eff;
-		c->info.container = pi->container;
+		/* a parent moved to another cgroup since we saw it: the record says where */
+		if (pi->cgroup_id == h->cgroup_id)
+			c->info.container = pi->container;
+		else
+			container_of_id(pt, h->cgroup_id, &c->info.container);
 		c->info.flags =
 		    pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED | PROC_F_EXE_UPPER);
+	} else {
+		/* an unknown parent: its record still says which cgroup it is in */
+		container_of_id(pt, h->cgroup_id, &c->info.container);
 	}
 	return &c->info;
 }
@@ -473,6 +559,7 @@ struct proc_info *proctable__on_exit(struct proctable *pt, const struct vg_exit 
 	}
 	if (e->info.flags & PROC_F_EXITED)
 		return &e->info;
+	live_unlink(pt, e);
 	e->info.flags |= PROC_F_EXITED;
 	e->info.exit_ns = h->ts_ns;
 	e->info.exit_status = ev->status;
@@ -503,22 +590,33 @@ static bool started_before(const struct proctable *pt, const struct proc_info *p
 }
 
 size_t proctable__ancestry(struct proctable *pt, uint32_t pid, const struct proc_info **out,
-			   size_t max)
+			   size_t max, bool *unknown)
 {
 	struct proc_entry *e = lookup(pt, pid), *p;
-	size_t n = 0, k;
+	size_t n = 0, k, steps = 0;
+	bool gap = !e;
 
-	while (e && n < max && e->info.ppid != 0 && e->info.ppid != e->info.pid) {
+	/* past max, the walk goes on only to tell whether the chain is complete */
+	while (e && (n < max || unknown) && e->info.ppid != 0 && e->info.ppid != e->info.pid) {
+		if (++steps > ANCESTRY_WALK_MAX)
+			break; /* a loop beyond what out holds */
 		p = lookup(pt, e->info.ppid);
-		if (!p || p->info.pid == pid || !started_before(pt, &p->info, &e->info))
+		if (!p || !started_before(pt, &p->info, &e->info)) {
+			gap = true; /* never seen, evicted, or its pid reused since */
+			break;
+		}
+		if (p->info.pid == pid)
 			break;
 		for (k = 0; k < n && out[k] != &p->info; k++)
 			;
 		if (k < n)
 			break; /* a loop */
-		out[n++] = &p->info;
+		if (n < max)
+			out[n++] = &p->info;
 		e = p;
 	}
+	if (unknown)
+		*unknown = gap;
 	return n;
 }
 
@@ -527,6 +625,7 @@ void proctable__stats(const struct proctable *pt, struct proctable_stats *out)
 	out->live = pt->count - pt->lingering;
 	out->lingering = pt->lingering;
 	out->evicted = pt->evicted;
+	out->evicted_live = pt->evicted_live;
 	out->dropped_full = pt->dropped_full;
 	out->seeded = pt->seeded;
 }

@@ -3,9 +3,11 @@
  * proctable.h - what vigil knows about each live process: seeded from /proc at
  * start, then kept current by exec, fork and exit events. Bounded: exited entries
  * linger for a while for late events, then are evicted; when the table is full the
- * oldest exited entry makes room, and failing that the new process is counted as
- * dropped. Owned by the event loop thread: no locking. A process's container
- * identity is derived once per cgroup id, in the container table it holds.
+ * oldest exited entry makes room, and failing that the live entry no event named
+ * for longest: a new process is always tracked, and both evictions are counted.
+ * Owned by the event loop thread: no locking. A process's container identity is
+ * derived once per cgroup id, in the container table it holds; a process the table
+ * does not know is attributed by its record's cgroup id (proctable__container).
  */
 #ifndef VIGIL_PROCTABLE_H
 #define VIGIL_PROCTABLE_H
@@ -59,7 +61,8 @@ struct proctable_stats {
 	size_t live;	       /* entries not yet exited */
 	size_t lingering;      /* exited entries not yet evicted */
 	uint64_t evicted;      /* exited entries removed */
-	uint64_t dropped_full; /* processes not recorded because the table was full */
+	uint64_t evicted_live; /* live entries removed to make room for a new process */
+	uint64_t dropped_full; /* /proc entries not seeded because the table was full */
 	uint64_t seeded;       /* entries read from /proc at start */
 };
 
@@ -73,22 +76,35 @@ void proctable__free(struct proctable *pt);
 int proctable__seed(struct proctable *pt, const char *procfs);
 
 /* Updates from events; each returns the entry now describing the process, or NULL
- * when the table was full (counted), the record is shorter than its fixed part, or
+ * when memory is short, the record is shorter than its fixed part, or
  * (exit, thread fork) the process is not in the table. size is the record's size in
  * bytes. Returned pointers stay valid until the next call that changes the table. */
 struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec *ev, size_t size);
 struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork *ev);
 struct proc_info *proctable__on_exit(struct proctable *pt, const struct vg_exit *ev);
 
-/* The entry for pid (live or lingering), or NULL. */
+/* The entry for pid (live or lingering), or NULL. Counts as seeing it: a live entry
+ * found is the last one a full table evicts. */
 struct proc_info *proctable__find(struct proctable *pt, uint32_t pid);
 
 /*
+ * The container of cgroup cgroup_id, for a process the table does not know (never
+ * seen, or evicted) or that moved to another cgroup since its entry was made: from
+ * the container table, else resolved to its v2 path (cgroup.h, root only) and
+ * cached there; cgroup ids are never reused. NULL when it cannot be resolved (id 0,
+ * no such cgroup, no privilege; not cached). Valid until the next call that
+ * changes the table.
+ */
+const struct container_ident *proctable__container(struct proctable *pt, uint64_t cgroup_id);
+
+/*
  * Fills out[0..max) with the parent, grandparent, ... of pid, stopping at pid 0/1's
- * parent, an unknown pid, a loop, or max. Returns how many were written.
+ * parent, an unknown pid, a loop, or max. Returns how many were written. *unknown
+ * (when not NULL) says whether the chain is incomplete: pid itself, or an ancestor
+ * before the top, is not in the table.
  */
 size_t proctable__ancestry(struct proctable *pt, uint32_t pid, const struct proc_info **out,
-			   size_t max);
+			   size_t max, bool *unknown);
 
 /* Removes exited entries whose exit is older than now_ns - linger_ns. Returns count. */
 size_t proctable__evict(struct proctable *pt, uint64_t now_ns);

@@ -2,12 +2,13 @@
 container identity, and the daemon's own errors."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 
-from conftest import PODMAN_RUN, VIGIL, helper, raw
+from conftest import PODMAN, PODMAN_RUN, VIGIL, Vigil, helper, raw
 
 
 def run(argv, **kw):
@@ -153,6 +154,65 @@ def test_container_exec_carries_container_id(vigil, busybox_image, workdir):
     # paths are the container's view of its own filesystem
     assert ev["proc"]["exe"] == "/bin/busybox"
     assert ev["exec"]["ns"]["pid"] != vigil.wait_exec(run(["/bin/true"]))["exec"]["ns"]["pid"]
+
+
+FORGOTTEN_RULE = """
+- rule: Forgotten container process exits
+  desc: test rule
+  condition: evt.type = procexit and container.runtime = podman and proc.ancestry_unknown = true
+  output: "exit (container=%container.id ancestry_unknown=%proc.ancestry_unknown pid=%proc.pid)"
+  priority: WARNING
+"""
+
+
+def test_container_identity_survives_a_full_process_table(busybox_image, workdir):
+    """A container process the process table has forgotten (a tiny table, crowded
+    by host processes) still reports its container, from its record's cgroup id."""
+    rules = os.path.join(workdir, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(FORGOTTEN_RULE)
+    v = Vigil(workdir, ["--proc-max", "64", "--rules", rules])
+    crowd = []
+    try:
+        cidfile = os.path.join(workdir, "cid")
+        subprocess.run(PODMAN_RUN + ["-d", "--cidfile", cidfile, busybox_image,
+                                     "/bin/sh", "-c", "sleep 5; sleep 1; exit 3"],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(cidfile) as f:
+            cid = f.read().strip()
+        shell = int(subprocess.run(PODMAN + ["inspect", "--format", "{{.State.Pid}}", cid],
+                                   capture_output=True, text=True, check=True).stdout)
+        # with 64 entries on a busy host the shell may be forgotten already
+        first = v.wait_for(lambda e: e["type"] == "fork" and e["proc"]["pid"] == shell,
+                           what="the container shell's first fork")
+        assert first["container"]["id"] == cid[:12]
+        # more live host processes than the table holds: the sleeping shell is forgotten
+        crowd = [subprocess.Popen(["sleep", "3"]) for _ in range(150)]
+        ev = v.wait_for(lambda e: e["type"] == "exit" and e["proc"]["pid"] == shell,
+                        timeout=30, what="exit of the container's shell")
+        assert ev["exit"]["code"] == 3
+        assert ev["proc"]["exe"] is None, "the shell is no longer in the table"
+        assert ev["container"]["id"] == cid[:12]
+        assert ev["container"]["full_id"] == cid
+        assert ev["container"]["runtime"] == "podman"
+        assert ev["ancestry"] == [] and ev["ancestry_unknown"] is True
+        # the rules see the same: container.* from the cgroup, ancestry unknown
+        al = v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == shell,
+                          what="the forgotten container process's alert")
+        assert al["output_fields"]["container.id"] == cid[:12]
+        assert al["output_fields"]["proc.ancestry_unknown"] is True
+        assert al["output"].endswith(f"(container={cid[:12]} ancestry_unknown=true pid={shell})")
+        # every crowd process was tracked: its exec event names its image
+        last = crowd[-1].pid
+        assert v.wait_exec(last)["proc"]["exe"] == os.path.realpath(shutil.which("sleep"))
+    finally:
+        for p in crowd:
+            p.kill()
+            p.wait()
+        rc = v.stop()
+    assert rc == 0, v.stderr()
+    evicted_live = re.search(r"evicted_live=(\d+)", v.stderr())
+    assert evicted_live and int(evicted_live.group(1)) > 0, v.stderr()
 
 
 def test_not_root_is_a_clear_error():

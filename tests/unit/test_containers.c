@@ -391,3 +391,128 @@ Test(cgroup, v2_path_from_a_fake_proc)
 	rmdir(f);
 	rmdir(dir);
 }
+
+/* ---- a process the table does not know: its container from its cgroup id ---- */
+
+#define POD_ID "5ca1ab1e0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+
+struct real_cgroup {
+	char parent[PATH_MAX + 64]; /* directories made, removed in reverse */
+	char leaf[PATH_MAX + 192];  /* the container's cgroup, below parent */
+	uint64_t id;		    /* the leaf's cgroup id */
+};
+
+/* Makes /vigil-unit-ct-PID/libpod-POD_ID.scope in this machine's cgroup v2 tree. */
+static void real_cgroup_make(struct real_cgroup *c)
+{
+	char cg2[PATH_MAX];
+	struct stat st;
+
+	cgroup2_mount("/proc", cg2, sizeof(cg2));
+	cr_assert(cg2[0], "this machine mounts cgroup v2");
+	snprintf(c->parent, sizeof(c->parent), "%s/vigil-unit-ct-%d", strcmp(cg2, "/") ? cg2 : "",
+		 (int)getpid());
+	snprintf(c->leaf, sizeof(c->leaf), "%s/libpod-" POD_ID ".scope", c->parent);
+	cr_assert_eq(mkdir(c->parent, 0755), 0, "%s: %s", c->parent, strerror(errno));
+	cr_assert_eq(mkdir(c->leaf, 0755), 0, "%s: %s", c->leaf, strerror(errno));
+	cr_assert_eq(stat(c->leaf, &st), 0);
+	c->id = st.st_ino;
+}
+
+static void real_cgroup_remove(struct real_cgroup *c)
+{
+	rmdir(c->leaf);
+	rmdir(c->parent);
+}
+
+static struct proc_info *fork_from_unknown(struct proctable *pt, uint32_t parent, uint32_t child,
+					   uint64_t cgroup_id)
+{
+	struct vg_fork f;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = VG_EV_FORK;
+	f.hdr.size = sizeof(f);
+	f.hdr.pid = f.hdr.tid = parent;
+	f.hdr.start_ns = 0; /* unknown: matches a known parent whatever its start */
+	f.hdr.ts_ns = 20;
+	f.hdr.cgroup_id = cgroup_id;
+	f.child_pid = f.child_tid = child;
+	f.child_start_ns = 20;
+	return proctable__on_fork(pt, &f);
+}
+
+Test(containers, unknown_process_gets_its_container_from_the_cgroup_id)
+{
+	struct proctable *pt = proctable__new(4, 100);
+	struct containers *ct = proctable__containers(pt);
+	const struct container_ident *ci;
+	struct real_cgroup c;
+	struct proc_info *child;
+
+	if (geteuid() != 0) {
+		/* no way from an id to its path without CAP_DAC_READ_SEARCH: the host */
+		cr_assert_null(proctable__container(pt, 1));
+		cr_assert_null(containers__lookup(ct, 1), "a failure is not cached");
+		child = fork_from_unknown(pt, 4321, 4322, 1);
+		cr_assert_eq(child->container.runtime, CONTAINER_HOST);
+		proctable__free(pt);
+		return;
+	}
+	real_cgroup_make(&c);
+	ci = proctable__container(pt, c.id);
+	cr_assert_eq(ci->runtime, CONTAINER_PODMAN);
+	cr_assert_str_eq(ci->id, POD_ID);
+	cr_assert_str_eq(ci->short_id, "5ca1ab1e0123");
+	/* cached per cgroup id (ids are never reused): the cgroup's removal changes nothing */
+	cr_assert_not_null(containers__lookup(ct, c.id));
+	real_cgroup_remove(&c);
+	cr_assert_lt(cgroup_id_path(c.id, c.parent, sizeof(c.parent)), 0);
+	cr_assert_str_eq(proctable__container(pt, c.id)->short_id, "5ca1ab1e0123");
+	/* a fork by a process the table never saw: the child is placed by the same id */
+	child = fork_from_unknown(pt, 4321, 4322, c.id);
+	cr_assert_not_null(child);
+	cr_assert_null(proctable__find(pt, 4321));
+	cr_assert_str_eq(child->container.id, POD_ID);
+	/* ids that name no cgroup, and the unknown id 0: nothing, not cached */
+	cr_assert_null(proctable__container(pt, 0));
+	cr_assert_null(proctable__container(pt, UINT64_MAX - 1));
+	cr_assert_null(containers__lookup(ct, UINT64_MAX - 1));
+	child = fork_from_unknown(pt, 4323, 4324, UINT64_MAX - 1);
+	cr_assert_eq(child->container.runtime, CONTAINER_HOST);
+	/* a known host process moved into the container's cgroup (a runtime's init
+	 * before its exec): its fork's record places the child in the container */
+	cr_assert_eq(exec_in(pt, 4400, 3, "user.slice")->container.runtime, CONTAINER_HOST);
+	child = fork_from_unknown(pt, 4400, 4401, c.id);
+	cr_assert_str_eq(child->container.id, POD_ID);
+	proctable__free(pt);
+}
+
+Test(containers, full_table_still_places_an_evicted_process)
+{
+	struct proctable *pt = proctable__new(2, 100);
+	struct real_cgroup c;
+	struct proc_info *p;
+	char path[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("resolving a cgroup id to its path needs CAP_DAC_READ_SEARCH");
+	real_cgroup_make(&c);
+	/* 10 execs in the container; two host processes then fill the table */
+	snprintf(path, sizeof(path), "machine.slice/libpod-" POD_ID ".scope");
+	p = exec_in(pt, 10, c.id, path);
+	cr_assert_eq(p->container.runtime, CONTAINER_PODMAN);
+	exec_in(pt, 11, 3, "user.slice");
+	exec_in(pt, 12, 3, "user.slice");
+	cr_assert_null(proctable__find(pt, 10), "evicted to make room");
+	{
+		struct proctable_stats s;
+
+		proctable__stats(pt, &s);
+		cr_assert_eq(s.evicted_live, 1);
+	}
+	/* a later record of 10 carries only its cgroup id: still the container */
+	cr_assert_str_eq(proctable__container(pt, c.id)->short_id, "5ca1ab1e0123");
+	real_cgroup_remove(&c);
+	proctable__free(pt);
+}

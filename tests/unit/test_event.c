@@ -4,11 +4,14 @@
  * records built by hand the way the BPF sensors lay them out.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "events/event.h"
 #include "util/json.h"
 #include "state/proctable.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct rec {
 	union {
@@ -101,7 +104,7 @@ Test(event, exec_json_has_fields_and_exact_bytes)
 	ev.time_ns = 1700000000123456789ull;
 	ev.proc = &p;
 	json_init(&j);
-	event_to_json(&ev, anc, 1, &j);
+	event_to_json(&ev, anc, 1, false, &j);
 	cr_assert_eq(j.err, 0);
 	cr_assert(strstr(j.buf, "\"time\":\"2023-11-14T22:13:20.123456789Z\""), "%s", j.buf);
 	cr_assert(strstr(j.buf, "\"type\":\"exec\""));
@@ -117,7 +120,42 @@ Test(event, exec_json_has_fields_and_exact_bytes)
 	cr_assert(strstr(j.buf, "\"ancestry\":[{\"pid\":1,\"comm\":\"init\",\"exe\":\"/sbin/init\","
 				"\"args\":[\"init\"]}]"),
 		  "%s", j.buf);
+	cr_assert_null(strstr(j.buf, "ancestry_unknown"), "complete: the bytes are unchanged");
+	/* a chain that stops at an unknown parent says so, after the list */
+	json_reset(&j);
+	event_to_json(&ev, anc, 1, true, &j);
+	cr_assert(strstr(j.buf, "\"args\":[\"init\"]}],\"ancestry_unknown\":true}"), "%s", j.buf);
 	json_free(&j);
+}
+
+Test(event, unknown_process_keeps_its_cgroups_container)
+{
+	struct container_ident pod;
+	struct rec r;
+	struct event ev;
+	struct json_buf j;
+	FILE *text;
+	char line[512] = "";
+
+	container_parse_cgroup("/libpod_parent/libpod-" ID, strlen("/libpod_parent/libpod-" ID),
+			       &pod);
+	rec_init(&r, VG_EV_EXEC);
+	rec_str(&r, &r.exec.filename, "/bin/ls", 7);
+	cr_assert_eq(event_decode(&ev, r.buf, r.off), 0);
+	cr_assert_null(ev.proc);
+	cr_assert_str_eq(event_container(&ev)->short_id, "host", "nothing known: the host");
+	ev.container = &pod; /* what the pipeline sets from the record's cgroup id */
+	json_init(&j);
+	event_to_json(&ev, NULL, 0, true, &j);
+	cr_assert(strstr(j.buf, "\"container\":{\"id\":\"0123456789ab\",\"full_id\":\"" ID
+				"\",\"runtime\":\"podman\"}"),
+		  "%s", j.buf);
+	cr_assert(strstr(j.buf, "\"ancestry\":[],\"ancestry_unknown\":true}"), "%s", j.buf);
+	json_free(&j);
+	text = fmemopen(line, sizeof(line) - 1, "w");
+	event_to_text(&ev, text);
+	fclose(text);
+	cr_assert(strstr(line, " 0123456789ab "), "%s", line);
 }
 
 Test(event, exit_status_decoding)
@@ -129,12 +167,12 @@ Test(event, exit_status_decoding)
 	cr_assert_eq(event_decode(&ev, &x, sizeof(x)), 0);
 	json_init(&j);
 	x.status = 3 << 8;
-	event_to_json(&ev, NULL, 0, &j);
+	event_to_json(&ev, NULL, 0, false, &j);
 	cr_assert(strstr(j.buf, "\"exit\":{\"status\":768,\"code\":3,\"signal\":0,\"core\":false}"),
 		  "%s", j.buf);
 	json_reset(&j);
 	x.status = 11 | 0x80;
-	event_to_json(&ev, NULL, 0, &j);
+	event_to_json(&ev, NULL, 0, false, &j);
 	cr_assert(strstr(j.buf, "\"code\":0,\"signal\":11,\"core\":true"), "%s", j.buf);
 	json_free(&j);
 }

@@ -47,7 +47,7 @@ static char *render(struct frec *r, struct json_buf *j)
 
 	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
 	json_init(j);
-	event_to_json(&ev, NULL, 0, j);
+	event_to_json(&ev, NULL, 0, false, j);
 	cr_assert_eq(j->err, 0);
 	return j->buf;
 }

@@ -55,7 +55,7 @@ static char *render(struct prec *r)
 
 	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0, "the record is coherent");
 	json_init(&j);
-	event_to_json(&ev, NULL, 0, &j);
+	event_to_json(&ev, NULL, 0, false, &j);
 	cr_assert_eq(j.err, 0);
 	return j.buf;
 }

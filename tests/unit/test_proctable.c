@@ -106,7 +106,7 @@ static struct proc_info *fork_ev(struct proctable *pt, uint32_t parent, uint64_t
 	f.hdr.euid = 7;
 	f.hdr.egid = 8;
 	f.hdr.loginuid = 9;
-	f.hdr.cgroup_id = 99;
+	f.hdr.cgroup_id = 777; /* the parent's, as exec_full wrote it: it has not moved */
 	strcpy(f.hdr.comm, "forker");
 	f.child_pid = child;
 	f.child_tid = child;
@@ -251,8 +251,14 @@ Test(proctable, exec_without_cgroup_keeps_container)
 	p = proctable__on_exec(pt, &r.ev, r.size);
 	cr_assert_eq(p->container.runtime, CONTAINER_PODMAN);
 	cr_assert_str_eq(p->container.id, ID);
-	/* but a new process under the same pid starts without one */
+	/* a new process under the same pid inherits nothing from the old one; its
+	 * record's cgroup id (777) is the one the container was seen in */
 	rec_init(&r, 10, 1, 2000);
+	p = proctable__on_exec(pt, &r.ev, r.size);
+	cr_assert_eq(p->container.runtime, CONTAINER_PODMAN);
+	/* with no cgroup id either it starts on the host */
+	rec_init(&r, 10, 1, 3000);
+	r.ev.hdr.cgroup_id = 0;
 	p = proctable__on_exec(pt, &r.ev, r.size);
 	cr_assert_eq(p->container.runtime, CONTAINER_HOST);
 }
@@ -335,7 +341,7 @@ Test(proctable, fork_inherits_from_parent)
 	cr_assert_eq(c->uid, 5);
 	cr_assert_eq(c->euid, 7);
 	cr_assert_eq(c->loginuid, 9);
-	cr_assert_eq(c->cgroup_id, 99);
+	cr_assert_eq(c->cgroup_id, 777);
 	cr_assert_str_eq(c->comm, "forker");
 	cr_assert_eq(c->flags & PROC_F_EXECED, 0);
 	cr_assert_eq(stats(pt).live, 2);
@@ -352,7 +358,7 @@ Test(proctable, fork_from_unknown_parent)
 	cr_assert_null(c->args);
 	cr_assert_str_eq(c->comm, "forker");
 	cr_assert_eq(c->uid, 5);
-	cr_assert_eq(c->cgroup_id, 99);
+	cr_assert_eq(c->cgroup_id, 777);
 	cr_assert_eq(c->container.runtime, CONTAINER_HOST);
 }
 
@@ -363,7 +369,8 @@ Test(proctable, fork_from_stale_parent_does_not_inherit)
 	struct proc_info *c = fork_ev(pt, 10, 5000, 11, 6000, 0);
 
 	cr_assert_str_eq(c->exe, "");
-	cr_assert_eq(c->container.runtime, CONTAINER_HOST);
+	/* placed by its record's cgroup id, which exec_simple showed to be the container's */
+	cr_assert_eq(c->container.runtime, CONTAINER_PODMAN);
 }
 
 Test(proctable, thread_fork_adds_nothing)
@@ -474,26 +481,98 @@ Test(proctable, full_table)
 	cr_assert_not_null(exec_simple(small, 1, 0, 1));
 	cr_assert_not_null(exec_simple(small, 2, 1, 1));
 	cr_assert_not_null(exec_simple(small, 3, 1, 1));
-	/* nothing has exited: the new process is dropped and counted */
-	cr_assert_null(exec_simple(small, 4, 1, 1));
-	cr_assert_null(fork_ev(small, 1, 1, 5, 2, 0));
-	cr_assert_null(proctable__find(small, 4));
-	cr_assert_eq(stats(small).dropped_full, 2);
-	/* a full table still updates what it has */
-	cr_assert_not_null(exec_full(small, 2, 1, 1, "/bin/x"));
-	/* the earliest exit makes room, not the earliest entry */
-	exit_ev(small, 3, 1, 500, 0);
-	exit_ev(small, 2, 1, 700, 0);
+	/* nothing has exited: the live entry seen least recently (1) makes room */
 	cr_assert_not_null(exec_simple(small, 4, 1, 1));
-	cr_assert_null(proctable__find(small, 3));
+	cr_assert_not_null(proctable__find(small, 4));
+	cr_assert_null(proctable__find(small, 1));
+	cr_assert_eq(stats(small).evicted_live, 1);
+	/* an event naming 2 makes 3 the least recently seen; a fork still gets in */
 	cr_assert_not_null(proctable__find(small, 2));
 	cr_assert_not_null(fork_ev(small, 4, 1, 5, 2, 0));
-	cr_assert_null(proctable__find(small, 2));
-	cr_assert_null(exec_simple(small, 6, 1, 1));
-	cr_assert_eq(stats(small).evicted, 2);
-	cr_assert_eq(stats(small).dropped_full, 3);
+	cr_assert_null(proctable__find(small, 3));
+	cr_assert_str_eq(proctable__find(small, 5)->exe, "/bin/sh", "the parent survived");
+	cr_assert_eq(stats(small).evicted_live, 2);
+	/* an exec updates what the table has, and counts as seeing it */
+	cr_assert_not_null(exec_full(small, 2, 1, 1, "/bin/x"));
 	cr_assert_eq(stats(small).live, 3);
+	/* an exited entry makes room before any live one, the earliest exit first */
+	exit_ev(small, 5, 2, 700, 0);
+	exit_ev(small, 2, 1, 500, 0);
+	cr_assert_not_null(exec_simple(small, 6, 1, 1));
+	cr_assert_null(proctable__find(small, 2));
+	cr_assert_not_null(proctable__find(small, 5));
+	cr_assert_not_null(proctable__find(small, 4));
+	cr_assert_not_null(fork_ev(small, 6, 1, 7, 3, 0));
+	cr_assert_null(proctable__find(small, 5));
+	cr_assert_eq(stats(small).evicted, 2);
+	cr_assert_eq(stats(small).evicted_live, 2);
+	/* live again: 6 is the one seen least recently (4 was found after it) */
+	cr_assert_not_null(exec_simple(small, 8, 1, 1));
+	cr_assert_null(proctable__find(small, 6));
+	cr_assert_not_null(proctable__find(small, 4));
+	cr_assert_eq(stats(small).evicted_live, 3);
+	cr_assert_eq(stats(small).live, 3);
+	cr_assert_eq(stats(small).dropped_full, 0, "events never drop a process");
 	proctable__free(small);
+}
+
+Test(proctable, tiny_table_under_churn_tracks_every_new_process)
+{
+	struct proctable *tiny = proctable__new(4, 1000);
+	uint64_t live_evictions = 0;
+
+	for (uint32_t pid = 100; pid < 1100; pid++) {
+		cr_assert_not_null(fork_ev(tiny, 1, 0, pid, pid, 0));
+		cr_assert_not_null(exec_simple(tiny, pid, 1, pid));
+		cr_assert_eq(proctable__find(tiny, pid)->pid, pid);
+		if (pid % 3 == 0)
+			exit_ev(tiny, pid, pid, 2000 + pid, 0);
+		cr_assert_leq(stats(tiny).live + stats(tiny).lingering, 4);
+	}
+	live_evictions = stats(tiny).evicted_live;
+	cr_assert_gt(live_evictions, 0);
+	cr_assert_gt(stats(tiny).evicted, 0);
+	cr_assert_eq(stats(tiny).evicted + live_evictions + stats(tiny).live +
+			 stats(tiny).lingering,
+		     1000, "every process tracked is still held or counted as evicted");
+	proctable__free(tiny);
+}
+
+Test(proctable, ancestry_says_when_a_parent_is_unknown)
+{
+	const struct proc_info *out[PROC_ANCESTRY_MAX];
+	bool unknown = false;
+
+	/* 1 <- 10 <- 20: complete up to init */
+	exec_simple(pt, 1, 0, 1);
+	exec_simple(pt, 10, 1, 2);
+	exec_simple(pt, 20, 10, 3);
+	cr_assert_eq(proctable__ancestry(pt, 20, out, PROC_ANCESTRY_MAX, &unknown), 2);
+	cr_assert_not(unknown);
+	/* complete even when fewer are asked for than there are */
+	unknown = true;
+	cr_assert_eq(proctable__ancestry(pt, 20, out, 1, &unknown), 1);
+	cr_assert_not(unknown);
+	/* 40's parent 30 was never seen */
+	exec_simple(pt, 40, 30, 5);
+	cr_assert_eq(proctable__ancestry(pt, 40, out, PROC_ANCESTRY_MAX, &unknown), 0);
+	cr_assert(unknown);
+	/* 50 <- 40 <- (30 unknown): the gap is found past what is asked for too */
+	exec_simple(pt, 50, 40, 6);
+	cr_assert_eq(proctable__ancestry(pt, 50, out, 1, &unknown), 1);
+	cr_assert(unknown);
+	cr_assert_eq(proctable__ancestry(pt, 50, out, 0, &unknown), 0);
+	cr_assert(unknown);
+	/* a parent whose pid a later process reused is not the parent */
+	exec_simple(pt, 60, 0, 1);
+	exec_simple(pt, 61, 60, 10);
+	exec_simple(pt, 60, 0, 20);
+	cr_assert_eq(proctable__ancestry(pt, 61, out, PROC_ANCESTRY_MAX, &unknown), 0);
+	cr_assert(unknown);
+	/* a process the table does not know has no known ancestry */
+	unknown = false;
+	cr_assert_eq(proctable__ancestry(pt, 999, out, PROC_ANCESTRY_MAX, &unknown), 0);
+	cr_assert(unknown);
 }
 
 Test(proctable, many_processes)
@@ -522,24 +601,24 @@ Test(proctable, ancestry_chain)
 	exec_simple(pt, 1, 0, 1);
 	for (uint32_t pid = 2; pid <= 30; pid++)
 		fork_ev(pt, pid - 1, pid - 1, pid, pid, 0);
-	n = proctable__ancestry(pt, 5, out, PROC_ANCESTRY_MAX);
+	n = proctable__ancestry(pt, 5, out, PROC_ANCESTRY_MAX, NULL);
 	cr_assert_eq(n, 4);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(out[i]->pid, 4 - i);
-	n = proctable__ancestry(pt, 30, out, PROC_ANCESTRY_MAX);
+	n = proctable__ancestry(pt, 30, out, PROC_ANCESTRY_MAX, NULL);
 	cr_assert_eq(n, PROC_ANCESTRY_MAX);
 	cr_assert_eq(out[0]->pid, 29);
 	cr_assert_eq(out[15]->pid, 14);
-	cr_assert_eq(proctable__ancestry(pt, 30, out, 3), 3);
-	cr_assert_eq(proctable__ancestry(pt, 30, out, 0), 0);
-	cr_assert_eq(proctable__ancestry(pt, 1, out, PROC_ANCESTRY_MAX), 0);
-	cr_assert_eq(proctable__ancestry(pt, 999, out, PROC_ANCESTRY_MAX), 0);
+	cr_assert_eq(proctable__ancestry(pt, 30, out, 3, NULL), 3);
+	cr_assert_eq(proctable__ancestry(pt, 30, out, 0, NULL), 0);
+	cr_assert_eq(proctable__ancestry(pt, 1, out, PROC_ANCESTRY_MAX, NULL), 0);
+	cr_assert_eq(proctable__ancestry(pt, 999, out, PROC_ANCESTRY_MAX, NULL), 0);
 	/* an unknown link ends the chain */
 	fork_ev(pt, 500, 1, 501, 2, 0);
-	cr_assert_eq(proctable__ancestry(pt, 501, out, PROC_ANCESTRY_MAX), 0);
+	cr_assert_eq(proctable__ancestry(pt, 501, out, PROC_ANCESTRY_MAX, NULL), 0);
 	/* exited parents still count: they linger for this */
 	exit_ev(pt, 4, 4, 100, 0);
-	cr_assert_eq(proctable__ancestry(pt, 5, out, PROC_ANCESTRY_MAX), 4);
+	cr_assert_eq(proctable__ancestry(pt, 5, out, PROC_ANCESTRY_MAX, NULL), 4);
 }
 
 Test(proctable, ancestry_cycles)
@@ -547,15 +626,15 @@ Test(proctable, ancestry_cycles)
 	const struct proc_info *out[PROC_ANCESTRY_MAX];
 
 	exec_simple(pt, 10, 10, 1); /* its own parent */
-	cr_assert_eq(proctable__ancestry(pt, 10, out, PROC_ANCESTRY_MAX), 0);
+	cr_assert_eq(proctable__ancestry(pt, 10, out, PROC_ANCESTRY_MAX, NULL), 0);
 	exec_simple(pt, 20, 21, 1);
 	exec_simple(pt, 21, 20, 1);
-	cr_assert_eq(proctable__ancestry(pt, 20, out, PROC_ANCESTRY_MAX), 1);
+	cr_assert_eq(proctable__ancestry(pt, 20, out, PROC_ANCESTRY_MAX, NULL), 1);
 	cr_assert_eq(out[0]->pid, 21);
 	exec_simple(pt, 30, 31, 1);
 	exec_simple(pt, 31, 32, 1);
 	exec_simple(pt, 32, 31, 1);
-	cr_assert_eq(proctable__ancestry(pt, 30, out, PROC_ANCESTRY_MAX), 2);
+	cr_assert_eq(proctable__ancestry(pt, 30, out, PROC_ANCESTRY_MAX, NULL), 2);
 	cr_assert_eq(out[0]->pid, 31);
 	cr_assert_eq(out[1]->pid, 32);
 }
@@ -566,7 +645,7 @@ Test(proctable, ancestry_skips_reused_parent_pid)
 
 	exec_simple(pt, 40, 41, 1000);
 	exec_simple(pt, 41, 1, 5000); /* started after its "child": a reused pid */
-	cr_assert_eq(proctable__ancestry(pt, 40, out, PROC_ANCESTRY_MAX), 0);
+	cr_assert_eq(proctable__ancestry(pt, 40, out, PROC_ANCESTRY_MAX, NULL), 0);
 }
 
 /* ---- seeding ---- */
