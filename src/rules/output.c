@@ -143,32 +143,64 @@ static int text_put(struct rule_text *t, const char *p, size_t n)
 	return 0;
 }
 
-static int value_text(const struct slot *s, const struct rule_value *v, struct rule_text *t)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
+/* What scalar_format made of a value. */
+enum scalar_form {
+	SCALAR_NONE,   /* a type with no text form */
+	SCALAR_NA,     /* an address that cannot be printed */
+	SCALAR_STRING, /* text: a string or an address */
+	SCALAR_RAW,    /* a number or boolean, as JSON writes it */
+};
 
+/*
+ * The text of one value: *p and *n point into v (strings) or into buf (numbers,
+ * booleans, addresses), which holds INET6_ADDRSTRLEN + 8 bytes. One formatting
+ * for the text line and for the typed output fields.
+ */
+static enum scalar_form scalar_format(const struct slot *s, const struct rule_value *v, char *buf,
+				      size_t len, const char **p, size_t *n)
+{
+	*p = buf;
 	switch (s->type) {
 	case RULE_FT_STRING:
-		return text_put(t, v->str.ptr, v->str.len);
+		*p = v->str.ptr;
+		*n = v->str.len;
+		return SCALAR_STRING;
 	case RULE_FT_INT64:
-		snprintf(buf, sizeof(buf), "%" PRId64, v->i64);
+		snprintf(buf, len, "%" PRId64, v->i64);
 		break;
 	case RULE_FT_UINT64:
-		snprintf(buf, sizeof(buf), "%" PRIu64, v->u64);
+		snprintf(buf, len, "%" PRIu64, v->u64);
 		break;
 	case RULE_FT_BOOL:
-		snprintf(buf, sizeof(buf), "%s", v->b ? "true" : "false");
+		snprintf(buf, len, "%s", v->b ? "true" : "false");
 		break;
 	case RULE_FT_IPADDR:
 	case RULE_FT_IPNET:
-		if (!inet_ntop(v->ip.family == 6 ? AF_INET6 : AF_INET, v->ip.addr, buf,
-			       sizeof(buf)))
-			snprintf(buf, sizeof(buf), "<NA>");
-		break;
+		if (!inet_ntop(v->ip.family == 6 ? AF_INET6 : AF_INET, v->ip.addr, buf, len))
+			return SCALAR_NA;
+		*n = strlen(buf);
+		return SCALAR_STRING;
 	default:
-		buf[0] = '\0';
+		return SCALAR_NONE;
 	}
-	return text_put(t, buf, strlen(buf));
+	*n = strlen(buf);
+	return SCALAR_RAW;
+}
+
+static int value_text(const struct slot *s, const struct rule_value *v, struct rule_text *t)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *p;
+	size_t n;
+
+	switch (scalar_format(s, v, buf, sizeof(buf), &p, &n)) {
+	case SCALAR_NONE:
+		return 0;
+	case SCALAR_NA:
+		return text_put(t, "<NA>", 4);
+	default:
+		return text_put(t, p, n);
+	}
 }
 
 static int slot_text(struct rule_engine *e, struct slot *s, void *event, struct rule_text *t)
@@ -359,29 +391,17 @@ static int scalar_put(struct rule_alert *out, const char *name, const struct slo
 		      const struct rule_value *v)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
+	const char *p;
+	size_t n;
 
-	switch (s->type) {
-	case RULE_FT_STRING:
-		return field_put(out, name, RULE_OUT_STRING, v->str.ptr, v->str.len);
-	case RULE_FT_IPADDR:
-	case RULE_FT_IPNET:
-		if (!inet_ntop(v->ip.family == 6 ? AF_INET6 : AF_INET, v->ip.addr, buf,
-			       sizeof(buf)))
-			return field_put(out, name, RULE_OUT_NULL, NULL, 0);
-		return field_put(out, name, RULE_OUT_STRING, buf, strlen(buf));
-	case RULE_FT_INT64:
-		snprintf(buf, sizeof(buf), "%" PRId64, v->i64);
-		break;
-	case RULE_FT_UINT64:
-		snprintf(buf, sizeof(buf), "%" PRIu64, v->u64);
-		break;
-	case RULE_FT_BOOL:
-		snprintf(buf, sizeof(buf), "%s", v->b ? "true" : "false");
-		break;
+	switch (scalar_format(s, v, buf, sizeof(buf), &p, &n)) {
+	case SCALAR_STRING:
+		return field_put(out, name, RULE_OUT_STRING, p, n);
+	case SCALAR_RAW:
+		return field_put(out, name, RULE_OUT_RAW, p, n);
 	default:
 		return field_put(out, name, RULE_OUT_NULL, NULL, 0);
 	}
-	return field_put(out, name, RULE_OUT_RAW, buf, strlen(buf));
 }
 
 static int slot_field(struct rule_engine *e, struct slot *s, void *event, struct rule_alert *out)
