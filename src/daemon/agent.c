@@ -103,20 +103,9 @@ static void emit(struct agent *a, struct event *ev)
 static void on_alert(void *arg, const struct detect_alert *al)
 {
 	struct agent *a = arg;
-	const struct proc_info *p = al->ev->proc;
-	struct alert out = {
-	    .rule = al->rule->name,
-	    .priority = al->rule->priority,
-	    .output = al->output,
-	    .tags = al->rule->tags,
-	    .n_tags = al->rule->n_tags,
-	    .hostname = al->hostname,
-	    .time_ns = al->time_ns,
-	    .container_id = p && p->container.short_id[0] ? p->container.short_id : "host",
-	    .fields = al->fields,
-	    .n_fields = al->n_fields,
-	};
+	struct alert out;
 
+	alert_from_detect(&out, al);
 	if (outputs__emit(a->outputs, &out))
 		a->out_errors++;
 }

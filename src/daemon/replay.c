@@ -35,19 +35,9 @@ struct replay {
 static void print_alert(void *arg, const struct detect_alert *a)
 {
 	struct replay *r = arg;
+	struct alert al;
 
-	struct alert al = {
-	    .rule = a->rule->name,
-	    .priority = a->rule->priority,
-	    .output = a->output,
-	    .tags = a->rule->tags,
-	    .n_tags = a->rule->n_tags,
-	    .hostname = a->hostname,
-	    .time_ns = a->time_ns,
-	    .fields = a->fields,
-	    .n_fields = a->n_fields,
-	};
-
+	alert_from_detect(&al, a);
 	r->alerts++;
 	json_reset(&r->out);
 	if (alert__json(&al, &r->out))

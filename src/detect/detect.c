@@ -189,11 +189,14 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 {
 	struct detect *d = arg;
 	const struct event *ev = d->fctx->ev;
+	bool unknown = true;
 
 	d->stats.alerts++;
 	if (rule_engine__format_alert(d->eng, idx, field_event_code(ev), d->fctx, ev->time_ns,
 				      &d->alert))
 		return;
+	if (ev->proc && d->fctx->procs)
+		proctable__ancestry(d->fctx->procs, ev->proc->pid, NULL, 0, &unknown);
 	if (d->opts.on_alert)
 		d->opts.on_alert(d->opts.arg, &(struct detect_alert){
 						  .rule = rule,
@@ -203,6 +206,7 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 						  .output = d->alert.output.buf,
 						  .fields = d->alert.fields,
 						  .n_fields = d->alert.n_fields,
+						  .ancestry_unknown = unknown,
 					      });
 }
 

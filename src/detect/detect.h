@@ -28,6 +28,7 @@ struct detect_alert {
 	const char *output;		     /* Falco's text line: "<time>: <Priority> <message>" */
 	const struct rule_out_field *fields; /* output_fields, typed, in name order */
 	size_t n_fields;		     /* entries in fields */
+	bool ancestry_unknown; /* the process, or a parent before pid 1, is not in the table */
 };
 
 typedef void (*detect_alert_fn)(void *arg, const struct detect_alert *a);

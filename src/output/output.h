@@ -52,6 +52,7 @@ struct alert {
 	const char *json;		     /* owned copy only: the Falco-shaped alert object,
 						one line, no newline; callers leave it NULL */
 	size_t json_len;		     /* bytes in json */
+	bool ancestry_unknown;		     /* the process's parents are not all known */
 };
 
 /*
@@ -61,6 +62,11 @@ struct alert {
  * or j->err.
  */
 int alert__json(const struct alert *a, struct json_buf *j);
+
+struct detect_alert;
+
+/* Fills *out from what detection gave (the live agent and vigil replay alike). */
+void alert_from_detect(struct alert *out, const struct detect_alert *a);
 
 struct outputs;
 

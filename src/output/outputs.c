@@ -23,6 +23,9 @@
 #include "util/json.h"
 #include "util/text.h"
 #include "daemon/metrics.h"
+#include "detect/detect.h"
+#include "events/event.h"
+#include "state/container.h"
 #include "output/sink.h"
 #include "rules/engine.h"
 
@@ -159,6 +162,10 @@ int alert__json(const struct alert *a, struct json_buf *j)
 
 	output_format_time(a->time_ns, 9, when, sizeof(when));
 	json_obj_begin(j);
+	if (a->ancestry_unknown) {
+		json_key(j, "ancestry_unknown");
+		json_bool(j, true);
+	}
 	json_key(j, "hostname");
 	json_str(j, a->hostname ? a->hostname : "");
 	json_key(j, "output");
@@ -198,6 +205,25 @@ int alert__json(const struct alert *a, struct json_buf *j)
 	json_str(j, when);
 	json_obj_end(j);
 	return j->err;
+}
+
+void alert_from_detect(struct alert *out, const struct detect_alert *a)
+{
+	const struct container_ident *c = event_container(a->ev);
+
+	*out = (struct alert){
+	    .rule = a->rule->name,
+	    .priority = a->rule->priority,
+	    .output = a->output,
+	    .tags = a->rule->tags,
+	    .n_tags = a->rule->n_tags,
+	    .hostname = a->hostname,
+	    .time_ns = a->time_ns,
+	    .container_id = c->short_id[0] ? c->short_id : "host",
+	    .fields = a->fields,
+	    .n_fields = a->n_fields,
+	    .ancestry_unknown = a->ancestry_unknown,
+	};
 }
 
 static size_t field_len(const struct rule_out_field *f)
@@ -289,6 +315,7 @@ struct alert *alert__dup(const struct alert *a, const char *hostname)
 	r->n_fields = a->n_fields;
 	r->priority = a->priority;
 	r->time_ns = a->time_ns;
+	r->ancestry_unknown = a->ancestry_unknown;
 out:
 	free(text);
 	free(line);

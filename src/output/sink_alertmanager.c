@@ -128,6 +128,8 @@ char *am_labels_json(const struct alert *r, const struct opt_kv_list *labels)
 	l[n++] = (struct am_label){"source", strdup("vigil")};
 	if (r->container_id)
 		l[n++] = (struct am_label){"container_id", strdup(r->container_id)};
+	if (r->ancestry_unknown)
+		l[n++] = (struct am_label){"ancestry_unknown", strdup("true")};
 	if (tactic)
 		l[n++] = (struct am_label){"mitre_tactic", tactic};
 	if (technique)

@@ -227,6 +227,8 @@ size_t syslog_format(const struct syslog_opts *o, const struct alert *r, char *b
 	}
 	if (r->container_id)
 		sd_param(&b, limit, "container_id", r->container_id, false);
+	if (r->ancestry_unknown)
+		sd_param(&b, limit, "ancestry_unknown", "true", false);
 	for (size_t i = 0; i < r->n_fields; i++) /* scalars only: no nulls, no lists */
 		if (r->fields[i].type == RULE_OUT_STRING || r->fields[i].type == RULE_OUT_RAW)
 			sd_param(&b, limit, r->fields[i].name, r->fields[i].value, false);

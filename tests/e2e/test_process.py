@@ -201,6 +201,7 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
                           what="the forgotten container process's alert")
         assert al["output_fields"]["container.id"] == cid[:12]
         assert al["output_fields"]["proc.ancestry_unknown"] is True
+        assert al["ancestry_unknown"] is True, "the alert itself says so"
         assert al["output"].endswith(f"(container={cid[:12]} ancestry_unknown=true pid={shell})")
         # every crowd process was tracked: its exec event names its image
         last = crowd[-1].pid

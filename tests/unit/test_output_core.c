@@ -153,6 +153,28 @@ Test(output_core, record_renders_json_and_text_once_from_fields)
 	alert__put(r);
 }
 
+Test(output_core, record_says_when_ancestry_is_unknown)
+{
+	static const char head[] = "{\"ancestry_unknown\":true,\"hostname\":";
+	struct alert a = {.rule = "Read shadow", .priority = RULE_PRIO_WARNING, .message = "m"};
+	struct alert *known = alert__dup(&a, "node-1"), *unknown;
+	struct opt_kv_list none = {NULL, 0};
+	char *l;
+
+	a.ancestry_unknown = true;
+	unknown = alert__dup(&a, "node-1");
+	cr_assert_not_null(known);
+	cr_assert_not_null(unknown);
+	cr_assert_null(strstr(known->json, "ancestry_unknown"), "%s", known->json);
+	cr_assert(unknown->ancestry_unknown);
+	cr_assert(!strncmp(unknown->json, head, sizeof(head) - 1), "%s", unknown->json);
+	l = am_labels_json(unknown, &none);
+	cr_assert_not_null(strstr(l, "\"ancestry_unknown\":\"true\""), "%s", l);
+	free(l);
+	alert__put(known);
+	alert__put(unknown);
+}
+
 Test(output_core, record_keeps_typed_fields_nulls_and_lists)
 {
 	static const char nul_inside[] = "a\0b";
