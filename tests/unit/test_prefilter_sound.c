@@ -43,7 +43,7 @@
 #define DEFAULT_SEED	0x5eed13u
 #define DEFAULT_CASES	2000 /* rule sets; each meets EVENTS_PER_CASE events */
 #define EVENTS_PER_CASE 48
-#define REC_MAX		16384
+#define REC_MAX		VG_EVENT_MAX
 
 /* ---- a seeded generator (splitmix64) ---- */
 
@@ -67,7 +67,7 @@ static unsigned rnd(unsigned n)
 
 /* ---- value pools: rules and events draw from overlapping sets ---- */
 
-static char long252[256], long253[256], long300[304], long1000[1004];
+static char long252[256], long253[256], long300[304], long1000[1004], long4000[4004];
 static char long251p[256], long260p[264];
 
 static void make_long(char *out, const char *head, size_t len)
@@ -85,6 +85,7 @@ static void pools_init(void)
 	make_long(long253, "/var/log/", 253);
 	make_long(long300, "/etc/", 300);
 	make_long(long1000, "/home/u/", 1000);
+	make_long(long4000, "/var/log/", 4000);
 	make_long(long251p, "/var/log/", 251);
 	make_long(long260p, "/etc/", 260);
 }
@@ -117,7 +118,7 @@ static const char *canon(void)
 
 	switch (rnd(12)) {
 	case 0:
-		return PICK(((const char *const[]){long252, long253, long300, long1000}));
+		return PICK(((const char *const[]){long252, long253, long300, long1000, long4000}));
 	default:
 		return PICK(p);
 	}
@@ -466,7 +467,11 @@ static void describe(struct gen_event *e, const char *fmt, ...)
 
 static void put_bytes(struct gen_event *e, struct vg_str *s, const char *p, size_t n)
 {
-	cr_assert_lt(e->off + n + 1, sizeof(e->buf));
+	/* the sensors cut a string at the end of the record (VG_EVENT_MAX) */
+	if (e->off + n + 1 > VG_EVENT_MAX)
+		n = e->off + 1 < VG_EVENT_MAX ? VG_EVENT_MAX - e->off - 1 : 0;
+	if (!n && e->off + 1 >= VG_EVENT_MAX)
+		return;
 	s->off = (uint32_t)e->off;
 	s->len = (uint32_t)n;
 	memcpy(e->buf + e->off, p, n);
@@ -478,8 +483,8 @@ static void put_bytes(struct gen_event *e, struct vg_str *s, const char *p, size
 /* The name a call passes for canonical path p, in a random form, and the base the
  * kernel joins a relative name to (the cwd or a dirfd's directory). */
 struct name {
-	char base[1100]; /* canonical base directory; empty for an absolute name */
-	char name[1200]; /* as passed */
+	char base[4100]; /* canonical base directory; empty for an absolute name */
+	char name[4200]; /* as passed */
 	unsigned forms;
 };
 
@@ -548,7 +553,7 @@ static void gen_name(const char *p, struct name *o)
 static void put_joined(struct gen_event *e, struct vg_str *path, uint32_t joined_flag,
 		       const struct name *nm)
 {
-	char buf[2400];
+	char buf[8400];
 
 	if (!nm->base[0]) {
 		put_bytes(e, path, nm->name, strlen(nm->name));
