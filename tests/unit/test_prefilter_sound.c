@@ -363,9 +363,10 @@ static void atom(struct gen_rules *g, int depth)
 		add(g, "evt.type in (%s, %s)", evname(g), evname(g));
 		return;
 	case 12:
-		add(g, PICK(((const char *const[]){"evt.failed = true", "evt.res < 0",
-						   "evt.is_open_write = true",
-						   "evt.arg.flags contains O_WRONLY"})));
+		add(g, "%s",
+		    PICK(((const char *const[]){"evt.failed = true", "evt.res < 0",
+						"evt.is_open_write = true",
+						"evt.arg.flags contains O_WRONLY"})));
 		return;
 	case 13:
 		if (g->nmacros) {
