@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <bpf/bpf.h>
 
@@ -715,7 +716,9 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 	failed = ev->sys && ev->ret < 0;
 	if ((ft->criteria & VG_FC_FAILED) && failed)
 		return true;
-	if (ft->criteria & VG_FC_WRITE_OPENS) {
+	if ((ft->criteria & VG_FC_WRITE_OPENS) && ev->kind->domain == EVENT_DOM_FILE) {
+		/* the file sensor counts every call but an open for reading as a write; the
+		 * others never pass on this criterion */
 		const struct vg_file *fl = (const struct vg_file *)h;
 
 		if (h->type != VG_EV_OPEN || (fl->flags & (01 | 02 | 0100 | 01000)))
@@ -734,9 +737,16 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 		if ((ft->criteria & VG_FC_PORT) && port &&
 		    item_is(f, h->type, FILTER_ITEM_PORT, NULL, port))
 			return true;
+		/* only a unix socket's name can meet a path criterion; without a socket (no
+		 * socket type) the sensor drops before it reads the caller's name */
+		if (!(ft->criteria & VG_FC_PATH) || nt->family != AF_UNIX || !nt->sock_type)
+			return false;
 		s = event_str(h, ev->size, nt->unix_path, &n);
-		return (ft->criteria & VG_FC_PATH) && s && path_matches(f, h->type, s, n);
+		return s && path_matches(f, h->type, s, n);
 	}
+	/* no path criterion applies to a privilege event: the sensor sends it */
+	if (ev->kind->domain == EVENT_DOM_PRIV)
+		return ft->criteria & VG_FC_PATH;
 	if (!(ft->criteria & VG_FC_PATH) || ev->kind->domain != EVENT_DOM_FILE)
 		return false;
 	{

@@ -1,7 +1,6 @@
 """The rules in the running agent: alerts, hot reload without losing events, a
 broken reload that keeps the old rules, the kernel prefilter derived from the
 rules (never dropping an event a rule matches), record/replay, rules check."""
-import collections
 import json
 import os
 import re
@@ -12,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import MAX_EVENTS, VIGIL, Vigil, _die_with_parent, helper
+from conftest import VIGIL, Vigil, helper
 
 RULES_A = """
 - rule: Watched read
@@ -105,7 +104,7 @@ def test_alert_shape_and_reload_keeps_old_rules_on_error(workdir, watched):
     d, f = watched
     rules = os.path.join(workdir, "rules.yaml")
     write(rules, RULES_A.format(watched=f))
-    v = Vigil(workdir, ["--rules", rules])
+    v = Vigil(workdir, ["--rules", rules], events=False)
     try:
         one = probe("openat", "-", f, os.O_RDONLY)
         al = v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == one["pid"])
@@ -139,7 +138,7 @@ def test_reload_while_events_flow_loses_none(workdir, watched):
     d, f = watched
     rules = os.path.join(workdir, "rules.yaml")
     write(rules, RULES_A.format(watched=f))
-    v = Vigil(workdir, ["--rules", rules])
+    v = Vigil(workdir, ["--rules", rules], events=False)
     n = 3000
     try:
         storm = subprocess.Popen([helper("file_probe"), "storm", str(n), f],
@@ -222,7 +221,7 @@ def test_derived_prefilter_never_drops_a_matching_event(workdir):
     d1, d2 = os.path.join(workdir, "derived"), os.path.join(workdir, "all")
     os.makedirs(d1)
     os.makedirs(d2)
-    derived = Vigil(d1, ["--rules", rules])
+    derived = Vigil(d1, ["--rules", rules], events=False)
     full = Vigil(d2, ["--rules", rules, "--no-prefilter", "--record",
                       os.path.join(workdir, "rec.bin")])
     try:
@@ -279,7 +278,7 @@ def test_unknown_field_fails_or_disables_just_that_rule(workdir):
     p = subprocess.run([VIGIL, "run", "--rules", rules], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 1 and "unknown field 'k8s.ns.name'" in p.stderr
-    v = Vigil(workdir, ["--rules", rules, "--skip-unknown-fields"])
+    v = Vigil(workdir, ["--rules", rules, "--skip-unknown-fields"], events=False)
     try:
         assert "rule 'Needs k8s' disabled" in v.stderr()
     finally:
@@ -309,7 +308,7 @@ OLDUID_RULE = """
 def test_setid_rules_see_the_old_ids(workdir):
     rules = os.path.join(workdir, "olduid.yaml")
     write(rules, OLDUID_RULE)
-    v = Vigil(workdir, ["--rules", rules])
+    v = Vigil(workdir, ["--rules", rules], events=False)
     try:
         out = subprocess.run([helper("priv_probe"), "setid"], capture_output=True, text=True,
                              check=True)
@@ -330,25 +329,7 @@ class AlertsOnly(Vigil):
     merge in the default set and widen it)."""
 
     def __init__(self, workdir, args=()):
-        self.out_path = os.path.join(workdir, "alerts.jsonl")
-        self.err_path = os.path.join(workdir, "vigil.stderr")
-        self.out = open(self.out_path, "wb")
-        self.err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen([VIGIL, "run", "--metrics-listen", "127.0.0.1:0", *args],
-                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent)
-        self._events = collections.deque(maxlen=MAX_EVENTS)
-        self._total = 0
-        self._alerts = []
-        self._offset = 0
-        self._partial = b""
-        deadline = time.time() + 60
-        while b"vigil: monitoring" not in self.stderr_bytes():
-            assert self.proc.poll() is None, "vigil exited before it was ready:\n" + self.stderr()
-            if time.time() > deadline:
-                self.stop()
-                pytest.fail("vigil was not ready after 60 s:\n" + self.stderr())
-            time.sleep(0.05)
+        super().__init__(workdir, args, events=False)
 
     def metrics(self):
         m = re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)", self.stderr())
@@ -468,7 +449,7 @@ outputs:
     transport: unix
     socket: {sock_path}
 """)
-    v = Vigil(workdir, ["--config", cfg])
+    v = Vigil(workdir, ["--config", cfg], events=False)
     try:
         pid = probe("openat", "-", name, os.O_WRONLY | os.O_CREAT)["pid"]
         msg = sock.recv(65536)
@@ -529,7 +510,7 @@ def test_hostile_rules_files_refused_old_rules_stay(workdir, watched):
     assert (f"{rules}: error: rules file writable by group or others (mode 0646): refused; "
             f"run `chmod go-w {rules}`") in out.stderr, out.stderr
     os.chmod(rules, 0o644)
-    v = Vigil(workdir, ["--rules", rules])
+    v = Vigil(workdir, ["--rules", rules], events=False)
     try:
         one = probe("openat", "-", f, os.O_RDONLY)
         v.wait_alert(lambda a: a["output_fields"].get("proc.pid") == one["pid"])

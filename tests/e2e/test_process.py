@@ -171,7 +171,9 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
     rules = os.path.join(workdir, "rules.yaml")
     with open(rules, "w") as f:
         f.write(FORGOTTEN_RULE)
-    v = Vigil(workdir, ["--proc-max", "64", "--rules", rules])
+    # the event stream is what this test reads; its one rule fires on exit, which the
+    # prefilter always sends, printed events or not
+    v = Vigil(workdir, ["--proc-max", "64", "--rules", rules], events=True)
     crowd = []
     try:
         cidfile = os.path.join(workdir, "cid")

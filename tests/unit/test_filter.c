@@ -3,13 +3,15 @@
  * test_filter.c - the prefilter description: --filter arguments parsed into it,
  * the default, typed values the kernel can and cannot compare, failing closed
  * (per type, with a reason), and the rules' derivation into it with vigil's own
- * fields, including under injected allocation failures.
+ * fields, including under injected allocation failures; the user-space mirror
+ * deciding as the sensors do.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "alloc_inject.h"
 #include "detect/detect.h"
@@ -408,4 +410,54 @@ Test(filter, derivation_fails_closed_when_memory_runs_out)
 	cr_assert_geq(injected, 5, "the derivation allocates: %ld failures injected", injected);
 	filter_spec_free(&ref);
 	rule_engine__free(e);
+}
+
+/* ---- the user-space mirror decides as the sensors do ---- */
+
+/* A record of type with comm "x" and, for a unix connect, the name path (no socket when
+ * sock_type is 0); decoded into ev. */
+static void mirror_event(struct event *ev, void *buf, uint16_t type, uint16_t sock_type,
+			 const char *path)
+{
+	const struct event_kind *k = event_kind(type);
+	struct vg_hdr *h = buf;
+
+	memset(buf, 0, 512);
+	h->type = type;
+	h->size = k->size;
+	strcpy(h->comm, "x");
+	if (k->domain == EVENT_DOM_NET) {
+		struct vg_net *n = buf;
+
+		n->family = AF_UNIX;
+		n->sock_type = sock_type;
+		n->unix_path.off = h->size;
+		n->unix_path.len = strlen(path);
+		strcpy((char *)buf + h->size, path);
+		h->size += strlen(path) + 1;
+	}
+	cr_assert_eq(event_decode(ev, buf, h->size), 0);
+}
+
+Test(filter, mirror_decides_as_the_sensors_for_operator_specs)
+{
+	static char buf[512];
+	struct event ev;
+
+	/* no path criterion applies to a privilege event: the sensor sends it */
+	cr_assert_eq(filter_spec_parse(&f, "mount=/mnt/", err, sizeof(err)), 0);
+	mirror_event(&ev, buf, VG_EV_MOUNT, 0, "");
+	cr_assert(filter_spec_pass(&f, &ev));
+	/* "write" is about files: a connect or a kill does not pass on it */
+	cr_assert_eq(filter_spec_parse(&f, "kill=write", err, sizeof(err)), 0);
+	mirror_event(&ev, buf, VG_EV_KILL, 0, "");
+	cr_assert_not(filter_spec_pass(&f, &ev));
+	cr_assert_eq(filter_spec_parse(&f, "connect=write,/run/", err, sizeof(err)), 0);
+	mirror_event(&ev, buf, VG_EV_CONNECT, SOCK_STREAM, "/tmp/s");
+	cr_assert_not(filter_spec_pass(&f, &ev));
+	/* a unix name passes on a path criterion, unless the call had no socket */
+	mirror_event(&ev, buf, VG_EV_CONNECT, SOCK_STREAM, "/run/s");
+	cr_assert(filter_spec_pass(&f, &ev));
+	mirror_event(&ev, buf, VG_EV_CONNECT, 0, "/run/s");
+	cr_assert_not(filter_spec_pass(&f, &ev), "the sensor drops before reading the name");
 }
