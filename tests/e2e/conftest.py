@@ -49,16 +49,17 @@ def raw(s):
 
 
 class Vigil:
-    """One running `vigil run --events=json`, its stream captured to a file."""
+    """One running `vigil run --events=json`, its stream captured to a file; with
+    events=False, `vigil run` as deployed (alerts only, the rules' own prefilter)."""
 
-    def __init__(self, workdir, args=()):
+    def __init__(self, workdir, args=(), events=True):
         self.out_path = os.path.join(workdir, "events.jsonl")
         self.err_path = os.path.join(workdir, "vigil.stderr")
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
         # port 0: several agents run at once in the tests
-        self.proc = subprocess.Popen([VIGIL, "run", "--events=json", "--metrics-listen",
-                                      "127.0.0.1:0", *args],
+        self.proc = subprocess.Popen([VIGIL, "run", *(["--events=json"] if events else []),
+                                      "--metrics-listen", "127.0.0.1:0", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
                                      preexec_fn=_die_with_parent)
         self._events = collections.deque(maxlen=MAX_EVENTS)
