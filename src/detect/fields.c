@@ -731,7 +731,8 @@ static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_p
 	case EVENT_ARG_TARGET:
 		/* a mount's target is its s2 path; everyone else's a pid */
 		if (p->hdr.type == VG_EV_MOUNT || p->hdr.type == VG_EV_UMOUNT)
-			return rstr(c, v, p->s2);
+			return c->ev->path.ptr ? put_str(v, c->ev->path.ptr, c->ev->path.len)
+					       : rstr(c, v, p->s2);
 		/* fall through */
 	case EVENT_ARG_PID:
 		return p->target ? put_fmt(c, v, "%d", p->target) : 0;
