@@ -161,19 +161,22 @@ static __noinline int file_event(struct file_args *a, long ret)
 		bool pass = false;
 		__u32 o = e->path.off & EV_OFF_MASK, l = e->path.len;
 
-		/* a joined path user space may fold or resolve: never drop it here */
-		if (e->hdr.flags & VG_FL_RAW_TRUNC)
-			pass = true;
-		if (!pass && (e->hdr.flags & VG_FL_PATH_JOINED) &&
-		    filter_name_undecided(e->raw.off, e->raw.len))
-			pass = true;
-		if (!pass && (e->hdr.flags & VG_FL_PATH2_JOINED) &&
-		    filter_name_undecided(e->raw2.off, e->raw2.len))
-			pass = true;
-		if (!pass && e->path.off)
+		if (e->path.off)
 			pass = filter_path(type, ev + o, l);
 		if (!pass && e->path2.off)
 			pass = filter_path(type, ev + (e->path2.off & EV_OFF_MASK), e->path2.len);
+		/*
+		 * A joined path user space may fold or resolve into another one: never
+		 * drop it here, but it met no criterion yet, so it waits for the batch.
+		 */
+		if (!pass && ((e->hdr.flags & VG_FL_RAW_TRUNC) ||
+			      ((e->hdr.flags & VG_FL_PATH_JOINED) &&
+			       filter_name_undecided(e->raw.off, e->raw.len)) ||
+			      ((e->hdr.flags & VG_FL_PATH2_JOINED) &&
+			       filter_name_undecided(e->raw2.off, e->raw2.len)))) {
+			submit(ev, off, false);
+			return 0;
+		}
 		if (!pass) {
 			count(type, CNT_FILTERED);
 			return 0;
