@@ -88,11 +88,13 @@ struct walk {
 	struct dentry *dentry;		       /* current position */
 	struct vfsmount *vfsmnt;	       /* mount of the current position */
 	struct mount *mnt;		       /* container_of(vfsmnt, struct mount, mnt) */
-	struct dentry *root_dentry;	       /* task's root: stop here */
+	struct dentry *root_dentry;	       /* task's root: noted on the way up */
 	struct vfsmount *root_mnt;	       /* task's root mount */
 	struct dentry *mnt_root;	       /* root dentry of vfsmnt, read once per mount */
 	__u32 pos;			       /* path is buf[pos .. VG_PATH_MAX) */
 	__u32 flags;			       /* enum walk_flags */
+	__u32 root_pos;			       /* pos when the walk passed the task's root */
+	__u32 pad;			       /* zero */
 	char buf[VG_PATH_MAX + WALK_NAME_MAX]; /* slack after the path for masked writes */
 };
 

@@ -90,4 +90,47 @@ static __always_inline bool filter_path(__u32 type, const char *path, __u32 len)
 	return v->flags & VG_PV_COVERED;
 }
 
+struct name_scan {
+	__u32 off; /* first byte of the name in the scratch record */
+	__u32 len; /* its length */
+	bool dir;  /* a '/' was seen */
+};
+
+static long name_scan_step(__u32 i, void *ctx)
+{
+	struct name_scan *d = ctx;
+	char *ev = scratch_get();
+
+	if (!ev || i >= d->len)
+		return 1;
+	if (ev[(d->off + i) & EV_OFF_MASK] == '/') {
+		d->dir = true;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the path joined from a base directory and the name the caller gave
+ * (the raw string at off, len bytes in the scratch record) is not for the kernel
+ * to judge. User space folds "//", "." and ".." and a trailing '/', and resolves
+ * the name's directories through symlinks, so the path the rules see may differ
+ * from the joined string whenever the name has a '/' (an absolute name, or
+ * directories) or starts with '.' ("." or ".." alone, or a hidden file: more than
+ * needed, never less); an empty name (AT_EMPTY_PATH on the cwd) leaves a trailing
+ * '/'. Otherwise the joined path is a resolved directory and a plain name, which
+ * user space leaves as it is. src/events/event.c (event_name_undecided) is the
+ * user-space twin; the two must agree.
+ */
+static __always_inline bool filter_name_undecided(__u32 off, __u32 len)
+{
+	struct name_scan d = {.off = off, .len = len};
+	char *ev = scratch_get();
+
+	if (!ev || !off || !len || ev[off & EV_OFF_MASK] == '.')
+		return true;
+	bpf_loop(VG_PATH_MAX, name_scan_step, &d, 0);
+	return d.dir;
+}
+
 #endif /* VIGIL_FILTER_BPF_H */

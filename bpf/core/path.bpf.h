@@ -2,11 +2,14 @@
 /*
  * path.bpf.h - resolve a struct path to an absolute path string inside the
  * kernel, without bpf_d_path: walk d_parent up to the mount root, cross into the
- * parent mount at its mountpoint, and stop at the task's root (so chroot and
- * container processes get the path they see) or at the top of the mount tree.
+ * parent mount at its mountpoint, up to the top of the mount tree, which is the
+ * task's mount namespace's root. A container's paths are thus the container's
+ * view (its own namespace), a chrooted task's the host's: the walk notes where it
+ * passed the task's root, and the path the task saw is the suffix from there.
  * The walk runs under bpf_loop with its state in a per-CPU map value, because
  * unrolled loops with state on the stack exhaust the verifier. joined_append()
- * joins a resolved base directory with a name the caller gave.
+ * joins a resolved base directory (cwd, dirfd, or the task's root for an absolute
+ * name) with a name the caller gave.
  */
 #ifndef VIGIL_PATH_BPF_H
 #define VIGIL_PATH_BPF_H
@@ -18,6 +21,8 @@ enum walk_flags {
 	WALK_DONE = 1u << 0,	     /* reached a root */
 	WALK_TRUNC = 1u << 1,	     /* ran out of room or depth */
 	WALK_DISCONNECTED = 1u << 2, /* hit a dentry that is its own parent but no mount root */
+	WALK_ROOT_SEEN = 1u << 3,    /* passed the task's root: root_pos is set */
+	WALK_CHROOTED = 1u << 4,     /* ... and the namespace's path goes on above it */
 };
 
 static __always_inline struct mount *real_mount_of(struct vfsmount *vfsmnt)
@@ -70,9 +75,10 @@ static long walk_step(__u32 i, void *ctx)
 	/* locals: CO-RE relocates kernel types only, not struct walk */
 	d = w->dentry;
 	mnt = w->mnt;
-	if (d == w->root_dentry && w->vfsmnt == w->root_mnt) {
-		w->flags |= WALK_DONE;
-		return 1;
+	if (d == w->root_dentry && w->vfsmnt == w->root_mnt && !(w->flags & WALK_ROOT_SEEN)) {
+		/* what lies below is the path the task sees; keep walking to the top */
+		w->flags |= WALK_ROOT_SEEN;
+		w->root_pos = w->pos;
 	}
 	if (d == w->mnt_root) {
 		struct mount *up;
@@ -114,8 +120,9 @@ static long walk_step(__u32 i, void *ctx)
 }
 
 /*
- * Resolves path p (a kernel pointer to struct path) relative to task t's root.
- * Returns the walk state, path in buf[pos..VG_PATH_MAX), or NULL.
+ * Resolves path p (a kernel pointer to struct path) to the top of its mount tree,
+ * noting where it passes task t's root. Returns the walk state, path in
+ * buf[pos..VG_PATH_MAX), or NULL.
  */
 static __always_inline struct walk *path_resolve(struct task_struct *t, const struct path *p)
 {
@@ -134,16 +141,34 @@ static __always_inline struct walk *path_resolve(struct task_struct *t, const st
 	w->root_mnt = BPF_CORE_READ(t, fs, root.mnt);
 	w->pos = VG_PATH_MAX;
 	w->flags = 0;
+	w->root_pos = 0;
 	if (!w->dentry || !w->vfsmnt)
 		return NULL;
 	bpf_loop(WALK_MAX_DEPTH, walk_step, NULL, 0);
 	if (!(w->flags & WALK_DONE))
 		w->flags |= WALK_TRUNC;
+	if ((w->flags & WALK_ROOT_SEEN) && w->root_pos != w->pos)
+		w->flags |= WALK_CHROOTED;
 	if (w->pos == VG_PATH_MAX) {
 		w->pos = VG_PATH_MAX - 1;
 		w->buf[VG_PATH_MAX - 1] = '/';
 	}
 	return w;
+}
+
+/*
+ * Bytes of a finished walk's path before the part the task sees (its root's own
+ * path in the namespace), 0 when the task is not chrooted, VG_SKIP_OUTSIDE when the
+ * object lies outside its root. Sets VG_HF_CHROOT in *hflags for a chrooted task.
+ */
+static __always_inline __u16 walk_skip(struct walk *w, __u32 *hflags)
+{
+	if (!(w->flags & WALK_ROOT_SEEN))
+		return VG_SKIP_OUTSIDE;
+	if (!(w->flags & WALK_CHROOTED))
+		return 0;
+	*hflags |= VG_HF_CHROOT;
+	return (w->root_pos - w->pos) & (VG_PATH_MAX - 1);
 }
 
 /*
@@ -174,42 +199,55 @@ static __always_inline __u32 path_append(char *ev, __u32 off, struct vg_str *s, 
 
 /*
  * Appends base + "/" + name, where base is the task's root for an absolute name,
- * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory.
+ * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory. The result is the
+ * namespace's view; *skip (when not NULL) gets the bytes before the part the task
+ * sees (see walk_skip), and VG_HF_CHROOT goes into *hflags for a chrooted task.
  */
 static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
 					   struct task_struct *t, int dirfd, const char *name,
-					   __u32 *hflags, __u32 trunc_flag)
+					   __u32 *hflags, __u32 trunc_flag, __u16 *skip)
 {
 	struct vg_str tail = {};
 	const struct path *base;
 	struct walk *w;
-	bool trunc = false;
-	__u32 start;
+	bool trunc = false, absolute;
+	__u32 start, joined;
+	__u16 sk = VG_SKIP_OUTSIDE;
 	char first = 0;
 
 	s->off = 0;
 	s->len = 0;
+	joined = trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
 	bpf_probe_read_user(&first, 1, name);
-	if (first == '/')
-		return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
-	if (dirfd == AT_FDCWD_) {
+	absolute = first == '/';
+	if (absolute) {
+		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
+				       bpf_core_field_offset(struct fs_struct, root));
+	} else if (dirfd == AT_FDCWD_) {
 		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
 				       bpf_core_field_offset(struct fs_struct, pwd));
 	} else {
 		struct file *f = fd_file(t, dirfd);
 
 		if (!f)
-			return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+			goto raw;
 		base = &f->f_path;
 	}
 	w = path_resolve(t, base);
 	if (!w)
-		return off;
+		goto raw;
+	sk = walk_skip(w, hflags);
+	if (absolute && !(w->flags & WALK_CHROOTED)) {
+		/* the task's root is the namespace's: the name is the path */
+		*hflags |= joined;
+		sk = 0;
+		goto raw;
+	}
 	start = path_append(ev, off, s, w, &trunc);
 	if (start <= off + 1)
 		return start;
-	/* replace the base's NUL with '/', unless the base is "/" itself */
-	if (s->len == 1)
+	/* replace the base's NUL with '/', unless the base is "/" or the name starts with one */
+	if (s->len == 1 || absolute)
 		start -= 1;
 	else
 		ev[(start - 1) & EV_OFF_MASK] = '/';
@@ -220,7 +258,16 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 		s->len = (start - 1) - s->off;
 	if (trunc)
 		*hflags |= trunc_flag;
-	*hflags |= trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
+	*hflags |= joined;
+	if (skip)
+		*skip = sk;
+	return start;
+raw:
+	if (skip)
+		*skip = sk;
+	start = str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+	if (trunc)
+		*hflags |= trunc_flag;
 	return start;
 }
 

@@ -35,41 +35,6 @@ struct file_args {
 	__s64 length;	    /* truncate length */
 };
 
-struct dot_scan {
-	__u32 off;  /* first byte of the string in the scratch record */
-	__u32 len;  /* its length */
-	bool found; /* a "." or ".." component was seen */
-};
-
-static long dot_scan_step(__u32 i, void *ctx)
-{
-	struct dot_scan *d = ctx;
-	char *ev = scratch_get();
-	__u32 p = d->off + i;
-	char c[3];
-
-	if (!ev || i + 1 >= d->len)
-		return 1;
-	bpf_probe_read_kernel(c, sizeof(c), ev + (p & EV_OFF_MASK));
-	if (c[0] == '/' && c[1] == '.') {
-		/* "/." then '/', '.', or the end of the string */
-		if (i + 2 >= d->len || c[2] == '/' || c[2] == '.') {
-			d->found = true;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Whether a joined path has "." or ".." components that user space will fold. */
-static __always_inline bool has_dot_component(__u32 off, __u32 len)
-{
-	struct dot_scan d = {.off = off, .len = len};
-
-	bpf_loop(VG_PATH_MAX, dot_scan_step, &d, 0);
-	return d.found;
-}
-
 static __always_inline void object_info(struct vg_file *e, struct file *f)
 {
 	struct inode *ino = BPF_CORE_READ(f, f_inode);
@@ -101,6 +66,14 @@ static __noinline int file_event(struct file_args *a, long ret)
 	if (is_self()) {
 		count(type, CNT_FILTERED);
 		return 0;
+	}
+	if (!a->is_open && (a->flags & AT_EMPTY_PATH_) && a->name && a->fd < 0) {
+		char c = 1;
+
+		/* an empty name with AT_EMPTY_PATH: the object is dirfd itself */
+		bpf_probe_read_user(&c, 1, a->name);
+		if (!c)
+			a->fd = a->dirfd;
 	}
 	write = a->is_open ? (a->flags & WRITE_FLAGS) != 0 : true;
 	verdict = filter_cheap(type, 0, write, ret < 0);
@@ -142,6 +115,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 	e->ino = 0;
 	e->length = a->length;
 	e->fs_magic = 0;
+	e->path_skip = 0;
 	e->pad1 = 0;
 	e->path = (struct vg_str){};
 	e->raw = (struct vg_str){};
@@ -154,13 +128,14 @@ static __noinline int file_event(struct file_args *a, long ret)
 		if (w) {
 			if (w->flags & WALK_DISCONNECTED)
 				e->hdr.flags |= VG_FL_PSEUDO;
+			e->path_skip = walk_skip(w, &e->hdr.flags);
 			off = path_append(ev, off, &e->path, w, &trunc);
 			if (trunc)
 				e->hdr.flags |= VG_FL_PATH_TRUNC;
 		}
 	} else if (a->name) {
 		off = joined_append(ev, off, &e->path, t, a->dirfd, a->name, &e->hdr.flags,
-				    VG_FL_PATH_TRUNC);
+				    VG_FL_PATH_TRUNC, &e->path_skip);
 	}
 	if (a->name) {
 		trunc = false;
@@ -170,7 +145,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 	}
 	if (a->name2) {
 		off = joined_append(ev, off, &e->path2, t, a->dirfd2, a->name2, &e->hdr.flags,
-				    VG_FL_PATH2_TRUNC);
+				    VG_FL_PATH2_TRUNC, NULL);
 		trunc = false;
 		off = str_append(ev, off, &e->raw2, a->name2, VG_PATH_MAX, true, &trunc);
 		if (trunc)
@@ -186,15 +161,22 @@ static __noinline int file_event(struct file_args *a, long ret)
 		bool pass = false;
 		__u32 o = e->path.off & EV_OFF_MASK, l = e->path.len;
 
-		/* joined paths fold "." and ".." in user space: never drop on them here */
-		if ((e->hdr.flags & (VG_FL_PATH_JOINED | VG_FL_PATH2_JOINED)) &&
-		    (has_dot_component(o, l) ||
-		     has_dot_component(e->path2.off & EV_OFF_MASK, e->path2.len)))
-			pass = true;
-		if (!pass && e->path.off)
+		if (e->path.off)
 			pass = filter_path(type, ev + o, l);
 		if (!pass && e->path2.off)
 			pass = filter_path(type, ev + (e->path2.off & EV_OFF_MASK), e->path2.len);
+		/*
+		 * A joined path user space may fold or resolve into another one: never
+		 * drop it here, but it met no criterion yet, so it waits for the batch.
+		 */
+		if (!pass && ((e->hdr.flags & VG_FL_RAW_TRUNC) ||
+			      ((e->hdr.flags & VG_FL_PATH_JOINED) &&
+			       filter_name_undecided(e->raw.off, e->raw.len)) ||
+			      ((e->hdr.flags & VG_FL_PATH2_JOINED) &&
+			       filter_name_undecided(e->raw2.off, e->raw2.len)))) {
+			submit(ev, off, false);
+			return 0;
+		}
 		if (!pass) {
 			count(type, CNT_FILTERED);
 			return 0;

@@ -228,7 +228,7 @@ static __always_inline __u32 priv_str(char *ev, __u32 off, struct vg_str *s, __u
 		trunc = false;
 		break;
 	case PS_JOINED:
-		off = joined_append(ev, off, s, t, AT_FDCWD_, str, &jflags, VG_FL_PATH_TRUNC);
+		off = joined_append(ev, off, s, t, AT_FDCWD_, str, &jflags, VG_FL_PATH_TRUNC, NULL);
 		trunc = jflags & VG_FL_PATH_TRUNC;
 		break;
 	case PS_FD:

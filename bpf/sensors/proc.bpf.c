@@ -178,7 +178,8 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	magic = BPF_CORE_READ(ino, i_sb, s_magic);
 	e->exe_magic = magic;
-	e->pad = 0;
+	e->exe_skip = 0;
+	e->cwd_skip = 0;
 	if (BPF_CORE_READ(ino, __i_nlink) == 0)
 		e->hdr.flags |= VG_XF_EXE_DELETED;
 	if (e->hdr.euid != e->hdr.uid)
@@ -198,6 +199,7 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 			e->hdr.flags |= VG_XF_EXE_MEMFD;
 		if (w->flags & WALK_DISCONNECTED)
 			e->hdr.flags |= VG_XF_EXE_NOPATH;
+		e->exe_skip = walk_skip(w, &e->hdr.flags);
 		off = path_append(ev, off, &e->exe, w, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_XF_EXE_TRUNC;
@@ -238,6 +240,7 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 					    bpf_core_field_offset(struct fs_struct, pwd)));
 	if (w) {
 		trunc = false;
+		e->cwd_skip = walk_skip(w, &e->hdr.flags);
 		off = path_append(ev, off, &e->cwd, w, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_XF_CWD_TRUNC;

@@ -72,6 +72,18 @@ enum vg_syscall {
 /* clang-format on */
 #undef VG_SYS_ENUM_
 
+/*
+ * vg_hdr.flags bits 0-7: meanings common to every record type (per-type bits start at 8).
+ */
+enum vg_hdr_flags {
+	VG_HF_CHROOT = 1u << 2, /* the task's root is not its mount namespace's root (chroot):
+				 * paths are the namespace's view, *_skip fields give the
+				 * part the task saw */
+};
+
+/* A *_skip value: the object lies outside the task's root (no chroot-relative path). */
+#define VG_SKIP_OUTSIDE 0xffff
+
 /* vg_exec.hdr.flags bits */
 enum vg_exec_flags {
 	VG_XF_EXE_MEMFD = 1u << 8,	 /* image came from a memfd */
@@ -135,7 +147,8 @@ struct vg_exec {
 	struct vg_str args;	/* argv, each argument NUL-terminated */
 	struct vg_str cwd;	/* resolved working directory */
 	struct vg_str cgroup;	/* cgroup v2 path tail: "grandparent/parent/leaf" */
-	__u32 pad;		/* zero */
+	__u16 exe_skip;		/* VG_HF_CHROOT: bytes of exe before the path the task sees */
+	__u16 cwd_skip;		/* VG_HF_CHROOT: bytes of cwd before the path the task sees */
 	__u64 exe_ctime_ns;	/* the exe inode's ctime, ns since the epoch */
 	__u64 exe_mtime_ns;	/* the exe inode's mtime, ns since the epoch */
 };
@@ -152,7 +165,8 @@ enum vg_file_flags {
 	VG_FL_CREATED = 1u << 8,       /* the open created the file */
 	VG_FL_PATH_TRUNC = 1u << 9,    /* path was cut or too deep */
 	VG_FL_PATH2_TRUNC = 1u << 10,  /* path2 was cut or too deep */
-	VG_FL_PATH_JOINED = 1u << 11,  /* path = resolved base directory + raw argument */
+	VG_FL_PATH_JOINED = 1u << 11,  /* path = resolved base directory (cwd, dirfd or the
+					  task's root) + raw argument */
 	VG_FL_PATH2_JOINED = 1u << 12, /* path2 likewise */
 	VG_FL_RAW_TRUNC = 1u << 13,    /* a raw argument was cut */
 	VG_FL_PSEUDO = 1u << 14,       /* object has no path (pipe, socket, anon inode) */
@@ -161,10 +175,13 @@ enum vg_file_flags {
 
 /*
  * A file event. path is resolved in the kernel from the object the call used or
- * returned (an fd, the opened file) when there is one; otherwise (unlink, rename,
- * mkdir, ... where the object is a name) from the resolved base directory (cwd or
- * dirfd) joined with the raw argument, flagged VG_FL_PATH_JOINED. For symlink, path
- * is the new link and raw2 the target string it holds.
+ * returned (an fd, the opened file, dirfd with AT_EMPTY_PATH) when there is one;
+ * otherwise (unlink, rename, mkdir, failed opens, ... where the object is a name)
+ * from the resolved base directory (cwd, dirfd, or the task's root for an absolute
+ * name) joined with the raw argument, flagged VG_FL_PATH_JOINED: user space folds
+ * it and resolves its directory. Paths are the mount namespace's view (a chrooted
+ * task's are the host's; see VG_HF_CHROOT). For symlink, path is the new link and
+ * raw2 the target string it holds.
  */
 struct vg_file {
 	struct vg_hdr hdr;
@@ -181,7 +198,8 @@ struct vg_file {
 	__u64 ino;	     /* inode of the object; 0 unknown */
 	__s64 length;	     /* truncate: new length */
 	__u32 fs_magic;	     /* superblock magic of the object's filesystem; 0 unknown */
-	__u32 pad1;	     /* zero */
+	__u16 path_skip;     /* VG_HF_CHROOT: bytes of path before the path the task sees */
+	__u16 pad1;	     /* zero */
 	struct vg_str path;  /* the object's resolved path */
 	struct vg_str raw;   /* the path argument as passed */
 	struct vg_str path2; /* rename/link: the new name, resolved */

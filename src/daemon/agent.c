@@ -531,6 +531,7 @@ int agent_run(const struct agent_opts *opts)
 	a.pipe.detect = a.detect;
 	a.pipe.hostname = a.hostname;
 	a.pipe.show = opts->events != AGENT_FMT_NONE ? show : NULL;
+	a.pipe.resolve = true;
 	a.pipe.arg = &a;
 	seeded = proctable__seed(a.procs, "/proc");
 	if (seeded < 0)

@@ -19,6 +19,8 @@ static void handle(struct pipeline *p, struct event *ev)
 	 * container before its exec), is placed by its record's own cgroup */
 	if (h->cgroup_id && (!ev->proc || ev->proc->cgroup_id != h->cgroup_id))
 		ev->container = proctable__container(p->procs, h->cgroup_id);
+	if (p->resolve)
+		event_resolve_dirs(ev);
 	if (p->show)
 		p->show(p->arg, ev);
 	if (p->detect)

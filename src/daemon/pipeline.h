@@ -23,8 +23,9 @@ struct pipeline {
 	int64_t boot_to_real_ns;		   /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	void (*show)(void *arg, struct event *ev); /* prints the event; NULL for none */
 	void *arg;				   /* passed to show */
-	uint64_t received[VG_EV_TYPE_MAX];	   /* valid records, per type */
-	uint64_t invalid;			   /* records that failed validation */
+	bool resolve; /* live: resolve names' directories now (event_resolve_dirs) */
+	uint64_t received[VG_EV_TYPE_MAX]; /* valid records, per type */
+	uint64_t invalid;		   /* records that failed validation */
 };
 
 /* Decodes one record and handles it. Returns 0, or -EINVAL when it was not a

@@ -80,6 +80,7 @@ enum field_id {
 	F_CONTAINER_RUNTIME,
 	F_FD_NAME,
 	F_FD_NAMERAW,
+	F_FD_CHROOT_NAME,
 	F_FD_DIRECTORY,
 	F_FD_FILENAME,
 	F_FD_NUM,
@@ -188,6 +189,7 @@ static const struct rule_field_def registry[] = {
     {"container.start_ts", U, RULE_FARG_NONE, 0, F_CONTAINER_START_TS},
     {"fd.name", S, RULE_FARG_NONE, 0, F_FD_NAME},
     {"fd.nameraw", S, RULE_FARG_NONE, 0, F_FD_NAMERAW},
+    {"fd.chroot_name", S, RULE_FARG_NONE, 0, F_FD_CHROOT_NAME},
     {"fd.directory", S, RULE_FARG_NONE, 0, F_FD_DIRECTORY},
     {"fd.filename", S, RULE_FARG_NONE, 0, F_FD_FILENAME},
     {"fd.num", I, RULE_FARG_NONE, 0, F_FD_NUM},
@@ -678,9 +680,11 @@ static int file_arg(struct field_ctx *c, struct rule_value *v, const struct vg_f
 	case EVENT_ARG_TARGET:
 		if (f->hdr.type == VG_EV_SYMLINK)
 			return rstr(c, v, f->raw2);
-		return rstr(c, v, f->path2.off ? f->path2 : f->raw2);
+		/* fall through */
 	case EVENT_ARG_NEWPATH:
-		return rstr(c, v, f->path2.off ? f->path2 : f->raw2);
+		if (c->ev->path2.ptr)
+			return put_str(v, c->ev->path2.ptr, c->ev->path2.len);
+		return rstr(c, v, f->raw2);
 	case EVENT_ARG_LINKPATH:
 		if (f->hdr.type != VG_EV_SYMLINK)
 			return 0;
@@ -727,7 +731,8 @@ static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_p
 	case EVENT_ARG_TARGET:
 		/* a mount's target is its s2 path; everyone else's a pid */
 		if (p->hdr.type == VG_EV_MOUNT || p->hdr.type == VG_EV_UMOUNT)
-			return rstr(c, v, p->s2);
+			return c->ev->path.ptr ? put_str(v, c->ev->path.ptr, c->ev->path.len)
+					       : rstr(c, v, p->s2);
 		/* fall through */
 	case EVENT_ARG_PID:
 		return p->target ? put_fmt(c, v, "%d", p->target) : 0;
@@ -876,6 +881,10 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 		return n ? put_tuple(c, out, n) : 0;
 	case F_FD_NAMERAW:
 		return f ? rstr(c, out, f->raw) : n ? put_tuple(c, out, n) : 0;
+	case F_FD_CHROOT_NAME:
+		return f && c->ev->chroot_path.ptr
+			   ? put_str(out, c->ev->chroot_path.ptr, c->ev->chroot_path.len)
+			   : 0;
 	case F_FD_DIRECTORY:
 	case F_FD_FILENAME:
 		p = f ? file_path(c, &len) : NULL;

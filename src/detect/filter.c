@@ -674,16 +674,6 @@ static bool path_matches(const struct filter_spec *f, int type, const char *path
 	return false;
 }
 
-/* "/." followed by '/', '.' or the end: a component the kernel did not fold. */
-static bool has_dot_component(const char *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++)
-		if (p[i] == '/' && p[i + 1] == '.' &&
-		    (i + 2 >= len || p[i + 2] == '/' || p[i + 2] == '.'))
-			return true;
-	return false;
-}
-
 static bool item_is(const struct filter_spec *f, int type, enum filter_item_kind kind,
 		    const char *str, uint64_t num)
 {
@@ -751,14 +741,20 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 		return false;
 	{
 		const struct vg_file *fl = (const struct vg_file *)h;
-		const char *s2;
-		size_t n2;
+		const char *s2, *r;
+		size_t n2, rn;
 
+		/* the kernel's order: a cut name, then joined paths user space may change */
+		if (h->flags & VG_FL_RAW_TRUNC)
+			return true;
+		r = event_str(h, ev->size, fl->raw, &rn);
+		if ((h->flags & VG_FL_PATH_JOINED) && event_name_undecided(r, rn))
+			return true;
+		r = event_str(h, ev->size, fl->raw2, &rn);
+		if ((h->flags & VG_FL_PATH2_JOINED) && event_name_undecided(r, rn))
+			return true;
 		s = event_str(h, ev->size, fl->path, &n);
 		s2 = event_str(h, ev->size, fl->path2, &n2);
-		if ((h->flags & (VG_FL_PATH_JOINED | VG_FL_PATH2_JOINED)) &&
-		    ((s && has_dot_component(s, n)) || (s2 && has_dot_component(s2, n2))))
-			return true;
 		return (s && path_matches(f, h->type, s, n)) ||
 		       (s2 && path_matches(f, h->type, s2, n2));
 	}

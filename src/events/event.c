@@ -59,6 +59,11 @@ size_t event_path_fold(char *path, size_t len)
 	return out;
 }
 
+bool event_name_undecided(const char *raw, size_t len)
+{
+	return !raw || !len || raw[0] == '.' || memchr(raw, '/', len);
+}
+
 /* The kind of a coherent record (header, size and type agree), else NULL. */
 static const struct event_kind *checked_kind(const void *rec, size_t size)
 {
@@ -115,9 +120,21 @@ static const char *pseudo_name(uint32_t magic)
 	}
 }
 
+/* n bytes at p as a canonical path in buf. */
+static struct event_path canon_path(const char *p, size_t n, char *buf)
+{
+	if (n > PATH_MAX)
+		n = PATH_MAX;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return (struct event_path){buf, event_path_fold(buf, n)};
+}
+
 /*
- * The record's string s as a path: in place, or copied into buf and folded when
- * fold (a path joined from a base directory and a raw name). ptr NULL when absent.
+ * The record's string s as a path: copied into buf in its canonical form when
+ * fold (joined from a name the caller gave), else in place: a path the kernel
+ * resolved from an object is canonical already (a dentry's name is never empty,
+ * "." or "..", and holds no '/'). ptr NULL when absent.
  */
 static struct event_path str_path(const struct event *ev, struct vg_str s, bool fold, char *buf)
 {
@@ -126,13 +143,22 @@ static struct event_path str_path(const struct event *ev, struct vg_str s, bool 
 
 	if (!p)
 		return (struct event_path){NULL, 0};
-	if (n > PATH_MAX)
-		n = PATH_MAX;
 	if (!fold)
-		return (struct event_path){p, n};
-	memcpy(buf, p, n);
-	buf[n] = 0;
-	return (struct event_path){buf, event_path_fold(buf, n)};
+		return (struct event_path){p, n > PATH_MAX ? PATH_MAX : n};
+	return canon_path(p, n, buf);
+}
+
+struct event_path event_chroot_part(const struct event *ev, struct vg_str s, uint16_t skip,
+				    char *buf)
+{
+	size_t n;
+	const char *p = event_str(ev->hdr, ev->size, s, &n);
+
+	if (!(ev->hdr->flags & VG_HF_CHROOT) || !p || skip == VG_SKIP_OUTSIDE || skip > n)
+		return (struct event_path){NULL, 0};
+	if (skip == n)
+		return canon_path("/", 1, buf);
+	return canon_path(p + skip, n - skip, buf);
 }
 
 static void decode_paths(struct event *ev)
@@ -154,6 +180,7 @@ static void decode_paths(struct event *ev)
 			ev->path = str_path(ev, f->path, fl & VG_FL_PATH_JOINED, ev->buf[0]);
 			if (!ev->path.len)
 				ev->path.ptr = NULL;
+			ev->chroot_path = event_chroot_part(ev, f->path, f->path_skip, ev->buf[2]);
 		}
 		ev->path2 = str_path(ev, f->path2, fl & VG_FL_PATH2_JOINED, ev->buf[1]);
 		break;
@@ -192,6 +219,8 @@ int event_decode(struct event *ev, const void *rec, size_t size)
 	ev->code = ev->kind->code ? ev->kind->code : ev->syscall;
 	ev->path = (struct event_path){NULL, 0};
 	ev->path2 = (struct event_path){NULL, 0};
+	ev->chroot_path = (struct event_path){NULL, 0};
+	ev->resolved = 0;
 	decode_paths(ev);
 	return 0;
 }

@@ -40,15 +40,24 @@ struct event {
 						    process is unknown or has moved since
 						    its entry was made; else NULL */
 	const struct event_kind *kind;		 /* its descriptor */
-	uint32_t code;		   /* rule-engine code: its syscall, clone, procexit */
-	bool sys;		   /* a syscall record: ret and syscall below are set */
-	int64_t ret;		   /* syscall return value */
-	uint16_t syscall;	   /* enum vg_syscall */
-	struct event_path path;	   /* file: the object's path (folded when joined,
-				      "pipe:[ino]" for pseudo files), NULL when none or
-				      empty; mount/umount: the target, folded */
-	struct event_path path2;   /* file: the second path, folded when joined */
-	char buf[2][PATH_MAX + 1]; /* folded copies that path and path2 may point at */
+	uint32_t code;		       /* rule-engine code: its syscall, clone, procexit */
+	bool sys;		       /* a syscall record: ret and syscall below are set */
+	int64_t ret;		       /* syscall return value */
+	uint16_t syscall;	       /* enum vg_syscall */
+	struct event_path path;	       /* file: the object's path, canonical (event_path_fold;
+					  "pipe:[ino]" for pseudo files), NULL when none or
+					  empty; mount/umount: the target, folded */
+	struct event_path path2;       /* file: the second path, canonical */
+	struct event_path chroot_path; /* file, VG_HF_CHROOT: path as the chrooted task saw
+					  it, canonical; NULL when none or outside its root */
+	uint8_t resolved;	       /* bits EVENT_RESOLVED_PATH/PATH2: user space resolved
+					  the name's directory (event_resolve_dirs) */
+	char buf[3][PATH_MAX + 1];     /* canonical copies path, path2, chroot_path point at */
+};
+
+enum event_resolved {
+	EVENT_RESOLVED_PATH = 1u << 0,	/* path's directory resolved through symlinks */
+	EVENT_RESOLVED_PATH2 = 1u << 1, /* path2's likewise */
 };
 
 /* 0 when the record's header, size and type are coherent, else -EINVAL. */
@@ -63,14 +72,42 @@ int event_decode(struct event *ev, const void *rec, size_t size);
 /* The bytes of string s inside the record, or NULL when absent or out of bounds. */
 const char *event_str(const struct vg_hdr *rec, size_t size, struct vg_str s, size_t *len);
 
+/*
+ * The part of the record's path s that a chrooted task saw (VG_HF_CHROOT): the
+ * suffix after skip bytes (its root's path in the namespace), "/" for the root
+ * itself, canonical, copied into buf (PATH_MAX + 1). ptr NULL when the task is not
+ * chrooted or the object lies outside its root.
+ */
+struct event_path event_chroot_part(const struct event *ev, struct vg_str s, uint16_t skip,
+				    char *buf);
+
 /* "exec", "fork", ... or NULL for an unknown type. */
 const char *event_type_name(uint16_t type);
 
 /*
- * Folds "." and ".." components and repeated slashes of an absolute path in place,
- * as the kernel would if no component were a symlink. Returns the new length.
+ * The canonical form of a path, the one place it is defined: folds "." and ".."
+ * components, repeated slashes and a trailing slash of an absolute path in place,
+ * as the kernel would if no component were a symlink ("/.." stays "/"). A relative
+ * path is left as it is. Returns the new length (a NUL follows when it shrank).
  */
 size_t event_path_fold(char *path, size_t len);
+
+/*
+ * Whether a file event's joined path (a base directory resolved in the kernel and
+ * raw, the name the caller gave, NULL when absent) is one the kernel prefilter
+ * must not judge: user space may fold or resolve it into another path. The twin of
+ * filter_name_undecided() in bpf/core/filter.bpf.h; the two must agree.
+ */
+bool event_name_undecided(const char *raw, size_t len);
+
+/*
+ * Live only (it looks at the filesystem now): resolves, through symlinks, the
+ * directory of each joined path whose name has directories (/tmp/x/f with
+ * /tmp/x -> /var/log gives /var/log/f), in the process's root, and sets ev->resolved.
+ * A directory that no longer exists, or a process whose root cannot be reached,
+ * leaves the folded path. Never blocks on anything but the lookups themselves.
+ */
+void event_resolve_dirs(struct event *ev);
 
 /*
  * The readable form of a privilege event's value for syscall sys: a ptrace request

@@ -67,6 +67,15 @@ void event_file_json(struct json_buf *j, const struct event *ev)
 	json_bool(j, f->hdr.flags & VG_FL_DIR);
 	json_key(j, "joined");
 	json_bool(j, f->hdr.flags & VG_FL_PATH_JOINED);
+	if (f->hdr.flags & VG_HF_CHROOT)
+		json_path(j, "chroot_path", ev->chroot_path);
+	json_key(j, "user_resolved");
+	json_arr_begin(j);
+	if (ev->resolved & EVENT_RESOLVED_PATH)
+		json_str(j, "path");
+	if (ev->resolved & EVENT_RESOLVED_PATH2)
+		json_str(j, "path2");
+	json_arr_end(j);
 	json_key(j, "truncated");
 	json_arr_begin(j);
 	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)

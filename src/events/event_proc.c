@@ -32,6 +32,23 @@ void event_exec_json(struct json_buf *j, const struct event *ev)
 	s = event_str(ev->hdr, ev->size, e->cgroup, &n);
 	json_key(j, "cgroup");
 	json_strn(j, s, n);
+	if (e->hdr.flags & VG_HF_CHROOT) {
+		/* what the chrooted process saw; exe and cwd are the namespace's view */
+		char buf[PATH_MAX + 1];
+		struct event_path p = event_chroot_part(ev, e->exe, e->exe_skip, buf);
+
+		json_key(j, "exe_chroot");
+		if (p.ptr)
+			json_strn(j, p.ptr, p.len);
+		else
+			json_null(j);
+		p = event_chroot_part(ev, e->cwd, e->cwd_skip, buf);
+		json_key(j, "cwd_chroot");
+		if (p.ptr)
+			json_strn(j, p.ptr, p.len);
+		else
+			json_null(j);
+	}
 	json_key(j, "exe_ino");
 	json_uint(j, e->exe_ino);
 	json_key(j, "exe_dev");

@@ -698,6 +698,14 @@ def test_namespace_change_inside_a_container(rv, container_run):
     assert in_container(a)
 
 
+def test_chroot_on_the_host(rv, container_run):
+    pid, _ = run(["chroot", "/", "true"])
+    a = fired(rv, "Chroot on the host", proc_pid=pid, evt_arg_path="/")
+    assert not in_container(a)
+    # the container's chroot is the container rule's, not this one's
+    not_fired(rv, "Chroot on the host", pred=in_container)
+
+
 def test_chroot_inside_a_container(rv, container_run):
     near, _ = run(["chroot", "/", "true"])
     a = fired(rv, "Chroot inside a container", proc_name="chroot")

@@ -31,15 +31,6 @@
 #include "detect/filter.h"
 #include "events/event.h"
 
-/*
- * Path forms the kernel's path test sees unfolded while the rules see them folded
- * (a name joined to its base directory with "//" or a trailing '/', AT_EMPTY_PATH's
- * "dir/"): the prefilter may drop what a rule matches. Issue 13 gives every path one
- * canonical form; once that has landed, set this to 1 so that these families are
- * held to soundness like every other.
- */
-#define SOUND_JOINED_NONCANONICAL_FOLDED 0
-
 #define DEFAULT_SEED	0x5eed13u
 #define DEFAULT_CASES	2000 /* rule sets; each meets EVENTS_PER_CASE events */
 #define EVENTS_PER_CASE 48
@@ -427,13 +418,6 @@ static void gen_rules(struct gen_rules *g)
 
 /* ---- events, built as the sensors build their records ---- */
 
-/* path-form families of an event's names */
-enum form {
-	FORM_JOINED_DSLASH = 1u << 0, /* a joined name with "//" */
-	FORM_JOINED_TRAIL = 1u << 1,  /* a joined name with a trailing '/' (AT_EMPTY_PATH too) */
-};
-#define FORMS_KNOWN_UNSOUND (FORM_JOINED_DSLASH | FORM_JOINED_TRAIL)
-
 struct gen_event {
 	union {
 		struct vg_hdr h;
@@ -445,7 +429,6 @@ struct gen_event {
 	size_t off;	 /* bytes used */
 	bool obj;	 /* file: the path came from the object (fd, opened file) */
 	bool sock;	 /* net: the call had a socket */
-	unsigned forms;	 /* enum form */
 	char desc[4096]; /* what it is, for failures */
 	size_t dlen;
 };
@@ -466,19 +449,30 @@ static void describe(struct gen_event *e, const char *fmt, ...)
 								: sizeof(e->desc) - 1;
 }
 
-static void put_bytes(struct gen_event *e, struct vg_str *s, const char *p, size_t n)
+/* Returns whether the string was cut. */
+static bool put_bytes(struct gen_event *e, struct vg_str *s, const char *p, size_t n)
 {
+	size_t want = n;
+
 	/* the sensors cut a string at the end of the record (VG_EVENT_MAX) */
 	if (e->off + n + 1 > VG_EVENT_MAX)
 		n = e->off + 1 < VG_EVENT_MAX ? VG_EVENT_MAX - e->off - 1 : 0;
 	if (!n && e->off + 1 >= VG_EVENT_MAX)
-		return;
+		return want > 0;
 	s->off = (uint32_t)e->off;
 	s->len = (uint32_t)n;
 	memcpy(e->buf + e->off, p, n);
 	e->buf[e->off + n] = 0;
 	e->off += n + 1;
 	e->h.size = (uint16_t)e->off;
+	return n < want;
+}
+
+/* A raw argument: a cut one is flagged as the sensors flag it. */
+static void put_raw(struct gen_event *e, struct vg_str *s, const char *p)
+{
+	if (put_bytes(e, s, p, strlen(p)))
+		e->h.flags |= VG_FL_RAW_TRUNC;
 }
 
 /* The name a call passes for canonical path p, in a random form, and the base the
@@ -486,7 +480,6 @@ static void put_bytes(struct gen_event *e, struct vg_str *s, const char *p, size
 struct name {
 	char base[4100]; /* canonical base directory; empty for an absolute name */
 	char name[4200]; /* as passed */
-	unsigned forms;
 };
 
 static void gen_name(const char *p, struct name *o)
@@ -536,34 +529,31 @@ static void gen_name(const char *p, struct name *o)
 		break;
 	case 2: /* "//" */
 		slash = strchr(p + cut + 1, '/');
-		if (slash) {
+		if (slash)
 			snprintf(o->name, sizeof(o->name), "%.*s/%s", (int)(slash - (p + cut + 1)),
 				 p + cut + 1, slash);
-			o->forms |= FORM_JOINED_DSLASH;
-		}
 		break;
 	case 3: /* trailing '/' */
 		snprintf(o->name, sizeof(o->name), "%s/", p + cut + 1);
-		o->forms |= FORM_JOINED_TRAIL;
 		break;
 	}
 }
 
-/* path = the kernel's joined_append of the name: an absolute name as passed, else the
- * base + '/' + name (the base "/" alone gives "/" + name), flagged joined. */
+/* path = the kernel's joined_append of the name, flagged joined: an absolute name as
+ * passed (the task's root is the namespace's), else the base + '/' + name (the base
+ * "/" alone gives "/" + name). */
 static void put_joined(struct gen_event *e, struct vg_str *path, uint32_t joined_flag,
 		       const struct name *nm)
 {
 	char buf[8400];
 
-	if (!nm->base[0]) {
-		put_bytes(e, path, nm->name, strlen(nm->name));
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%s/%s", strcmp(nm->base, "/") ? nm->base : "", nm->name);
+	if (!nm->base[0])
+		snprintf(buf, sizeof(buf), "%s", nm->name);
+	else
+		snprintf(buf, sizeof(buf), "%s/%s", strcmp(nm->base, "/") ? nm->base : "",
+			 nm->name);
 	put_bytes(e, path, buf, strlen(buf));
 	e->h.flags |= joined_flag;
-	e->forms |= nm->forms;
 }
 
 static void hdr(struct gen_event *e, uint16_t type, size_t size)
@@ -644,29 +634,27 @@ static void gen_file(struct gen_event *e, const char *sys)
 		describe(e, "resolved='%s' ", p);
 	} else if (!fdcall && (!strcmp(sys, "fchmodat2") || !strcmp(sys, "fchownat")) &&
 		   rnd(3) == 0) {
-		/* AT_EMPTY_PATH: the name is "" and the base the file itself */
+		/* AT_EMPTY_PATH: the name is "" and the object dirfd's file, resolved */
 		memset(&nm, 0, sizeof(nm));
-		snprintf(nm.base, sizeof(nm.base), "%s", p);
-		nm.forms = strcmp(p, "/") ? FORM_JOINED_TRAIL : 0;
+		e->obj = true;
 		e->f.flags = 0x1000;
 		e->f.dirfd = 3;
-		put_joined(e, &e->f.path, VG_FL_PATH_JOINED, &nm);
+		put_bytes(e, &e->f.path, p, strlen(p));
 		describe(e, "AT_EMPTY_PATH of '%s' ", p);
 	} else if (!fdcall) {
 		put_joined(e, &e->f.path, VG_FL_PATH_JOINED, &nm);
 		describe(e, "base='%s' name='%s' ", nm.base, nm.name);
 	}
-	if (!fdcall && (!e->obj || open)) {
-		put_bytes(e, &e->f.raw, nm.name, strlen(nm.name));
-	}
+	if (!fdcall && (!e->obj || open || e->f.flags == 0x1000))
+		put_raw(e, &e->f.raw, nm.name);
 	if (two || sym) {
 		if (sym) {
 			/* path is the new link; raw2 the target it holds */
-			put_bytes(e, &e->f.raw2, p, strlen(p));
+			put_raw(e, &e->f.raw2, p);
 		} else {
 			gen_name(canon(), &nm2);
 			put_joined(e, &e->f.path2, VG_FL_PATH2_JOINED, &nm2);
-			put_bytes(e, &e->f.raw2, nm2.name, strlen(nm2.name));
+			put_raw(e, &e->f.raw2, nm2.name);
 			describe(e, "base2='%s' name2='%s' ", nm2.base, nm2.name);
 		}
 	}
@@ -732,7 +720,6 @@ static void gen_event(struct gen_event *e, const struct gen_rules *g)
 	const struct event_kind *k = event_kind(type);
 
 	e->obj = e->sock = false;
-	e->forms = 0;
 	e->dlen = 0;
 	e->desc[0] = 0;
 	switch (k->domain) {
@@ -824,12 +811,14 @@ static bool model_item(const struct filter_spec *f, int type, enum filter_item_k
 	return false;
 }
 
-/* "/." then '/', '.' or the end (file.bpf.c's dot scan) */
-static bool model_dot(const char *p, size_t len)
+/* filter_name_undecided (core/filter.bpf.h): a name user space may fold or resolve
+ * into another path (a '/' in it, a leading '.', empty, or missing) */
+static bool model_undecided(const char *raw, size_t len)
 {
-	for (size_t i = 0; i + 1 < len; i++)
-		if (p[i] == '/' && p[i + 1] == '.' &&
-		    (i + 2 >= len || p[i + 2] == '/' || p[i + 2] == '.'))
+	if (!raw || !len || raw[0] == '.')
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if (raw[i] == '/')
 			return true;
 	return false;
 }
@@ -848,8 +837,8 @@ static bool model_kernel(const struct filter_spec *f, const struct gen_event *e)
 	bool write = false;
 	int64_t ret;
 	uint16_t port = 0;
-	const char *s, *s2;
-	size_t n, n2;
+	const char *s, *s2, *r;
+	size_t n, n2, rn;
 
 	if (ft->mode == VG_FILTER_ALL)
 		return true;
@@ -891,10 +880,16 @@ static bool model_kernel(const struct filter_spec *f, const struct gen_event *e)
 	s2 = rec_str(e, e->f.path2, &n2);
 	if (e->obj)
 		return model_path(f, e->h.type, s, n);
-	if ((e->h.flags & (VG_FL_PATH_JOINED | VG_FL_PATH2_JOINED)) &&
-	    ((s && model_dot(s, n)) || (s2 && model_dot(s2, n2))))
+	if ((s && model_path(f, e->h.type, s, n)) || (s2 && model_path(f, e->h.type, s2, n2)))
 		return true;
-	return (s && model_path(f, e->h.type, s, n)) || (s2 && model_path(f, e->h.type, s2, n2));
+	/* a joined path the kernel leaves to user space, which may fold or resolve it */
+	if (e->h.flags & VG_FL_RAW_TRUNC)
+		return true;
+	r = rec_str(e, e->f.raw, &rn);
+	if ((e->h.flags & VG_FL_PATH_JOINED) && model_undecided(r, rn))
+		return true;
+	r = rec_str(e, e->f.raw2, &rn);
+	return (e->h.flags & VG_FL_PATH2_JOINED) && model_undecided(r, rn);
 }
 
 /* ---- the property ---- */
@@ -932,7 +927,7 @@ static uint64_t env_u64(const char *name, uint64_t def)
 }
 
 struct totals {
-	long events, fired, dropped, known, model_checks;
+	long events, fired, dropped, model_checks;
 };
 
 /* Runs n generated events through eng alone and through its derived prefilter first;
@@ -953,7 +948,7 @@ static void check_events(struct rule_engine *eng, const struct gen_rules *g, int
 
 	for (int i = 0; i < nevents; i++) {
 		struct fired fr = {0};
-		bool pass, known;
+		bool pass;
 		int m;
 
 		gen_event(&e, g);
@@ -981,11 +976,6 @@ static void check_events(struct rule_engine *eng, const struct gen_rules *g, int
 		t->fired++;
 		if (pass)
 			continue;
-		known = (e.forms & FORMS_KNOWN_UNSOUND) && !SOUND_JOINED_NONCANONICAL_FOLDED;
-		if (known) {
-			t->known++;
-			continue;
-		}
 		cr_assert_fail(
 		    "seed 0x%llx case %llu event %d: the prefilter drops an event rule '%s' "
 		    "fires on (reproduce: VIGIL_SOUND_SEED=0x%llx VIGIL_SOUND_CASE=%llu)\n"
@@ -1044,10 +1034,8 @@ Test(prefilter_sound, derived_prefilter_drops_nothing_a_rule_fires_on, .timeout 
 			run_case(seed, i, fctx, &t);
 	free(fctx);
 	cr_log_info("prefilter soundness: %ld events, %ld fired a rule, %ld dropped by the "
-		    "prefilter, %ld model checks; %ld fired but dropped in the known unfolded "
-		    "path forms (SOUND_JOINED_NONCANONICAL_FOLDED=%d)",
-		    t.events, t.fired, t.dropped, t.model_checks, t.known,
-		    SOUND_JOINED_NONCANONICAL_FOLDED);
+		    "prefilter, %ld model checks",
+		    t.events, t.fired, t.dropped, t.model_checks);
 	if (only != UINT64_MAX)
 		return;
 	/* not vacuous: many events fire rules, and the prefilter does drop events */
@@ -1164,8 +1152,8 @@ Test(prefilter_sound, default_rules_lose_nothing_to_their_prefilter, .timeout = 
 	rule_engine__free(eng);
 	free(fctx);
 	cr_log_info("default rules: seed 0x%llx, %ld events, %ld fired a rule, %ld dropped by "
-		    "the prefilter; %ld fired but dropped in the known unfolded path forms",
-		    (unsigned long long)seed, t.events, t.fired, t.dropped, t.known);
+		    "the prefilter",
+		    (unsigned long long)seed, t.events, t.fired, t.dropped);
 	cr_assert_gt(t.fired, 100, "only %ld events fired a default rule", t.fired);
 	cr_assert_gt(t.dropped, t.events / 10, "only %ld of %ld events dropped", t.dropped,
 		     t.events);
