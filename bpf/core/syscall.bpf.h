@@ -8,11 +8,45 @@
 #define VIGIL_SYSCALL_BPF_H
 
 #include "core/record.bpf.h"
+#include "vigil/syscalls.h"
 
 #define AT_FDCWD_      -100
 #define FMODE_CREATED_ 0x100000
 #define S_IFMT_	       00170000
 #define S_IFDIR_       0040000
+
+/* socketcall(2) call numbers (linux/net.h) */
+#define SYS_BIND_    2
+#define SYS_CONNECT_ 3
+#define SYS_LISTEN_  4
+#define SYS_ACCEPT_  5
+#define SYS_ACCEPT4_ 18
+
+/* ia32 numbers by row name: VG_NR32_OPENAT, and VG_NR32_OLD_SETUID for a 16-bit form */
+enum vg_nr32 {
+#define VG_NR32_(NAME, code, falco, kind, nr64, nr32) VG_NR32_##NAME = nr32,
+	VG_SYSCALLS(VG_NR32_)
+#undef VG_NR32_
+#define VG_NR32_OLD_(NAME, nr32) VG_NR32_OLD_##NAME = nr32,
+	    VG_SYSCALLS_IA32_LEGACY(VG_NR32_OLD_)
+#undef VG_NR32_OLD_
+#define VG_NR32_OFF64_(NAME, nr32) VG_NR32_OFF64_##NAME = nr32,
+		VG_SYSCALLS_IA32_OFF64(VG_NR32_OFF64_)
+#undef VG_NR32_OFF64_
+};
+
+/*
+ * How the current call passed its arguments. Sensor bodies are written once and
+ * read every argument through sys_arg(); each program builds this for its ABI
+ * (a constant at each inlined site, so the native programs carry no ia32 code).
+ */
+struct sysc {
+	struct pt_regs *regs; /* the user registers saved at syscall entry */
+	const __u32 *uargs;   /* ia32 socketcall: its argument array (user memory), else NULL */
+	bool compat;	      /* ia32: arguments in bx, cx, dx, si, di, bp, 32 bits each */
+	bool id16;	      /* ia32 16-bit-id form (setuid, chown, ...): 0xffff means -1 */
+	bool off64;	      /* ia32 64-bit-offset form: the offset spans two arguments */
+};
 
 /* The user registers saved at syscall entry; at exit they still hold the arguments. */
 static __always_inline struct pt_regs *sys_regs(void)
@@ -20,10 +54,73 @@ static __always_inline struct pt_regs *sys_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* Argument n (0-5) of the current syscall. */
-static __always_inline unsigned long sys_arg(struct pt_regs *regs, int n)
+/*
+ * The current syscall's number in its own ABI's table (it survives to exit).
+ * regs is sys_regs()'s: a pointer the verifier knows, read with a plain load.
+ */
+static __always_inline long sys_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->syscallno;
+#endif
+}
+
+/* A native call's arguments. */
+static __always_inline struct sysc sys_native(void)
+{
+	return (struct sysc){.regs = sys_regs()};
+}
+
+/* An ia32 call's arguments; nr tells the 16-bit-id and 64-bit-offset forms apart. */
+static __always_inline struct sysc sys_ia32(void)
+{
+	struct sysc c = {.regs = sys_regs(), .compat = true};
+
+	switch (sys_nr(c.regs)) {
+#define ID16_CASE_(NAME, nr32) case nr32:
+		VG_SYSCALLS_IA32_LEGACY(ID16_CASE_)
+#undef ID16_CASE_
+		c.id16 = true;
+		break;
+#define OFF64_CASE_(NAME, nr32) case nr32:
+		VG_SYSCALLS_IA32_OFF64(OFF64_CASE_)
+#undef OFF64_CASE_
+		c.off64 = true;
+		break;
+	}
+	return c;
+}
+
+/* Argument n (0-5) of the current syscall, as the caller passed it. */
+static __always_inline unsigned long sys_arg(struct sysc c, int n)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct pt_regs *regs = c.regs;
+
+	if (c.uargs) {
+		__u32 v = 0;
+
+		bpf_probe_read_user(&v, sizeof(v), c.uargs + (n & 7));
+		return v;
+	}
+	if (c.compat) {
+		switch (n) {
+		case 0:
+			return (__u32)BPF_CORE_READ(regs, bx);
+		case 1:
+			return (__u32)BPF_CORE_READ(regs, cx);
+		case 2:
+			return (__u32)BPF_CORE_READ(regs, dx);
+		case 3:
+			return (__u32)BPF_CORE_READ(regs, si);
+		case 4:
+			return (__u32)BPF_CORE_READ(regs, di);
+		default:
+			return (__u32)BPF_CORE_READ(regs, bp);
+		}
+	}
 	switch (n) {
 	case 0:
 		return BPF_CORE_READ(regs, di);
@@ -40,6 +137,7 @@ static __always_inline unsigned long sys_arg(struct pt_regs *regs, int n)
 	}
 #elif defined(__TARGET_ARCH_arm64)
 	/* x0 holds the return value at exit; the first argument survives in orig_x0 */
+	struct pt_regs *regs = c.regs;
 	struct user_pt_regs *u = (struct user_pt_regs *)regs;
 
 	if (n == 0)
@@ -49,6 +147,58 @@ static __always_inline unsigned long sys_arg(struct pt_regs *regs, int n)
 #error "vigil: syscall arguments are not mapped for this architecture"
 #endif
 }
+
+/* A uid or gid argument: -1 ("unchanged") whatever the width of the form. */
+static __always_inline __u32 sys_id_arg(struct sysc c, int n)
+{
+	__u32 v = sys_arg(c, n);
+
+	return c.id16 && (v & 0xffff) == 0xffff ? (__u32)-1 : v;
+}
+
+/* A file offset or length argument at n (and n + 1 for the ia32 64-bit-offset form). */
+static __always_inline __s64 sys_off_arg(struct sysc c, int n)
+{
+	if (c.off64)
+		return (__s64)(sys_arg(c, n) | (__u64)sys_arg(c, n + 1) << 32);
+	if (c.compat)
+		return (__s32)sys_arg(c, n);
+	return sys_arg(c, n);
+}
+
+/*
+ * A sensor at a syscall's exit, written once for both ABIs: vg_NAME on the
+ * syscall's own exit tracepoint (native calls), vg_NAME_32 reached from the raw
+ * sys_exit dispatcher for ia32 calls. The body follows the macro and sees sc
+ * (the arguments) and ret (the return value).
+ */
+#define SYSCALL_SENSOR(name, tp)                                                                   \
+	static __always_inline int name##_sensor(struct sysc sc, long ret);                        \
+	SEC("tp/syscalls/sys_exit_" tp)                                                            \
+	int vg_##name(struct trace_event_raw_sys_exit *ctx)                                        \
+	{                                                                                          \
+		return name##_sensor(sys_native(), ctx->ret);                                      \
+	}                                                                                          \
+	SYSCALL_SENSOR_32(name)                                                                    \
+	static __always_inline int name##_sensor(struct sysc sc, long ret)
+
+/* The same, with both ABIs reached from the dispatcher (no per-syscall tracepoint). */
+#define SYSCALL_SENSOR_DISPATCHED(name)                                                            \
+	static __always_inline int name##_sensor(struct sysc sc, long ret);                        \
+	SEC("raw_tp")                                                                              \
+	int vg_##name(struct bpf_raw_tracepoint_args *ctx)                                         \
+	{                                                                                          \
+		return name##_sensor(sys_native(), ctx->args[1]);                                  \
+	}                                                                                          \
+	SYSCALL_SENSOR_32(name)                                                                    \
+	static __always_inline int name##_sensor(struct sysc sc, long ret)
+
+#define SYSCALL_SENSOR_32(name)                                                                    \
+	SEC("raw_tp")                                                                              \
+	int vg_##name##_32(struct bpf_raw_tracepoint_args *ctx)                                    \
+	{                                                                                          \
+		return name##_sensor(sys_ia32(), ctx->args[1]);                                    \
+	}
 
 /* The struct file behind fd in task t, or NULL. */
 static __always_inline struct file *fd_file(struct task_struct *t, int fd)

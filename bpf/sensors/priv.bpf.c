@@ -8,6 +8,11 @@
  * What a set*id or capset call replaced is gone by the time it returns: small
  * entry programs stash the caller's old ids or capabilities per thread, and the
  * exit program picks them up (VG_PF_OLD_KNOWN says it found them).
+ *
+ * Each sensor serves native and ia32 calls alike (SYSCALL_SENSOR). The module
+ * calls are reached through the raw sys_exit dispatcher for both ABIs: a kernel
+ * without module support has no tracepoints for them, yet a loading attempt
+ * still runs (and fails) and is news.
  */
 #include "core/filter.bpf.h"
 #include "core/path.bpf.h"
@@ -308,9 +313,7 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	return 0;
 }
 
-#define PRIV_ARGS(t, sys)                                                                          \
-	struct priv_args a = {.type = (t), .syscall = (sys)};                                      \
-	struct pt_regs *regs = sys_regs()
+#define PRIV_ARGS(t, sys) struct priv_args a = {.type = (t), .syscall = (sys)}
 
 /* set*id: the raw ids as the kernel reads them (uid_t), -1 meaning "unchanged" */
 #define SETID_EXIT(name, sys, ids, nargs)                                                          \
@@ -319,16 +322,15 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	{                                                                                          \
 		return priv_enter(VG_EV_SETID, sys, ids);                                          \
 	}                                                                                          \
-	SEC("tp/syscalls/sys_exit_" #name)                                                         \
-	int vg_##name(struct trace_event_raw_sys_exit *ctx)                                        \
+	SYSCALL_SENSOR(name, #name)                                                                \
 	{                                                                                          \
 		PRIV_ARGS(VG_EV_SETID, sys);                                                       \
 		int i;                                                                             \
                                                                                                    \
 		a.state = ids;                                                                     \
 		for (i = 0; i < (nargs); i++)                                                      \
-			a.arg[i] = (__u32)sys_arg(regs, i);                                        \
-		return priv_event(&a, ctx->ret);                                                   \
+			a.arg[i] = sys_id_arg(sc, i);                                              \
+		return priv_event(&a, ret);                                                        \
 	}
 
 SETID_EXIT(setuid, VG_SYS_SETUID, PRIV_UIDS, 1)
@@ -344,14 +346,48 @@ int vg_capset_enter(void *ctx)
 	return priv_enter(VG_EV_CAPSET, VG_SYS_CAPSET, PRIV_CAPS);
 }
 
-SEC("tp/syscalls/sys_exit_capset")
-int vg_capset(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(capset, "capset")
 {
 	PRIV_ARGS(VG_EV_CAPSET, VG_SYS_CAPSET);
 
-	(void)regs;
 	a.state = PRIV_CAPS;
-	return priv_event(&a, ctx->ret);
+	return priv_event(&a, ret);
+}
+
+/*
+ * The entry side of set*id and capset for ia32 calls, which the per-syscall
+ * enter tracepoints do not see: on raw sys_enter, so it runs for every syscall
+ * and leaves at once unless the call is ia32 and one of these.
+ */
+SEC("raw_tp/sys_enter")
+int vg_sys_enter_32(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (!sys_compat())
+		return 0;
+	switch (ctx->args[1]) {
+	case VG_NR32_SETUID:
+	case VG_NR32_OLD_SETUID:
+		return priv_enter(VG_EV_SETID, VG_SYS_SETUID, PRIV_UIDS);
+	case VG_NR32_SETGID:
+	case VG_NR32_OLD_SETGID:
+		return priv_enter(VG_EV_SETID, VG_SYS_SETGID, PRIV_GIDS);
+	case VG_NR32_SETREUID:
+	case VG_NR32_OLD_SETREUID:
+		return priv_enter(VG_EV_SETID, VG_SYS_SETREUID, PRIV_UIDS);
+	case VG_NR32_SETREGID:
+	case VG_NR32_OLD_SETREGID:
+		return priv_enter(VG_EV_SETID, VG_SYS_SETREGID, PRIV_GIDS);
+	case VG_NR32_SETRESUID:
+	case VG_NR32_OLD_SETRESUID:
+		return priv_enter(VG_EV_SETID, VG_SYS_SETRESUID, PRIV_UIDS);
+	case VG_NR32_SETRESGID:
+	case VG_NR32_OLD_SETRESGID:
+		return priv_enter(VG_EV_SETID, VG_SYS_SETRESGID, PRIV_GIDS);
+	case VG_NR32_CAPSET:
+		return priv_enter(VG_EV_CAPSET, VG_SYS_CAPSET, PRIV_CAPS);
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -379,115 +415,106 @@ static __always_inline bool ptrace_sent(long req)
 	}
 }
 
-SEC("tp/syscalls/sys_exit_ptrace")
-int vg_ptrace(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(ptrace, "ptrace")
 {
 	PRIV_ARGS(VG_EV_PTRACE, VG_SYS_PTRACE);
 
-	a.arg[0] = sys_arg(regs, 0);
-	a.target = sys_arg(regs, 1);
-	a.arg[1] = sys_arg(regs, 2);
-	a.arg[2] = sys_arg(regs, 3);
+	a.arg[0] = sys_arg(sc, 0);
+	a.target = sys_arg(sc, 1);
+	a.arg[1] = sys_arg(sc, 2);
+	a.arg[2] = sys_arg(sc, 3);
 	a.drop = !ptrace_sent(a.arg[0]);
-	return priv_event(&a, ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_init_module")
-int vg_init_module(struct trace_event_raw_sys_exit *ctx)
-{
-	PRIV_ARGS(VG_EV_MODULE, VG_SYS_INIT_MODULE);
-
-	a.arg[1] = sys_arg(regs, 1);
-	a.str[0] = (const char *)sys_arg(regs, 2);
-	a.src[0] = PS_USER;
-	return priv_event(&a, ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_finit_module")
-int vg_finit_module(struct trace_event_raw_sys_exit *ctx)
-{
-	PRIV_ARGS(VG_EV_MODULE, VG_SYS_FINIT_MODULE);
-
-	a.fd = sys_arg(regs, 0);
-	a.arg[2] = (__u32)a.fd;
-	a.str[0] = (const char *)sys_arg(regs, 1);
-	a.src[0] = PS_USER;
-	a.src[1] = PS_FD;
-	a.arg[0] = (__u32)sys_arg(regs, 2);
-	return priv_event(&a, ctx->ret);
-}
-
-/* delete_module(name, flags) and memfd_create(name, flags): s1 = name, arg0 = flags */
-static __always_inline int name_flags_event(long ret, __u32 type, __u16 sys)
-{
-	PRIV_ARGS(type, sys);
-
-	a.str[0] = (const char *)sys_arg(regs, 0);
-	a.src[0] = PS_USER;
-	a.arg[0] = (__u32)sys_arg(regs, 1);
 	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_delete_module")
-int vg_delete_module(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR_DISPATCHED(init_module)
 {
-	return name_flags_event(ctx->ret, VG_EV_MODULE, VG_SYS_DELETE_MODULE);
+	PRIV_ARGS(VG_EV_MODULE, VG_SYS_INIT_MODULE);
+
+	a.arg[1] = sys_arg(sc, 1);
+	a.str[0] = (const char *)sys_arg(sc, 2);
+	a.src[0] = PS_USER;
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_mount")
-int vg_mount(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR_DISPATCHED(finit_module)
+{
+	PRIV_ARGS(VG_EV_MODULE, VG_SYS_FINIT_MODULE);
+
+	a.fd = sys_arg(sc, 0);
+	a.arg[2] = (__u32)a.fd;
+	a.str[0] = (const char *)sys_arg(sc, 1);
+	a.src[0] = PS_USER;
+	a.src[1] = PS_FD;
+	a.arg[0] = (__u32)sys_arg(sc, 2);
+	return priv_event(&a, ret);
+}
+
+/* delete_module(name, flags) and memfd_create(name, flags): s1 = name, arg0 = flags */
+static __always_inline int name_flags_event(struct sysc sc, long ret, __u32 type, __u16 sys)
+{
+	PRIV_ARGS(type, sys);
+
+	a.str[0] = (const char *)sys_arg(sc, 0);
+	a.src[0] = PS_USER;
+	a.arg[0] = (__u32)sys_arg(sc, 1);
+	return priv_event(&a, ret);
+}
+
+SYSCALL_SENSOR_DISPATCHED(delete_module)
+{
+	return name_flags_event(sc, ret, VG_EV_MODULE, VG_SYS_DELETE_MODULE);
+}
+
+SYSCALL_SENSOR(mount, "mount")
 {
 	PRIV_ARGS(VG_EV_MOUNT, VG_SYS_MOUNT);
 
-	a.str[0] = (const char *)sys_arg(regs, 0);
+	a.str[0] = (const char *)sys_arg(sc, 0);
 	a.src[0] = PS_USER;
-	a.str[1] = (const char *)sys_arg(regs, 1);
+	a.str[1] = (const char *)sys_arg(sc, 1);
 	a.src[1] = PS_JOINED;
-	a.str[2] = (const char *)sys_arg(regs, 2);
+	a.str[2] = (const char *)sys_arg(sc, 2);
 	a.src[2] = PS_USER;
-	a.arg[0] = sys_arg(regs, 3);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = sys_arg(sc, 3);
+	return priv_event(&a, ret);
 }
 
 /* umount2 is "umount" in the kernel's syscall table */
-SEC("tp/syscalls/sys_exit_umount")
-int vg_umount2(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(umount2, "umount")
 {
 	PRIV_ARGS(VG_EV_UMOUNT, VG_SYS_UMOUNT2);
 
-	a.str[1] = (const char *)sys_arg(regs, 0);
+	a.str[1] = (const char *)sys_arg(sc, 0);
 	a.src[1] = PS_JOINED;
-	a.arg[0] = (__u32)sys_arg(regs, 1);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = (__u32)sys_arg(sc, 1);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_unshare")
-int vg_unshare(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(unshare, "unshare")
 {
 	PRIV_ARGS(VG_EV_UNSHARE, VG_SYS_UNSHARE);
 
-	a.arg[0] = sys_arg(regs, 0);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = sys_arg(sc, 0);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_setns")
-int vg_setns(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(setns, "setns")
 {
 	PRIV_ARGS(VG_EV_SETNS, VG_SYS_SETNS);
 
-	a.fd = sys_arg(regs, 0);
+	a.fd = sys_arg(sc, 0);
 	a.src[0] = PS_FD;
-	a.arg[0] = (__u32)sys_arg(regs, 1);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = (__u32)sys_arg(sc, 1);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_bpf")
-int vg_bpf(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(bpf, "bpf")
 {
 	PRIV_ARGS(VG_EV_BPF, VG_SYS_BPF);
-	const char *attr = (const char *)sys_arg(regs, 1);
-	__u32 size = sys_arg(regs, 2), kind = 0, name_off;
-	int cmd = sys_arg(regs, 0);
+	const char *attr = (const char *)sys_arg(sc, 1);
+	__u32 size = sys_arg(sc, 2), kind = 0, name_off;
+	int cmd = sys_arg(sc, 0);
 
 	a.arg[0] = (__u32)cmd;
 	if (cmd == BPF_MAP_CREATE_ || cmd == BPF_PROG_LOAD_) {
@@ -501,23 +528,21 @@ int vg_bpf(struct trace_event_raw_sys_exit *ctx)
 			a.src[0] = PS_OBJNAME;
 		}
 	}
-	return priv_event(&a, ctx->ret);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_memfd_create")
-int vg_memfd_create(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(memfd_create, "memfd_create")
 {
-	return name_flags_event(ctx->ret, VG_EV_MEMFD, VG_SYS_MEMFD_CREATE);
+	return name_flags_event(sc, ret, VG_EV_MEMFD, VG_SYS_MEMFD_CREATE);
 }
 
-SEC("tp/syscalls/sys_exit_chroot")
-int vg_chroot(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(chroot, "chroot")
 {
 	PRIV_ARGS(VG_EV_CHROOT, VG_SYS_CHROOT);
 
-	a.str[0] = (const char *)sys_arg(regs, 0);
-	a.src[0] = ctx->ret == 0 ? PS_ROOT : PS_USER;
-	return priv_event(&a, ctx->ret);
+	a.str[0] = (const char *)sys_arg(sc, 0);
+	a.src[0] = ret == 0 ? PS_ROOT : PS_USER;
+	return priv_event(&a, ret);
 }
 
 /*
@@ -537,28 +562,19 @@ static __always_inline int kill_event(long ret, __u16 sys, __s32 target, __u32 s
 	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_kill")
-int vg_kill(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(kill, "kill")
 {
-	struct pt_regs *regs = sys_regs();
-
-	return kill_event(ctx->ret, VG_SYS_KILL, sys_arg(regs, 0), sys_arg(regs, 1), 0);
+	return kill_event(ret, VG_SYS_KILL, sys_arg(sc, 0), sys_arg(sc, 1), 0);
 }
 
-SEC("tp/syscalls/sys_exit_tkill")
-int vg_tkill(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(tkill, "tkill")
 {
-	struct pt_regs *regs = sys_regs();
-	__s32 tid = sys_arg(regs, 0);
+	__s32 tid = sys_arg(sc, 0);
 
-	return kill_event(ctx->ret, VG_SYS_TKILL, tid, sys_arg(regs, 1), tid);
+	return kill_event(ret, VG_SYS_TKILL, tid, sys_arg(sc, 1), tid);
 }
 
-SEC("tp/syscalls/sys_exit_tgkill")
-int vg_tgkill(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(tgkill, "tgkill")
 {
-	struct pt_regs *regs = sys_regs();
-
-	return kill_event(ctx->ret, VG_SYS_TGKILL, sys_arg(regs, 0), sys_arg(regs, 2),
-			  sys_arg(regs, 1));
+	return kill_event(ret, VG_SYS_TGKILL, sys_arg(sc, 0), sys_arg(sc, 2), sys_arg(sc, 1));
 }

@@ -72,6 +72,12 @@ enum vg_syscall {
 /* clang-format on */
 #undef VG_SYS_ENUM_
 
+/* vg_hdr.flags bits 0-7: common to every record type */
+enum vg_hdr_flags {
+	VG_HF_COMPAT =
+	    1u << 0, /* made through the 32-bit (ia32) syscall ABI; exec: a 32-bit image */
+};
+
 /* vg_exec.hdr.flags bits */
 enum vg_exec_flags {
 	VG_XF_EXE_MEMFD = 1u << 8,	 /* image came from a memfd */
@@ -103,7 +109,7 @@ struct vg_hdr {
 	__u64 cgroup_id;	/* cgroup v2 id of the task */
 	__u16 type;		/* enum vg_type */
 	__u16 size;		/* bytes in this record, header included */
-	__u32 flags;		/* per-type flags, from bit 8 */
+	__u32 flags;		/* enum vg_hdr_flags (bits 0-7), per-type flags from bit 8 */
 	__u32 pid;		/* thread group id, in the initial pid namespace */
 	__u32 tid;		/* thread id, in the initial pid namespace */
 	__u32 ppid;		/* real parent's thread group id */
