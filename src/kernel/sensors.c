@@ -116,12 +116,18 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 	return ret;
 }
 
-/* Puts one loaded program into the dispatcher's array; one switched off is left out. */
+/*
+ * Puts one loaded program into the dispatcher's array; one switched off is left
+ * out. A slot naming no program is a bug in the tables: -ENOENT.
+ */
 static int dispatch_set(struct vigil_bpf *obj, const char *name, uint32_t index)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj->obj, name);
-	int fd = prog ? bpf_program__fd(prog) : -1;
+	int fd;
 
+	if (!prog)
+		return -ENOENT;
+	fd = bpf_program__fd(prog);
 	if (fd < 0)
 		return 0;
 	if (bpf_map_update_elem(bpf_map__fd(obj->maps.sys_exit_progs), &index, &fd, BPF_ANY))
@@ -144,10 +150,13 @@ static int dispatch_fill(struct vigil_bpf *obj, char *err, size_t errlen)
 			 d->ia32 ? "_32" : "");
 		ret = dispatch_set(obj, name, d->nr + (d->ia32 ? VG_DISPATCH_IA32 : 0));
 	}
-	if (!ret)
-		ret = dispatch_set(obj, "vg_socketcall_32", VG_DISPATCH_IA32 + VG_IA32_SOCKETCALL);
+	if (!ret) {
+		snprintf(name, sizeof(name), "vg_socketcall_32");
+		ret = dispatch_set(obj, name, VG_DISPATCH_IA32 + VG_IA32_SOCKETCALL);
+	}
 	if (ret)
-		snprintf(err, errlen, "cannot fill the syscall dispatcher: %s", strerror(-ret));
+		snprintf(err, errlen, "cannot fill the syscall dispatcher with %s: %s", name,
+			 strerror(-ret));
 	return ret;
 }
 
