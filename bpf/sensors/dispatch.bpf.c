@@ -7,6 +7,7 @@
  * sensor for the call by its number: native at its number, ia32 at
  * VG_DISPATCH_IA32 + its number. The loader fills the array from the syscall
  * table; an empty slot (every native call but the module ones) ends the program.
+ * After an ia32 call the thread's ids are stashed (stash_ia32).
  */
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
@@ -21,12 +22,14 @@ struct {
 SEC("raw_tp/sys_exit")
 int vg_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	/* it runs for every syscall: two plain loads, no helper reads */
+	/* it runs for every syscall: two helpers, two plain loads, one tail call */
 	__u32 nr = sys_nr(sys_regs());
+	bool compat = sys_compat();
 
-	if (sys_compat())
+	if (compat)
 		nr += VG_DISPATCH_IA32;
 	if (nr < VG_DISPATCH_MAX)
 		bpf_tail_call(ctx, &sys_exit_progs, nr);
-	return 0;
+	/* an empty slot: the sensors stash after the ia32 calls they see, this after the rest */
+	return compat ? stash_ia32() : 0;
 }

@@ -365,11 +365,8 @@ SYSCALL_SENSOR(listen, "listen")
  * (accept has no ia32 number of its own). The same sensors read their arguments
  * from the array args points to.
  */
-SEC("raw_tp")
-int vg_socketcall_32(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int socketcall_sensor(struct sysc sc, long ret)
 {
-	struct sysc sc = sys_ia32();
-	long ret = ctx->args[1];
 	__u32 call = sys_arg(sc, 0);
 
 	sc.uargs = (const __u32 *)sys_arg(sc, 1);
@@ -388,3 +385,5 @@ int vg_socketcall_32(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 }
+
+SYSCALL_SENSOR_32(socketcall)

@@ -7,7 +7,9 @@
  *
  * What a set*id or capset call replaced is gone by the time it returns: small
  * entry programs stash the caller's old ids or capabilities per thread, and the
- * exit program picks them up (VG_PF_OLD_KNOWN says it found them).
+ * exit program picks them up (VG_PF_OLD_KNOWN says it found them). No entry
+ * tracepoint fires for ia32 calls: there the ids stashed at the thread's last
+ * ia32 call's exit stand for them (see stash_ia32 in core/syscall.bpf.h).
  *
  * Each sensor serves native and ia32 calls alike (SYSCALL_SENSOR). The module
  * calls are reached through the raw sys_exit dispatcher for both ABIs: a kernel
@@ -19,7 +21,6 @@
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
 
-#define PRIV_STASH_MAX	  4096
 #define NSFS_MAGIC_	  0x6e736673
 #define PIDFS_MAGIC_	  0x50494446
 #define NS_NAME_MAX	  64 /* "cgroup:[4026531835]" and friends */
@@ -44,28 +45,13 @@
 #define PTRACE_SEIZE_		 0x4206
 #define PTRACE_SET_SYSCALL_INFO_ 0x4212
 
-/* What the entry program stashed and the exit program reads back. */
+/* What the exit program compares with the ids the entry stashed (struct priv_stash). */
 enum priv_state {
 	PRIV_NONE,
 	PRIV_UIDS, /* real, effective, saved uid */
 	PRIV_GIDS, /* real, effective, saved gid */
 	PRIV_CAPS, /* effective, permitted, inheritable */
 };
-
-struct priv_stash {
-	__u16 syscall; /* enum vg_syscall of the entry that stashed */
-	__u16 pad;     /* zero */
-	__u32 ids[3];  /* PRIV_UIDS / PRIV_GIDS */
-	__u64 caps[3]; /* PRIV_CAPS */
-};
-
-/* keyed by thread id; LRU so that an entry whose exit never ran ages out */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PRIV_STASH_MAX);
-	__type(key, __u32);
-	__type(value, struct priv_stash);
-} priv_stash SEC(".maps");
 
 /* Where each of s1..s3 comes from. */
 enum priv_src {
@@ -82,6 +68,7 @@ struct priv_args {
 	__u16 syscall;	    /* enum vg_syscall */
 	__u8 state;	    /* enum priv_state: stashed at entry, read again at exit */
 	bool drop;	    /* the sensor already knows the call is not worth sending */
+	bool compat;	    /* an ia32 call: a PRIV_STASH_IA32 stash stands for its entry */
 	__s32 target;	    /* target pid, 0 none */
 	__s32 fd;	    /* the fd for PS_FD */
 	__u64 arg[3];	    /* arg0..arg2 of the record */
@@ -120,7 +107,7 @@ static __always_inline int priv_enter(__u32 type, __u16 sys, __u8 state)
 
 	if (is_self() || (f && f->mode == VG_FILTER_NONE))
 		return 0;
-	priv_read_state(BPF_CORE_READ(t, cred), state, s.ids, s.caps);
+	priv_stash_fill(t, &s);
 	bpf_map_update_elem(&priv_stash, &tid, &s, BPF_ANY);
 	return 0;
 }
@@ -262,13 +249,15 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 		return 0;
 	count(type, CNT_SEEN);
 	if (a->state != PRIV_NONE) {
-		/* picked up even when the event is dropped, so entries never linger */
+		/* picked up even when the event is dropped, so entries never linger; an
+		 * ia32 thread's stash is replaced after each of its ia32 calls instead */
 		st = bpf_map_lookup_elem(&priv_stash, &tid);
-		if (st && st->syscall == a->syscall) {
+		if (st && st->start_ns == BPF_CORE_READ(t, start_time) &&
+		    (st->syscall == a->syscall || (a->compat && st->syscall == PRIV_STASH_IA32))) {
 			old = *st;
 			old_known = true;
 		}
-		if (st)
+		if (st && st->syscall != PRIV_STASH_IA32)
 			bpf_map_delete_elem(&priv_stash, &tid);
 	}
 	if (a->drop || is_self()) {
@@ -300,8 +289,12 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	if (a->state != PRIV_NONE) {
 		priv_read_state(BPF_CORE_READ(t, cred), a->state, e->ids_new, e->caps_new);
 		if (old_known) {
-			__builtin_memcpy(e->ids_old, old.ids, sizeof(e->ids_old));
-			__builtin_memcpy(e->caps_old, old.caps, sizeof(e->caps_old));
+			if (a->state == PRIV_UIDS)
+				__builtin_memcpy(e->ids_old, old.uids, sizeof(e->ids_old));
+			else if (a->state == PRIV_GIDS)
+				__builtin_memcpy(e->ids_old, old.gids, sizeof(e->ids_old));
+			else
+				__builtin_memcpy(e->caps_old, old.caps, sizeof(e->caps_old));
 			e->hdr.flags |= VG_PF_OLD_KNOWN;
 		}
 	}
@@ -313,7 +306,7 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	return 0;
 }
 
-#define PRIV_ARGS(t, sys) struct priv_args a = {.type = (t), .syscall = (sys)}
+#define PRIV_ARGS(t, sys) struct priv_args a = {.type = (t), .syscall = (sys), .compat = sc.compat}
 
 /* set*id: the raw ids as the kernel reads them (uid_t), -1 meaning "unchanged" */
 #define SETID_EXIT(name, sys, ids, nargs)                                                          \
@@ -352,42 +345,6 @@ SYSCALL_SENSOR(capset, "capset")
 
 	a.state = PRIV_CAPS;
 	return priv_event(&a, ret);
-}
-
-/*
- * The entry side of set*id and capset for ia32 calls, which the per-syscall
- * enter tracepoints do not see: on raw sys_enter, so it runs for every syscall
- * and leaves at once unless the call is ia32 and one of these.
- */
-SEC("raw_tp/sys_enter")
-int vg_sys_enter_32(struct bpf_raw_tracepoint_args *ctx)
-{
-	if (!sys_compat())
-		return 0;
-	switch (ctx->args[1]) {
-	case VG_NR32_SETUID:
-	case VG_NR32_OLD_SETUID:
-		return priv_enter(VG_EV_SETID, VG_SYS_SETUID, PRIV_UIDS);
-	case VG_NR32_SETGID:
-	case VG_NR32_OLD_SETGID:
-		return priv_enter(VG_EV_SETID, VG_SYS_SETGID, PRIV_GIDS);
-	case VG_NR32_SETREUID:
-	case VG_NR32_OLD_SETREUID:
-		return priv_enter(VG_EV_SETID, VG_SYS_SETREUID, PRIV_UIDS);
-	case VG_NR32_SETREGID:
-	case VG_NR32_OLD_SETREGID:
-		return priv_enter(VG_EV_SETID, VG_SYS_SETREGID, PRIV_GIDS);
-	case VG_NR32_SETRESUID:
-	case VG_NR32_OLD_SETRESUID:
-		return priv_enter(VG_EV_SETID, VG_SYS_SETRESUID, PRIV_UIDS);
-	case VG_NR32_SETRESGID:
-	case VG_NR32_OLD_SETRESGID:
-		return priv_enter(VG_EV_SETID, VG_SYS_SETRESGID, PRIV_GIDS);
-	case VG_NR32_CAPSET:
-		return priv_enter(VG_EV_CAPSET, VG_SYS_CAPSET, PRIV_CAPS);
-	default:
-		return 0;
-	}
 }
 
 /*

@@ -56,7 +56,6 @@ static const struct loader_prog programs[] = {
     {"vg_setresuid_enter", LOADER_TRACEPOINT, NULL, false},
     {"vg_setresgid_enter", LOADER_TRACEPOINT, NULL, false},
     {"vg_capset_enter", LOADER_TRACEPOINT, NULL, false},
-    {"vg_sys_enter_32", LOADER_RAW_TRACEPOINT, NULL, false},
     /* dispatch.bpf.c: ia32 calls and the dispatched rows, by number */
     {"vg_sys_exit", LOADER_RAW_TRACEPOINT, NULL, false},
     /* net.bpf.c: the ia32 socket calls */

@@ -1069,6 +1069,10 @@ def test_32bit_syscalls_raise_the_rules_as_deployed(workdir):
         {t for _, t in IA32_RULES} - {"execve"}
     for e in ia32:
         assert e["compat"] is True and e["proc"]["compat"] is True, e
+    # the ids each ia32 setuid replaced, though no entry tracepoint saw the calls
+    setids = [e["setid"] for e in ia32 if e["type"] == "setid"]
+    assert [(s["args"], s["uid_old"], s["uid_new"]) for s in setids] == [
+        ([NOBODY], [0, 0, 0], [NOBODY] * 3), ([0], [NOBODY] * 3, [NOBODY] * 3)], setids
     cat = [e for e in events if e["proc"]["pid"] == native and e["type"] == "open"]
     assert cat and all(e["compat"] is False and e["proc"]["compat"] is False for e in cat)
 
