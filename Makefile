@@ -125,7 +125,7 @@ clean:
 	rm -rf $(BUILD)
 
 FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] bpf/*/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
-		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/driver/*.c tests/e2e/bpf/*.c bench/*/*.c)
+		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/helpers32/*.c tests/e2e/driver/*.c tests/e2e/bpf/*.c bench/*/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRCS)

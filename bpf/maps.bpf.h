@@ -105,6 +105,29 @@ VG_SHARED struct {
 	__type(value, struct walk);
 } walk_map SEC(".maps");
 
+/* ---- what a set*id or capset call replaces (priv.bpf.c, core/syscall.bpf.h) ---- */
+
+/* a stash made at an ia32 call's exit: it stands for the next ia32 call's entry */
+#define PRIV_STASH_IA32 0xffff
+#define PRIV_STASH_MAX	4096
+
+struct priv_stash {
+	__u16 syscall;	/* enum vg_syscall of the native entry that stashed, or PRIV_STASH_IA32 */
+	__u16 pad;	/* zero */
+	__u32 uids[3];	/* real, effective, saved uid */
+	__u32 gids[3];	/* real, effective, saved gid */
+	__u64 caps[3];	/* effective, permitted, inheritable */
+	__u64 start_ns; /* the thread's start: a reused thread id does not inherit it */
+};
+
+/* keyed by thread id; LRU so that an entry whose exit never ran ages out */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PRIV_STASH_MAX);
+	__type(key, __u32);
+	__type(value, struct priv_stash);
+} priv_stash SEC(".maps");
+
 /* ---- the prefilter (core/filter.bpf.h), written by user space ---- */
 
 VG_SHARED struct {

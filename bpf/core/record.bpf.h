@@ -77,6 +77,25 @@ static __always_inline char *scratch_get(void)
 	return s ? s->buf : NULL;
 }
 
+#define TS_COMPAT_ 0x0002 /* x86 thread_info.status: the current syscall is ia32 */
+
+/*
+ * Whether the current syscall came through the 32-bit (ia32) entry. The kernel
+ * sets the bit at the ia32 entry and clears it on the way back to user space,
+ * after the sys_exit tracepoints; exec of a 32-bit image sets it too (the new
+ * image returns to user space through the ia32 path).
+ */
+static __always_inline bool sys_compat(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return t->thread_info.status & TS_COMPAT_;
+#else
+	return false;
+#endif
+}
+
 /* Fills the header from the current task; type and size are the caller's. */
 static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __u16 type)
 {
@@ -89,7 +108,7 @@ static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->type = type;
 	h->size = 0;
-	h->flags = 0;
+	h->flags = sys_compat() ? VG_HF_COMPAT : 0;
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	h->ppid = BPF_CORE_READ(t, real_parent, tgid);

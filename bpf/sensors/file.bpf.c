@@ -4,7 +4,7 @@
  * kernel: from the opened file or the fd the call used when there is one, else
  * from the resolved base directory (cwd or dirfd) joined with the caller's name.
  * The raw argument travels too. The prefilter's cheap checks run before any path
- * is resolved.
+ * is resolved. Each sensor serves native and ia32 calls alike (SYSCALL_SENSOR).
  */
 #include "core/filter.bpf.h"
 #include "core/path.bpf.h"
@@ -194,270 +194,243 @@ static __noinline int file_event(struct file_args *a, long ret)
 			      .dirfd = AT_FDCWD_,                                                  \
 			      .dirfd2 = AT_FDCWD_,                                                 \
 			      .uid = (__u32)-1,                                                    \
-			      .gid = (__u32)-1};                                                   \
-	struct pt_regs *regs = sys_regs()
+			      .gid = (__u32)-1}
 
-SEC("tp/syscalls/sys_exit_open")
-int vg_open(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(open, "open")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPEN);
 	a.is_open = true;
-	a.name = (const char *)sys_arg(regs, 0);
-	a.flags = sys_arg(regs, 1);
-	a.mode = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.flags = sys_arg(sc, 1);
+	a.mode = sys_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_openat")
-int vg_openat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(openat, "openat")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT);
 	a.is_open = true;
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.flags = sys_arg(regs, 2);
-	a.mode = sys_arg(regs, 3);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.flags = sys_arg(sc, 2);
+	a.mode = sys_arg(sc, 3);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_openat2")
-int vg_openat2(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(openat2, "openat2")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT2);
 	struct open_how how = {};
 
 	a.is_open = true;
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	bpf_probe_read_user(&how, sizeof(how), (void *)sys_arg(regs, 2));
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	bpf_probe_read_user(&how, sizeof(how), (void *)sys_arg(sc, 2));
 	a.flags = how.flags;
 	a.mode = how.mode;
-	return file_event(&a, ctx->ret);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_creat")
-int vg_creat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(creat, "creat")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_CREAT);
 	a.is_open = true;
-	a.name = (const char *)sys_arg(regs, 0);
+	a.name = (const char *)sys_arg(sc, 0);
 	a.flags = O_CREAT_ | O_WRONLY_ | O_TRUNC_;
-	a.mode = sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.mode = sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_unlink")
-int vg_unlink(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(unlink, "unlink")
 {
 	FILE_ARGS(VG_EV_UNLINK, VG_SYS_UNLINK);
-	a.name = (const char *)sys_arg(regs, 0);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_unlinkat")
-int vg_unlinkat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(unlinkat, "unlinkat")
 {
 	FILE_ARGS(VG_EV_UNLINK, VG_SYS_UNLINKAT);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.flags = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.flags = sys_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_rmdir")
-int vg_rmdir(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(rmdir, "rmdir")
 {
 	FILE_ARGS(VG_EV_UNLINK, VG_SYS_RMDIR);
-	a.name = (const char *)sys_arg(regs, 0);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_rename")
-int vg_rename(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(rename, "rename")
 {
 	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAME);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.name2 = (const char *)sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.name2 = (const char *)sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_renameat")
-int vg_renameat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(renameat, "renameat")
 {
 	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAMEAT);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.dirfd2 = sys_arg(regs, 2);
-	a.name2 = (const char *)sys_arg(regs, 3);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.dirfd2 = sys_arg(sc, 2);
+	a.name2 = (const char *)sys_arg(sc, 3);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_renameat2")
-int vg_renameat2(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(renameat2, "renameat2")
 {
 	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAMEAT2);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.dirfd2 = sys_arg(regs, 2);
-	a.name2 = (const char *)sys_arg(regs, 3);
-	a.flags = sys_arg(regs, 4);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.dirfd2 = sys_arg(sc, 2);
+	a.name2 = (const char *)sys_arg(sc, 3);
+	a.flags = sys_arg(sc, 4);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_mkdir")
-int vg_mkdir(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(mkdir, "mkdir")
 {
 	FILE_ARGS(VG_EV_MKDIR, VG_SYS_MKDIR);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.mode = sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.mode = sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_mkdirat")
-int vg_mkdirat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(mkdirat, "mkdirat")
 {
 	FILE_ARGS(VG_EV_MKDIR, VG_SYS_MKDIRAT);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.mode = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.mode = sys_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_chmod")
-int vg_chmod(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(chmod, "chmod")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_CHMOD);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.mode = sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.mode = sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_fchmod")
-int vg_fchmod(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(fchmod, "fchmod")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMOD);
-	a.fd = sys_arg(regs, 0);
-	a.mode = sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.fd = sys_arg(sc, 0);
+	a.mode = sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_fchmodat")
-int vg_fchmodat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(fchmodat, "fchmodat")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMODAT);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.mode = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.mode = sys_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_fchmodat2")
-int vg_fchmodat2(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(fchmodat2, "fchmodat2")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMODAT2);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.mode = sys_arg(regs, 2);
-	a.flags = sys_arg(regs, 3);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.mode = sys_arg(sc, 2);
+	a.flags = sys_arg(sc, 3);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_chown")
-int vg_chown(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(chown, "chown")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_CHOWN);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.uid = sys_arg(regs, 1);
-	a.gid = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.uid = sys_id_arg(sc, 1);
+	a.gid = sys_id_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_lchown")
-int vg_lchown(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(lchown, "lchown")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_LCHOWN);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.uid = sys_arg(regs, 1);
-	a.gid = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.uid = sys_id_arg(sc, 1);
+	a.gid = sys_id_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_fchown")
-int vg_fchown(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(fchown, "fchown")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_FCHOWN);
-	a.fd = sys_arg(regs, 0);
-	a.uid = sys_arg(regs, 1);
-	a.gid = sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.fd = sys_arg(sc, 0);
+	a.uid = sys_id_arg(sc, 1);
+	a.gid = sys_id_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_fchownat")
-int vg_fchownat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(fchownat, "fchownat")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_FCHOWNAT);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.uid = sys_arg(regs, 2);
-	a.gid = sys_arg(regs, 3);
-	a.flags = sys_arg(regs, 4);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.uid = sys_id_arg(sc, 2);
+	a.gid = sys_id_arg(sc, 3);
+	a.flags = sys_arg(sc, 4);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_link")
-int vg_link(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(link, "link")
 {
 	FILE_ARGS(VG_EV_LINK, VG_SYS_LINK);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.name2 = (const char *)sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.name2 = (const char *)sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_linkat")
-int vg_linkat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(linkat, "linkat")
 {
 	FILE_ARGS(VG_EV_LINK, VG_SYS_LINKAT);
-	a.dirfd = sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	a.dirfd2 = sys_arg(regs, 2);
-	a.name2 = (const char *)sys_arg(regs, 3);
-	a.flags = sys_arg(regs, 4);
-	return file_event(&a, ctx->ret);
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.dirfd2 = sys_arg(sc, 2);
+	a.name2 = (const char *)sys_arg(sc, 3);
+	a.flags = sys_arg(sc, 4);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_symlink")
-int vg_symlink(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(symlink, "symlink")
 {
 	FILE_ARGS(VG_EV_SYMLINK, VG_SYS_SYMLINK);
-	a.target = (const char *)sys_arg(regs, 0);
-	a.name = (const char *)sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.target = (const char *)sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_symlinkat")
-int vg_symlinkat(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(symlinkat, "symlinkat")
 {
 	FILE_ARGS(VG_EV_SYMLINK, VG_SYS_SYMLINKAT);
-	a.target = (const char *)sys_arg(regs, 0);
-	a.dirfd = sys_arg(regs, 1);
-	a.name = (const char *)sys_arg(regs, 2);
-	return file_event(&a, ctx->ret);
+	a.target = (const char *)sys_arg(sc, 0);
+	a.dirfd = sys_arg(sc, 1);
+	a.name = (const char *)sys_arg(sc, 2);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_truncate")
-int vg_truncate(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(truncate, "truncate")
 {
 	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_TRUNCATE);
-	a.name = (const char *)sys_arg(regs, 0);
-	a.length = sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.name = (const char *)sys_arg(sc, 0);
+	a.length = sys_off_arg(sc, 1);
+	return file_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_ftruncate")
-int vg_ftruncate(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(ftruncate, "ftruncate")
 {
 	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_FTRUNCATE);
-	a.fd = sys_arg(regs, 0);
-	a.length = sys_arg(regs, 1);
-	return file_event(&a, ctx->ret);
+	a.fd = sys_arg(sc, 0);
+	a.length = sys_off_arg(sc, 1);
+	return file_event(&a, ret);
 }

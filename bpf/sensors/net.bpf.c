@@ -6,6 +6,7 @@
  * caller claimed. Only when the socket has no address any more (a failed blocking
  * connect resets it, a failed bind never set it) is the caller's sockaddr read,
  * and the record says so. The prefilter sees the port before anything else is read.
+ * Each sensor serves native and ia32 calls alike, socketcall included.
  */
 #include <bpf/bpf_endian.h>
 
@@ -320,47 +321,69 @@ static __noinline int net_event(struct net_args *a, long ret)
 }
 
 #define NET_ARGS(t, sys)                                                                           \
-	struct pt_regs *regs = sys_regs();                                                         \
-	struct net_args a = {.type = (t), .syscall = (sys), .fd = (int)sys_arg(regs, 0)}
+	struct net_args a = {.type = (t), .syscall = (sys), .fd = (int)sys_arg(sc, 0)}
 
-SEC("tp/syscalls/sys_exit_connect")
-int vg_connect(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(connect, "connect")
 {
 	NET_ARGS(VG_EV_CONNECT, VG_SYS_CONNECT);
-	a.uaddr = (const void *)sys_arg(regs, 1);
-	a.uaddr_len = (int)sys_arg(regs, 2);
-	return net_event(&a, ctx->ret);
+	a.uaddr = (const void *)sys_arg(sc, 1);
+	a.uaddr_len = (int)sys_arg(sc, 2);
+	return net_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_accept")
-int vg_accept(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(accept, "accept")
 {
 	NET_ARGS(VG_EV_ACCEPT, VG_SYS_ACCEPT);
 	a.accept = true;
-	return net_event(&a, ctx->ret);
+	return net_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_accept4")
-int vg_accept4(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(accept4, "accept4")
 {
 	NET_ARGS(VG_EV_ACCEPT, VG_SYS_ACCEPT4);
 	a.accept = true;
-	return net_event(&a, ctx->ret);
+	return net_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_bind")
-int vg_bind(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(bind, "bind")
 {
 	NET_ARGS(VG_EV_BIND, VG_SYS_BIND);
-	a.uaddr = (const void *)sys_arg(regs, 1);
-	a.uaddr_len = (int)sys_arg(regs, 2);
-	return net_event(&a, ctx->ret);
+	a.uaddr = (const void *)sys_arg(sc, 1);
+	a.uaddr_len = (int)sys_arg(sc, 2);
+	return net_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_listen")
-int vg_listen(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(listen, "listen")
 {
 	NET_ARGS(VG_EV_LISTEN, VG_SYS_LISTEN);
-	a.backlog = (int)sys_arg(regs, 1);
-	return net_event(&a, ctx->ret);
+	a.backlog = (int)sys_arg(sc, 1);
+	return net_event(&a, ret);
 }
+
+/*
+ * ia32 socketcall(call, args): 32-bit programs reach the socket calls through it
+ * (accept has no ia32 number of its own). The same sensors read their arguments
+ * from the array args points to.
+ */
+static __always_inline int socketcall_sensor(struct sysc sc, long ret)
+{
+	__u32 call = sys_arg(sc, 0);
+
+	sc.uargs = (const __u32 *)sys_arg(sc, 1);
+	switch (call) {
+	case SYS_CONNECT_:
+		return connect_sensor(sc, ret);
+	case SYS_ACCEPT_:
+		return accept_sensor(sc, ret);
+	case SYS_ACCEPT4_:
+		return accept4_sensor(sc, ret);
+	case SYS_BIND_:
+		return bind_sensor(sc, ret);
+	case SYS_LISTEN_:
+		return listen_sensor(sc, ret);
+	default:
+		return 0;
+	}
+}
+
+SYSCALL_SENSOR_32(socketcall)

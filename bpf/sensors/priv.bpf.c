@@ -7,14 +7,20 @@
  *
  * What a set*id or capset call replaced is gone by the time it returns: small
  * entry programs stash the caller's old ids or capabilities per thread, and the
- * exit program picks them up (VG_PF_OLD_KNOWN says it found them).
+ * exit program picks them up (VG_PF_OLD_KNOWN says it found them). No entry
+ * tracepoint fires for ia32 calls: there the ids stashed at the thread's last
+ * ia32 call's exit stand for them (see stash_ia32 in core/syscall.bpf.h).
+ *
+ * Each sensor serves native and ia32 calls alike (SYSCALL_SENSOR). The module
+ * calls are reached through the raw sys_exit dispatcher for both ABIs: a kernel
+ * without module support has no tracepoints for them, yet a loading attempt
+ * still runs (and fails) and is news.
  */
 #include "core/filter.bpf.h"
 #include "core/path.bpf.h"
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
 
-#define PRIV_STASH_MAX	  4096
 #define NSFS_MAGIC_	  0x6e736673
 #define PIDFS_MAGIC_	  0x50494446
 #define NS_NAME_MAX	  64 /* "cgroup:[4026531835]" and friends */
@@ -39,28 +45,13 @@
 #define PTRACE_SEIZE_		 0x4206
 #define PTRACE_SET_SYSCALL_INFO_ 0x4212
 
-/* What the entry program stashed and the exit program reads back. */
+/* What the exit program compares with the ids the entry stashed (struct priv_stash). */
 enum priv_state {
 	PRIV_NONE,
 	PRIV_UIDS, /* real, effective, saved uid */
 	PRIV_GIDS, /* real, effective, saved gid */
 	PRIV_CAPS, /* effective, permitted, inheritable */
 };
-
-struct priv_stash {
-	__u16 syscall; /* enum vg_syscall of the entry that stashed */
-	__u16 pad;     /* zero */
-	__u32 ids[3];  /* PRIV_UIDS / PRIV_GIDS */
-	__u64 caps[3]; /* PRIV_CAPS */
-};
-
-/* keyed by thread id; LRU so that an entry whose exit never ran ages out */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PRIV_STASH_MAX);
-	__type(key, __u32);
-	__type(value, struct priv_stash);
-} priv_stash SEC(".maps");
 
 /* Where each of s1..s3 comes from. */
 enum priv_src {
@@ -77,6 +68,7 @@ struct priv_args {
 	__u16 syscall;	    /* enum vg_syscall */
 	__u8 state;	    /* enum priv_state: stashed at entry, read again at exit */
 	bool drop;	    /* the sensor already knows the call is not worth sending */
+	bool compat;	    /* an ia32 call: a PRIV_STASH_IA32 stash stands for its entry */
 	__s32 target;	    /* target pid, 0 none */
 	__s32 fd;	    /* the fd for PS_FD */
 	__u64 arg[3];	    /* arg0..arg2 of the record */
@@ -115,7 +107,7 @@ static __always_inline int priv_enter(__u32 type, __u16 sys, __u8 state)
 
 	if (is_self() || (f && f->mode == VG_FILTER_NONE))
 		return 0;
-	priv_read_state(BPF_CORE_READ(t, cred), state, s.ids, s.caps);
+	priv_stash_fill(t, &s);
 	bpf_map_update_elem(&priv_stash, &tid, &s, BPF_ANY);
 	return 0;
 }
@@ -257,13 +249,15 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 		return 0;
 	count(type, CNT_SEEN);
 	if (a->state != PRIV_NONE) {
-		/* picked up even when the event is dropped, so entries never linger */
+		/* picked up even when the event is dropped, so entries never linger; an
+		 * ia32 thread's stash is replaced after each of its ia32 calls instead */
 		st = bpf_map_lookup_elem(&priv_stash, &tid);
-		if (st && st->syscall == a->syscall) {
+		if (st && st->start_ns == BPF_CORE_READ(t, start_time) &&
+		    (st->syscall == a->syscall || (a->compat && st->syscall == PRIV_STASH_IA32))) {
 			old = *st;
 			old_known = true;
 		}
-		if (st)
+		if (st && st->syscall != PRIV_STASH_IA32)
 			bpf_map_delete_elem(&priv_stash, &tid);
 	}
 	if (a->drop || is_self()) {
@@ -295,8 +289,12 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	if (a->state != PRIV_NONE) {
 		priv_read_state(BPF_CORE_READ(t, cred), a->state, e->ids_new, e->caps_new);
 		if (old_known) {
-			__builtin_memcpy(e->ids_old, old.ids, sizeof(e->ids_old));
-			__builtin_memcpy(e->caps_old, old.caps, sizeof(e->caps_old));
+			if (a->state == PRIV_UIDS)
+				__builtin_memcpy(e->ids_old, old.uids, sizeof(e->ids_old));
+			else if (a->state == PRIV_GIDS)
+				__builtin_memcpy(e->ids_old, old.gids, sizeof(e->ids_old));
+			else
+				__builtin_memcpy(e->caps_old, old.caps, sizeof(e->caps_old));
 			e->hdr.flags |= VG_PF_OLD_KNOWN;
 		}
 	}
@@ -308,9 +306,7 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	return 0;
 }
 
-#define PRIV_ARGS(t, sys)                                                                          \
-	struct priv_args a = {.type = (t), .syscall = (sys)};                                      \
-	struct pt_regs *regs = sys_regs()
+#define PRIV_ARGS(t, sys) struct priv_args a = {.type = (t), .syscall = (sys), .compat = sc.compat}
 
 /* set*id: the raw ids as the kernel reads them (uid_t), -1 meaning "unchanged" */
 #define SETID_EXIT(name, sys, ids, nargs)                                                          \
@@ -319,16 +315,15 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	{                                                                                          \
 		return priv_enter(VG_EV_SETID, sys, ids);                                          \
 	}                                                                                          \
-	SEC("tp/syscalls/sys_exit_" #name)                                                         \
-	int vg_##name(struct trace_event_raw_sys_exit *ctx)                                        \
+	SYSCALL_SENSOR(name, #name)                                                                \
 	{                                                                                          \
 		PRIV_ARGS(VG_EV_SETID, sys);                                                       \
 		int i;                                                                             \
                                                                                                    \
 		a.state = ids;                                                                     \
 		for (i = 0; i < (nargs); i++)                                                      \
-			a.arg[i] = (__u32)sys_arg(regs, i);                                        \
-		return priv_event(&a, ctx->ret);                                                   \
+			a.arg[i] = sys_id_arg(sc, i);                                              \
+		return priv_event(&a, ret);                                                        \
 	}
 
 SETID_EXIT(setuid, VG_SYS_SETUID, PRIV_UIDS, 1)
@@ -344,14 +339,12 @@ int vg_capset_enter(void *ctx)
 	return priv_enter(VG_EV_CAPSET, VG_SYS_CAPSET, PRIV_CAPS);
 }
 
-SEC("tp/syscalls/sys_exit_capset")
-int vg_capset(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(capset, "capset")
 {
 	PRIV_ARGS(VG_EV_CAPSET, VG_SYS_CAPSET);
 
-	(void)regs;
 	a.state = PRIV_CAPS;
-	return priv_event(&a, ctx->ret);
+	return priv_event(&a, ret);
 }
 
 /*
@@ -379,115 +372,106 @@ static __always_inline bool ptrace_sent(long req)
 	}
 }
 
-SEC("tp/syscalls/sys_exit_ptrace")
-int vg_ptrace(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(ptrace, "ptrace")
 {
 	PRIV_ARGS(VG_EV_PTRACE, VG_SYS_PTRACE);
 
-	a.arg[0] = sys_arg(regs, 0);
-	a.target = sys_arg(regs, 1);
-	a.arg[1] = sys_arg(regs, 2);
-	a.arg[2] = sys_arg(regs, 3);
+	a.arg[0] = sys_arg(sc, 0);
+	a.target = sys_arg(sc, 1);
+	a.arg[1] = sys_arg(sc, 2);
+	a.arg[2] = sys_arg(sc, 3);
 	a.drop = !ptrace_sent(a.arg[0]);
-	return priv_event(&a, ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_init_module")
-int vg_init_module(struct trace_event_raw_sys_exit *ctx)
-{
-	PRIV_ARGS(VG_EV_MODULE, VG_SYS_INIT_MODULE);
-
-	a.arg[1] = sys_arg(regs, 1);
-	a.str[0] = (const char *)sys_arg(regs, 2);
-	a.src[0] = PS_USER;
-	return priv_event(&a, ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_finit_module")
-int vg_finit_module(struct trace_event_raw_sys_exit *ctx)
-{
-	PRIV_ARGS(VG_EV_MODULE, VG_SYS_FINIT_MODULE);
-
-	a.fd = sys_arg(regs, 0);
-	a.arg[2] = (__u32)a.fd;
-	a.str[0] = (const char *)sys_arg(regs, 1);
-	a.src[0] = PS_USER;
-	a.src[1] = PS_FD;
-	a.arg[0] = (__u32)sys_arg(regs, 2);
-	return priv_event(&a, ctx->ret);
-}
-
-/* delete_module(name, flags) and memfd_create(name, flags): s1 = name, arg0 = flags */
-static __always_inline int name_flags_event(long ret, __u32 type, __u16 sys)
-{
-	PRIV_ARGS(type, sys);
-
-	a.str[0] = (const char *)sys_arg(regs, 0);
-	a.src[0] = PS_USER;
-	a.arg[0] = (__u32)sys_arg(regs, 1);
 	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_delete_module")
-int vg_delete_module(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR_DISPATCHED(init_module)
 {
-	return name_flags_event(ctx->ret, VG_EV_MODULE, VG_SYS_DELETE_MODULE);
+	PRIV_ARGS(VG_EV_MODULE, VG_SYS_INIT_MODULE);
+
+	a.arg[1] = sys_arg(sc, 1);
+	a.str[0] = (const char *)sys_arg(sc, 2);
+	a.src[0] = PS_USER;
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_mount")
-int vg_mount(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR_DISPATCHED(finit_module)
+{
+	PRIV_ARGS(VG_EV_MODULE, VG_SYS_FINIT_MODULE);
+
+	a.fd = sys_arg(sc, 0);
+	a.arg[2] = (__u32)a.fd;
+	a.str[0] = (const char *)sys_arg(sc, 1);
+	a.src[0] = PS_USER;
+	a.src[1] = PS_FD;
+	a.arg[0] = (__u32)sys_arg(sc, 2);
+	return priv_event(&a, ret);
+}
+
+/* delete_module(name, flags) and memfd_create(name, flags): s1 = name, arg0 = flags */
+static __always_inline int name_flags_event(struct sysc sc, long ret, __u32 type, __u16 sys)
+{
+	PRIV_ARGS(type, sys);
+
+	a.str[0] = (const char *)sys_arg(sc, 0);
+	a.src[0] = PS_USER;
+	a.arg[0] = (__u32)sys_arg(sc, 1);
+	return priv_event(&a, ret);
+}
+
+SYSCALL_SENSOR_DISPATCHED(delete_module)
+{
+	return name_flags_event(sc, ret, VG_EV_MODULE, VG_SYS_DELETE_MODULE);
+}
+
+SYSCALL_SENSOR(mount, "mount")
 {
 	PRIV_ARGS(VG_EV_MOUNT, VG_SYS_MOUNT);
 
-	a.str[0] = (const char *)sys_arg(regs, 0);
+	a.str[0] = (const char *)sys_arg(sc, 0);
 	a.src[0] = PS_USER;
-	a.str[1] = (const char *)sys_arg(regs, 1);
+	a.str[1] = (const char *)sys_arg(sc, 1);
 	a.src[1] = PS_JOINED;
-	a.str[2] = (const char *)sys_arg(regs, 2);
+	a.str[2] = (const char *)sys_arg(sc, 2);
 	a.src[2] = PS_USER;
-	a.arg[0] = sys_arg(regs, 3);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = sys_arg(sc, 3);
+	return priv_event(&a, ret);
 }
 
 /* umount2 is "umount" in the kernel's syscall table */
-SEC("tp/syscalls/sys_exit_umount")
-int vg_umount2(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(umount2, "umount")
 {
 	PRIV_ARGS(VG_EV_UMOUNT, VG_SYS_UMOUNT2);
 
-	a.str[1] = (const char *)sys_arg(regs, 0);
+	a.str[1] = (const char *)sys_arg(sc, 0);
 	a.src[1] = PS_JOINED;
-	a.arg[0] = (__u32)sys_arg(regs, 1);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = (__u32)sys_arg(sc, 1);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_unshare")
-int vg_unshare(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(unshare, "unshare")
 {
 	PRIV_ARGS(VG_EV_UNSHARE, VG_SYS_UNSHARE);
 
-	a.arg[0] = sys_arg(regs, 0);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = sys_arg(sc, 0);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_setns")
-int vg_setns(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(setns, "setns")
 {
 	PRIV_ARGS(VG_EV_SETNS, VG_SYS_SETNS);
 
-	a.fd = sys_arg(regs, 0);
+	a.fd = sys_arg(sc, 0);
 	a.src[0] = PS_FD;
-	a.arg[0] = (__u32)sys_arg(regs, 1);
-	return priv_event(&a, ctx->ret);
+	a.arg[0] = (__u32)sys_arg(sc, 1);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_bpf")
-int vg_bpf(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(bpf, "bpf")
 {
 	PRIV_ARGS(VG_EV_BPF, VG_SYS_BPF);
-	const char *attr = (const char *)sys_arg(regs, 1);
-	__u32 size = sys_arg(regs, 2), kind = 0, name_off;
-	int cmd = sys_arg(regs, 0);
+	const char *attr = (const char *)sys_arg(sc, 1);
+	__u32 size = sys_arg(sc, 2), kind = 0, name_off;
+	int cmd = sys_arg(sc, 0);
 
 	a.arg[0] = (__u32)cmd;
 	if (cmd == BPF_MAP_CREATE_ || cmd == BPF_PROG_LOAD_) {
@@ -501,23 +485,21 @@ int vg_bpf(struct trace_event_raw_sys_exit *ctx)
 			a.src[0] = PS_OBJNAME;
 		}
 	}
-	return priv_event(&a, ctx->ret);
+	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_memfd_create")
-int vg_memfd_create(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(memfd_create, "memfd_create")
 {
-	return name_flags_event(ctx->ret, VG_EV_MEMFD, VG_SYS_MEMFD_CREATE);
+	return name_flags_event(sc, ret, VG_EV_MEMFD, VG_SYS_MEMFD_CREATE);
 }
 
-SEC("tp/syscalls/sys_exit_chroot")
-int vg_chroot(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(chroot, "chroot")
 {
 	PRIV_ARGS(VG_EV_CHROOT, VG_SYS_CHROOT);
 
-	a.str[0] = (const char *)sys_arg(regs, 0);
-	a.src[0] = ctx->ret == 0 ? PS_ROOT : PS_USER;
-	return priv_event(&a, ctx->ret);
+	a.str[0] = (const char *)sys_arg(sc, 0);
+	a.src[0] = ret == 0 ? PS_ROOT : PS_USER;
+	return priv_event(&a, ret);
 }
 
 /*
@@ -537,28 +519,19 @@ static __always_inline int kill_event(long ret, __u16 sys, __s32 target, __u32 s
 	return priv_event(&a, ret);
 }
 
-SEC("tp/syscalls/sys_exit_kill")
-int vg_kill(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(kill, "kill")
 {
-	struct pt_regs *regs = sys_regs();
-
-	return kill_event(ctx->ret, VG_SYS_KILL, sys_arg(regs, 0), sys_arg(regs, 1), 0);
+	return kill_event(ret, VG_SYS_KILL, sys_arg(sc, 0), sys_arg(sc, 1), 0);
 }
 
-SEC("tp/syscalls/sys_exit_tkill")
-int vg_tkill(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(tkill, "tkill")
 {
-	struct pt_regs *regs = sys_regs();
-	__s32 tid = sys_arg(regs, 0);
+	__s32 tid = sys_arg(sc, 0);
 
-	return kill_event(ctx->ret, VG_SYS_TKILL, tid, sys_arg(regs, 1), tid);
+	return kill_event(ret, VG_SYS_TKILL, tid, sys_arg(sc, 1), tid);
 }
 
-SEC("tp/syscalls/sys_exit_tgkill")
-int vg_tgkill(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_SENSOR(tgkill, "tgkill")
 {
-	struct pt_regs *regs = sys_regs();
-
-	return kill_event(ctx->ret, VG_SYS_TGKILL, sys_arg(regs, 0), sys_arg(regs, 2),
-			  sys_arg(regs, 1));
+	return kill_event(ret, VG_SYS_TGKILL, sys_arg(sc, 0), sys_arg(sc, 2), sys_arg(sc, 1));
 }

@@ -76,6 +76,8 @@ enum vg_syscall {
  * vg_hdr.flags bits 0-7: meanings common to every record type (per-type bits start at 8).
  */
 enum vg_hdr_flags {
+	VG_HF_COMPAT = 1u << 0, /* made through the 32-bit (ia32) syscall ABI; exec: a 32-bit
+				 * image */
 	VG_HF_CHROOT = 1u << 2, /* the task's root is not its mount namespace's root (chroot):
 				 * paths are the namespace's view, *_skip fields give the
 				 * part the task saw */
@@ -115,7 +117,7 @@ struct vg_hdr {
 	__u64 cgroup_id;	/* cgroup v2 id of the task */
 	__u16 type;		/* enum vg_type */
 	__u16 size;		/* bytes in this record, header included */
-	__u32 flags;		/* per-type flags, from bit 8 */
+	__u32 flags;		/* enum vg_hdr_flags (bits 0-7), per-type flags from bit 8 */
 	__u32 pid;		/* thread group id, in the initial pid namespace */
 	__u32 tid;		/* thread id, in the initial pid namespace */
 	__u32 ppid;		/* real parent's thread group id */

@@ -25,8 +25,17 @@
 /* execve: its records come from the exec sensor (sched_process_exec), not a syscall exit */
 #define VG_SYSCALLS_EXEC(X) X(EXECVE, 1, "execve", VG_EV_EXEC, 59, 11)
 
-/* The rest: each has a sensor at its syscall exit, named vg_ and its Falco name. */
-#define VG_SYSCALLS_EXIT(X)                                                                        \
+/*
+ * The rest: each has a sensor at its syscall exit, named vg_ and its Falco name,
+ * and its 32-bit twin vg_<name>_32, which the raw sys_exit dispatcher reaches by
+ * the ia32 number. The traced ones attach to their per-syscall exit tracepoint;
+ * the dispatched ones are reached through the dispatcher for both ABIs, so they
+ * do not depend on a tracepoint the kernel may lack (no module syscall
+ * tracepoints without CONFIG_MODULES, yet the syscall still runs and fails).
+ */
+#define VG_SYSCALLS_EXIT(X) VG_SYSCALLS_TRACED(X) VG_SYSCALLS_DISPATCHED(X)
+
+#define VG_SYSCALLS_TRACED(X)                                                                      \
 	X(OPEN, 2, "open", VG_EV_OPEN, 2, 5)                                                       \
 	X(OPENAT, 3, "openat", VG_EV_OPEN, 257, 295)                                               \
 	X(OPENAT2, 4, "openat2", VG_EV_OPEN, 437, 437)                                             \
@@ -66,9 +75,6 @@
 	X(SETRESGID, 65, "setresgid", VG_EV_SETID, 119, 210)                                       \
 	X(CAPSET, 66, "capset", VG_EV_CAPSET, 126, 185)                                            \
 	X(PTRACE, 67, "ptrace", VG_EV_PTRACE, 101, 26)                                             \
-	X(INIT_MODULE, 68, "init_module", VG_EV_MODULE, 175, 128)                                  \
-	X(FINIT_MODULE, 69, "finit_module", VG_EV_MODULE, 313, 350)                                \
-	X(DELETE_MODULE, 70, "delete_module", VG_EV_MODULE, 176, 129)                              \
 	X(MOUNT, 71, "mount", VG_EV_MOUNT, 165, 21)                                                \
 	X(UMOUNT2, 72, "umount2", VG_EV_UMOUNT, 166, 52)                                           \
 	X(UNSHARE, 73, "unshare", VG_EV_UNSHARE, 272, 310)                                         \
@@ -79,6 +85,11 @@
 	X(KILL, 78, "kill", VG_EV_KILL, 62, 37)                                                    \
 	X(TKILL, 79, "tkill", VG_EV_KILL, 200, 238)                                                \
 	X(TGKILL, 80, "tgkill", VG_EV_KILL, 234, 270)
+
+#define VG_SYSCALLS_DISPATCHED(X)                                                                  \
+	X(INIT_MODULE, 68, "init_module", VG_EV_MODULE, 175, 128)                                  \
+	X(FINIT_MODULE, 69, "finit_module", VG_EV_MODULE, 313, 350)                                \
+	X(DELETE_MODULE, 70, "delete_module", VG_EV_MODULE, 176, 129)
 
 /*
  * The ia32 table has a second, older number for some calls: the 16-bit-id forms
@@ -96,6 +107,22 @@
 	X(SETREGID, 71)                                                                            \
 	X(SETRESUID, 164)                                                                          \
 	X(SETRESGID, 170)
+
+/*
+ * ia32 forms with a 64-bit offset split over two registers (low, high), which
+ * 32-bit libcs call for truncate and ftruncate: X(NAME, ia32).
+ */
+#define VG_SYSCALLS_IA32_OFF64(X) X(TRUNCATE, 193) X(FTRUNCATE, 194)
+
+/* ia32 socketcall(call, args): connect, accept, bind, listen for 32-bit programs */
+#define VG_IA32_SOCKETCALL 102
+
+/*
+ * The raw sys_exit dispatcher's program array: a native syscall at its number,
+ * an ia32 one at VG_DISPATCH_IA32 + its number.
+ */
+#define VG_DISPATCH_IA32 512
+#define VG_DISPATCH_MAX	 1024
 
 /*
  * Rule-engine codes of Falco names that are not a syscall vigil records: they

@@ -114,6 +114,8 @@ enum field_id {
 	F_FD_NAME_CHANGED,
 	F_CONTAINER_START_TS,
 	F_PROC_ANCESTRY_UNKNOWN,
+	F_EVT_IS_COMPAT,
+	F_PROC_IS_COMPAT,
 };
 
 #define S   RULE_FT_STRING
@@ -139,6 +141,7 @@ static const struct rule_field_def registry[] = {
     {"evt.is_open_write", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_WRITE},
     {"evt.is_open_exec", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_EXEC},
     {"evt.is_open_create", B, RULE_FARG_NONE, 0, F_EVT_IS_OPEN_CREATE},
+    {"evt.is_compat", B, RULE_FARG_NONE, 0, F_EVT_IS_COMPAT},
     {"evt.arg", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_EVT_ARG},
     {"evt.args", S, RULE_FARG_NONE, 0, F_EVT_ARGS},
     {"evt.source", S, RULE_FARG_NONE, 0, F_EVT_SOURCE},
@@ -164,6 +167,7 @@ static const struct rule_field_def registry[] = {
     {"proc.sname", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_SNAME},
     {"proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD},
     {"proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED},
+    {"proc.is_compat", B, RULE_FARG_NONE, 0, F_PROC_IS_COMPAT},
     {"proc.exe_ino", U, RULE_FARG_NONE, 0, F_PROC_EXE_INO},
     {"proc.is_exe_upper_layer", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_UPPER_LAYER},
     {"proc.ancestry_unknown", B, RULE_FARG_NONE, 0, F_PROC_ANCESTRY_UNKNOWN},
@@ -1009,6 +1013,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 				h->type == VG_EV_OPEN && (f->mode & 0111) && (f->flags & 0100));
 	case F_EVT_IS_OPEN_CREATE:
 		return put_bool(out, h->type == VG_EV_OPEN && (f->hdr.flags & VG_FL_CREATED));
+	case F_EVT_IS_COMPAT:
+		return put_bool(out, h->flags & VG_HF_COMPAT);
 	case F_EVT_ARG:
 		return evt_arg(c, out, (unsigned int)ref->host_data);
 	case F_EVT_ARGS:
@@ -1058,6 +1064,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return p ? put_bool(out, p->flags & PROC_F_EXE_MEMFD) : 0;
 	case F_PROC_IS_EXE_DELETED:
 		return p ? put_bool(out, p->flags & PROC_F_EXE_DELETED) : 0;
+	case F_PROC_IS_COMPAT:
+		return p ? put_bool(out, p->flags & PROC_F_COMPAT) : 0;
 	case F_PROC_EXE_INO:
 		return p ? put_u64(out, p->exe_ino) : 0;
 	case F_PROC_IS_EXE_UPPER_LAYER:

@@ -319,6 +319,8 @@ static void json_proc(struct json_buf *j, const struct vg_hdr *h, const struct p
 		json_uint(j, p->tty);
 		json_key(j, "sid");
 		json_uint(j, p->sid);
+		json_key(j, "compat");
+		json_bool(j, p->flags & PROC_F_COMPAT);
 	}
 	json_key(j, "cgroup_id");
 	json_uint(j, h->cgroup_id);
@@ -360,6 +362,9 @@ void event_to_json(const struct event *ev, const struct proc_info *const *ancest
 		else
 			json_null(j);
 	}
+	/* made through the 32-bit ABI (evt.is_compat) */
+	json_key(j, "compat");
+	json_bool(j, h->flags & VG_HF_COMPAT);
 	ev->kind->json(j, ev);
 	json_key(j, "ancestry");
 	json_arr_begin(j);

@@ -92,7 +92,8 @@ static void write_seed(void *arg, const struct proc_info *p)
 	e->hdr.start_ns = p->start_ns;
 	e->hdr.cgroup_id = p->cgroup_id;
 	e->hdr.flags = VG_XF_SEED | (p->flags & PROC_F_EXE_MEMFD ? VG_XF_EXE_MEMFD : 0) |
-		       (p->flags & PROC_F_EXE_DELETED ? VG_XF_EXE_DELETED : 0);
+		       (p->flags & PROC_F_EXE_DELETED ? VG_XF_EXE_DELETED : 0) |
+		       (p->flags & PROC_F_COMPAT ? VG_HF_COMPAT : 0);
 	e->hdr.pid = e->hdr.tid = p->pid;
 	e->hdr.ppid = p->ppid;
 	e->hdr.uid = p->uid;

@@ -93,6 +93,7 @@ static const char *const kind_names[LOADER_KIND_MAX] = {
     [LOADER_TC_EGRESS] = "tc_egress",
     [LOADER_LSM] = "lsm",
     [LOADER_UPROBE] = "uprobe",
+    [LOADER_TAIL_CALL] = "tail_call",
 };
 
 const char *loader_kind_name(enum loader_kind k)
@@ -791,6 +792,8 @@ static int attach_one(struct loader *l, size_t i, struct bpf_program *prog)
 		return keep_link(l, i, bpf_program__attach_lsm(prog));
 	case LOADER_UPROBE:
 		return attach_uprobe(l, i, prog, target);
+	case LOADER_TAIL_CALL:
+		return 0;
 	default:
 		return -EINVAL;
 	}

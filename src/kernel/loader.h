@@ -30,6 +30,7 @@ enum loader_kind {
 	LOADER_TC_EGRESS,      /* interface names: a clsact egress filter on each */
 	LOADER_LSM,	       /* NULL: the hook is in the section, lsm/HOOK */
 	LOADER_UPROBE,	       /* "/path/to/binary:function" */
+	LOADER_TAIL_CALL,      /* not attached: loaded for a program array the caller fills */
 	LOADER_KIND_MAX,
 };
 

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "detect/filter.h"
+#include "events/kinds.h"
 #include "loader.h"
 #include "sensors.h"
 #include "vigil.skel.h"
@@ -30,11 +31,17 @@ LOADER_SKEL_OPS(vigil_bpf);
  *
  * The syscall-exit sensors come from the syscall table: each syscall vigil knows
  * (but execve, which the exec sensor covers) has a program named vg_ and its
- * Falco name. A row without its program, or a program without its row, is an
- * error at start (the loader checks both ways).
+ * Falco name, and its ia32 twin vg_NAME_32 (bpf/core/syscall.bpf.h). A row
+ * without its programs, or a program without its row, is an error at start (the
+ * loader checks both ways). The twins, and both programs of a dispatched row,
+ * are tail-call targets of the raw sys_exit dispatcher: loaded, never attached.
  */
 #define SYSCALL_EXIT_PROG(NAME, VALUE, FALCO, KIND, NR64, NR32)                                    \
-	{"vg_" FALCO, LOADER_TRACEPOINT, NULL, false},
+	{"vg_" FALCO, LOADER_TRACEPOINT, NULL, false},                                             \
+	    {"vg_" FALCO "_32", LOADER_TAIL_CALL, NULL, false},
+#define SYSCALL_DISPATCHED_PROG(NAME, VALUE, FALCO, KIND, NR64, NR32)                              \
+	{"vg_" FALCO, LOADER_TAIL_CALL, NULL, false},                                              \
+	    {"vg_" FALCO "_32", LOADER_TAIL_CALL, NULL, false},
 
 static const struct loader_prog programs[] = {
     /* proc.bpf.c */
@@ -49,8 +56,29 @@ static const struct loader_prog programs[] = {
     {"vg_setresuid_enter", LOADER_TRACEPOINT, NULL, false},
     {"vg_setresgid_enter", LOADER_TRACEPOINT, NULL, false},
     {"vg_capset_enter", LOADER_TRACEPOINT, NULL, false},
+    /* dispatch.bpf.c: ia32 calls and the dispatched rows, by number */
+    {"vg_sys_exit", LOADER_RAW_TRACEPOINT, NULL, false},
+    /* net.bpf.c: the ia32 socket calls */
+    {"vg_socketcall_32", LOADER_TAIL_CALL, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
-    VG_SYSCALLS_EXIT(SYSCALL_EXIT_PROG)};
+    VG_SYSCALLS_TRACED(SYSCALL_EXIT_PROG) VG_SYSCALLS_DISPATCHED(SYSCALL_DISPATCHED_PROG)};
+
+/* A slot of the dispatcher's program array: the sensor of syscall code for one ABI. */
+struct dispatch_slot {
+	uint16_t code; /* enum vg_syscall: names the program */
+	int nr;	       /* its number in the ABI's table, -1 none */
+	bool ia32;     /* the ia32 twin, at VG_DISPATCH_IA32 + nr */
+};
+
+#define SLOT_IA32_ROW_(NAME, VALUE, FALCO, KIND, NR64, NR32)   {VALUE, NR32, true},
+#define SLOT_NATIVE_ROW_(NAME, VALUE, FALCO, KIND, NR64, NR32) {VALUE, NR64, false},
+#define SLOT_IA32_FORM_(NAME, NR32)			       {VG_SYS_##NAME, NR32, true},
+static const struct dispatch_slot dispatch_slots[] = {
+    VG_SYSCALLS_EXIT(SLOT_IA32_ROW_) VG_SYSCALLS_DISPATCHED(SLOT_NATIVE_ROW_)
+	VG_SYSCALLS_IA32_LEGACY(SLOT_IA32_FORM_) VG_SYSCALLS_IA32_OFF64(SLOT_IA32_FORM_)};
+#undef SLOT_IA32_ROW_
+#undef SLOT_NATIVE_ROW_
+#undef SLOT_IA32_FORM_
 
 /* The ring's positions: the consumer page (read-write) and the producer page. */
 struct ring_pos {
@@ -84,6 +112,50 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 			 "ring buffer size %zu refused: %s (it must be a power of two, "
 			 "at least the page size)",
 			 o->ringbuf_bytes, strerror(-ret));
+	return ret;
+}
+
+/*
+ * Puts one loaded program into the dispatcher's array; one switched off is left
+ * out. A slot naming no program is a bug in the tables: -ENOENT.
+ */
+static int dispatch_set(struct vigil_bpf *obj, const char *name, uint32_t index)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj->obj, name);
+	int fd;
+
+	if (!prog)
+		return -ENOENT;
+	fd = bpf_program__fd(prog);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_update_elem(bpf_map__fd(obj->maps.sys_exit_progs), &index, &fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Fills the raw sys_exit dispatcher's program array from the syscall table. */
+static int dispatch_fill(struct vigil_bpf *obj, char *err, size_t errlen)
+{
+	char name[64];
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(dispatch_slots) / sizeof(dispatch_slots[0]) && !ret; i++) {
+		const struct dispatch_slot *d = &dispatch_slots[i];
+
+		if (d->nr < 0)
+			continue;
+		snprintf(name, sizeof(name), "vg_%s%s", event_syscall_name(d->code),
+			 d->ia32 ? "_32" : "");
+		ret = dispatch_set(obj, name, d->nr + (d->ia32 ? VG_DISPATCH_IA32 : 0));
+	}
+	if (!ret) {
+		snprintf(name, sizeof(name), "vg_socketcall_32");
+		ret = dispatch_set(obj, name, VG_DISPATCH_IA32 + VG_IA32_SOCKETCALL);
+	}
+	if (ret)
+		snprintf(err, errlen, "cannot fill the syscall dispatcher with %s: %s", name,
+			 strerror(-ret));
 	return ret;
 }
 
@@ -132,12 +204,25 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 		goto err_free;
 	}
 	loader__print_features(s->loader, stderr);
-	ret = loader__start(s->loader);
+	ret = loader__open(s->loader);
+	if (!ret)
+		ret = loader__configure(s->loader);
+	if (!ret)
+		ret = loader__load(s->loader);
 	if (ret) {
 		snprintf(err, errlen, "%s", loader__error(s->loader));
 		goto err_free;
 	}
 	s->skel = loader__skel(s->loader);
+	/* before attach, so that no ia32 call passes an empty dispatcher */
+	ret = dispatch_fill(s->skel, err, errlen);
+	if (ret)
+		goto err_free;
+	ret = loader__attach(s->loader);
+	if (ret) {
+		snprintf(err, errlen, "%s", loader__error(s->loader));
+		goto err_free;
+	}
 	map_positions(s);
 	return s;
 

@@ -7,6 +7,7 @@
  * and matched with a tick of slack.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -118,6 +119,21 @@ static int parse_status(char *buf, struct proc_info *i)
 	return found == 3 ? 0 : -EINVAL;
 }
 
+/* Whether the image behind /proc/PID/exe is a 32-bit x86 ELF (ia32, not x32). */
+static bool exe_is_ia32(const char *path)
+{
+	unsigned char e[20]; /* e_ident, e_type, e_machine */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ia32;
+
+	if (fd < 0)
+		return false;
+	ia32 = read(fd, e, sizeof(e)) == (ssize_t)sizeof(e) && !memcmp(e, ELFMAG, SELFMAG) &&
+	       e[EI_CLASS] == ELFCLASS32 && (e[18] | e[19] << 8) == EM_386;
+	close(fd);
+	return ia32;
+}
+
 /* Describes one process from procfs into *i; -errno when it is gone or unreadable. */
 static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pid, const char *cg2,
 		     struct proc_info *i)
@@ -165,6 +181,8 @@ static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pi
 	if (strncmp(link, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) == 0)
 		i->flags |= PROC_F_EXE_MEMFD;
 	i->exe = proc_str_copy(link, n);
+	if (exe_is_ia32(path))
+		i->flags |= PROC_F_COMPAT;
 	if (stat(path, &st) == 0) {
 		i->exe_ctime_ns = st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec;
 		i->exe_mtime_ns = st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;

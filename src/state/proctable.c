@@ -463,6 +463,9 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 		ni.flags |= PROC_F_EXE_DELETED;
 	if (h->flags & VG_XF_EXE_UPPER)
 		ni.flags |= PROC_F_EXE_UPPER;
+	/* an exec record's compat flag tells the new image's ABI */
+	if (h->flags & VG_HF_COMPAT)
+		ni.flags |= PROC_F_COMPAT;
 	if (size >= sizeof(*ev)) {
 		ni.exe_ctime_ns = ev->exe_ctime_ns;
 		ni.exe_mtime_ns = ev->exe_mtime_ns;
@@ -537,8 +540,8 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 			c->info.container = pi->container;
 		else
 			container_of_id(pt, h->cgroup_id, &c->info.container);
-		c->info.flags =
-		    pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED | PROC_F_EXE_UPPER);
+		c->info.flags = pi->flags & (PROC_F_EXE_MEMFD | PROC_F_EXE_DELETED |
+					     PROC_F_EXE_UPPER | PROC_F_COMPAT);
 	} else {
 		/* an unknown parent: its record still says which cgroup it is in */
 		container_of_id(pt, h->cgroup_id, &c->info.container);

@@ -29,7 +29,8 @@ enum proc_flags {
 	PROC_F_EXITED = 1u << 3,      /* exit seen; entry lingers until evicted */
 	PROC_F_EXECED = 1u << 4,      /* an exec was seen (else inherited from the parent) */
 	PROC_F_EXE_UPPER =
-	    1u << 5, /* exe is in an overlayfs upper layer (written in the container) */
+	    1u << 5,		 /* exe is in an overlayfs upper layer (written in the container) */
+	PROC_F_COMPAT = 1u << 6, /* the image is 32-bit x86 (ia32) */
 };
 
 struct proc_info {

@@ -227,15 +227,9 @@ def test_module_calls_with_invalid_input(vigil, workdir):
     pid, ops = probe("module", not_a_module)
     by_op = {op["op"]: op for op in ops}
     if not os.path.exists(f"{TRACEFS}/sys_exit_finit_module"):
-        # CONFIG_MODULES=n: the calls do not exist and have no tracepoints, so
-        # vigil said at start that it does not load these sensors
+        # CONFIG_MODULES=n: the calls fail with ENOSYS and have no tracepoints; the
+        # attempts are still seen, through the raw sys_exit dispatcher
         assert all(op["ret"] == -errno.ENOSYS for op in ops), ops
-        for name in ("init_module", "finit_module", "delete_module"):
-            assert f"sys_exit_{name}" in vigil.stderr()
-        marker_pid, _ = probe("memfd", "vigil-after-module")
-        events_of(vigil, marker_pid, "memfd", 1)
-        assert not [e for e in vigil.events() if e["type"] == "module"]
-        return
     evs = events_of(vigil, pid, "module", 3)
     fin, init, delete = evs
     check_call(fin, by_op["finit_module"], "finit_module")

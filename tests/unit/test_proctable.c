@@ -347,6 +347,26 @@ Test(proctable, fork_inherits_from_parent)
 	cr_assert_eq(stats(pt).live, 2);
 }
 
+/* the exec record's compat flag is the new image's ABI: children inherit it, an exec resets it */
+Test(proctable, compat_image_from_exec_and_fork)
+{
+	struct rec r;
+	struct proc_info *p, *c;
+
+	rec_init(&r, 10, 1, 1000);
+	r.ev.hdr.flags = VG_HF_COMPAT;
+	p = proctable__on_exec(pt, &r.ev, r.size);
+	cr_assert_not_null(p);
+	cr_assert(p->flags & PROC_F_COMPAT);
+	c = fork_ev(pt, 10, 1000, 11, 2000, 0);
+	cr_assert_not_null(c);
+	cr_assert(c->flags & PROC_F_COMPAT);
+	rec_init(&r, 11, 10, 2000);
+	c = proctable__on_exec(pt, &r.ev, r.size);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->flags & PROC_F_COMPAT, 0);
+}
+
 Test(proctable, fork_from_unknown_parent)
 {
 	struct proc_info *c = fork_ev(pt, 50, 100, 51, 200, 0);
