@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * fuzz_record.c - kernel records, the input vigil trusts least after the rules: a
- * recording (vigil run --record's format, so a crash replays with `vigil replay`)
+ * fuzz_record.c - kernel records, never trusted by the agent: a recording
+ * (vigil run --record's format, so a crash replays with `vigil replay`)
  * goes through the agent's pipeline: decode, process table, the text and JSON
  * event renderers, the user-space prefilter, the default ruleset, and a rule that
  * renders every field vigil has (each index and evt.arg key), whose alerts, like
  * the default rules', go through every sink's renderer.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,55 +20,34 @@
 static struct fuzz_replay opts;
 static struct filter_spec spec;
 
-static void put(char **s, size_t *len, size_t *cap, const char *fmt, const char *name,
-		const char *arg)
-{
-	int n;
-
-	for (;;) {
-		n = snprintf(*s + *len, *cap - *len, fmt, name, arg);
-		if (n >= 0 && (size_t)n < *cap - *len)
-			break;
-		*cap *= 2;
-		*s = realloc(*s, *cap);
-		if (!*s)
-			abort();
-	}
-	*len += n;
-}
-
 /* One rule, always true, whose output names every field of the registry. */
 static char *every_field_rule(void)
 {
 	static const char *const index[] = {"0", "1", "2", "5"};
-	size_t n, len = 0, cap = 4096;
-	const struct rule_field_def *f = fields_registry(&n);
-	char *s = malloc(cap);
+	const struct rule_field_def *f;
+	char *s = NULL;
+	size_t n, len;
+	FILE *m = open_memstream(&s, &len);
 
-	if (!s)
+	if (!m)
 		abort();
-	s[0] = '\0';
-	put(&s, &len, &cap,
-	    "- rule: %s%s\n  desc: every field\n  condition: evt.num > 0\n"
-	    "  priority: DEBUG\n  output: \"",
-	    "every field", "");
+	fputs("- rule: every field\n  desc: every field\n  condition: evt.num > 0\n"
+	      "  priority: DEBUG\n  output: \"",
+	      m);
+	f = fields_registry(&n);
 	for (size_t i = 0; i < n; i++) {
-		switch (f[i].arg) {
-		case RULE_FARG_NONE:
-			put(&s, &len, &cap, " %%%s%s", f[i].name, "");
-			break;
-		case RULE_FARG_INDEX:
-			put(&s, &len, &cap, " %%%s%s", f[i].name, "");
+		if (f[i].arg != RULE_FARG_KEY)
+			fprintf(m, " %%%s", f[i].name);
+		if (f[i].arg == RULE_FARG_INDEX)
 			for (size_t k = 0; k < sizeof(index) / sizeof(index[0]); k++)
-				put(&s, &len, &cap, " %%%s[%s]", f[i].name, index[k]);
-			break;
-		case RULE_FARG_KEY:
+				fprintf(m, " %%%s[%s]", f[i].name, index[k]);
+		if (f[i].arg == RULE_FARG_KEY)
 			for (unsigned int k = 1; k < EVENT_ARG_MAX; k++)
-				put(&s, &len, &cap, " %%%s.%s", f[i].name, event_arg_name(k));
-			break;
-		}
+				fprintf(m, " %%%s.%s", f[i].name, event_arg_name(k));
 	}
-	put(&s, &len, &cap, "%s%s\"\n", "", "");
+	fputs("\"\n", m);
+	if (fclose(m))
+		abort();
 	return s;
 }
 
