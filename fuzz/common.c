@@ -23,6 +23,9 @@
 
 #define PROCS_MAX    16 /* a small process table: inputs reach its eviction */
 #define ANCESTRY_MAX 16 /* ancestors rendered per event, as --ancestry-max allows */
+/* the syslog sink's max_message: its default and its minimum (sink_syslog.c) */
+#define SYSLOG_DEFAULT_MAX  8192
+#define SYSLOG_SMALLEST_MAX 480
 
 FILE *fuzz_null(void)
 {
@@ -87,7 +90,7 @@ void fuzz_alert(void *arg, const struct detect_alert *al)
 	};
 	struct syslog_opts so = {
 	    .facility = 4, .app_name = "vigil", .sd_id = "vigil@32473", .procid = 1};
-	static char frame[1 << 16];
+	static char frame[SYSLOG_DEFAULT_MAX + 1];
 	struct alert *r = alert__dup(&out, "fuzz-host");
 	char *s;
 
@@ -96,12 +99,12 @@ void fuzz_alert(void *arg, const struct detect_alert *al)
 	/* stdout, file and webhook write these as they are */
 	fwrite(r->output, 1, strlen(r->output), fuzz_null());
 	fwrite(r->json, 1, r->json_len, fuzz_null());
-	/* syslog: text and JSON, whole and cut at a small bound */
+	/* syslog: text and JSON, at the sink's default bound and at its smallest */
 	for (int json = 0; json < 2; json++) {
 		so.json = json;
-		so.max_message = sizeof(frame) - 1;
+		so.max_message = SYSLOG_DEFAULT_MAX;
 		fwrite(frame, 1, syslog_format(&so, r, frame, sizeof(frame)), fuzz_null());
-		so.max_message = 96;
+		so.max_message = SYSLOG_SMALLEST_MAX;
 		fwrite(frame, 1, syslog_format(&so, r, frame, sizeof(frame)), fuzz_null());
 	}
 	s = am_labels_json(r, NULL);
