@@ -38,7 +38,8 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all build-all deps run test unit e2e bench clean format format-check
+.PHONY: all build-all deps run test unit e2e bench clean format format-check fuzz fuzz-bins \
+	fuzz-check fuzz-run
 .SECONDARY:
 
 all: $(BUILD)/vigil
@@ -124,7 +125,35 @@ bench: $(BUILD)/vigil
 clean:
 	rm -rf $(BUILD)
 
-FORMAT_SRCS = $(wildcard src/*/*.[ch] bpf/*.[ch] bpf/*/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
+# ---- fuzzing (clang only): libFuzzer with ASan and UBSan, over the agent's own sources ----
+# Each source is built once more with the sanitizers into $(FUZZ_BUILD); the harnesses
+# (fuzz/) call the functions the agent calls. `make fuzz-check` runs each for FUZZ_TIME
+# seconds (CI); `make fuzz-run FUZZER=rules FUZZ_TIME=3600` is a long session.
+FUZZ_BUILD ?= build/fuzz
+FUZZERS := rules config record
+FUZZ_TIME ?= 30
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	       -fno-sanitize-recover=all
+
+fuzz:
+	CFLAGS="$(FUZZ_CFLAGS)" $(MAKE) BUILD=$(FUZZ_BUILD) CC=$(CLANG) fuzz-bins
+
+fuzz-bins: $(FUZZERS:%=$(BUILD)/fuzz-%)
+
+$(BUILD)/fuzz-%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/common.o $(BUILD)/libvigil.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# fuzz-rules runs its rules over this recording, built in with .incbin
+$(BUILD)/fuzz/fuzz_rules.o: fuzz/corpus/record/mixed.rec
+
+# a short run of each from its seeds; a crash, leak, hang or UB report fails it
+fuzz-check: fuzz
+	@for f in $(FUZZERS); do FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh $$f $(FUZZ_TIME) || exit 1; done
+
+fuzz-run: fuzz
+	FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh $(FUZZER) $(FUZZ_TIME) $(FUZZ_FLAGS)
+
+FORMAT_SRCS = $(wildcard src/*/*.[ch] fuzz/*.[ch] bpf/*.[ch] bpf/*/*.[ch] include/vigil/*.h tests/unit/*.[ch] \
 		tests/unit/*/*.[ch] tests/e2e/helpers/*.c tests/e2e/helpers32/*.c tests/e2e/driver/*.c tests/e2e/bpf/*.c bench/*/*.c)
 
 format:

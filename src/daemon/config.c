@@ -179,12 +179,21 @@ static int parse_listen(struct opt_ctx *x, const struct opt *o, const char *s, v
 	return 0;
 }
 
+static void free_listen(void *base)
+{
+	struct config_metrics *m = base;
+
+	free(m->listen);
+	m->listen = NULL;
+}
+
 static const struct opt metrics_keys[] = {
     {.key = "enabled", .type = OPT_BOOL, MET(enabled), .def = "true", .help = "serve /metrics"},
     {.key = "listen",
      .flag = "metrics-listen",
      .type = OPT_CUSTOM,
      .parse = parse_listen,
+     .release = free_listen,
      MET(listen),
      .def = METRICS_DEFAULT_LISTEN,
      .arg = "HOST:PORT|off",

@@ -383,6 +383,10 @@ void options__free(const struct opt *t, void *const *bases, int base)
 		case OPT_INLINE:
 			options__free(o->sub, (void *const[]){dst, NULL}, -1);
 			break;
+		case OPT_CUSTOM:
+			if (o->release)
+				o->release(bases[o->base]);
+			break;
 		default:
 			break;
 		}

@@ -75,6 +75,8 @@ struct opt {
 	int (*parse)(struct opt_ctx *x, const struct opt *o, const char *s, void *base);
 	/* OPT_CUSTOM with YAML that is not a scalar (v is a yaml_node_t *) */
 	void (*node)(struct opt_ctx *x, const struct opt *o, void *v, void *base);
+	/* OPT_CUSTOM: frees what parse or node stored (options__free calls it) */
+	void (*release)(void *base);
 	/* OPT_KV: rejects a bad name or value with opt_error; 0 or -EINVAL */
 	int (*check_pair)(struct opt_ctx *x, const char *key, const char *value);
 	/* OPT_TABLE: checks across its keys, once they are read */

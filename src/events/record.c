@@ -167,24 +167,34 @@ int recorder__close(struct recorder *r)
 
 int replay_reader__open(struct replay_reader *r, const char *path, char *err, size_t errlen)
 {
+	FILE *f = fopen(path, "rbe");
+	int ret = -errno;
+
+	if (!f) {
+		memset(r, 0, sizeof(*r));
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	return replay_reader__fopen(r, f, path, err, errlen);
+}
+
+int replay_reader__fopen(struct replay_reader *r, FILE *f, const char *name, char *err,
+			 size_t errlen)
+{
 	struct rec_header h;
 
 	memset(r, 0, sizeof(*r));
-	r->f = fopen(path, "rbe");
-	if (!r->f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
+	r->f = f;
 	if (fread(&h, sizeof(h), 1, r->f) != 1 || memcmp(h.magic, MAGIC, 8)) {
 		snprintf(err, errlen, "%s: not a vigil recording (made with vigil run --record)",
-			 path);
+			 name);
 		goto bad;
 	}
 	if (h.version != VERSION || h.hdr_size != sizeof(struct vg_hdr)) {
 		snprintf(err, errlen,
 			 "%s: recording format %u (header %u bytes) is not the one "
 			 "this vigil reads (%u, %zu bytes)",
-			 path, h.version, h.hdr_size, VERSION, sizeof(struct vg_hdr));
+			 name, h.version, h.hdr_size, VERSION, sizeof(struct vg_hdr));
 		goto bad;
 	}
 	r->boot_to_real_ns = h.boot_to_real_ns;

@@ -37,6 +37,10 @@ struct replay_reader {
 
 /* Opens and checks the header; on error writes a message naming the file to err. */
 int replay_reader__open(struct replay_reader *r, const char *path, char *err, size_t errlen);
+/* The same over an open stream (taken over: closed on error and by close); name is for
+ * messages. The fuzzer reads recordings from memory with it. */
+int replay_reader__fopen(struct replay_reader *r, FILE *f, const char *name, char *err,
+			 size_t errlen);
 /* Next record: 1 with rec and size set, 0 at the end, -EINVAL on a torn record. */
 int replay_reader__next(struct replay_reader *r, const void **rec, size_t *size);
 void replay_reader__close(struct replay_reader *r);

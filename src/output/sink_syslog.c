@@ -476,6 +476,15 @@ bad:
 	return -EINVAL;
 }
 
+static void free_address(void *base)
+{
+	struct syslog_settings *c = base;
+
+	free(c->host);
+	free(c->port);
+	c->host = c->port = NULL;
+}
+
 static void syslog_validate(struct opt_ctx *x, void *settings)
 {
 	const struct syslog_settings *c = settings;
@@ -515,6 +524,7 @@ static const struct opt syslog_keys[] = {
     {.key = "address",
      .type = OPT_CUSTOM,
      .parse = parse_address,
+     .release = free_address,
      .def = "127.0.0.1:514",
      .expected = "HOST:PORT",
      .help = "udp/tcp: the server, `[v6]:port` for IPv6"},

@@ -974,7 +974,7 @@ static bool rn_mergeable(struct rule_engine *e, const struct rnode *n, enum cmp_
 	const struct slot *s;
 	const struct rconst *k;
 
-	if (n->kind != RN_CMP)
+	if (n->kind != RN_CMP || n->op == CMP_EXISTS) /* no operand */
 		return false;
 	s = VEC_AT(e->slots, struct slot *, n->slot);
 	if (s->type != RULE_FT_STRING)

@@ -157,7 +157,9 @@ static void dom_inter(struct pfctx *c, struct dom *a, const struct dom *b)
 /* T and F of a comparison on the field itself. */
 static void leaf(struct pfctx *c, const struct rnode *n, struct dom *t, struct dom *f)
 {
-	const struct rconst *k = n->kind == RN_CMP ? const_at(c->e, n->arg) : NULL;
+	/* `exists` has no operand: a rule set may hold no constant at all */
+	const struct rconst *k =
+	    n->kind == RN_CMP && n->op != CMP_EXISTS ? const_at(c->e, n->arg) : NULL;
 
 	dom_all(t, false); /* a comparison needs the value... */
 	dom_all(f, true);  /* ...and is false without it */

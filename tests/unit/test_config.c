@@ -608,3 +608,23 @@ Test(config, example_file_shows_every_key)
 	free(yaml);
 	free(keys);
 }
+
+/* Values a custom parser stores (the metrics address, syslog's host and port) are the
+ * configuration's to free: options__free releases them as it does plain strings. */
+Test(config, custom_values_are_released)
+{
+	struct vigil_config *c = load_ok("metrics:\n  listen: 127.0.0.1:9999\n"
+					 "outputs:\n  - type: syslog\n    transport: udp\n"
+					 "    address: '[::1]:514'\n");
+	struct syslog_settings *y = c->outputs[0].settings;
+
+	cr_assert_str_eq(c->metrics.listen, "127.0.0.1:9999");
+	cr_assert_str_eq(y->host, "::1");
+	cr_assert_str_eq(y->port, "514");
+	options__free(c->outputs[0].sink->keys, (void *const[]){y, NULL}, -1);
+	cr_assert_null(y->host);
+	cr_assert_null(y->port);
+	options__free(config_options, (void *const[]){c, NULL}, -1);
+	cr_assert_null(c->metrics.listen);
+	config__free(c);
+}
