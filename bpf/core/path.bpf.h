@@ -174,11 +174,12 @@ static __always_inline __u32 path_append(char *ev, __u32 off, struct vg_str *s, 
 
 /*
  * Appends base + "/" + name, where base is the task's root for an absolute name,
- * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory.
+ * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory. name is user memory
+ * when user, else kernel memory (io_uring copied it at submission).
  */
-static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
-					   struct task_struct *t, int dirfd, const char *name,
-					   __u32 *hflags, __u32 trunc_flag)
+static __always_inline __u32 joined_append_from(char *ev, __u32 off, struct vg_str *s,
+						struct task_struct *t, int dirfd, const char *name,
+						__u32 *hflags, __u32 trunc_flag, bool user)
 {
 	struct vg_str tail = {};
 	const struct path *base;
@@ -189,9 +190,12 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 
 	s->off = 0;
 	s->len = 0;
-	bpf_probe_read_user(&first, 1, name);
+	if (user)
+		bpf_probe_read_user(&first, 1, name);
+	else
+		bpf_probe_read_kernel(&first, 1, name);
 	if (first == '/')
-		return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+		return str_append(ev, off, s, name, VG_PATH_MAX, user, &trunc);
 	if (dirfd == AT_FDCWD_) {
 		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
 				       bpf_core_field_offset(struct fs_struct, pwd));
@@ -199,7 +203,7 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 		struct file *f = fd_file(t, dirfd);
 
 		if (!f)
-			return str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+			return str_append(ev, off, s, name, VG_PATH_MAX, user, &trunc);
 		base = &f->f_path;
 	}
 	w = path_resolve(t, base);
@@ -213,7 +217,7 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 		start -= 1;
 	else
 		ev[(start - 1) & EV_OFF_MASK] = '/';
-	start = str_append(ev, start, &tail, name, VG_PATH_MAX, true, &trunc);
+	start = str_append(ev, start, &tail, name, VG_PATH_MAX, user, &trunc);
 	if (tail.off)
 		s->len = tail.off + tail.len - s->off;
 	else
@@ -222,6 +226,14 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 		*hflags |= trunc_flag;
 	*hflags |= trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
 	return start;
+}
+
+/* joined_append_from() for a name in user memory: the syscall sensors' case */
+static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
+					   struct task_struct *t, int dirfd, const char *name,
+					   __u32 *hflags, __u32 trunc_flag)
+{
+	return joined_append_from(ev, off, s, t, dirfd, name, hflags, trunc_flag, true);
 }
 
 #endif /* VIGIL_PATH_BPF_H */

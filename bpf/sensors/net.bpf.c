@@ -12,6 +12,7 @@
 #include "core/filter.bpf.h"
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
+#include "core/uring.bpf.h"
 
 #define AF_UNIX_      1
 #define AF_INET_      2
@@ -30,6 +31,9 @@ struct net_args {
 	const void *uaddr; /* the caller's sockaddr (user memory), NULL none */
 	long uaddr_len;	   /* its length argument */
 	int backlog;	   /* listen backlog */
+	struct file *file; /* the socket's file when known (io_uring), else from fd */
+	bool kernel_addr;  /* uaddr is kernel memory (io_uring's copy), not user */
+	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
 };
 
 /* The caller's sockaddr as the user ABI lays it out (sockaddr_in / sockaddr_in6). */
@@ -64,6 +68,8 @@ static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct 
 	barrier_var(n);
 	if (n > sizeof(*sa))
 		n = sizeof(*sa);
+	if (a->kernel_addr)
+		return bpf_probe_read_kernel(sa, n, a->uaddr) == 0;
 	return bpf_probe_read_user(sa, n, a->uaddr) == 0;
 }
 
@@ -207,14 +213,18 @@ static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, st
 	if (e->unix_path.off || !a->uaddr || a->uaddr_len <= SUN_PATH_OFF ||
 	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND))
 		return off;
-	if (bpf_probe_read_user(&family, sizeof(family), a->uaddr) || family != AF_UNIX_)
+	if (a->kernel_addr)
+		bpf_probe_read_kernel(&family, sizeof(family), a->uaddr);
+	else
+		bpf_probe_read_user(&family, sizeof(family), a->uaddr);
+	if (family != AF_UNIX_)
 		return off;
 	/* an oversized length is refused by the kernel, but the name tried is still news */
 	n = a->uaddr_len - SUN_PATH_OFF;
 	if (n > SUN_PATH_MAX)
 		n = SUN_PATH_MAX;
 	off = unix_name_append(ev, off, &e->unix_path, (const char *)a->uaddr + SUN_PATH_OFF, n,
-			       true);
+			       !a->kernel_addr);
 	if (e->unix_path.off)
 		e->hdr.flags |=
 		    a->type == VG_EV_CONNECT ? VG_NF_PEER_FROM_ARG : VG_NF_LOCAL_FROM_ARG;
@@ -241,7 +251,7 @@ static __noinline int net_event(struct net_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
-	f = fd_file(t, a->fd);
+	f = a->file ? a->file : fd_file(t, a->fd);
 	sk = file_sock(f);
 	obj = sk;
 	if (a->accept && ret >= 0) {
@@ -251,7 +261,7 @@ static __noinline int net_event(struct net_args *a, long ret)
 			obj = nsk;
 	}
 	port = filter_port(a, obj, &sa, &have_sa);
-	verdict = filter_cheap(type, port, false, ret < 0);
+	verdict = filter_cheap_comm(type, port, false, ret < 0, a->who ? a->who->comm : NULL);
 	/* no path criterion names a network type, except a unix socket's name */
 	if (verdict == FILTER_NEED_PATH &&
 	    (!obj || BPF_CORE_READ(obj, __sk_common.skc_family) != AF_UNIX_))
@@ -266,6 +276,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 		return 0;
 	e = (struct vg_net *)ev;
 	hdr_fill(&e->hdr, t, type);
+	if (a->who)
+		uring_hdr(&e->hdr, a->who);
 	e->ret = ret;
 	e->syscall = a->syscall;
 	e->family = 0;
@@ -363,4 +375,151 @@ int vg_listen(struct trace_event_raw_sys_exit *ctx)
 	NET_ARGS(VG_EV_LISTEN, VG_SYS_LISTEN);
 	a.backlog = (int)sys_arg(regs, 1);
 	return net_event(&a, ctx->ret);
+}
+
+/* ---- io_uring: the same records for operations submitted through a ring ---- */
+
+#define URING_ADDR_MAX	       128	/* sizeof(struct sockaddr_storage) */
+#define IORING_ACCEPT_MULTISHOT_ (1u << 0) /* io_accept.iou_flags */
+
+/* What a network operation's record needs from its submission, kept until its completion. */
+struct uring_net_req {
+	struct uring_who who;	    /* the submitter */
+	__u32 type;		    /* enum vg_type */
+	__u16 syscall;		    /* enum vg_syscall of the syscall form */
+	bool accept;		    /* the result is a new socket's fd (not a direct descriptor) */
+	__u8 pad;		    /* zero */
+	__s32 fd;		    /* the socket's fd; -1 for a registered-file index */
+	__s32 addr_len;		    /* bytes of addr; 0 none */
+	__s32 backlog;		    /* listen backlog */
+	__u32 pad1;		    /* zero */
+	__u8 addr[URING_ADDR_MAX]; /* connect, bind: the kernel's copy of the caller's sockaddr */
+};
+
+/* requests in flight by address; the sockaddr's copy is recycled before completion */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, URING_NET_REQS_MAX);
+	__type(key, __u64);
+	__type(value, struct uring_net_req);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uring_net_reqs SEC(".maps");
+
+static __always_inline bool uring_net_op(__u8 op)
+{
+	switch (op) {
+	case IORING_OP_CONNECT:
+	case IORING_OP_ACCEPT:
+	case IORING_OP_BIND:
+	case IORING_OP_LISTEN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The kernel's copy of the sockaddr, in the request's io_async_msghdr. */
+static __always_inline void uring_addr(struct uring_net_req *r, struct io_kiocb *req, int len)
+{
+	char *io = BPF_CORE_READ(req, async_data);
+	__u64 n = len;
+
+	r->addr_len = 0;
+	if (!io || len < 2)
+		return;
+	barrier_var(n);
+	if (n > URING_ADDR_MAX)
+		n = URING_ADDR_MAX;
+	if (!bpf_probe_read_kernel(r->addr, n,
+				   io + bpf_core_field_offset(struct io_async_msghdr, addr)))
+		r->addr_len = n;
+}
+
+SEC("tp/io_uring/io_uring_submit_req")
+int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+{
+	struct io_kiocb *req = ctx->req;
+	struct uring_net_req r = {};
+	struct vg_filter_type *f;
+	__u64 key = (__u64)req;
+	void *cmd = uring_cmd(req);
+	__u8 op = ctx->opcode;
+
+	if (!uring_net_op(op))
+		return 0;
+	uring_who_fill(&r.who);
+	r.fd = ctx->flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
+	switch (op) {
+	case IORING_OP_CONNECT:
+		r.type = VG_EV_CONNECT;
+		r.syscall = VG_SYS_CONNECT;
+		uring_addr(&r, req, BPF_CORE_READ((struct io_connect *)cmd, addr_len));
+		break;
+	case IORING_OP_ACCEPT:
+		r.type = VG_EV_ACCEPT;
+		r.syscall = VG_SYS_ACCEPT4;
+		r.accept = BPF_CORE_READ((struct io_accept *)cmd, file_slot) == 0;
+		break;
+	case IORING_OP_BIND:
+		r.type = VG_EV_BIND;
+		r.syscall = VG_SYS_BIND;
+		uring_addr(&r, req, BPF_CORE_READ((struct io_bind *)cmd, addr_len));
+		break;
+	default:
+		r.type = VG_EV_LISTEN;
+		r.syscall = VG_SYS_LISTEN;
+		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
+		break;
+	}
+	/* the port is not known yet: only a type that sends nothing is dropped here */
+	f = filter_get(r.type);
+	if (f && f->mode == VG_FILTER_NONE) {
+		count(r.type, CNT_SEEN);
+		count(r.type, CNT_FILTERED);
+		return 0;
+	}
+	if (bpf_map_update_elem(&uring_net_reqs, &key, &r, BPF_ANY)) {
+		/* too many requests in flight: the record is lost, and counted */
+		count(r.type, CNT_SEEN);
+		count(r.type, CNT_LOST);
+	}
+	return 0;
+}
+
+SEC("tp/io_uring/io_uring_complete")
+int vg_uring_net_complete(struct trace_event_raw_io_uring_complete *ctx)
+{
+	struct io_kiocb *req = ctx->req;
+	__u64 key = (__u64)req;
+	struct uring_net_req *r;
+	struct net_args a = {};
+
+	if (!uring_net_op(BPF_CORE_READ(req, opcode)))
+		return 0;
+	r = bpf_map_lookup_elem(&uring_net_reqs, &key);
+	if (!r)
+		return 0;
+	if (uring_same_process(&r->who)) {
+		a.type = r->type;
+		a.syscall = r->syscall;
+		a.accept = r->accept;
+		a.fd = r->fd;
+		a.backlog = r->backlog;
+		a.file = BPF_CORE_READ(req, file);
+		if (r->addr_len) {
+			a.uaddr = r->addr;
+			a.uaddr_len = r->addr_len;
+			a.kernel_addr = true;
+		}
+		a.who = &r->who;
+		net_event(&a, ctx->res);
+	} else {
+		/* completed by a kernel worker after the process went: nobody to attribute it to */
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_LOST);
+	}
+	/* a multishot accept goes on until a completion without IORING_CQE_F_MORE */
+	if (!(ctx->cflags & IORING_CQE_F_MORE_))
+		bpf_map_delete_elem(&uring_net_reqs, &key);
+	return 0;
 }

@@ -562,3 +562,20 @@ int vg_tgkill(struct trace_event_raw_sys_exit *ctx)
 	return kill_event(ctx->ret, VG_SYS_TGKILL, sys_arg(regs, 0), sys_arg(regs, 2),
 			  sys_arg(regs, 1));
 }
+
+#define IO_URING_PARAMS_FLAGS_OFF 8 /* offsetof(struct io_uring_params, flags), UAPI */
+
+/* io_uring_setup(entries, params): arg0 = IORING_SETUP_* flags, arg1 = entries, ret = the ring */
+SEC("tp/syscalls/sys_exit_io_uring_setup")
+int vg_io_uring_setup(struct trace_event_raw_sys_exit *ctx)
+{
+	PRIV_ARGS(VG_EV_IO_URING, VG_SYS_IO_URING_SETUP);
+	const char *params = (const char *)sys_arg(regs, 1);
+	__u32 flags = 0;
+
+	if (params)
+		bpf_probe_read_user(&flags, sizeof(flags), params + IO_URING_PARAMS_FLAGS_OFF);
+	a.arg[0] = flags;
+	a.arg[1] = (__u32)sys_arg(regs, 0);
+	return priv_event(&a, ctx->ret);
+}

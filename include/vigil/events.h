@@ -57,6 +57,7 @@ enum vg_type {
 	VG_EV_MEMFD = 57,     /* memfd_create */
 	VG_EV_CHROOT = 58,    /* chroot */
 	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
+	VG_EV_IO_URING = 60,  /* io_uring_setup: a ring was created */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -71,6 +72,11 @@ enum vg_syscall {
 };
 /* clang-format on */
 #undef VG_SYS_ENUM_
+
+/* vg_hdr.flags bits 0-7: flags common to every record type */
+enum vg_hdr_flags {
+	VG_HF_IO_URING = 1u << 1, /* the operation was submitted through io_uring, not a syscall */
+};
 
 /* vg_exec.hdr.flags bits */
 enum vg_exec_flags {
@@ -103,7 +109,7 @@ struct vg_hdr {
 	__u64 cgroup_id;	/* cgroup v2 id of the task */
 	__u16 type;		/* enum vg_type */
 	__u16 size;		/* bytes in this record, header included */
-	__u32 flags;		/* per-type flags, from bit 8 */
+	__u32 flags;		/* enum vg_hdr_flags (bits 0-7), per-type flags from bit 8 */
 	__u32 pid;		/* thread group id, in the initial pid namespace */
 	__u32 tid;		/* thread id, in the initial pid namespace */
 	__u32 ppid;		/* real parent's thread group id */
