@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-	libyaml-dev libpcre2-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libyaml-dev libpcre2-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev liburing-dev
 	python3 python3-pytest
 	podman runc busybox-static iproute2
 	prometheus prometheus-alertmanager rsyslog openssl nodejs

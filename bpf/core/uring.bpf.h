@@ -18,7 +18,7 @@
 
 #include "core/record.bpf.h"
 
-#define PF_IO_WORKER_	    0x00000010 /* task->flags: an io_uring io thread (io-wq, SQPOLL) */
+#define PF_IO_WORKER_	    0x00000010	/* task->flags: an io_uring io thread (io-wq, SQPOLL) */
 #define REQ_F_FIXED_FILE_   (1ull << 0) /* req->flags: the fd is a registered-file index */
 #define REQ_F_CQE_SKIP_	    (1ull << 6) /* req->flags: no completion is posted on success */
 #define IORING_CQE_F_MORE_  (1u << 1)	/* cqe flags: a multishot request goes on */
@@ -27,8 +27,8 @@
 
 /* Who submitted a request: the record's header says this, not the io thread. */
 struct uring_who {
-	__u32 tgid;		/* the submitting process */
-	__u32 tid;		/* the submitting thread; the tgid when an SQPOLL thread submitted */
+	__u32 tgid; /* the submitting process */
+	__u32 tid;  /* the submitting thread; the tgid when an SQPOLL thread submitted */
 	char comm[VG_COMM_LEN]; /* the submitting thread's comm; the leader's for SQPOLL */
 };
 

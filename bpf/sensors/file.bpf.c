@@ -177,14 +177,14 @@ static __noinline int file_event(struct file_args *a, long ret)
 		off = joined_append_from(ev, off, &e->path2, t, a->dirfd2, a->name2, &e->hdr.flags,
 					 VG_FL_PATH2_TRUNC, !a->kernel_names);
 		trunc = false;
-		off = str_append(ev, off, &e->raw2, a->name2, VG_PATH_MAX, !a->kernel_names,
-				 &trunc);
+		off =
+		    str_append(ev, off, &e->raw2, a->name2, VG_PATH_MAX, !a->kernel_names, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_FL_RAW_TRUNC;
 	} else if (a->target) {
 		trunc = false;
-		off = str_append(ev, off, &e->raw2, a->target, VG_PATH_MAX, !a->kernel_names,
-				 &trunc);
+		off =
+		    str_append(ev, off, &e->raw2, a->target, VG_PATH_MAX, !a->kernel_names, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_FL_RAW_TRUNC;
 	}
@@ -550,8 +550,7 @@ static __always_inline void uring_name(char *dst, struct filename *fn)
 }
 
 /* Fills r from a prepared request of a file opcode: the fields the syscall form has. */
-static __always_inline void uring_file_prep(struct uring_file_req *r, struct io_kiocb *req,
-					    __u8 op)
+static __always_inline void uring_file_prep(struct uring_file_req *r, struct io_kiocb *req, __u8 op)
 {
 	void *cmd = uring_cmd(req);
 

@@ -24,15 +24,15 @@
 #define SUN_NAME_MASK 127 /* bounds a name length for the verifier */
 
 struct net_args {
-	__u32 type;	   /* enum vg_type */
-	__u16 syscall;	   /* enum vg_syscall */
-	bool accept;	   /* ret is a new socket's fd */
-	int fd;		   /* the socket argument */
-	const void *uaddr; /* the caller's sockaddr (user memory), NULL none */
-	long uaddr_len;	   /* its length argument */
-	int backlog;	   /* listen backlog */
-	struct file *file; /* the socket's file when known (io_uring), else from fd */
-	bool kernel_addr;  /* uaddr is kernel memory (io_uring's copy), not user */
+	__u32 type;		     /* enum vg_type */
+	__u16 syscall;		     /* enum vg_syscall */
+	bool accept;		     /* ret is a new socket's fd */
+	int fd;			     /* the socket argument */
+	const void *uaddr;	     /* the caller's sockaddr (user memory), NULL none */
+	long uaddr_len;		     /* its length argument */
+	int backlog;		     /* listen backlog */
+	struct file *file;	     /* the socket's file when known (io_uring), else from fd */
+	bool kernel_addr;	     /* uaddr is kernel memory (io_uring's copy), not user */
 	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
 };
 
@@ -379,20 +379,20 @@ int vg_listen(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- io_uring: the same records for operations submitted through a ring ---- */
 
-#define URING_ADDR_MAX	       128	/* sizeof(struct sockaddr_storage) */
+#define URING_ADDR_MAX		 128	   /* sizeof(struct sockaddr_storage) */
 #define IORING_ACCEPT_MULTISHOT_ (1u << 0) /* io_accept.iou_flags */
 
 /* What a network operation's record needs from its submission, kept until its completion. */
 struct uring_net_req {
-	struct uring_who who;	    /* the submitter */
-	__u32 type;		    /* enum vg_type */
-	__u16 syscall;		    /* enum vg_syscall of the syscall form */
-	bool accept;		    /* the result is a new socket's fd (not a direct descriptor) */
-	__u8 pad;		    /* zero */
-	__s32 fd;		    /* the socket's fd; -1 for a registered-file index */
-	__s32 addr_len;		    /* bytes of addr; 0 none */
-	__s32 backlog;		    /* listen backlog */
-	__u32 pad1;		    /* zero */
+	struct uring_who who;	   /* the submitter */
+	__u32 type;		   /* enum vg_type */
+	__u16 syscall;		   /* enum vg_syscall of the syscall form */
+	bool accept;		   /* the result is a new socket's fd (not a direct descriptor) */
+	__u8 pad;		   /* zero */
+	__s32 fd;		   /* the socket's fd; -1 for a registered-file index */
+	__s32 addr_len;		   /* bytes of addr; 0 none */
+	__s32 backlog;		   /* listen backlog */
+	__u32 pad1;		   /* zero */
 	__u8 addr[URING_ADDR_MAX]; /* connect, bind: the kernel's copy of the caller's sockaddr */
 };
 

@@ -332,7 +332,7 @@ void event_to_json(const struct event *ev, const struct proc_info *const *ancest
 			json_null(j);
 	}
 	if (h->flags & VG_HF_IO_URING) {
-		json_key(j, "io_uring");
+		json_key(j, "is_io_uring");
 		json_bool(j, true);
 	}
 	ev->kind->json(j, ev);
