@@ -393,10 +393,10 @@ struct uring_net_req {
 	__s32 addr_len;		   /* bytes of addr; 0 none */
 	__s32 backlog;		   /* listen backlog */
 	__u32 pad1;		   /* zero */
-	__u8 addr[URING_ADDR_MAX]; /* connect, bind: the kernel's copy of the caller's sockaddr */
+	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission */
 };
 
-/* requests in flight by address; the sockaddr's copy is recycled before completion */
+/* requests in flight by address */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, URING_NET_REQS_MAX);
@@ -418,21 +418,41 @@ static __always_inline bool uring_net_op(__u8 op)
 	}
 }
 
-/* The kernel's copy of the sockaddr, in the request's io_async_msghdr. */
-static __always_inline void uring_addr(struct uring_net_req *r, struct io_kiocb *req, int len)
+/*
+ * The caller's sockaddr, read at submission, just after the kernel copied it. The
+ * kernel's own copy is in the request's async data, whose layout is not in BTF (and
+ * has changed between kernels), so the caller's buffer is read, as for the syscall.
+ */
+static __always_inline void uring_addr(struct uring_net_req *r, const void *uaddr, int len)
 {
-	char *io = BPF_CORE_READ(req, async_data);
 	__u64 n = len;
 
 	r->addr_len = 0;
-	if (!io || len < 2)
+	if (!uaddr || len < 2)
 		return;
 	barrier_var(n);
 	if (n > URING_ADDR_MAX)
 		n = URING_ADDR_MAX;
-	if (!bpf_probe_read_kernel(r->addr, n,
-				   io + bpf_core_field_offset(struct io_async_msghdr, addr)))
+	if (!bpf_probe_read_user(r->addr, n, uaddr))
 		r->addr_len = n;
+}
+
+/* The builder's arguments for a kept request: the sockaddr in kernel memory, the submitter. */
+static __always_inline void uring_net_args(struct net_args *a, struct uring_net_req *r,
+					   struct file *file)
+{
+	a->type = r->type;
+	a->syscall = r->syscall;
+	a->accept = r->accept;
+	a->fd = r->fd;
+	a->backlog = r->backlog;
+	a->file = file;
+	if (r->addr_len) {
+		a->uaddr = r->addr;
+		a->uaddr_len = r->addr_len;
+		a->kernel_addr = true;
+	}
+	a->who = &r->who;
 }
 
 SEC("tp/io_uring/io_uring_submit_req")
@@ -440,6 +460,7 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 {
 	struct io_kiocb *req = ctx->req;
 	struct uring_net_req r = {};
+	struct net_args a = {};
 	struct vg_filter_type *f;
 	__u64 key = (__u64)req;
 	void *cmd = uring_cmd(req);
@@ -453,7 +474,8 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 	case IORING_OP_CONNECT:
 		r.type = VG_EV_CONNECT;
 		r.syscall = VG_SYS_CONNECT;
-		uring_addr(&r, req, BPF_CORE_READ((struct io_connect *)cmd, addr_len));
+		uring_addr(&r, BPF_CORE_READ((struct io_connect *)cmd, addr),
+			   BPF_CORE_READ((struct io_connect *)cmd, addr_len));
 		break;
 	case IORING_OP_ACCEPT:
 		r.type = VG_EV_ACCEPT;
@@ -461,15 +483,21 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 		r.accept = BPF_CORE_READ((struct io_accept *)cmd, file_slot) == 0;
 		break;
 	case IORING_OP_BIND:
+		/* the request keeps no pointer to the caller's sockaddr: the socket's it is */
 		r.type = VG_EV_BIND;
 		r.syscall = VG_SYS_BIND;
-		uring_addr(&r, req, BPF_CORE_READ((struct io_bind *)cmd, addr_len));
 		break;
 	default:
 		r.type = VG_EV_LISTEN;
 		r.syscall = VG_SYS_LISTEN;
 		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
 		break;
+	}
+	if (ctx->flags & REQ_F_CQE_SKIP_) {
+		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
+		r.accept = false;
+		uring_net_args(&a, &r, NULL);
+		return net_event(&a, 0);
 	}
 	/* the port is not known yet: only a type that sends nothing is dropped here */
 	f = filter_get(r.type);
@@ -500,18 +528,7 @@ int vg_uring_net_complete(struct trace_event_raw_io_uring_complete *ctx)
 	if (!r)
 		return 0;
 	if (uring_same_process(&r->who)) {
-		a.type = r->type;
-		a.syscall = r->syscall;
-		a.accept = r->accept;
-		a.fd = r->fd;
-		a.backlog = r->backlog;
-		a.file = BPF_CORE_READ(req, file);
-		if (r->addr_len) {
-			a.uaddr = r->addr;
-			a.uaddr_len = r->addr_len;
-			a.kernel_addr = true;
-		}
-		a.who = &r->who;
+		uring_net_args(&a, r, BPF_CORE_READ(req, file));
 		net_event(&a, ctx->res);
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */

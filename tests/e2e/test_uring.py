@@ -149,10 +149,20 @@ def test_records_name_the_submitter_not_the_kernel_io_threads(vigil):
 def test_an_operation_without_a_completion_is_still_seen(vigil, workdir):
     """IOSQE_CQE_SKIP_SUCCESS: the kernel posts no completion when the operation
     succeeds, so the record goes at submission, its result unknown (0)."""
-    pid, _ = uring("--skip", "mkdir", "skipped", "0755", cwd=workdir)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    try:
+        pid, _ = uring("--skip", "mkdir", "skipped", "0755", "connect", str(port), cwd=workdir)
+    finally:
+        srv.close()
     ev = vigil.wait_for(of_pid(pid, "mkdir", **{"file.path": os.path.join(workdir, "skipped")}))
     assert (ev["ret"], ev["is_io_uring"]) == (0, True)
     assert os.path.isdir(os.path.join(workdir, "skipped"))
+    # not connected yet at submission: the peer is the kernel's copy of the sockaddr
+    ev = vigil.wait_for(of_pid(pid, "connect", **{"net.remote.port": port}))
+    assert (ev["ret"], ev["is_io_uring"], ev["net"]["peer_from_arg"]) == (0, True, True)
 
 
 def test_syscall_forms_are_unchanged(vigil, workdir):
