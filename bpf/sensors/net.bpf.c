@@ -388,7 +388,7 @@ struct uring_net_req {
 	__u32 type;		   /* enum vg_type */
 	__u16 syscall;		   /* enum vg_syscall of the syscall form */
 	bool accept;		   /* the result is a new socket's fd (not a direct descriptor) */
-	__u8 pad;		   /* zero */
+	bool multi;		   /* a multishot accept: kept by ring and user_data too */
 	__s32 fd;		   /* the socket's fd; -1 for a registered-file index */
 	__s32 addr_len;		   /* bytes of addr; 0 none */
 	__s32 backlog;		   /* listen backlog */
@@ -404,6 +404,21 @@ struct {
 	__type(value, struct uring_net_req);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } uring_net_reqs SEC(".maps");
+
+/* A multishot request's completions but the last carry no request, only its ring and user_data. */
+struct uring_multi_key {
+	__u64 ring;	 /* struct io_ring_ctx * */
+	__u64 user_data; /* the submitter's tag of the request */
+};
+
+/* multishot accepts in flight, by ring and user_data: their entries, as above */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, URING_NET_REQS_MAX);
+	__type(key, struct uring_multi_key);
+	__type(value, struct uring_net_req);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uring_net_multi SEC(".maps");
 
 static __always_inline bool uring_net_op(__u8 op)
 {
@@ -459,6 +474,7 @@ SEC("tp/io_uring/io_uring_submit_req")
 int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 {
 	struct io_kiocb *req = ctx->req;
+	struct uring_multi_key mk = {.ring = (__u64)ctx->ctx, .user_data = ctx->user_data};
 	struct uring_net_req r = {};
 	struct net_args a = {};
 	struct vg_filter_type *f;
@@ -481,6 +497,9 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 		r.type = VG_EV_ACCEPT;
 		r.syscall = VG_SYS_ACCEPT4;
 		r.accept = BPF_CORE_READ((struct io_accept *)cmd, file_slot) == 0;
+		if (bpf_core_field_exists(((struct io_accept *)cmd)->iou_flags))
+			r.multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
+				  IORING_ACCEPT_MULTISHOT_;
 		break;
 	case IORING_OP_BIND:
 		/* the request keeps no pointer to the caller's sockaddr: the socket's it is */
@@ -506,7 +525,8 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 		count(r.type, CNT_FILTERED);
 		return 0;
 	}
-	if (bpf_map_update_elem(&uring_net_reqs, &key, &r, BPF_ANY)) {
+	if (bpf_map_update_elem(&uring_net_reqs, &key, &r, BPF_ANY) ||
+	    (r.multi && bpf_map_update_elem(&uring_net_multi, &mk, &r, BPF_ANY))) {
 		/* too many requests in flight: the record is lost, and counted */
 		count(r.type, CNT_SEEN);
 		count(r.type, CNT_LOST);
@@ -514,29 +534,47 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 	return 0;
 }
 
-SEC("tp/io_uring/io_uring_complete")
-int vg_uring_net_complete(struct trace_event_raw_io_uring_complete *ctx)
+/* One completion of a kept request: its record, or its loss when nobody can own it. */
+static __always_inline void uring_net_done(struct uring_net_req *r, struct file *file, long res)
 {
-	struct io_kiocb *req = ctx->req;
-	__u64 key = (__u64)req;
-	struct uring_net_req *r;
 	struct net_args a = {};
 
-	if (!uring_net_op(BPF_CORE_READ(req, opcode)))
-		return 0;
-	r = bpf_map_lookup_elem(&uring_net_reqs, &key);
-	if (!r)
-		return 0;
 	if (uring_same_process(&r->who)) {
-		uring_net_args(&a, r, BPF_CORE_READ(req, file));
-		net_event(&a, ctx->res);
+		uring_net_args(&a, r, file);
+		net_event(&a, res);
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */
 		count(r->type, CNT_SEEN);
 		count(r->type, CNT_LOST);
 	}
-	/* a multishot accept goes on until a completion without IORING_CQE_F_MORE */
-	if (!(ctx->cflags & IORING_CQE_F_MORE_))
+}
+
+SEC("tp/io_uring/io_uring_complete")
+int vg_uring_net_complete(struct trace_event_raw_io_uring_complete *ctx)
+{
+	struct uring_multi_key mk = {.ring = (__u64)ctx->ctx, .user_data = ctx->user_data};
+	struct io_kiocb *req = ctx->req;
+	__u64 key = (__u64)req;
+	struct uring_net_req *r;
+
+	if (!req) {
+		/* a multishot request's completion: by ring and user_data; the last one
+		 * (without IORING_CQE_F_MORE) comes with the request, below */
+		r = bpf_map_lookup_elem(&uring_net_multi, &mk);
+		if (r)
+			uring_net_done(r, NULL, ctx->res);
+		return 0;
+	}
+	if (!uring_net_op(BPF_CORE_READ(req, opcode)))
+		return 0;
+	r = bpf_map_lookup_elem(&uring_net_reqs, &key);
+	if (!r)
+		return 0;
+	uring_net_done(r, BPF_CORE_READ(req, file), ctx->res);
+	if (!(ctx->cflags & IORING_CQE_F_MORE_)) {
+		if (r->multi)
+			bpf_map_delete_elem(&uring_net_multi, &mk);
 		bpf_map_delete_elem(&uring_net_reqs, &key);
+	}
 	return 0;
 }

@@ -12,8 +12,12 @@
  *   accept                   (listens on 127.0.0.1, a port the kernel picks,
  *                             connects to itself and accepts through the ring;
  *                             prints "port" too)
+ *   accept-multi N           the same with N connects and one multishot accept;
+ *                             prints each new fd as "accepted"
  *   storm N PATH             N opens of PATH through the ring, each closed again
  *                             (close(2)); prints the time taken, "ns"
+ *   nops N                   N IORING_OP_NOPs (an operation vigil does not record);
+ *                             prints the time taken, "ns"
  *
  * Options before the operations: --async submits with IOSQE_ASYNC (the kernel's
  * io-wq threads run them), --sqpoll makes an SQPOLL ring (its kernel thread
@@ -137,6 +141,41 @@ static int do_accept(void)
 	return ret;
 }
 
+/* one multishot accept for n connections made beforehand with plain syscalls */
+static int do_accept_multi(int n)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	struct io_uring_cqe *cqe;
+	int lfd, ret = 0;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, n + 1) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &len)) {
+		perror("uring_probe: listener");
+		exit(2);
+	}
+	for (int k = 0; k < n; k++) {
+		int cfd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (cfd < 0 || connect(cfd, (struct sockaddr *)&a, sizeof(a))) {
+			perror("uring_probe: connect to the listener");
+			exit(2);
+		}
+	}
+	io_uring_prep_multishot_accept(sqe_get(), lfd, NULL, NULL, 0);
+	io_uring_submit(&ring);
+	for (int k = 0; k < n; k++) {
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			exit(2);
+		ret = cqe->res;
+		printf("{\"op\": \"accepted\", \"port\": %d, \"ret\": %d}\n", ntohs(a.sin_port),
+		       ret);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	return ret;
+}
+
 static int do_connect(int port)
 {
 	static struct sockaddr_in a; /* read by the kernel at submission */
@@ -177,6 +216,21 @@ static int do_storm(long n, const char *path)
 		close(ret);
 	}
 	printf("{\"op\": \"storm\", \"n\": %ld, \"ns\": %lld}\n", n, now_ns() - t0);
+	return 0;
+}
+
+/* what every io_uring user pays for the sensors on operations they do not record */
+static int do_nops(long n)
+{
+	long long t0 = now_ns();
+
+	for (long k = 0; k < n; k++) {
+		io_uring_prep_nop(sqe_get());
+		if (io_uring_submit_and_wait(&ring, 1) < 0)
+			return -1;
+		io_uring_cq_advance(&ring, 1);
+	}
+	printf("{\"op\": \"nops\", \"n\": %ld, \"ns\": %lld}\n", n, now_ns() - t0);
 	return 0;
 }
 
@@ -265,6 +319,14 @@ int main(int argc, char **argv)
 			need(argc, i, 2, op);
 			ret = do_storm(num(argv[i + 1]), argv[i + 2]);
 			i += 3;
+		} else if (!strcmp(op, "nops")) {
+			need(argc, i, 1, op);
+			ret = do_nops(num(argv[i + 1]));
+			i += 2;
+		} else if (!strcmp(op, "accept-multi")) {
+			need(argc, i, 1, op);
+			ret = do_accept_multi(num(argv[i + 1]));
+			i += 2;
 		} else if (!strcmp(op, "accept")) {
 			ret = do_accept();
 			i += 1;
