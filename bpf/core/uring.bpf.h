@@ -2,10 +2,12 @@
 /*
  * uring.bpf.h - what the io_uring sensors share. An operation submitted through
  * io_uring passes no syscall tracepoint: the file and network sensors watch the
- * io_uring:io_uring_submit_req tracepoint (the request, prepared, with its
- * opcode) and io_uring:io_uring_complete (its result), keep what the record
- * needs from the submission in a bounded hash keyed by the request's address,
- * and build the same record as the syscall form at completion.
+ * io_uring_submit_req tracepoint (the request, prepared) and io_uring_complete
+ * (its result), keep what the record needs from the submission in a bounded hash
+ * keyed by the request's address, and build the same record as the syscall form
+ * at completion. They attach as raw tracepoints: the kernel then fills no trace
+ * record (with its opcode string) for every io_uring operation, which every
+ * io_uring user would pay for, recorded operation or not.
  *
  * The record belongs to the submitting process. Completions (and submissions
  * with IORING_SETUP_SQPOLL) may run in the process's kernel io threads
@@ -60,6 +62,32 @@ static __always_inline void uring_hdr(struct vg_hdr *h, const struct uring_who *
 	h->flags |= VG_HF_IO_URING;
 	h->tid = w->tid;
 	bpf_probe_read_kernel(h->comm, sizeof(h->comm), w->comm);
+}
+
+/* The request a raw io_uring_submit_req hands over: TP_PROTO(struct io_kiocb *req). */
+static __always_inline struct io_kiocb *uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
+{
+	return (struct io_kiocb *)ctx->args[0];
+}
+
+/* A completion as io_uring_complete posts it: TP_PROTO(ctx, req, struct io_uring_cqe *cqe). */
+struct uring_cqe {
+	struct io_kiocb *req; /* NULL for a multishot request's completions but the last */
+	__u64 ring;	      /* struct io_ring_ctx * */
+	__u64 user_data;      /* the submitter's tag */
+	__s32 res;	      /* the result */
+	__u32 flags;	      /* IORING_CQE_F_* */
+};
+
+static __always_inline void uring_cqe_read(struct uring_cqe *c, struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)ctx->args[2];
+
+	c->ring = ctx->args[0];
+	c->req = (struct io_kiocb *)ctx->args[1];
+	c->user_data = BPF_CORE_READ(cqe, user_data);
+	c->res = BPF_CORE_READ(cqe, res);
+	c->flags = BPF_CORE_READ(cqe, flags);
 }
 
 /* The op-specific command struct (struct io_open, io_rename, ...) inside the request. */

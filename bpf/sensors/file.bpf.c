@@ -660,15 +660,15 @@ static __always_inline void uring_file_args(struct file_args *a, struct uring_fi
 	a->who = &r->who;
 }
 
-SEC("tp/io_uring/io_uring_submit_req")
-int vg_uring_file_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+SEC("raw_tp/io_uring_submit_req")
+int vg_uring_file_submit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct io_kiocb *req = ctx->req;
+	struct io_kiocb *req = uring_submit_req(ctx);
 	__u64 key = (__u64)req;
 	struct uring_file_req *r;
 	struct file_args a;
 	__u32 zero = 0;
-	__u8 op = ctx->opcode;
+	__u8 op = BPF_CORE_READ(req, opcode);
 	bool write;
 
 	if (!uring_file_op(op))
@@ -678,7 +678,7 @@ int vg_uring_file_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 		return 0;
 	uring_who_fill(&r->who);
 	uring_file_prep(r, req, op);
-	if (ctx->flags & REQ_F_CQE_SKIP_) {
+	if (BPF_CORE_READ(req, flags) & REQ_F_CQE_SKIP_) {
 		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
 		r->is_open = false;
 		uring_file_args(&a, r);
@@ -699,21 +699,25 @@ int vg_uring_file_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 	return 0;
 }
 
-SEC("tp/io_uring/io_uring_complete")
-int vg_uring_file_complete(struct trace_event_raw_io_uring_complete *ctx)
+SEC("raw_tp/io_uring_complete")
+int vg_uring_file_complete(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 key = (__u64)ctx->req;
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[1];
+	__u64 key = (__u64)req;
 	struct uring_file_req *r;
+	struct uring_cqe c;
 	struct file_args a;
 
-	if (!uring_file_op(BPF_CORE_READ((struct io_kiocb *)ctx->req, opcode)))
+	/* file operations are never multishot: a completion without a request is none */
+	if (!req || !uring_file_op(BPF_CORE_READ(req, opcode)))
 		return 0;
 	r = bpf_map_lookup_elem(&uring_file_reqs, &key);
 	if (!r)
 		return 0;
 	if (uring_same_process(&r->who)) {
+		uring_cqe_read(&c, ctx);
 		uring_file_args(&a, r);
-		file_event(&a, ctx->res);
+		file_event(&a, c.res);
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */
 		count(r->type, CNT_SEEN);

@@ -470,22 +470,24 @@ static __always_inline void uring_net_args(struct net_args *a, struct uring_net_
 	a->who = &r->who;
 }
 
-SEC("tp/io_uring/io_uring_submit_req")
-int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+SEC("raw_tp/io_uring_submit_req")
+int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct io_kiocb *req = ctx->req;
-	struct uring_multi_key mk = {.ring = (__u64)ctx->ctx, .user_data = ctx->user_data};
+	struct io_kiocb *req = uring_submit_req(ctx);
+	struct uring_multi_key mk = {};
 	struct uring_net_req r = {};
 	struct net_args a = {};
 	struct vg_filter_type *f;
 	__u64 key = (__u64)req;
 	void *cmd = uring_cmd(req);
-	__u8 op = ctx->opcode;
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u64 flags;
 
 	if (!uring_net_op(op))
 		return 0;
 	uring_who_fill(&r.who);
-	r.fd = ctx->flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
+	flags = BPF_CORE_READ(req, flags);
+	r.fd = flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
 	switch (op) {
 	case IORING_OP_CONNECT:
 		r.type = VG_EV_CONNECT;
@@ -512,7 +514,7 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
 		break;
 	}
-	if (ctx->flags & REQ_F_CQE_SKIP_) {
+	if (flags & REQ_F_CQE_SKIP_) {
 		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
 		r.accept = false;
 		uring_net_args(&a, &r, NULL);
@@ -524,6 +526,10 @@ int vg_uring_net_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 		count(r.type, CNT_SEEN);
 		count(r.type, CNT_FILTERED);
 		return 0;
+	}
+	if (r.multi) {
+		mk.ring = (__u64)BPF_CORE_READ(req, ctx);
+		mk.user_data = BPF_CORE_READ(req, cqe.user_data);
 	}
 	if (bpf_map_update_elem(&uring_net_reqs, &key, &r, BPF_ANY) ||
 	    (r.multi && bpf_map_update_elem(&uring_net_multi, &mk, &r, BPF_ANY))) {
@@ -549,20 +555,27 @@ static __always_inline void uring_net_done(struct uring_net_req *r, struct file 
 	}
 }
 
-SEC("tp/io_uring/io_uring_complete")
-int vg_uring_net_complete(struct trace_event_raw_io_uring_complete *ctx)
+SEC("raw_tp/io_uring_complete")
+int vg_uring_net_complete(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct uring_multi_key mk = {.ring = (__u64)ctx->ctx, .user_data = ctx->user_data};
-	struct io_kiocb *req = ctx->req;
-	__u64 key = (__u64)req;
+	struct uring_multi_key mk;
 	struct uring_net_req *r;
+	struct io_kiocb *req;
+	struct uring_cqe c;
+	__u64 key;
+
+	uring_cqe_read(&c, ctx);
+	req = c.req;
+	key = (__u64)req;
+	mk.ring = c.ring;
+	mk.user_data = c.user_data;
 
 	if (!req) {
 		/* a multishot request's completion: by ring and user_data; the last one
 		 * (without IORING_CQE_F_MORE) comes with the request, below */
 		r = bpf_map_lookup_elem(&uring_net_multi, &mk);
 		if (r)
-			uring_net_done(r, NULL, ctx->res);
+			uring_net_done(r, NULL, c.res);
 		return 0;
 	}
 	if (!uring_net_op(BPF_CORE_READ(req, opcode)))
@@ -570,8 +583,8 @@ int vg_uring_net_complete(struct trace_event_raw_io_uring_complete *ctx)
 	r = bpf_map_lookup_elem(&uring_net_reqs, &key);
 	if (!r)
 		return 0;
-	uring_net_done(r, BPF_CORE_READ(req, file), ctx->res);
-	if (!(ctx->cflags & IORING_CQE_F_MORE_)) {
+	uring_net_done(r, BPF_CORE_READ(req, file), c.res);
+	if (!(c.flags & IORING_CQE_F_MORE_)) {
 		if (r->multi)
 			bpf_map_delete_elem(&uring_net_multi, &mk);
 		bpf_map_delete_elem(&uring_net_reqs, &key);

@@ -51,10 +51,10 @@ static const struct loader_prog programs[] = {
     {"vg_capset_enter", LOADER_TRACEPOINT, NULL, false},
     /* file.bpf.c, net.bpf.c: io_uring operations, kept at submission and sent at
      * completion; a kernel without the io_uring tracepoints switches them off */
-    {"vg_uring_file_submit", LOADER_TRACEPOINT, NULL, false},
-    {"vg_uring_file_complete", LOADER_TRACEPOINT, NULL, false},
-    {"vg_uring_net_submit", LOADER_TRACEPOINT, NULL, false},
-    {"vg_uring_net_complete", LOADER_TRACEPOINT, NULL, false},
+    {"vg_uring_file_submit", LOADER_RAW_TRACEPOINT, NULL, false},
+    {"vg_uring_file_complete", LOADER_RAW_TRACEPOINT, NULL, false},
+    {"vg_uring_net_submit", LOADER_RAW_TRACEPOINT, NULL, false},
+    {"vg_uring_net_complete", LOADER_RAW_TRACEPOINT, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
     VG_SYSCALLS_EXIT(SYSCALL_EXIT_PROG)};
 
