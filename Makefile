@@ -90,6 +90,11 @@ $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
 
+# operations through io_uring: liburing (Debian's liburing-dev), linked in statically too
+$(BUILD)/helpers/uring_probe: tests/e2e/helpers/uring_probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $< -luring
+
 # links libvigil: the outputs' e2e tests drive the sinks with synthetic alerts
 $(BUILD)/alert-driver: tests/e2e/driver/alert_driver.c $(BUILD)/libvigil.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS)

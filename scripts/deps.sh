@@ -7,7 +7,7 @@ pkgs=(
 	# clang also builds the e2e tests' static 32-bit program (-m32 -nostdlib: no 32-bit libc);
 	# libclang-rt-dev holds its fuzzer runtime (make fuzz)
 	make clang libclang-rt-dev clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-	libyaml-dev libpcre2-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libyaml-dev libpcre2-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev liburing-dev
 	python3 python3-pytest
 	podman runc busybox-static iproute2
 	prometheus prometheus-alertmanager rsyslog openssl nodejs

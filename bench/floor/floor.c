@@ -80,7 +80,16 @@ static int floor_read_points(struct floor *f, const char *vigil_obj)
 	{
 		struct floor_point p;
 
+		bool dup = false;
+
 		if (!floor_parse_section(bpf_program__section_name(prog), &p))
+			continue;
+		/* several vigil programs may share a tracepoint (the io_uring ones do): the
+		 * floor attaches once per point, and the kernel refuses a program twice */
+		for (int i = 0; i < f->n_points && !dup; i++)
+			dup = !strcmp(f->points[i].kind, p.kind) &&
+			      !strcmp(f->points[i].name, p.name);
+		if (dup)
 			continue;
 		if (f->n_points == FLOOR_MAX_POINTS) {
 			fprintf(stderr, "floor: %s has more than %d tracepoints\n", vigil_obj,

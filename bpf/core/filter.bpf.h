@@ -26,10 +26,12 @@ static __always_inline struct vg_filter_type *filter_get(__u32 type)
 /*
  * The cheap part of the decision, before any path is resolved. port is the
  * port the type's criterion looks at (0 when none), write tells an open for
- * writing, failed a call that returned an error.
+ * writing, failed a call that returned an error. comm is the comm the record
+ * will carry when it is not the current task's (an io_uring operation run by a
+ * kernel io thread of the submitting process), else NULL.
  */
-static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, bool write,
-							bool failed)
+static __always_inline enum filter_verdict filter_cheap_comm(__u32 type, __u16 port, bool write,
+							     bool failed, const char *comm)
 {
 	struct vg_filter_type *f = filter_get(type);
 	__u32 c;
@@ -46,7 +48,10 @@ static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, 
 	if (c & VG_FC_COMM) {
 		struct vg_comm_key k = {.type = type};
 
-		bpf_get_current_comm(k.comm, sizeof(k.comm));
+		if (comm)
+			bpf_probe_read_kernel(k.comm, sizeof(k.comm), comm);
+		else
+			bpf_get_current_comm(k.comm, sizeof(k.comm));
 		if (bpf_map_lookup_elem(&filter_comms, &k))
 			return FILTER_MATCHED;
 	}
@@ -63,6 +68,13 @@ static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, 
 			return FILTER_MATCHED;
 	}
 	return (c & VG_FC_PATH) ? FILTER_NEED_PATH : FILTER_DROP;
+}
+
+/* filter_cheap_comm() for a record of the current task */
+static __always_inline enum filter_verdict filter_cheap(__u32 type, __u16 port, bool write,
+							bool failed)
+{
+	return filter_cheap_comm(type, port, write, failed, NULL);
 }
 
 /* The path part: path[0..len) is the resolved path (len without NUL). */

@@ -202,10 +202,12 @@ static __always_inline __u32 path_append(char *ev, __u32 off, struct vg_str *s, 
  * else the resolved cwd (dirfd AT_FDCWD) or dirfd's directory. The result is the
  * namespace's view; *skip (when not NULL) gets the bytes before the part the task
  * sees (see walk_skip), and VG_HF_CHROOT goes into *hflags for a chrooted task.
+ * name is user memory when user, else kernel memory (io_uring copied it at submission).
  */
-static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
-					   struct task_struct *t, int dirfd, const char *name,
-					   __u32 *hflags, __u32 trunc_flag, __u16 *skip)
+static __always_inline __u32 joined_append_from(char *ev, __u32 off, struct vg_str *s,
+						struct task_struct *t, int dirfd, const char *name,
+						__u32 *hflags, __u32 trunc_flag, __u16 *skip,
+						bool user)
 {
 	struct vg_str tail = {};
 	const struct path *base;
@@ -218,7 +220,10 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 	s->off = 0;
 	s->len = 0;
 	joined = trunc_flag == VG_FL_PATH_TRUNC ? VG_FL_PATH_JOINED : VG_FL_PATH2_JOINED;
-	bpf_probe_read_user(&first, 1, name);
+	if (user)
+		bpf_probe_read_user(&first, 1, name);
+	else
+		bpf_probe_read_kernel(&first, 1, name);
 	absolute = first == '/';
 	if (absolute) {
 		base = (struct path *)((char *)BPF_CORE_READ(t, fs) +
@@ -251,7 +256,7 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 		start -= 1;
 	else
 		ev[(start - 1) & EV_OFF_MASK] = '/';
-	start = str_append(ev, start, &tail, name, VG_PATH_MAX, true, &trunc);
+	start = str_append(ev, start, &tail, name, VG_PATH_MAX, user, &trunc);
 	if (tail.off)
 		s->len = tail.off + tail.len - s->off;
 	else
@@ -265,10 +270,18 @@ static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s
 raw:
 	if (skip)
 		*skip = sk;
-	start = str_append(ev, off, s, name, VG_PATH_MAX, true, &trunc);
+	start = str_append(ev, off, s, name, VG_PATH_MAX, user, &trunc);
 	if (trunc)
 		*hflags |= trunc_flag;
 	return start;
+}
+
+/* joined_append_from() for a name in user memory: the syscall sensors' case */
+static __always_inline __u32 joined_append(char *ev, __u32 off, struct vg_str *s,
+					   struct task_struct *t, int dirfd, const char *name,
+					   __u32 *hflags, __u32 trunc_flag, __u16 *skip)
+{
+	return joined_append_from(ev, off, s, t, dirfd, name, hflags, trunc_flag, skip, true);
 }
 
 #endif /* VIGIL_PATH_BPF_H */

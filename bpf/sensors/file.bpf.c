@@ -10,6 +10,7 @@
 #include "core/path.bpf.h"
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
+#include "core/uring.bpf.h"
 
 #define O_WRONLY_      01
 #define O_RDWR_	       02
@@ -33,6 +34,8 @@ struct file_args {
 	__u32 uid;	    /* chown owner */
 	__u32 gid;	    /* chown group */
 	__s64 length;	    /* truncate length */
+	bool kernel_names;  /* name, name2, target are kernel memory (io_uring), not user */
+	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
 };
 
 static __always_inline void object_info(struct vg_file *e, struct file *f)
@@ -71,12 +74,15 @@ static __noinline int file_event(struct file_args *a, long ret)
 		char c = 1;
 
 		/* an empty name with AT_EMPTY_PATH: the object is dirfd itself */
-		bpf_probe_read_user(&c, 1, a->name);
+		if (a->kernel_names)
+			bpf_probe_read_kernel(&c, 1, a->name);
+		else
+			bpf_probe_read_user(&c, 1, a->name);
 		if (!c)
 			a->fd = a->dirfd;
 	}
 	write = a->is_open ? (a->flags & WRITE_FLAGS) != 0 : true;
-	verdict = filter_cheap(type, 0, write, ret < 0);
+	verdict = filter_cheap_comm(type, 0, write, ret < 0, a->who ? a->who->comm : NULL);
 	if (verdict == FILTER_DROP) {
 		count(type, CNT_FILTERED);
 		return 0;
@@ -102,6 +108,8 @@ static __noinline int file_event(struct file_args *a, long ret)
 		return 0;
 	e = (struct vg_file *)ev;
 	hdr_fill(&e->hdr, t, type);
+	if (a->who)
+		uring_hdr(&e->hdr, a->who);
 	e->ret = ret;
 	e->syscall = a->syscall;
 	e->pad0 = 0;
@@ -134,25 +142,27 @@ static __noinline int file_event(struct file_args *a, long ret)
 				e->hdr.flags |= VG_FL_PATH_TRUNC;
 		}
 	} else if (a->name) {
-		off = joined_append(ev, off, &e->path, t, a->dirfd, a->name, &e->hdr.flags,
-				    VG_FL_PATH_TRUNC, &e->path_skip);
+		off = joined_append_from(ev, off, &e->path, t, a->dirfd, a->name, &e->hdr.flags,
+					 VG_FL_PATH_TRUNC, &e->path_skip, !a->kernel_names);
 	}
 	if (a->name) {
 		trunc = false;
-		off = str_append(ev, off, &e->raw, a->name, VG_PATH_MAX, true, &trunc);
+		off = str_append(ev, off, &e->raw, a->name, VG_PATH_MAX, !a->kernel_names, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_FL_RAW_TRUNC;
 	}
 	if (a->name2) {
-		off = joined_append(ev, off, &e->path2, t, a->dirfd2, a->name2, &e->hdr.flags,
-				    VG_FL_PATH2_TRUNC, NULL);
+		off = joined_append_from(ev, off, &e->path2, t, a->dirfd2, a->name2, &e->hdr.flags,
+					 VG_FL_PATH2_TRUNC, NULL, !a->kernel_names);
 		trunc = false;
-		off = str_append(ev, off, &e->raw2, a->name2, VG_PATH_MAX, true, &trunc);
+		off =
+		    str_append(ev, off, &e->raw2, a->name2, VG_PATH_MAX, !a->kernel_names, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_FL_RAW_TRUNC;
 	} else if (a->target) {
 		trunc = false;
-		off = str_append(ev, off, &e->raw2, a->target, VG_PATH_MAX, true, &trunc);
+		off =
+		    str_append(ev, off, &e->raw2, a->target, VG_PATH_MAX, !a->kernel_names, &trunc);
 		if (trunc)
 			e->hdr.flags |= VG_FL_RAW_TRUNC;
 	}
@@ -433,4 +443,244 @@ SYSCALL_SENSOR(ftruncate, "ftruncate")
 	a.fd = sys_arg(sc, 0);
 	a.length = sys_off_arg(sc, 1);
 	return file_event(&a, ret);
+}
+
+/* ---- io_uring: the same records for operations submitted through a ring ---- */
+
+/* What a file operation's record needs from its submission, kept until its completion. */
+struct uring_file_req {
+	struct uring_who who;	 /* the submitter */
+	__u32 type;		 /* enum vg_type */
+	__u16 syscall;		 /* enum vg_syscall of the syscall form */
+	bool is_open;		 /* the result is a new fd (not a registered-file slot) */
+	bool has_name2;		 /* name2 is a second path (rename, link) */
+	bool has_target;	 /* name2 is a symlink's target string */
+	__u8 pad[3];		 /* zero */
+	__s32 dirfd;		 /* base of name */
+	__s32 dirfd2;		 /* base of name2 */
+	__u32 flags;		 /* O_*, AT_* or RENAME_* flags */
+	__u32 mode;		 /* open or mkdir mode */
+	char name[VG_PATH_MAX];	 /* the path as the kernel copied it at submission */
+	char name2[VG_PATH_MAX]; /* the second path, or the symlink's target */
+};
+
+/* requests in flight by address; the kernel frees the names before it completes them */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, URING_FILE_REQS_MAX);
+	__type(key, __u64);
+	__type(value, struct uring_file_req);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uring_file_reqs SEC(".maps");
+
+/* per CPU: the entry being built (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uring_file_req);
+} uring_file_stage SEC(".maps");
+
+static __always_inline bool uring_file_op(__u8 op)
+{
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2:
+	case IORING_OP_UNLINKAT:
+	case IORING_OP_RENAMEAT:
+	case IORING_OP_MKDIRAT:
+	case IORING_OP_SYMLINKAT:
+	case IORING_OP_LINKAT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Copies a struct filename's string (kernel memory, freed before completion). */
+static __always_inline void uring_name(char *dst, struct filename *fn)
+{
+	const char *p = BPF_CORE_READ(fn, name);
+
+	dst[0] = 0;
+	if (p)
+		bpf_probe_read_kernel_str(dst, VG_PATH_MAX, p);
+}
+
+/* Fills r from a prepared request of a file opcode: the fields the syscall form has. */
+static __always_inline void uring_file_prep(struct uring_file_req *r, struct io_kiocb *req, __u8 op)
+{
+	void *cmd = uring_cmd(req);
+
+	r->is_open = false;
+	r->has_name2 = false;
+	r->has_target = false;
+	r->dirfd = AT_FDCWD_;
+	r->dirfd2 = AT_FDCWD_;
+	r->flags = 0;
+	r->mode = 0;
+	r->name2[0] = 0;
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2: {
+		struct io_open *o = cmd;
+
+		r->type = VG_EV_OPEN;
+		r->syscall = op == IORING_OP_OPENAT ? VG_SYS_OPENAT : VG_SYS_OPENAT2;
+		/* a direct descriptor goes into the ring's file table: the result is no fd */
+		r->is_open = BPF_CORE_READ(o, file_slot) == 0;
+		r->dirfd = BPF_CORE_READ(o, dfd);
+		r->flags = BPF_CORE_READ(o, how.flags);
+		r->mode = BPF_CORE_READ(o, how.mode);
+		uring_name(r->name, BPF_CORE_READ(o, filename));
+		break;
+	}
+	case IORING_OP_UNLINKAT: {
+		struct io_unlink *u = cmd;
+
+		r->type = VG_EV_UNLINK;
+		r->syscall = VG_SYS_UNLINKAT;
+		r->dirfd = BPF_CORE_READ(u, dfd);
+		r->flags = BPF_CORE_READ(u, flags);
+		uring_name(r->name, BPF_CORE_READ(u, filename));
+		break;
+	}
+	case IORING_OP_MKDIRAT: {
+		struct io_mkdir *m = cmd;
+
+		r->type = VG_EV_MKDIR;
+		r->syscall = VG_SYS_MKDIRAT;
+		r->dirfd = BPF_CORE_READ(m, dfd);
+		r->mode = BPF_CORE_READ(m, mode);
+		uring_name(r->name, BPF_CORE_READ(m, filename));
+		break;
+	}
+	case IORING_OP_RENAMEAT: {
+		struct io_rename *n = cmd;
+
+		/* the ring's rename takes renameat2's flags */
+		r->type = VG_EV_RENAME;
+		r->syscall = VG_SYS_RENAMEAT2;
+		r->has_name2 = true;
+		r->dirfd = BPF_CORE_READ(n, old_dfd);
+		r->dirfd2 = BPF_CORE_READ(n, new_dfd);
+		r->flags = BPF_CORE_READ(n, flags);
+		uring_name(r->name, BPF_CORE_READ(n, oldpath));
+		uring_name(r->name2, BPF_CORE_READ(n, newpath));
+		break;
+	}
+	case IORING_OP_LINKAT: {
+		struct io_link *l = cmd;
+
+		r->type = VG_EV_LINK;
+		r->syscall = VG_SYS_LINKAT;
+		r->has_name2 = true;
+		r->dirfd = BPF_CORE_READ(l, old_dfd);
+		r->dirfd2 = BPF_CORE_READ(l, new_dfd);
+		r->flags = BPF_CORE_READ(l, flags);
+		uring_name(r->name, BPF_CORE_READ(l, oldpath));
+		uring_name(r->name2, BPF_CORE_READ(l, newpath));
+		break;
+	}
+	default: {
+		/* IORING_OP_SYMLINKAT keeps the target in oldpath, the new link in newpath */
+		struct io_link *l = cmd;
+
+		r->type = VG_EV_SYMLINK;
+		r->syscall = VG_SYS_SYMLINKAT;
+		r->has_target = true;
+		r->dirfd = BPF_CORE_READ(l, new_dfd);
+		uring_name(r->name, BPF_CORE_READ(l, newpath));
+		uring_name(r->name2, BPF_CORE_READ(l, oldpath));
+		break;
+	}
+	}
+}
+
+/* The builder's arguments for a kept request: names in kernel memory, the submitter's header. */
+static __always_inline void uring_file_args(struct file_args *a, struct uring_file_req *r)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	a->type = r->type;
+	a->syscall = r->syscall;
+	a->is_open = r->is_open;
+	a->fd = -1;
+	a->dirfd = r->dirfd;
+	a->dirfd2 = r->dirfd2;
+	a->name = r->name;
+	a->name2 = r->has_name2 ? r->name2 : NULL;
+	a->target = r->has_target ? r->name2 : NULL;
+	a->flags = r->flags;
+	a->mode = r->mode;
+	a->uid = (__u32)-1;
+	a->gid = (__u32)-1;
+	a->kernel_names = true;
+	a->who = &r->who;
+}
+
+SEC("raw_tp/io_uring_submit_req")
+int vg_uring_file_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_kiocb *req = uring_submit_req(ctx);
+	__u64 key = (__u64)req;
+	struct uring_file_req *r;
+	struct file_args a;
+	__u32 zero = 0;
+	__u8 op = BPF_CORE_READ(req, opcode);
+	bool write;
+
+	if (!uring_file_op(op))
+		return 0;
+	r = bpf_map_lookup_elem(&uring_file_stage, &zero);
+	if (!r)
+		return 0;
+	uring_who_fill(&r->who);
+	uring_file_prep(r, req, op);
+	if (BPF_CORE_READ(req, flags) & REQ_F_CQE_SKIP_) {
+		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
+		r->is_open = false;
+		uring_file_args(&a, r);
+		return file_event(&a, 0);
+	}
+	/* a type no rule can match, whatever the result, is dropped before anything is kept */
+	write = r->is_open ? (r->flags & WRITE_FLAGS) != 0 : true;
+	if (filter_cheap_comm(r->type, 0, write, true, r->who.comm) == FILTER_DROP) {
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_FILTERED);
+		return 0;
+	}
+	if (bpf_map_update_elem(&uring_file_reqs, &key, r, BPF_ANY)) {
+		/* too many requests in flight: the record is lost, and counted */
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_LOST);
+	}
+	return 0;
+}
+
+SEC("raw_tp/io_uring_complete")
+int vg_uring_file_complete(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[1];
+	__u64 key = (__u64)req;
+	struct uring_file_req *r;
+	struct uring_cqe c;
+	struct file_args a;
+
+	/* file operations are never multishot: a completion without a request is none */
+	if (!req || !uring_file_op(BPF_CORE_READ(req, opcode)))
+		return 0;
+	r = bpf_map_lookup_elem(&uring_file_reqs, &key);
+	if (!r)
+		return 0;
+	if (uring_same_process(&r->who)) {
+		uring_cqe_read(&c, ctx);
+		uring_file_args(&a, r);
+		file_event(&a, c.res);
+	} else {
+		/* completed by a kernel worker after the process went: nobody to attribute it to */
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_LOST);
+	}
+	bpf_map_delete_elem(&uring_file_reqs, &key);
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include "core/filter.bpf.h"
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
+#include "core/uring.bpf.h"
 
 #define AF_UNIX_      1
 #define AF_INET_      2
@@ -24,13 +25,16 @@
 #define SUN_NAME_MASK 127 /* bounds a name length for the verifier */
 
 struct net_args {
-	__u32 type;	   /* enum vg_type */
-	__u16 syscall;	   /* enum vg_syscall */
-	bool accept;	   /* ret is a new socket's fd */
-	int fd;		   /* the socket argument */
-	const void *uaddr; /* the caller's sockaddr (user memory), NULL none */
-	long uaddr_len;	   /* its length argument */
-	int backlog;	   /* listen backlog */
+	__u32 type;		     /* enum vg_type */
+	__u16 syscall;		     /* enum vg_syscall */
+	bool accept;		     /* ret is a new socket's fd */
+	int fd;			     /* the socket argument */
+	const void *uaddr;	     /* the caller's sockaddr (user memory), NULL none */
+	long uaddr_len;		     /* its length argument */
+	int backlog;		     /* listen backlog */
+	struct file *file;	     /* the socket's file when known (io_uring), else from fd */
+	bool kernel_addr;	     /* uaddr is kernel memory (io_uring's copy), not user */
+	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
 };
 
 /* The caller's sockaddr as the user ABI lays it out (sockaddr_in / sockaddr_in6). */
@@ -65,6 +69,8 @@ static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct 
 	barrier_var(n);
 	if (n > sizeof(*sa))
 		n = sizeof(*sa);
+	if (a->kernel_addr)
+		return bpf_probe_read_kernel(sa, n, a->uaddr) == 0;
 	return bpf_probe_read_user(sa, n, a->uaddr) == 0;
 }
 
@@ -208,14 +214,18 @@ static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, st
 	if (e->unix_path.off || !a->uaddr || a->uaddr_len <= SUN_PATH_OFF ||
 	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND))
 		return off;
-	if (bpf_probe_read_user(&family, sizeof(family), a->uaddr) || family != AF_UNIX_)
+	if (a->kernel_addr)
+		bpf_probe_read_kernel(&family, sizeof(family), a->uaddr);
+	else
+		bpf_probe_read_user(&family, sizeof(family), a->uaddr);
+	if (family != AF_UNIX_)
 		return off;
 	/* an oversized length is refused by the kernel, but the name tried is still news */
 	n = a->uaddr_len - SUN_PATH_OFF;
 	if (n > SUN_PATH_MAX)
 		n = SUN_PATH_MAX;
 	off = unix_name_append(ev, off, &e->unix_path, (const char *)a->uaddr + SUN_PATH_OFF, n,
-			       true);
+			       !a->kernel_addr);
 	if (e->unix_path.off)
 		e->hdr.flags |=
 		    a->type == VG_EV_CONNECT ? VG_NF_PEER_FROM_ARG : VG_NF_LOCAL_FROM_ARG;
@@ -242,7 +252,7 @@ static __noinline int net_event(struct net_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
-	f = fd_file(t, a->fd);
+	f = a->file ? a->file : fd_file(t, a->fd);
 	sk = file_sock(f);
 	obj = sk;
 	if (a->accept && ret >= 0) {
@@ -252,7 +262,7 @@ static __noinline int net_event(struct net_args *a, long ret)
 			obj = nsk;
 	}
 	port = filter_port(a, obj, &sa, &have_sa);
-	verdict = filter_cheap(type, port, false, ret < 0);
+	verdict = filter_cheap_comm(type, port, false, ret < 0, a->who ? a->who->comm : NULL);
 	/* no path criterion names a network type, except a unix socket's name */
 	if (verdict == FILTER_NEED_PATH &&
 	    (!obj || BPF_CORE_READ(obj, __sk_common.skc_family) != AF_UNIX_))
@@ -267,6 +277,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 		return 0;
 	e = (struct vg_net *)ev;
 	hdr_fill(&e->hdr, t, type);
+	if (a->who)
+		uring_hdr(&e->hdr, a->who);
 	e->ret = ret;
 	e->syscall = a->syscall;
 	e->family = 0;
@@ -387,3 +399,218 @@ static __always_inline int socketcall_sensor(struct sysc sc, long ret)
 }
 
 SYSCALL_SENSOR_32(socketcall)
+
+/* ---- io_uring: the same records for operations submitted through a ring ---- */
+
+#define URING_ADDR_MAX		 128	   /* sizeof(struct sockaddr_storage) */
+#define IORING_ACCEPT_MULTISHOT_ (1u << 0) /* io_accept.iou_flags */
+
+/* What a network operation's record needs from its submission, kept until its completion. */
+struct uring_net_req {
+	struct uring_who who;	   /* the submitter */
+	__u32 type;		   /* enum vg_type */
+	__u16 syscall;		   /* enum vg_syscall of the syscall form */
+	bool accept;		   /* the result is a new socket's fd (not a direct descriptor) */
+	bool multi;		   /* a multishot accept: kept by ring and user_data too */
+	__s32 fd;		   /* the socket's fd; -1 for a registered-file index */
+	__s32 addr_len;		   /* bytes of addr; 0 none */
+	__s32 backlog;		   /* listen backlog */
+	__u32 pad1;		   /* zero */
+	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission */
+};
+
+/* requests in flight by address */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, URING_NET_REQS_MAX);
+	__type(key, __u64);
+	__type(value, struct uring_net_req);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uring_net_reqs SEC(".maps");
+
+/* A multishot request's completions but the last carry no request, only its ring and user_data. */
+struct uring_multi_key {
+	__u64 ring;	 /* struct io_ring_ctx * */
+	__u64 user_data; /* the submitter's tag of the request */
+};
+
+/* multishot accepts in flight, by ring and user_data: their entries, as above */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, URING_NET_REQS_MAX);
+	__type(key, struct uring_multi_key);
+	__type(value, struct uring_net_req);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} uring_net_multi SEC(".maps");
+
+static __always_inline bool uring_net_op(__u8 op)
+{
+	switch (op) {
+	case IORING_OP_CONNECT:
+	case IORING_OP_ACCEPT:
+	case IORING_OP_BIND:
+	case IORING_OP_LISTEN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The caller's sockaddr, read at submission, just after the kernel copied it. The
+ * kernel's own copy is in the request's async data, whose layout is not in BTF (and
+ * has changed between kernels), so the caller's buffer is read, as for the syscall.
+ */
+static __always_inline void uring_addr(struct uring_net_req *r, const void *uaddr, int len)
+{
+	__u64 n = len;
+
+	r->addr_len = 0;
+	if (!uaddr || len < 2)
+		return;
+	barrier_var(n);
+	if (n > URING_ADDR_MAX)
+		n = URING_ADDR_MAX;
+	if (!bpf_probe_read_user(r->addr, n, uaddr))
+		r->addr_len = n;
+}
+
+/* The builder's arguments for a kept request: the sockaddr in kernel memory, the submitter. */
+static __always_inline void uring_net_args(struct net_args *a, struct uring_net_req *r,
+					   struct file *file)
+{
+	a->type = r->type;
+	a->syscall = r->syscall;
+	a->accept = r->accept;
+	a->fd = r->fd;
+	a->backlog = r->backlog;
+	a->file = file;
+	if (r->addr_len) {
+		a->uaddr = r->addr;
+		a->uaddr_len = r->addr_len;
+		a->kernel_addr = true;
+	}
+	a->who = &r->who;
+}
+
+SEC("raw_tp/io_uring_submit_req")
+int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_kiocb *req = uring_submit_req(ctx);
+	struct uring_multi_key mk = {};
+	struct uring_net_req r = {};
+	struct net_args a = {};
+	struct vg_filter_type *f;
+	__u64 key = (__u64)req;
+	void *cmd = uring_cmd(req);
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u64 flags;
+
+	if (!uring_net_op(op))
+		return 0;
+	uring_who_fill(&r.who);
+	flags = BPF_CORE_READ(req, flags);
+	r.fd = flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
+	switch (op) {
+	case IORING_OP_CONNECT:
+		r.type = VG_EV_CONNECT;
+		r.syscall = VG_SYS_CONNECT;
+		uring_addr(&r, BPF_CORE_READ((struct io_connect *)cmd, addr),
+			   BPF_CORE_READ((struct io_connect *)cmd, addr_len));
+		break;
+	case IORING_OP_ACCEPT:
+		r.type = VG_EV_ACCEPT;
+		r.syscall = VG_SYS_ACCEPT4;
+		r.accept = BPF_CORE_READ((struct io_accept *)cmd, file_slot) == 0;
+		if (bpf_core_field_exists(((struct io_accept *)cmd)->iou_flags))
+			r.multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
+				  IORING_ACCEPT_MULTISHOT_;
+		break;
+	case IORING_OP_BIND:
+		/* the request keeps no pointer to the caller's sockaddr: the socket's it is */
+		r.type = VG_EV_BIND;
+		r.syscall = VG_SYS_BIND;
+		break;
+	default:
+		r.type = VG_EV_LISTEN;
+		r.syscall = VG_SYS_LISTEN;
+		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
+		break;
+	}
+	if (flags & REQ_F_CQE_SKIP_) {
+		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
+		r.accept = false;
+		uring_net_args(&a, &r, NULL);
+		return net_event(&a, 0);
+	}
+	/* the port is not known yet: only a type that sends nothing is dropped here */
+	f = filter_get(r.type);
+	if (f && f->mode == VG_FILTER_NONE) {
+		count(r.type, CNT_SEEN);
+		count(r.type, CNT_FILTERED);
+		return 0;
+	}
+	if (r.multi) {
+		mk.ring = (__u64)BPF_CORE_READ(req, ctx);
+		mk.user_data = BPF_CORE_READ(req, cqe.user_data);
+	}
+	if (bpf_map_update_elem(&uring_net_reqs, &key, &r, BPF_ANY) ||
+	    (r.multi && bpf_map_update_elem(&uring_net_multi, &mk, &r, BPF_ANY))) {
+		/* too many requests in flight: the record is lost, and counted */
+		count(r.type, CNT_SEEN);
+		count(r.type, CNT_LOST);
+	}
+	return 0;
+}
+
+/* One completion of a kept request: its record, or its loss when nobody can own it. */
+static __always_inline void uring_net_done(struct uring_net_req *r, struct file *file, long res)
+{
+	struct net_args a = {};
+
+	if (uring_same_process(&r->who)) {
+		uring_net_args(&a, r, file);
+		net_event(&a, res);
+	} else {
+		/* completed by a kernel worker after the process went: nobody to attribute it to */
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_LOST);
+	}
+}
+
+SEC("raw_tp/io_uring_complete")
+int vg_uring_net_complete(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct uring_multi_key mk;
+	struct uring_net_req *r;
+	struct io_kiocb *req;
+	struct uring_cqe c;
+	__u64 key;
+
+	uring_cqe_read(&c, ctx);
+	req = c.req;
+	key = (__u64)req;
+	mk.ring = c.ring;
+	mk.user_data = c.user_data;
+
+	if (!req) {
+		/* a multishot request's completion: by ring and user_data; the last one
+		 * (without IORING_CQE_F_MORE) comes with the request, below */
+		r = bpf_map_lookup_elem(&uring_net_multi, &mk);
+		if (r)
+			uring_net_done(r, NULL, c.res);
+		return 0;
+	}
+	if (!uring_net_op(BPF_CORE_READ(req, opcode)))
+		return 0;
+	r = bpf_map_lookup_elem(&uring_net_reqs, &key);
+	if (!r)
+		return 0;
+	uring_net_done(r, BPF_CORE_READ(req, file), c.res);
+	if (!(c.flags & IORING_CQE_F_MORE_)) {
+		if (r->multi)
+			bpf_map_delete_elem(&uring_net_multi, &mk);
+		bpf_map_delete_elem(&uring_net_reqs, &key);
+	}
+	return 0;
+}

@@ -535,3 +535,19 @@ SYSCALL_SENSOR(tgkill, "tgkill")
 {
 	return kill_event(ret, VG_SYS_TGKILL, sys_arg(sc, 0), sys_arg(sc, 2), sys_arg(sc, 1));
 }
+
+#define IO_URING_PARAMS_FLAGS_OFF 8 /* offsetof(struct io_uring_params, flags), UAPI */
+
+/* io_uring_setup(entries, params): arg0 = IORING_SETUP_* flags, arg1 = entries, ret = the ring */
+SYSCALL_SENSOR(io_uring_setup, "io_uring_setup")
+{
+	PRIV_ARGS(VG_EV_IO_URING, VG_SYS_IO_URING_SETUP);
+	const char *params = (const char *)sys_arg(sc, 1);
+	__u32 flags = 0;
+
+	if (params)
+		bpf_probe_read_user(&flags, sizeof(flags), params + IO_URING_PARAMS_FLAGS_OFF);
+	a.arg[0] = flags;
+	a.arg[1] = (__u32)sys_arg(sc, 0);
+	return priv_event(&a, ret);
+}

@@ -57,6 +57,7 @@ enum vg_type {
 	VG_EV_MEMFD = 57,     /* memfd_create */
 	VG_EV_CHROOT = 58,    /* chroot */
 	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
+	VG_EV_IO_URING = 60,  /* io_uring_setup: a ring was created */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -76,11 +77,12 @@ enum vg_syscall {
  * vg_hdr.flags bits 0-7: meanings common to every record type (per-type bits start at 8).
  */
 enum vg_hdr_flags {
-	VG_HF_COMPAT = 1u << 0, /* made through the 32-bit (ia32) syscall ABI; exec: a 32-bit
-				 * image */
-	VG_HF_CHROOT = 1u << 2, /* the task's root is not its mount namespace's root (chroot):
-				 * paths are the namespace's view, *_skip fields give the
-				 * part the task saw */
+	VG_HF_COMPAT = 1u << 0,	  /* made through the 32-bit (ia32) syscall ABI; exec: a 32-bit
+				   * image */
+	VG_HF_IO_URING = 1u << 1, /* the operation was submitted through io_uring, not a syscall */
+	VG_HF_CHROOT = 1u << 2,	  /* the task's root is not its mount namespace's root (chroot):
+				   * paths are the namespace's view, *_skip fields give the
+				   * part the task saw */
 };
 
 /* A *_skip value: the object lies outside the task's root (no chroot-relative path). */

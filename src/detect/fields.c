@@ -116,6 +116,7 @@ enum field_id {
 	F_PROC_ANCESTRY_UNKNOWN,
 	F_EVT_IS_COMPAT,
 	F_PROC_IS_COMPAT,
+	F_EVT_IS_IO_URING,
 };
 
 #define S   RULE_FT_STRING
@@ -145,6 +146,7 @@ static const struct rule_field_def registry[] = {
     {"evt.arg", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_EVT_ARG},
     {"evt.args", S, RULE_FARG_NONE, 0, F_EVT_ARGS},
     {"evt.source", S, RULE_FARG_NONE, 0, F_EVT_SOURCE},
+    {"evt.is_io_uring", B, RULE_FARG_NONE, 0, F_EVT_IS_IO_URING},
     {"proc.pid", I, RULE_FARG_NONE, 0, F_PROC_PID},
     {"proc.ppid", I, RULE_FARG_NONE, 0, F_PROC_PPID},
     {"proc.name", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_NAME},
@@ -992,6 +994,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return put_cstr(out, "<");
 	case F_EVT_SOURCE:
 		return put_cstr(out, "syscall");
+	case F_EVT_IS_IO_URING:
+		return put_bool(out, h->flags & VG_HF_IO_URING);
 	case F_EVT_RES:
 		if (!ev->sys)
 			return h->type == VG_EV_EXEC ? put_cstr(out, "SUCCESS") : 0;

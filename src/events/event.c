@@ -365,6 +365,10 @@ void event_to_json(const struct event *ev, const struct proc_info *const *ancest
 	/* made through the 32-bit ABI (evt.is_compat) */
 	json_key(j, "compat");
 	json_bool(j, h->flags & VG_HF_COMPAT);
+	if (h->flags & VG_HF_IO_URING) {
+		json_key(j, "is_io_uring");
+		json_bool(j, true);
+	}
 	ev->kind->json(j, ev);
 	json_key(j, "ancestry");
 	json_arr_begin(j);
@@ -400,7 +404,8 @@ void event_to_text(const struct event *ev, FILE *out)
 	fprintf(out, "%.12s %-5s %-12s pid=%u ppid=%u uid=%u ", when + 11, ev->kind->name,
 		c->short_id[0] ? c->short_id : "host", h->pid, h->ppid, h->uid);
 	if (ev->sys) {
-		fprintf(out, "%s ", event_syscall_name(ev->syscall));
+		fprintf(out, "%s%s ", event_syscall_name(ev->syscall),
+			h->flags & VG_HF_IO_URING ? "(io_uring)" : "");
 		if (ev->ret < 0 && ev->ret > -4096)
 			fprintf(out, "%s ", strerrorname_np(-ev->ret));
 	}

@@ -188,6 +188,18 @@ static const struct name_val memfd_vals[] = {
     {0x08, "MFD_NOEXEC_SEAL"}, {0x10, "MFD_EXEC"},
 };
 
+static const struct name_val uring_setup_vals[] = {
+    {BIT(0), "IORING_SETUP_IOPOLL"},	     {BIT(1), "IORING_SETUP_SQPOLL"},
+    {BIT(2), "IORING_SETUP_SQ_AFF"},	     {BIT(3), "IORING_SETUP_CQSIZE"},
+    {BIT(4), "IORING_SETUP_CLAMP"},	     {BIT(5), "IORING_SETUP_ATTACH_WQ"},
+    {BIT(6), "IORING_SETUP_R_DISABLED"},     {BIT(7), "IORING_SETUP_SUBMIT_ALL"},
+    {BIT(8), "IORING_SETUP_COOP_TASKRUN"},   {BIT(9), "IORING_SETUP_TASKRUN_FLAG"},
+    {BIT(10), "IORING_SETUP_SQE128"},	     {BIT(11), "IORING_SETUP_CQE32"},
+    {BIT(12), "IORING_SETUP_SINGLE_ISSUER"}, {BIT(13), "IORING_SETUP_DEFER_TASKRUN"},
+    {BIT(14), "IORING_SETUP_NO_MMAP"},	     {BIT(15), "IORING_SETUP_REGISTERED_FD_ONLY"},
+    {BIT(16), "IORING_SETUP_NO_SQARRAY"},
+};
+
 static const struct name_val finit_vals[] = {
     {1, "MODULE_INIT_IGNORE_MODVERSIONS"},
     {2, "MODULE_INIT_IGNORE_VERMAGIC"},
@@ -320,6 +332,7 @@ static const struct name_set clone_flags = NAME_SET(clone_vals, true);
 static const struct name_set mount_flags = NAME_SET(mount_vals, true);
 static const struct name_set umount_flags = NAME_SET(umount_vals, true);
 static const struct name_set memfd_flags = NAME_SET(memfd_vals, true);
+static const struct name_set uring_setup_flags = NAME_SET(uring_setup_vals, true);
 static const struct name_set finit_flags = NAME_SET(finit_vals, true);
 static const struct name_set delete_flags = NAME_SET(delete_vals, true);
 static const struct name_set bpf_cmds = NAME_SET(bpf_cmd_vals, false);
@@ -390,6 +403,8 @@ static const struct name_set *arg0_names(uint16_t sys)
 		return &umount_flags;
 	case VG_SYS_MEMFD_CREATE:
 		return &memfd_flags;
+	case VG_SYS_IO_URING_SETUP:
+		return &uring_setup_flags;
 	case VG_SYS_FINIT_MODULE:
 		return &finit_flags;
 	case VG_SYS_DELETE_MODULE:
@@ -665,6 +680,13 @@ static void kill_json(struct json_buf *j, const struct event *ev, const struct v
 	}
 }
 
+static void io_uring_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
+{
+	json_names(j, "flags", &uring_setup_flags, p->arg0);
+	json_key(j, "entries");
+	json_uint(j, p->arg1);
+}
+
 /* Records of a type this file does not know (a newer kernel side) keep their raw fields. */
 static void raw_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
@@ -699,6 +721,7 @@ static const struct priv_kind kinds[VG_EV_TYPE_MAX] = {
     [VG_EV_MEMFD] = {memfd_json, {"name"}},
     [VG_EV_CHROOT] = {chroot_json, {"path"}},
     [VG_EV_KILL] = {kill_json},
+    [VG_EV_IO_URING] = {io_uring_json},
 };
 
 static const struct priv_kind raw_kind = {raw_json, {"s1", "s2", "s3"}};
@@ -823,6 +846,10 @@ void event_priv_text(FILE *out, const struct event *ev)
 	case VG_EV_KILL:
 		text_names(out, &signals, p->arg0);
 		fprintf(out, "target=%d ", p->target);
+		break;
+	case VG_EV_IO_URING:
+		text_names(out, &uring_setup_flags, p->arg0);
+		fprintf(out, "entries=%llu ", (unsigned long long)p->arg1);
 		break;
 	default:
 		fprintf(out, "target=%d arg0=%llu ", p->target, (unsigned long long)p->arg0);

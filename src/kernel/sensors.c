@@ -60,6 +60,12 @@ static const struct loader_prog programs[] = {
     {"vg_sys_exit", LOADER_RAW_TRACEPOINT, NULL, false},
     /* net.bpf.c: the ia32 socket calls */
     {"vg_socketcall_32", LOADER_TAIL_CALL, NULL, false},
+    /* file.bpf.c, net.bpf.c: io_uring operations, kept at submission and sent at
+     * completion; a kernel without the io_uring tracepoints switches them off */
+    {"vg_uring_file_submit", LOADER_RAW_TRACEPOINT, NULL, false},
+    {"vg_uring_file_complete", LOADER_RAW_TRACEPOINT, NULL, false},
+    {"vg_uring_net_submit", LOADER_RAW_TRACEPOINT, NULL, false},
+    {"vg_uring_net_complete", LOADER_RAW_TRACEPOINT, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
     VG_SYSCALLS_TRACED(SYSCALL_EXIT_PROG) VG_SYSCALLS_DISPATCHED(SYSCALL_DISPATCHED_PROG)};
 

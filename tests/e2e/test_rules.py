@@ -772,6 +772,16 @@ def test_bpf_program_loaded_by_unexpected_process(rv):
     not_fired(rv, "BPF program loaded by unexpected process", proc_pid=near["pid"])
 
 
+def test_io_uring_ring_created_by_unexpected_program(rv, workdir):
+    # near miss: the same program under the name of a known io_uring user
+    fio = copy_exe(helper("uring_probe"), os.path.join(workdir, "fio"))
+    near, _ = run([fio, "open", "/etc/hostname", "0", "0"])
+    pid, _ = run([helper("uring_probe"), "--sqpoll", "open", "/etc/hostname", "0", "0"])
+    a = fired(rv, "io_uring ring created by unexpected program", proc_pid=pid)
+    assert of(a, "evt.arg.flags") == "IORING_SETUP_SQPOLL"
+    not_fired(rv, "io_uring ring created by unexpected program", proc_pid=near)
+
+
 def test_ptrace_traceme_anti_debugging(rv, workdir):
     gdb = copy_exe(helper("rule_probe"), os.path.join(workdir, "gdb"))
     near = probe("traceme", exe=gdb)[0]

@@ -4,6 +4,8 @@
  * paths, pseudo files, hostile bytes, absent and out-of-bounds strings.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "events/event.h"
@@ -166,4 +168,31 @@ Test(event_file, out_of_bounds_strings_are_absent)
 	s = render(&r, &j);
 	cr_assert(strstr(s, "\"path\":null,\"raw\":null"), "%s", s);
 	json_free(&j);
+}
+
+Test(event_file, io_uring_operations_are_flagged)
+{
+	struct frec r;
+	struct json_buf j;
+	struct event ev;
+	char *s, *text = NULL;
+	size_t n = 0;
+	FILE *out;
+
+	frec_init(&r, VG_EV_UNLINK, VG_SYS_UNLINKAT, 0);
+	frec_str(&r, &r.f.path, "/var/log/x.log");
+	s = render(&r, &j);
+	cr_assert_null(strstr(s, "is_io_uring"), "%s", s);
+	json_free(&j);
+	r.f.hdr.flags = VG_HF_IO_URING;
+	s = render(&r, &j);
+	cr_assert(strstr(s, "\"error\":null,\"compat\":false,\"is_io_uring\":true,\"file\""), "%s",
+		  s);
+	json_free(&j);
+	cr_assert_eq(event_decode(&ev, r.buf, r.off), 0);
+	out = open_memstream(&text, &n);
+	event_to_text(&ev, out);
+	fclose(out);
+	cr_assert(strstr(text, " unlinkat(io_uring) "), "%s", text);
+	free(text);
 }

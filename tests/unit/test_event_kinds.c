@@ -148,20 +148,24 @@ static const struct {
 	const char *falco;
 	int code;
 } abi[] = {
-    {"execve", 1},	  {"open", 2},		{"openat", 3},	       {"openat2", 4},
-    {"creat", 5},	  {"unlink", 6},	{"unlinkat", 7},       {"rmdir", 8},
-    {"rename", 9},	  {"renameat", 10},	{"renameat2", 11},     {"mkdir", 12},
-    {"mkdirat", 13},	  {"chmod", 14},	{"fchmod", 15},	       {"fchmodat", 16},
-    {"fchmodat2", 17},	  {"chown", 18},	{"fchown", 19},	       {"lchown", 20},
-    {"fchownat", 21},	  {"link", 22},		{"linkat", 23},	       {"symlink", 24},
-    {"symlinkat", 25},	  {"truncate", 26},	{"ftruncate", 27},     {"connect", 40},
-    {"accept", 41},	  {"accept4", 42},	{"bind", 43},	       {"listen", 44},
-    {"setuid", 60},	  {"setgid", 61},	{"setreuid", 62},      {"setregid", 63},
-    {"setresuid", 64},	  {"setresgid", 65},	{"capset", 66},	       {"ptrace", 67},
-    {"init_module", 68},  {"finit_module", 69}, {"delete_module", 70}, {"mount", 71},
-    {"umount2", 72},	  {"unshare", 73},	{"setns", 74},	       {"bpf", 75},
-    {"memfd_create", 76}, {"chroot", 77},	{"kill", 78},	       {"tkill", 79},
-    {"tgkill", 80},
+    {"execve", 1},	   {"open", 2},		{"openat", 3},
+    {"openat2", 4},	   {"creat", 5},	{"unlink", 6},
+    {"unlinkat", 7},	   {"rmdir", 8},	{"rename", 9},
+    {"renameat", 10},	   {"renameat2", 11},	{"mkdir", 12},
+    {"mkdirat", 13},	   {"chmod", 14},	{"fchmod", 15},
+    {"fchmodat", 16},	   {"fchmodat2", 17},	{"chown", 18},
+    {"fchown", 19},	   {"lchown", 20},	{"fchownat", 21},
+    {"link", 22},	   {"linkat", 23},	{"symlink", 24},
+    {"symlinkat", 25},	   {"truncate", 26},	{"ftruncate", 27},
+    {"connect", 40},	   {"accept", 41},	{"accept4", 42},
+    {"bind", 43},	   {"listen", 44},	{"setuid", 60},
+    {"setgid", 61},	   {"setreuid", 62},	{"setregid", 63},
+    {"setresuid", 64},	   {"setresgid", 65},	{"capset", 66},
+    {"ptrace", 67},	   {"init_module", 68}, {"finit_module", 69},
+    {"delete_module", 70}, {"mount", 71},	{"umount2", 72},
+    {"unshare", 73},	   {"setns", 74},	{"bpf", 75},
+    {"memfd_create", 76},  {"chroot", 77},	{"kill", 78},
+    {"tkill", 79},	   {"tgkill", 80},	{"io_uring_setup", 81},
 };
 
 Test(event_kinds, syscall_table)
