@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * net.bpf.c - network sensors at syscall exit: connect, accept, accept4, bind and
- * listen. Addresses come from the socket the call used or created (fd -> file ->
- * socket -> sock), so they are what the kernel holds after the call, not what the
- * caller claimed. Only when the socket has no address any more (a failed blocking
- * connect resets it, a failed bind never set it) is the caller's sockaddr read,
- * and the record says so. The prefilter sees the port before anything else is read.
- * Each sensor serves native and ia32 calls alike, socketcall included.
+ * net.bpf.c - network sensors at syscall exit: connect, accept, accept4, bind,
+ * listen, and sendto, sendmsg, recvfrom, recvmsg that name their peer. Addresses
+ * come from the socket the call used or created (fd -> file -> socket -> sock), so
+ * they are what the kernel holds after the call, not what the caller claimed. Only
+ * when the socket has no address any more (a failed blocking connect resets it, a
+ * failed bind never set it) is the caller's sockaddr read, and the record says so.
+ * A send's or receive's peer is the one address the socket does not hold: the
+ * destination the caller named, the source the kernel wrote back. The prefilter
+ * sees the port before anything else is read. Each sensor serves native and ia32
+ * calls alike, socketcall included.
  */
 #include <bpf/bpf_endian.h>
 
@@ -28,6 +31,7 @@ struct net_args {
 	__u32 type;		     /* enum vg_type */
 	__u16 syscall;		     /* enum vg_syscall */
 	bool accept;		     /* ret is a new socket's fd */
+	bool peer_arg;		     /* send/recv: the peer is uaddr, never the socket's */
 	int fd;			     /* the socket argument */
 	const void *uaddr;	     /* the caller's sockaddr (user memory), NULL none */
 	long uaddr_len;		     /* its length argument */
@@ -75,14 +79,36 @@ static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct 
 }
 
 /*
- * The port the prefilter's criterion names: remote for connect, local for the
- * others. From the socket; from the caller's sockaddr when the socket has none.
+ * The port of a send's or receive's peer as the record will hold it: the caller's
+ * sockaddr, when it is an inet address of the socket's family (sockaddr_fill()).
+ */
+static __always_inline __u16 peer_port(struct user_sockaddr *sa, long len, __u16 family)
+{
+	if (sa->family != family)
+		return 0;
+	if ((family == AF_INET_ && len >= 8) || (family == AF_INET6_ && len >= 24))
+		return bpf_ntohs(sa->port);
+	return 0;
+}
+
+/*
+ * The port the prefilter's criterion names: remote for connect (and a send's or
+ * receive's peer), local for the others. From the socket; from the caller's sockaddr when the
+ * socket has none.
  */
 static __always_inline __u16 filter_port(struct net_args *a, struct sock *sk,
 					 struct user_sockaddr *sa, bool *have_sa)
 {
 	__u16 port = 0;
 
+	if (a->peer_arg) {
+		*have_sa = user_sockaddr_read(sa, a);
+		if (*have_sa)
+			port =
+			    peer_port(sa, a->uaddr_len,
+				      sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : sa->family);
+		return port;
+	}
 	if (sk && a->type == VG_EV_CONNECT)
 		port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	else if (sk)
@@ -209,10 +235,12 @@ static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, st
 
 	if (a->type == VG_EV_CONNECT)
 		named = sk ? BPF_CORE_READ((struct unix_sock *)sk, peer) : NULL;
+	if (a->peer_arg)
+		named = NULL; /* the peer is the name the caller gave or got */
 	if (named)
 		off = unix_addr_append(ev, off, &e->unix_path, named);
 	if (e->unix_path.off || !a->uaddr || a->uaddr_len <= SUN_PATH_OFF ||
-	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND))
+	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND && !a->peer_arg))
 		return off;
 	if (a->kernel_addr)
 		bpf_probe_read_kernel(&family, sizeof(family), a->uaddr);
@@ -227,8 +255,8 @@ static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, st
 	off = unix_name_append(ev, off, &e->unix_path, (const char *)a->uaddr + SUN_PATH_OFF, n,
 			       !a->kernel_addr);
 	if (e->unix_path.off)
-		e->hdr.flags |=
-		    a->type == VG_EV_CONNECT ? VG_NF_PEER_FROM_ARG : VG_NF_LOCAL_FROM_ARG;
+		e->hdr.flags |= a->type == VG_EV_CONNECT || a->peer_arg ? VG_NF_PEER_FROM_ARG
+									: VG_NF_LOCAL_FROM_ARG;
 	return off;
 }
 
@@ -299,14 +327,21 @@ static __noinline int net_event(struct net_args *a, long ret)
 
 	if (obj)
 		sock_fill(e, obj);
-	if (!obj && a->uaddr && !have_sa) {
+	if (!obj && a->uaddr && (!have_sa || a->peer_arg)) {
 		/* no socket (EBADF, ENOTSOCK): the caller's family is all there is */
-		have_sa = user_sockaddr_read(&sa, a);
+		if (!have_sa)
+			have_sa = user_sockaddr_read(&sa, a);
 		if (have_sa)
 			e->family = sa.family;
 	}
 	if (e->family == AF_UNIX_) {
 		off = unix_fill(ev, off, e, obj, a);
+	} else if (a->peer_arg) {
+		/* the socket's own peer (a connected socket's) is not where this one went */
+		e->rport = 0;
+		__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+		if (have_sa && sockaddr_fill(&sa, a->uaddr_len, e->family, e->raddr, &e->rport))
+			e->hdr.flags |= VG_NF_PEER_FROM_ARG;
 	} else if (type == VG_EV_CONNECT && !e->rport && a->uaddr) {
 		if (!have_sa)
 			have_sa = user_sockaddr_read(&sa, a);
@@ -325,8 +360,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
-	/* binds and listens are rare and announce a service; connects and accepts come in
-	 * storms and go batched */
+	/* binds and listens are rare and announce a service; connects, accepts, sends and
+	 * receives come in storms and go batched */
 	/* binds, listens and events that met a rule-derived criterion wake the reader */
 	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN || verdict != FILTER_SEND);
 	return 0;
@@ -373,6 +408,103 @@ SYSCALL_SENSOR(listen, "listen")
 }
 
 /*
+ * A send or a receive is an event only when the caller names the peer: a send with
+ * a destination (an unconnected socket's datagram; a TCP Fast Open connect), a
+ * receive that asks for the datagram's source. A connected socket's traffic had its
+ * connect or accept already, and an event per write would flood.
+ */
+
+/* A type no rule needs: dropped (and counted) before anything is read. */
+static __always_inline bool net_type_dropped(__u32 type)
+{
+	struct vg_filter_type *f = filter_get(type);
+
+	if (!f || f->mode != VG_FILTER_NONE)
+		return false;
+	count(type, CNT_SEEN);
+	count(type, CNT_FILTERED);
+	return true;
+}
+
+/* msg_name and msg_namelen of the caller's msghdr (struct compat_msghdr for ia32). */
+static __always_inline bool msghdr_name(struct net_args *a, const void *umsg, bool compat)
+{
+	if (!umsg)
+		return false;
+	if (compat) {
+		struct {
+			__u32 name;    /* msg_name, a 32-bit pointer */
+			__s32 namelen; /* msg_namelen */
+		} m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), umsg))
+			return false;
+		a->uaddr = (const void *)(unsigned long)m.name;
+		a->uaddr_len = m.namelen;
+	} else {
+		struct {
+			__u64 name;    /* msg_name */
+			__s32 namelen; /* msg_namelen */
+			__u32 pad;     /* padding before msg_iov */
+		} m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), umsg))
+			return false;
+		a->uaddr = (const void *)m.name;
+		a->uaddr_len = m.namelen;
+	}
+	return a->uaddr != NULL;
+}
+
+SYSCALL_SENSOR(sendto, "sendto")
+{
+	NET_ARGS(VG_EV_SEND, VG_SYS_SENDTO);
+	a.uaddr = (const void *)sys_arg(sc, 4);
+	if (!a.uaddr || net_type_dropped(a.type))
+		return 0;
+	a.uaddr_len = (int)sys_arg(sc, 5);
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+SYSCALL_SENSOR(sendmsg, "sendmsg")
+{
+	NET_ARGS(VG_EV_SEND, VG_SYS_SENDMSG);
+	if (net_type_dropped(a.type) || !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat))
+		return 0;
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+/* A receive's source is what the kernel wrote back: nothing when the call failed. */
+SYSCALL_SENSOR(recvfrom, "recvfrom")
+{
+	NET_ARGS(VG_EV_RECV, VG_SYS_RECVFROM);
+	const int *ulen = (const int *)sys_arg(sc, 5);
+	int len = 0;
+
+	a.uaddr = (const void *)sys_arg(sc, 4);
+	if (ret < 0 || !a.uaddr || !ulen || net_type_dropped(a.type))
+		return 0;
+	/* a stream socket writes no address back: length 0 */
+	if (bpf_probe_read_user(&len, sizeof(len), ulen) || len < 2)
+		return 0;
+	a.uaddr_len = len;
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+SYSCALL_SENSOR(recvmsg, "recvmsg")
+{
+	NET_ARGS(VG_EV_RECV, VG_SYS_RECVMSG);
+	if (ret < 0 || net_type_dropped(a.type) ||
+	    !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat) || a.uaddr_len < 2)
+		return 0;
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+/*
  * ia32 socketcall(call, args): 32-bit programs reach the socket calls through it
  * (accept has no ia32 number of its own). The same sensors read their arguments
  * from the array args points to.
@@ -393,6 +525,14 @@ static __always_inline int socketcall_sensor(struct sysc sc, long ret)
 		return bind_sensor(sc, ret);
 	case SYS_LISTEN_:
 		return listen_sensor(sc, ret);
+	case SYS_SENDTO_:
+		return sendto_sensor(sc, ret);
+	case SYS_RECVFROM_:
+		return recvfrom_sensor(sc, ret);
+	case SYS_SENDMSG_:
+		return sendmsg_sensor(sc, ret);
+	case SYS_RECVMSG_:
+		return recvmsg_sensor(sc, ret);
 	default:
 		return 0;
 	}
