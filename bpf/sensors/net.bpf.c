@@ -414,16 +414,15 @@ SYSCALL_SENSOR(listen, "listen")
  * connect or accept already, and an event per write would flood.
  */
 
-/* A type no rule needs: dropped (and counted) before anything is read. */
-static __always_inline bool net_type_dropped(__u32 type)
+/*
+ * A type no rule needs: the call returns before anything is read. It is not
+ * counted: unread, it is not known to be an event at all (a connected send is not).
+ */
+static __always_inline bool net_type_off(__u32 type)
 {
 	struct vg_filter_type *f = filter_get(type);
 
-	if (!f || f->mode != VG_FILTER_NONE)
-		return false;
-	count(type, CNT_SEEN);
-	count(type, CNT_FILTERED);
-	return true;
+	return f && f->mode == VG_FILTER_NONE;
 }
 
 /* msg_name and msg_namelen of the caller's msghdr (struct compat_msghdr for ia32). */
@@ -460,7 +459,7 @@ SYSCALL_SENSOR(sendto, "sendto")
 {
 	NET_ARGS(VG_EV_SEND, VG_SYS_SENDTO);
 	a.uaddr = (const void *)sys_arg(sc, 4);
-	if (!a.uaddr || net_type_dropped(a.type))
+	if (!a.uaddr || net_type_off(a.type))
 		return 0;
 	a.uaddr_len = (int)sys_arg(sc, 5);
 	a.peer_arg = true;
@@ -470,7 +469,7 @@ SYSCALL_SENSOR(sendto, "sendto")
 SYSCALL_SENSOR(sendmsg, "sendmsg")
 {
 	NET_ARGS(VG_EV_SEND, VG_SYS_SENDMSG);
-	if (net_type_dropped(a.type) || !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat))
+	if (net_type_off(a.type) || !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat))
 		return 0;
 	a.peer_arg = true;
 	return net_event(&a, ret);
@@ -484,7 +483,7 @@ SYSCALL_SENSOR(recvfrom, "recvfrom")
 	int len = 0;
 
 	a.uaddr = (const void *)sys_arg(sc, 4);
-	if (ret < 0 || !a.uaddr || !ulen || net_type_dropped(a.type))
+	if (ret < 0 || !a.uaddr || !ulen || net_type_off(a.type))
 		return 0;
 	/* a stream socket writes no address back: length 0 */
 	if (bpf_probe_read_user(&len, sizeof(len), ulen) || len < 2)
@@ -497,7 +496,7 @@ SYSCALL_SENSOR(recvfrom, "recvfrom")
 SYSCALL_SENSOR(recvmsg, "recvmsg")
 {
 	NET_ARGS(VG_EV_RECV, VG_SYS_RECVMSG);
-	if (ret < 0 || net_type_dropped(a.type) ||
+	if (ret < 0 || net_type_off(a.type) ||
 	    !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat) || a.uaddr_len < 2)
 		return 0;
 	a.peer_arg = true;
@@ -544,6 +543,13 @@ SYSCALL_SENSOR_32(socketcall)
 
 #define URING_ADDR_MAX		 128	   /* sizeof(struct sockaddr_storage) */
 #define IORING_ACCEPT_MULTISHOT_ (1u << 0) /* io_accept.iou_flags */
+#define IORING_RECV_MULTISHOT_	 (1u << 1) /* io_sr_msg.flags */
+
+/* struct io_sr_msg before 6.10: a send's destination kept as the caller's pointer */
+struct io_sr_msg___addr {
+	void *addr;	/* sqe->addr2 */
+	__u16 addr_len; /* sqe->addr_len */
+} __attribute__((preserve_access_index));
 
 /* What a network operation's record needs from its submission, kept until its completion. */
 struct uring_net_req {
@@ -555,8 +561,12 @@ struct uring_net_req {
 	__s32 fd;		   /* the socket's fd; -1 for a registered-file index */
 	__s32 addr_len;		   /* bytes of addr; 0 none */
 	__s32 backlog;		   /* listen backlog */
-	__u32 pad1;		   /* zero */
-	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission */
+	bool peer_arg;		   /* send: addr is the destination; recv: umsg names the source */
+	bool compat;		   /* recv: umsg is a struct compat_msghdr (a 32-bit ring) */
+	__u16 pad1;		   /* zero */
+	__u64 umsg;		   /* recv: the caller's msghdr (user memory), read at completion */
+	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission; send:
+				    * the kernel's copy of the destination */
 };
 
 /* requests in flight by address */
@@ -590,6 +600,11 @@ static __always_inline bool uring_net_op(__u8 op)
 	case IORING_OP_ACCEPT:
 	case IORING_OP_BIND:
 	case IORING_OP_LISTEN:
+	case IORING_OP_SEND:
+	case IORING_OP_SEND_ZC:
+	case IORING_OP_SENDMSG:
+	case IORING_OP_SENDMSG_ZC:
+	case IORING_OP_RECVMSG:
 		return true;
 	default:
 		return false;
@@ -615,6 +630,80 @@ static __always_inline void uring_addr(struct uring_net_req *r, const void *uadd
 		r->addr_len = n;
 }
 
+/* Whether a request's ring is a 32-bit process's (its msghdrs have the compat layout). */
+static __always_inline bool uring_compat(struct io_kiocb *req)
+{
+	struct io_ring_ctx *ring = BPF_CORE_READ(req, ctx);
+
+	if (!bpf_core_field_exists(ring->compat))
+		return false;
+	return BPF_CORE_READ_BITFIELD_PROBED(ring, compat);
+}
+
+/*
+ * A send's destination, when it names one. The kernel copied it while preparing
+ * the request into the request's async data (struct io_async_msghdr: msg.msg_name
+ * points at its own copy), which is what the send will use, whatever the caller
+ * writes later. Kernels before 6.10 kept SEND_ZC's as the caller's pointer in
+ * struct io_sr_msg, and prepared no async data for a sendmsg: the caller's msghdr
+ * is read then, as for the syscall.
+ */
+static __always_inline bool uring_send_addr(struct uring_net_req *r, struct io_kiocb *req,
+					    void *cmd, __u8 op)
+{
+	struct io_async_msghdr *kmsg = BPF_CORE_READ(req, async_data);
+	struct net_args a = {};
+	const void *name;
+	__u64 n;
+
+	r->addr_len = 0;
+	if (bpf_core_field_exists(((struct io_sr_msg___addr *)cmd)->addr)) {
+		if (op == IORING_OP_SEND_ZC) {
+			uring_addr(r, BPF_CORE_READ((struct io_sr_msg___addr *)cmd, addr),
+				   BPF_CORE_READ((struct io_sr_msg___addr *)cmd, addr_len));
+			return r->addr_len != 0;
+		}
+		if (op != IORING_OP_SENDMSG && op != IORING_OP_SENDMSG_ZC)
+			return false;
+		if (!msghdr_name(&a, BPF_CORE_READ((struct io_sr_msg *)cmd, umsg),
+				 uring_compat(req)))
+			return false;
+		uring_addr(r, a.uaddr, a.uaddr_len);
+		return r->addr_len != 0;
+	}
+	if (!kmsg || !bpf_core_field_exists(kmsg->msg))
+		return false;
+	name = BPF_CORE_READ(kmsg, msg.msg_name);
+	n = BPF_CORE_READ(kmsg, msg.msg_namelen);
+	if (!name || n < 2)
+		return false;
+	barrier_var(n);
+	if (n > URING_ADDR_MAX)
+		n = URING_ADDR_MAX;
+	if (bpf_probe_read_kernel(r->addr, n, name))
+		return false;
+	r->addr_len = n;
+	return true;
+}
+
+/*
+ * A send the prefilter already refuses at submission: its port and comm are known
+ * then, and what completion adds (the result, the socket) cannot make it pass
+ * unless a criterion on failed calls or the cgroup is in play. Saves the table
+ * entry for the storms the criterion is there for.
+ */
+static __always_inline bool uring_send_dropped(struct uring_net_req *r)
+{
+	struct vg_filter_type *f = filter_get(r->type);
+	struct user_sockaddr *sa = (struct user_sockaddr *)r->addr;
+	__u16 port;
+
+	if (!f || f->mode != VG_FILTER_MATCH || (f->criteria & (VG_FC_FAILED | VG_FC_CGROUP)))
+		return false;
+	port = peer_port(sa, r->addr_len, sa->family);
+	return filter_cheap_comm(r->type, port, false, false, r->who.comm) == FILTER_DROP;
+}
+
 /* The builder's arguments for a kept request: the sockaddr in kernel memory, the submitter. */
 static __always_inline void uring_net_args(struct net_args *a, struct uring_net_req *r,
 					   struct file *file)
@@ -624,6 +713,7 @@ static __always_inline void uring_net_args(struct net_args *a, struct uring_net_
 	a->accept = r->accept;
 	a->fd = r->fd;
 	a->backlog = r->backlog;
+	a->peer_arg = r->peer_arg;
 	a->file = file;
 	if (r->addr_len) {
 		a->uaddr = r->addr;
@@ -648,6 +738,12 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!uring_net_op(op))
 		return 0;
+	if ((op == IORING_OP_SEND || op == IORING_OP_SEND_ZC || op == IORING_OP_SENDMSG ||
+	     op == IORING_OP_SENDMSG_ZC) &&
+	    net_type_off(VG_EV_SEND))
+		return 0;
+	if (op == IORING_OP_RECVMSG && net_type_off(VG_EV_RECV))
+		return 0;
 	uring_who_fill(&r.who);
 	flags = BPF_CORE_READ(req, flags);
 	r.fd = flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
@@ -666,12 +762,42 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 			r.multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
 				  IORING_ACCEPT_MULTISHOT_;
 		break;
+	case IORING_OP_SEND:
+	case IORING_OP_SEND_ZC:
+	case IORING_OP_SENDMSG:
+	case IORING_OP_SENDMSG_ZC:
+		/* only a send that names its destination, as for the syscalls */
+		r.type = VG_EV_SEND;
+		r.syscall = op == IORING_OP_SEND || op == IORING_OP_SEND_ZC ? VG_SYS_SENDTO
+									    : VG_SYS_SENDMSG;
+		r.peer_arg = true;
+		if (!uring_send_addr(&r, req, cmd, op))
+			return 0;
+		if (uring_send_dropped(&r)) {
+			count(r.type, CNT_SEEN);
+			count(r.type, CNT_FILTERED);
+			return 0;
+		}
+		break;
+	case IORING_OP_RECVMSG:
+		/* a multishot receive writes each source into a provided buffer: not read */
+		if (BPF_CORE_READ((struct io_sr_msg *)cmd, flags) & IORING_RECV_MULTISHOT_)
+			return 0;
+		/* no completion on success: the source is never known */
+		if (flags & REQ_F_CQE_SKIP_)
+			return 0;
+		r.type = VG_EV_RECV;
+		r.syscall = VG_SYS_RECVMSG;
+		r.peer_arg = true;
+		r.umsg = (__u64)BPF_CORE_READ((struct io_sr_msg *)cmd, umsg);
+		r.compat = uring_compat(req);
+		break;
 	case IORING_OP_BIND:
 		/* the request keeps no pointer to the caller's sockaddr: the socket's it is */
 		r.type = VG_EV_BIND;
 		r.syscall = VG_SYS_BIND;
 		break;
-	default:
+	case IORING_OP_LISTEN:
 		r.type = VG_EV_LISTEN;
 		r.syscall = VG_SYS_LISTEN;
 		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
@@ -710,6 +836,11 @@ static __always_inline void uring_net_done(struct uring_net_req *r, struct file 
 
 	if (uring_same_process(&r->who)) {
 		uring_net_args(&a, r, file);
+		/* a receive's source is in the caller's msghdr now; none when nothing came */
+		if (r->type == VG_EV_RECV &&
+		    (res < 0 || !msghdr_name(&a, (const void *)r->umsg, r->compat) ||
+		     a.uaddr_len < 2))
+			return;
 		net_event(&a, res);
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */
@@ -747,7 +878,9 @@ int vg_uring_net_complete(struct bpf_raw_tracepoint_args *ctx)
 	if (!r)
 		return 0;
 	uring_net_done(r, BPF_CORE_READ(req, file), c.res);
-	if (!(c.flags & IORING_CQE_F_MORE_)) {
+	/* a zero-copy send's F_MORE announces its buffer's notification, posted by another
+	 * request: only a multishot accept goes on */
+	if (!r->multi || !(c.flags & IORING_CQE_F_MORE_)) {
 		if (r->multi)
 			bpf_map_delete_elem(&uring_net_multi, &mk);
 		bpf_map_delete_elem(&uring_net_reqs, &key);
