@@ -79,16 +79,41 @@ static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct 
 }
 
 /*
- * The port of a send's or receive's peer as the record will hold it: the caller's
- * sockaddr, when it is an inet address of the socket's family (sockaddr_fill()).
+ * A send's or receive's peer from the caller's sockaddr, taken as a socket of the
+ * family takes it: an IPv4 socket takes AF_UNSPEC as IPv4 too (udp_sendmsg), an
+ * IPv6 one an IPv4 address (sent as IPv4; shown IPv4-mapped), so neither spelling
+ * hides the port. addr may be NULL (the port alone). False: no inet peer.
  */
+static __always_inline bool peer_fill(struct user_sockaddr *sa, long len, __u16 family, __u8 *addr,
+				      __u16 *port)
+{
+	if (family == AF_INET_ && (sa->family == AF_INET_ || sa->family == 0) && len >= 8) {
+		if (addr)
+			__builtin_memcpy(addr, sa->rest, 4);
+	} else if (family == AF_INET6_ && sa->family == AF_INET6_ && len >= 24) {
+		if (addr)
+			__builtin_memcpy(addr, sa->rest + 4, 16);
+	} else if (family == AF_INET6_ && sa->family == AF_INET_ && len >= 8) {
+		if (addr) {
+			__builtin_memset(addr, 0, 10);
+			addr[10] = 0xff;
+			addr[11] = 0xff;
+			__builtin_memcpy(addr + 12, sa->rest, 4);
+		}
+	} else {
+		return false;
+	}
+	*port = bpf_ntohs(sa->port);
+	return true;
+}
+
+/* The port of a send's or receive's peer as the record will hold it (peer_fill()). */
 static __always_inline __u16 peer_port(struct user_sockaddr *sa, long len, __u16 family)
 {
-	if (sa->family != family)
-		return 0;
-	if ((family == AF_INET_ && len >= 8) || (family == AF_INET6_ && len >= 24))
-		return bpf_ntohs(sa->port);
-	return 0;
+	__u16 port = 0;
+
+	peer_fill(sa, len, family, NULL, &port);
+	return port;
 }
 
 /*
@@ -340,7 +365,7 @@ static __noinline int net_event(struct net_args *a, long ret)
 		/* the socket's own peer (a connected socket's) is not where this one went */
 		e->rport = 0;
 		__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-		if (have_sa && sockaddr_fill(&sa, a->uaddr_len, e->family, e->raddr, &e->rport))
+		if (have_sa && peer_fill(&sa, a->uaddr_len, e->family, e->raddr, &e->rport))
 			e->hdr.flags |= VG_NF_PEER_FROM_ARG;
 	} else if (type == VG_EV_CONNECT && !e->rport && a->uaddr) {
 		if (!have_sa)
@@ -696,11 +721,14 @@ static __always_inline bool uring_send_dropped(struct uring_net_req *r)
 {
 	struct vg_filter_type *f = filter_get(r->type);
 	struct user_sockaddr *sa = (struct user_sockaddr *)r->addr;
-	__u16 port;
+	__u16 port = 0;
 
 	if (!f || f->mode != VG_FILTER_MATCH || (f->criteria & (VG_FC_FAILED | VG_FC_CGROUP)))
 		return false;
-	port = peer_port(sa, r->addr_len, sa->family);
+	/* the socket's family is not known yet: the port under any family that takes it
+	 * (the record's is this port or none, and none never passes a port criterion) */
+	if (!peer_fill(sa, r->addr_len, AF_INET_, NULL, &port))
+		peer_fill(sa, r->addr_len, AF_INET6_, NULL, &port);
 	return filter_cheap_comm(r->type, port, false, false, r->who.comm) == FILTER_DROP;
 }
 

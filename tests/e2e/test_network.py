@@ -291,11 +291,25 @@ def test_unix_datagram_sendto_names_the_destination(vigil, workdir):
     assert raw(ev["net"]["remote"]["path"]) == name and ev["net"]["local"] is None
 
 
+def test_other_spellings_of_an_ipv4_destination_name_its_port(vigil):
+    """The kernel sends an IPv4 socket's datagram to a sockaddr_in whose family is
+    AF_UNSPEC, and an IPv6 socket's to an IPv4 sockaddr: the events name the
+    destination all the same (IPv4-mapped on the IPv6 socket)."""
+    r = probe("udp-send-other", "39129")
+    assert r["unspec_ret"] == 5 and r["inet6_ret"] == 5
+    ev = net_event(vigil, "send", r["pid"], r["unspec_fd"])
+    assert ev["net"]["family"] == "inet" and ev["net"]["remote"] == inet("127.0.0.1", 39129)
+    ev = net_event(vigil, "send", r["pid"], r["inet6_fd"])
+    assert ev["net"]["family"] == "inet6"
+    assert ev["net"]["remote"] == inet("::ffff:127.0.0.1", 39129)
+
+
 def test_miner_rule_fires_on_udp_sendto_a_pool_port_as_deployed(workdir):
     """`vigil run` with the built-in rules, alerts only (the prefilter derived from the
-    rules): a datagram sent with sendto to 127.0.0.1 on a miner pool port raises
-    "Crypto-miner pool port connection"; sends to other ports are dropped in the
-    kernel (counted as filtered), and a connected send is no event at all."""
+    rules): a datagram sent with sendto or sendmsg to 127.0.0.1 on a miner pool port
+    raises "Crypto-miner pool port connection", however the address is spelled;
+    sends to other ports are dropped in the kernel (counted as filtered), and a
+    connected send is no event at all."""
     from test_detect import AlertsOnly
     v = AlertsOnly(workdir)
     try:
@@ -305,8 +319,16 @@ def test_miner_rule_fires_on_udp_sendto_a_pool_port_as_deployed(workdir):
         a = v.wait_alert(lambda a: a["rule"] == "Crypto-miner pool port connection" and
                          a["output_fields"].get("proc.pid") == r["pid"], 15, "miner alert")
         assert a["output_fields"]["fd.sport"] == 3333
+        v.wait_alert(lambda _: len([x for x in v.alerts() if x["output_fields"].get(
+            "proc.pid") == r["pid"]]) >= 3, 15, "the sendmsg's and the connect's alerts")
+        spelled = probe("udp-send-other", "4444")
+        v.wait_alert(lambda _: len([x for x in v.alerts() if x["output_fields"].get(
+            "proc.pid") == spelled["pid"] and x["output_fields"].get("fd.sport") == 4444]) >= 2,
+                     15, "alerts for the AF_UNSPEC and the IPv4-on-IPv6 sends")
         time.sleep(0.3)
         assert not [a for a in v.alerts() if a["output_fields"].get("proc.pid") == other["pid"]]
+        # sendto, sendmsg, and the UDP connect(2) to the pool port; its send(2) none
+        assert len([a for a in v.alerts() if a["output_fields"].get("proc.pid") == r["pid"]]) == 3
     finally:
         rc = v.stop()
     assert rc == 0, v.stderr()

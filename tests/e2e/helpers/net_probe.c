@@ -20,6 +20,9 @@
  *                               datagrams from a connected sender: recvfrom and recvmsg
  *                               asking for the source, recvfrom not asking
  *   net_probe unix-dgram HEX    unix datagram: bind HEX, sendto it from another socket
+ *   net_probe udp-send-other PORT  127.0.0.1:PORT spelled as the kernel also takes it:
+ *                               an IPv4 socket's sendto with family AF_UNSPEC, an IPv6
+ *                               socket's sendto with an IPv4 sockaddr
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -294,6 +297,25 @@ static int udp_recv(void)
 	return 0;
 }
 
+static int udp_send_other(int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, port, &ss);
+	int fd4, fd6, r4, r6;
+
+	fd4 = socket(AF_INET, SOCK_DGRAM, 0);
+	fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (fd4 < 0 || fd6 < 0)
+		die("socket");
+	r6 = sysret(sendto(fd6, "vigil", 5, 0, (struct sockaddr *)&ss, len));
+	ss.ss_family = AF_UNSPEC;
+	r4 = sysret(sendto(fd4, "vigil", 5, 0, (struct sockaddr *)&ss, len));
+	printf("{\"pid\":%d,\"unspec_fd\":%d,\"unspec_ret\":%d,\"inet6_fd\":%d,"
+	       "\"inet6_ret\":%d}\n",
+	       getpid(), fd4, r4, fd6, r6);
+	return 0;
+}
+
 static int unix_dgram(const char *hex)
 {
 	struct sockaddr_un sun;
@@ -342,8 +364,10 @@ int main(int argc, char **argv)
 		return udp_recv();
 	if (!strcmp(cmd, "unix-dgram") && argc == 3)
 		return unix_dgram(argv[2]);
+	if (!strcmp(cmd, "udp-send-other") && argc == 3)
+		return udp_send_other(atoi(argv[2]));
 	fprintf(stderr, "usage: net_probe tcp4|tcp6|nonblock|refused|udp|bind-busy|"
 			"unix HEX|unix-missing HEX|connect4 PORT|udp-send PORT|udp-recv|"
-			"unix-dgram HEX\n");
+			"unix-dgram HEX|udp-send-other PORT\n");
 	return 2;
 }
