@@ -14,7 +14,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD
 
 # static: an exec or an idle process then costs the kernel's part alone
 STATIC := tiny spawn_idle
-DYNAMIC := exec_storm open_storm connect_storm latency_trigger
+DYNAMIC := exec_storm open_storm connect_storm udp_storm latency_trigger
 PROGS := $(STATIC:%=$(OUT)/%) $(DYNAMIC:%=$(OUT)/%) $(OUT)/floor $(OUT)/floor.bpf.o
 
 all: $(PROGS)

@@ -37,7 +37,7 @@ REPO = os.path.dirname(BENCH_DIR)
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(REPO, "build"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "mix"]
+WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "udp_storm", "mix"]
 CONDITIONS = ["baseline", "floor", "vigil", "vigil_no_prefilter", "auditd", "bpftrace"]
 SECTIONS = ["overhead", "latency", "throughput", "engine", "memory"]
 
@@ -48,6 +48,7 @@ PROFILES = {
         "exec_storm": 1200,
         "open_storm": 300000,
         "connect_storm": 40000,
+        "udp_storm": 1000000,
         "mix_iterations": 1,
         "mix_files": 32,
         "latency_triggers": 3000,
@@ -70,6 +71,7 @@ PROFILES = {
         "exec_storm": 20,
         "open_storm": 3000,
         "connect_storm": 200,
+        "udp_storm": 2000,
         "mix_iterations": 1,
         "mix_files": 2,
         "latency_triggers": 20,
@@ -647,8 +649,8 @@ class Harness:
         # free port (the endpoint stays, as in the default configuration)
         self.vigil_common_args = ["--metrics-listen=127.0.0.1:0"] \
             if "--metrics-listen" in help_text else []
-        for prog in ("exec_storm", "open_storm", "connect_storm", "latency_trigger",
-                     "spawn_idle", "tiny", "floor", "floor.bpf.o"):
+        for prog in ("exec_storm", "open_storm", "connect_storm", "udp_storm",
+                     "latency_trigger", "spawn_idle", "tiny", "floor", "floor.bpf.o"):
             if not os.access(self.bin(prog), os.R_OK):
                 raise BenchError(f"{self.bin(prog)} is missing: run bench/run.sh, which "
                                  "builds it")
@@ -688,6 +690,8 @@ class Harness:
             return [self.bin("open_storm"), str(p["open_storm"]), self.scratch]
         if w == "connect_storm":
             return [self.bin("connect_storm"), str(p["connect_storm"])]
+        if w == "udp_storm":
+            return [self.bin("udp_storm"), str(p["udp_storm"])]
         if w == "mix":
             return [os.path.join(BENCH_DIR, "workloads", "mix.sh"), self.scratch,
                     str(p["mix_iterations"]), str(p["mix_files"])]

@@ -16,11 +16,15 @@
 #define S_IFDIR_       0040000
 
 /* socketcall(2) call numbers (linux/net.h) */
-#define SYS_BIND_    2
-#define SYS_CONNECT_ 3
-#define SYS_LISTEN_  4
-#define SYS_ACCEPT_  5
-#define SYS_ACCEPT4_ 18
+#define SYS_BIND_     2
+#define SYS_CONNECT_  3
+#define SYS_LISTEN_   4
+#define SYS_ACCEPT_   5
+#define SYS_SENDTO_   11
+#define SYS_RECVFROM_ 12
+#define SYS_SENDMSG_  16
+#define SYS_RECVMSG_  17
+#define SYS_ACCEPT4_  18
 
 /*
  * How the current call passed its arguments. Sensor bodies are written once and

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * net.bpf.c - network sensors at syscall exit: connect, accept, accept4, bind and
- * listen. Addresses come from the socket the call used or created (fd -> file ->
- * socket -> sock), so they are what the kernel holds after the call, not what the
- * caller claimed. Only when the socket has no address any more (a failed blocking
- * connect resets it, a failed bind never set it) is the caller's sockaddr read,
- * and the record says so. The prefilter sees the port before anything else is read.
- * Each sensor serves native and ia32 calls alike, socketcall included.
+ * net.bpf.c - network sensors at syscall exit: connect, accept, accept4, bind,
+ * listen, and sendto, sendmsg, recvfrom, recvmsg that name their peer. Addresses
+ * come from the socket the call used or created (fd -> file -> socket -> sock), so
+ * they are what the kernel holds after the call, not what the caller claimed. Only
+ * when the socket has no address any more (a failed blocking connect resets it, a
+ * failed bind never set it) is the caller's sockaddr read, and the record says so.
+ * A send's or receive's peer is the one address the socket does not hold: the
+ * destination the caller named, the source the kernel wrote back. The prefilter
+ * sees the port before anything else is read. Each sensor serves native and ia32
+ * calls alike, socketcall included.
  */
 #include <bpf/bpf_endian.h>
 
@@ -28,6 +31,7 @@ struct net_args {
 	__u32 type;		     /* enum vg_type */
 	__u16 syscall;		     /* enum vg_syscall */
 	bool accept;		     /* ret is a new socket's fd */
+	bool peer_arg;		     /* send/recv: the peer is uaddr, never the socket's */
 	int fd;			     /* the socket argument */
 	const void *uaddr;	     /* the caller's sockaddr (user memory), NULL none */
 	long uaddr_len;		     /* its length argument */
@@ -75,14 +79,61 @@ static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct 
 }
 
 /*
- * The port the prefilter's criterion names: remote for connect, local for the
- * others. From the socket; from the caller's sockaddr when the socket has none.
+ * A send's or receive's peer from the caller's sockaddr, taken as a socket of the
+ * family takes it: an IPv4 socket takes AF_UNSPEC as IPv4 too (udp_sendmsg), an
+ * IPv6 one an IPv4 address (sent as IPv4; shown IPv4-mapped), so neither spelling
+ * hides the port. addr may be NULL (the port alone). False: no inet peer.
+ */
+static __always_inline bool peer_fill(struct user_sockaddr *sa, long len, __u16 family, __u8 *addr,
+				      __u16 *port)
+{
+	if (family == AF_INET_ && (sa->family == AF_INET_ || sa->family == 0) && len >= 8) {
+		if (addr)
+			__builtin_memcpy(addr, sa->rest, 4);
+	} else if (family == AF_INET6_ && sa->family == AF_INET6_ && len >= 24) {
+		if (addr)
+			__builtin_memcpy(addr, sa->rest + 4, 16);
+	} else if (family == AF_INET6_ && sa->family == AF_INET_ && len >= 8) {
+		if (addr) {
+			__builtin_memset(addr, 0, 10);
+			addr[10] = 0xff;
+			addr[11] = 0xff;
+			__builtin_memcpy(addr + 12, sa->rest, 4);
+		}
+	} else {
+		return false;
+	}
+	*port = bpf_ntohs(sa->port);
+	return true;
+}
+
+/* The port of a send's or receive's peer as the record will hold it (peer_fill()). */
+static __always_inline __u16 peer_port(struct user_sockaddr *sa, long len, __u16 family)
+{
+	__u16 port = 0;
+
+	peer_fill(sa, len, family, NULL, &port);
+	return port;
+}
+
+/*
+ * The port the prefilter's criterion names: remote for connect (and a send's or
+ * receive's peer), local for the others. From the socket; from the caller's sockaddr when the
+ * socket has none.
  */
 static __always_inline __u16 filter_port(struct net_args *a, struct sock *sk,
 					 struct user_sockaddr *sa, bool *have_sa)
 {
 	__u16 port = 0;
 
+	if (a->peer_arg) {
+		*have_sa = user_sockaddr_read(sa, a);
+		if (*have_sa)
+			port =
+			    peer_port(sa, a->uaddr_len,
+				      sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : sa->family);
+		return port;
+	}
 	if (sk && a->type == VG_EV_CONNECT)
 		port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	else if (sk)
@@ -209,10 +260,12 @@ static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, st
 
 	if (a->type == VG_EV_CONNECT)
 		named = sk ? BPF_CORE_READ((struct unix_sock *)sk, peer) : NULL;
+	if (a->peer_arg)
+		named = NULL; /* the peer is the name the caller gave or got */
 	if (named)
 		off = unix_addr_append(ev, off, &e->unix_path, named);
 	if (e->unix_path.off || !a->uaddr || a->uaddr_len <= SUN_PATH_OFF ||
-	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND))
+	    (a->type != VG_EV_CONNECT && a->type != VG_EV_BIND && !a->peer_arg))
 		return off;
 	if (a->kernel_addr)
 		bpf_probe_read_kernel(&family, sizeof(family), a->uaddr);
@@ -227,8 +280,8 @@ static __always_inline __u32 unix_fill(char *ev, __u32 off, struct vg_net *e, st
 	off = unix_name_append(ev, off, &e->unix_path, (const char *)a->uaddr + SUN_PATH_OFF, n,
 			       !a->kernel_addr);
 	if (e->unix_path.off)
-		e->hdr.flags |=
-		    a->type == VG_EV_CONNECT ? VG_NF_PEER_FROM_ARG : VG_NF_LOCAL_FROM_ARG;
+		e->hdr.flags |= a->type == VG_EV_CONNECT || a->peer_arg ? VG_NF_PEER_FROM_ARG
+									: VG_NF_LOCAL_FROM_ARG;
 	return off;
 }
 
@@ -299,14 +352,21 @@ static __noinline int net_event(struct net_args *a, long ret)
 
 	if (obj)
 		sock_fill(e, obj);
-	if (!obj && a->uaddr && !have_sa) {
+	if (!obj && a->uaddr && (!have_sa || a->peer_arg)) {
 		/* no socket (EBADF, ENOTSOCK): the caller's family is all there is */
-		have_sa = user_sockaddr_read(&sa, a);
+		if (!have_sa)
+			have_sa = user_sockaddr_read(&sa, a);
 		if (have_sa)
 			e->family = sa.family;
 	}
 	if (e->family == AF_UNIX_) {
 		off = unix_fill(ev, off, e, obj, a);
+	} else if (a->peer_arg) {
+		/* the socket's own peer (a connected socket's) is not where this one went */
+		e->rport = 0;
+		__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+		if (have_sa && peer_fill(&sa, a->uaddr_len, e->family, e->raddr, &e->rport))
+			e->hdr.flags |= VG_NF_PEER_FROM_ARG;
 	} else if (type == VG_EV_CONNECT && !e->rport && a->uaddr) {
 		if (!have_sa)
 			have_sa = user_sockaddr_read(&sa, a);
@@ -325,8 +385,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
-	/* binds and listens are rare and announce a service; connects and accepts come in
-	 * storms and go batched */
+	/* binds and listens are rare and announce a service; connects, accepts, sends and
+	 * receives come in storms and go batched */
 	/* binds, listens and events that met a rule-derived criterion wake the reader */
 	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN || verdict != FILTER_SEND);
 	return 0;
@@ -373,6 +433,102 @@ SYSCALL_SENSOR(listen, "listen")
 }
 
 /*
+ * A send or a receive is an event only when the caller names the peer: a send with
+ * a destination (an unconnected socket's datagram; a TCP Fast Open connect), a
+ * receive that asks for the datagram's source. A connected socket's traffic had its
+ * connect or accept already, and an event per write would flood.
+ */
+
+/*
+ * A type no rule needs: the call returns before anything is read. It is not
+ * counted: unread, it is not known to be an event at all (a connected send is not).
+ */
+static __always_inline bool net_type_off(__u32 type)
+{
+	struct vg_filter_type *f = filter_get(type);
+
+	return f && f->mode == VG_FILTER_NONE;
+}
+
+/* msg_name and msg_namelen of the caller's msghdr (struct compat_msghdr for ia32). */
+static __always_inline bool msghdr_name(struct net_args *a, const void *umsg, bool compat)
+{
+	if (!umsg)
+		return false;
+	if (compat) {
+		struct {
+			__u32 name;    /* msg_name, a 32-bit pointer */
+			__s32 namelen; /* msg_namelen */
+		} m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), umsg))
+			return false;
+		a->uaddr = (const void *)(unsigned long)m.name;
+		a->uaddr_len = m.namelen;
+	} else {
+		struct {
+			__u64 name;    /* msg_name */
+			__s32 namelen; /* msg_namelen */
+			__u32 pad;     /* padding before msg_iov */
+		} m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), umsg))
+			return false;
+		a->uaddr = (const void *)m.name;
+		a->uaddr_len = m.namelen;
+	}
+	return a->uaddr != NULL;
+}
+
+SYSCALL_SENSOR(sendto, "sendto")
+{
+	NET_ARGS(VG_EV_SEND, VG_SYS_SENDTO);
+	a.uaddr = (const void *)sys_arg(sc, 4);
+	if (!a.uaddr || net_type_off(a.type))
+		return 0;
+	a.uaddr_len = (int)sys_arg(sc, 5);
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+SYSCALL_SENSOR(sendmsg, "sendmsg")
+{
+	NET_ARGS(VG_EV_SEND, VG_SYS_SENDMSG);
+	if (net_type_off(a.type) || !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat))
+		return 0;
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+/* A receive's source is what the kernel wrote back: nothing when the call failed. */
+SYSCALL_SENSOR(recvfrom, "recvfrom")
+{
+	NET_ARGS(VG_EV_RECV, VG_SYS_RECVFROM);
+	const int *ulen = (const int *)sys_arg(sc, 5);
+	int len = 0;
+
+	a.uaddr = (const void *)sys_arg(sc, 4);
+	if (ret < 0 || !a.uaddr || !ulen || net_type_off(a.type))
+		return 0;
+	/* a stream socket writes no address back: length 0 */
+	if (bpf_probe_read_user(&len, sizeof(len), ulen) || len < 2)
+		return 0;
+	a.uaddr_len = len;
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+SYSCALL_SENSOR(recvmsg, "recvmsg")
+{
+	NET_ARGS(VG_EV_RECV, VG_SYS_RECVMSG);
+	if (ret < 0 || net_type_off(a.type) ||
+	    !msghdr_name(&a, (const void *)sys_arg(sc, 1), sc.compat) || a.uaddr_len < 2)
+		return 0;
+	a.peer_arg = true;
+	return net_event(&a, ret);
+}
+
+/*
  * ia32 socketcall(call, args): 32-bit programs reach the socket calls through it
  * (accept has no ia32 number of its own). The same sensors read their arguments
  * from the array args points to.
@@ -393,6 +549,14 @@ static __always_inline int socketcall_sensor(struct sysc sc, long ret)
 		return bind_sensor(sc, ret);
 	case SYS_LISTEN_:
 		return listen_sensor(sc, ret);
+	case SYS_SENDTO_:
+		return sendto_sensor(sc, ret);
+	case SYS_RECVFROM_:
+		return recvfrom_sensor(sc, ret);
+	case SYS_SENDMSG_:
+		return sendmsg_sensor(sc, ret);
+	case SYS_RECVMSG_:
+		return recvmsg_sensor(sc, ret);
 	default:
 		return 0;
 	}
@@ -404,6 +568,13 @@ SYSCALL_SENSOR_32(socketcall)
 
 #define URING_ADDR_MAX		 128	   /* sizeof(struct sockaddr_storage) */
 #define IORING_ACCEPT_MULTISHOT_ (1u << 0) /* io_accept.iou_flags */
+#define IORING_RECV_MULTISHOT_	 (1u << 1) /* io_sr_msg.flags */
+
+/* struct io_sr_msg before 6.10: a send's destination kept as the caller's pointer */
+struct io_sr_msg___addr {
+	void *addr;	/* sqe->addr2 */
+	__u16 addr_len; /* sqe->addr_len */
+} __attribute__((preserve_access_index));
 
 /* What a network operation's record needs from its submission, kept until its completion. */
 struct uring_net_req {
@@ -415,8 +586,12 @@ struct uring_net_req {
 	__s32 fd;		   /* the socket's fd; -1 for a registered-file index */
 	__s32 addr_len;		   /* bytes of addr; 0 none */
 	__s32 backlog;		   /* listen backlog */
-	__u32 pad1;		   /* zero */
-	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission */
+	bool peer_arg;		   /* send: addr is the destination; recv: umsg names the source */
+	bool compat;		   /* recv: umsg is a struct compat_msghdr (a 32-bit ring) */
+	__u16 pad1;		   /* zero */
+	__u64 umsg;		   /* recv: the caller's msghdr (user memory), read at completion */
+	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission; send:
+				    * the kernel's copy of the destination */
 };
 
 /* requests in flight by address */
@@ -450,6 +625,11 @@ static __always_inline bool uring_net_op(__u8 op)
 	case IORING_OP_ACCEPT:
 	case IORING_OP_BIND:
 	case IORING_OP_LISTEN:
+	case IORING_OP_SEND:
+	case IORING_OP_SEND_ZC:
+	case IORING_OP_SENDMSG:
+	case IORING_OP_SENDMSG_ZC:
+	case IORING_OP_RECVMSG:
 		return true;
 	default:
 		return false;
@@ -475,6 +655,83 @@ static __always_inline void uring_addr(struct uring_net_req *r, const void *uadd
 		r->addr_len = n;
 }
 
+/* Whether a request's ring is a 32-bit process's (its msghdrs have the compat layout). */
+static __always_inline bool uring_compat(struct io_kiocb *req)
+{
+	struct io_ring_ctx *ring = BPF_CORE_READ(req, ctx);
+
+	if (!bpf_core_field_exists(ring->compat))
+		return false;
+	return BPF_CORE_READ_BITFIELD_PROBED(ring, compat);
+}
+
+/*
+ * A send's destination, when it names one. The kernel copied it while preparing
+ * the request into the request's async data (struct io_async_msghdr: msg.msg_name
+ * points at its own copy), which is what the send will use, whatever the caller
+ * writes later. Kernels before 6.10 kept SEND_ZC's as the caller's pointer in
+ * struct io_sr_msg, and prepared no async data for a sendmsg: the caller's msghdr
+ * is read then, as for the syscall.
+ */
+static __always_inline bool uring_send_addr(struct uring_net_req *r, struct io_kiocb *req,
+					    void *cmd, __u8 op)
+{
+	struct io_async_msghdr *kmsg = BPF_CORE_READ(req, async_data);
+	struct net_args a = {};
+	const void *name;
+	__u64 n;
+
+	r->addr_len = 0;
+	if (bpf_core_field_exists(((struct io_sr_msg___addr *)cmd)->addr)) {
+		if (op == IORING_OP_SEND_ZC) {
+			uring_addr(r, BPF_CORE_READ((struct io_sr_msg___addr *)cmd, addr),
+				   BPF_CORE_READ((struct io_sr_msg___addr *)cmd, addr_len));
+			return r->addr_len != 0;
+		}
+		if (op != IORING_OP_SENDMSG && op != IORING_OP_SENDMSG_ZC)
+			return false;
+		if (!msghdr_name(&a, BPF_CORE_READ((struct io_sr_msg *)cmd, umsg),
+				 uring_compat(req)))
+			return false;
+		uring_addr(r, a.uaddr, a.uaddr_len);
+		return r->addr_len != 0;
+	}
+	if (!kmsg || !bpf_core_field_exists(kmsg->msg))
+		return false;
+	name = BPF_CORE_READ(kmsg, msg.msg_name);
+	n = BPF_CORE_READ(kmsg, msg.msg_namelen);
+	if (!name || n < 2)
+		return false;
+	barrier_var(n);
+	if (n > URING_ADDR_MAX)
+		n = URING_ADDR_MAX;
+	if (bpf_probe_read_kernel(r->addr, n, name))
+		return false;
+	r->addr_len = n;
+	return true;
+}
+
+/*
+ * A send the prefilter already refuses at submission: its port and comm are known
+ * then, and what completion adds (the result, the socket) cannot make it pass
+ * unless a criterion on failed calls or the cgroup is in play. Saves the table
+ * entry for the storms the criterion is there for.
+ */
+static __always_inline bool uring_send_dropped(struct uring_net_req *r)
+{
+	struct vg_filter_type *f = filter_get(r->type);
+	struct user_sockaddr *sa = (struct user_sockaddr *)r->addr;
+	__u16 port = 0;
+
+	if (!f || f->mode != VG_FILTER_MATCH || (f->criteria & (VG_FC_FAILED | VG_FC_CGROUP)))
+		return false;
+	/* the socket's family is not known yet: the port under any family that takes it
+	 * (the record's is this port or none, and none never passes a port criterion) */
+	if (!peer_fill(sa, r->addr_len, AF_INET_, NULL, &port))
+		peer_fill(sa, r->addr_len, AF_INET6_, NULL, &port);
+	return filter_cheap_comm(r->type, port, false, false, r->who.comm) == FILTER_DROP;
+}
+
 /* The builder's arguments for a kept request: the sockaddr in kernel memory, the submitter. */
 static __always_inline void uring_net_args(struct net_args *a, struct uring_net_req *r,
 					   struct file *file)
@@ -484,6 +741,7 @@ static __always_inline void uring_net_args(struct net_args *a, struct uring_net_
 	a->accept = r->accept;
 	a->fd = r->fd;
 	a->backlog = r->backlog;
+	a->peer_arg = r->peer_arg;
 	a->file = file;
 	if (r->addr_len) {
 		a->uaddr = r->addr;
@@ -508,6 +766,12 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!uring_net_op(op))
 		return 0;
+	if ((op == IORING_OP_SEND || op == IORING_OP_SEND_ZC || op == IORING_OP_SENDMSG ||
+	     op == IORING_OP_SENDMSG_ZC) &&
+	    net_type_off(VG_EV_SEND))
+		return 0;
+	if (op == IORING_OP_RECVMSG && net_type_off(VG_EV_RECV))
+		return 0;
 	uring_who_fill(&r.who);
 	flags = BPF_CORE_READ(req, flags);
 	r.fd = flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
@@ -526,12 +790,42 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 			r.multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
 				  IORING_ACCEPT_MULTISHOT_;
 		break;
+	case IORING_OP_SEND:
+	case IORING_OP_SEND_ZC:
+	case IORING_OP_SENDMSG:
+	case IORING_OP_SENDMSG_ZC:
+		/* only a send that names its destination, as for the syscalls */
+		r.type = VG_EV_SEND;
+		r.syscall = op == IORING_OP_SEND || op == IORING_OP_SEND_ZC ? VG_SYS_SENDTO
+									    : VG_SYS_SENDMSG;
+		r.peer_arg = true;
+		if (!uring_send_addr(&r, req, cmd, op))
+			return 0;
+		if (uring_send_dropped(&r)) {
+			count(r.type, CNT_SEEN);
+			count(r.type, CNT_FILTERED);
+			return 0;
+		}
+		break;
+	case IORING_OP_RECVMSG:
+		/* a multishot receive writes each source into a provided buffer: not read */
+		if (BPF_CORE_READ((struct io_sr_msg *)cmd, flags) & IORING_RECV_MULTISHOT_)
+			return 0;
+		/* no completion on success: the source is never known */
+		if (flags & REQ_F_CQE_SKIP_)
+			return 0;
+		r.type = VG_EV_RECV;
+		r.syscall = VG_SYS_RECVMSG;
+		r.peer_arg = true;
+		r.umsg = (__u64)BPF_CORE_READ((struct io_sr_msg *)cmd, umsg);
+		r.compat = uring_compat(req);
+		break;
 	case IORING_OP_BIND:
 		/* the request keeps no pointer to the caller's sockaddr: the socket's it is */
 		r.type = VG_EV_BIND;
 		r.syscall = VG_SYS_BIND;
 		break;
-	default:
+	case IORING_OP_LISTEN:
 		r.type = VG_EV_LISTEN;
 		r.syscall = VG_SYS_LISTEN;
 		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
@@ -570,6 +864,11 @@ static __always_inline void uring_net_done(struct uring_net_req *r, struct file 
 
 	if (uring_same_process(&r->who)) {
 		uring_net_args(&a, r, file);
+		/* a receive's source is in the caller's msghdr now; none when nothing came */
+		if (r->type == VG_EV_RECV &&
+		    (res < 0 || !msghdr_name(&a, (const void *)r->umsg, r->compat) ||
+		     a.uaddr_len < 2))
+			return;
 		net_event(&a, res);
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */
@@ -607,7 +906,9 @@ int vg_uring_net_complete(struct bpf_raw_tracepoint_args *ctx)
 	if (!r)
 		return 0;
 	uring_net_done(r, BPF_CORE_READ(req, file), c.res);
-	if (!(c.flags & IORING_CQE_F_MORE_)) {
+	/* a zero-copy send's F_MORE announces its buffer's notification, posted by another
+	 * request: only a multishot accept goes on */
+	if (!r->multi || !(c.flags & IORING_CQE_F_MORE_)) {
 		if (r->multi)
 			bpf_map_delete_elem(&uring_net_multi, &mk);
 		bpf_map_delete_elem(&uring_net_reqs, &key);

@@ -44,6 +44,8 @@ enum vg_type {
 	VG_EV_ACCEPT = 33,  /* accept, accept4 */
 	VG_EV_BIND = 34,    /* bind */
 	VG_EV_LISTEN = 35,  /* listen */
+	VG_EV_SEND = 36,    /* sendto, sendmsg naming a destination (an unconnected send) */
+	VG_EV_RECV = 37,    /* recvfrom, recvmsg asking for the source (a datagram's sender) */
 	/* privilege and kernel: struct vg_priv */
 	VG_EV_SETID = 48,     /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
 	VG_EV_CAPSET = 49,    /* capset */

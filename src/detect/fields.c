@@ -578,10 +578,14 @@ static int put_ip(struct rule_value *v, const struct vg_net *n, const uint8_t *a
 	return 1;
 }
 
-/* connect: we are the client; accept/bind/listen: we are the server. */
+/*
+ * connect, and a send or receive naming its peer: we are the client (the peer is
+ * the server: fd.sport is the remote port); accept/bind/listen: we are the server.
+ */
 static bool local_is_server(const struct vg_net *n)
 {
-	return n->hdr.type != VG_EV_CONNECT;
+	return n->hdr.type != VG_EV_CONNECT && n->hdr.type != VG_EV_SEND &&
+	       n->hdr.type != VG_EV_RECV;
 }
 
 static int put_tuple(struct field_ctx *c, struct rule_value *v, const struct vg_net *n)

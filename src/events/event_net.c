@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * event_net.c - rendering of network events (struct vg_net): connect, accept,
- * bind and listen. Addresses are shown as the socket held them after the call;
+ * bind, listen, send and recv. Addresses are shown as the socket held them after
+ * the call (a send's or recv's peer as the caller named it or got it back);
  * a unix socket's name may hold any bytes (an abstract name even NULs), so it is
  * only ever written through the JSON escaper or as \xNN on a terminal.
  */
@@ -110,10 +111,14 @@ static void addr_str(const struct vg_net *n, const uint8_t *addr, char *buf, siz
 		snprintf(buf, len, "?");
 }
 
-/* The unix name belongs to the remote end for connect, to the socket itself otherwise. */
+/*
+ * The unix name belongs to the remote end for connect, send and recv (the name the
+ * caller gave or got), to the socket itself otherwise.
+ */
 static bool unix_path_is_remote(const struct vg_net *n)
 {
-	return n->hdr.type == VG_EV_CONNECT;
+	return n->hdr.type == VG_EV_CONNECT || n->hdr.type == VG_EV_SEND ||
+	       n->hdr.type == VG_EV_RECV;
 }
 
 static void json_endpoint(struct json_buf *j, const char *key, const struct event *ev,
@@ -188,7 +193,10 @@ static void text_endpoint(FILE *out, const struct vg_net *n, const uint8_t *addr
 	fprintf(out, n->family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port);
 }
 
-/* Like Falco's fd.name: client -> server for connect and accept, the own end otherwise. */
+/*
+ * Like Falco's fd.name: client -> server for connect and accept, this end -> peer
+ * for send, peer -> this end for recv (the way the data went), the own end otherwise.
+ */
 void event_net_text(FILE *out, const struct event *ev)
 {
 	const struct vg_net *n = (const struct vg_net *)ev->hdr;
@@ -197,11 +205,11 @@ void event_net_text(FILE *out, const struct event *ev)
 
 	fprintf(out, "fd=%d ", n->fd);
 	if (is_inet(n->family)) {
-		if (n->hdr.type == VG_EV_CONNECT) {
+		if (n->hdr.type == VG_EV_CONNECT || n->hdr.type == VG_EV_SEND) {
 			text_endpoint(out, n, n->laddr, n->lport);
 			fputs(" -> ", out);
 			text_endpoint(out, n, n->raddr, n->rport);
-		} else if (n->hdr.type == VG_EV_ACCEPT) {
+		} else if (n->hdr.type == VG_EV_ACCEPT || n->hdr.type == VG_EV_RECV) {
 			text_endpoint(out, n, n->raddr, n->rport);
 			fputs(" -> ", out);
 			text_endpoint(out, n, n->laddr, n->lport);

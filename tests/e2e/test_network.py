@@ -239,3 +239,98 @@ def test_prefilter_path_matches_unix_names_only(workdir):
     assert rc == 0, v.stderr()
     seen, filtered, sent = counters(v.stderr(), "connect")
     assert filtered >= 2
+
+
+def test_udp_sendto_and_sendmsg_naming_the_destination_are_send_events(vigil):
+    """An unconnected UDP socket's sendto and sendmsg name where the datagram goes:
+    send events whose remote is that address (from the caller's sockaddr) and whose
+    local end is the port the kernel bound the socket to. A send on a connected
+    socket names nothing and is no event (its connect was one)."""
+    r = probe("udp-send", "39127")
+    assert r["sendto_ret"] == 5 and r["sendmsg_ret"] == 5 and r["send_ret"] == 5
+    for syscall in ("sendto", "sendmsg"):
+        ev = vigil.wait_for(lambda e: e["type"] == "send" and e["proc"]["pid"] == r["pid"] and
+                            e["syscall"] == syscall, what=syscall)
+        assert ev["ret"] == 5 and "is_io_uring" not in ev
+        n = ev["net"]
+        assert (n["family"], n["sock_type"], n["protocol"]) == ("inet", "dgram", "udp")
+        assert n["fd"] == r["fd"] and n["remote"] == inet("127.0.0.1", 39127)
+        assert n["local"] == inet("0.0.0.0", r["local_port"])
+        assert n["peer_from_arg"] is True
+    ev = net_event(vigil, "connect", r["pid"], r["connected_fd"])
+    assert ev["net"]["remote"] == inet("127.0.0.1", 39127)
+    time.sleep(0.3)
+    assert not [e for e in vigil.events() if e["type"] == "send" and
+                e["proc"]["pid"] == r["pid"] and e["net"]["fd"] == r["connected_fd"]]
+
+
+def test_udp_recvfrom_and_recvmsg_asking_for_the_source_are_recv_events(vigil):
+    """A receive that asks for the datagram's source: a recv event whose remote is the
+    sender (the address the kernel wrote back). One that does not ask is no event."""
+    r = probe("udp-recv")
+    assert r["recvfrom_ret"] == r["recvmsg_ret"] == r["plain_ret"] == 5
+    for syscall in ("recvfrom", "recvmsg"):
+        ev = vigil.wait_for(lambda e: e["type"] == "recv" and e["proc"]["pid"] == r["pid"] and
+                            e["syscall"] == syscall, what=syscall)
+        assert ev["ret"] == 5 and ev["net"]["fd"] == r["fd"]
+        assert ev["net"]["remote"] == inet("127.0.0.1", r["from_port"])
+        assert ev["net"]["local"] == inet("127.0.0.1", r["port"])
+        assert ev["net"]["peer_from_arg"] is True
+    time.sleep(0.3)
+    mine = [e for e in vigil.events() if e["type"] == "recv" and e["proc"]["pid"] == r["pid"]]
+    assert len(mine) == 2, mine
+
+
+def test_unix_datagram_sendto_names_the_destination(vigil, workdir):
+    name = os.path.join(workdir, "dgram.sock").encode()
+    r = probe("unix-dgram", name.hex())
+    assert r["ret"] == 5
+    ev = vigil.wait_for(lambda e: e["type"] == "send" and e["proc"]["pid"] == r["pid"],
+                        what="unix sendto")
+    assert ev["syscall"] == "sendto" and ev["net"]["family"] == "unix"
+    assert raw(ev["net"]["remote"]["path"]) == name and ev["net"]["local"] is None
+
+
+def test_other_spellings_of_an_ipv4_destination_name_its_port(vigil):
+    """The kernel sends an IPv4 socket's datagram to a sockaddr_in whose family is
+    AF_UNSPEC, and an IPv6 socket's to an IPv4 sockaddr: the events name the
+    destination all the same (IPv4-mapped on the IPv6 socket)."""
+    r = probe("udp-send-other", "39129")
+    assert r["unspec_ret"] == 5 and r["inet6_ret"] == 5
+    ev = net_event(vigil, "send", r["pid"], r["unspec_fd"])
+    assert ev["net"]["family"] == "inet" and ev["net"]["remote"] == inet("127.0.0.1", 39129)
+    ev = net_event(vigil, "send", r["pid"], r["inet6_fd"])
+    assert ev["net"]["family"] == "inet6"
+    assert ev["net"]["remote"] == inet("::ffff:127.0.0.1", 39129)
+
+
+def test_miner_rule_fires_on_udp_sendto_a_pool_port_as_deployed(workdir):
+    """`vigil run` with the built-in rules, alerts only (the prefilter derived from the
+    rules): a datagram sent with sendto or sendmsg to 127.0.0.1 on a miner pool port
+    raises "Crypto-miner pool port connection", however the address is spelled;
+    sends to other ports are dropped in the kernel (counted as filtered), and a
+    connected send is no event at all."""
+    from test_detect import AlertsOnly
+    v = AlertsOnly(workdir)
+    try:
+        other = probe("udp-send", "39128")
+        r = probe("udp-send", "3333")
+        assert r["sendto_ret"] == 5
+        a = v.wait_alert(lambda a: a["rule"] == "Crypto-miner pool port connection" and
+                         a["output_fields"].get("proc.pid") == r["pid"], 15, "miner alert")
+        assert a["output_fields"]["fd.sport"] == 3333
+        v.wait_alert(lambda _: len([x for x in v.alerts() if x["output_fields"].get(
+            "proc.pid") == r["pid"]]) >= 3, 15, "the sendmsg's and the connect's alerts")
+        spelled = probe("udp-send-other", "4444")
+        v.wait_alert(lambda _: len([x for x in v.alerts() if x["output_fields"].get(
+            "proc.pid") == spelled["pid"] and x["output_fields"].get("fd.sport") == 4444]) >= 2,
+                     15, "alerts for the AF_UNSPEC and the IPv4-on-IPv6 sends")
+        time.sleep(0.3)
+        assert not [a for a in v.alerts() if a["output_fields"].get("proc.pid") == other["pid"]]
+        # sendto, sendmsg, and the UDP connect(2) to the pool port; its send(2) none
+        assert len([a for a in v.alerts() if a["output_fields"].get("proc.pid") == r["pid"]]) == 3
+    finally:
+        rc = v.stop()
+    assert rc == 0, v.stderr()
+    seen, filtered, sent = counters(v.stderr(), "send")
+    assert filtered >= 2 and sent >= 2, (seen, filtered, sent)

@@ -130,6 +130,33 @@ def test_network_operations_are_the_syscall_forms_events(vigil):
     assert ev["ret"] == r["accept"][0]["ret"] >= 0 and ev["net"]["remote"]["ip"] == "127.0.0.1"
 
 
+def test_sends_naming_a_destination_and_receives_asking_the_source_are_events(vigil):
+    """SEND (with addr2), SENDMSG, SEND_ZC and SENDMSG_ZC naming a destination: send
+    events of sendto (SEND, SEND_ZC) and sendmsg, the destination being the kernel's
+    copy taken while preparing the request; a SEND on a connected socket names none
+    and is no event; RECVMSG asking for the source: a recv event of recvmsg whose
+    remote is the sender, read back at completion."""
+    pid, r = uring("sendto", "39131", "sendmsg", "39132", "send-zc", "39133",
+                   "sendmsg-zc", "39134", "send-connected", "39135", "recvmsg")
+    assert all(x["ret"] == 5 for x in sum(r.values(), []) if "ret" in x), r
+    for port, syscall in ((39131, "sendto"), (39132, "sendmsg"), (39133, "sendto"),
+                          (39134, "sendmsg")):
+        ev = vigil.wait_for(of_pid(pid, "send", syscall=syscall,
+                                   **{"net.remote.port": port}), what=f"{syscall} {port}")
+        assert (ev["ret"], ev["is_io_uring"], ev["net"]["peer_from_arg"]) == (5, True, True)
+        assert ev["net"]["remote"]["ip"] == "127.0.0.1" and ev["net"]["protocol"] == "udp"
+        assert ev["net"]["local"]["port"] > 0
+    rcv = r["receiving"][0]
+    ev = vigil.wait_for(of_pid(pid, "recv", syscall="recvmsg"), what="recvmsg")
+    assert (ev["ret"], ev["is_io_uring"]) == (5, True)
+    assert ev["net"]["remote"] == {"ip": "127.0.0.1", "port": rcv["from"]}
+    assert ev["net"]["local"] == {"ip": "127.0.0.1", "port": rcv["port"]}
+    # the connected socket's connect(2) is an event; its send through the ring is not
+    vigil.wait_for(of_pid(pid, "connect", **{"net.remote.port": 39135}))
+    mine = [e for e in vigil.events() if e["proc"]["pid"] == pid and e["type"] == "send"]
+    assert len(mine) == 4 and 39135 not in [e["net"]["remote"]["port"] for e in mine], mine
+
+
 def test_each_connection_of_a_multishot_accept_is_an_event(vigil):
     """A multishot accept: one request, one completion per connection, all but the last
     posted without the request (only its ring and user_data say whose they are)."""
@@ -197,8 +224,8 @@ def test_syscall_forms_are_unchanged(vigil, workdir):
 def test_default_rules_fire_for_io_uring_operations_as_deployed(workdir, vartmp):
     """`vigil run` with the built-in rules, printing alerts only (the kernel prefilter is
     the one derived from the rules): reading /etc/shadow, writing below /etc, deleting
-    a log, renaming into a binary directory, symlinking and hard-linking to /etc/shadow
-    and connecting to a miner pool port, all through io_uring, raise the rules that
+    a log, renaming into a binary directory, symlinking and hard-linking to /etc/shadow,
+    connecting to a miner pool port and sending a datagram to one, all through io_uring, raise the rules that
     fire for the syscall forms. The events that reached the rules, recorded and played
     back, carry is_io_uring true. cat reading /etc/shadow still raises its rule, and no
     ring rule."""
@@ -232,7 +259,8 @@ def test_default_rules_fire_for_io_uring_operations_as_deployed(workdir, vartmp)
                        "rename", tool, binary,
                        "symlink", "/etc/shadow", sl,
                        "link", "/etc/shadow", hard,
-                       "connect", str(pool.getsockname()[1]))
+                       "connect", str(pool.getsockname()[1]),
+                       "sendto", str(pool.getsockname()[1]))
         assert all(x["ret"] >= 0 for x in sum(r.values(), []) if "ret" in x), r
         cat = subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL, check=True)
         for rule, field, value in [
@@ -248,6 +276,11 @@ def test_default_rules_fire_for_io_uring_operations_as_deployed(workdir, vartmp)
                          and a["output_fields"].get(field) == value, 15, rule)
         v.wait_alert(lambda a: a["rule"] == "Read of password hash file" and
                      a["output_fields"].get("proc.name") == "cat", 15, "cat's alert")
+        # the connect's alert, and the datagram's (a UDP send through the ring)
+        v.wait_alert(lambda a: len([x for x in v.alerts() if x["rule"] ==
+                                    "Crypto-miner pool port connection" and
+                                    x["output_fields"].get("proc.pid") == pid]) >= 2,
+                     15, "the send's miner alert")
         assert not [a for a in v.alerts() if a["rule"].startswith("io_uring") and
                     a["output_fields"].get("proc.name") == "cat"]
     finally:
@@ -262,7 +295,8 @@ def test_default_rules_fire_for_io_uring_operations_as_deployed(workdir, vartmp)
             if "rule" not in e and e["proc"]["pid"] == pid]
     seen = {(e["type"], e["syscall"]) for e in mine if e.get("is_io_uring") is True}
     assert {("open", "openat"), ("unlink", "unlinkat"), ("rename", "renameat2"),
-            ("symlink", "symlinkat"), ("link", "linkat"), ("connect", "connect")} <= seen, mine
+            ("symlink", "symlinkat"), ("link", "linkat"), ("connect", "connect"),
+            ("send", "sendto")} <= seen, mine
     # the probe is static: every file or network event of it came through the ring
     assert all(e.get("is_io_uring") is True for e in mine if e["type"] in
-               ("open", "unlink", "rename", "symlink", "link", "connect")), mine
+               ("open", "unlink", "rename", "symlink", "link", "connect", "send")), mine

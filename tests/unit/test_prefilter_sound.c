@@ -185,7 +185,7 @@ static const char *const evnames[] = {
     "renameat", "renameat2", "mkdir",	"mkdirat",  "chmod",   "fchmod",   "fchmodat", "fchmodat2",
     "chown",	"fchown",    "lchown",	"fchownat", "link",    "linkat",   "symlink",  "symlinkat",
     "truncate", "ftruncate", "connect", "accept",   "accept4", "bind",	   "listen",   "setuid",
-    "ptrace",	"kill",	     "mount",	"umount2",
+    "ptrace",	"kill",	     "mount",	"umount2",  "sendto",  "sendmsg",  "recvfrom", "recvmsg",
 };
 #define NEVNAMES (sizeof(evnames) / sizeof(evnames[0]))
 
@@ -665,21 +665,25 @@ static void gen_net(struct gen_event *e, const char *sys)
 	uint16_t s = sys_of(sys);
 	unsigned port = PICK(ports), other = rnd(2) ? 40000 : 0;
 	unsigned fam = PICK(((const unsigned[]){AF_INET, AF_INET6, AF_INET, AF_UNIX}));
+	/* send, recv: the peer is the caller's sockaddr (a send names it, a receive got it) */
+	bool peer_arg = kind_of(sys) == VG_EV_SEND || kind_of(sys) == VG_EV_RECV;
 
 	hdr(e, kind_of(sys), sizeof(struct vg_net));
 	e->n.syscall = s;
 	e->n.ret = rnd(3) ? 0 : -(int64_t)PICK(((const int[]){111, 13, 9, 98}));
+	if (kind_of(sys) == VG_EV_RECV)
+		e->n.ret = rnd(2) ? 5 : 0; /* a failed receive got no source: no event */
 	e->n.fd = 3;
 	e->sock = e->n.ret != -9;
 	if (e->sock) {
 		e->n.family = fam;
-		e->n.sock_type = SOCK_STREAM;
-		e->n.protocol = fam == AF_UNIX ? 0 : 6;
-	} else if (!strcmp(sys, "connect") || !strcmp(sys, "bind")) {
+		e->n.sock_type = peer_arg ? SOCK_DGRAM : SOCK_STREAM;
+		e->n.protocol = fam == AF_UNIX ? 0 : peer_arg ? 17 : 6;
+	} else if (!strcmp(sys, "connect") || !strcmp(sys, "bind") || peer_arg) {
 		e->n.family = fam; /* the caller's sockaddr says it */
 	}
 	if (e->n.family == AF_INET || e->n.family == AF_INET6) {
-		if (!strcmp(sys, "connect")) {
+		if (!strcmp(sys, "connect") || peer_arg) {
 			e->n.rport = port;
 			e->n.lport = e->sock ? other : 0;
 		} else if (e->sock || !strcmp(sys, "bind")) {

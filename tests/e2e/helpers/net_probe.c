@@ -13,6 +13,16 @@
  *   net_probe unix-missing HEX  connect to a unix name nobody bound
  *   net_probe bind-busy         bind a second socket to a port in use
  *   net_probe connect4 PORT     blocking connect to 127.0.0.1:PORT
+ *   net_probe udp-send PORT     an unconnected UDP socket: sendto, then sendmsg naming
+ *                               127.0.0.1:PORT; then send(2) on a UDP socket connected
+ *                               there (no address named)
+ *   net_probe udp-recv          a UDP socket bound to 127.0.0.1 receives three
+ *                               datagrams from a connected sender: recvfrom and recvmsg
+ *                               asking for the source, recvfrom not asking
+ *   net_probe unix-dgram HEX    unix datagram: bind HEX, sendto it from another socket
+ *   net_probe udp-send-other PORT  127.0.0.1:PORT spelled as the kernel also takes it:
+ *                               an IPv4 socket's sendto with family AF_UNSPEC, an IPv6
+ *                               socket's sendto with an IPv4 sockaddr
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -235,6 +245,96 @@ static int connect4(int port)
 	return 0;
 }
 
+static int udp_send(int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, port, &ss);
+	struct iovec iov = {.iov_base = "vigil", .iov_len = 5};
+	struct msghdr m = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+	int fd, cfd, r1, r2, r3;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	cfd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || cfd < 0)
+		die("socket");
+	r1 = sysret(sendto(fd, "vigil", 5, 0, (struct sockaddr *)&ss, len));
+	r2 = sysret(sendmsg(fd, &m, 0));
+	if (connect(cfd, (struct sockaddr *)&ss, len))
+		die("connect");
+	r3 = sysret(send(cfd, "vigil", 5, 0));
+	printf("{\"pid\":%d,\"fd\":%d,\"local_port\":%d,\"port\":%d,\"sendto_ret\":%d,"
+	       "\"sendmsg_ret\":%d,\"connected_fd\":%d,\"send_ret\":%d}\n",
+	       getpid(), fd, local_port(fd), port, r1, r2, cfd, r3);
+	return 0;
+}
+
+static int udp_recv(void)
+{
+	struct sockaddr_storage ss, from1, from2;
+	socklen_t len, flen = sizeof(from1);
+	char buf[16];
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr m = {
+	    .msg_name = &from2, .msg_namelen = sizeof(from2), .msg_iov = &iov, .msg_iovlen = 1};
+	int rfd, sfd, port, r1, r2, r3;
+
+	rfd = bound(AF_INET, SOCK_DGRAM, -1, &port);
+	sfd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (sfd < 0)
+		die("socket");
+	len = loopback(AF_INET, port, &ss);
+	if (connect(sfd, (struct sockaddr *)&ss, len))
+		die("connect");
+	for (int i = 0; i < 3; i++)
+		if (send(sfd, "vigil", 5, 0) != 5)
+			die("send");
+	r1 = sysret(recvfrom(rfd, buf, sizeof(buf), 0, (struct sockaddr *)&from1, &flen));
+	r2 = sysret(recvmsg(rfd, &m, 0));
+	r3 = sysret(recvfrom(rfd, buf, sizeof(buf), 0, NULL, NULL));
+	printf("{\"pid\":%d,\"fd\":%d,\"port\":%d,\"from_port\":%d,\"recvfrom_ret\":%d,"
+	       "\"recvmsg_ret\":%d,\"plain_ret\":%d}\n",
+	       getpid(), rfd, port, local_port(sfd), r1, r2, r3);
+	return 0;
+}
+
+static int udp_send_other(int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, port, &ss);
+	int fd4, fd6, r4, r6;
+
+	fd4 = socket(AF_INET, SOCK_DGRAM, 0);
+	fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (fd4 < 0 || fd6 < 0)
+		die("socket");
+	r6 = sysret(sendto(fd6, "vigil", 5, 0, (struct sockaddr *)&ss, len));
+	ss.ss_family = AF_UNSPEC;
+	r4 = sysret(sendto(fd4, "vigil", 5, 0, (struct sockaddr *)&ss, len));
+	printf("{\"pid\":%d,\"unspec_fd\":%d,\"unspec_ret\":%d,\"inet6_fd\":%d,"
+	       "\"inet6_ret\":%d}\n",
+	       getpid(), fd4, r4, fd6, r6);
+	return 0;
+}
+
+static int unix_dgram(const char *hex)
+{
+	struct sockaddr_un sun;
+	socklen_t len = unix_addr(hex, &sun);
+	int rfd, sfd, ret;
+
+	rfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	sfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (rfd < 0 || sfd < 0)
+		die("socket");
+	if (bind(rfd, (struct sockaddr *)&sun, len))
+		die("bind");
+	ret = sysret(sendto(sfd, "vigil", 5, 0, (struct sockaddr *)&sun, len));
+	printf("{\"pid\":%d,\"fd\":%d,\"ret\":%d}\n", getpid(), sfd, ret);
+	if (sun.sun_path[0])
+		unlink(sun.sun_path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -258,7 +358,16 @@ int main(int argc, char **argv)
 		return bind_busy();
 	if (!strcmp(cmd, "connect4") && argc == 3)
 		return connect4(atoi(argv[2]));
+	if (!strcmp(cmd, "udp-send") && argc == 3)
+		return udp_send(atoi(argv[2]));
+	if (!strcmp(cmd, "udp-recv"))
+		return udp_recv();
+	if (!strcmp(cmd, "unix-dgram") && argc == 3)
+		return unix_dgram(argv[2]);
+	if (!strcmp(cmd, "udp-send-other") && argc == 3)
+		return udp_send_other(atoi(argv[2]));
 	fprintf(stderr, "usage: net_probe tcp4|tcp6|nonblock|refused|udp|bind-busy|"
-			"unix HEX|unix-missing HEX|connect4 PORT\n");
+			"unix HEX|unix-missing HEX|connect4 PORT|udp-send PORT|udp-recv|"
+			"unix-dgram HEX|udp-send-other PORT\n");
 	return 2;
 }

@@ -14,6 +14,18 @@
  *                             prints "port" too)
  *   accept-multi N           the same with N connects and one multishot accept;
  *                             prints each new fd as "accepted"
+ *   sendto PORT              one UDP datagram to 127.0.0.1:PORT, the address in
+ *                             the request (IORING_OP_SEND with addr2)
+ *   sendmsg PORT             the same through IORING_OP_SENDMSG (msg_name)
+ *   send-zc PORT, sendmsg-zc PORT   the same, zero-copy (SEND_ZC, SENDMSG_ZC)
+ *   send-connected PORT      IORING_OP_SEND on a UDP socket connected (with connect(2))
+ *                             to 127.0.0.1:PORT: no address in the request
+ *   recvmsg                  IORING_OP_RECVMSG asking for the source, on a UDP socket
+ *                             bound to 127.0.0.1 (a port the kernel picks), of a
+ *                             datagram sent to it with send(2) on a connected socket;
+ *                             prints "port" (the receiver's) and "from" (the sender's)
+ *   udp-storm N PORT         N datagrams to 127.0.0.1:PORT through IORING_OP_SEND with
+ *                             the address; prints the time taken, "ns"
  *   storm N PATH             N opens of PATH through the ring, each closed again
  *                             (close(2)); prints the time taken, "ns"
  *   nops N                   N IORING_OP_NOPs (an operation vigil does not record);
@@ -192,6 +204,97 @@ static int do_connect(int port)
 	return run_one(sqe);
 }
 
+static int udp_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0) {
+		perror("uring_probe: socket");
+		exit(2);
+	}
+	return fd;
+}
+
+/* one datagram to 127.0.0.1:port, the destination named in the request */
+static int do_send(const char *op, int port)
+{
+	static struct sockaddr_in a; /* the kernel copies it while preparing the request */
+	static struct iovec iov = {.iov_base = "vigil", .iov_len = 5};
+	static struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct io_uring_sqe *sqe = sqe_get();
+	int fd = udp_socket(), ret;
+
+	a = loopback(port);
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	if (!strcmp(op, "sendto")) {
+		io_uring_prep_send(sqe, fd, "vigil", 5, 0);
+		io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&a, sizeof(a));
+	} else if (!strcmp(op, "send-zc")) {
+		io_uring_prep_send_zc(sqe, fd, "vigil", 5, 0, 0);
+		io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&a, sizeof(a));
+	} else if (!strcmp(op, "sendmsg")) {
+		io_uring_prep_sendmsg(sqe, fd, &m, 0);
+	} else {
+		io_uring_prep_sendmsg_zc(sqe, fd, &m, 0);
+	}
+	ret = run_one(sqe);
+	if (!skip && (!strcmp(op, "send-zc") || !strcmp(op, "sendmsg-zc")) && ret >= 0) {
+		struct io_uring_cqe *cqe;
+
+		/* the buffer's notification: the kernel is done with it */
+		if (!io_uring_wait_cqe(&ring, &cqe))
+			io_uring_cqe_seen(&ring, cqe);
+	}
+	return ret;
+}
+
+/* a UDP send on a connected socket: the request names no address */
+static int do_send_connected(int port)
+{
+	struct sockaddr_in a = loopback(port);
+	struct io_uring_sqe *sqe;
+	int fd = udp_socket();
+
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		perror("uring_probe: connect");
+		exit(2);
+	}
+	sqe = sqe_get();
+	io_uring_prep_send(sqe, fd, "vigil", 5, 0);
+	return run_one(sqe);
+}
+
+/* a receive asking for the source, of a datagram from a connected socket */
+static int do_recvmsg(void)
+{
+	static struct sockaddr_in from; /* the kernel writes the source here */
+	static char buf[16];
+	static struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	static struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct sockaddr_in a = loopback(0), s = loopback(0);
+	socklen_t len = sizeof(a);
+	struct io_uring_sqe *sqe;
+	int rfd = udp_socket(), sfd = udp_socket(), ret;
+
+	if (bind(rfd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(rfd, (struct sockaddr *)&a, &len) ||
+	    connect(sfd, (struct sockaddr *)&a, sizeof(a)) || send(sfd, "vigil", 5, 0) != 5) {
+		perror("uring_probe: datagram to receive");
+		exit(2);
+	}
+	len = sizeof(s);
+	getsockname(sfd, (struct sockaddr *)&s, &len);
+	m.msg_name = &from;
+	m.msg_namelen = sizeof(from);
+	sqe = sqe_get();
+	io_uring_prep_recvmsg(sqe, rfd, &m, 0);
+	ret = run_one(sqe);
+	printf("{\"op\": \"receiving\", \"port\": %d, \"from\": %d}\n", ntohs(a.sin_port),
+	       ntohs(s.sin_port));
+	return ret;
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -216,6 +319,26 @@ static int do_storm(long n, const char *path)
 		close(ret);
 	}
 	printf("{\"op\": \"storm\", \"n\": %ld, \"ns\": %lld}\n", n, now_ns() - t0);
+	return 0;
+}
+
+/* a UDP send storm through the ring, each naming its destination */
+static int do_udp_storm(long n, int port)
+{
+	struct sockaddr_in a = loopback(port);
+	long long t0 = now_ns();
+	int fd = udp_socket(), ret;
+
+	for (long k = 0; k < n; k++) {
+		struct io_uring_sqe *sqe = sqe_get();
+
+		io_uring_prep_send(sqe, fd, "vigil", 5, 0);
+		io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&a, sizeof(a));
+		ret = run_one(sqe);
+		if (ret < 0)
+			return ret;
+	}
+	printf("{\"op\": \"udp-storm\", \"n\": %ld, \"ns\": %lld}\n", n, now_ns() - t0);
 	return 0;
 }
 
@@ -315,6 +438,22 @@ int main(int argc, char **argv)
 			need(argc, i, 1, op);
 			ret = do_connect(num(argv[i + 1]));
 			i += 2;
+		} else if (!strcmp(op, "sendto") || !strcmp(op, "sendmsg") ||
+			   !strcmp(op, "send-zc") || !strcmp(op, "sendmsg-zc")) {
+			need(argc, i, 1, op);
+			ret = do_send(op, num(argv[i + 1]));
+			i += 2;
+		} else if (!strcmp(op, "send-connected")) {
+			need(argc, i, 1, op);
+			ret = do_send_connected(num(argv[i + 1]));
+			i += 2;
+		} else if (!strcmp(op, "recvmsg")) {
+			ret = do_recvmsg();
+			i += 1;
+		} else if (!strcmp(op, "udp-storm")) {
+			need(argc, i, 2, op);
+			ret = do_udp_storm(num(argv[i + 1]), num(argv[i + 2]));
+			i += 3;
 		} else if (!strcmp(op, "storm")) {
 			need(argc, i, 2, op);
 			ret = do_storm(num(argv[i + 1]), argv[i + 2]);
