@@ -9,50 +9,8 @@
 #include <string.h>
 
 #include "events/event.h"
+#include "events/records.h"
 #include "util/json.h"
-
-struct frec {
-	union {
-		struct vg_file f;
-		char buf[2048];
-	};
-	size_t off; /* next free byte */
-};
-
-static void frec_init(struct frec *r, uint16_t type, uint16_t sys, int64_t ret)
-{
-	memset(r, 0, sizeof(*r));
-	r->f.hdr.type = type;
-	r->f.hdr.pid = 9;
-	r->f.syscall = sys;
-	r->f.ret = ret;
-	r->f.fd = -1;
-	r->f.dirfd = -100;
-	r->off = sizeof(struct vg_file);
-	r->f.hdr.size = r->off;
-}
-
-static void frec_str(struct frec *r, struct vg_str *s, const char *bytes)
-{
-	size_t n = strlen(bytes);
-
-	s->off = r->off;
-	s->len = n;
-	memcpy(r->buf + r->off, bytes, n + 1);
-	r->off += n + 1;
-	r->f.hdr.size = r->off;
-}
-
-static char *render(struct frec *r, struct json_buf *j)
-{
-	struct event ev;
-
-	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
-	json_init(j);
-	event_to_json(&ev, NULL, 0, false, j);
-	cr_assert_eq(j->err, 0);
-	return j->buf;
-}
 
 static void fold_is(const char *in, const char *want)
 {
@@ -87,7 +45,7 @@ Test(event_file, joined_path_is_folded_and_raw_kept)
 	r.f.hdr.flags = VG_FL_PATH_JOINED;
 	frec_str(&r, &r.f.path, "/srv/www/../../etc/shadow");
 	frec_str(&r, &r.f.raw, "../../etc/shadow");
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert(strstr(s, "\"type\":\"open\",\"proc\""), "%s", s);
 	cr_assert(strstr(s, "\"syscall\":\"openat\",\"ret\":-2,\"error\":\"ENOENT\""), "%s", s);
 	cr_assert(strstr(s, "\"path\":\"/etc/shadow\""), "%s", s);
@@ -106,7 +64,7 @@ Test(event_file, kernel_path_is_not_folded)
 	/* a resolved name may itself be "..": only joined paths are folded */
 	frec_init(&r, VG_EV_OPEN, VG_SYS_OPEN, 3);
 	frec_str(&r, &r.f.path, "/weird/../name");
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert(strstr(s, "\"path\":\"/weird/../name\""), "%s", s);
 	cr_assert(strstr(s, "\"error\":null"), "%s", s);
 	json_free(&j);
@@ -140,7 +98,7 @@ Test(event_file, rename_and_chown_fields)
 	frec_str(&r, &r.f.raw, "a");
 	frec_str(&r, &r.f.path2, "/tmp/x/../b\n\xff");
 	frec_str(&r, &r.f.raw2, "x/../b\n\xff");
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert(strstr(s, "\"path\":\"/tmp/a\""), "%s", s);
 	cr_assert(strstr(s, "\"path2\":\"/tmp/b\\n\\udcff\""), "%s", s);
 	cr_assert(strstr(s, "\"truncated\":[\"path2\"]"), "%s", s);
@@ -149,7 +107,7 @@ Test(event_file, rename_and_chown_fields)
 	frec_init(&r, VG_EV_CHOWN, VG_SYS_FCHOWN, -1);
 	r.f.uid = 0;
 	r.f.gid = UINT32_MAX;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert(strstr(s, "\"uid\":0,\"gid\":-1"), "%s", s);
 	cr_assert(strstr(s, "\"error\":\"EPERM\""), "%s", s);
 	cr_assert(strstr(s, "\"path\":null"), "%s", s);
@@ -165,7 +123,7 @@ Test(event_file, out_of_bounds_strings_are_absent)
 	frec_init(&r, VG_EV_UNLINK, VG_SYS_UNLINK, 0);
 	r.f.path = (struct vg_str){.off = 2000, .len = 100};
 	r.f.raw = (struct vg_str){.off = sizeof(struct vg_file), .len = 65000};
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert(strstr(s, "\"path\":null,\"raw\":null"), "%s", s);
 	json_free(&j);
 }
@@ -181,11 +139,11 @@ Test(event_file, io_uring_operations_are_flagged)
 
 	frec_init(&r, VG_EV_UNLINK, VG_SYS_UNLINKAT, 0);
 	frec_str(&r, &r.f.path, "/var/log/x.log");
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert_null(strstr(s, "is_io_uring"), "%s", s);
 	json_free(&j);
 	r.f.hdr.flags = VG_HF_IO_URING;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	cr_assert(strstr(s, "\"error\":null,\"compat\":false,\"is_io_uring\":true,\"file\""), "%s",
 		  s);
 	json_free(&j);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "events/event.h"
+#include "events/records.h"
 #include "util/json.h"
 
 struct nrec {
@@ -65,33 +66,6 @@ static void nrec_path(struct nrec *r, const char *bytes, size_t n)
 	r->n.hdr.size = r->off;
 }
 
-static char *render(struct nrec *r, struct json_buf *j)
-{
-	struct event ev;
-
-	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
-	json_init(j);
-	event_to_json(&ev, NULL, 0, false, j);
-	cr_assert_eq(j->err, 0);
-	return j->buf;
-}
-
-/* Checks the words event_net_text writes for the record. */
-static void text_is(struct nrec *r, const char *want)
-{
-	struct event ev;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
-	cr_assert_not_null(f);
-	event_net_text(f, &ev);
-	fclose(f);
-	cr_assert_str_eq(buf, want);
-	free(buf);
-}
-
 #define assert_has(hay, needle) cr_assert(strstr(hay, needle), "want %s in\n%s", needle, hay)
 #define assert_lacks(hay, needle)                                                                  \
 	cr_assert(!strstr(hay, needle), "%s unexpected in\n%s", needle, hay)
@@ -106,7 +80,7 @@ Test(event_net, ipv4_connect)
 	nrec_tcp(&r);
 	nrec_ip(&r, true, "10.0.0.5", 41234);
 	nrec_ip(&r, false, "93.184.216.34", 443);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"type\":\"connect\"");
 	assert_has(s, "\"syscall\":\"connect\",\"ret\":0,\"error\":null");
 	assert_has(s, "\"net\":{\"family\":\"inet\",\"sock_type\":\"stream\",\"protocol\":\"tcp\","
@@ -114,7 +88,7 @@ Test(event_net, ipv4_connect)
 		      "\"remote\":{\"ip\":\"93.184.216.34\",\"port\":443},\"nonblocking\":false,"
 		      "\"peer_from_arg\":false,\"local_from_arg\":false,\"truncated\":[]}");
 	assert_lacks(s, "backlog");
-	text_is(&r, "fd=4 10.0.0.5:41234 -> 93.184.216.34:443 ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 10.0.0.5:41234 -> 93.184.216.34:443 ");
 	json_free(&j);
 }
 
@@ -128,12 +102,12 @@ Test(event_net, nonblocking_connect_in_progress_and_peer_from_arg)
 	nrec_tcp(&r);
 	r.n.hdr.flags = VG_NF_NONBLOCK | VG_NF_PEER_FROM_ARG;
 	nrec_ip(&r, false, "127.0.0.1", 9);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"ret\":-115,\"error\":\"EINPROGRESS\"");
 	/* an unspecified address with no port is no endpoint at all */
 	assert_has(s, "\"local\":null,\"remote\":{\"ip\":\"127.0.0.1\",\"port\":9}");
 	assert_has(s, "\"nonblocking\":true,\"peer_from_arg\":true,\"local_from_arg\":false");
-	text_is(&r, "fd=4 0.0.0.0:0 -> 127.0.0.1:9 nonblock ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 0.0.0.0:0 -> 127.0.0.1:9 nonblock ");
 	json_free(&j);
 }
 
@@ -148,12 +122,13 @@ Test(event_net, ipv6_accept_shows_client_first_in_text)
 	r.n.fd = 3;
 	nrec_ip(&r, true, "2001:db8::1", 8443);
 	nrec_ip(&r, false, "::ffff:192.0.2.9", 50000);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"syscall\":\"accept4\",\"ret\":7");
 	assert_has(s, "\"family\":\"inet6\"");
 	assert_has(s, "\"local\":{\"ip\":\"2001:db8::1\",\"port\":8443},"
 		      "\"remote\":{\"ip\":\"::ffff:192.0.2.9\",\"port\":50000}");
-	text_is(&r, "fd=3 [::ffff:192.0.2.9]:50000 -> [2001:db8::1]:8443 ");
+	record_text_is(r.buf, r.off, event_net_text,
+		       "fd=3 [::ffff:192.0.2.9]:50000 -> [2001:db8::1]:8443 ");
 	json_free(&j);
 }
 
@@ -167,10 +142,10 @@ Test(event_net, listen_has_backlog_and_wildcard_address)
 	nrec_tcp(&r);
 	r.n.backlog = 128;
 	nrec_ip(&r, true, "0.0.0.0", 8080);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"local\":{\"ip\":\"0.0.0.0\",\"port\":8080},\"remote\":null,"
 		      "\"backlog\":128,");
-	text_is(&r, "fd=4 0.0.0.0:8080 backlog=128 ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 0.0.0.0:8080 backlog=128 ");
 	json_free(&j);
 }
 
@@ -185,7 +160,7 @@ Test(event_net, failed_bind_local_from_arg_udp)
 	r.n.protocol = IPPROTO_UDP;
 	r.n.hdr.flags = 1u << 11; /* local address from the caller's sockaddr */
 	nrec_ip(&r, true, "127.0.0.1", 53);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"error\":\"EADDRINUSE\"");
 	assert_has(s, "\"sock_type\":\"dgram\",\"protocol\":\"udp\"");
 	assert_has(s, "\"local\":{\"ip\":\"127.0.0.1\",\"port\":53},\"remote\":null");
@@ -202,10 +177,10 @@ Test(event_net, unix_connect_path_is_the_remote)
 	nrec_init(&r, VG_EV_CONNECT, VG_SYS_CONNECT, 0, AF_UNIX);
 	r.n.sock_type = SOCK_STREAM;
 	nrec_path(&r, "/run/docker.sock", 16);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"family\":\"unix\",\"sock_type\":\"stream\",\"protocol\":null");
 	assert_has(s, "\"local\":null,\"remote\":{\"path\":\"/run/docker.sock\"}");
-	text_is(&r, "fd=4 unix -> /run/docker.sock ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 unix -> /run/docker.sock ");
 	json_free(&j);
 }
 
@@ -219,12 +194,12 @@ Test(event_net, unix_abstract_name_with_hostile_bytes)
 	nrec_init(&r, VG_EV_BIND, VG_SYS_BIND, 0, AF_UNIX);
 	r.n.sock_type = SOCK_DGRAM;
 	nrec_path(&r, name, sizeof(name) - 1);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	/* every byte survives, NUL included, and the line stays one line */
 	assert_has(s,
 		   "\"local\":{\"path\":\"@x\\u0000y\\n\\\"\\\\\\udcff\\udcc3\"},\"remote\":null");
 	cr_assert_null(strchr(s, '\n'));
-	text_is(&r, "fd=4 unix @x\\x00y\\x0a\"\\x5c\xff\xc3 ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 unix @x\\x00y\\x0a\"\\x5c\xff\xc3 ");
 	json_free(&j);
 }
 
@@ -235,22 +210,22 @@ Test(event_net, unix_absent_or_out_of_bounds_path_is_null)
 	char *s;
 
 	nrec_init(&r, VG_EV_ACCEPT, VG_SYS_ACCEPT, 5, AF_UNIX);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"local\":null,\"remote\":null");
-	text_is(&r, "fd=4 unix (unnamed) ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 unix (unnamed) ");
 	json_free(&j);
 
 	/* a string that runs past the record's end */
 	nrec_path(&r, "/tmp/s", 6);
 	r.n.unix_path.len = 200;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"local\":null,\"remote\":null");
 	json_free(&j);
 
 	/* an offset beyond the record */
 	r.n.unix_path.off = 4000;
 	r.n.unix_path.len = 3;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"local\":null,\"remote\":null");
 	json_free(&j);
 }
@@ -264,7 +239,7 @@ Test(event_net, truncated_path_is_flagged)
 	nrec_init(&r, VG_EV_LISTEN, VG_SYS_LISTEN, 0, AF_UNIX);
 	r.n.hdr.flags = VG_NF_UNIX_TRUNC;
 	nrec_path(&r, "/very/long", 10);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"local\":{\"path\":\"/very/long\"}");
 	assert_has(s, "\"truncated\":[\"path\"]");
 	json_free(&j);
@@ -279,22 +254,22 @@ Test(event_net, unknown_numbers_are_named_by_value)
 	nrec_init(&r, VG_EV_CONNECT, VG_SYS_CONNECT, -EBADF, 99);
 	r.n.sock_type = 0;
 	r.n.protocol = 7;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"family\":\"af_99\",\"sock_type\":null,\"protocol\":\"proto_7\"");
 	assert_has(s, "\"local\":null,\"remote\":null");
-	text_is(&r, "fd=4 ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 ");
 	json_free(&j);
 
 	nrec_init(&r, VG_EV_CONNECT, VG_SYS_CONNECT, 0, AF_INET);
 	r.n.sock_type = 12;
 	r.n.protocol = 200;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"family\":\"inet\",\"sock_type\":\"type_12\",\"protocol\":\"proto_200\"");
 	json_free(&j);
 
 	/* a socket-less call (EBADF) has no family at all */
 	nrec_init(&r, VG_EV_LISTEN, VG_SYS_LISTEN, -EBADF, AF_UNSPEC);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"family\":null,\"sock_type\":null,\"protocol\":null");
 	json_free(&j);
 }

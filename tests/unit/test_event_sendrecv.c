@@ -17,6 +17,7 @@
 #include "detect/detect.h"
 #include "detect/filter.h"
 #include "events/event.h"
+#include "events/records.h"
 #include "state/proctable.h"
 #include "util/json.h"
 
@@ -52,32 +53,6 @@ static void srec_udp(struct srec *r, uint16_t type, uint16_t sys, int64_t ret, i
 	r->n.hdr.size = r->off;
 }
 
-static char *render(struct srec *r, struct json_buf *j)
-{
-	struct event ev;
-
-	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
-	json_init(j);
-	event_to_json(&ev, NULL, 0, false, j);
-	cr_assert_eq(j->err, 0);
-	return j->buf;
-}
-
-static void text_is(struct srec *r, const char *want)
-{
-	struct event ev;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
-	cr_assert_not_null(f);
-	event_net_text(f, &ev);
-	fclose(f);
-	cr_assert_str_eq(buf, want);
-	free(buf);
-}
-
 #define assert_has(hay, needle) cr_assert(strstr(hay, needle), "want %s in\n%s", needle, hay)
 
 Test(event_sendrecv, sendto_renders_this_end_then_the_destination)
@@ -87,14 +62,14 @@ Test(event_sendrecv, sendto_renders_this_end_then_the_destination)
 	char *s;
 
 	srec_udp(&r, VG_EV_SEND, VG_SYS_SENDTO, 5, AF_INET, "0.0.0.0", 5353, "198.51.100.7", 3333);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"type\":\"send\"");
 	assert_has(s, "\"syscall\":\"sendto\",\"ret\":5,\"error\":null");
 	assert_has(s, "\"net\":{\"family\":\"inet\",\"sock_type\":\"dgram\",\"protocol\":\"udp\","
 		      "\"fd\":4,\"local\":{\"ip\":\"0.0.0.0\",\"port\":5353},"
 		      "\"remote\":{\"ip\":\"198.51.100.7\",\"port\":3333},\"nonblocking\":false,"
 		      "\"peer_from_arg\":true,\"local_from_arg\":false,\"truncated\":[]}");
-	text_is(&r, "fd=4 0.0.0.0:5353 -> 198.51.100.7:3333 ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 0.0.0.0:5353 -> 198.51.100.7:3333 ");
 	json_free(&j);
 }
 
@@ -105,12 +80,12 @@ Test(event_sendrecv, recvmsg_renders_the_source_first)
 	char *s;
 
 	srec_udp(&r, VG_EV_RECV, VG_SYS_RECVMSG, 48, AF_INET6, "::1", 53, "2001:db8::9", 40000);
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"type\":\"recv\"");
 	assert_has(s, "\"syscall\":\"recvmsg\",\"ret\":48");
 	assert_has(s, "\"local\":{\"ip\":\"::1\",\"port\":53},"
 		      "\"remote\":{\"ip\":\"2001:db8::9\",\"port\":40000}");
-	text_is(&r, "fd=4 [2001:db8::9]:40000 -> [::1]:53 ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 [2001:db8::9]:40000 -> [::1]:53 ");
 	json_free(&j);
 }
 
@@ -130,9 +105,9 @@ Test(event_sendrecv, unix_sendmsg_names_the_destination)
 	strcpy(r.buf + r.off, "/dev/log");
 	r.off += strlen("/dev/log") + 1;
 	r.n.hdr.size = r.off;
-	s = render(&r, &j);
+	s = record_json(r.buf, r.off, &j);
 	assert_has(s, "\"local\":null,\"remote\":{\"path\":\"/dev/log\"}");
-	text_is(&r, "fd=4 unix -> /dev/log ");
+	record_text_is(r.buf, r.off, event_net_text, "fd=4 unix -> /dev/log ");
 	json_free(&j);
 }
 

@@ -12,6 +12,7 @@
 
 #include "detect/filter.h"
 #include "events/event.h"
+#include "events/records.h"
 
 static void fold_is(const char *in, const char *want)
 {
@@ -59,38 +60,6 @@ static void check_canonical(const char *p, size_t n)
 	memcpy(again, p, n);
 	cr_assert_eq(event_path_fold(again, n), n, "%.*s", (int)n, p);
 	cr_assert(!memcmp(again, p, n));
-}
-
-struct frec {
-	union {
-		struct vg_file f;
-		char buf[4096];
-	};
-	size_t off; /* next free byte */
-};
-
-static void frec_init(struct frec *r, uint16_t type, uint16_t sys, int64_t ret)
-{
-	memset(r, 0, sizeof(*r));
-	r->f.hdr.type = type;
-	r->f.hdr.pid = 9;
-	r->f.syscall = sys;
-	r->f.ret = ret;
-	r->f.fd = -1;
-	r->f.dirfd = -100;
-	r->off = sizeof(struct vg_file);
-	r->f.hdr.size = r->off;
-}
-
-static void frec_str(struct frec *r, struct vg_str *s, const char *bytes)
-{
-	size_t n = strlen(bytes);
-
-	s->off = r->off;
-	s->len = n;
-	memcpy(r->buf + r->off, bytes, n + 1);
-	r->off += n + 1;
-	r->f.hdr.size = r->off;
 }
 
 /*
