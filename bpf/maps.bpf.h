@@ -174,4 +174,109 @@ VG_SHARED struct {
 	__type(value, struct vg_path_key);
 } filter_key_scratch SEC(".maps");
 
+/* ---- enforcement (core/enforce.bpf.h, enforcers/), written by user space ---- */
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_enf_state);
+} enf_state SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct vg_enf_gen);
+} enf_gens SEC(".maps");
+
+/* index gen * VG_SYS_MAX + syscall code: the rules that apply to that call */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * VG_SYS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} enf_codes SEC(".maps");
+
+/* index gen * VG_ENF_RULES + bit */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * VG_ENF_RULES);
+	__type(key, __u32);
+	__type(value, struct vg_enf_rule);
+} enf_rules SEC(".maps");
+
+/* per rule bit: the start of its current second and actions taken in it */
+struct enf_rate {
+	__u64 window_ns; /* start of the window */
+	__u64 count;	 /* actions in it */
+};
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VG_ENF_RULES);
+	__type(key, __u32);
+	__type(value, struct enf_rate);
+} enf_rate SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 8192);
+	__type(key, struct vg_enf_path_key);
+	__type(value, struct vg_enf_path_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} enf_paths SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, struct vg_enf_comm_key);
+	__type(value, struct vg_enf_bits);
+} enf_comms SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, struct vg_enf_port_key);
+	__type(value, struct vg_enf_bits);
+} enf_ports SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_enf_addr_key);
+	__type(value, struct vg_enf_bits);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} enf_addrs SEC(".maps");
+
+/* tgid -> enum vg_enf_safe: processes never acted on besides pid 1 and kernel threads */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} enf_safe SEC(".maps");
+
+/* cgroup id -> 1: allowlisted cgroups */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u32);
+} enf_safe_cgroups SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_enf_path_key);
+} enf_key_scratch SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_enf_comm_key);
+} enf_comm_scratch SEC(".maps");
+
 #endif /* VIGIL_MAPS_BPF_H */

@@ -6,6 +6,7 @@
  * The raw argument travels too. The prefilter's cheap checks run before any path
  * is resolved. Each sensor serves native and ia32 calls alike (SYSCALL_SENSOR).
  */
+#include "core/enforce.bpf.h"
 #include "core/filter.bpf.h"
 #include "core/path.bpf.h"
 #include "core/record.bpf.h"
@@ -50,6 +51,21 @@ static __always_inline void object_info(struct vg_file *e, struct file *f)
 		e->hdr.flags |= VG_FL_CREATED;
 	if ((mode & S_IFMT_) == S_IFDIR_)
 		e->hdr.flags |= VG_FL_DIR;
+}
+
+/* Kill rules on the record's file (its first path), at the call's exit. */
+static __always_inline void file_enforce(struct file_args *a, struct vg_file *e, char *ev)
+{
+	__u32 what = VG_ENF_PATH_FILE;
+
+	if (a->is_open) {
+		if (a->flags & WRITE_FLAGS)
+			what |= ENF_IN_WRITE;
+		if ((a->flags & 3) != 1) /* O_RDONLY or O_RDWR */
+			what |= ENF_IN_READ;
+	}
+	enforce_kill(&e->hdr, e->path.off ? ev + (e->path.off & EV_OFF_MASK) : NULL, e->path.len,
+		     what | ENF_IN_CODE(e->syscall), a->who ? a->who->comm : NULL);
 }
 
 static __noinline int file_event(struct file_args *a, long ret)
@@ -184,6 +200,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 			       filter_name_undecided(e->raw.off, e->raw.len)) ||
 			      ((e->hdr.flags & VG_FL_PATH2_JOINED) &&
 			       filter_name_undecided(e->raw2.off, e->raw2.len)))) {
+			file_enforce(a, e, ev);
 			submit(ev, off, false);
 			return 0;
 		}
@@ -192,6 +209,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 			return 0;
 		}
 	}
+	file_enforce(a, e, ev);
 	/* an event that met a rule-derived criterion may raise an alert: wake the reader */
 	submit(ev, off, verdict != FILTER_SEND);
 	return 0;

@@ -13,6 +13,7 @@
  */
 #include <bpf/bpf_endian.h>
 
+#include "core/enforce.bpf.h"
 #include "core/filter.bpf.h"
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
@@ -388,6 +389,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 	/* binds and listens are rare and announce a service; connects, accepts, sends and
 	 * receives come in storms and go batched */
 	/* binds, listens and events that met a rule-derived criterion wake the reader */
+	/* kill rules on the call itself (deny is the cgroup programs' job, before the call) */
+	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall), a->who ? a->who->comm : NULL);
 	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN || verdict != FILTER_SEND);
 	return 0;
 }
@@ -594,6 +597,14 @@ struct uring_net_req {
 				    * the kernel's copy of the destination */
 };
 
+/* the request being submitted */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uring_net_req);
+} uring_net_scratch SEC(".maps");
+
 /* requests in flight by address */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -756,7 +767,8 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct io_kiocb *req = uring_submit_req(ctx);
 	struct uring_multi_key mk = {};
-	struct uring_net_req r = {};
+	struct uring_net_req *r;
+	__u32 zero = 0;
 	struct net_args a = {};
 	struct vg_filter_type *f;
 	__u64 key = (__u64)req;
@@ -766,44 +778,49 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!uring_net_op(op))
 		return 0;
+	/* in per-CPU scratch: the stack is needed by the record's builder and enforcement */
+	r = bpf_map_lookup_elem(&uring_net_scratch, &zero);
+	if (!r)
+		return 0;
+	__builtin_memset(r, 0, sizeof(*r));
 	if ((op == IORING_OP_SEND || op == IORING_OP_SEND_ZC || op == IORING_OP_SENDMSG ||
 	     op == IORING_OP_SENDMSG_ZC) &&
 	    net_type_off(VG_EV_SEND))
 		return 0;
 	if (op == IORING_OP_RECVMSG && net_type_off(VG_EV_RECV))
 		return 0;
-	uring_who_fill(&r.who);
+	uring_who_fill(&r->who);
 	flags = BPF_CORE_READ(req, flags);
-	r.fd = flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
+	r->fd = flags & REQ_F_FIXED_FILE_ ? -1 : BPF_CORE_READ(req, cqe.fd);
 	switch (op) {
 	case IORING_OP_CONNECT:
-		r.type = VG_EV_CONNECT;
-		r.syscall = VG_SYS_CONNECT;
-		uring_addr(&r, BPF_CORE_READ((struct io_connect *)cmd, addr),
+		r->type = VG_EV_CONNECT;
+		r->syscall = VG_SYS_CONNECT;
+		uring_addr(r, BPF_CORE_READ((struct io_connect *)cmd, addr),
 			   BPF_CORE_READ((struct io_connect *)cmd, addr_len));
 		break;
 	case IORING_OP_ACCEPT:
-		r.type = VG_EV_ACCEPT;
-		r.syscall = VG_SYS_ACCEPT4;
-		r.accept = BPF_CORE_READ((struct io_accept *)cmd, file_slot) == 0;
+		r->type = VG_EV_ACCEPT;
+		r->syscall = VG_SYS_ACCEPT4;
+		r->accept = BPF_CORE_READ((struct io_accept *)cmd, file_slot) == 0;
 		if (bpf_core_field_exists(((struct io_accept *)cmd)->iou_flags))
-			r.multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
-				  IORING_ACCEPT_MULTISHOT_;
+			r->multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
+				   IORING_ACCEPT_MULTISHOT_;
 		break;
 	case IORING_OP_SEND:
 	case IORING_OP_SEND_ZC:
 	case IORING_OP_SENDMSG:
 	case IORING_OP_SENDMSG_ZC:
 		/* only a send that names its destination, as for the syscalls */
-		r.type = VG_EV_SEND;
-		r.syscall = op == IORING_OP_SEND || op == IORING_OP_SEND_ZC ? VG_SYS_SENDTO
-									    : VG_SYS_SENDMSG;
-		r.peer_arg = true;
-		if (!uring_send_addr(&r, req, cmd, op))
+		r->type = VG_EV_SEND;
+		r->syscall = op == IORING_OP_SEND || op == IORING_OP_SEND_ZC ? VG_SYS_SENDTO
+									     : VG_SYS_SENDMSG;
+		r->peer_arg = true;
+		if (!uring_send_addr(r, req, cmd, op))
 			return 0;
-		if (uring_send_dropped(&r)) {
-			count(r.type, CNT_SEEN);
-			count(r.type, CNT_FILTERED);
+		if (uring_send_dropped(r)) {
+			count(r->type, CNT_SEEN);
+			count(r->type, CNT_FILTERED);
 			return 0;
 		}
 		break;
@@ -814,45 +831,45 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 		/* no completion on success: the source is never known */
 		if (flags & REQ_F_CQE_SKIP_)
 			return 0;
-		r.type = VG_EV_RECV;
-		r.syscall = VG_SYS_RECVMSG;
-		r.peer_arg = true;
-		r.umsg = (__u64)BPF_CORE_READ((struct io_sr_msg *)cmd, umsg);
-		r.compat = uring_compat(req);
+		r->type = VG_EV_RECV;
+		r->syscall = VG_SYS_RECVMSG;
+		r->peer_arg = true;
+		r->umsg = (__u64)BPF_CORE_READ((struct io_sr_msg *)cmd, umsg);
+		r->compat = uring_compat(req);
 		break;
 	case IORING_OP_BIND:
 		/* the request keeps no pointer to the caller's sockaddr: the socket's it is */
-		r.type = VG_EV_BIND;
-		r.syscall = VG_SYS_BIND;
+		r->type = VG_EV_BIND;
+		r->syscall = VG_SYS_BIND;
 		break;
 	case IORING_OP_LISTEN:
-		r.type = VG_EV_LISTEN;
-		r.syscall = VG_SYS_LISTEN;
-		r.backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
+		r->type = VG_EV_LISTEN;
+		r->syscall = VG_SYS_LISTEN;
+		r->backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
 		break;
 	}
 	if (flags & REQ_F_CQE_SKIP_) {
 		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
-		r.accept = false;
-		uring_net_args(&a, &r, NULL);
+		r->accept = false;
+		uring_net_args(&a, r, NULL);
 		return net_event(&a, 0);
 	}
 	/* the port is not known yet: only a type that sends nothing is dropped here */
-	f = filter_get(r.type);
+	f = filter_get(r->type);
 	if (f && f->mode == VG_FILTER_NONE) {
-		count(r.type, CNT_SEEN);
-		count(r.type, CNT_FILTERED);
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_FILTERED);
 		return 0;
 	}
-	if (r.multi) {
+	if (r->multi) {
 		mk.ring = (__u64)BPF_CORE_READ(req, ctx);
 		mk.user_data = BPF_CORE_READ(req, cqe.user_data);
 	}
-	if (bpf_map_update_elem(&uring_net_reqs, &key, &r, BPF_ANY) ||
-	    (r.multi && bpf_map_update_elem(&uring_net_multi, &mk, &r, BPF_ANY))) {
+	if (bpf_map_update_elem(&uring_net_reqs, &key, r, BPF_ANY) ||
+	    (r->multi && bpf_map_update_elem(&uring_net_multi, &mk, r, BPF_ANY))) {
 		/* too many requests in flight: the record is lost, and counted */
-		count(r.type, CNT_SEEN);
-		count(r.type, CNT_LOST);
+		count(r->type, CNT_SEEN);
+		count(r->type, CNT_LOST);
 	}
 	return 0;
 }

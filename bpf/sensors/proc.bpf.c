@@ -5,6 +5,7 @@
  * daemon's process table depends on them. The file, network and privilege
  * sensors are the other units in bpf/sensors/; all are linked into one object.
  */
+#include "core/enforce.bpf.h"
 #include "core/path.bpf.h"
 #include "core/record.bpf.h"
 
@@ -152,6 +153,31 @@ static __always_inline bool walk_is_memfd(struct walk *w)
 	       c[5] == 'd' && c[6] == ':';
 }
 
+/*
+ * Enforcement at exec: the process's place on the allowlist follows its new image,
+ * then the kill rules look at the exe path. A kill here lands before the new image
+ * runs one instruction: the signal is taken on the way back to user space.
+ */
+static __always_inline void exec_enforce(struct vg_exec *e, char *ev)
+{
+	struct vg_enf_state *st = enf_state_get();
+	const char *exe = e->exe.off ? ev + (e->exe.off & EV_OFF_MASK) : NULL;
+	__u32 tgid = e->hdr.pid, *safe;
+
+	if (!st || !st->enabled)
+		return;
+	safe = bpf_map_lookup_elem(&enf_safe, &tgid);
+	if (exe && enf_path_allowed(st->gen & 1, exe, e->exe.len)) {
+		__u32 v = VG_SAFE_ALLOWLISTED;
+
+		if (!safe)
+			bpf_map_update_elem(&enf_safe, &tgid, &v, BPF_ANY);
+	} else if (safe && *safe == VG_SAFE_ALLOWLISTED) {
+		bpf_map_delete_elem(&enf_safe, &tgid);
+	}
+	enforce_kill(&e->hdr, exe, e->exe.len, VG_ENF_PATH_EXE | ENF_IN_CODE(VG_SYS_EXECVE), NULL);
+}
+
 SEC("tp/sched/sched_process_exec")
 int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -247,6 +273,7 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 
 	off = cgroup_append(ev, off, &e->cgroup, t);
+	exec_enforce(e, ev);
 	submit(ev, off, true);
 	return 0;
 }
@@ -267,8 +294,15 @@ int BPF_PROG(vg_fork, struct task_struct *parent, struct task_struct *child)
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->child_tid = BPF_CORE_READ(child, pid);
 	e->child_start_ns = BPF_CORE_READ(child, group_leader, start_boottime);
-	if (e->child_pid == e->hdr.pid)
+	if (e->child_pid == e->hdr.pid) {
 		e->hdr.flags |= VG_FF_THREAD;
+	} else {
+		/* a new process keeps its parent's place on the allowlist (not vigil's own) */
+		__u32 *safe = bpf_map_lookup_elem(&enf_safe, &e->hdr.pid);
+
+		if (safe && *safe == VG_SAFE_ALLOWLISTED)
+			bpf_map_update_elem(&enf_safe, &e->child_pid, safe, BPF_ANY);
+	}
 	submit(ev, sizeof(*e), false);
 	return 0;
 }
@@ -291,6 +325,12 @@ int vg_exit(void *ctx)
 	hdr_fill(&e->hdr, t, VG_EV_EXIT);
 	e->status = BPF_CORE_READ(t, exit_code);
 	e->pad = 0;
+	{
+		__u32 *safe = bpf_map_lookup_elem(&enf_safe, &e->hdr.pid);
+
+		if (safe && *safe == VG_SAFE_ALLOWLISTED)
+			bpf_map_delete_elem(&enf_safe, &e->hdr.pid);
+	}
 	submit(ev, sizeof(*e), false);
 	return 0;
 }

@@ -29,6 +29,8 @@ enum vg_type {
 	VG_EV_EXEC = 1,
 	VG_EV_FORK = 2,
 	VG_EV_EXIT = 3,
+	/* enforcement: what the kernel did about the next record of the thread */
+	VG_EV_ACTION = 4, /* struct vg_action */
 	/* files: struct vg_file */
 	VG_EV_OPEN = 16,     /* open, openat, openat2, creat */
 	VG_EV_UNLINK = 17,   /* unlink, unlinkat, rmdir */
@@ -359,6 +361,150 @@ struct vg_cgroup_key {
 	__u32 pad;	 /* zero */
 };
 
+/*
+ * Enforcement (rules with `actions:` lowered to the kernel, src/respond/policy.c).
+ * Up to VG_ENF_RULES rules are decided in the kernel at once, each a bit of a
+ * __u64. Every map is keyed by a generation (0 or 1): user space writes the next
+ * generation's entries while the current one is in force, flips vg_enf_state.gen
+ * in one write, then deletes the old generation's entries; so a reload never
+ * leaves a moment with neither policy (and a failed one leaves the old one).
+ *
+ * A rule r matches an event of syscall code c when bit r is set in
+ *   enf_codes[gen * VG_SYS_MAX + c]
+ *   & (comm.pos | comm_free) & ~comm.neg         (the task's comm)
+ *   & (path.pos | path_free) & ~path.neg         (exe path at exec, the file at open)
+ *   & (port.pos | port_free) & ~port.neg         (the peer port; the local one for bind)
+ *   & (addr.pos | addr_free) & ~addr.neg         (the peer address; the local one for bind)
+ *   & (write or ~need_write) & (read or ~need_read)   (open flags)
+ *   & (tcp or ~need_tcp) & (udp or ~need_udp)    (the socket's protocol)
+ * where a missing lookup gives pos = neg = 0.
+ */
+#define VG_ENF_RULES 64
+
+enum vg_enf_action {
+	VG_ENF_KILL = 1, /* SIGKILL the task's process (bpf_send_signal) */
+	VG_ENF_DENY = 2, /* the operation fails with EPERM (cgroup programs) */
+};
+
+/* Per generation: the masks that are not lookups. */
+struct vg_enf_gen {
+	__u64 comm_free;  /* rules without a positive comm test */
+	__u64 path_free;  /* rules without a positive path test */
+	__u64 port_free;  /* rules without a positive port test */
+	__u64 addr_free;  /* rules without a positive address test */
+	__u64 need_write; /* rules that need an open for writing */
+	__u64 need_read;  /* rules that need an open for reading */
+	__u64 need_tcp;	  /* rules that need a TCP socket */
+	__u64 need_udp;	  /* rules that need a UDP socket */
+	__u64 monitor;	  /* rules in monitor mode: matched and reported, never acted on */
+	__u64 kill;	  /* rules whose action is kill */
+	__u64 deny;	  /* rules whose action is deny */
+	__u64 rate;	  /* rules with a rate limit (vg_enf_rule.per_sec) */
+};
+
+/* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
+struct vg_enf_rule {
+	__u32 per_sec; /* most actions per second; 0: no limit */
+	__u32 pad;     /* zero */
+};
+
+/* The one entry of enf_state. */
+struct vg_enf_state {
+	__u32 gen;     /* the generation in force */
+	__u32 enabled; /* 0: no rule is enforced in the kernel (nothing to look up) */
+};
+
+/* A lookup's answer: the rules a value satisfies (pos) and the rules it excludes (neg). */
+struct vg_enf_bits {
+	__u64 pos;
+	__u64 neg;
+};
+
+struct vg_enf_comm_key {
+	__u32 gen;		/* generation */
+	char comm[VG_COMM_LEN]; /* NUL-padded */
+};
+
+struct vg_enf_port_key {
+	__u16 gen;  /* generation */
+	__u16 port; /* host order */
+};
+
+enum vg_enf_path_class {
+	VG_ENF_PATH_EXE = 1,   /* the exe path, at exec */
+	VG_ENF_PATH_FILE = 2,  /* a file's resolved path, at open and the other file calls */
+	VG_ENF_PATH_ALLOW = 3, /* the global allowlist of exe paths (bits unused: any entry) */
+};
+
+#define VG_ENF_PATH_MAX 250 /* bytes of a path the enforcement trie sees */
+
+/* LPM trie key: prefixlen counts bits of gen + class + path */
+struct vg_enf_path_key {
+	__u32 prefixlen;	    /* 16 + 8 * path bytes */
+	__u8 gen;		    /* generation */
+	__u8 cls;		    /* enum vg_enf_path_class */
+	char path[VG_ENF_PATH_MAX]; /* not NUL-terminated */
+};
+
+/*
+ * A path entry. pos/neg hold the rules for which the entry's path is a prefix
+ * (its own prefix tests and every shorter entry's, so the longest match says all);
+ * exact_pos/exact_neg apply only when the looked-up path is exactly len bytes.
+ */
+struct vg_enf_path_val {
+	__u64 pos;	 /* prefix tests met (this entry's and its ancestors') */
+	__u64 neg;	 /* prefix exclusions met */
+	__u64 exact_pos; /* exact tests met when the path is the entry's whole path */
+	__u64 exact_neg; /* exact exclusions met likewise */
+	__u32 len;	 /* bytes of the entry's path */
+	__u32 pad;	 /* zero */
+};
+
+/* LPM trie key for addresses: prefixlen counts bits of gen + family + address */
+struct vg_enf_addr_key {
+	__u32 prefixlen; /* 16 + network bits (IPv4 addresses are stored as ::ffff:a.b.c.d) */
+	__u8 gen;	 /* generation */
+	__u8 pad;	 /* zero */
+	__u8 addr[16];	 /* network order; IPv4 mapped */
+	__u8 pad2[2];	 /* zero */
+};
+
+/* Why the kernel did not act on a matched rule (vg_action.why). */
+enum vg_enf_why {
+	VG_WHY_NONE = 0,	/* it acted */
+	VG_WHY_MONITOR = 1,	/* monitor mode */
+	VG_WHY_PID1 = 2,	/* the process is pid 1 */
+	VG_WHY_KTHREAD = 3,	/* a kernel thread */
+	VG_WHY_SELF = 4,	/* vigil itself or one of its parents */
+	VG_WHY_ALLOWLISTED = 5, /* an allowlisted exe or cgroup */
+	VG_WHY_RATE = 6,	/* the rule's rate limit */
+	VG_WHY_ERROR = 7,	/* the helper failed (vg_action.err) */
+};
+
+/*
+ * VG_EV_ACTION: what the kernel did about the next record of the same thread (an
+ * enforcer writes it just before the record it concerns, from the same CPU).
+ */
+struct vg_action {
+	struct vg_hdr hdr; /* hdr.ts_ns: when the event was captured */
+	__u64 matched;	   /* rule bits that matched */
+	__u64 acted;	   /* of those, the ones acted on */
+	__u64 latency_ns;  /* capture to signal sent or verdict given */
+	__u32 gen;	   /* generation the bits belong to */
+	__u32 why;	   /* enum vg_enf_why for matched & ~acted (monitor: per rule below) */
+	__u64 monitor;	   /* matched rules in monitor mode */
+	__u64 rated;	   /* matched rules held back by their rate limit */
+	__s32 err;	   /* bpf_send_signal's error, VG_WHY_ERROR */
+	__u16 action;	   /* enum vg_enf_action */
+	__u16 event_type;  /* enum vg_type of the record it concerns */
+};
+
+/* The safety map's values (enf_safe, keyed by tgid). */
+enum vg_enf_safe {
+	VG_SAFE_SELF = 1,	 /* vigil or one of its parents */
+	VG_SAFE_ALLOWLISTED = 2, /* the exe is on the allowlist (set at exec, kept at fork) */
+};
+
 /* Sensor configuration, written by user space before load (.rodata) or at run time. */
 struct vg_config {
 	__u32 self_pid;	  /* vigil's own tgid: its events are not sent */
@@ -378,6 +524,10 @@ _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 96, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
+_Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");
+_Static_assert(sizeof(struct vg_action) == 136, "vg_action ABI");
 #endif
 
 #endif /* VIGIL_EVENTS_H */

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * enforce.bpf.h - kill rules decided in the kernel, at the event. A sensor that has
+ * built its record asks enforce_kill() before submitting it: the rules lowered by
+ * user space (src/respond/policy.c) are bits of a mask, narrowed by one lookup per
+ * criterion (see the formula in events.h); a rule left standing kills the task's
+ * process with bpf_send_signal, unless the process is one vigil never acts on.
+ * Either way a VG_EV_ACTION record goes up just before the event's own record, so
+ * the alert can say what was done. The maps are in maps.bpf.h.
+ */
+#ifndef VIGIL_ENFORCE_BPF_H
+#define VIGIL_ENFORCE_BPF_H
+
+#include "core/record.bpf.h"
+
+#define SIGKILL_    9
+#define PF_KTHREAD_ 0x00200000
+
+/* enforce_kill's what: the path's class, the open's access, the syscall code */
+#define ENF_IN_WRITE   (1u << 8) /* an open for writing (or creating, truncating) */
+#define ENF_IN_READ    (1u << 9) /* an open for reading */
+#define ENF_IN_CLS(x)  ((x)&0xff)
+#define ENF_IN_CODE(c) ((__u32)(c) << 16) /* enum vg_syscall */
+
+static __always_inline struct vg_enf_state *enf_state_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&enf_state, &zero);
+}
+
+/* The rules of generation gen that the path satisfies: (pos | free) & ~neg. */
+static __always_inline __u64 enf_path_mask(__u32 gen, __u32 cls, const char *path, __u32 len,
+					   __u64 free)
+{
+	__u32 zero = 0;
+	struct vg_enf_path_key *k = bpf_map_lookup_elem(&enf_key_scratch, &zero);
+	struct vg_enf_path_val *v;
+	__u64 n = len, pos, neg;
+
+	if (!path || !k)
+		return free;
+	barrier_var(n);
+	if (n > VG_ENF_PATH_MAX)
+		n = VG_ENF_PATH_MAX;
+	k->gen = gen;
+	k->cls = cls;
+	bpf_probe_read_kernel(k->path, n, path);
+	k->prefixlen = 16 + n * 8;
+	v = bpf_map_lookup_elem(&enf_paths, k);
+	if (!v)
+		return free;
+	pos = v->pos;
+	neg = v->neg;
+	if (v->len == len) {
+		pos |= v->exact_pos;
+		neg |= v->exact_neg;
+	}
+	return (pos | free) & ~neg;
+}
+
+/* Whether the path is on the allowlist of exe paths (generation gen). */
+static __always_inline bool enf_path_allowed(__u32 gen, const char *path, __u32 len)
+{
+	return enf_path_mask(gen, VG_ENF_PATH_ALLOW, path, len, 0) != 0;
+}
+
+/* The rules the task's comm satisfies. */
+static __always_inline __u64 enf_comm_mask(__u32 gen, const char *comm, __u64 free)
+{
+	__u32 zero = 0;
+	struct vg_enf_comm_key *k = bpf_map_lookup_elem(&enf_comm_scratch, &zero);
+	struct vg_enf_bits *b;
+
+	if (!k)
+		return free;
+	k->gen = gen;
+	if (comm)
+		bpf_probe_read_kernel(k->comm, sizeof(k->comm), comm);
+	else
+		bpf_get_current_comm(k->comm, sizeof(k->comm));
+	b = bpf_map_lookup_elem(&enf_comms, k);
+	if (!b)
+		return free;
+	return (b->pos | free) & ~b->neg;
+}
+
+/* Why vigil must not act on the current task's process; VG_WHY_NONE when it may. */
+static __always_inline __u32 enf_why_not(__u32 tgid, __u64 cgroup_id)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 *safe;
+
+	if (tgid == 1)
+		return VG_WHY_PID1;
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD_)
+		return VG_WHY_KTHREAD;
+	if (tgid == vg_cfg.self_pid)
+		return VG_WHY_SELF;
+	safe = bpf_map_lookup_elem(&enf_safe, &tgid);
+	if (safe)
+		return *safe == VG_SAFE_SELF ? VG_WHY_SELF : VG_WHY_ALLOWLISTED;
+	if (bpf_map_lookup_elem(&enf_safe_cgroups, &cgroup_id))
+		return VG_WHY_ALLOWLISTED;
+	return VG_WHY_NONE;
+}
+
+/*
+ * The rules of want held back by their rate limit (vg_enf_rule.per_sec actions a
+ * second); the others are counted as acted on.
+ */
+static __always_inline __u64 enf_rated(__u32 gen, __u64 want)
+{
+	__u64 now = bpf_ktime_get_ns(), rated = 0;
+
+	for (__u32 i = 0; i < VG_ENF_RULES; i++) {
+		__u32 ri = gen * VG_ENF_RULES + i, k = i;
+		struct vg_enf_rule *r;
+		struct enf_rate *s;
+
+		if (!(want & (1ull << i)))
+			continue;
+		r = bpf_map_lookup_elem(&enf_rules, &ri);
+		s = bpf_map_lookup_elem(&enf_rate, &k);
+		if (!r || !s || !r->per_sec)
+			continue;
+		if (now - s->window_ns >= 1000000000ull) {
+			s->window_ns = now;
+			s->count = 0;
+		}
+		if (s->count >= r->per_sec)
+			rated |= 1ull << i;
+		else
+			__sync_fetch_and_add(&s->count, 1);
+	}
+	return rated;
+}
+
+/*
+ * Sends the VG_EV_ACTION record for the event whose header is h.
+ */
+static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u64 matched,
+				       __u64 monitor, __u64 rated, __u64 acted, __u32 why, long err)
+{
+	struct vg_action *a = bpf_ringbuf_reserve(&events, sizeof(*a), 0);
+
+	if (!a) {
+		count(VG_EV_ACTION, CNT_LOST);
+		return;
+	}
+	__builtin_memcpy(&a->hdr, h, sizeof(a->hdr));
+	a->hdr.type = VG_EV_ACTION;
+	a->hdr.size = sizeof(*a);
+	a->matched = matched;
+	a->acted = acted;
+	a->latency_ns = bpf_ktime_get_boot_ns() - h->ts_ns;
+	a->gen = gen;
+	a->why = why;
+	a->monitor = monitor;
+	a->rated = rated;
+	a->err = err;
+	a->action = VG_ENF_KILL;
+	a->event_type = h->type;
+	bpf_ringbuf_submit(a, BPF_RB_FORCE_WAKEUP);
+	count(VG_EV_ACTION, CNT_SENT);
+}
+
+/*
+ * The kill rules for the record whose header is h: path (len bytes, NULL when it
+ * has none) is the object the rules' path tests look at, what the record's syscall
+ * code, the path's class and the open's access (ENF_IN_*), comm the task's comm when
+ * it is not the current one's (an io_uring request run by a kernel io thread).
+ * Kills the process when a rule stands and vigil may act on it. Returns the rules
+ * acted on.
+ */
+static __noinline __u64 enforce_kill(const struct vg_hdr *h, const char *path, __u32 len,
+				     __u32 what, const char *comm)
+{
+	struct vg_enf_state *st = enf_state_get();
+	struct vg_enf_gen *g;
+	__u32 gen, i, why, code = what >> 16;
+	__u64 *m, mask, monitor, rated = 0, acted = 0;
+	long err = 0;
+
+	if (!st || !st->enabled || !h || code >= VG_SYS_MAX)
+		return 0;
+	gen = st->gen & 1;
+	i = gen * VG_SYS_MAX + code;
+	m = bpf_map_lookup_elem(&enf_codes, &i);
+	g = bpf_map_lookup_elem(&enf_gens, &gen);
+	if (!m || !g)
+		return 0;
+	mask = *m & g->kill;
+	if (!mask)
+		return 0;
+	if (!(what & ENF_IN_WRITE))
+		mask &= ~g->need_write;
+	if (!(what & ENF_IN_READ))
+		mask &= ~g->need_read;
+	mask &= ~g->need_tcp & ~g->need_udp & g->port_free & g->addr_free;
+	if (!mask)
+		return 0;
+	mask &= enf_comm_mask(gen, comm, g->comm_free);
+	if (!mask)
+		return 0;
+	mask &= ENF_IN_CLS(what) ? enf_path_mask(gen, ENF_IN_CLS(what), path, len, g->path_free)
+				 : g->path_free;
+	if (!mask)
+		return 0;
+
+	monitor = mask & g->monitor;
+	why = enf_why_not(h->pid, h->cgroup_id);
+	if (why == VG_WHY_NONE && (mask & ~monitor & g->rate))
+		rated = enf_rated(gen, mask & ~monitor & g->rate);
+	if (why == VG_WHY_NONE && (mask & ~monitor & ~rated)) {
+		err = bpf_send_signal(SIGKILL_);
+		if (err)
+			why = VG_WHY_ERROR;
+		else
+			acted = mask & ~monitor & ~rated;
+	}
+	enf_report(h, gen, mask, monitor, rated, acted, why, err);
+	return acted;
+}
+
+#endif /* VIGIL_ENFORCE_BPF_H */
