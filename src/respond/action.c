@@ -97,7 +97,7 @@ static const char *const isolate_params[] = {"scope", NULL};
 static const char *const no_params[] = {NULL};
 
 static const struct action_kind_def action_kinds[] = {
-    {ACTION_KILL, "kill", no_params, false, "SIGKILL the process that caused the event", NULL},
+    {ACTION_KILL, "kill", no_params, true, "SIGKILL the process that caused the event", NULL},
     {ACTION_DENY, "deny", no_params, false, "the operation fails with EPERM", NULL},
     {ACTION_BLOCK, "block", block_params, false, "drop traffic from and to an address for a while",
      parse_block},

@@ -1289,6 +1289,18 @@ static void compile_actions(struct rule_engine *e, struct crule *cr)
 	struct action *v;
 	size_t n = 0;
 
+	if (d->mode) {
+		const char *m = d->mode->kind == RULE_NODE_SCALAR ? d->mode->scalar : "";
+
+		if (!strcmp(m, "enforce"))
+			cr->info.mode = RULE_MODE_ENFORCE;
+		else if (!strcmp(m, "monitor"))
+			cr->info.mode = RULE_MODE_MONITOR;
+		else
+			action_diag(e, d, d->mode, "'mode' must be 'enforce' or 'monitor'");
+		if (!d->actions)
+			action_diag(e, d, d->mode, "'mode' needs actions: add e.g. 'actions: [kill]'");
+	}
 	if (!d->actions) {
 		if (d->block_for)
 			action_diag(e, d, d->block_for,

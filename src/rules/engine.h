@@ -237,6 +237,13 @@ struct rule_node {
 
 struct action; /* respond/action.h */
 
+/* A rule's `mode:` (vigil's extension): whether its actions are carried out. */
+enum rule_mode {
+	RULE_MODE_DEFAULT = 0, /* no key: the agent's --mode */
+	RULE_MODE_ENFORCE = 1, /* act */
+	RULE_MODE_MONITOR = 2, /* never act; alerts say what would have been done */
+};
+
 struct rule_info {
 	const char *name;	      /* rule name */
 	const char *desc;	      /* description ("" if none) */
@@ -254,6 +261,7 @@ struct rule_info {
 	size_t n_evtypes;	      /* entries in evtypes */
 	const struct action *actions; /* typed `actions`, in the order written */
 	size_t n_actions;	      /* entries in actions; 0 when none */
+	enum rule_mode mode;	      /* the rule's `mode:` key */
 };
 
 size_t rule_engine__rule_count(const struct rule_engine *e);
@@ -374,5 +382,54 @@ struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *e, uint3
 void rule_prefilter__free(struct rule_prefilter *pf);
 /* Whether a value (NULL: field absent) passes the filter. */
 bool rule_prefilter__match(const struct rule_prefilter *pf, const struct rule_value *v);
+
+/* ---- conjunctions: rules a kernel can decide on its own ---- */
+
+struct rule_net {
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t bits;	  /* prefix length */
+	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes */
+};
+
+/*
+ * One test of a conjunction: the field's value is in the union of the sets (or,
+ * negated, outside it). A value that is absent satisfies the test exactly when
+ * absent_ok says so (`not f in (...)` holds for a missing value, `f in (...)` and
+ * `f != x` do not).
+ */
+struct rule_atom {
+	const struct rule_field_ref *ref; /* the field (no argument, not multi-valued) */
+	bool negated;			  /* the value must be outside the sets */
+	bool absent_ok;			  /* an absent value satisfies the test */
+	size_t n_exact;			  /* strings equal to one of */
+	const struct rule_pf_str *exact;
+	size_t n_prefix; /* strings that start with one of */
+	const struct rule_pf_str *prefix;
+	size_t n_num; /* integers equal to one of (INT64 values cast) */
+	const uint64_t *num;
+	size_t n_net; /* addresses inside one of */
+	const struct rule_net *net;
+	uint8_t bools; /* booleans: bit 0 false is in the set, bit 1 true is */
+};
+
+/*
+ * A rule's resolved condition (macros, lists and exceptions in) as an `and` of
+ * tests, each on one field, when it is one: evt.type tests become the event set,
+ * `or` of tests on the same field and `not` of such a test are one test. why is
+ * NULL then; otherwise it says what is not a conjunction ("'or' across fields
+ * proc.name and fd.name", "'contains' on proc.cmdline") and n_atoms is 0.
+ */
+struct rule_conj {
+	const char *why;		/* NULL: a conjunction */
+	bool all_evtypes;		/* no evt.type test */
+	size_t n_evtypes;		/* event codes allowed, when !all_evtypes */
+	const uint32_t *evtypes;	/* sorted */
+	size_t n_atoms;			/* tests */
+	const struct rule_atom *atoms;	/* in the order written */
+};
+
+/* NULL with errno (ENOENT: no such rule; EINVAL: not compiled; ENOMEM). */
+struct rule_conj *rule_engine__conjunction(const struct rule_engine *e, size_t rule_idx);
+void rule_conj__free(struct rule_conj *c);
 
 #endif /* VIGIL_RULES_ENGINE_H */

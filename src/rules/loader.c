@@ -845,6 +845,8 @@ static int rule_override(struct yctx *y, yaml_node_t *item, const char *name,
 			r->actions = ytree(y, yget(y, item, k), 0);
 		} else if (!strcmp(k, "block_for")) {
 			r->block_for = ytree(y, yget(y, item, k), 0);
+		} else if (!strcmp(k, "mode")) {
+			r->mode = ytree(y, yget(y, item, k), 0);
 		}
 	}
 	return 0;
@@ -912,6 +914,8 @@ static int rule_define(struct yctx *y, yaml_node_t *item, const char *name)
 		nr.actions = ytree(y, yget(y, item, "actions"), 0);
 	if (yget(y, item, "block_for"))
 		nr.block_for = ytree(y, yget(y, item, "block_for"), 0);
+	if (yget(y, item, "mode"))
+		nr.mode = ytree(y, yget(y, item, "mode"), 0);
 
 	r = rule_lookup(e, name);
 	if (!r) {
@@ -929,14 +933,15 @@ static int do_rule(struct yctx *y, yaml_node_t *item)
 	    "rule",	"desc",	   "condition",	 "output",	  "priority",
 	    "tags",	"enabled", "exceptions", "source",	  "append",
 	    "override", "actions", "block_for",	 "warn_evttypes", "skip-if-unknown-filter",
-	    NULL};
+	    "mode",	NULL};
 	static const char *const can_append[] = {"condition",  "output",  "desc", "tags",
 						 "exceptions", "actions", NULL};
 	static const char *const can_replace[] = {
 	    "condition", "output",	  "desc",
 	    "priority",	 "tags",	  "exceptions",
 	    "enabled",	 "warn_evttypes", "skip-if-unknown-filter",
-	    "actions",	 "block_for",	  NULL};
+	    "actions",	 "block_for",	  "mode",
+	    NULL};
 	struct overrides ov;
 	const char *name;
 	bool append;

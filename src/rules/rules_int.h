@@ -170,6 +170,7 @@ struct rule_def {
 	bool other_source;		 /* source is not syscall: kept for appends, not compiled */
 	const struct rule_node *actions; /* raw actions */
 	const struct rule_node *block_for; /* raw block_for (the block action's duration) */
+	const struct rule_node *mode;	   /* raw mode (enforce or monitor) */
 };
 
 /* ---- condition language ---- */
