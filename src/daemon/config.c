@@ -23,6 +23,7 @@
 #define RATE(field) .off = offsetof(struct config_rate_limit, field)
 #define MET(field)  .off = offsetof(struct config_metrics, field)
 #define PT(field)   .off = offsetof(struct config_process_table, field)
+#define ACT(field)  .off = offsetof(struct config_actions, field)
 #define OUT(field)  .off = offsetof(struct config_output, field)
 
 static bool is_null(const yaml_node_t *n)
@@ -227,6 +228,44 @@ static const struct opt process_table_keys[] = {
 	     "seen least recently, is forgotten (counted in "
 	     "vigil_process_table_evictions_total); events of a forgotten process keep "
 	     "their container, from their cgroup"},
+    {0},
+};
+
+/* ---- actions ---- */
+
+static const char *const action_modes[] = {"enforce", "monitor", NULL};
+
+static const struct opt actions_keys[] = {
+    {.key = "mode",
+     .flag = "mode",
+     .type = OPT_ENUM,
+     ACT(mode),
+     .words = action_modes,
+     .min = 1,
+     .expected = "enforce or monitor",
+     .def = "enforce",
+     .arg = "enforce|monitor",
+     .help = "`enforce`: rules with actions kill and deny; `monitor`: nothing is acted on and "
+	     "each alert says what would have been done (a rule's own `mode:` wins)"},
+    {.key = "allow_exe",
+     .type = OPT_LIST,
+     ACT(allow_exe),
+     .expected = "exe paths",
+     .help = "processes running these programs (a path ending in '/': any under it) are never "
+	     "acted on, nor their children until they exec something else"},
+    {.key = "allow_cgroup",
+     .type = OPT_LIST,
+     ACT(allow_cgroup),
+     .expected = "cgroup v2 paths",
+     .help = "processes in these cgroups (e.g. /system.slice/sshd.service) are never acted on"},
+    {.key = "rate_limit",
+     .type = OPT_UINT,
+     .size = sizeof(unsigned),
+     .max = 1000000,
+     ACT(per_sec),
+     .def = "100",
+     .help = "most actions one rule takes a second, in the kernel and in user space alike "
+	     "(0: no limit); those held back are counted and said in the alert"},
     {0},
 };
 
@@ -449,6 +488,7 @@ const struct opt config_options[] = {
      .validate = rate_limit_validate},
     {.key = "metrics", .type = OPT_TABLE, CFG(metrics), .sub = metrics_keys},
     {.key = "process_table", .type = OPT_TABLE, CFG(process_table), .sub = process_table_keys},
+    {.key = "actions", .type = OPT_TABLE, CFG(actions), .sub = actions_keys},
     {0},
 };
 

@@ -54,6 +54,14 @@ struct config_process_table {
 	size_t max_entries; /* processes known at once, live and lately exited */
 };
 
+/* What rules with actions may do (respond/). */
+struct config_actions {
+	int mode;		      /* enum respond_mode: 1 enforce, 2 monitor */
+	struct opt_list allow_exe;    /* exe paths (a trailing '/': a directory) never acted on */
+	struct opt_list allow_cgroup; /* cgroup v2 paths never acted on */
+	unsigned per_sec;	      /* most actions a rule takes a second (0: no limit) */
+};
+
 struct vigil_config {
 	char *path;			     /* file read, NULL for defaults only */
 	struct opt_list rules_files;	     /* rule files, loaded in order */
@@ -66,6 +74,7 @@ struct vigil_config {
 	struct config_rate_limit rate_limit; /* noisy-rule protection */
 	struct config_metrics metrics;	     /* HTTP endpoint */
 	struct config_process_table process_table; /* bound of the process table */
+	struct config_actions actions;		   /* enforcement */
 };
 
 /* The configuration's keys (and the flags that set the same values). */

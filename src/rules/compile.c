@@ -1299,7 +1299,8 @@ static void compile_actions(struct rule_engine *e, struct crule *cr)
 		else
 			action_diag(e, d, d->mode, "'mode' must be 'enforce' or 'monitor'");
 		if (!d->actions)
-			action_diag(e, d, d->mode, "'mode' needs actions: add e.g. 'actions: [kill]'");
+			action_diag(e, d, d->mode,
+				    "'mode' needs actions: add e.g. 'actions: [kill]'");
 	}
 	if (!d->actions) {
 		if (d->block_for)

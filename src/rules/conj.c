@@ -223,7 +223,7 @@ static bool all_evt(const struct rnode *n)
 	return true;
 }
 
-static bool conj(struct cctx *c, const struct rnode *n, bool neg)
+static bool conj_walk(struct cctx *c, const struct rnode *n, bool neg)
 {
 	struct cset s = {0};
 	bool have = false;
@@ -234,7 +234,7 @@ static bool conj(struct cctx *c, const struct rnode *n, bool neg)
 	case RN_FALSE:
 		return neg ? true : fail(c, "the condition is never true");
 	case RN_NOT:
-		return conj(c, n->kids[0], !neg);
+		return conj_walk(c, n->kids[0], !neg);
 	case RN_EVT:
 		narrow_ev(c, const_at(c->e, n->arg)->ev, neg);
 		return true;
@@ -242,13 +242,13 @@ static bool conj(struct cctx *c, const struct rnode *n, bool neg)
 		if (neg && n->n != 1)
 			return fail(c, "'not' of several tests");
 		for (uint32_t i = 0; i < n->n; i++)
-			if (!conj(c, n->kids[i], neg))
+			if (!conj_walk(c, n->kids[i], neg))
 				return false;
 		return true;
 	case RN_OR:
 		if (neg) { /* not (a or b): not a and not b */
 			for (uint32_t i = 0; i < n->n; i++)
-				if (!conj(c, n->kids[i], true))
+				if (!conj_walk(c, n->kids[i], true))
 					return false;
 			return true;
 		}
@@ -306,7 +306,7 @@ struct rule_conj *rule_engine__conjunction(const struct rule_engine *ce, size_t 
 	cr = &e->crules[rule_idx];
 	if (!cr->rt)
 		c.why = "the rule did not compile";
-	else if (!conj(&c, cr->rt, false))
+	else if (!conj_walk(&c, cr->rt, false))
 		c.atoms.n = 0;
 	p->pub.why = c.why;
 	if (!c.why) {

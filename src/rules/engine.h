@@ -420,12 +420,12 @@ struct rule_atom {
  * proc.name and fd.name", "'contains' on proc.cmdline") and n_atoms is 0.
  */
 struct rule_conj {
-	const char *why;		/* NULL: a conjunction */
-	bool all_evtypes;		/* no evt.type test */
-	size_t n_evtypes;		/* event codes allowed, when !all_evtypes */
-	const uint32_t *evtypes;	/* sorted */
-	size_t n_atoms;			/* tests */
-	const struct rule_atom *atoms;	/* in the order written */
+	const char *why;	       /* NULL: a conjunction */
+	bool all_evtypes;	       /* no evt.type test */
+	size_t n_evtypes;	       /* event codes allowed, when !all_evtypes */
+	const uint32_t *evtypes;       /* sorted */
+	size_t n_atoms;		       /* tests */
+	const struct rule_atom *atoms; /* in the order written */
 };
 
 /* NULL with errno (ENOENT: no such rule; EINVAL: not compiled; ENOMEM). */
