@@ -105,35 +105,51 @@ static __always_inline __u32 enf_why_not(__u32 tgid, __u64 cgroup_id)
 	return VG_WHY_NONE;
 }
 
+struct enf_rate_ctx {
+	__u64 want;  /* rules to act on */
+	__u64 rated; /* of those, the ones over their limit */
+	__u64 now;   /* bpf_ktime_get_ns() */
+	__u32 gen;   /* generation */
+	__u32 pad;   /* zero */
+};
+
+/* One rule of enf_rated: a loop body verified once, not once per sensor. */
+static long enf_rate_step(__u32 i, void *arg)
+{
+	struct enf_rate_ctx *c = arg;
+	__u32 ri = c->gen * VG_ENF_RULES + i, k = i;
+	struct vg_enf_rule *r;
+	struct enf_rate *s;
+
+	if (i >= VG_ENF_RULES)
+		return 1;
+	if (!(c->want & (1ull << i)))
+		return 0;
+	r = bpf_map_lookup_elem(&enf_rules, &ri);
+	s = bpf_map_lookup_elem(&enf_rate, &k);
+	if (!r || !s || !r->per_sec)
+		return 0;
+	if (c->now - s->window_ns >= 1000000000ull) {
+		s->window_ns = c->now;
+		s->count = 0;
+	}
+	if (s->count >= r->per_sec)
+		c->rated |= 1ull << i;
+	else
+		__sync_fetch_and_add(&s->count, 1);
+	return 0;
+}
+
 /*
  * The rules of want held back by their rate limit (vg_enf_rule.per_sec actions a
  * second); the others are counted as acted on.
  */
 static __always_inline __u64 enf_rated(__u32 gen, __u64 want)
 {
-	__u64 now = bpf_ktime_get_ns(), rated = 0;
+	struct enf_rate_ctx c = {.want = want, .now = bpf_ktime_get_ns(), .gen = gen};
 
-	for (__u32 i = 0; i < VG_ENF_RULES; i++) {
-		__u32 ri = gen * VG_ENF_RULES + i, k = i;
-		struct vg_enf_rule *r;
-		struct enf_rate *s;
-
-		if (!(want & (1ull << i)))
-			continue;
-		r = bpf_map_lookup_elem(&enf_rules, &ri);
-		s = bpf_map_lookup_elem(&enf_rate, &k);
-		if (!r || !s || !r->per_sec)
-			continue;
-		if (now - s->window_ns >= 1000000000ull) {
-			s->window_ns = now;
-			s->count = 0;
-		}
-		if (s->count >= r->per_sec)
-			rated |= 1ull << i;
-		else
-			__sync_fetch_and_add(&s->count, 1);
-	}
-	return rated;
+	bpf_loop(VG_ENF_RULES, enf_rate_step, &c, 0);
+	return c.rated;
 }
 
 /*

@@ -58,8 +58,9 @@ static __always_inline void file_enforce(struct file_args *a, struct vg_file *e,
 {
 	__u32 what = VG_ENF_PATH_FILE;
 
+	/* the access mode alone, as evt.is_open_write and evt.is_open_read read it */
 	if (a->is_open) {
-		if (a->flags & WRITE_FLAGS)
+		if ((a->flags & 3) != 0) /* O_WRONLY or O_RDWR */
 			what |= ENF_IN_WRITE;
 		if ((a->flags & 3) != 1) /* O_RDONLY or O_RDWR */
 			what |= ENF_IN_READ;

@@ -30,6 +30,8 @@
 #include "metrics.h"
 #include "output/output.h"
 #include "pipeline.h"
+#include "respond/respond.h"
+#include "state/cgroup.h"
 #include "state/proctable.h"
 #include "events/record.h"
 
@@ -49,6 +51,12 @@ struct agent {
 	struct outputs *outputs;	/* alert sinks */
 	struct metrics *metrics;	/* /metrics, /healthz; NULL when disabled */
 	int inotify_fd;			/* watches the rule files' directories, -1 none */
+	struct policy_opts popts;	/* mode, allowlists, rate limit */
+	uint64_t *allow_cgroups;	/* popts.allow_cgroups, owned */
+	struct policy *pol;		/* the plan of the running rules' actions */
+	struct policy *pending;		/* the plan of rules being loaded */
+	unsigned gen;			/* generation of pol in the kernel */
+	struct respond *resp;		/* carries out and logs actions */
 	char hostname[256];		/* this machine, for alerts */
 };
 
@@ -103,9 +111,15 @@ static void emit(struct agent *a, struct event *ev)
 static void on_alert(void *arg, const struct detect_alert *al)
 {
 	struct agent *a = arg;
+	struct alert_action acts[RESPOND_MAX_ACTIONS];
+	const struct policy_rule *pr = policy__find(a->pol, al->rule_idx);
 	struct alert out;
 
 	alert_from_detect(&out, al);
+	if (pr && a->resp) {
+		out.n_actions = respond__act(a->resp, pr, al->ev, al->output, acts);
+		out.actions = acts;
+	}
 	if (outputs__emit(a->outputs, &out))
 		a->out_errors++;
 }
@@ -199,6 +213,50 @@ static int apply_filter(struct agent *a)
 	return ret;
 }
 
+/* detect's check: plans the new rules' actions; a rule that cannot act refuses the set. */
+static int plan_actions(void *arg, const struct rule_engine *e)
+{
+	struct agent *a = arg;
+
+	policy__free(a->pending);
+	a->pending = policy__new(e, &a->popts, stderr);
+	return a->pending ? 0 : -errno;
+}
+
+/* Puts the pending plan in force, in the kernel too; the old one stays on failure. */
+static void enforce(struct agent *a)
+{
+	struct enforce_maps m;
+	int ret;
+
+	if (!a->pending)
+		return;
+	if (a->sensors) {
+		sensors__enforce_maps(a->sensors, &m);
+		ret = policy__write(a->pending, &m, a->pol ? !a->gen : 0);
+		if (ret) {
+			fprintf(
+			    stderr,
+			    "vigil: cannot write the enforcement maps: %s; the kernel keeps the "
+			    "previous rules' actions\n",
+			    strerror(-ret));
+		} else {
+			a->gen = a->pol ? !a->gen : 0;
+		}
+	}
+	policy__free(a->pol);
+	a->pol = a->pending;
+	a->pending = NULL;
+}
+
+static void on_action(void *arg, const struct vg_action *k)
+{
+	struct agent *a = arg;
+
+	if (a->resp)
+		respond__on_kernel(a->resp, k);
+}
+
 static void reload(struct agent *a, const char *why)
 {
 	if (!a->detect)
@@ -210,9 +268,12 @@ static void reload(struct agent *a, const char *why)
 		detect__stats(a->detect, &ds);
 		metrics__rules_loaded(a->metrics, false, ds.rules_active);
 		fprintf(stderr, "vigil: the new rules did not load; the running rules stay\n");
+		policy__free(a->pending);
+		a->pending = NULL;
 		return;
 	}
 	apply_filter(a);
+	enforce(a);
 	detect__stats(a->detect, &ds);
 	metrics__rules_loaded(a->metrics, true, ds.rules_active);
 	fprintf(stderr, "vigil: rules reloaded\n");
@@ -414,6 +475,51 @@ static void show_kernel(struct metrics *m, const struct loader *l)
 	}
 }
 
+/* The actions' settings: mode, allowlists (cgroup paths to ids), the responder. */
+static int actions_setup(struct agent *a)
+{
+	const struct config_actions *c = &a->opts->cfg->actions;
+	struct respond_opts ro;
+	char cg2[4096];
+
+	a->popts = (struct policy_opts){
+	    .mode = c->mode == RESPOND_MONITOR ? RESPOND_MONITOR : RESPOND_ENFORCE,
+	    .allow_exe = (const char *const *)c->allow_exe.items,
+	    .n_allow_exe = c->allow_exe.n,
+	    .per_sec = c->per_sec,
+	};
+	if (c->allow_cgroup.n) {
+		a->allow_cgroups = calloc(c->allow_cgroup.n, sizeof(*a->allow_cgroups));
+		if (!a->allow_cgroups)
+			return -ENOMEM;
+		cgroup2_mount("/proc", cg2, sizeof(cg2));
+		if (!cg2[0]) {
+			fprintf(stderr, "vigil: actions.allow_cgroup: no cgroup v2 mount\n");
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < c->allow_cgroup.n; i++) {
+			if (cgroup_path_id(cg2, c->allow_cgroup.items[i], &a->allow_cgroups[i])) {
+				fprintf(
+				    stderr,
+				    "vigil: actions.allow_cgroup: %s: no such cgroup under %s\n",
+				    c->allow_cgroup.items[i], cg2);
+				return -EINVAL;
+			}
+		}
+		a->popts.allow_cgroups = a->allow_cgroups;
+		a->popts.n_allow_cgroups = c->allow_cgroup.n;
+	}
+	ro = (struct respond_opts){
+	    .allow_exe = a->popts.allow_exe,
+	    .n_allow_exe = a->popts.n_allow_exe,
+	    .allow_cgroups = a->popts.allow_cgroups,
+	    .n_allow_cgroups = a->popts.n_allow_cgroups,
+	    .per_sec = c->per_sec,
+	};
+	a->resp = respond__new(&ro);
+	return a->resp ? 0 : -ENOMEM;
+}
+
 int agent_run(const struct agent_opts *opts)
 {
 	struct sensors_opts so = {
@@ -434,6 +540,9 @@ int agent_run(const struct agent_opts *opts)
 		snprintf(a.hostname, sizeof(a.hostname), "%s", opts->cfg->hostname);
 	else if (gethostname(a.hostname, sizeof(a.hostname) - 1))
 		strcpy(a.hostname, "localhost");
+	ret = actions_setup(&a);
+	if (ret)
+		goto err_free;
 	if (!opts->no_rules) {
 		struct detect_opts d = {
 		    .files = opts->n_rule_files ? opts->rule_files : NULL,
@@ -442,6 +551,7 @@ int agent_run(const struct agent_opts *opts)
 		    .unknown_field_warn = opts->skip_unknown_fields,
 		    .on_alert = on_alert,
 		    .arg = &a,
+		    .check = plan_actions,
 		};
 
 		a.detect = detect__new(&d);
@@ -514,6 +624,16 @@ int agent_run(const struct agent_opts *opts)
 	ret = apply_filter(&a);
 	if (ret)
 		goto err_unload;
+	{
+		struct enforce_maps m;
+
+		sensors__enforce_maps(a.sensors, &m);
+		ret = policy_seed_safe(&m, &a.popts);
+		if (ret)
+			fprintf(stderr, "vigil: marking the processes never acted on: %s\n",
+				strerror(-ret));
+		enforce(&a);
+	}
 	if (a.metrics) {
 		metrics__add_collector(a.metrics, collect, &a);
 		metric__set(metrics__agent(a.metrics)->ringbuf_size, opts->ringbuf_bytes);
@@ -533,6 +653,7 @@ int agent_run(const struct agent_opts *opts)
 	a.pipe.show = opts->events != AGENT_FMT_NONE ? show : NULL;
 	a.pipe.resolve = true;
 	a.pipe.arg = &a;
+	a.pipe.on_action = on_action;
 	seeded = proctable__seed(a.procs, "/proc");
 	if (seeded < 0)
 		fprintf(stderr, "vigil: warning: cannot read /proc: %s\n", strerror(-seeded));
@@ -582,6 +703,10 @@ err_free:
 	free(a.anc);
 	json_free(&a.out);
 	detect__free(a.detect);
+	policy__free(a.pol);
+	policy__free(a.pending);
+	respond__free(a.resp);
+	free(a.allow_cgroups);
 	if (a.inotify_fd >= 0)
 		close(a.inotify_fd);
 	return ret;

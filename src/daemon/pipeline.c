@@ -63,6 +63,15 @@ int pipeline_record(struct pipeline *p, const void *data, size_t size)
 	struct event ev; /* not zeroed: event_decode sets what is read (its path
 			    buffers are 8 KiB) */
 
+	/* an enforcer's report goes to the responder; it is about the record after it */
+	if (size >= sizeof(struct vg_action) &&
+	    ((const struct vg_hdr *)data)->type == VG_EV_ACTION) {
+		p->received[VG_EV_ACTION]++;
+		if (p->on_action)
+			p->on_action(p->arg, data);
+		return 0;
+	}
+
 	if (event_decode(&ev, data, size)) {
 		p->invalid++;
 		return -EINVAL;

@@ -22,7 +22,9 @@ struct pipeline {
 	const char *hostname;			   /* for alerts */
 	int64_t boot_to_real_ns;		   /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	void (*show)(void *arg, struct event *ev); /* prints the event; NULL for none */
-	void *arg;				   /* passed to show */
+	void *arg;				   /* passed to show and on_action */
+	/* the kernel's report on the next record of a thread (VG_EV_ACTION); NULL: ignored */
+	void (*on_action)(void *arg, const struct vg_action *a);
 	bool resolve; /* live: resolve names' directories now (event_resolve_dirs) */
 	uint64_t received[VG_EV_TYPE_MAX]; /* valid records, per type */
 	uint64_t invalid;		   /* records that failed validation */

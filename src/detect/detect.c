@@ -120,6 +120,8 @@ static struct rule_engine *build(const struct detect_opts *o)
 	if (!ret)
 		ret = rule_engine__compile(e);
 	rule_engine__print_diags(e, stderr);
+	if (!ret && o->check)
+		ret = o->check(o->arg, e);
 	if (ret) {
 		rule_engine__free(e);
 		return NULL;
@@ -200,6 +202,7 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 	if (d->opts.on_alert)
 		d->opts.on_alert(d->opts.arg, &(struct detect_alert){
 						  .rule = rule,
+						  .rule_idx = idx,
 						  .ev = ev,
 						  .time_ns = ev->time_ns,
 						  .hostname = d->hostname,

@@ -22,6 +22,7 @@ struct metric;
 /* An alert's parts, rendered once; the outputs render its JSON (alert__json). */
 struct detect_alert {
 	const struct rule_info *rule;	     /* the rule that fired: name, priority, tags */
+	size_t rule_idx;		     /* its index in the engine */
 	const struct event *ev;		     /* the event it fired on */
 	uint64_t time_ns;		     /* event time, wall clock */
 	const char *hostname;		     /* as given to detect__eval */
@@ -39,7 +40,10 @@ struct detect_opts {
 	enum rule_priority min_priority; /* skip less severe rules */
 	bool unknown_field_warn;  /* a rule with an unknown field is disabled, not an error */
 	detect_alert_fn on_alert; /* called for each alert */
-	void *arg;		  /* passed to on_alert */
+	void *arg;		  /* passed to on_alert and check */
+	/* Called with each newly compiled set before it is used (its actions planned);
+	 * nonzero refuses the set, as a compile error would. NULL: none. */
+	int (*check)(void *arg, const struct rule_engine *e);
 };
 
 struct detect_stats {

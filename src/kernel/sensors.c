@@ -283,6 +283,20 @@ void sensors__filter_maps(const struct sensors *s, struct filter_maps *out)
 	out->cgroups = bpf_map__fd(s->skel->maps.filter_cgroups);
 }
 
+void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out)
+{
+	out->state = bpf_map__fd(s->skel->maps.enf_state);
+	out->gens = bpf_map__fd(s->skel->maps.enf_gens);
+	out->codes = bpf_map__fd(s->skel->maps.enf_codes);
+	out->rules = bpf_map__fd(s->skel->maps.enf_rules);
+	out->paths = bpf_map__fd(s->skel->maps.enf_paths);
+	out->comms = bpf_map__fd(s->skel->maps.enf_comms);
+	out->ports = bpf_map__fd(s->skel->maps.enf_ports);
+	out->addrs = bpf_map__fd(s->skel->maps.enf_addrs);
+	out->safe = bpf_map__fd(s->skel->maps.enf_safe);
+	out->safe_cgroups = bpf_map__fd(s->skel->maps.enf_safe_cgroups);
+}
+
 int sensors__counters(const struct sensors *s, struct vg_counters *out)
 {
 	int fd = bpf_map__fd(s->skel->maps.counters);

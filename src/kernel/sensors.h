@@ -48,6 +48,13 @@ struct filter_maps;
 /* The prefilter's map descriptors. */
 void sensors__filter_maps(const struct sensors *s, struct filter_maps *out);
 
+/* The enforcement maps' fds (bpf/maps.bpf.h), for respond/policy.h. */
+struct enforce_maps {
+	int state, gens, codes, rules, paths, comms, ports, addrs, safe, safe_cgroups;
+};
+
+void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out);
+
 /* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
 int sensors__counters(const struct sensors *s, struct vg_counters *out);
 

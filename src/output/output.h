@@ -27,6 +27,16 @@ struct vigil_config;
 struct metrics;
 struct json_buf;
 
+/* What was done about an alert, one per action of its rule (`"actions"` in its JSON). */
+struct alert_action {
+	const char *kind;    /* "kill", "deny" */
+	bool taken;	     /* it happened */
+	const char *where;   /* "kernel" or "user" */
+	const char *reason;  /* !taken: why not ("monitor mode", "pid 1", ...); else NULL */
+	uint64_t latency_us; /* event capture to the action, when has_latency */
+	bool has_latency;    /* latency_us is known */
+};
+
 /*
  * One alert, as its parts. A caller fills one with borrowed pointers and hands it
  * to outputs__emit, which makes the one owned copy every sink shares (refs counts
@@ -53,6 +63,8 @@ struct alert {
 						one line, no newline; callers leave it NULL */
 	size_t json_len;		     /* bytes in json */
 	bool ancestry_unknown;		     /* the process's parents are not all known */
+	const struct alert_action *actions;  /* what was done; rendered into json, not copied */
+	size_t n_actions;		     /* entries in actions */
 };
 
 /*

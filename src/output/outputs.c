@@ -162,6 +162,31 @@ int alert__json(const struct alert *a, struct json_buf *j)
 
 	output_format_time(a->time_ns, 9, when, sizeof(when));
 	json_obj_begin(j);
+	if (a->n_actions) {
+		json_key(j, "actions");
+		json_arr_begin(j);
+		for (size_t i = 0; i < a->n_actions; i++) {
+			const struct alert_action *x = &a->actions[i];
+
+			json_obj_begin(j);
+			json_key(j, "kind");
+			json_str(j, x->kind);
+			json_key(j, "taken");
+			json_bool(j, x->taken);
+			json_key(j, "where");
+			json_str(j, x->where);
+			if (x->has_latency) {
+				json_key(j, "latency_us");
+				json_uint(j, x->latency_us);
+			}
+			if (x->reason) {
+				json_key(j, "reason");
+				json_str(j, x->reason);
+			}
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+	}
 	if (a->ancestry_unknown) {
 		json_key(j, "ancestry_unknown");
 		json_bool(j, true);

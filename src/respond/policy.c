@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * policy.c - from rules with kill and deny to the enforcement maps. Each rule's
+ * condition is taken as a conjunction (rule_engine__conjunction); its event codes
+ * must all be of one class the sensors decide with the same inputs, and each test
+ * must be on a field that class gives the kernel:
+ *
+ *   exec:  proc.exepath (the exe path trie), proc.name (comm)
+ *   file:  fd.name (the file path trie), proc.name, evt.is_open_read / _write = true
+ *   net:   fd.rport, fd.rip, fd.rnet (connect, send), fd.sport, fd.sip, fd.snet
+ *          (bind), fd.l4proto = tcp / udp, proc.name; a kill rule only proc.name
+ *   other: proc.name
+ *
+ * Everything else keeps kill in user space; deny has no user-space form, so a
+ * deny rule outside the net class, or not decidable there, is an error.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "respond/action.h"
+#include "respond/policy.h"
+#include "vigil/events.h"
+
+enum pclass {
+	PC_NONE = 0,
+	PC_EXEC,
+	PC_FILE,
+	PC_NET,
+	PC_OTHER,
+};
+
+/* enum vg_type of each syscall code */
+#define CODE_KIND_(name, code, falco, kind, nr64, nr32) [code] = kind,
+static const uint8_t code_kind[VG_SYS_MAX] = {VG_SYSCALLS(CODE_KIND_)};
+#undef CODE_KIND_
+#define CODE_NAME_(name, code, falco, kind, nr64, nr32) [code] = falco,
+static const char *const code_name[VG_SYS_MAX] = {VG_SYSCALLS(CODE_NAME_)};
+#undef CODE_NAME_
+
+static enum pclass class_of(uint32_t code)
+{
+	unsigned k = code < VG_SYS_MAX ? code_kind[code] : 0;
+
+	if (!k)
+		return PC_NONE;
+	if (k == VG_EV_EXEC)
+		return PC_EXEC;
+	if (k >= VG_EV_OPEN && k <= VG_EV_TRUNCATE)
+		return PC_FILE;
+	if (k == VG_EV_CONNECT || k == VG_EV_SEND || k == VG_EV_BIND)
+		return PC_NET;
+	if (k == VG_EV_FORK || k == VG_EV_EXIT)
+		return PC_NONE;
+	return PC_OTHER;
+}
+
+/* One string test of the plan: a trie or hash entry's part. */
+struct pstr {
+	uint8_t cls;   /* enum vg_enf_path_class; 0: comm */
+	bool prefix;   /* a prefix test; else exact */
+	bool neg;      /* an exclusion */
+	int bit;       /* rule bit; -1: the allowlist */
+	const char *s; /* bytes */
+	size_t n;      /* length */
+};
+
+struct pport {
+	uint16_t port;
+	bool neg;
+	int bit;
+};
+
+struct paddr {
+	uint8_t addr[16]; /* IPv4 mapped */
+	uint8_t bits;	  /* 0..128 */
+	bool neg;
+	int bit;
+};
+
+struct policy {
+	struct policy_rule *rules;
+	size_t n_rules;
+	struct policy_rule *by_bit[VG_ENF_RULES];
+	struct vg_enf_gen gen;	    /* masks */
+	uint64_t codes[VG_SYS_MAX]; /* per code */
+	struct vg_enf_rule rule[VG_ENF_RULES];
+	struct pstr *strs;
+	size_t n_strs, cap_strs;
+	struct pport *ports;
+	size_t n_ports, cap_ports;
+	struct paddr *addrs;
+	size_t n_addrs, cap_addrs;
+	struct rule_conj **conjs; /* kept: strs point into them */
+	size_t n_conjs;
+	bool enabled; /* anything for the kernel */
+	char **whys;  /* owned reason strings */
+	size_t n_whys;
+};
+
+static void *grow(void *v, size_t *cap, size_t n, size_t esz)
+{
+	void *p;
+
+	if (n < *cap)
+		return v;
+	p = realloc(v, (*cap ? *cap * 2 : 16) * esz);
+	if (!p)
+		return NULL;
+	*cap = *cap ? *cap * 2 : 16;
+	return p;
+}
+
+static int add_str(struct policy *p, uint8_t cls, bool prefix, bool neg, int bit, const char *s,
+		   size_t n)
+{
+	struct pstr *v = grow(p->strs, &p->cap_strs, p->n_strs, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	p->strs = v;
+	v[p->n_strs++] = (struct pstr){cls, prefix, neg, bit, s, n};
+	return 0;
+}
+
+static const char *keep_why(struct policy *p, const char *fmt, const char *a, const char *b)
+{
+	char buf[256], **v;
+
+	snprintf(buf, sizeof(buf), fmt, a, b);
+	v = realloc(p->whys, (p->n_whys + 1) * sizeof(*v));
+	if (!v)
+		return "out of memory";
+	p->whys = v;
+	v[p->n_whys] = strdup(buf);
+	return v[p->n_whys] ? v[p->n_whys++] : "out of memory";
+}
+
+/* IPv4 as ::ffff:a.b.c.d, so one trie holds both families. */
+static void mapped(const struct rule_net *n, uint8_t out[16], uint8_t *bits)
+{
+	memset(out, 0, 16);
+	if (n->family == 4) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, n->addr, 4);
+		*bits = 96 + (n->bits > 32 ? 32 : n->bits);
+	} else {
+		memcpy(out, n->addr, 16);
+		*bits = n->bits > 128 ? 128 : n->bits;
+	}
+}
+
+/* The work of one rule: its kernel form into p, or why it has none. */
+struct lower {
+	struct policy *p;
+	enum pclass cls;
+	bool bind; /* net: its codes are bind (local port and address) */
+	bool kill; /* the rule's kernel action is kill (else deny) */
+	int bit;
+	uint64_t b; /* 1 << bit */
+	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos;
+	bool need_write, need_read, need_tcp, need_udp;
+};
+
+static bool str_atom_ok(const struct rule_atom *a, size_t max, const char **why)
+{
+	if (a->n_num || a->n_net || a->bools) {
+		*why = "a string field compared with a number";
+		return false;
+	}
+	for (size_t i = 0; i < a->n_exact; i++)
+		if (a->exact[i].len > max)
+			return (*why = "a value too long for the kernel's tables"), false;
+	for (size_t i = 0; i < a->n_prefix; i++)
+		if (a->prefix[i].len > max)
+			return (*why = "a prefix too long for the kernel's tables"), false;
+	return true;
+}
+
+/* One test into the plan; NULL, or why it cannot be decided in the kernel. */
+static const char *lower_atom(struct lower *l, const struct rule_atom *a)
+{
+	const char *f = a->ref->def->name, *why = NULL;
+	struct policy *p = l->p;
+	bool pos = !a->negated;
+
+	/* the kernel's missing value fails a positive test and passes an exclusion */
+	if (strcmp(f, "proc.name") && a->absent_ok != a->negated)
+		return keep_why(p, "the test on %s treats a missing value otherwise%s", f, "");
+	if (!strcmp(f, "proc.name")) {
+		if (!str_atom_ok(a, VG_COMM_LEN - 1, &why))
+			return why;
+		if (a->n_prefix)
+			return "'startswith' on proc.name";
+		if (pos && l->has_comm_pos)
+			return "two tests of proc.name";
+		l->has_comm_pos |= pos;
+		for (size_t i = 0; i < a->n_exact; i++)
+			if (add_str(p, 0, false, a->negated, l->bit, a->exact[i].ptr,
+				    a->exact[i].len))
+				return "out of memory";
+		return NULL;
+	}
+	if ((l->cls == PC_EXEC && !strcmp(f, "proc.exepath")) ||
+	    (l->cls == PC_FILE && !strcmp(f, "fd.name"))) {
+		uint8_t cls = l->cls == PC_EXEC ? VG_ENF_PATH_EXE : VG_ENF_PATH_FILE;
+
+		if (!str_atom_ok(a, VG_ENF_PATH_MAX, &why))
+			return why;
+		if (pos && l->has_path_pos)
+			return keep_why(p, "two tests of %s%s", f, "");
+		l->has_path_pos |= pos;
+		for (size_t i = 0; i < a->n_exact; i++)
+			if (add_str(p, cls, false, a->negated, l->bit, a->exact[i].ptr,
+				    a->exact[i].len))
+				return "out of memory";
+		for (size_t i = 0; i < a->n_prefix; i++)
+			if (add_str(p, cls, true, a->negated, l->bit, a->prefix[i].ptr,
+				    a->prefix[i].len))
+				return "out of memory";
+		return NULL;
+	}
+	if (l->cls == PC_FILE &&
+	    (!strcmp(f, "evt.is_open_write") || !strcmp(f, "evt.is_open_read"))) {
+		/* only "= true": the kernel asks whether the access was wanted */
+		if (a->negated || a->bools != 2)
+			return keep_why(p, "%s tested for false%s", f, "");
+		if (f[12] == 'w')
+			l->need_write = true;
+		else
+			l->need_read = true;
+		return NULL;
+	}
+	if (l->cls == PC_NET) {
+		bool port = !strcmp(f, l->bind ? "fd.sport" : "fd.rport");
+		bool addr = !strcmp(f, l->bind ? "fd.sip" : "fd.rip") ||
+			    !strcmp(f, l->bind ? "fd.snet" : "fd.rnet");
+
+		if (l->kill && (port || addr || !strcmp(f, "fd.l4proto")))
+			return "kill on a network call is decided in the kernel by proc.name alone";
+		if (port) {
+			if (a->n_exact || a->n_prefix || a->n_net || a->bools)
+				return keep_why(p, "%s compared with a non-number%s", f, "");
+			if (pos && l->has_port_pos)
+				return keep_why(p, "two tests of %s%s", f, "");
+			l->has_port_pos |= pos;
+			for (size_t i = 0; i < a->n_num; i++) {
+				struct pport *v;
+
+				if (a->num[i] > 65535)
+					continue;
+				v = grow(p->ports, &p->cap_ports, p->n_ports, sizeof(*v));
+				if (!v)
+					return "out of memory";
+				p->ports = v;
+				v[p->n_ports++] =
+				    (struct pport){(uint16_t)a->num[i], a->negated, l->bit};
+			}
+			return NULL;
+		}
+		if (addr) {
+			if (a->n_exact || a->n_prefix || a->n_num || a->bools)
+				return keep_why(p, "%s compared with a non-address%s", f, "");
+			if (pos && l->has_addr_pos)
+				return keep_why(p, "two tests of %s%s", f, "");
+			l->has_addr_pos |= pos;
+			for (size_t i = 0; i < a->n_net; i++) {
+				struct paddr *v =
+				    grow(p->addrs, &p->cap_addrs, p->n_addrs, sizeof(*v));
+
+				if (!v)
+					return "out of memory";
+				p->addrs = v;
+				mapped(&a->net[i], v[p->n_addrs].addr, &v[p->n_addrs].bits);
+				v[p->n_addrs].neg = a->negated;
+				v[p->n_addrs].bit = l->bit;
+				p->n_addrs++;
+			}
+			return NULL;
+		}
+		if (!strcmp(f, "fd.l4proto")) {
+			bool tcp = false, udp = false;
+
+			if (a->negated || a->n_prefix)
+				return "fd.l4proto tested other than with = or in";
+			for (size_t i = 0; i < a->n_exact; i++) {
+				tcp |= !strcmp(a->exact[i].ptr, "tcp");
+				udp |= !strcmp(a->exact[i].ptr, "udp");
+			}
+			if (tcp == udp)
+				return "fd.l4proto other than tcp or udp";
+			l->need_tcp = tcp;
+			l->need_udp = udp;
+			return NULL;
+		}
+	}
+	return keep_why(p, "%s is not known to the kernel at this event%s", f, "");
+}
+
+/* The class of the rule's codes, or why they are not one class. */
+static const char *rule_class(const struct rule_conj *c, struct lower *l, uint32_t *bad_code)
+{
+	bool bind = false, other = false;
+
+	if (c->all_evtypes || !c->n_evtypes)
+		return "the condition does not name its event types (evt.type)";
+	for (size_t i = 0; i < c->n_evtypes; i++) {
+		enum pclass k = class_of(c->evtypes[i]);
+
+		*bad_code = c->evtypes[i];
+		if (k == PC_NONE)
+			return "an event type the kernel does not act on";
+		if (l->cls && k != l->cls)
+			return "event types of different kinds";
+		l->cls = k;
+		if (code_kind[c->evtypes[i]] == VG_EV_BIND)
+			bind = true;
+		else
+			other = true;
+	}
+	if (l->cls == PC_NET && bind && other)
+		return "bind mixed with connect or send";
+	l->bind = bind;
+	return NULL;
+}
+
+static void diag_at(FILE *diag, const struct action *a, const struct rule_info *r, const char *msg,
+		    const char *why)
+{
+	if (!diag)
+		return;
+	fprintf(diag, "%s:%d:%d: error: rule '%s': %s%s%s\n", a->file ? a->file : r->file,
+		a->file ? a->line : r->line, a->file ? a->col : r->col, r->name, msg,
+		why ? ": " : "", why ? why : "");
+}
+
+/* Plans one rule; 0, -EINVAL (said to diag) or -ENOMEM. */
+static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
+		     const struct policy_opts *o, FILE *diag, int *next_bit)
+{
+	const struct rule_info *ri = rule_engine__rule(e, idx);
+	struct policy_rule *pr = &p->rules[p->n_rules];
+	const struct action *deny = NULL;
+	struct rule_conj *c;
+	struct lower l = {.p = p};
+	const char *why = NULL;
+	uint32_t bad_code = 0;
+	size_t save_strs = p->n_strs, save_ports = p->n_ports, save_addrs = p->n_addrs;
+
+	*pr = (struct policy_rule){.rule_idx = idx, .info = ri, .bit = -1};
+	for (size_t i = 0; i < ri->n_actions; i++) {
+		if (ri->actions[i].kind == ACTION_KILL)
+			pr->kill = true;
+		if (ri->actions[i].kind == ACTION_DENY) {
+			pr->deny = true;
+			deny = &ri->actions[i];
+		}
+	}
+	if (!pr->kill && !pr->deny)
+		return 0;
+	pr->monitor = ri->mode == RULE_MODE_MONITOR ||
+		      (ri->mode == RULE_MODE_DEFAULT && o->mode == RESPOND_MONITOR);
+	p->n_rules++;
+
+	c = rule_engine__conjunction(e, idx);
+	if (!c)
+		return -errno;
+	p->conjs[p->n_conjs++] = c;
+	l.kill = !pr->deny;
+	if (pr->kill && pr->deny) {
+		why = "a rule with both kill and deny";
+	} else if (c->why) {
+		why = keep_why(p, "%s%s", c->why, "");
+	} else if ((why = rule_class(c, &l, &bad_code))) {
+		;
+	} else if (*next_bit >= VG_ENF_RULES) {
+		why = "more than 64 rules are decided in the kernel";
+	} else if (pr->deny && l.cls != PC_NET) {
+		;
+	} else {
+		l.bit = *next_bit;
+		l.b = 1ull << l.bit;
+		for (size_t i = 0; i < c->n_atoms && !why; i++)
+			why = lower_atom(&l, &c->atoms[i]);
+	}
+	if (pr->deny && (l.cls != PC_NET || why)) {
+		char msg[160];
+
+		if (l.cls != PC_NET && bad_code < VG_SYS_MAX && code_name[bad_code] &&
+		    l.cls != PC_NONE) {
+			snprintf(msg, sizeof(msg),
+				 "deny is not possible for %s on this kernel: use kill",
+				 code_name[bad_code]);
+			diag_at(diag, deny, ri, msg, NULL);
+		} else if (why) {
+			diag_at(diag, deny, ri,
+				"deny is decided in the kernel (connect, sendto, sendmsg, bind), "
+				"and this condition cannot be: use kill, or test only ports, "
+				"addresses, fd.l4proto and proc.name",
+				why);
+		} else {
+			diag_at(diag, deny, ri,
+				"deny is not possible for these events on this "
+				"kernel: use kill",
+				NULL);
+		}
+		return -EINVAL;
+	}
+	if (why) {
+		/* kill from user space; the kernel keeps nothing of this rule */
+		p->n_strs = save_strs;
+		p->n_ports = save_ports;
+		p->n_addrs = save_addrs;
+		pr->where = POLICY_USER;
+		pr->why_user = why;
+		return 0;
+	}
+	pr->where = POLICY_KERNEL;
+	pr->bit = l.bit;
+	p->by_bit[l.bit] = pr;
+	(*next_bit)++;
+	for (size_t i = 0; i < c->n_evtypes; i++)
+		p->codes[c->evtypes[i]] |= l.b;
+	/* a deny rule on sends covers both calls: the cgroup hook does not tell them apart */
+	if (l.cls == PC_NET && !pr->kill) {
+		if (p->codes[VG_SYS_SENDTO] & l.b)
+			p->codes[VG_SYS_SENDMSG] |= l.b;
+		if (p->codes[VG_SYS_SENDMSG] & l.b)
+			p->codes[VG_SYS_SENDTO] |= l.b;
+	}
+	if (!l.has_comm_pos)
+		p->gen.comm_free |= l.b;
+	if (!l.has_path_pos)
+		p->gen.path_free |= l.b;
+	if (!l.has_port_pos)
+		p->gen.port_free |= l.b;
+	if (!l.has_addr_pos)
+		p->gen.addr_free |= l.b;
+	if (l.need_write)
+		p->gen.need_write |= l.b;
+	if (l.need_read)
+		p->gen.need_read |= l.b;
+	if (l.need_tcp)
+		p->gen.need_tcp |= l.b;
+	if (l.need_udp)
+		p->gen.need_udp |= l.b;
+	if (pr->monitor)
+		p->gen.monitor |= l.b;
+	if (pr->kill)
+		p->gen.kill |= l.b;
+	else
+		p->gen.deny |= l.b;
+	if (o->per_sec) {
+		p->gen.rate |= l.b;
+		p->rule[l.bit].per_sec = o->per_sec;
+	}
+	p->enabled = true;
+	return 0;
+}
+
+struct policy *policy__new(const struct rule_engine *e, const struct policy_opts *o, FILE *diag)
+{
+	size_t n = rule_engine__rule_count(e);
+	struct policy *p = calloc(1, sizeof(*p));
+	int next_bit = 0, bad = 0, ret = 0;
+
+	if (!p)
+		return NULL;
+	p->rules = calloc(n ? n : 1, sizeof(*p->rules));
+	p->conjs = calloc(n ? n : 1, sizeof(*p->conjs));
+	if (!p->rules || !p->conjs)
+		goto err_nomem;
+	for (size_t i = 0; i < n; i++) {
+		const struct rule_info *ri = rule_engine__rule(e, i);
+
+		if (!ri->active || !ri->n_actions)
+			continue;
+		ret = plan_rule(p, e, i, o, diag, &next_bit);
+		if (ret == -EINVAL)
+			bad++;
+		else if (ret)
+			goto err_free;
+	}
+	for (size_t i = 0; i < o->n_allow_exe; i++) {
+		const char *x = o->allow_exe[i];
+		size_t len = strlen(x);
+
+		if (!len || len > VG_ENF_PATH_MAX)
+			continue;
+		if (add_str(p, VG_ENF_PATH_ALLOW, x[len - 1] == '/', false, -1, x, len))
+			goto err_nomem;
+		p->enabled = true;
+	}
+	if (bad) {
+		policy__free(p);
+		errno = EINVAL;
+		return NULL;
+	}
+	return p;
+
+err_nomem:
+	ret = -ENOMEM;
+err_free:
+	policy__free(p);
+	errno = -ret;
+	return NULL;
+}
+
+void policy__free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_conjs; i++)
+		rule_conj__free(p->conjs[i]);
+	for (size_t i = 0; i < p->n_whys; i++)
+		free(p->whys[i]);
+	free(p->whys);
+	free(p->conjs);
+	free(p->rules);
+	free(p->strs);
+	free(p->ports);
+	free(p->addrs);
+	free(p);
+}
+
+size_t policy__n_rules(const struct policy *p)
+{
+	return p->n_rules;
+}
+
+const struct policy_rule *policy__rule(const struct policy *p, size_t i)
+{
+	return i < p->n_rules ? &p->rules[i] : NULL;
+}
+
+const struct policy_rule *policy__find(const struct policy *p, size_t rule_idx)
+{
+	for (size_t i = 0; p && i < p->n_rules; i++)
+		if (p->rules[i].rule_idx == rule_idx)
+			return &p->rules[i];
+	return NULL;
+}
+
+const struct policy_rule *policy__by_bit(const struct policy *p, int bit)
+{
+	return p && bit >= 0 && bit < VG_ENF_RULES ? p->by_bit[bit] : NULL;
+}
+
+const char *policy_rule__where(const struct policy_rule *r, char *buf, size_t len)
+{
+	if (r->where == POLICY_USER)
+		snprintf(buf, len, "user (%s)", r->why_user);
+	else
+		snprintf(buf, len, "kernel (%s)", r->deny ? "cgroup programs" : "sensors");
+	return buf;
+}
+
+/* ---- writing ---- */
+
+static void put_bits(struct vg_enf_bits *b, bool neg, int bit)
+{
+	if (neg)
+		b->neg |= 1ull << bit;
+	else
+		b->pos |= 1ull << bit;
+}
+
+/* Deletes every entry of a gen-keyed map whose generation byte (at off) is gen. */
+static int clear_gen(int fd, size_t key_size, size_t off, size_t gsize, unsigned gen)
+{
+	uint8_t key[512], next[512];
+	void *prev = NULL;
+	int ret = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		unsigned g = gsize == 1	  ? next[off]
+			     : gsize == 2 ? *(uint16_t *)(next + off)
+					  : *(uint32_t *)(next + off);
+
+		memcpy(key, next, key_size);
+		prev = key;
+		if (g == gen && bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			ret = -errno;
+		if (g == gen)
+			prev = NULL; /* deleting may reorder the walk: start over */
+	}
+	return ret;
+}
+
+static bool is_prefix(const struct pstr *p, const struct pstr *x)
+{
+	return p->prefix && p->cls == x->cls && p->n <= x->n && !memcmp(p->s, x->s, p->n);
+}
+
+static int write_paths(const struct policy *p, int fd, unsigned gen)
+{
+	for (size_t i = 0; i < p->n_strs; i++) {
+		const struct pstr *x = &p->strs[i];
+		struct vg_enf_path_key k = {.gen = gen, .cls = x->cls};
+		struct vg_enf_path_val v = {.len = x->n};
+		bool done = false;
+
+		if (!x->cls)
+			continue;
+		/* one entry per distinct (class, string): the first occurrence writes it */
+		for (size_t j = 0; j < i && !done; j++)
+			done = p->strs[j].cls == x->cls && p->strs[j].n == x->n &&
+			       !memcmp(p->strs[j].s, x->s, x->n);
+		if (done)
+			continue;
+		for (size_t j = 0; j < p->n_strs; j++) {
+			const struct pstr *y = &p->strs[j];
+			int bit = y->bit < 0 ? 0 : y->bit;
+
+			if (y->cls != x->cls)
+				continue;
+			if (is_prefix(y, x)) {
+				if (y->neg)
+					v.neg |= 1ull << bit;
+				else
+					v.pos |= 1ull << bit;
+			} else if (!y->prefix && y->n == x->n && !memcmp(y->s, x->s, x->n)) {
+				if (y->neg)
+					v.exact_neg |= 1ull << bit;
+				else
+					v.exact_pos |= 1ull << bit;
+			}
+		}
+		memcpy(k.path, x->s, x->n);
+		k.prefixlen = 16 + 8 * x->n;
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_comms(const struct policy *p, int fd, unsigned gen)
+{
+	for (size_t i = 0; i < p->n_strs; i++) {
+		const struct pstr *x = &p->strs[i];
+		struct vg_enf_comm_key k = {.gen = gen};
+		struct vg_enf_bits b = {0};
+
+		if (x->cls)
+			continue;
+		memcpy(k.comm, x->s, x->n < VG_COMM_LEN - 1 ? x->n : VG_COMM_LEN - 1);
+		bpf_map_lookup_elem(fd, &k, &b);
+		put_bits(&b, x->neg, x->bit);
+		if (bpf_map_update_elem(fd, &k, &b, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_ports(const struct policy *p, int fd, unsigned gen)
+{
+	for (size_t i = 0; i < p->n_ports; i++) {
+		struct vg_enf_port_key k = {.gen = gen, .port = p->ports[i].port};
+		struct vg_enf_bits b = {0};
+
+		bpf_map_lookup_elem(fd, &k, &b);
+		put_bits(&b, p->ports[i].neg, p->ports[i].bit);
+		if (bpf_map_update_elem(fd, &k, &b, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static bool net_contains(const struct paddr *n, const struct paddr *x)
+{
+	size_t full = n->bits / 8, rest = n->bits % 8;
+
+	if (n->bits > x->bits || memcmp(n->addr, x->addr, full))
+		return false;
+	return !rest || ((n->addr[full] ^ x->addr[full]) & (0xff << (8 - rest))) == 0;
+}
+
+static int write_addrs(const struct policy *p, int fd, unsigned gen)
+{
+	for (size_t i = 0; i < p->n_addrs; i++) {
+		const struct paddr *x = &p->addrs[i];
+		struct vg_enf_addr_key k = {.gen = gen, .prefixlen = 16 + x->bits};
+		struct vg_enf_bits b = {0};
+
+		for (size_t j = 0; j < p->n_addrs; j++)
+			if (net_contains(&p->addrs[j], x))
+				put_bits(&b, p->addrs[j].neg, p->addrs[j].bit);
+		memcpy(k.addr, x->addr, 16);
+		if (bpf_map_update_elem(fd, &k, &b, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_arrays(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+			bool empty)
+{
+	struct vg_enf_gen g = {0};
+	struct vg_enf_rule r = {0};
+	uint64_t zero = 0;
+	uint32_t k = gen;
+
+	if (bpf_map_update_elem(m->gens, &k, empty ? &g : &p->gen, BPF_ANY))
+		return -errno;
+	for (uint32_t c = 0; c < VG_SYS_MAX; c++) {
+		k = gen * VG_SYS_MAX + c;
+		if (bpf_map_update_elem(m->codes, &k, empty ? &zero : &p->codes[c], BPF_ANY))
+			return -errno;
+	}
+	for (uint32_t b = 0; b < VG_ENF_RULES; b++) {
+		k = gen * VG_ENF_RULES + b;
+		if (bpf_map_update_elem(m->rules, &k, empty ? &r : &p->rule[b], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Removes generation gen from every map (arrays zeroed). */
+static int clear_all(const struct policy *p, const struct enforce_maps *m, unsigned gen)
+{
+	int ret = 0, r;
+
+	if ((r = clear_gen(m->paths, sizeof(struct vg_enf_path_key),
+			   offsetof(struct vg_enf_path_key, gen), 1, gen)))
+		ret = r;
+	if ((r = clear_gen(m->comms, sizeof(struct vg_enf_comm_key),
+			   offsetof(struct vg_enf_comm_key, gen), 4, gen)))
+		ret = r;
+	if ((r = clear_gen(m->ports, sizeof(struct vg_enf_port_key),
+			   offsetof(struct vg_enf_port_key, gen), 2, gen)))
+		ret = r;
+	if ((r = clear_gen(m->addrs, sizeof(struct vg_enf_addr_key),
+			   offsetof(struct vg_enf_addr_key, gen), 1, gen)))
+		ret = r;
+	if ((r = write_arrays(p, m, gen, true)))
+		ret = r;
+	return ret;
+}
+
+int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen)
+{
+	struct vg_enf_state st = {.gen = gen & 1, .enabled = p->enabled};
+	uint32_t zero = 0;
+	int ret;
+
+	gen &= 1;
+	ret = clear_all(p, m, gen);
+	if (!ret)
+		ret = write_paths(p, m->paths, gen);
+	if (!ret)
+		ret = write_comms(p, m->comms, gen);
+	if (!ret)
+		ret = write_ports(p, m->ports, gen);
+	if (!ret)
+		ret = write_addrs(p, m->addrs, gen);
+	if (!ret)
+		ret = write_arrays(p, m, gen, false);
+	if (ret) {
+		clear_all(p, m, gen); /* the generation in force was never touched */
+		return ret;
+	}
+	/* the flip: from here the new plan is the one the programs read */
+	if (bpf_map_update_elem(m->state, &zero, &st, BPF_ANY))
+		return -errno;
+	return clear_all(p, m, !gen);
+}
+
+int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o)
+{
+	uint32_t self = VG_SAFE_SELF, allow = VG_SAFE_ALLOWLISTED, one = 1;
+	uint32_t pid = getpid();
+	struct dirent *d;
+	DIR *dir;
+	int ret = 0;
+
+	/* vigil and its parents, whatever they run */
+	for (int i = 0; pid > 1 && i < 32; i++) {
+		char path[64], buf[512], *p;
+		unsigned ppid = 0;
+		FILE *f;
+
+		if (bpf_map_update_elem(m->safe, &pid, &self, BPF_ANY))
+			ret = -errno;
+		snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+		f = fopen(path, "re");
+		if (!f)
+			break;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (!p || sscanf(p + 1, " %*c %u", &ppid) != 1)
+			break;
+		pid = ppid;
+	}
+	for (size_t i = 0; i < o->n_allow_cgroups; i++)
+		if (bpf_map_update_elem(m->safe_cgroups, &o->allow_cgroups[i], &one, BPF_ANY))
+			ret = -errno;
+	if (!o->n_allow_exe)
+		return ret;
+	/* processes already running an allowlisted program; new ones are marked at exec */
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		char path[300], exe[4096];
+		uint32_t v = 0, tgid;
+		ssize_t n;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		tgid = (uint32_t)strtoul(d->d_name, NULL, 10);
+		snprintf(path, sizeof(path), "/proc/%s/exe", d->d_name);
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n <= 0)
+			continue;
+		exe[n] = '\0';
+		for (size_t i = 0; i < o->n_allow_exe; i++) {
+			const char *a = o->allow_exe[i];
+			size_t l = strlen(a);
+
+			if (l && (a[l - 1] == '/' ? !strncmp(exe, a, l) : !strcmp(exe, a)) &&
+			    bpf_map_lookup_elem(m->safe, &tgid, &v))
+				bpf_map_update_elem(m->safe, &tgid, &allow, BPF_NOEXIST);
+		}
+	}
+	closedir(dir);
+	return ret;
+}

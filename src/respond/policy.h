@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * policy.h - rules with actions compiled into what the kernel enforces alone. A
+ * rule whose condition is a conjunction the sensors can decide (exec of an exe path
+ * or name, a file call on a path or prefix with read or write access, a connect,
+ * send or bind to a port, address or network, any call by a comm) becomes a bit in
+ * the enforcement maps (include/vigil/events.h); any other rule with kill acts from
+ * user space when it matches, and the plan says why. deny has no user-space form:
+ * a deny rule the kernel cannot decide is an error at its place, file:line:col.
+ *
+ * Writing a plan is atomic for the kernel: the next generation's entries are
+ * written beside the ones in force, one write flips the generation, and the old
+ * entries are deleted after. A plan that fails to write leaves the old one in force.
+ */
+#ifndef VIGIL_RESPOND_POLICY_H
+#define VIGIL_RESPOND_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kernel/sensors.h"
+#include "rules/engine.h"
+
+enum respond_mode {
+	RESPOND_ENFORCE = 1, /* act */
+	RESPOND_MONITOR = 2, /* say what would have been done */
+};
+
+enum policy_where {
+	POLICY_USER = 1,   /* the agent acts when the rule matches */
+	POLICY_KERNEL = 2, /* the sensors (kill) or cgroup programs (deny) act at the event */
+};
+
+/* How one rule's actions are carried out. */
+struct policy_rule {
+	size_t rule_idx;	      /* in the engine */
+	const struct rule_info *info; /* the rule */
+	bool kill, deny;	      /* its actions the policy carries out */
+	bool monitor;		      /* its mode (or the agent's) is monitor */
+	enum policy_where where;      /* where they run */
+	int bit;		      /* kernel rule bit, -1 in user space */
+	const char *why_user;	      /* POLICY_USER: why the kernel cannot decide it */
+};
+
+struct policy_opts {
+	enum respond_mode mode;	       /* the agent's mode */
+	const char *const *allow_exe;  /* exe paths never acted on */
+	size_t n_allow_exe;	       /* entries */
+	const uint64_t *allow_cgroups; /* cgroup ids never acted on */
+	size_t n_allow_cgroups;	       /* entries */
+	unsigned per_sec;	       /* per-rule rate limit, 0: none */
+};
+
+struct policy;
+
+/*
+ * Plans the rules of e that have kill or deny. Returns NULL with errno set:
+ * EINVAL when a rule cannot be carried out here (each printed to diag as
+ * "file:line:col: error: rule 'x': ..."), ENOMEM.
+ */
+struct policy *policy__new(const struct rule_engine *e, const struct policy_opts *o, FILE *diag);
+void policy__free(struct policy *p);
+
+size_t policy__n_rules(const struct policy *p);
+const struct policy_rule *policy__rule(const struct policy *p, size_t i);
+/* The plan of engine rule rule_idx, or NULL when it has no action carried out. */
+const struct policy_rule *policy__find(const struct policy *p, size_t rule_idx);
+/* The rule at kernel bit b of the plan, or NULL. */
+const struct policy_rule *policy__by_bit(const struct policy *p, int bit);
+
+/*
+ * Writes the plan as generation gen (0 or 1) and makes it the one in force;
+ * then removes generation !gen. 0 or -errno (the old generation stays in force).
+ */
+int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen);
+
+/*
+ * Marks in the kernel's safety maps vigil and its parents, the allowlisted cgroups
+ * and the processes already running an allowlisted exe. 0 or the last -errno.
+ */
+int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o);
+
+/* "kernel (exec: sched_process_exec)", "user: <why>" for rules list and status. */
+const char *policy_rule__where(const struct policy_rule *r, char *buf, size_t len);
+
+#endif /* VIGIL_RESPOND_POLICY_H */

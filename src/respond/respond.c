@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * respond.c - the user-space side of actions: reading the kernel's reports, the
+ * kill that user space carries out, its safety checks and rate limit, and the log
+ * of recent actions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events/event.h"
+#include "respond/action.h"
+#include "respond/respond.h"
+#include "state/proctable.h"
+#include "util/json.h"
+#include "vigil/events.h"
+
+#define REPORTS	   64 /* kernel reports awaiting their event */
+#define SELF_CHAIN 32 /* vigil and its parents */
+#define RATE_SLOTS 1024
+
+struct report {
+	struct vg_action a; /* as read */
+	bool used;	    /* matched to an alert */
+};
+
+struct rate {
+	size_t rule_idx;    /* whose window */
+	uint64_t window_ns; /* start of its second */
+	unsigned count;	    /* actions in it */
+};
+
+struct respond {
+	struct respond_opts o;
+	uint32_t self[SELF_CHAIN];
+	size_t n_self;
+	struct report reports[REPORTS];
+	size_t next_report;
+	struct rate rates[RATE_SLOTS];
+	struct respond_record recent[RESPOND_RECENT];
+	size_t n_recent; /* total ever written */
+	struct respond_stats st;
+};
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint32_t parent_of(uint32_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned ppid = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %u", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+struct respond *respond__new(const struct respond_opts *o)
+{
+	struct respond *r = calloc(1, sizeof(*r));
+	uint32_t pid = getpid();
+
+	if (!r)
+		return NULL;
+	r->o = *o;
+	while (pid > 1 && r->n_self < SELF_CHAIN) {
+		r->self[r->n_self++] = pid;
+		pid = parent_of(pid);
+	}
+	return r;
+}
+
+void respond__free(struct respond *r)
+{
+	free(r);
+}
+
+void respond__on_kernel(struct respond *r, const struct vg_action *a)
+{
+	struct report *slot = &r->reports[r->next_report++ % REPORTS];
+
+	if (slot->a.hdr.ts_ns && !slot->used)
+		r->st.kernel_unmatched++;
+	slot->a = *a;
+	slot->used = false;
+	r->st.kernel_reports++;
+}
+
+static const struct vg_action *find_report(struct respond *r, const struct vg_hdr *h, int bit)
+{
+	for (size_t i = 0; i < REPORTS; i++) {
+		struct report *x = &r->reports[i];
+
+		if (x->a.hdr.ts_ns == h->ts_ns && x->a.hdr.tid == h->tid &&
+		    ((x->a.matched >> bit) & 1)) {
+			x->used = true;
+			return &x->a;
+		}
+	}
+	return NULL;
+}
+
+static const char *why_name(uint32_t why)
+{
+	switch (why) {
+	case VG_WHY_MONITOR:
+		return "monitor mode";
+	case VG_WHY_PID1:
+		return "pid 1";
+	case VG_WHY_KTHREAD:
+		return "kernel thread";
+	case VG_WHY_SELF:
+		return "vigil or its parent";
+	case VG_WHY_ALLOWLISTED:
+		return "allowlisted";
+	case VG_WHY_RATE:
+		return "rate limit";
+	case VG_WHY_ERROR:
+		return "the signal could not be sent";
+	default:
+		return "not acted on";
+	}
+}
+
+static bool allowed_exe(const struct respond *r, const char *exe)
+{
+	for (size_t i = 0; exe && *exe && i < r->o.n_allow_exe; i++) {
+		const char *a = r->o.allow_exe[i];
+		size_t n = strlen(a);
+
+		if (n && (a[n - 1] == '/' ? !strncmp(exe, a, n) : !strcmp(exe, a)))
+			return true;
+	}
+	return false;
+}
+
+/* Why user space must not kill the event's process; NULL when it may. */
+static const char *why_not(struct respond *r, const struct event *ev)
+{
+	const struct vg_hdr *h = ev->hdr;
+
+	if (h->pid == 1)
+		return "pid 1";
+	if (h->pid == 2 || h->ppid == 2)
+		return "kernel thread";
+	for (size_t i = 0; i < r->n_self; i++)
+		if (r->self[i] == h->pid)
+			return "vigil or its parent";
+	if (ev->proc && allowed_exe(r, ev->proc->exe))
+		return "allowlisted";
+	for (size_t i = 0; i < r->o.n_allow_cgroups; i++)
+		if (r->o.allow_cgroups[i] == h->cgroup_id)
+			return "allowlisted";
+	return NULL;
+}
+
+static bool rate_ok(struct respond *r, size_t rule_idx)
+{
+	struct rate *s = &r->rates[rule_idx % RATE_SLOTS];
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	if (!r->o.per_sec)
+		return true;
+	if (s->rule_idx != rule_idx || now - s->window_ns >= 1000000000ull) {
+		s->rule_idx = rule_idx;
+		s->window_ns = now;
+		s->count = 0;
+	}
+	if (s->count >= r->o.per_sec)
+		return false;
+	s->count++;
+	return true;
+}
+
+/* The process's start in clock ticks after boot, from /proc; 0 when unknown. */
+static unsigned long long start_ticks(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after the comm: state is field 3, starttime field 22 */
+	if (!p || sscanf(p + 1,
+			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu",
+			 &t) != 1)
+		return 0;
+	return t;
+}
+
+/*
+ * SIGKILL to the event's process, through a pidfd taken after checking that the
+ * pid still names the process that caused the event (same start time), so a
+ * reused pid is never killed. NULL, or why it was not done.
+ */
+static const char *kill_process(const struct event *ev)
+{
+	const struct vg_hdr *h = ev->hdr;
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long long want = hz > 0 ? h->start_ns / (1000000000ull / hz) : 0, have;
+	int fd = syscall(SYS_pidfd_open, (pid_t)h->pid, 0);
+	const char *why = NULL;
+
+	if (fd < 0)
+		return errno == ESRCH ? "the process had exited" : "pidfd_open failed";
+	have = start_ticks(h->pid);
+	if (!have || (have > want ? have - want : want - have) > 1)
+		why = "the process had exited";
+	else if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0))
+		why = errno == ESRCH ? "the process had exited" : "the signal could not be sent";
+	close(fd);
+	return why;
+}
+
+static void log_action(struct respond *r, const struct policy_rule *pr, const struct event *ev,
+		       const char *output, const struct alert_action *a)
+{
+	struct respond_record *x = &r->recent[r->n_recent++ % RESPOND_RECENT];
+	int k = strcmp(a->kind, "kill") ? 1 : 0, w = strcmp(a->where, "kernel") ? 1 : 0;
+
+	if (a->taken)
+		r->st.taken[k][w]++;
+	else
+		r->st.not_taken[k][w]++;
+	memset(x, 0, sizeof(*x));
+	x->time_ns = ev->time_ns;
+	snprintf(x->rule, sizeof(x->rule), "%s", pr->info->name);
+	snprintf(x->kind, sizeof(x->kind), "%s", a->kind);
+	x->taken = a->taken;
+	snprintf(x->where, sizeof(x->where), "%s", a->where);
+	snprintf(x->reason, sizeof(x->reason), "%s", a->reason ? a->reason : "");
+	x->latency_us = a->latency_us;
+	x->pid = ev->hdr->pid;
+	memcpy(x->comm, ev->hdr->comm, sizeof(x->comm) - 1);
+	snprintf(x->output, sizeof(x->output), "%s", output ? output : "");
+}
+
+static void from_kernel(struct alert_action *a, const struct vg_action *k, int bit)
+{
+	uint64_t b = 1ull << bit;
+
+	a->where = "kernel";
+	a->has_latency = true;
+	a->latency_us = k->latency_ns / 1000;
+	if (k->acted & b) {
+		a->taken = true;
+		return;
+	}
+	a->reason = k->monitor & b ? "monitor mode"
+		    : k->rated & b ? "rate limit"
+				   : why_name(k->why);
+}
+
+size_t respond__act(struct respond *r, const struct policy_rule *pr, const struct event *ev,
+		    const char *output, struct alert_action *out)
+{
+	const struct vg_action *k = NULL;
+	size_t n = 0;
+
+	if (!pr)
+		return 0;
+	if (pr->where == POLICY_KERNEL)
+		k = find_report(r, ev->hdr, pr->bit);
+	for (int i = 0; i < 2; i++) {
+		struct alert_action *a = &out[n];
+		const char *why;
+
+		if (!(i == 0 ? pr->kill : pr->deny))
+			continue;
+		*a = (struct alert_action){.kind = i == 0 ? "kill" : "deny"};
+		n++;
+		if (k) {
+			from_kernel(a, k, pr->bit);
+		} else if (i == 1) {
+			/* deny happens in the kernel or not at all */
+			a->where = "kernel";
+			a->reason =
+			    pr->monitor ? "monitor mode" : "the kernel did not match this event";
+		} else {
+			a->where = "user";
+			if (pr->monitor)
+				why = "monitor mode";
+			else if (!(why = why_not(r, ev)) && !rate_ok(r, pr->rule_idx))
+				why = "rate limit";
+			if (!why)
+				why = kill_process(ev);
+			a->taken = !why;
+			a->reason = why;
+			a->has_latency = true;
+			a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;
+		}
+		log_action(r, pr, ev, output, a);
+	}
+	return n;
+}
+
+void respond__recent_json(const struct respond *r, size_t n, struct json_buf *j)
+{
+	size_t have = r->n_recent < RESPOND_RECENT ? r->n_recent : RESPOND_RECENT;
+
+	json_arr_begin(j);
+	for (size_t i = 0; i < n && i < have; i++) {
+		const struct respond_record *x = &r->recent[(r->n_recent - 1 - i) % RESPOND_RECENT];
+
+		json_obj_begin(j);
+		json_key(j, "time_ns");
+		json_uint(j, x->time_ns);
+		json_key(j, "rule");
+		json_str(j, x->rule);
+		json_key(j, "kind");
+		json_str(j, x->kind);
+		json_key(j, "taken");
+		json_bool(j, x->taken);
+		json_key(j, "where");
+		json_str(j, x->where);
+		if (x->reason[0]) {
+			json_key(j, "reason");
+			json_str(j, x->reason);
+		}
+		json_key(j, "latency_us");
+		json_uint(j, x->latency_us);
+		json_key(j, "pid");
+		json_uint(j, x->pid);
+		json_key(j, "comm");
+		json_str(j, x->comm);
+		json_key(j, "output");
+		json_str(j, x->output);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void respond__stats(const struct respond *r, struct respond_stats *out)
+{
+	*out = r->st;
+}
