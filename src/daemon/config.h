@@ -66,6 +66,7 @@ struct vigil_config {
 	struct config_rate_limit rate_limit; /* noisy-rule protection */
 	struct config_metrics metrics;	     /* HTTP endpoint */
 	struct config_process_table process_table; /* bound of the process table */
+	char *control_socket;			   /* the control socket's path; "": none */
 };
 
 /* The configuration's keys (and the flags that set the same values). */
