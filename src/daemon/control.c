@@ -667,8 +667,9 @@ int control_call(const char *path, const char *line, int timeout_ms, char **repl
 			used += n;
 			continue;
 		}
-		if (n == 0)
-			break;
+		if (n == 0 || (errno == ECONNRESET && used))
+			break; /* a server that closes with our bytes unread resets: we have it all
+				*/
 		if (errno != EAGAIN && errno != EINTR) {
 			ret = -errno;
 			snprintf(err, errlen, "reading the reply of vigil on %s: %s", path,
