@@ -638,6 +638,8 @@ int control_call(const char *path, const char *line, int timeout_ms, char **repl
 			off += n;
 			continue;
 		}
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* refused before we spoke: its reply says why */
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			ret = -errno;
 			snprintf(err, errlen, "sending to vigil on %s: %s", path, strerror(errno));
@@ -667,9 +669,9 @@ int control_call(const char *path, const char *line, int timeout_ms, char **repl
 			used += n;
 			continue;
 		}
-		if (n == 0 || (errno == ECONNRESET && used))
-			break; /* a server that closes with our bytes unread resets: we have it all
-				*/
+		/* a server that closes with our bytes unread resets: what came is all */
+		if (n == 0 || errno == ECONNRESET)
+			break;
 		if (errno != EAGAIN && errno != EINTR) {
 			ret = -errno;
 			snprintf(err, errlen, "reading the reply of vigil on %s: %s", path,
