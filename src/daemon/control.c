@@ -53,7 +53,7 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		len--;
 	if (len && line[len - 1] == '\r')
 		len--;
-	if (len >= sizeof(buf)) {
+	if (len >= CONTROL_LINE_MAX) {
 		snprintf(err, errlen, "request longer than %d bytes", CONTROL_LINE_MAX);
 		return -EINVAL;
 	}
@@ -268,6 +268,8 @@ static const char *answer(struct control *c, struct client *cl)
 	default:
 		break;
 	}
+	if (j->after_key)
+		json_null(j); /* an op that failed before writing its value */
 	if (ret == -EOPNOTSUPP) {
 		json_key(j, "error");
 		json_str(j, "this agent does not support that request");
@@ -693,7 +695,8 @@ int control_call(const char *path, const char *line, int timeout_ms, char **repl
 	goto out;
 timeout:
 	ret = -ETIMEDOUT;
-	snprintf(err, errlen, "no answer from vigil on %s within %d ms", path, timeout_ms);
+	snprintf(err, errlen, "no answer from vigil on %s within %.1f s; is the agent stuck?", path,
+		 timeout_ms / 1000.0);
 out:
 	free(buf);
 	close(fd);

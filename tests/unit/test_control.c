@@ -67,6 +67,11 @@ Test(control, refuses_bad_requests_saying_why)
 	memset(line, 'a', sizeof(line));
 	cr_assert_eq(control_parse_request(line, sizeof(line), &r, err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "longer than 256 bytes"));
+	/* the limit counts the newline */
+	cr_assert_eq(control_parse_request(line, 255, &r, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "unknown request"), "%s", err);
+	cr_assert_eq(control_parse_request(line, 256, &r, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "longer than 256 bytes"), "%s", err);
 	cr_assert_eq(control_parse_request("stat\0us", 7, &r, err, sizeof(err)), -EINVAL);
 }
 
@@ -165,6 +170,25 @@ static char *tmp_dir(void)
 	return strdup(d);
 }
 
+/* What the tests leave in a temporary directory, removed with it. */
+static void rm_tmp(char *dir)
+{
+	static const char *const left[] = {"vigil.sock", "run/vigil/vigil.sock", NULL};
+	static const char *const dirs[] = {"run/vigil", "run", NULL};
+	char p[512];
+
+	for (size_t i = 0; left[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, left[i]);
+		unlink(p);
+	}
+	for (size_t i = 0; dirs[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, dirs[i]);
+		rmdir(p);
+	}
+	cr_expect_eq(rmdir(dir), 0, "%s: %s", dir, strerror(errno));
+	free(dir);
+}
+
 static struct control *serve(const char *path, struct fake *f, uid_t uid, char *err)
 {
 	struct control_opts o = {
@@ -229,7 +253,7 @@ Test(control, answers_each_verb_over_the_socket)
 	cr_assert_neq(stat(path, &sb), 0, "the socket is removed at stop");
 	cr_assert_eq(round_trip(NULL, path, "status", &reply, err), -ENOENT);
 	cr_assert_not_null(strstr(err, "vigil is not running (no control socket at"), "%s", err);
-	free(dir);
+	rm_tmp(dir);
 }
 
 Test(control, refuses_another_uid)
@@ -250,7 +274,7 @@ Test(control, refuses_another_uid)
 	cr_assert_eq(st.refused, 1);
 	cr_assert_eq(f.status_calls, 0);
 	control__free(srv);
-	free(dir);
+	rm_tmp(dir);
 }
 
 static int connect_to(const char *path)
@@ -289,7 +313,7 @@ Test(control, drops_a_client_that_stalls)
 	cr_assert_eq(round_trip(srv, path, "status", &reply, err), 0, "%s", err);
 	free(reply);
 	control__free(srv);
-	free(dir);
+	rm_tmp(dir);
 }
 
 Test(control, replaces_a_stale_socket_and_refuses_a_live_one)
@@ -314,7 +338,7 @@ Test(control, replaces_a_stale_socket_and_refuses_a_live_one)
 	cr_assert_not_null(strstr(err, "another vigil is running on "), "%s", err);
 	cr_assert_not_null(strstr(err, path));
 	control__free(srv);
-	free(dir);
+	rm_tmp(dir);
 }
 
 Test(control, refuses_a_file_in_the_way_and_a_long_path)
@@ -335,7 +359,7 @@ Test(control, refuses_a_file_in_the_way_and_a_long_path)
 	path[200] = '\0';
 	cr_assert_null(serve(path, &f, getuid(), err));
 	cr_assert_not_null(strstr(err, "the path must be 1 to 107 bytes"), "%s", err);
-	free(dir);
+	rm_tmp(dir);
 }
 
 /* ---- rendering ---- */
@@ -392,4 +416,50 @@ Test(control, reply_ok_needs_an_object_saying_ok)
 	cr_assert_str_eq(err, "no");
 	cr_assert_eq(control_reply_ok("{\"ok\":false}", err, sizeof(err)), 0);
 	cr_assert_eq(control_reply_ok("nope", err, sizeof(err)), -EINVAL);
+}
+
+Test(control, a_line_too_long_is_answered_not_waited_for)
+{
+	char *dir = tmp_dir(), path[256], err[512], line[400];
+	struct fake f = {0};
+	struct control *srv;
+	ssize_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vigil.sock", dir);
+	srv = serve(path, &f, getuid(), err);
+	cr_assert_not_null(srv, "%s", err);
+	fd = connect_to(path);
+	memset(line, 'a', sizeof(line));
+	cr_assert_eq(write(fd, line, sizeof(line)), (ssize_t)sizeof(line));
+	for (int i = 0; i < 100 && n <= 0; i++) {
+		control__serve(srv);
+		usleep(1000);
+		n = recv(fd, err, sizeof(err) - 1, MSG_DONTWAIT);
+	}
+	cr_assert_gt(n, 0);
+	err[n] = '\0';
+	cr_assert_not_null(strstr(err, "longer than 256 bytes"), "%s", err);
+	close(fd);
+	control__free(srv);
+	rm_tmp(dir);
+}
+
+Test(control, the_client_gives_up_on_a_silent_agent)
+{
+	char *dir = tmp_dir(), path[256], err[512], *reply;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(path, sizeof(path), "%s/vigil.sock", dir);
+	strcpy(sa.sun_path, path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 4), 0); /* listens, never answers */
+	cr_assert_eq(control_call(path, "status", 200, &reply, err, sizeof(err)), -ETIMEDOUT);
+	cr_assert_not_null(strstr(err, "no answer from vigil on"), "%s", err);
+	cr_assert_not_null(strstr(err, "within 0.2 s"), "%s", err);
+	cr_assert_null(reply);
+	close(fd);
+	unlink(path);
+	rm_tmp(dir);
 }
