@@ -205,17 +205,28 @@ static int apply_filter(struct agent *a)
 
 /*
  * Loads the rule files again and, when they compile, swaps them in and rewrites the
- * prefilter: both are in force when this returns. The rules' diagnostics go to diag
- * (NULL: stderr). 0, or -EINVAL when the running rules stay (-ENOENT: --no-rules).
+ * prefilter: both are in force when this returns. The rules' diagnostics go to
+ * stderr, and into *diag (malloc'd, NULL when there are none) when diag is given.
+ * 0, or -EINVAL when the running rules stay (-ENOENT: --no-rules).
  */
-static int reload(struct agent *a, const char *why, FILE *diag)
+static int reload(struct agent *a, const char *why, char **diag)
 {
 	if (!a->detect)
 		return -ENOENT;
 	struct detect_stats ds;
+	size_t len = 0;
+	FILE *f = diag ? open_memstream(diag, &len) : NULL;
+	int ret;
 
 	fprintf(stderr, "vigil: reloading rules (%s)\n", why);
-	if (detect__reload_diag(a->detect, diag ? diag : stderr)) {
+	ret = detect__reload_diag(a->detect, f ? f : stderr);
+	if (f && !fclose(f) && len)
+		fputs(*diag, stderr); /* the agent's log has them too */
+	if (diag && *diag && !len) {
+		free(*diag);
+		*diag = NULL;
+	}
+	if (ret) {
 		detect__stats(a->detect, &ds);
 		metrics__rules_loaded(a->metrics, false, ds.rules_active);
 		fprintf(stderr, "vigil: the new rules did not load; the running rules stay\n");
@@ -505,18 +516,21 @@ static int control_reload(void *arg, struct json_buf *j)
 	struct agent *a = arg;
 	struct detect_stats ds;
 	char *diag = NULL, *msg = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&diag, &len);
-	int ret = reload(a, "control socket", f);
+	int ret = reload(a, "control socket", &diag);
+	size_t len = diag ? strlen(diag) : 0;
 
-	if (f && !fclose(f) && len)
-		fputs(diag, stderr); /* the agent's log keeps what the rules said */
+	while (len && diag[len - 1] == '\n')
+		diag[--len] = '\0';
 	if (a->detect) {
 		detect__stats(a->detect, &ds);
 		json_kv_uint(j, "rules_loaded", ds.rules_loaded);
 		json_kv_uint(j, "rules_active", ds.rules_active);
 		json_kv_uint(j, "reloads", ds.reloads);
 		json_kv_uint(j, "reload_errors", ds.reload_errors);
+	}
+	if (!ret && len) {
+		json_key(j, "warnings");
+		json_str(j, diag);
 	}
 	if (ret) {
 		json_key(j, "error");

@@ -962,7 +962,21 @@ static void put_members(const struct jv *v, int indent, FILE *out);
 /* What follows "key:" (or "-") */
 static void put_value(const struct jv *v, int indent, FILE *out)
 {
-	if (v->type == JV_SCALAR || v->type == JV_STR) {
+	if (v->type == JV_STR && memchr(v->s, '\n', v->len)) {
+		/* several lines (a reload's diagnostics): one each, indented */
+		const char *p = v->s, *end = v->s + v->len;
+
+		fputc('\n', out);
+		while (p < end) {
+			const char *nl = memchr(p, '\n', end - p);
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+			fprintf(out, "%*s", indent + 2, "");
+			text_escape_write(out, p, n);
+			fputc('\n', out);
+			p += n + 1;
+		}
+	} else if (v->type == JV_SCALAR || v->type == JV_STR) {
 		fputc(' ', out);
 		put_scalar(v, out);
 		fputc('\n', out);

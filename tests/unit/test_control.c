@@ -378,13 +378,14 @@ static char *render(const char *json, int *ret)
 Test(control, renders_replies_readably)
 {
 	int ret;
-	char *out = render("{\"verb\":\"status\",\"mode\":\"enforce\",\"pid\":12,"
-			   "\"rules\":{\"loaded\":3,\"active\":2},\"files\":[\"a b\",\"c\"],"
-			   "\"programs\":[{\"name\":\"vg_exec\",\"why\":\"\",\"on\":true},"
-			   "{\"name\":\"vg_x\",\"why\":\"not here\",\"on\":false}],"
-			   "\"none\":[],\"deep\":{\"x\":{\"y\":null}},"
-			   "\"s\":\"\\u00e9\\udcff\\n\",\"ok\":true}\n",
-			   &ret);
+	char *out =
+	    render("{\"verb\":\"status\",\"mode\":\"enforce\",\"pid\":12,"
+		   "\"rules\":{\"loaded\":3,\"active\":2},\"files\":[\"a b\",\"c\"],"
+		   "\"programs\":[{\"name\":\"vg_exec\",\"why\":\"\",\"on\":true},"
+		   "{\"name\":\"vg_x\",\"why\":\"not here\",\"on\":false}],"
+		   "\"none\":[],\"deep\":{\"x\":{\"y\":null}},"
+		   "\"s\":\"\\u00e9\\udcff\\u0001\",\"w\":\"a:1: x\\nb:2: y\",\"ok\":true}\n",
+		   &ret);
 
 	cr_assert_eq(ret, 0);
 	cr_assert_str_eq(out, "mode: enforce\n"
@@ -397,7 +398,10 @@ Test(control, renders_replies_readably)
 			      "none: (none)\n"
 			      "deep:\n"
 			      "  x: y=null\n"
-			      "s: \xc3\xa9\xff\\x0a\n");
+			      "s: \xc3\xa9\xff\\x01\n"
+			      "w:\n"
+			      "  a:1: x\n"
+			      "  b:2: y\n");
 	free(out);
 	out = render("{\"a\":", &ret);
 	cr_assert_eq(ret, -EINVAL);
