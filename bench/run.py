@@ -649,6 +649,9 @@ class Harness:
         # free port (the endpoint stays, as in the default configuration)
         self.vigil_common_args = ["--metrics-listen=127.0.0.1:0"] \
             if "--metrics-listen" in help_text else []
+        # nor may the control socket: none
+        if "--control-socket" in help_text:
+            self.vigil_common_args.append("--control-socket=")
         for prog in ("exec_storm", "open_storm", "connect_storm", "udp_storm",
                      "latency_trigger", "spawn_idle", "tiny", "floor", "floor.bpf.o"):
             if not os.access(self.bin(prog), os.R_OK):

@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "control.h"
 #include "detect/detect.h"
 #include "events/event.h"
 #include "detect/filter.h"
@@ -57,6 +58,9 @@ struct agent {
 	struct policy *pending;		/* the plan of rules being loaded */
 	unsigned gen;			/* generation of pol in the kernel */
 	struct respond *resp;		/* carries out and logs actions */
+	struct control *control;	/* the control socket; NULL: none */
+	const char *mode;		/* "enforce" or "monitor", as status reports it */
+	uint64_t started_ns;		/* CLOCK_MONOTONIC at start, for the uptime */
 	char hostname[256];		/* this machine, for alerts */
 };
 
@@ -257,26 +261,43 @@ static void on_action(void *arg, const struct vg_action *k)
 		respond__on_kernel(a->resp, k);
 }
 
-static void reload(struct agent *a, const char *why)
+/*
+ * Loads the rule files again and, when they compile, swaps them in and rewrites the
+ * prefilter: both are in force when this returns. The rules' diagnostics go to
+ * stderr, and into *diag (malloc'd, NULL when there are none) when diag is given.
+ * 0, or -EINVAL when the running rules stay (-ENOENT: --no-rules).
+ */
+static int reload(struct agent *a, const char *why, char **diag)
 {
 	if (!a->detect)
-		return;
+		return -ENOENT;
 	struct detect_stats ds;
+	size_t len = 0;
+	FILE *f = diag ? open_memstream(diag, &len) : NULL;
+	int ret;
 
 	fprintf(stderr, "vigil: reloading rules (%s)\n", why);
-	if (detect__reload(a->detect)) {
+	ret = detect__reload_diag(a->detect, f ? f : stderr);
+	if (f && !fclose(f) && len)
+		fputs(*diag, stderr); /* the agent's log has them too */
+	if (diag && *diag && !len) {
+		free(*diag);
+		*diag = NULL;
+	}
+	if (ret) {
 		detect__stats(a->detect, &ds);
 		metrics__rules_loaded(a->metrics, false, ds.rules_active);
 		fprintf(stderr, "vigil: the new rules did not load; the running rules stay\n");
 		policy__free(a->pending);
 		a->pending = NULL;
-		return;
+		return -EINVAL;
 	}
 	apply_filter(a);
 	enforce(a);
 	detect__stats(a->detect, &ds);
 	metrics__rules_loaded(a->metrics, true, ds.rules_active);
 	fprintf(stderr, "vigil: rules reloaded\n");
+	return 0;
 }
 
 /* Watches the directories of the rule files: editors often replace a file. */
@@ -382,11 +403,223 @@ static void proc_metrics(struct agent *a, const struct proctable_stats *ps)
 	a->ps_told = *ps;
 }
 
+/* ---- the control socket's verbs (control.h) ---- */
+
+static void json_kv_uint(struct json_buf *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_uint(j, v);
+}
+
+static void status_programs(struct agent *a, struct json_buf *j)
+{
+	const struct loader *l = sensors__loader(a->sensors);
+	struct loader_prog_state st;
+	size_t on = 0;
+
+	json_key(j, "programs");
+	json_arr_begin(j);
+	for (size_t i = 0; i < loader__n_progs(l); i++) {
+		loader__prog_state(l, i, &st);
+		on += st.enabled;
+		json_obj_begin(j);
+		json_key(j, "name");
+		json_str(j, st.name);
+		json_key(j, "kind");
+		json_str(j, st.kind);
+		json_key(j, "enabled");
+		json_bool(j, st.enabled);
+		json_key(j, "attachments");
+		json_int(j, st.attachments);
+		if (!st.enabled) {
+			json_key(j, "why");
+			json_str(j, st.why);
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_kv_uint(j, "programs_enabled", on);
+	json_kv_uint(j, "programs_off", loader__n_progs(l) - on);
+	json_key(j, "kernel_features");
+	json_obj_begin(j);
+	for (size_t i = 0; i < loader__n_features(l); i++) {
+		json_key(j, loader__feature(l, i)->name);
+		json_bool(j, loader__feature(l, i)->available);
+	}
+	json_obj_end(j);
+	json_key(j, "maps");
+	json_arr_begin(j);
+	struct bpf_object *obj = loader__object(l);
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+	{
+		if (bpf_map__is_internal(m))
+			continue; /* .rodata, .bss: the knobs */
+		json_obj_begin(j);
+		json_key(j, "name");
+		json_str(j, bpf_map__name(m));
+		json_key(j, "type");
+		json_str(j, libbpf_bpf_map_type_str(bpf_map__type(m)));
+		json_kv_uint(j, "max_entries", bpf_map__max_entries(m));
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void status_events(struct agent *a, struct json_buf *j)
+{
+	struct vg_counters c[VG_EV_TYPE_MAX];
+	bool have = !sensors__counters(a->sensors, c);
+
+	json_key(j, "events");
+	json_arr_begin(j);
+	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
+		if (!event_type_name(t))
+			continue;
+		json_obj_begin(j);
+		json_key(j, "type");
+		json_str(j, event_type_name(t));
+		if (have) {
+			json_kv_uint(j, "seen", c[t].seen);
+			json_kv_uint(j, "filtered", c[t].filtered);
+			json_kv_uint(j, "sent", c[t].sent);
+			json_kv_uint(j, "lost", c[t].lost);
+			json_kv_uint(j, "read_err", c[t].read_err);
+		}
+		json_kv_uint(j, "received", a->pipe.received[t]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static int control_actions(void *arg, size_t n, struct json_buf *out)
+{
+	struct agent *a = arg;
+
+	if (a->resp) {
+		respond__recent_json(a->resp, n, out);
+	} else {
+		json_arr_begin(out);
+		json_arr_end(out);
+	}
+	return out->err;
+}
+
+static int control_status(void *arg, struct json_buf *j)
+{
+	struct agent *a = arg;
+	struct proctable_stats ps;
+	struct control_stats cs;
+	struct detect_stats ds;
+
+	json_key(j, "mode");
+	json_str(j, a->mode);
+	json_key(j, "version");
+	json_str(j, VIGIL_VERSION);
+	json_key(j, "pid");
+	json_int(j, getpid());
+	json_kv_uint(j, "uptime_s", (clock_ns(CLOCK_MONOTONIC) - a->started_ns) / 1000000000ull);
+	json_key(j, "hostname");
+	json_str(j, a->hostname);
+	json_key(j, "rules");
+	json_obj_begin(j);
+	json_key(j, "enabled");
+	json_bool(j, a->detect);
+	if (a->detect) {
+		detect__stats(a->detect, &ds);
+		json_kv_uint(j, "loaded", ds.rules_loaded);
+		json_kv_uint(j, "active", ds.rules_active);
+		json_kv_uint(j, "reloads", ds.reloads);
+		json_kv_uint(j, "reload_errors", ds.reload_errors);
+		json_kv_uint(j, "evaluated", ds.evaluated);
+		json_kv_uint(j, "alerts", ds.alerts);
+	}
+	json_obj_end(j);
+	json_key(j, "rule_files");
+	json_arr_begin(j);
+	for (size_t i = 0; i < a->opts->n_rule_files; i++)
+		json_str(j, a->opts->rule_files[i]);
+	json_arr_end(j);
+	json_key(j, "ringbuf");
+	json_obj_begin(j);
+	json_kv_uint(j, "size", a->opts->ringbuf_bytes);
+	json_kv_uint(j, "used", sensors__ringbuf_used(a->sensors));
+	json_obj_end(j);
+	proctable__stats(a->procs, &ps);
+	json_key(j, "processes");
+	json_obj_begin(j);
+	json_kv_uint(j, "live", ps.live);
+	json_kv_uint(j, "lingering", ps.lingering);
+	json_kv_uint(j, "max", a->opts->proc_max);
+	json_kv_uint(j, "seeded", ps.seeded);
+	json_kv_uint(j, "evicted", ps.evicted);
+	json_kv_uint(j, "evicted_live", ps.evicted_live);
+	json_kv_uint(j, "refused", ps.dropped_full);
+	json_obj_end(j);
+	json_key(j, "records");
+	json_obj_begin(j);
+	json_kv_uint(j, "invalid", a->pipe.invalid);
+	json_kv_uint(j, "unwritten", a->out_errors);
+	json_obj_end(j);
+	status_events(a, j);
+	status_programs(a, j);
+	control__stats(a->control, &cs);
+	json_key(j, "control");
+	json_obj_begin(j);
+	json_kv_uint(j, "served", cs.served);
+	json_kv_uint(j, "refused", cs.refused);
+	json_kv_uint(j, "stalled", cs.stalled);
+	json_kv_uint(j, "busy", cs.busy);
+	json_obj_end(j);
+	json_key(j, "recent_actions");
+	return control_actions(a, 10, j);
+}
+
+/* Synchronous: the reply goes out after the new rules and prefilter are in force. */
+static int control_reload(void *arg, struct json_buf *j)
+{
+	struct agent *a = arg;
+	struct detect_stats ds;
+	char *diag = NULL, *msg = NULL;
+	int ret = reload(a, "control socket", &diag);
+	size_t len = diag ? strlen(diag) : 0;
+
+	while (len && diag[len - 1] == '\n')
+		diag[--len] = '\0';
+	if (a->detect) {
+		detect__stats(a->detect, &ds);
+		json_kv_uint(j, "rules_loaded", ds.rules_loaded);
+		json_kv_uint(j, "rules_active", ds.rules_active);
+		json_kv_uint(j, "reloads", ds.reloads);
+		json_kv_uint(j, "reload_errors", ds.reload_errors);
+	}
+	if (!ret && len) {
+		json_key(j, "warnings");
+		json_str(j, diag);
+	}
+	if (ret) {
+		json_key(j, "error");
+		if (ret == -ENOENT)
+			json_str(j, "vigil runs with --no-rules: there are no rules to reload");
+		else if (len &&
+			 asprintf(&msg, "the rules did not load; the running rules stay:\n%s",
+				  diag) > 0)
+			json_str(j, msg);
+		else
+			json_str(j, "the rules did not load; the running rules stay (see the "
+				    "agent's log)");
+	}
+	free(msg);
+	free(diag);
+	return ret;
+}
+
 static int loop(struct agent *a, int sfd)
 {
-	struct epoll_event evs[4];
+	struct epoll_event evs[8];
 	uint64_t last_housekeeping = clock_ns(CLOCK_MONOTONIC);
-	int epfd, ret = 0;
+	int epfd, ret = 0, cfd = a->control ? control__fd(a->control) : -1;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
@@ -406,8 +639,14 @@ static int loop(struct agent *a, int sfd)
 		ret = -errno;
 		goto out;
 	}
+	evs[0] = (struct epoll_event){.events = EPOLLIN, .data.fd = cfd};
+	if (cfd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &evs[0])) {
+		ret = -errno;
+		goto out;
+	}
 	for (;;) {
-		int n = epoll_wait(epfd, evs, 4, a->opts->tick_ms);
+		int n = epoll_wait(epfd, evs, 8, a->opts->tick_ms);
+		bool served = false;
 		uint64_t now;
 
 		if (n < 0 && errno != EINTR) {
@@ -428,7 +667,12 @@ static int loop(struct agent *a, int sfd)
 
 			if (evs[i].data.fd == a->inotify_fd && a->inotify_fd >= 0) {
 				if (rules_changed(a))
-					reload(a, "a rule file changed");
+					reload(a, "a rule file changed", NULL);
+				continue;
+			}
+			if (evs[i].data.fd == cfd && cfd >= 0) {
+				control__serve(a->control); /* never blocks; a reload runs here */
+				served = true;
 				continue;
 			}
 			if (evs[i].data.fd != sfd || read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -436,8 +680,10 @@ static int loop(struct agent *a, int sfd)
 			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 				goto out;
 			if (si.ssi_signo == SIGHUP)
-				reload(a, "SIGHUP");
+				reload(a, "SIGHUP", NULL);
 		}
+		if (!served && control__busy(a->control))
+			control__serve(a->control); /* drops clients past their deadline */
 		metrics__heartbeat(a->metrics);
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_housekeeping >= 1000000000ull) {
@@ -528,12 +774,15 @@ int agent_run(const struct agent_opts *opts)
 	    .self_pid = getpid(),
 	    .btf_path = opts->btf_path,
 	};
-	struct agent a = {.opts = opts};
+	struct agent a = {.opts = opts,
+			  .mode =
+			      opts->cfg->actions.mode == RESPOND_MONITOR ? "monitor" : "enforce"};
 	struct detect_stats ds;
 	char err[1024];
 	int sfd = -1, ret, seeded;
 
 	json_init(&a.out);
+	a.started_ns = clock_ns(CLOCK_MONOTONIC);
 	sync_clocks(&a);
 	a.inotify_fd = -1;
 	if (opts->cfg->hostname)
@@ -604,6 +853,26 @@ int agent_run(const struct agent_opts *opts)
 			fprintf(stderr, "vigil: out of memory\n");
 			goto err_unload;
 		}
+	}
+	/* before any thread starts: the socket is bound under a umask of 077 */
+	if (opts->cfg->control_socket && opts->cfg->control_socket[0]) {
+		struct control_opts co = {
+		    .path = opts->cfg->control_socket,
+		    .ops = {.status = control_status,
+			    .reload = control_reload,
+			    .actions = control_actions,
+			    .arg = &a},
+		    .metrics = a.metrics,
+		};
+
+		a.control = control__new(&co, err, sizeof(err));
+		if (!a.control) {
+			ret = -errno;
+			fprintf(stderr, "vigil: %s\n", err);
+			goto err_unload;
+		}
+	}
+	if (a.metrics) {
 		ret = metrics__serve(a.metrics, opts->cfg->metrics.listen, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "vigil: %s\n", err);
@@ -670,9 +939,13 @@ int agent_run(const struct agent_opts *opts)
 	if (a.metrics)
 		fprintf(stderr, "vigil: metrics on http://%s (port %d)\n",
 			opts->cfg->metrics.listen, metrics__port(a.metrics));
+	if (a.control)
+		fprintf(stderr, "vigil: control socket %s\n", opts->cfg->control_socket);
 	fprintf(stderr, "vigil: monitoring, %d processes known; SIGINT or SIGTERM stops\n",
 		seeded < 0 ? 0 : seeded);
 	ret = loop(&a, sfd);
+	control__free(a.control); /* a client now hears "not running", not silence */
+	a.control = NULL;
 	/* stop the sensors, then take what is still in the ring: nothing sent is left */
 	sensors__detach(a.sensors);
 	ring_buffer__consume(a.rb);
@@ -693,6 +966,7 @@ int agent_run(const struct agent_opts *opts)
 err_rb:
 	ring_buffer__free(a.rb);
 err_unload:
+	control__free(a.control);
 	sensors__free(a.sensors);
 err_close:
 	close(sfd);

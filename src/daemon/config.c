@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "control.h"
 #include "metrics.h"
 #include "output/sink.h"
 #include "rules/engine.h"
@@ -489,6 +490,14 @@ const struct opt config_options[] = {
     {.key = "metrics", .type = OPT_TABLE, CFG(metrics), .sub = metrics_keys},
     {.key = "process_table", .type = OPT_TABLE, CFG(process_table), .sub = process_table_keys},
     {.key = "actions", .type = OPT_TABLE, CFG(actions), .sub = actions_keys},
+    {.key = "control_socket",
+     .flag = "control-socket",
+     .type = OPT_STR,
+     CFG(control_socket),
+     .def = CONTROL_DEFAULT_PATH,
+     .arg = "PATH",
+     .help = "the unix socket `vigil status`, `vigil reload` and `vigil actions` talk to: "
+	     "root only, mode 0600, its directory made 0700 when missing; empty: none"},
     {0},
 };
 

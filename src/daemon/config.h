@@ -75,6 +75,7 @@ struct vigil_config {
 	struct config_metrics metrics;	     /* HTTP endpoint */
 	struct config_process_table process_table; /* bound of the process table */
 	struct config_actions actions;		   /* enforcement */
+	char *control_socket;			   /* the control socket's path; "": none */
 };
 
 /* The configuration's keys (and the flags that set the same values). */

@@ -15,10 +15,12 @@
 
 #include "agent.h"
 #include "config.h"
+#include "control.h"
 #include "detect/detect.h"
 #include "detect/fields.h"
 #include "detect/filter.h"
 #include "replay.h"
+#include "respond/policy.h"
 
 static const char usage_text[] =
     "usage: vigil <command> [options]\n"
@@ -34,6 +36,13 @@ static const char usage_text[] =
     "  replay FILE         run a recording (vigil run --record) through the rules,\n"
     "                      offline: --rules FILE, --min-priority P, --prefilter\n"
     "                      (apply the derived prefilter first), --events, --stats\n"
+    "  status [--json]     ask the running agent for its state: mode, programs and\n"
+    "                      hooks, rules, counters, maps, recent actions\n"
+    "  reload              make the running agent reload its rules; answers once they\n"
+    "                      are in force (exit 1, and why, when they did not load)\n"
+    "  actions [N] [--json] the last N actions the agent took (default 20)\n"
+    "                      (status, reload and actions: --socket PATH, default\n"
+    "                      " CONTROL_DEFAULT_PATH "; root only)\n"
     "  config keys         the configuration file's keys as Markdown (docs/OUTPUTS.md)\n"
     "  version             print the version\n"
     "  help                print this help\n"
@@ -298,12 +307,94 @@ static int cmd_rules(int argc, char **argv)
 		rule_engine__free(e);
 		return 1;
 	}
-	if (!strcmp(sub, "list"))
+	if (!strcmp(sub, "list")) {
+		struct policy_opts po = {.mode = RESPOND_ENFORCE};
+		struct policy *p = policy__new(e, &po, stderr);
+		char where[320];
+
+		if (!p) {
+			rule_engine__free(e);
+			return 1;
+		}
 		detect_print_rules(e, stdout);
-	else
+		if (policy__n_rules(p))
+			printf("\nactions:\n");
+		for (size_t i = 0; i < policy__n_rules(p); i++) {
+			const struct policy_rule *r = policy__rule(p, i);
+
+			printf("  %s: %s%s%s in %s\n", r->info->name, r->kill ? "kill" : "",
+			       r->kill && r->deny ? ", " : "", r->deny ? "deny" : "",
+			       policy_rule__where(r, where, sizeof(where)));
+		}
+		policy__free(p);
+	} else
 		detect_print_prefilter(e, stdout);
 	rule_engine__free(e);
 	return 0;
+}
+
+/* vigil status|reload|actions [N] [--socket PATH] [--json]: a request to the running agent */
+static int cmd_control(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	const char *verb = argv[0], *path = CONTROL_DEFAULT_PATH;
+	bool actions = !strcmp(verb, "actions"), json = false;
+	char line[64], err[4096], *reply = NULL;
+	struct control_request req;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: vigil %s%s [--socket PATH] [--json]\n", verb,
+			       actions ? " [N]" : "");
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind < argc - (actions ? 1 : 0))
+		goto usage;
+	snprintf(line, sizeof(line), "%s%s%s", verb, optind < argc ? " " : "",
+		 optind < argc ? argv[optind] : "");
+	if (control_parse_request(line, strlen(line), &req, err, sizeof(err))) {
+		fprintf(stderr, "vigil %s: %s\n", verb, err);
+		return 2;
+	}
+	/* a reload compiles the rules and rewrites the prefilter: give it time */
+	ret = control_call(path, line, req.verb == CONTROL_RELOAD ? 120000 : 10000, &reply, err,
+			   sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vigil %s: %s\n", verb, err);
+		return 1;
+	}
+	ret = control_reply_ok(reply, err, sizeof(err));
+	if (json)
+		fputs(reply, stdout);
+	else if (ret == 1 && req.verb == CONTROL_RELOAD)
+		printf("rules reloaded and in force\n");
+	if (!json && ret >= 0 && control_render(reply, stdout))
+		ret = -EINVAL;
+	if (ret != 1)
+		fprintf(stderr, "vigil %s: %s\n", verb, err);
+	free(reply);
+	return ret == 1 ? 0 : 1;
+usage:
+	fprintf(stderr, "usage: vigil %s%s [--socket PATH] [--json]\n", verb,
+		actions ? " [N]" : "");
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -328,6 +419,8 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "actions"))
+		return cmd_control(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s' (see vigil --help)\n", cmd);
 	return 2;
 }

@@ -50,7 +50,7 @@ static bool trusted_owner(uid_t uid)
  * Returns 0 (also when the file cannot be found: loading says why) or -EPERM,
  * having said why and what to do.
  */
-static int rules_file_trusted(const char *path)
+static int rules_file_trusted(const char *path, FILE *diag)
 {
 	char real[PATH_MAX], *slash;
 	struct stat st;
@@ -58,14 +58,14 @@ static int rules_file_trusted(const char *path)
 	if (!realpath(path, real) || stat(real, &st))
 		return 0;
 	if (!trusted_owner(st.st_uid)) {
-		fprintf(stderr,
+		fprintf(diag,
 			"%s: error: rules file owned by uid %u, not root or vigil's user: refused; "
 			"run `chown root %s`\n",
 			path, (unsigned)st.st_uid, path);
 		return -EPERM;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		fprintf(stderr,
+		fprintf(diag,
 			"%s: error: rules file writable by group or others (mode %04o): refused; "
 			"run `chmod go-w %s`\n",
 			path, (unsigned)(st.st_mode & 07777), path);
@@ -78,14 +78,14 @@ static int rules_file_trusted(const char *path)
 	if (stat(real, &st))
 		return 0;
 	if (!trusted_owner(st.st_uid)) {
-		fprintf(stderr,
+		fprintf(diag,
 			"%s: error: its directory %s is owned by uid %u, not root or vigil's user: "
 			"refused; run `chown root %s`\n",
 			path, real, (unsigned)st.st_uid, real);
 		return -EPERM;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
-		fprintf(stderr,
+		fprintf(diag,
 			"%s: error: its directory %s is writable by group or others (mode %04o): "
 			"refused; run `chmod go-w %s`\n",
 			path, real, (unsigned)(st.st_mode & 07777), real);
@@ -94,7 +94,7 @@ static int rules_file_trusted(const char *path)
 	return 0;
 }
 
-static struct rule_engine *build(const struct detect_opts *o)
+static struct rule_engine *build(const struct detect_opts *o, FILE *diag)
 {
 	struct rule_engine_opts eo = {
 	    .min_priority = o->min_priority,
@@ -113,13 +113,13 @@ static struct rule_engine *build(const struct detect_opts *o)
 		ret = rule_engine__load_buf(e, "<built-in rules>", vigil_builtin_rules,
 					    vigil_builtin_rules_len);
 	for (i = 0; o->files && i < o->n_files && !ret; i++) {
-		ret = rules_file_trusted(o->files[i]);
+		ret = rules_file_trusted(o->files[i], diag);
 		if (!ret)
 			ret = rule_engine__load_file(e, o->files[i]);
 	}
 	if (!ret)
 		ret = rule_engine__compile(e);
-	rule_engine__print_diags(e, stderr);
+	rule_engine__print_diags(e, diag);
 	if (!ret && o->check)
 		ret = o->check(o->arg, e);
 	if (ret) {
@@ -150,7 +150,7 @@ struct detect *detect__new(const struct detect_opts *opts)
 	d->fctx = calloc(1, sizeof(*d->fctx));
 	if (!d->fctx)
 		goto err_free;
-	d->eng = build(opts);
+	d->eng = build(opts, stderr);
 	if (!d->eng)
 		goto err_free;
 	count_rules(d);
@@ -174,7 +174,12 @@ void detect__free(struct detect *d)
 
 int detect__reload(struct detect *d)
 {
-	struct rule_engine *e = build(&d->opts);
+	return detect__reload_diag(d, stderr);
+}
+
+int detect__reload_diag(struct detect *d, FILE *diag)
+{
+	struct rule_engine *e = build(&d->opts, diag);
 
 	if (!e) {
 		d->stats.reload_errors++;

@@ -64,6 +64,8 @@ void detect__free(struct detect *d);
 
 /* Loads the files again; swaps the new set in only if it compiled. 0 or -EINVAL. */
 int detect__reload(struct detect *d);
+/* The same, with the diagnostics ("file:line:col: error: ...") written to diag. */
+int detect__reload_diag(struct detect *d, FILE *diag);
 
 /* Runs the rules on one event. hostname names this machine in alerts. */
 void detect__eval(struct detect *d, const struct event *ev, struct proctable *procs,

@@ -421,6 +421,11 @@ void *loader__skel(const struct loader *l)
 	return l->skel;
 }
 
+struct bpf_object *loader__object(const struct loader *l)
+{
+	return l->skel ? l->spec.skel->object(l->skel) : NULL;
+}
+
 size_t loader__n_progs(const struct loader *l)
 {
 	return l->spec.n_progs;

@@ -134,6 +134,8 @@ void loader__detach(struct loader *l);
 const char *loader__error(const struct loader *l);
 /* The skeleton (NULL before open): cast to the generated struct. */
 void *loader__skel(const struct loader *l);
+/* The skeleton's object (its maps, for status), NULL before open. */
+struct bpf_object *loader__object(const struct loader *l);
 
 size_t loader__n_progs(const struct loader *l);
 /* State of program i of the table, i < loader__n_progs. */

@@ -63,7 +63,10 @@ class Vigil:
         self.err_path = os.path.join(workdir, "vigil.stderr")
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
-        # port 0: several agents run at once in the tests
+        # port 0 and a control socket of its own: several agents run at once in the tests
+        if not any(a.startswith("--control-socket") for a in args):
+            self.control_socket = os.path.join(workdir, "vigil.sock")
+            args = ["--control-socket", self.control_socket, *args]
         self.proc = subprocess.Popen([VIGIL, "run", *(["--events=json"] if events else []),
                                       "--metrics-listen", "127.0.0.1:0", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,

@@ -243,7 +243,8 @@ def test_btf_file_is_used_for_core(tmp_path):
     # the running kernel's BTF given as a file: CO-RE relocations resolve against it
     btf = tmp_path / "vmlinux.btf"
     btf.write_bytes(open("/sys/kernel/btf/vmlinux", "rb").read())
-    v = subprocess.Popen([VIGIL, "run", "--no-rules", "--metrics-listen", "off", "--btf",
+    v = subprocess.Popen([VIGIL, "run", "--no-rules", "--metrics-listen", "off",
+                          "--control-socket", "", "--btf",
                           str(btf)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     line = v.stderr.readline()
     while line and "monitoring" not in line:

@@ -445,8 +445,9 @@ def stop_with_parent():
 
 def start_plain(args, stdout):
     """vigil run ARGS without event printing; returns once it monitors. Its metrics go
-    to a port of its own: several agents may run at once."""
-    p = subprocess.Popen([VIGIL, "run", "--metrics-listen", "127.0.0.1:0", *args],
+    to a port of its own, and it has no control socket: several agents may run at once."""
+    p = subprocess.Popen([VIGIL, "run", "--metrics-listen", "127.0.0.1:0",
+                          "--control-socket", "", *args],
                          stdout=stdout, stderr=subprocess.PIPE, preexec_fn=stop_with_parent)
     seen = b""
     while b"vigil: monitoring" not in seen:
