@@ -264,9 +264,11 @@ static const struct opt actions_keys[] = {
      .size = sizeof(unsigned),
      .max = 1000000,
      ACT(per_sec),
-     .def = "100",
+     .def = "0",
      .help = "most actions one rule takes a second, in the kernel and in user space alike "
-	     "(0: no limit); those held back are counted and said in the alert"},
+	     "(0: no limit); those held back are counted and said in the alert. A limit "
+	     "protects the host from a rule that matches too much, at a price: whoever "
+	     "repeats the action faster than the limit gets through"},
     {0},
 };
 

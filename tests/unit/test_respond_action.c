@@ -79,8 +79,8 @@ Test(respond_action, table_names_every_kind_once)
 		cr_assert_eq((int)d->kind, k);
 		cr_assert_eq(action_kind__find(d->name), d);
 		cr_assert_str_eq(action_kind__name((enum action_kind)k), d->name);
-		/* nothing is carried out in this version: each is refused at load */
-		cr_assert_not(d->implemented, "%s", d->name);
+		/* kill is carried out; the others are refused at load */
+		cr_assert_eq(d->implemented, k == ACTION_KILL, "%s", d->name);
 	}
 	cr_assert_null(action_kind__find("webhook"));
 	cr_assert_null(action_kind__def(0));
@@ -330,9 +330,7 @@ static const char *first_error(const char *yaml)
 
 Test(respond_action, load_errors_at_their_place)
 {
-	assert_load_error(RULE_WITH("  actions: [kill]\n"),
-			  "test.yaml:6:13: error: rule 'r': action 'kill' is not implemented in "
-			  "this version of vigil: remove it (the rule then only alerts)");
+	assert_load_error(RULE_WITH("  actions: [kill]\n"), "");
 	assert_load_error(RULE_WITH("  actions:\n    - deny\n"),
 			  "test.yaml:7:7: error: rule 'r': action 'deny' is not implemented in "
 			  "this version of vigil: remove it (the rule then only alerts)");
@@ -372,8 +370,8 @@ Test(respond_action, load_errors_at_their_place)
 	    "test.yaml:7:14: error: rule 'r': invalid duration for 'block_for': "
 	    "write a number and a unit, e.g. 30s, 10m, 1h30m (units: ms, s, m, h, d)");
 	/* a disabled rule is checked too: enabling it later must not surprise */
-	assert_load_error(RULE_WITH("  enabled: false\n  actions: [kill]\n"),
-			  "test.yaml:7:13: error: rule 'r': action 'kill' is not implemented in "
+	assert_load_error(RULE_WITH("  enabled: false\n  actions: [isolate]\n"),
+			  "test.yaml:7:13: error: rule 'r': action 'isolate' is not implemented in "
 			  "this version of vigil: remove it (the rule then only alerts)");
 }
 
