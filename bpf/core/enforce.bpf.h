@@ -152,11 +152,47 @@ static __always_inline __u64 enf_rated(__u32 gen, __u64 want)
 	return c.rated;
 }
 
+/* What the kernel made of the rules that matched one event (the VG_EV_ACTION record's body). */
+struct enf_verdict {
+	__u64 matched; /* rule bits that matched */
+	__u64 monitor; /* of those, the ones in monitor mode */
+	__u64 rated;   /* of those, the ones held back by their rate limit */
+	__u64 acted;   /* of those, the ones acted on */
+	__u32 why;     /* enum vg_enf_why for matched & ~acted */
+	__s32 err;     /* the action's error (VG_WHY_ERROR) */
+};
+
 /*
- * Sends the VG_EV_ACTION record for the event whose header is h.
+ * The rules of v->matched vigil may act on for the current task (header h): not
+ * those in monitor mode, none when the process is one vigil never acts on, not
+ * those held back by their rate limit. Fills v's monitor, rated and why (left
+ * VG_WHY_NONE when only monitor mode or the rate limit held rules back: the bits
+ * say which); the caller acts on the result and sets v->acted.
  */
-static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u64 matched,
-				       __u64 monitor, __u64 rated, __u64 acted, __u32 why, long err)
+static __always_inline __u64 enf_decide(const struct vg_hdr *h, const struct vg_enf_gen *g,
+					__u32 gen, struct enf_verdict *v)
+{
+	__u64 want;
+
+	v->monitor = v->matched & g->monitor;
+	v->rated = 0;
+	v->acted = 0;
+	v->err = 0;
+	v->why = enf_why_not(h->pid, h->cgroup_id);
+	if (v->why != VG_WHY_NONE)
+		return 0;
+	want = v->matched & ~v->monitor;
+	if (want & g->rate)
+		v->rated = enf_rated(gen, want & g->rate);
+	return want & ~v->rated;
+}
+
+/*
+ * Sends the VG_EV_ACTION record of action (enum vg_enf_action) for the event
+ * whose header is h (h->type: the event's type; h->ts_ns: when it was captured).
+ */
+static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u16 action,
+				       const struct enf_verdict *v)
 {
 	struct vg_action *a = bpf_ringbuf_reserve(&events, sizeof(*a), 0);
 
@@ -167,15 +203,15 @@ static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u64 
 	__builtin_memcpy(&a->hdr, h, sizeof(a->hdr));
 	a->hdr.type = VG_EV_ACTION;
 	a->hdr.size = sizeof(*a);
-	a->matched = matched;
-	a->acted = acted;
+	a->matched = v->matched;
+	a->acted = v->acted;
 	a->latency_ns = bpf_ktime_get_boot_ns() - h->ts_ns;
 	a->gen = gen;
-	a->why = why;
-	a->monitor = monitor;
-	a->rated = rated;
-	a->err = err;
-	a->action = VG_ENF_KILL;
+	a->why = v->why;
+	a->monitor = v->monitor;
+	a->rated = v->rated;
+	a->err = v->err;
+	a->action = action;
 	a->event_type = h->type;
 	bpf_ringbuf_submit(a, BPF_RB_FORCE_WAKEUP);
 	count(VG_EV_ACTION, CNT_SENT);
@@ -187,16 +223,17 @@ static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u64 
  * code, the path's class and the open's access (ENF_IN_*), comm the task's comm when
  * it is not the current one's (an io_uring request run by a kernel io thread).
  * Kills the process when a rule stands and vigil may act on it. Returns the rules
- * acted on.
+ * acted on. (Unused in the deny enforcer, which includes this file for the rest.)
  */
-static __noinline __u64 enforce_kill(const struct vg_hdr *h, const char *path, __u32 len,
-				     __u32 what, const char *comm)
+static __noinline __attribute__((unused)) __u64
+enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, const char *comm)
 {
 	struct vg_enf_state *st = enf_state_get();
+	struct enf_verdict v = {};
 	struct vg_enf_gen *g;
-	__u32 gen, i, why, code = what >> 16;
-	__u64 *m, mask, monitor, rated = 0, acted = 0;
-	long err = 0;
+	__u32 gen, i, code = what >> 16;
+	__u64 *m, mask, want;
+	long err;
 
 	if (!st || !st->enabled || !h || code >= VG_SYS_MAX)
 		return 0;
@@ -224,19 +261,19 @@ static __noinline __u64 enforce_kill(const struct vg_hdr *h, const char *path, _
 	if (!mask)
 		return 0;
 
-	monitor = mask & g->monitor;
-	why = enf_why_not(h->pid, h->cgroup_id);
-	if (why == VG_WHY_NONE && (mask & ~monitor & g->rate))
-		rated = enf_rated(gen, mask & ~monitor & g->rate);
-	if (why == VG_WHY_NONE && (mask & ~monitor & ~rated)) {
+	v.matched = mask;
+	want = enf_decide(h, g, gen, &v);
+	if (want) {
 		err = bpf_send_signal(SIGKILL_);
-		if (err)
-			why = VG_WHY_ERROR;
-		else
-			acted = mask & ~monitor & ~rated;
+		if (err) {
+			v.why = VG_WHY_ERROR;
+			v.err = err;
+		} else {
+			v.acted = want;
+		}
 	}
-	enf_report(h, gen, mask, monitor, rated, acted, why, err);
-	return acted;
+	enf_report(h, gen, VG_ENF_KILL, &v);
+	return v.acted;
 }
 
 #endif /* VIGIL_ENFORCE_BPF_H */

@@ -778,7 +778,7 @@ int agent_run(const struct agent_opts *opts)
 			  .mode =
 			      opts->cfg->actions.mode == RESPOND_MONITOR ? "monitor" : "enforce"};
 	struct detect_stats ds;
-	char err[1024];
+	char err[1024], cg2[512];
 	int sfd = -1, ret, seeded;
 
 	json_init(&a.out);
@@ -828,6 +828,9 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: cannot set up signal handling: %s\n", strerror(-ret));
 		goto err_free;
 	}
+	/* the deny programs attach at the cgroup v2 root */
+	cgroup2_mount("/proc", cg2, sizeof(cg2));
+	so.cgroup_root = cg2;
 	/* attach first, then seed, so no process falls between the two */
 	a.sensors = sensors__start(&so, err, sizeof(err));
 	if (!a.sensors) {

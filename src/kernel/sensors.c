@@ -66,6 +66,15 @@ static const struct loader_prog programs[] = {
     {"vg_uring_file_complete", LOADER_RAW_TRACEPOINT, NULL, false},
     {"vg_uring_net_submit", LOADER_RAW_TRACEPOINT, NULL, false},
     {"vg_uring_net_complete", LOADER_RAW_TRACEPOINT, NULL, false},
+    /* enforcers/deny.bpf.c: deny rules at the cgroup v2 root (the target is set at
+     * start from sensors_opts.cgroup_root); each is attached with a link, which
+     * runs next to the host's other cgroup programs (BPF_F_ALLOW_MULTI) */
+    {"vg_deny_connect4", LOADER_CGROUP, NULL, false},
+    {"vg_deny_connect6", LOADER_CGROUP, NULL, false},
+    {"vg_deny_sendmsg4", LOADER_CGROUP, NULL, false},
+    {"vg_deny_sendmsg6", LOADER_CGROUP, NULL, false},
+    {"vg_deny_bind4", LOADER_CGROUP, NULL, false},
+    {"vg_deny_bind6", LOADER_CGROUP, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
     VG_SYSCALLS_TRACED(SYSCALL_EXIT_PROG) VG_SYSCALLS_DISPATCHED(SYSCALL_DISPATCHED_PROG)};
 
@@ -165,6 +174,30 @@ static int dispatch_fill(struct vigil_bpf *obj, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * Points every cgroup program of the table at the cgroup v2 root. Without one
+ * (NULL or "": no v2 hierarchy mounted) they are left without a target, and the
+ * attach step switches them off with a notice.
+ */
+static int set_cgroup_targets(struct loader *l, const char *root, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!root || !root[0])
+		return 0;
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		if (programs[i].kind != LOADER_CGROUP)
+			continue;
+		ret = loader__set_target(l, programs[i].name, root);
+		if (ret) {
+			snprintf(err, errlen, "cannot set the cgroup of %s: %s", programs[i].name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static void map_positions(struct sensors *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.events);
@@ -210,6 +243,9 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 		goto err_free;
 	}
 	loader__print_features(s->loader, stderr);
+	ret = set_cgroup_targets(s->loader, opts->cgroup_root, err, errlen);
+	if (ret)
+		goto err_free;
 	ret = loader__open(s->loader);
 	if (!ret)
 		ret = loader__configure(s->loader);

@@ -14,10 +14,12 @@
 #include "vigil/events.h"
 
 struct sensors_opts {
-	size_t ringbuf_bytes; /* ring buffer size, a power of two >= 4096 */
-	uint32_t wake_bytes;  /* bulk events wake the reader once this much is pending */
-	uint32_t self_pid;    /* vigil's own pid */
-	const char *btf_path; /* kernel BTF for CO-RE; NULL: /sys/kernel/btf/vmlinux */
+	size_t ringbuf_bytes;	 /* ring buffer size, a power of two >= 4096 */
+	uint32_t wake_bytes;	 /* bulk events wake the reader once this much is pending */
+	uint32_t self_pid;	 /* vigil's own pid */
+	const char *btf_path;	 /* kernel BTF for CO-RE; NULL: /sys/kernel/btf/vmlinux */
+	const char *cgroup_root; /* the cgroup v2 mount the deny programs attach to; NULL or
+				  * "": none, they are switched off */
 };
 
 struct sensors;

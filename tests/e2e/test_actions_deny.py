@@ -1,0 +1,166 @@
+"""Rules with `actions: [deny]` through the whole agent: a YAML rule is compiled into the
+enforcement maps (src/respond/policy.c), the cgroup programs of bpf/enforcers/deny.bpf.c
+refuse the call with EPERM, and the rule's alert says what was done:
+`"actions":[{"kind":"deny","taken":true,"where":"kernel","latency_us":N}]`.
+
+These tests depend on the policy compiler (src/respond/policy.c, issue 14); until it lands
+they fail, by design. The enforcer's own decisions, given a policy written straight into
+its maps, are tested in test_deny_maps.py. Only loopback."""
+import errno
+import os
+import socket
+import time
+
+import pytest
+
+from conftest import Vigil
+
+RULES = """
+- rule: Deny connect {tcp}
+  desc: test
+  condition: evt.type = connect and fd.rport = {tcp}
+  output: "denied connect to %fd.rport by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+
+- rule: Deny sendto {udp}
+  desc: test
+  condition: evt.type in (sendto, sendmsg) and fd.rport = {udp}
+  output: "denied send to %fd.rport by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+
+- rule: Deny bind {bind}
+  desc: test
+  condition: evt.type = bind and fd.sport = {bind}
+  output: "denied bind to %fd.sport by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+
+- rule: Monitor connect {mon}
+  desc: test
+  condition: evt.type = connect and fd.rport = {mon}
+  output: "would deny connect to %fd.rport by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+  mode: monitor
+"""
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("actions-deny"))
+    ports = {"tcp": free_port(), "udp": free_port(socket.SOCK_DGRAM), "bind": free_port(),
+             "mon": free_port(), "other": free_port()}
+    rules = os.path.join(d, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(RULES.format(**ports))
+    os.chmod(rules, 0o600)
+    v = Vigil(d, ["--rules", rules], events=False)
+    yield v, ports
+    rc = v.stop()
+    assert rc == 0, "vigil did not stop cleanly:\n" + v.stderr()
+
+
+def deny_action(al):
+    """The alert's one action, checked to be a deny."""
+    acts = al.get("actions")
+    assert isinstance(acts, list) and len(acts) == 1, al
+    a = acts[0]
+    assert a["kind"] == "deny", al
+    return a
+
+
+def assert_taken_in_kernel(al):
+    a = deny_action(al)
+    assert a["taken"] is True, al
+    assert a["where"] == "kernel", al
+    assert isinstance(a["latency_us"], int) and 0 <= a["latency_us"] < 1000000, al
+
+
+def test_tcp_connect_denied_by_rule(agent):
+    v, p = agent
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lo = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", p["tcp"]))
+    lo.bind(("127.0.0.1", p["other"]))
+    ls.listen(8)
+    lo.listen(8)
+    ls.setblocking(False)
+    try:
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with pytest.raises(PermissionError) as e:
+            c.connect(("127.0.0.1", p["tcp"]))
+        assert e.value.errno == errno.EPERM
+        c.close()
+        time.sleep(0.2)
+        with pytest.raises(BlockingIOError):
+            ls.accept()
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.connect(("127.0.0.1", p["other"]))
+        c.close()
+        al = v.wait_alert(lambda a: a["rule"] == f"Deny connect {p['tcp']}")
+        assert al["output_fields"]["proc.pid"] == os.getpid()
+        assert_taken_in_kernel(al)
+    finally:
+        ls.close()
+        lo.close()
+
+
+def test_udp_sendto_denied_by_rule(agent):
+    v, p = agent
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind(("127.0.0.1", p["udp"]))
+    r.setblocking(False)
+    try:
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with pytest.raises(PermissionError) as e:
+            c.sendto(b"ping", ("127.0.0.1", p["udp"]))
+        assert e.value.errno == errno.EPERM
+        c.close()
+        time.sleep(0.2)
+        with pytest.raises(BlockingIOError):
+            r.recvfrom(100)
+        al = v.wait_alert(lambda a: a["rule"] == f"Deny sendto {p['udp']}")
+        assert_taken_in_kernel(al)
+    finally:
+        r.close()
+
+
+def test_bind_denied_by_rule(agent):
+    v, p = agent
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with pytest.raises(PermissionError) as e:
+        s.bind(("127.0.0.1", p["bind"]))
+    assert e.value.errno == errno.EPERM
+    s.close()
+    al = v.wait_alert(lambda a: a["rule"] == f"Deny bind {p['bind']}")
+    assert_taken_in_kernel(al)
+
+
+def test_monitor_mode_rule_lets_the_connect_through(agent):
+    v, p = agent
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", p["mon"]))
+    ls.listen(8)
+    ls.settimeout(5)
+    try:
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.connect(("127.0.0.1", p["mon"]))
+        conn, _ = ls.accept()
+        conn.close()
+        c.close()
+        al = v.wait_alert(lambda a: a["rule"] == f"Monitor connect {p['mon']}")
+        a = deny_action(al)
+        assert a["taken"] is False, al
+        assert "monitor" in str(a), al
+    finally:
+        ls.close()

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_policy.c - rules with actions planned for the kernel or user space: which
+ * conditions the kernel decides alone, what the plan says when it cannot, and a
+ * deny the kernel cannot carry out refused at its place.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/fields.h"
+#include "respond/policy.h"
+
+static struct rule_engine *engine(const char *yaml)
+{
+	struct rule_engine_opts o = {0};
+	struct rule_engine *e;
+
+	fields_bind(&o);
+	e = rule_engine__new(&o);
+	cr_assert_not_null(e);
+	cr_assert_eq(rule_engine__load_buf(e, "p.yaml", yaml, strlen(yaml)), 0);
+	cr_assert_eq(rule_engine__compile(e), 0, "%s", yaml);
+	return e;
+}
+
+#define RULE(cond, act)                                                                            \
+	"- rule: r\n  desc: d\n  condition: " cond "\n  output: o\n  priority: WARNING\n"          \
+	"  actions: [" act "]\n"
+
+static struct rule_engine *eng; /* the engine of the last plan: the plan points into it */
+
+/* The plan of the one rule, and the diagnostics in diag (malloc'd). */
+static const struct policy_rule *plan(const char *yaml, struct policy **out, char **diag)
+{
+	struct policy_opts po = {.mode = RESPOND_ENFORCE};
+	size_t len = 0;
+	FILE *f = open_memstream(diag, &len);
+
+	rule_engine__free(eng);
+	eng = engine(yaml);
+	*out = policy__new(eng, &po, f);
+	fclose(f);
+	return *out ? policy__rule(*out, 0) : NULL;
+}
+
+static void fini(void)
+{
+	rule_engine__free(eng);
+	eng = NULL;
+}
+
+static void kernel(const char *yaml)
+{
+	struct policy *p;
+	char *d = NULL;
+	const struct policy_rule *r = plan(yaml, &p, &d);
+
+	cr_assert_not_null(r, "%s: %s", yaml, d);
+	cr_assert_eq(r->where, POLICY_KERNEL, "%s: %s", yaml, r->why_user ? r->why_user : "");
+	cr_assert_geq(r->bit, 0);
+	policy__free(p);
+	free(d);
+}
+
+static void user(const char *yaml, const char *why)
+{
+	struct policy *p;
+	char *d = NULL;
+	const struct policy_rule *r = plan(yaml, &p, &d);
+
+	cr_assert_not_null(r, "%s: %s", yaml, d);
+	cr_assert_eq(r->where, POLICY_USER, "%s", yaml);
+	cr_assert_eq(r->bit, -1);
+	cr_assert(strstr(r->why_user, why), "%s: got '%s', want '%s'", yaml, r->why_user, why);
+	policy__free(p);
+	free(d);
+}
+
+static void refused(const char *yaml, const char *want)
+{
+	struct policy *p;
+	char *d = NULL;
+
+	cr_assert_null(plan(yaml, &p, &d), "%s", yaml);
+	cr_assert(strstr(d, want), "%s: got '%s', want '%s'", yaml, d, want);
+	free(d);
+}
+
+Test(policy, conjunctions_the_kernel_decides, .fini = fini)
+{
+	kernel(RULE("evt.type = execve and proc.exepath = /tmp/x", "kill"));
+	kernel(
+	    RULE("evt.type = execve and proc.exepath startswith /tmp/ and proc.name = x", "kill"));
+	kernel(RULE("evt.type = execve and proc.exepath pmatch (/opt/bad) and not proc.exepath in "
+		    "(/opt/bad/ok)",
+		    "kill"));
+	kernel(RULE("evt.type in (open, openat, openat2) and fd.name = /etc/shadow and "
+		    "evt.is_open_read = true",
+		    "kill"));
+	kernel(RULE("evt.type = openat and (fd.name startswith /srv/ or fd.name = /etc/x) and "
+		    "not proc.name in (backup, rsync)",
+		    "kill"));
+	kernel(RULE("evt.type = ptrace and proc.name = gdb", "kill"));
+	kernel(RULE("evt.type = connect and fd.rport = 4444", "deny"));
+	kernel(RULE("evt.type in (sendto, sendmsg) and fd.rnet = 10.0.0.0/8 and fd.l4proto = udp",
+		    "deny"));
+	kernel(RULE("evt.type = bind and fd.sport in (23, 2323)", "deny"));
+}
+
+Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
+{
+	user(RULE("evt.type = execve and proc.cmdline contains xmrig", "kill"),
+	     "'contains' on proc.cmdline");
+	user(RULE("evt.type = execve and (proc.name = a or proc.exepath = /b)", "kill"),
+	     "'or' across fields");
+	user(RULE("proc.name = a", "kill"), "does not name its event types");
+	user(RULE("evt.type in (execve, openat) and proc.name = a", "kill"),
+	     "event types of different kinds");
+	user(RULE("evt.type = openat and proc.exepath = /bin/cat", "kill"),
+	     "proc.exepath is not known to the kernel at this event");
+	user(RULE("evt.type = connect and fd.rport = 4444", "kill"), "proc.name alone");
+}
+
+Test(policy, a_deny_the_kernel_cannot_do_is_refused_at_its_place, .fini = fini)
+{
+	refused(RULE("evt.type = openat and fd.name = /etc/shadow", "deny"),
+		"p.yaml:6:13: error: rule 'r': deny is not possible for openat on this kernel: "
+		"use kill");
+	refused(RULE("evt.type = connect and proc.cmdline contains curl", "deny"),
+		"p.yaml:6:13: error: rule 'r': deny is decided in the kernel");
+	refused(RULE("evt.type = execve and proc.name = nc", "deny"),
+		"deny is not possible for execve on this kernel: use kill");
+}
+
+Test(policy, monitor_mode_and_the_rule_key)
+{
+	struct policy_opts po = {.mode = RESPOND_MONITOR};
+	struct rule_engine *e = engine(
+	    RULE("evt.type = execve and proc.name = a",
+		 "kill") "  mode: enforce\n"
+			 "- rule: s\n  desc: d\n  condition: evt.type = execve and proc.name = b\n"
+			 "  output: o\n  priority: WARNING\n  actions: [kill]\n");
+	struct policy *p = policy__new(e, &po, stderr);
+
+	cr_assert_not_null(p);
+	cr_assert_eq(policy__n_rules(p), 2);
+	cr_assert_not(policy__rule(p, 0)->monitor, "the rule's mode: enforce wins");
+	cr_assert(policy__rule(p, 1)->monitor, "the agent's monitor mode");
+	policy__free(p);
+	rule_engine__free(e);
+}
