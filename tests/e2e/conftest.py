@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -41,6 +42,43 @@ def helper(name):
     path = os.path.join(HELPERS, name)
     assert os.access(path, os.X_OK), f"{path} missing: run 'make e2e' (it builds the helpers)"
     return path
+
+
+def in_child(fn, *args, **kwargs):
+    """Runs fn in a forked child and returns (errno of the OSError it raised or 0, the
+    child's pid). vigil never acts on its own parents, and the test process started the
+    agent: what a rule should act on has to be done by another process."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            fn(*args, **kwargs)
+        except OSError as e:
+            code = e.errno or 255
+        except BaseException:
+            code = 254
+        os.write(wfd, code.to_bytes(2, "little"))
+        os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    assert len(data) == 2, "the child died before it reported"
+    code = int.from_bytes(data, "little")
+    assert code != 254, "the child failed other than with an OSError"
+    return code, pid
+
+
+def bind_errno(family, kind, host, port):
+    """0, or the errno of a bind, done by a child process."""
+    def op():
+        s = socket.socket(family, kind)
+        try:
+            s.bind((host, port))
+        finally:
+            s.close()
+    return in_child(op)[0]
 
 
 def raw(s):

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import conftest
 from conftest import Vigil
 
 RULES = """
@@ -96,19 +97,21 @@ def test_tcp_connect_denied_by_rule(agent):
     lo.listen(8)
     ls.setblocking(False)
     try:
-        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        with pytest.raises(PermissionError) as e:
-            c.connect(("127.0.0.1", p["tcp"]))
-        assert e.value.errno == errno.EPERM
-        c.close()
+        def connect(port):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                c.connect(("127.0.0.1", port))
+            finally:
+                c.close()
+
+        err, pid = conftest.in_child(connect, p["tcp"])
+        assert err == errno.EPERM
         time.sleep(0.2)
         with pytest.raises(BlockingIOError):
             ls.accept()
-        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        c.connect(("127.0.0.1", p["other"]))
-        c.close()
+        assert conftest.in_child(connect, p["other"])[0] == 0
         al = v.wait_alert(lambda a: a["rule"] == f"Deny connect {p['tcp']}")
-        assert al["output_fields"]["proc.pid"] == os.getpid()
+        assert al["output_fields"]["fd.rport"] == p["tcp"] and pid
         assert_taken_in_kernel(al)
     finally:
         ls.close()
@@ -121,11 +124,14 @@ def test_udp_sendto_denied_by_rule(agent):
     r.bind(("127.0.0.1", p["udp"]))
     r.setblocking(False)
     try:
-        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        with pytest.raises(PermissionError) as e:
-            c.sendto(b"ping", ("127.0.0.1", p["udp"]))
-        assert e.value.errno == errno.EPERM
-        c.close()
+        def send():
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                c.sendto(b"ping", ("127.0.0.1", p["udp"]))
+            finally:
+                c.close()
+
+        assert conftest.in_child(send)[0] == errno.EPERM
         time.sleep(0.2)
         with pytest.raises(BlockingIOError):
             r.recvfrom(100)
@@ -137,11 +143,8 @@ def test_udp_sendto_denied_by_rule(agent):
 
 def test_bind_denied_by_rule(agent):
     v, p = agent
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    with pytest.raises(PermissionError) as e:
-        s.bind(("127.0.0.1", p["bind"]))
-    assert e.value.errno == errno.EPERM
-    s.close()
+    assert conftest.bind_errno(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1",
+                               p["bind"]) == errno.EPERM
     al = v.wait_alert(lambda a: a["rule"] == f"Deny bind {p['bind']}")
     assert_taken_in_kernel(al)
 

@@ -20,6 +20,8 @@ import time
 
 import pytest
 
+import conftest
+
 from conftest import Vigil
 from servers import WebhookReceiver, wait_until
 
@@ -156,30 +158,29 @@ def nothing_pending(s, what):
 
 
 def tcp_connect(port, family=socket.AF_INET, host="127.0.0.1"):
-    """0, or the errno of a failed connect."""
-    c = socket.socket(family, socket.SOCK_STREAM)
-    c.settimeout(5)
-    try:
-        c.connect((host, port))
-        return 0
-    except OSError as e:
-        return e.errno
-    finally:
-        c.close()
+    """0, or the errno of a failed connect, made by a child (vigil spares its parents)."""
+    def op():
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.settimeout(5)
+        try:
+            c.connect((host, port))
+        finally:
+            c.close()
+    return conftest.in_child(op)[0]
 
 
 def udp_sendto(port, family=socket.AF_INET, host="127.0.0.1", use_sendmsg=False):
-    c = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        if use_sendmsg:
-            c.sendmsg([b"ping"], [], 0, (host, port))
-        else:
-            c.sendto(b"ping", (host, port))
-        return 0
-    except OSError as e:
-        return e.errno
-    finally:
-        c.close()
+    """0, or the errno of a failed send, made by a child."""
+    def op():
+        c = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            if use_sendmsg:
+                c.sendmsg([b"ping"], [], 0, (host, port))
+            else:
+                c.sendto(b"ping", (host, port))
+        finally:
+            c.close()
+    return conftest.in_child(op)[0]
 
 
 @pytest.fixture(scope="module")
@@ -274,14 +275,8 @@ def test_bind_to_denied_port_fails_with_eperm(maps):
     for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET, "0.0.0.0"),
                          (socket.AF_INET6, "::1"), (socket.AF_INET6, "::")):
         for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-            s = socket.socket(family, kind)
-            with pytest.raises(PermissionError) as e:
-                s.bind((host, denied))
-            assert e.value.errno == errno.EPERM
-            s.close()
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", other))
-    s.close()
+            assert conftest.bind_errno(family, kind, host, denied) == errno.EPERM
+    assert conftest.bind_errno(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1", other) == 0
 
 
 def test_monitor_mode_rules_let_the_calls_through(maps):
@@ -302,9 +297,7 @@ def test_monitor_mode_rules_let_the_calls_through(maps):
         assert udp_sendto(udp) == 0
         time.sleep(0.1)
         assert ru.recvfrom(100)[0] == b"ping"
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", bport))
-        s.close()
+        assert conftest.bind_errno(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1", bport) == 0
         # matched and reported all the same
         assert maps.actions_sent() - before == 3
     finally:
