@@ -37,31 +37,32 @@
 #include "events/record.h"
 
 struct agent {
-	const struct agent_opts *opts;	/* settings */
-	struct sensors *sensors;	/* BPF sensors */
-	struct ring_buffer *rb;		/* reader of the events ring */
-	struct proctable *procs;	/* known processes */
-	struct json_buf out;		/* rendering buffer, reused */
-	struct pipeline pipe;		/* table, rules, display of each record */
-	struct recorder *rec;		/* --record, NULL when not recording */
-	uint64_t rec_errors;		/* records not written to the recording */
-	uint64_t out_errors;		/* events not written to stdout */
-	const struct proc_info **anc;	/* ancestry scratch, ancestry_max entries */
-	struct proctable_stats ps_told; /* process table counts the metrics have */
-	struct detect *detect;		/* the rules; NULL with --no-rules */
-	struct outputs *outputs;	/* alert sinks */
-	struct metrics *metrics;	/* /metrics, /healthz; NULL when disabled */
-	int inotify_fd;			/* watches the rule files' directories, -1 none */
-	struct policy_opts popts;	/* mode, allowlists, rate limit */
-	uint64_t *allow_cgroups;	/* popts.allow_cgroups, owned */
-	struct policy *pol;		/* the plan of the running rules' actions */
-	struct policy *pending;		/* the plan of rules being loaded */
-	unsigned gen;			/* generation of pol in the kernel */
-	struct respond *resp;		/* carries out and logs actions */
-	struct control *control;	/* the control socket; NULL: none */
-	const char *mode;		/* "enforce" or "monitor", as status reports it */
-	uint64_t started_ns;		/* CLOCK_MONOTONIC at start, for the uptime */
-	char hostname[256];		/* this machine, for alerts */
+	const struct agent_opts *opts;	     /* settings */
+	struct sensors *sensors;	     /* BPF sensors */
+	struct ring_buffer *rb;		     /* reader of the events ring */
+	struct proctable *procs;	     /* known processes */
+	struct json_buf out;		     /* rendering buffer, reused */
+	struct pipeline pipe;		     /* table, rules, display of each record */
+	struct recorder *rec;		     /* --record, NULL when not recording */
+	uint64_t rec_errors;		     /* records not written to the recording */
+	uint64_t out_errors;		     /* events not written to stdout */
+	const struct proc_info **anc;	     /* ancestry scratch, ancestry_max entries */
+	struct proctable_stats ps_told;	     /* process table counts the metrics have */
+	struct detect *detect;		     /* the rules; NULL with --no-rules */
+	struct outputs *outputs;	     /* alert sinks */
+	struct metrics *metrics;	     /* /metrics, /healthz; NULL when disabled */
+	int inotify_fd;			     /* watches the rule files' directories, -1 none */
+	struct policy_opts popts;	     /* mode, allowlists, rate limit */
+	uint64_t *allow_cgroups;	     /* popts.allow_cgroups, owned */
+	struct policy *pol;		     /* the plan of the running rules' actions */
+	struct policy *pending;		     /* the plan of rules being loaded */
+	unsigned gen;			     /* generation of pol in the kernel */
+	struct respond *resp;		     /* carries out and logs actions */
+	struct metric_family *actions_total; /* vigil_actions_total; NULL: no metrics */
+	struct control *control;	     /* the control socket; NULL: none */
+	const char *mode;		     /* "enforce" or "monitor", as status reports it */
+	uint64_t started_ns;		     /* CLOCK_MONOTONIC at start, for the uptime */
+	char hostname[256];		     /* this machine, for alerts */
 };
 
 /* The settings no flag sets; the flags' defaults are in the option table (main.c). */
@@ -123,6 +124,11 @@ static void on_alert(void *arg, const struct detect_alert *al)
 	if (pr && a->resp) {
 		out.n_actions = respond__act(a->resp, pr, al->ev, al->output, acts);
 		out.actions = acts;
+		for (size_t i = 0; a->actions_total && i < out.n_actions; i++)
+			metric__inc(metric_family__series(
+			    a->actions_total,
+			    (const char *const[]){acts[i].kind, acts[i].where,
+						  respond_result_label(&acts[i])}));
 	}
 	if (outputs__emit(a->outputs, &out))
 		a->out_errors++;
@@ -218,12 +224,12 @@ static int apply_filter(struct agent *a)
 }
 
 /* detect's check: plans the new rules' actions; a rule that cannot act refuses the set. */
-static int plan_actions(void *arg, const struct rule_engine *e)
+static int plan_actions(void *arg, const struct rule_engine *e, FILE *diag)
 {
 	struct agent *a = arg;
 
 	policy__free(a->pending);
-	a->pending = policy__new(e, &a->popts, stderr);
+	a->pending = policy__new(e, &a->popts, diag);
 	return a->pending ? 0 : -errno;
 }
 
@@ -534,6 +540,46 @@ static int control_status(void *arg, struct json_buf *j)
 		json_kv_uint(j, "reload_errors", ds.reload_errors);
 		json_kv_uint(j, "evaluated", ds.evaluated);
 		json_kv_uint(j, "alerts", ds.alerts);
+	}
+	json_obj_end(j);
+	json_key(j, "enforcement");
+	json_obj_begin(j);
+	{
+		struct respond_stats rs = {0};
+		size_t kern = 0, user = 0;
+		char where[320];
+
+		json_key(j, "rules");
+		json_arr_begin(j);
+		for (size_t i = 0; a->pol && i < policy__n_rules(a->pol); i++) {
+			const struct policy_rule *r = policy__rule(a->pol, i);
+
+			kern += r->where == POLICY_KERNEL;
+			user += r->where == POLICY_USER;
+			json_obj_begin(j);
+			json_key(j, "rule");
+			json_str(j, r->info->name);
+			json_key(j, "actions");
+			json_str(j, r->kill && r->deny ? "kill, deny" : r->kill ? "kill" : "deny");
+			json_key(j, "where");
+			json_str(j, policy_rule__where(r, where, sizeof(where)));
+			json_key(j, "monitor");
+			json_bool(j, r->monitor);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		json_kv_uint(j, "in_kernel", kern);
+		json_kv_uint(j, "in_user_space", user);
+		json_kv_uint(j, "generation", a->gen);
+		if (a->resp)
+			respond__stats(a->resp, &rs);
+		json_kv_uint(j, "kill_taken", rs.taken[0][0] + rs.taken[0][1]);
+		json_kv_uint(j, "deny_taken", rs.taken[1][0] + rs.taken[1][1]);
+		json_kv_uint(j, "not_taken",
+			     rs.not_taken[0][0] + rs.not_taken[0][1] + rs.not_taken[1][0] +
+				 rs.not_taken[1][1]);
+		json_kv_uint(j, "kernel_reports", rs.kernel_reports);
+		json_kv_uint(j, "kernel_reports_unmatched", rs.kernel_unmatched);
 	}
 	json_obj_end(j);
 	json_key(j, "rule_files");
@@ -879,6 +925,18 @@ int agent_run(const struct agent_opts *opts)
 		ret = metrics__serve(a.metrics, opts->cfg->metrics.listen, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "vigil: %s\n", err);
+			goto err_unload;
+		}
+	}
+	if (a.metrics) {
+		a.actions_total =
+		    metrics__family(a.metrics, METRIC_COUNTER, "vigil_actions_total",
+				    "actions of rules that fired, by action, where it ran and its "
+				    "result (taken, or "
+				    "why not)",
+				    (const char *const[]){"action", "where", "result", NULL});
+		if (!a.actions_total) {
+			ret = -ENOMEM;
 			goto err_unload;
 		}
 	}

@@ -264,6 +264,31 @@ out:
 	return ret;
 }
 
+/*
+ * What `vigil run` checks after the language: whether the rules' actions can be
+ * carried out here (a deny the kernel cannot do is an error). Errors on stdout, as
+ * rule_engine__check prints them; returns how many files failed (0 or 1).
+ */
+static int check_actions(const struct rule_engine_opts *eo, char **files, int n)
+{
+	struct policy_opts po = {.mode = RESPOND_ENFORCE};
+	struct rule_engine *e = rule_engine__new(eo);
+	struct policy *p;
+	int ret = 0;
+
+	if (!e)
+		return 1;
+	for (int i = 0; i < n && !ret; i++)
+		ret = rule_engine__load_file(e, files[i]);
+	if (!ret)
+		ret = rule_engine__compile(e);
+	p = ret ? NULL : policy__new(e, &po, stdout);
+	ret = !p;
+	policy__free(p);
+	rule_engine__free(e);
+	return ret;
+}
+
 /* vigil rules check FILE... | vigil rules list [FILE...] */
 static int cmd_rules(int argc, char **argv)
 {
@@ -283,6 +308,8 @@ static int cmd_rules(int argc, char **argv)
 			fprintf(stderr, "vigil rules check: %s\n", strerror(-n));
 			return 1;
 		}
+		if (n == 0)
+			n = check_actions(&eo, argv + 2, argc - 2);
 		if (n == 0)
 			printf("%d file(s) OK\n", argc - 2);
 		return n ? 1 : 0;

@@ -121,7 +121,7 @@ static struct rule_engine *build(const struct detect_opts *o, FILE *diag)
 		ret = rule_engine__compile(e);
 	rule_engine__print_diags(e, diag);
 	if (!ret && o->check)
-		ret = o->check(o->arg, e);
+		ret = o->check(o->arg, e, diag);
 	if (ret) {
 		rule_engine__free(e);
 		return NULL;

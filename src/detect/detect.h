@@ -41,9 +41,10 @@ struct detect_opts {
 	bool unknown_field_warn;  /* a rule with an unknown field is disabled, not an error */
 	detect_alert_fn on_alert; /* called for each alert */
 	void *arg;		  /* passed to on_alert and check */
-	/* Called with each newly compiled set before it is used (its actions planned);
-	 * nonzero refuses the set, as a compile error would. NULL: none. */
-	int (*check)(void *arg, const struct rule_engine *e);
+	/* Called with each newly compiled set before it is used (its actions planned),
+	 * with where its diagnostics go; nonzero refuses the set, as a compile error
+	 * would. NULL: none. */
+	int (*check)(void *arg, const struct rule_engine *e, FILE *diag);
 };
 
 struct detect_stats {

@@ -373,3 +373,22 @@ void respond__stats(const struct respond *r, struct respond_stats *out)
 {
 	*out = r->st;
 }
+
+const char *respond_result_label(const struct alert_action *a)
+{
+	static const struct {
+		const char *reason, *label;
+	} map[] = {
+	    {"monitor mode", "monitor"},	  {"pid 1", "pid1"},
+	    {"kernel thread", "kernel_thread"},	  {"vigil or its parent", "self"},
+	    {"allowlisted", "allowlisted"},	  {"rate limit", "rate_limit"},
+	    {"the process had exited", "exited"}, {"the kernel did not match this event", "missed"},
+	};
+
+	if (a->taken)
+		return "taken";
+	for (size_t i = 0; a->reason && i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(a->reason, map[i].reason))
+			return map[i].label;
+	return "error";
+}

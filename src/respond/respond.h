@@ -72,6 +72,10 @@ void respond__on_kernel(struct respond *r, const struct vg_action *a);
 size_t respond__act(struct respond *r, const struct policy_rule *pr, const struct event *ev,
 		    const char *output, struct alert_action *out);
 
+/* The metrics label of an action's result: "taken", "monitor", "pid1", "kernel_thread",
+ * "self", "allowlisted", "rate_limit", "exited", "missed" or "error". */
+const char *respond_result_label(const struct alert_action *a);
+
 /* The last n records, newest first, as a JSON array. */
 void respond__recent_json(const struct respond *r, size_t n, struct json_buf *j);
 void respond__stats(const struct respond *r, struct respond_stats *out);

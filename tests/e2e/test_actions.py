@@ -26,6 +26,12 @@ RULES = """
   output: "test secret read by %proc.name"
   priority: CRITICAL
   actions: [kill]
+- rule: test kill parent read
+  desc: the agent's parent (this test process) opening a file
+  condition: evt.type in (open, openat, openat2) and fd.name = {d}/parent-file
+  output: "test parent read by %proc.name"
+  priority: CRITICAL
+  actions: [kill]
 - rule: test kill by cmdline
   desc: user space decides this one (contains)
   condition: evt.type = execve and proc.cmdline contains zz-vigil-kill-mark
@@ -112,6 +118,16 @@ def test_allowlisted_exe_is_never_acted_on(enforcing):
                   lambda a: a["output_fields"]["proc.exepath"].endswith("/bin/allowed"),
                   "allowlisted exec alert")
     assert act["taken"] is False and act["reason"] == "allowlisted", act
+
+
+def test_the_agents_parent_is_never_acted_on(enforcing):
+    v, d = enforcing
+    # this process started the agent: a rule matching what it does alerts, never kills
+    with open(os.path.join(d, "parent-file"), "w") as f:
+        f.write("x")
+    act = _action(v, "test kill parent read", lambda a: True, "parent open alert")
+    assert act["taken"] is False and act["reason"] == "vigil or its parent", act
+    assert act["where"] == "kernel"
 
 
 def test_reading_the_protected_file_dies_before_a_byte_is_read(enforcing):
@@ -225,6 +241,19 @@ def test_reload_from_a_kill_rule_to_none_and_200_reloads_never_let_it_run():
             t.join()
         assert tries[0] > 0
         assert ran == [], f"the protected binary ran {len(ran)} times out of {tries[0]}"
+
+        # a deny the kernel cannot carry out: refused at its place, the old rules stay
+        with open(rules + ".new", "w") as f:
+            f.write(QUIET.format(d=d) + "  actions: [deny]\n")
+        os.chmod(rules + ".new", 0o644)
+        os.rename(rules + ".new", rules)
+        r = subprocess.run([conftest.VIGIL, "reload", "--socket", v.control_socket],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert f"{rules}:7:13: error: rule 'test quiet': deny is not possible for execve on " \
+               "this kernel: use kill" in r.stdout + r.stderr
+        r = subprocess.run([evil, os.path.join(d, "marker-refused")])
+        assert r.returncode == -signal.SIGKILL, "the old kill rule is no longer in force"
 
         # the same rule without actions: it runs again, with no restart
         with open(rules + ".new", "w") as f:
