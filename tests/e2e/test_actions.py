@@ -146,6 +146,16 @@ def test_a_relative_path_to_the_protected_file_is_killed_as_well(enforcing):
     assert r.returncode == -signal.SIGKILL and r.stdout == b""
 
 
+@pytest.mark.parametrize("mode", [[], ["--async"], ["--sqpoll"]],
+                         ids=["inline", "io-wq", "sqpoll"])
+def test_an_io_uring_open_of_the_protected_file_is_killed_too(enforcing, mode):
+    v, d = enforcing
+    r = subprocess.run([conftest.helper("uring_probe"), *mode, "open",
+                        os.path.join(d, "secret"), "0", "0"], capture_output=True, text=True)
+    assert r.returncode == -signal.SIGKILL, r.stdout + r.stderr
+    assert '"op": "open"' not in r.stdout, "the open completed and was reported to the process"
+
+
 def test_writing_is_not_reading(enforcing):
     v, d = enforcing
     with open(os.path.join(d, "secret"), "a") as f:  # O_WRONLY: not a read
