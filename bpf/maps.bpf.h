@@ -257,6 +257,14 @@ VG_SHARED struct {
 	__type(value, __u32);
 } enf_safe SEC(".maps");
 
+/* tgid -> its exe tests (struct vg_enf_proc), set at exec, copied at fork */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct vg_enf_proc);
+} enf_procs SEC(".maps");
+
 /* cgroup id -> 1: allowlisted cgroups */
 VG_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -59,6 +59,21 @@ static __always_inline __u64 enf_path_mask(__u32 gen, __u32 cls, const char *pat
 	return (pos | free) & ~neg;
 }
 
+/*
+ * The rules of exe_tested the process's exe satisfies, as worked out at its exec
+ * (enf_procs); none when they are not known for generation gen: user space decides
+ * those rules for it.
+ */
+static __always_inline __u64 enf_proc_mask(__u32 gen, __u32 tgid, const struct vg_enf_gen *g)
+{
+	struct vg_enf_proc *p = bpf_map_lookup_elem(&enf_procs, &tgid);
+
+	gen &= 1;
+	if (!p || !(p->known & (1u << gen)))
+		return ~g->exe_tested;
+	return (p->pos[gen] | g->exe_free) & ~p->neg[gen];
+}
+
 /* Whether the path is on the allowlist of exe paths (generation gen). */
 static __always_inline bool enf_path_allowed(__u32 gen, const char *path, __u32 len)
 {
@@ -258,6 +273,8 @@ enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, co
 		return 0;
 	mask &= ENF_IN_CLS(what) ? enf_path_mask(gen, ENF_IN_CLS(what), path, len, g->path_free)
 				 : g->path_free;
+	if (mask & g->exe_tested)
+		mask &= enf_proc_mask(gen, h->pid, g);
 	if (!mask)
 		return 0;
 

@@ -175,6 +175,18 @@ static __always_inline void exec_enforce(struct vg_exec *e, char *ev)
 	} else if (safe && *safe == VG_SAFE_ALLOWLISTED) {
 		bpf_map_delete_elem(&enf_safe, &tgid);
 	}
+	/* the exe tests of the rules on this process's later calls, for the plan in force */
+	{
+		__u32 gen = st->gen & 1;
+		struct vg_enf_proc pe = {.known = 1u << gen};
+		__u64 m = enf_path_mask(gen, VG_ENF_PATH_PROC, exe, e->exe.len, 0);
+		__u64 all = enf_path_mask(gen, VG_ENF_PATH_PROC, exe, e->exe.len, ~0ull);
+
+		/* (pos | 0) & ~neg and (pos | ~0) & ~neg: pos and neg apart */
+		pe.neg[gen] = ~all;
+		pe.pos[gen] = m;
+		bpf_map_update_elem(&enf_procs, &tgid, &pe, BPF_ANY);
+	}
 	enforce_kill(&e->hdr, exe, e->exe.len, VG_ENF_PATH_EXE | ENF_IN_CODE(VG_SYS_EXECVE), NULL);
 }
 
@@ -300,8 +312,13 @@ int BPF_PROG(vg_fork, struct task_struct *parent, struct task_struct *child)
 		/* a new process keeps its parent's place on the allowlist (not vigil's own) */
 		__u32 *safe = bpf_map_lookup_elem(&enf_safe, &e->hdr.pid);
 
+		struct vg_enf_proc *pe = bpf_map_lookup_elem(&enf_procs, &e->hdr.pid);
+
 		if (safe && *safe == VG_SAFE_ALLOWLISTED)
 			bpf_map_update_elem(&enf_safe, &e->child_pid, safe, BPF_ANY);
+		/* the child runs the same exe until it execs */
+		if (pe)
+			bpf_map_update_elem(&enf_procs, &e->child_pid, pe, BPF_ANY);
 	}
 	submit(ev, sizeof(*e), false);
 	return 0;
@@ -330,6 +347,7 @@ int vg_exit(void *ctx)
 
 		if (safe && *safe == VG_SAFE_ALLOWLISTED)
 			bpf_map_delete_elem(&enf_safe, &e->hdr.pid);
+		bpf_map_delete_elem(&enf_procs, &e->hdr.pid);
 	}
 	submit(ev, sizeof(*e), false);
 	return 0;

@@ -377,7 +377,10 @@ struct vg_cgroup_key {
  *   & (addr.pos | addr_free) & ~addr.neg         (the peer address; the local one for bind)
  *   & (write or ~need_write) & (read or ~need_read)   (open flags)
  *   & (tcp or ~need_tcp) & (udp or ~need_udp)    (the socket's protocol)
- * where a missing lookup gives pos = neg = 0.
+ *   & (proc.pos | exe_free) & ~proc.neg          (the process's exe, at events other than
+ *                                                 exec: enf_procs, worked out at its exec)
+ * where a missing lookup gives pos = neg = 0; a process whose exe bits are not known
+ * for the generation (exe_tested) is left to user space.
  */
 #define VG_ENF_RULES 64
 
@@ -400,6 +403,8 @@ struct vg_enf_gen {
 	__u64 kill;	  /* rules whose action is kill */
 	__u64 deny;	  /* rules whose action is deny */
 	__u64 rate;	  /* rules with a rate limit (vg_enf_rule.per_sec) */
+	__u64 exe_free;	  /* rules without a positive test of the process's exe */
+	__u64 exe_tested; /* rules with a test of the process's exe at other events than exec */
 };
 
 /* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
@@ -434,6 +439,8 @@ enum vg_enf_path_class {
 	VG_ENF_PATH_EXE = 1,   /* the exe path, at exec */
 	VG_ENF_PATH_FILE = 2,  /* a file's resolved path, at open and the other file calls */
 	VG_ENF_PATH_ALLOW = 3, /* the global allowlist of exe paths (bits unused: any entry) */
+	VG_ENF_PATH_PROC = 4,  /* the exe path, at exec, for the rules on the process's later
+				* calls (enf_procs) */
 };
 
 #define VG_ENF_PATH_MAX 250 /* bytes of a path the enforcement trie sees */
@@ -499,6 +506,17 @@ struct vg_action {
 	__u16 event_type;  /* enum vg_type of the record it concerns */
 };
 
+/*
+ * enf_procs, keyed by tgid: the process's exe tests, worked out at its exec for both
+ * generations (user space writes them for processes that exec'd before a plan).
+ */
+struct vg_enf_proc {
+	__u64 pos[2]; /* per generation: exe tests met */
+	__u64 neg[2]; /* per generation: exe exclusions met */
+	__u32 known;  /* bit g: pos[g] and neg[g] are worked out */
+	__u32 pad;    /* zero */
+};
+
 /* The safety map's values (enf_safe, keyed by tgid). */
 enum vg_enf_safe {
 	VG_SAFE_SELF = 1,	 /* vigil or one of its parents */
@@ -524,7 +542,8 @@ _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
-_Static_assert(sizeof(struct vg_enf_gen) == 96, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 112, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_proc) == 40, "vg_enf_proc ABI");
 _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");
 _Static_assert(sizeof(struct vg_action) == 136, "vg_action ABI");

@@ -233,6 +233,29 @@ static int plan_actions(void *arg, const struct rule_engine *e, FILE *diag)
 	return a->pending ? 0 : -errno;
 }
 
+struct each_proc_ctx {
+	void (*fn)(void *ctx, uint32_t tgid, const char *exe);
+	void *ctx;
+};
+
+static void each_proc_one(void *arg, const struct proc_info *p)
+{
+	struct each_proc_ctx *c = arg;
+
+	if (!p->exit_ns)
+		c->fn(c->ctx, p->pid, p->exe);
+}
+
+/* The live processes the table knows, with their exe (policy_procs_fn). */
+static void each_proc(void *arg, void (*fn)(void *ctx, uint32_t tgid, const char *exe), void *ctx)
+{
+	struct agent *a = arg;
+	struct each_proc_ctx c = {fn, ctx};
+
+	if (a->procs)
+		proctable__foreach(a->procs, each_proc_one, &c);
+}
+
 /* Puts the pending plan in force, in the kernel too; the old one stays on failure. */
 static void enforce(struct agent *a)
 {
@@ -243,7 +266,7 @@ static void enforce(struct agent *a)
 		return;
 	if (a->sensors) {
 		sensors__enforce_maps(a->sensors, &m);
-		ret = policy__write(a->pending, &m, a->pol ? !a->gen : 0);
+		ret = policy__write(a->pending, &m, a->pol ? !a->gen : 0, each_proc, a);
 		if (ret) {
 			fprintf(
 			    stderr,
@@ -985,6 +1008,17 @@ int agent_run(const struct agent_opts *opts)
 	a.pipe.arg = &a;
 	a.pipe.on_action = on_action;
 	seeded = proctable__seed(a.procs, "/proc");
+	/* the exe tests of the processes running before the plan (later ones: at their exec) */
+	if (a.pol && a.sensors) {
+		struct enforce_maps m;
+
+		sensors__enforce_maps(a.sensors, &m);
+		ret = policy__write_procs(a.pol, &m, a.gen, each_proc, &a);
+		if (ret)
+			fprintf(stderr, "vigil: writing the processes' exe tests: %s\n",
+				strerror(-ret));
+		ret = 0;
+	}
 	if (seeded < 0)
 		fprintf(stderr, "vigil: warning: cannot read /proc: %s\n", strerror(-seeded));
 	if (opts->record) {

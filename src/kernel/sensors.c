@@ -331,6 +331,7 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out)
 	out->addrs = bpf_map__fd(s->skel->maps.enf_addrs);
 	out->safe = bpf_map__fd(s->skel->maps.enf_safe);
 	out->safe_cgroups = bpf_map__fd(s->skel->maps.enf_safe_cgroups);
+	out->procs = bpf_map__fd(s->skel->maps.enf_procs);
 }
 
 int sensors__counters(const struct sensors *s, struct vg_counters *out)

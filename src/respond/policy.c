@@ -164,7 +164,8 @@ struct lower {
 	bool kill; /* the rule's kernel action is kill (else deny) */
 	int bit;
 	uint64_t b; /* 1 << bit */
-	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos;
+	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos, has_exe_pos;
+	bool exe_tested; /* a test of the process's exe at another event than exec */
 	bool need_write, need_read, need_tcp, need_udp;
 };
 
@@ -222,6 +223,24 @@ static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 				return "out of memory";
 		for (size_t i = 0; i < a->n_prefix; i++)
 			if (add_str(p, cls, true, a->negated, l->bit, a->prefix[i].ptr,
+				    a->prefix[i].len))
+				return "out of memory";
+		return NULL;
+	}
+	if (l->cls != PC_EXEC && !strcmp(f, "proc.exepath")) {
+		/* worked out at the process's exec, looked up at its later calls */
+		if (!str_atom_ok(a, VG_ENF_PATH_MAX, &why))
+			return why;
+		if (pos && l->has_exe_pos)
+			return "two tests of proc.exepath";
+		l->has_exe_pos |= pos;
+		l->exe_tested = true;
+		for (size_t i = 0; i < a->n_exact; i++)
+			if (add_str(p, VG_ENF_PATH_PROC, false, a->negated, l->bit, a->exact[i].ptr,
+				    a->exact[i].len))
+				return "out of memory";
+		for (size_t i = 0; i < a->n_prefix; i++)
+			if (add_str(p, VG_ENF_PATH_PROC, true, a->negated, l->bit, a->prefix[i].ptr,
 				    a->prefix[i].len))
 				return "out of memory";
 		return NULL;
@@ -442,6 +461,10 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		p->gen.port_free |= l.b;
 	if (!l.has_addr_pos)
 		p->gen.addr_free |= l.b;
+	if (!l.has_exe_pos)
+		p->gen.exe_free |= l.b;
+	if (l.exe_tested)
+		p->gen.exe_tested |= l.b;
 	if (l.need_write)
 		p->gen.need_write |= l.b;
 	if (l.need_read)
@@ -743,7 +766,75 @@ static int clear_all(const struct policy *p, const struct enforce_maps *m, unsig
 	return ret;
 }
 
-int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen)
+/* The exe tests of class VG_ENF_PATH_PROC an exe meets, as the kernel's trie says. */
+static void exe_bits(const struct policy *p, const char *exe, uint64_t *pos, uint64_t *neg)
+{
+	size_t n = strlen(exe);
+
+	*pos = *neg = 0;
+	for (size_t i = 0; i < p->n_strs; i++) {
+		const struct pstr *x = &p->strs[i];
+		bool hit;
+
+		if (x->cls != VG_ENF_PATH_PROC)
+			continue;
+		hit = x->prefix ? n >= x->n && !memcmp(exe, x->s, x->n)
+				: n == x->n && !memcmp(exe, x->s, n);
+		if (hit && x->neg)
+			*neg |= 1ull << x->bit;
+		else if (hit)
+			*pos |= 1ull << x->bit;
+	}
+}
+
+struct procs_ctx {
+	const struct policy *p;
+	int fd;
+	unsigned gen;
+	int ret;
+};
+
+static void write_proc(void *arg, uint32_t tgid, const char *exe)
+{
+	struct procs_ctx *c = arg;
+	struct vg_enf_proc e = {0};
+	uint64_t pos, neg;
+
+	if (!exe || !*exe)
+		return;
+	bpf_map_lookup_elem(c->fd, &tgid, &e);
+	exe_bits(c->p, exe, &pos, &neg);
+	e.pos[c->gen] = pos;
+	e.neg[c->gen] = neg;
+	e.known |= 1u << c->gen;
+	if (bpf_map_update_elem(c->fd, &tgid, &e, BPF_ANY))
+		c->ret = -errno;
+}
+
+int policy__write_procs(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+			policy_procs_fn procs, void *arg)
+{
+	struct procs_ctx c = {.p = p, .fd = m->procs, .gen = gen & 1};
+	uint32_t key, next, *prev = NULL;
+	struct vg_enf_proc e;
+
+	/* forget the generation's bits everywhere: a process not listed must not keep
+	 * bits of an older plan */
+	while (!bpf_map_get_next_key(c.fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(c.fd, &key, &e) && (e.known & (1u << c.gen))) {
+			e.known &= ~(1u << c.gen);
+			bpf_map_update_elem(c.fd, &key, &e, BPF_EXIST);
+		}
+	}
+	if (procs && p->gen.exe_tested)
+		procs(arg, write_proc, &c);
+	return c.ret;
+}
+
+int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+		  policy_procs_fn procs, void *arg)
 {
 	struct vg_enf_state st = {.gen = gen & 1, .enabled = p->enabled};
 	uint32_t zero = 0;
@@ -761,6 +852,8 @@ int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned
 		ret = write_addrs(p, m->addrs, gen);
 	if (!ret)
 		ret = write_arrays(p, m, gen, false);
+	if (!ret)
+		ret = policy__write_procs(p, m, gen, procs, arg);
 	if (ret) {
 		clear_all(p, m, gen); /* the generation in force was never touched */
 		return ret;

@@ -70,11 +70,25 @@ const struct policy_rule *policy__find(const struct policy *p, size_t rule_idx);
 /* The rule at kernel bit b of the plan, or NULL. */
 const struct policy_rule *policy__by_bit(const struct policy *p, int bit);
 
+/* Calls fn(ctx, tgid, exe) for each live process (the agent's process table). */
+typedef void (*policy_procs_fn)(void *arg, void (*fn)(void *ctx, uint32_t tgid, const char *exe),
+				void *ctx);
+
 /*
- * Writes the plan as generation gen (0 or 1) and makes it the one in force;
- * then removes generation !gen. 0 or -errno (the old generation stays in force).
+ * Writes the plan as generation gen (0 or 1), with the exe tests of the processes
+ * procs lists (NULL: none), and makes it the one in force; then removes generation
+ * !gen. 0 or -errno (the old generation stays in force).
  */
-int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen);
+int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+		  policy_procs_fn procs, void *arg);
+
+/*
+ * Writes generation gen's exe tests of the processes procs lists into enf_procs,
+ * after forgetting gen's for every process (a process not listed is left to user
+ * space for the rules that test the exe). 0 or the last -errno.
+ */
+int policy__write_procs(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+			policy_procs_fn procs, void *arg);
 
 /*
  * Marks in the kernel's safety maps vigil and its parents, the allowlisted cgroups

@@ -26,6 +26,12 @@ RULES = """
   output: "test secret read by %proc.name"
   priority: CRITICAL
   actions: [kill]
+- rule: test kill vault read but by the reader
+  desc: an exception list of exe paths, decided in the kernel from the exe seen at exec
+  condition: evt.type in (open, openat, openat2) and fd.name = {d}/vault and not proc.exepath in ({d}/tools/reader)
+  output: "test vault read by %proc.exepath"
+  priority: CRITICAL
+  actions: [kill]
 - rule: test kill parent read
   desc: the agent's parent (this test process) opening a file
   condition: evt.type in (open, openat, openat2) and fd.name = {d}/parent-file
@@ -54,6 +60,11 @@ def _setup(d):
     os.makedirs(os.path.join(d, "bin"))
     for name in ("evil", "allowed"):
         shutil.copy("/bin/touch", os.path.join(d, "bin", name))
+    os.makedirs(os.path.join(d, "tools"))
+    shutil.copy("/bin/cat", os.path.join(d, "tools", "reader"))
+    os.symlink(os.path.join(d, "tools", "reader"), os.path.join(d, "bin", "reader"))
+    with open(os.path.join(d, "vault"), "w") as f:
+        f.write("vault\n")
     with open(os.path.join(d, "secret"), "w") as f:
         f.write("the secret\n")
     rules = os.path.join(d, "rules.yaml")
@@ -154,6 +165,19 @@ def test_an_io_uring_open_of_the_protected_file_is_killed_too(enforcing, mode):
                         os.path.join(d, "secret"), "0", "0"], capture_output=True, text=True)
     assert r.returncode == -signal.SIGKILL, r.stdout + r.stderr
     assert '"op": "open"' not in r.stdout, "the open completed and was reported to the process"
+
+
+def test_an_exe_exception_is_decided_in_the_kernel(enforcing):
+    v, d = enforcing
+    vault = os.path.join(d, "vault")
+    r = subprocess.run(["cat", vault], capture_output=True)
+    assert r.returncode == -signal.SIGKILL and r.stdout == b""
+    act = _action(v, "test kill vault read but by the reader",
+                  lambda a: a["output_fields"]["proc.exepath"] == "/usr/bin/cat", "vault kill")
+    assert act["taken"] is True and act["where"] == "kernel", act
+    # the excepted program, even run through a symlink: the exe is the resolved file
+    r = subprocess.run([os.path.join(d, "bin", "reader"), vault], capture_output=True)
+    assert r.returncode == 0 and r.stdout == b"vault\n"
 
 
 def test_writing_is_not_reading(enforcing):

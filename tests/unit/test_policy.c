@@ -103,6 +103,13 @@ Test(policy, conjunctions_the_kernel_decides, .fini = fini)
 		    "not proc.name in (backup, rsync)",
 		    "kill"));
 	kernel(RULE("evt.type = ptrace and proc.name = gdb", "kill"));
+	/* the exe at other calls than exec: worked out at the process's exec */
+	kernel(RULE("evt.type = openat and fd.name = /etc/shadow and not proc.exepath in "
+		    "(/usr/sbin/sshd, /usr/bin/passwd)",
+		    "kill"));
+	kernel(RULE("evt.type = connect and fd.rport = 25 and not proc.exepath startswith "
+		    "/usr/sbin/",
+		    "deny"));
 	kernel(RULE("evt.type = connect and fd.rport = 4444", "deny"));
 	kernel(RULE("evt.type in (sendto, sendmsg) and fd.rnet = 10.0.0.0/8 and fd.l4proto = udp",
 		    "deny"));
@@ -118,8 +125,8 @@ Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
 	user(RULE("proc.name = a", "kill"), "does not name its event types");
 	user(RULE("evt.type in (execve, openat) and proc.name = a", "kill"),
 	     "event types of different kinds");
-	user(RULE("evt.type = openat and proc.exepath = /bin/cat", "kill"),
-	     "proc.exepath is not known to the kernel at this event");
+	user(RULE("evt.type = openat and user.name = root", "kill"),
+	     "user.name is not known to the kernel at this event");
 	user(RULE("evt.type = connect and fd.rport = 4444", "kill"), "proc.name alone");
 }
 
