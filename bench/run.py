@@ -1087,7 +1087,12 @@ class Harness:
         report, and how it ended (the signal, or the exit code)."""
         t0 = time.monotonic_ns()
         pid = os.posix_spawn(argv[0], argv, os.environ)
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # an interrupt: the sleep of a missed kill goes too
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
         us = (time.monotonic_ns() - t0) / 1000.0
         return {"pid": pid, "us": round(us, 1),
                 "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
