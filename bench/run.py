@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""run.py - vigil's benchmark harness: overhead, latency, throughput, rule engine
-and memory, side by side with the floor, auditd and bpftrace.
+"""run.py - vigil's benchmark harness: overhead, latency, reaction, throughput, rule
+engine and memory, side by side with the floor, auditd and bpftrace.
 
 Needs root. The workloads and the floor are built by bench/run.sh (bench/bench.mk);
 vigil by the top-level Makefile. Writes bench.json and bench.md into --out.
@@ -9,6 +9,7 @@ docs/BENCH.md says what each condition and each number means.
 Sections (all by default, or a comma list with --only):
   overhead    each workload under each condition, interleaved over --rounds rounds
   latency     syscall -> alert on vigil's stdout, at idle and under the open storm
+  reaction    kill rules: event -> signal, and spawn -> death by SIGKILL, kernel and user
   throughput  events/s into user space with no loss, and what happens above that
   engine      `vigil replay --stats` of a recording, default rules and 10x rules
   memory      vigil's RSS and BPF map memory with many live processes
@@ -38,8 +39,9 @@ BUILD = os.environ.get("VIGIL_BUILD", os.path.join(REPO, "build"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "udp_storm", "mix"]
-CONDITIONS = ["baseline", "floor", "vigil", "vigil_no_prefilter", "auditd", "bpftrace"]
-SECTIONS = ["overhead", "latency", "throughput", "engine", "memory"]
+CONDITIONS = ["baseline", "floor", "vigil", "vigil_enforcing", "vigil_no_prefilter", "auditd",
+              "bpftrace"]
+SECTIONS = ["overhead", "latency", "reaction", "throughput", "engine", "memory"]
 
 # Sizes of everything, full run and the smoke test's tiny one.
 PROFILES = {
@@ -53,6 +55,8 @@ PROFILES = {
         "mix_files": 32,
         "latency_triggers": 3000,
         "latency_interval_us": 500,
+        "reaction_runs": 300,
+        "reaction_user_sleep_s": 10,
         "throughput_seconds": 4.0,
         "throughput_fractions": [0.9, 0.75, 0.5, 0.25],
         "overload_ringbuf": "256K",
@@ -76,6 +80,8 @@ PROFILES = {
         "mix_files": 2,
         "latency_triggers": 20,
         "latency_interval_us": 2000,
+        "reaction_runs": 5,
+        "reaction_user_sleep_s": 10,
         "throughput_seconds": 0.3,
         "throughput_fractions": [0.5],
         "overload_ringbuf": "256K",
@@ -100,6 +106,54 @@ TARGETS = {
     "latency_p99_us": 1000.0,
     "rss_mb": 32.0,
 }
+
+# The vigil_enforcing condition: the default rules plus enforcement rules on each class
+# the kernel decides, none of which the workloads (or anything else on the machine) ever
+# matches: the cost of carrying them, not of acting.
+ENFORCE_RULES = """\
+- rule: bench enforce exec
+  desc: kill at exec of a program no workload runs
+  condition: evt.type = execve and proc.exepath = /usr/local/sbin/vigil-bench-forbidden
+  output: "bench forbidden exec %proc.exepath"
+  priority: CRITICAL
+  actions: [kill]
+- rule: bench enforce open
+  desc: kill at the open of a file no workload opens
+  condition: evt.type in (open, openat, openat2) and fd.name = /etc/vigil-bench-protected
+  output: "bench protected file opened %fd.name by %proc.name"
+  priority: CRITICAL
+  actions: [kill]
+- rule: bench enforce connect
+  desc: deny a connect to a port no workload uses (7, echo)
+  condition: evt.type = connect and fd.rport = 7
+  output: "bench denied connect to %fd.rport by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+- rule: bench enforce ptrace
+  desc: kill a named program at ptrace (no process has that name)
+  condition: evt.type = ptrace and proc.name = vigil-bench-dbg
+  output: "bench ptrace by %proc.name"
+  priority: CRITICAL
+  actions: [kill]
+"""
+
+# The reaction section's rules: {kill_exe} is a copy of /bin/true the kernel kills at
+# exec; {mark} on a command line is a test the kernel cannot make (contains), so user
+# space kills. %proc.pid pairs each alert with the process it reports.
+REACTION_RULES = """\
+- rule: bench reaction kernel
+  desc: kill at exec, decided in the kernel
+  condition: evt.type = execve and proc.exepath = {kill_exe}
+  output: "bench reaction kernel pid=%proc.pid %proc.exepath"
+  priority: CRITICAL
+  actions: [kill]
+- rule: bench reaction user
+  desc: kill at exec, decided in user space
+  condition: evt.type = execve and proc.cmdline contains {mark}
+  output: "bench reaction user pid=%proc.pid %proc.cmdline"
+  priority: CRITICAL
+  actions: [kill]
+"""
 
 SUMMARY_RE = re.compile(r"^vigil: (\w+)\s+seen=(\d+) filtered=(\d+) sent=(\d+) lost=(\d+) "
                         r"read_err=(\d+) received=(\d+)$", re.M)
@@ -240,6 +294,16 @@ def percentile(sorted_values, p):
         return None
     k = max(0, math.ceil(p / 100.0 * len(sorted_values)) - 1)
     return sorted_values[k]
+
+
+def distribution(values):
+    """p50 / p90 / p99 / max / mean of a list of numbers (None when it is empty)."""
+    v = sorted(values)
+    if not v:
+        return None
+    return {"p50": round(percentile(v, 50), 1), "p90": round(percentile(v, 90), 1),
+            "p99": round(percentile(v, 99), 1), "max": round(v[-1], 1),
+            "mean": round(statistics.fmean(v), 1), "n": len(v)}
 
 
 def run_cmd(cmd, **kw):
@@ -629,11 +693,14 @@ class Harness:
             self.p["latency_triggers"] = args.latency_triggers
         if args.memory_processes:
             self.p["memory_processes"] = args.memory_processes
+        if args.reaction_runs:
+            self.p["reaction_runs"] = args.reaction_runs
         self.scratch = tempfile.mkdtemp(prefix="vigil-bench-", dir=args.scratch)
         self.bench_bin = os.path.join(BUILD, "bench")
         self.audit = Audit()
         self.bpftrace = shutil.which("bpftrace")
         self._bt_script = None
+        self._rules_dir = None
         self.children = []  # long-lived helpers to kill on the way out
         # a private copy: other builds may replace build/vigil while we measure
         src = args.vigil or os.path.join(BUILD, "vigil")
@@ -731,6 +798,8 @@ class Harness:
             return FloorMonitor(self)
         if cond == "vigil":
             return VigilMonitor(self, "vigil")
+        if cond == "vigil_enforcing":
+            return VigilMonitor(self, "vigil_enforcing", self.rules_args(ENFORCE_RULES))
         if cond == "vigil_no_prefilter":
             return VigilMonitor(self, "vigil_no_prefilter", ["--no-prefilter"])
         if cond == "auditd":
@@ -772,6 +841,46 @@ class Harness:
             res["monitor"] = mon.stop()
         res["foreign_bpf_programs"] = foreign
         return res
+
+    def rules_dir(self):
+        """A directory for rule files that vigil accepts (root's, not writable by
+        others), holding a copy of the default rules: `--rules` replaces the built-in
+        set, so a condition that adds rules loads that copy first."""
+        if self._rules_dir:
+            return self._rules_dir
+        src = os.path.join(REPO, "rules", "vigil_rules.yaml")
+        if not os.access(src, os.R_OK):
+            raise BenchError(f"{src} is missing: the harness runs from vigil's tree")
+        d = tempfile.mkdtemp(prefix="rules-", dir=self.scratch)
+        os.chmod(d, 0o755)
+        shutil.copyfile(src, os.path.join(d, "vigil_rules.yaml"))
+        os.chmod(os.path.join(d, "vigil_rules.yaml"), 0o644)
+        self._rules_dir = d
+        return d
+
+    def rules_args(self, text, name="enforce.yaml"):
+        """vigil run arguments for the default rules plus the rules in text."""
+        d = self.rules_dir()
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        return ["--rules", os.path.join(d, "vigil_rules.yaml"), "--rules", path]
+
+    def rule_actions(self, path):
+        """{rule: where its actions run}, from `vigil rules list FILE` ('kill in kernel
+        (sensors)', 'kill in user (...)'): what the report says each rule costs."""
+        r = run_cmd([self.vigil, "rules", "list", path])
+        if r.returncode:
+            raise BenchError(f"vigil rules list {path} failed: {r.stderr[-2000:]}")
+        out, listing = {}, False
+        for line in r.stdout.splitlines():
+            if line == "actions:":
+                listing = True
+            elif listing and line.startswith("  ") and ": " in line:
+                rule, _, where = line.strip().partition(": ")
+                out[rule] = where
+        return out
 
     def bpftrace_script(self):
         """One probe per vigil tracepoint, each printing a line; (path, probes)."""
@@ -824,6 +933,9 @@ class Harness:
                     log(f"overhead: round {r + 1}/{p['rounds']} {w:13s} {c:19s} "
                         f"{res['seconds']:8.3f} s {res['ops_per_sec']:12.1f} ops/s")
         result = {"conditions": conds, "skipped": skipped, "workloads": {}}
+        if "vigil_enforcing" in conds:
+            result["enforcement_rules"] = self.rule_actions(
+                os.path.join(self.rules_dir(), "enforce.yaml"))
         for w in self.args.workloads:
             base = {x["round"]: x["seconds"] for x in runs[w]["baseline"]}
             floor = {x["round"]: x["seconds"] for x in runs[w].get("floor", [])}
@@ -852,6 +964,12 @@ class Harness:
                     entry["peak_rss_kb"] = stats([v for v in rss if v is not None])
                 wres[c] = entry
             result["workloads"][w] = wres
+            if "vigil" in runs[w] and "vigil_enforcing" in runs[w]:
+                # enforcing / vigil of the same round, and the rounds' spread of vigil's
+                # own ratio: the noise a difference must stand out of
+                plain = {x["round"]: x["seconds"] for x in runs[w]["vigil"]}
+                wres["vigil_enforcing"]["ratio_to_vigil"] = stats(
+                    [x["seconds"] / plain[x["round"]] for x in runs[w]["vigil_enforcing"]])
         return result
 
     @staticmethod
@@ -962,6 +1080,127 @@ class Harness:
                 "vigil_scheduling": waits,
                 "samples_e2e_us": [round(x, 1) for x in e2e],
                 "vigil": summary}
+
+    @staticmethod
+    def spawn_and_reap(argv):
+        """Runs argv and waits for it: wall µs from just before the spawn to waitpid's
+        report, and how it ended (the signal, or the exit code)."""
+        t0 = time.monotonic_ns()
+        pid = os.posix_spawn(argv[0], argv, os.environ)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # an interrupt: the sleep of a missed kill goes too
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        us = (time.monotonic_ns() - t0) / 1000.0
+        return {"pid": pid, "us": round(us, 1),
+                "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None}
+
+    def reaction(self):
+        """Event to death. vigil with the default rules plus two kill rules: one the
+        kernel decides (exec of a copy of /bin/true in a temporary directory) and one
+        user space decides (a mark on sleep's command line). Each is run N times, each
+        run beside its baseline: the same binary where no rule matches (another copy of
+        true; `sleep 0` without the mark), spawn to exit. Per kill: the alert's
+        latency_us (the event's capture to the signal) and spawn to death; every kill
+        run must end by SIGKILL, and those that do not are counted."""
+        p = self.p
+        n = p["reaction_runs"]
+        d = tempfile.mkdtemp(prefix="reaction-", dir=self.scratch)
+        os.chmod(d, 0o755)
+        for sub in ("kill", "free"):
+            os.makedirs(os.path.join(d, sub))
+            shutil.copy2("/bin/true", os.path.join(d, sub, "true"))
+        # sleep must take the mark as an argument or it exits at once with an error,
+        # racing the kill: a few nanoseconds more of sleep, in digits nothing else runs with
+        digits = "".join(str(x % 10) for x in os.urandom(10))
+        mark, nomark = f"0.0000000{digits}", f"0.0000000{digits[::-1]}1"
+        args = self.rules_args(REACTION_RULES.format(kill_exe=os.path.join(d, "kill", "true"),
+                                                     mark=mark), "reaction.yaml")
+        where_listed = self.rule_actions(args[-1])
+        sleep = shutil.which("sleep") or "/bin/sleep"
+        cases = {  # path: (rule, kill argv, baseline argv)
+            "kernel": ("bench reaction kernel", [os.path.join(d, "kill", "true")],
+                       [os.path.join(d, "free", "true")]),
+            "user": ("bench reaction user", [sleep, str(p["reaction_user_sleep_s"]), mark],
+                     [sleep, "0", nomark]),
+        }
+        self.audit.check()
+        alerts_path = os.path.join(d, "alerts.json")
+        mon = VigilMonitor(self, "reaction", args, stdout=alerts_path)
+        mon.start()
+        mon.mark()
+        runs = {path: {"kill": [], "baseline": []} for path in cases}
+        for i in range(n):
+            for path, (_, kill, base) in cases.items():
+                runs[path]["kill"].append(self.spawn_and_reap(kill))
+                runs[path]["baseline"].append(self.spawn_and_reap(base))
+
+        def read_alerts():
+            got = {}
+            with open(alerts_path, "rb") as f:
+                for ln in f:
+                    try:
+                        a = json.loads(ln)
+                    except ValueError:
+                        continue
+                    if a.get("rule") in ("bench reaction kernel", "bench reaction user"):
+                        pid = a.get("output_fields", {}).get("proc.pid")
+                        got[(a["rule"], pid)] = a
+            return got
+
+        want = {(cases[path][0], r["pid"]) for path in cases for r in runs[path]["kill"]}
+        deadline = time.time() + 10
+        while not want <= set(read_alerts()) and time.time() < deadline:
+            time.sleep(0.1)  # the last alerts
+        mon.snapshot()
+        summary = mon.stop()
+        alerts = read_alerts()
+        out = {"runs_per_path": n, "vigil": summary, "paths": {}}
+        for path, (rule, kill, base) in cases.items():
+            ks, bs = runs[path]["kill"], runs[path]["baseline"]
+            for r in ks:
+                a = alerts.get((rule, r["pid"]))
+                act = (a.get("actions") or [{}])[0] if a else {}
+                r.update(alert=a is not None, taken=act.get("taken"), where=act.get("where"),
+                         reason=act.get("reason"), latency_us=act.get("latency_us"))
+            killed = [r for r in ks if r["signal"] == signal.SIGKILL]
+            not_killed = [r for r in ks if r["signal"] != signal.SIGKILL]
+            death = distribution([r["us"] for r in killed])
+            base_d = distribution([r["us"] for r in bs if r["exit_code"] == 0])
+            out["paths"][path] = {
+                "rule": rule, "kill_cmd": " ".join(kill).replace(d, "$TMPDIR"),
+                "baseline_cmd": " ".join(base).replace(d, "$TMPDIR"),
+                "listed_as": where_listed.get(rule),
+                "runs": len(ks), "killed": len(killed), "not_killed": len(not_killed),
+                "not_killed_ends": [{"signal": r["signal"], "exit_code": r["exit_code"],
+                                     "alert": r["alert"], "reason": r["reason"]}
+                                    for r in not_killed],
+                "alerts": sum(1 for r in ks if r["alert"]),
+                "taken": sum(1 for r in ks if r["taken"] is True),
+                "where": sorted({r["where"] for r in ks if r["where"]}),
+                "baseline_not_exit_0": sum(1 for r in bs if r["exit_code"] != 0),
+                "event_to_signal_us": distribution([r["latency_us"] for r in ks
+                                                    if r["taken"] is True and
+                                                    r["latency_us"] is not None]),
+                "spawn_to_death_us": death,
+                "baseline_spawn_to_exit_us": base_d,
+                "extra_p50_us": round(death["p50"] - base_d["p50"], 1)
+                if death and base_d else None,
+                "samples": {"kill": ks, "baseline": bs},
+            }
+            r = out["paths"][path]
+            if r["not_killed"]:
+                log(f"reaction: {path}: {r['not_killed']} of {r['runs']} runs did NOT die by "
+                    f"SIGKILL: {r['not_killed_ends'][:5]}")
+            e = r["event_to_signal_us"]
+            log(f"reaction: {path}: {r['killed']}/{r['runs']} killed, event to signal p50 "
+                f"{e['p50'] if e else '-'} us p99 {e['p99'] if e else '-'} us, spawn to death "
+                f"p50 {death['p50'] if death else '-'} us (baseline spawn to exit p50 "
+                f"{base_d['p50'] if base_d else '-'} us)")
+        return out
 
     def throughput_step(self, mode_args, rate, seconds, procs):
         """vigil --no-prefilter under an open storm of `seconds` (paced to `rate`
@@ -1292,6 +1531,26 @@ def markdown(report):
             out.append("")
         if ov.get("skipped"):
             out += ["Skipped: " + "; ".join(f"{k}: {v}" for k, v in ov["skipped"].items()), ""]
+        if ov.get("enforcement_rules"):
+            fb = (report.get("noise") or {}).get("foreign_cpu_baseline_s", {})
+            out += ["### Enforcement rules loaded (vigil_enforcing)", "",
+                    "vigil_enforcing: the default rules plus enforcement rules the workloads "
+                    "never match: "
+                    + "; ".join(f"{r} ({w})" for r, w in ov["enforcement_rules"].items())
+                    + ". Next to plain vigil: both ratios to the same round's baseline, "
+                    "enforcing / vigil paired by round, and the noise: the rounds' spread "
+                    "(max − min) of plain vigil's ratio and the CPU seconds other processes "
+                    "used during the baseline runs (median).", "",
+                    "| workload | vigil | vigil_enforcing | enforcing / vigil | spread of "
+                    "vigil's ratio | others' CPU s in baseline |", "|---|---|---|---|---|---|"]
+            for w, conds in ov["workloads"].items():
+                if "vigil" not in conds or "vigil_enforcing" not in conds:
+                    continue
+                v, e = conds["vigil"]["ratio"], conds["vigil_enforcing"]["ratio"]
+                out.append(f"| {w} | {fmt_range(v)} | {fmt_range(e)} | "
+                           f"{fmt_range(conds['vigil_enforcing'].get('ratio_to_vigil'), 3)} | "
+                           f"{v['max'] - v['min']:.3f} | {fmt(fb.get(w))} |")
+            out.append("")
     lat = report.get("latency")
     if lat:
         out += ["## Alert latency", "",
@@ -1312,6 +1571,40 @@ def markdown(report):
                 out.append(f"- {load}: vigil's event loop waited {w['mean_wait_us']:.0f} µs on "
                            f"average for a CPU each time it was woken ({w['wakeups']} times, "
                            f"{w['runqueue_wait_ms']:.0f} ms in all)")
+        out.append("")
+    rc = report.get("reaction")
+    if rc:
+        out += ["## Reaction time (kill)", "",
+                f"vigil with the default rules and two kill rules, {rc['runs_per_path']} runs "
+                "each. event → signal: the alert's latency_us (the event's capture in the "
+                "kernel to the signal sent). spawn → death: from just before the harness "
+                "spawns the process to waitpid reporting its death by SIGKILL. Baseline: "
+                "the same binary where no rule matches, spawn → exit (vigil running). "
+                "extra: spawn → death p50 − baseline p50.", "",
+                "| path | killed by | runs | died by SIGKILL | event → signal p50 / p90 / p99 "
+                "/ max µs | spawn → death p50 / p90 / p99 / max µs | baseline spawn → exit "
+                "p50 / p90 / p99 / max µs | extra µs |", "|---|---|---|---|---|---|---|---|"]
+
+        def d4(x):
+            return (f"{x['p50']:.0f} / {x['p90']:.0f} / {x['p99']:.0f} / {x['max']:.0f}"
+                    if x else "–")
+
+        for path, r in rc["paths"].items():
+            died = f"{r['killed']} / {r['runs']}"
+            if r["not_killed"]:
+                died = f"**{died}**"
+            out.append(f"| {path} | `{r['kill_cmd']}` ({r['listed_as'] or '?'}) | {r['runs']} | "
+                       f"{died} | {d4(r['event_to_signal_us'])} | {d4(r['spawn_to_death_us'])} "
+                       f"| {d4(r['baseline_spawn_to_exit_us'])} (`{r['baseline_cmd']}`) | "
+                       f"{fmt(r['extra_p50_us'], 0)} |")
+        out.append("")
+        for path, r in rc["paths"].items():
+            if r["not_killed"]:
+                out.append(f"- **{path}: {r['not_killed']} of {r['runs']} runs did not die by "
+                           f"SIGKILL**: {r['not_killed_ends'][:5]}")
+            if r["alerts"] != r["runs"] or r["taken"] != r["killed"]:
+                out.append(f"- {path}: {r['alerts']} alerts and {r['taken']} actions taken "
+                           f"for {r['runs']} runs")
         out.append("")
     tp = report.get("throughput")
     if tp:
@@ -1440,6 +1733,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, help="rounds of the overhead section")
     ap.add_argument("--latency-triggers", type=int, help="alerts to time per load")
     ap.add_argument("--memory-processes", type=int, help="live processes for memory")
+    ap.add_argument("--reaction-runs", type=int, help="kills to time per path (kernel, user)")
     ap.add_argument("--vigil", help="the vigil binary (default: build/vigil)")
     ap.add_argument("--scratch", default=None, help="directory for temporary files")
     ap.add_argument("--note", action="append", default=[], help="a line for the report")

@@ -12,7 +12,8 @@ import pytest
 from conftest import BUILD, REPO, VIGIL
 
 WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "udp_storm", "mix"]
-CONDITIONS = ["baseline", "floor", "vigil", "vigil_no_prefilter", "auditd", "bpftrace"]
+CONDITIONS = ["baseline", "floor", "vigil", "vigil_enforcing", "vigil_no_prefilter", "auditd",
+              "bpftrace"]
 
 
 def finite(x):
@@ -136,7 +137,7 @@ def test_overhead_has_every_workload_and_condition(report):
                 continue
             check_stats(e["monitor_cpu_s"], f"{w}/{c}/monitor_cpu_s")
             check_stats(e["ratio_to_floor"], f"{w}/{c}/ratio_to_floor")
-        for c in ("vigil", "vigil_no_prefilter"):
+        for c in ("vigil", "vigil_enforcing", "vigil_no_prefilter"):
             ev = conds[c]["events"]
             for k in ("seen", "filtered", "sent", "lost"):
                 check_stats(ev[k], f"{w}/{c}/events/{k}")
@@ -161,6 +162,41 @@ def test_prefilter_keeps_bulk_opens_in_the_kernel(report):
     assert ev["vigil"]["events"]["filtered"]["median"] > 0, ev["vigil"]["events"]
     assert kept("vigil") > kept("vigil_no_prefilter"), (ev["vigil"]["events"],
                                                          ev["vigil_no_prefilter"]["events"])
+
+
+def test_enforcing_condition_loads_its_rules_in_the_kernel(report):
+    ov = report["overhead"]
+    # every enforcement rule acts in the kernel: the condition measures carrying them
+    rules = ov["enforcement_rules"]
+    assert len(rules) == 4, rules
+    assert all(w.startswith(("kill in kernel", "deny in kernel")) for w in rules.values()), rules
+    for w in WORKLOADS:
+        check_stats(ov["workloads"][w]["vigil_enforcing"]["ratio_to_vigil"], w)
+    assert "### Enforcement rules loaded (vigil_enforcing)" in report["_markdown"]
+
+
+def test_reaction_every_kill_died_by_sigkill(report):
+    rc = report["reaction"]
+    assert rc["runs_per_path"] == report["params"]["reaction_runs"]
+    assert sorted(rc["paths"]) == ["kernel", "user"]
+    for path, r in rc["paths"].items():
+        assert r["runs"] == rc["runs_per_path"], (path, r["runs"])
+        # each kill run ended by SIGKILL, and its alert says the kill was taken where
+        # `vigil rules list` says the rule acts
+        assert r["not_killed"] == 0 and r["killed"] == r["runs"], (path, r["not_killed_ends"])
+        assert all(k["signal"] == 9 for k in r["samples"]["kill"]), path
+        assert r["alerts"] == r["runs"] and r["taken"] == r["runs"], (path, r)
+        assert r["where"] == [path], (path, r["where"])
+        assert r["listed_as"].startswith(f"kill in {path}"), r["listed_as"]
+        # the baseline runs the same binary unharmed
+        assert r["baseline_not_exit_0"] == 0, path
+        assert all(k["exit_code"] == 0 for k in r["samples"]["baseline"]), path
+        for key in ("event_to_signal_us", "spawn_to_death_us", "baseline_spawn_to_exit_us"):
+            d = r[key]
+            assert d["n"] == r["runs"], (path, key, d)
+            assert all(finite(d[k]) for k in ("p50", "p90", "p99", "max")), (path, key, d)
+            assert d["p50"] <= d["p90"] <= d["p99"] <= d["max"], (path, key, d)
+    assert "## Reaction time (kill)" in report["_markdown"]
 
 
 def test_latency_matches_alerts_to_triggers(report):
@@ -217,7 +253,7 @@ def test_targets_and_markdown(report):
         assert t["met"] in (True, False), t
         assert finite(t["achieved"]), t
     md = report["_markdown"]
-    for heading in ("## Targets", "## Overhead", "## Alert latency",
+    for heading in ("## Targets", "## Overhead", "## Alert latency", "## Reaction time (kill)",
                     "## Throughput into user space", "## Rule engine alone", "## Memory",
                     "## Noise"):
         assert heading in md
