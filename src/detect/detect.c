@@ -422,7 +422,8 @@ static bool type_reached(const struct rule_engine *eng, const uint8_t *codes)
 static int derive_type(const struct rule_engine *eng, const struct event_kind *k, int type,
 		       struct filter_spec *out)
 {
-	const char *fields[] = {k->pf_fields[0], k->pf_fields[1], "proc.name"};
+	char both[64];
+	const char *fields[] = {k->pf_fields[0], k->pf_fields[1], NULL, "proc.name"};
 	uint8_t codes[MAX_CODES];
 	char why[sizeof(out->fallback[0].what)] = "", w[sizeof(why)];
 	enum reach reach;
@@ -434,8 +435,13 @@ static int derive_type(const struct rule_engine *eng, const struct event_kind *k
 		return 0;
 	}
 	out->types[type].mode = VG_FILTER_ALL;
-	for (size_t f = 0; f < 3; f++) {
-		struct field_pf fp = {.field = fields[f], .comm = f == 2};
+	/* two fields with one value: rules that each test one of them still reduce */
+	if (k->pf_same && fields[0] && fields[1]) {
+		snprintf(both, sizeof(both), "%s|%s", fields[0], fields[1]);
+		fields[2] = both;
+	}
+	for (size_t f = 0; f < 4; f++) {
+		struct field_pf fp = {.field = fields[f], .comm = f == 3};
 
 		if (!fields[f])
 			continue;

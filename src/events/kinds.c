@@ -44,8 +44,8 @@
 #define NET_KIND(n, port, fl)                                                                      \
 	{                                                                                          \
 		.name = n, .size = sizeof(struct vg_net), .domain = EVENT_DOM_NET, .flags = fl,    \
-		.prefilter = NET_PF, .pf_fields = {"fd.sport", port}, .args = NET_ARGS,            \
-		.json = event_net_json, .text = event_net_text                                     \
+		.prefilter = NET_PF, .pf_fields = {"fd.sport", port}, .pf_same = true,             \
+		.args = NET_ARGS, .json = event_net_json, .text = event_net_text                   \
 	}
 #define PRIV_KIND(n, fl)                                                                           \
 	{                                                                                          \

@@ -97,14 +97,15 @@ enum event_arg {
 #define EVENT_KIND_ARGS 8 /* evt.args keys of one kind, at most */
 
 struct event_kind {
-	const char *name;	       /* as shown in the stream; NULL: no such kind */
-	uint16_t size;		       /* the record struct, header included */
-	uint8_t domain;		       /* enum event_domain */
-	uint8_t flags;		       /* enum event_kind_flags */
-	uint16_t code;		       /* rule-engine code of its records; 0: their syscall field */
-	uint16_t prefilter;	       /* VG_FC_* criteria the sensor checks for it */
-	const char *pf_fields[2];      /* rule fields holding the value the kernel checks by path
-					  or port (the comm is proc.name for every kind) */
+	const char *name;	  /* as shown in the stream; NULL: no such kind */
+	uint16_t size;		  /* the record struct, header included */
+	uint8_t domain;		  /* enum event_domain */
+	uint8_t flags;		  /* enum event_kind_flags */
+	uint16_t code;		  /* rule-engine code of its records; 0: their syscall field */
+	uint16_t prefilter;	  /* VG_FC_* criteria the sensor checks for it */
+	const char *pf_fields[2]; /* rule fields holding the value the kernel checks by path
+				     or port (the comm is proc.name for every kind) */
+	bool pf_same; /* pf_fields hold the same value: a rule may test either (net kinds) */
 	uint8_t args[EVENT_KIND_ARGS]; /* enum event_arg keys evt.args lists, 0-terminated */
 	void (*json)(struct json_buf *j, const struct event *ev); /* kind-specific object */
 	void (*text)(FILE *out, const struct event *ev);	  /* kind-specific words */

@@ -374,7 +374,9 @@ struct rule_prefilter {
 
 /*
  * field names a registry field without argument (e.g. "fd.name", "proc.name",
- * "fd.sport"). Only string and integer fields reduce; other types give all. Returns
+ * "fd.sport"), or two of the same type as "a|b" when both hold the same value for
+ * evtype (a rule may test either: "fd.sport|fd.rport" on a connect). Only string and
+ * integer fields reduce; other types give all. Returns
  * NULL with errno ENOENT (unknown field) or ENOMEM. Free with rule_prefilter__free.
  */
 struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *e, uint32_t evtype,

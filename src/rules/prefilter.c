@@ -28,6 +28,7 @@ struct pfctx {
 	struct rule_engine *e; /* engine */
 	struct arena ar;       /* scratch */
 	uint32_t slot;	       /* the field's slot, or UINT32_MAX if no rule uses it */
+	uint32_t slot2;	       /* "a|b": the second field's slot, or UINT32_MAX */
 	uint32_t code;	       /* event type */
 	bool is_signed;	       /* INT64 field */
 };
@@ -288,7 +289,8 @@ static void analyse(struct pfctx *c, const struct rnode *n, struct dom *t, struc
 	}
 	case RN_CMP:
 	case RN_CMPF:
-		if (n->slot == c->slot || (n->kind == RN_CMPF && n->arg == c->slot)) {
+		if (n->slot == c->slot || n->slot == c->slot2 ||
+		    (n->kind == RN_CMPF && (n->arg == c->slot || n->arg == c->slot2))) {
 			if (n->kind == RN_CMPF) {
 				dom_all(t, false);
 				dom_all(f, true);
@@ -398,20 +400,31 @@ struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *ce, uint
 					      const char *field)
 {
 	struct rule_engine *e = (struct rule_engine *)ce;
-	const struct rule_field_def *def = strmap_get(&e->fieldmap, field, strlen(field));
-	struct pfctx c = {.e = e, .code = evtype, .slot = UINT32_MAX};
+	const char *bar = strchr(field, '|');
+	size_t n1 = bar ? (size_t)(bar - field) : strlen(field);
+	const struct rule_field_def *def = strmap_get(&e->fieldmap, field, n1);
+	const struct rule_field_def *def2 =
+	    bar ? strmap_get(&e->fieldmap, bar + 1, strlen(bar + 1)) : NULL;
+	struct pfctx c = {.e = e, .code = evtype, .slot = UINT32_MAX, .slot2 = UINT32_MAX};
 	struct rule_prefilter *pf;
 	struct dom acc;
 	const uint32_t *list;
 	uint32_t n;
 
-	if (!def || !e->compiled) {
-		errno = def ? EINVAL : ENOENT;
+	if (!def || (bar && !def2) || !e->compiled) {
+		errno = def && (!bar || def2) ? EINVAL : ENOENT;
+		return NULL;
+	}
+	if (def2 && (def2->type != def->type || def2->flags != def->flags)) {
+		errno = EINVAL;
 		return NULL;
 	}
 	struct slot *s = strmap_get(&e->slot_map, def->name, strlen(def->name));
 	if (s)
 		c.slot = s->ref.slot;
+	s = def2 ? strmap_get(&e->slot_map, def2->name, strlen(def2->name)) : NULL;
+	if (s)
+		c.slot2 = s->ref.slot;
 	c.is_signed = def->type == RULE_FT_INT64;
 	list = rules_for(e, evtype, &n);
 

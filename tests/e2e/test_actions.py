@@ -188,7 +188,9 @@ def test_writing_is_not_reading(enforcing):
 
 def test_a_rule_the_kernel_cannot_decide_kills_from_user_space(enforcing):
     v, d = enforcing
-    p = subprocess.Popen(["sleep", "30", "zz-vigil-kill-mark"])
+    # a program that takes the mark as an argument and would wait 30 s (sleep would
+    # reject the mark and exit at once, racing the kill)
+    p = subprocess.Popen(["python3", "-c", "import time; time.sleep(30)", "zz-vigil-kill-mark"])
     try:
         rc = p.wait(timeout=10)
     except subprocess.TimeoutExpired:

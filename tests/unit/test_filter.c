@@ -316,6 +316,15 @@ static void expect_line(const char *cond, int type, const char *want)
 	rule_engine__free(e);
 }
 
+Test(filter, a_connect_port_tested_as_sport_or_rport_is_one_value)
+{
+	/* on a connect or a send, fd.sport (the server's) is fd.rport: rules may mix them */
+	expect_line("evt.type = connect and (fd.sport = 80 or fd.rport = 4444)", VG_EV_CONNECT,
+		    "connect   match port=80 port=4444");
+	expect_line("evt.type = sendto and fd.rport = 53 and fd.sport = 53", VG_EV_SEND,
+		    "send      match port=53");
+}
+
 Test(filter, derived_values_are_widened_to_what_the_kernel_sees_never_narrowed)
 {
 	char cond[512], want[512], path[301];
