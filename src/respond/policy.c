@@ -262,7 +262,8 @@ static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 			    !strcmp(f, l->bind ? "fd.snet" : "fd.rnet");
 
 		if (l->kill && (port || addr || !strcmp(f, "fd.l4proto")))
-			return "kill on a network call is decided in the kernel by proc.name alone";
+			return "kill on a network call is decided in the kernel by proc.name and "
+			       "proc.exepath alone";
 		if (port) {
 			if (a->n_exact || a->n_prefix || a->n_net || a->bools)
 				return keep_why(p, "%s compared with a non-number%s", f, "");

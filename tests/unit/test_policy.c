@@ -127,7 +127,8 @@ Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
 	     "event types of different kinds");
 	user(RULE("evt.type = openat and user.name = root", "kill"),
 	     "user.name is not known to the kernel at this event");
-	user(RULE("evt.type = connect and fd.rport = 4444", "kill"), "proc.name alone");
+	user(RULE("evt.type = connect and fd.rport = 4444", "kill"),
+	     "proc.name and proc.exepath alone");
 }
 
 Test(policy, a_deny_the_kernel_cannot_do_is_refused_at_its_place, .fini = fini)
