@@ -2,6 +2,7 @@
 lets the sensors decide it, from user space where it does not, never on an allowlisted
 program, and only reported in monitor mode. Real binaries, real signals; the agents run
 as deployed (events=False: the prefilter their rules derive)."""
+import json
 import os
 import shutil
 import signal
@@ -219,6 +220,15 @@ def test_actions_verb_lists_what_was_done(enforcing):
                           v.control_socket], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert '"kind":"kill"' in out.stdout and '"where":"kernel"' in out.stdout
+    st = subprocess.run([conftest.VIGIL, "status", "--json", "--socket", v.control_socket],
+                        capture_output=True, text=True)
+    assert st.returncode == 0, st.stderr
+    enf = json.loads(st.stdout)["enforcement"]
+    assert st.returncode == 0 and json.loads(st.stdout)["mode"] == "enforce"
+    assert enf["in_kernel"] == 4 and enf["in_user_space"] == 1, enf
+    assert enf["kill_taken"] >= 1
+    where = {r["rule"]: r["where"] for r in enf["rules"]}
+    assert where["test kill by cmdline"].startswith("user (")
 
 
 def test_monitor_mode_acts_on_nothing_and_says_what_it_would_have_done():
