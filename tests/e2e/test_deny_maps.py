@@ -31,8 +31,10 @@ VG_SYS_CONNECT, VG_SYS_BIND, VG_SYS_SENDTO, VG_SYS_SENDMSG = 40, 43, 45, 46
 VG_EV_ACTION = 4
 ALL = (1 << 64) - 1
 # struct vg_enf_gen, in order
+# struct vg_enf_gen, in order (include/vigil/events.h)
 GEN_FIELDS = ("comm_free", "path_free", "port_free", "addr_free", "need_write", "need_read",
-              "need_tcp", "need_udp", "monitor", "kill", "deny", "rate")
+              "need_tcp", "need_udp", "monitor", "kill", "deny", "rate", "exe_free",
+              "exe_tested")
 
 RULE = """
 - rule: Deny maps test alert
@@ -87,7 +89,7 @@ class EnfMaps:
             self.delete("enf_ports", struct.pack("<HH", 0, key))
         self.ports = set()
         g = dict.fromkeys(GEN_FIELDS, 0)
-        g.update(comm_free=ALL, path_free=ALL, addr_free=ALL, monitor=monitor)
+        g.update(comm_free=ALL, path_free=ALL, addr_free=ALL, exe_free=ALL, monitor=monitor)
         codes, ports = {}, {}
         for r in rules:
             bit = 1 << r["bit"]
@@ -100,7 +102,7 @@ class EnfMaps:
                 codes[c] = codes.get(c, 0) | bit
             ports[r["port"]] = ports.get(r["port"], 0) | bit
         g["port_free"] = ALL & ~sum(1 << r["bit"] for r in rules)
-        self.update("enf_gens", struct.pack("<I", 0), struct.pack("<12Q", *(g[f] for f in GEN_FIELDS)))
+        self.update("enf_gens", struct.pack("<I", 0), struct.pack(f"<{len(GEN_FIELDS)}Q", *(g[f] for f in GEN_FIELDS)))
         for c in range(VG_SYS_MAX):
             self.update("enf_codes", struct.pack("<I", c), struct.pack("<Q", codes.get(c, 0)))
         for port, bits in ports.items():
