@@ -7,7 +7,9 @@ These tests depend on the policy compiler (src/respond/policy.c, issue 14); unti
 they fail, by design. The enforcer's own decisions, given a policy written straight into
 its maps, are tested in test_deny_maps.py. Only loopback."""
 import errno
+import json
 import os
+import subprocess
 import socket
 import time
 
@@ -167,3 +169,15 @@ def test_monitor_mode_rule_lets_the_connect_through(agent):
         assert "monitor" in str(a), al
     finally:
         ls.close()
+
+
+def test_io_uring_connect_and_send_are_denied_too(agent):
+    """The cgroup hooks sit in the socket layer: a ring's connect and its send to an
+    address meet them as the syscalls do."""
+    v, p = agent
+    for op, port in (("connect", p["tcp"]), ("sendto", p["udp"])):
+        r = subprocess.run([conftest.helper("uring_probe"), op, str(port)],
+                           capture_output=True, text=True, timeout=30)
+        reports = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        got = [x for x in reports if x.get("op") == op]
+        assert got and got[0]["ret"] == -errno.EPERM, r.stdout + r.stderr
