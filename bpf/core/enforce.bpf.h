@@ -29,17 +29,21 @@ static __always_inline struct vg_enf_state *enf_state_get(void)
 	return bpf_map_lookup_elem(&enf_state, &zero);
 }
 
-/* The rules of generation gen that the path satisfies: (pos | free) & ~neg. */
-static __always_inline __u64 enf_path_mask(__u32 gen, __u32 cls, const char *path, __u32 len,
-					   __u64 free)
+/*
+ * The rules of generation gen whose tests of class cls the path meets (*pos) and
+ * the ones it excludes (*neg); both 0 when no entry covers it or there is no path.
+ */
+static __always_inline void enf_path_bits(__u32 gen, __u32 cls, const char *path, __u32 len,
+					  __u64 *pos, __u64 *neg)
 {
 	__u32 zero = 0;
 	struct vg_enf_path_key *k = bpf_map_lookup_elem(&enf_key_scratch, &zero);
 	struct vg_enf_path_val *v;
-	__u64 n = len, pos, neg;
+	__u64 n = len;
 
+	*pos = *neg = 0;
 	if (!path || !k)
-		return free;
+		return;
 	barrier_var(n);
 	if (n > VG_ENF_PATH_MAX)
 		n = VG_ENF_PATH_MAX;
@@ -49,13 +53,22 @@ static __always_inline __u64 enf_path_mask(__u32 gen, __u32 cls, const char *pat
 	k->prefixlen = 16 + n * 8;
 	v = bpf_map_lookup_elem(&enf_paths, k);
 	if (!v)
-		return free;
-	pos = v->pos;
-	neg = v->neg;
+		return;
+	*pos = v->pos;
+	*neg = v->neg;
 	if (v->len == len) {
-		pos |= v->exact_pos;
-		neg |= v->exact_neg;
+		*pos |= v->exact_pos;
+		*neg |= v->exact_neg;
 	}
+}
+
+/* The rules of generation gen that the path satisfies: (pos | free) & ~neg. */
+static __always_inline __u64 enf_path_mask(__u32 gen, __u32 cls, const char *path, __u32 len,
+					   __u64 free)
+{
+	__u64 pos, neg;
+
+	enf_path_bits(gen, cls, path, len, &pos, &neg);
 	return (pos | free) & ~neg;
 }
 

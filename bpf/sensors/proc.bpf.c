@@ -162,7 +162,8 @@ static __always_inline void exec_enforce(struct vg_exec *e, char *ev)
 {
 	struct vg_enf_state *st = enf_state_get();
 	const char *exe = e->exe.off ? ev + (e->exe.off & EV_OFF_MASK) : NULL;
-	__u32 tgid = e->hdr.pid, *safe;
+	__u32 tgid = e->hdr.pid, gen, *safe;
+	struct vg_enf_gen *g;
 
 	if (!st || !st->enabled)
 		return;
@@ -175,16 +176,18 @@ static __always_inline void exec_enforce(struct vg_exec *e, char *ev)
 	} else if (safe && *safe == VG_SAFE_ALLOWLISTED) {
 		bpf_map_delete_elem(&enf_safe, &tgid);
 	}
-	/* the exe tests of the rules on this process's later calls, for the plan in force */
-	{
-		__u32 gen = st->gen & 1;
+	/* the exe tests of the rules on this process's later calls, for the plan in force
+	 * (none: nothing to keep; a later plan's are written by user space) */
+	gen = st->gen & 1;
+	g = bpf_map_lookup_elem(&enf_gens, &gen);
+	if (g && g->exe_tested) {
 		struct vg_enf_proc pe = {.known = 1u << gen};
-		__u64 m = enf_path_mask(gen, VG_ENF_PATH_PROC, exe, e->exe.len, 0);
-		__u64 all = enf_path_mask(gen, VG_ENF_PATH_PROC, exe, e->exe.len, ~0ull);
+		__u64 pos, neg;
 
-		/* (pos | 0) & ~neg and (pos | ~0) & ~neg: pos and neg apart */
-		pe.neg[gen] = ~all;
-		pe.pos[gen] = m;
+		enf_path_bits(gen, VG_ENF_PATH_PROC, exe, e->exe.len, &pos, &neg);
+		/* constant offsets: the verifier refuses a variable one into the stack */
+		pe.pos[gen ? 1 : 0] = pos;
+		pe.neg[gen ? 1 : 0] = neg;
 		bpf_map_update_elem(&enf_procs, &tgid, &pe, BPF_ANY);
 	}
 	enforce_kill(&e->hdr, exe, e->exe.len, VG_ENF_PATH_EXE | ENF_IN_CODE(VG_SYS_EXECVE), NULL);

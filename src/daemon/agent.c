@@ -265,17 +265,18 @@ static void enforce(struct agent *a)
 	if (!a->pending)
 		return;
 	if (a->sensors) {
+		unsigned gen = a->pol ? !a->gen : 0; /* the generation not in force */
+
 		sensors__enforce_maps(a->sensors, &m);
-		ret = policy__write(a->pending, &m, a->pol ? !a->gen : 0, each_proc, a);
-		if (ret) {
+		ret = policy__write(a->pending, &m, gen, each_proc, a);
+		if (ret)
 			fprintf(
 			    stderr,
 			    "vigil: cannot write the enforcement maps: %s; the kernel keeps the "
 			    "previous rules' actions\n",
 			    strerror(-ret));
-		} else {
-			a->gen = a->pol ? !a->gen : 0;
-		}
+		else
+			a->gen = gen;
 	}
 	policy__free(a->pol);
 	a->pol = a->pending;
@@ -535,6 +536,49 @@ static int control_actions(void *arg, size_t n, struct json_buf *out)
 	return out->err;
 }
 
+/* status: the rules with actions, where each acts, and what was done. */
+static void status_enforcement(struct agent *a, struct json_buf *j)
+{
+	struct respond_stats rs = {0};
+	size_t kern = 0, user = 0;
+	char where[320];
+
+	json_key(j, "enforcement");
+	json_obj_begin(j);
+	json_key(j, "rules");
+	json_arr_begin(j);
+	for (size_t i = 0; a->pol && i < policy__n_rules(a->pol); i++) {
+		const struct policy_rule *r = policy__rule(a->pol, i);
+
+		kern += r->where == POLICY_KERNEL;
+		user += r->where == POLICY_USER;
+		json_obj_begin(j);
+		json_key(j, "rule");
+		json_str(j, r->info->name);
+		json_key(j, "actions");
+		json_str(j, r->kill && r->deny ? "kill, deny" : r->kill ? "kill" : "deny");
+		json_key(j, "where");
+		json_str(j, policy_rule__where(r, where, sizeof(where)));
+		json_key(j, "monitor");
+		json_bool(j, r->monitor);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_kv_uint(j, "in_kernel", kern);
+	json_kv_uint(j, "in_user_space", user);
+	json_kv_uint(j, "generation", a->gen);
+	if (a->resp)
+		respond__stats(a->resp, &rs);
+	json_kv_uint(j, "kill_taken", rs.taken[0][0] + rs.taken[0][1]);
+	json_kv_uint(j, "deny_taken", rs.taken[1][0] + rs.taken[1][1]);
+	json_kv_uint(j, "not_taken",
+		     rs.not_taken[0][0] + rs.not_taken[0][1] + rs.not_taken[1][0] +
+			 rs.not_taken[1][1]);
+	json_kv_uint(j, "kernel_reports", rs.kernel_reports);
+	json_kv_uint(j, "kernel_reports_unmatched", rs.kernel_unmatched);
+	json_obj_end(j);
+}
+
 static int control_status(void *arg, struct json_buf *j)
 {
 	struct agent *a = arg;
@@ -565,46 +609,7 @@ static int control_status(void *arg, struct json_buf *j)
 		json_kv_uint(j, "alerts", ds.alerts);
 	}
 	json_obj_end(j);
-	json_key(j, "enforcement");
-	json_obj_begin(j);
-	{
-		struct respond_stats rs = {0};
-		size_t kern = 0, user = 0;
-		char where[320];
-
-		json_key(j, "rules");
-		json_arr_begin(j);
-		for (size_t i = 0; a->pol && i < policy__n_rules(a->pol); i++) {
-			const struct policy_rule *r = policy__rule(a->pol, i);
-
-			kern += r->where == POLICY_KERNEL;
-			user += r->where == POLICY_USER;
-			json_obj_begin(j);
-			json_key(j, "rule");
-			json_str(j, r->info->name);
-			json_key(j, "actions");
-			json_str(j, r->kill && r->deny ? "kill, deny" : r->kill ? "kill" : "deny");
-			json_key(j, "where");
-			json_str(j, policy_rule__where(r, where, sizeof(where)));
-			json_key(j, "monitor");
-			json_bool(j, r->monitor);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		json_kv_uint(j, "in_kernel", kern);
-		json_kv_uint(j, "in_user_space", user);
-		json_kv_uint(j, "generation", a->gen);
-		if (a->resp)
-			respond__stats(a->resp, &rs);
-		json_kv_uint(j, "kill_taken", rs.taken[0][0] + rs.taken[0][1]);
-		json_kv_uint(j, "deny_taken", rs.taken[1][0] + rs.taken[1][1]);
-		json_kv_uint(j, "not_taken",
-			     rs.not_taken[0][0] + rs.not_taken[0][1] + rs.not_taken[1][0] +
-				 rs.not_taken[1][1]);
-		json_kv_uint(j, "kernel_reports", rs.kernel_reports);
-		json_kv_uint(j, "kernel_reports_unmatched", rs.kernel_unmatched);
-	}
-	json_obj_end(j);
+	status_enforcement(a, j);
 	json_key(j, "rule_files");
 	json_arr_begin(j);
 	for (size_t i = 0; i < a->opts->n_rule_files; i++)

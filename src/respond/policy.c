@@ -26,6 +26,7 @@
 
 #include "respond/action.h"
 #include "respond/policy.h"
+#include "state/procfs.h"
 #include "vigil/events.h"
 
 enum pclass {
@@ -865,32 +866,30 @@ int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned
 	return clear_all(p, m, !gen);
 }
 
+bool policy_exe_allowed(const char *const *list, size_t n, const char *exe)
+{
+	for (size_t i = 0; exe && *exe && i < n; i++) {
+		size_t l = strlen(list[i]);
+
+		if (l &&
+		    (list[i][l - 1] == '/' ? !strncmp(exe, list[i], l) : !strcmp(exe, list[i])))
+			return true;
+	}
+	return false;
+}
+
 int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o)
 {
-	uint32_t self = VG_SAFE_SELF, allow = VG_SAFE_ALLOWLISTED, one = 1;
-	uint32_t pid = getpid();
+	uint32_t self = VG_SAFE_SELF, allow = VG_SAFE_ALLOWLISTED, one = 1, chain[32];
+	size_t n_chain = procfs_ancestry("/proc", getpid(), chain, 32);
 	struct dirent *d;
 	DIR *dir;
 	int ret = 0;
 
 	/* vigil and its parents, whatever they run */
-	for (int i = 0; pid > 1 && i < 32; i++) {
-		char path[64], buf[512], *p;
-		unsigned ppid = 0;
-		FILE *f;
-
-		if (bpf_map_update_elem(m->safe, &pid, &self, BPF_ANY))
+	for (size_t i = 0; i < n_chain; i++)
+		if (bpf_map_update_elem(m->safe, &chain[i], &self, BPF_ANY))
 			ret = -errno;
-		snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-		f = fopen(path, "re");
-		if (!f)
-			break;
-		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		fclose(f);
-		if (!p || sscanf(p + 1, " %*c %u", &ppid) != 1)
-			break;
-		pid = ppid;
-	}
 	for (size_t i = 0; i < o->n_allow_cgroups; i++)
 		if (bpf_map_update_elem(m->safe_cgroups, &o->allow_cgroups[i], &one, BPF_ANY))
 			ret = -errno;
@@ -913,14 +912,10 @@ int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o)
 		if (n <= 0)
 			continue;
 		exe[n] = '\0';
-		for (size_t i = 0; i < o->n_allow_exe; i++) {
-			const char *a = o->allow_exe[i];
-			size_t l = strlen(a);
-
-			if (l && (a[l - 1] == '/' ? !strncmp(exe, a, l) : !strcmp(exe, a)) &&
-			    bpf_map_lookup_elem(m->safe, &tgid, &v))
-				bpf_map_update_elem(m->safe, &tgid, &allow, BPF_NOEXIST);
-		}
+		/* vigil's own chain stays marked as such */
+		if (policy_exe_allowed(o->allow_exe, o->n_allow_exe, exe) &&
+		    bpf_map_lookup_elem(m->safe, &tgid, &v))
+			bpf_map_update_elem(m->safe, &tgid, &allow, BPF_NOEXIST);
 	}
 	closedir(dir);
 	return ret;

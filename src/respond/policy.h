@@ -90,6 +90,9 @@ int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned
 int policy__write_procs(const struct policy *p, const struct enforce_maps *m, unsigned gen,
 			policy_procs_fn procs, void *arg);
 
+/* Whether exe is on an allowlist of exe paths (an entry ending in '/': anything under it). */
+bool policy_exe_allowed(const char *const *list, size_t n, const char *exe);
+
 /*
  * Marks in the kernel's safety maps vigil and its parents, the allowlisted cgroups
  * and the processes already running an allowlisted exe. 0 or the last -errno.

@@ -5,7 +5,6 @@
  * of recent actions.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "events/event.h"
 #include "respond/action.h"
 #include "respond/respond.h"
+#include "state/procfs.h"
 #include "state/proctable.h"
 #include "util/json.h"
 #include "vigil/events.h"
@@ -56,40 +56,14 @@ static uint64_t now_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static uint32_t parent_of(uint32_t pid)
-{
-	char path[64], buf[512], *p;
-	unsigned ppid = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %u", &ppid) != 1)
-		return 0;
-	return ppid;
-}
-
 struct respond *respond__new(const struct respond_opts *o)
 {
 	struct respond *r = calloc(1, sizeof(*r));
-	uint32_t pid = getpid();
 
 	if (!r)
 		return NULL;
 	r->o = *o;
-	while (pid > 1 && r->n_self < SELF_CHAIN) {
-		r->self[r->n_self++] = pid;
-		pid = parent_of(pid);
-	}
+	r->n_self = procfs_ancestry("/proc", getpid(), r->self, SELF_CHAIN);
 	return r;
 }
 
@@ -150,18 +124,6 @@ static const char *why_name(uint32_t why)
 	}
 }
 
-static bool allowed_exe(const struct respond *r, const char *exe)
-{
-	for (size_t i = 0; exe && *exe && i < r->o.n_allow_exe; i++) {
-		const char *a = r->o.allow_exe[i];
-		size_t n = strlen(a);
-
-		if (n && (a[n - 1] == '/' ? !strncmp(exe, a, n) : !strcmp(exe, a)))
-			return true;
-	}
-	return false;
-}
-
 /* Why user space must not kill the event's process; NULL when it may. */
 static const char *why_not(struct respond *r, const struct event *ev)
 {
@@ -174,7 +136,7 @@ static const char *why_not(struct respond *r, const struct event *ev)
 	for (size_t i = 0; i < r->n_self; i++)
 		if (r->self[i] == h->pid)
 			return "vigil or its parent";
-	if (ev->proc && allowed_exe(r, ev->proc->exe))
+	if (ev->proc && policy_exe_allowed(r->o.allow_exe, r->o.n_allow_exe, ev->proc->exe))
 		return "allowlisted";
 	for (size_t i = 0; i < r->o.n_allow_cgroups; i++)
 		if (r->o.allow_cgroups[i] == h->cgroup_id)
@@ -200,33 +162,6 @@ static bool rate_ok(struct respond *r, size_t rule_idx)
 	return true;
 }
 
-/* The process's start in clock ticks after boot, from /proc; 0 when unknown. */
-static unsigned long long start_ticks(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long t = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* after the comm: state is field 3, starttime field 22 */
-	if (!p || sscanf(p + 1,
-			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu",
-			 &t) != 1)
-		return 0;
-	return t;
-}
-
 /*
  * SIGKILL to the event's process, through a pidfd taken after checking that the
  * pid still names the process that caused the event (same start time), so a
@@ -236,14 +171,16 @@ static const char *kill_process(const struct event *ev)
 {
 	const struct vg_hdr *h = ev->hdr;
 	long hz = sysconf(_SC_CLK_TCK);
-	unsigned long long want = hz > 0 ? h->start_ns / (1000000000ull / hz) : 0, have;
+	uint64_t tick = 1000000000ull / (hz > 0 ? (uint64_t)hz : 100), start;
 	int fd = syscall(SYS_pidfd_open, (pid_t)h->pid, 0);
 	const char *why = NULL;
+	uint32_t ppid;
 
 	if (fd < 0)
 		return errno == ESRCH ? "the process had exited" : "pidfd_open failed";
-	have = start_ticks(h->pid);
-	if (!have || (have > want ? have - want : want - have) > 1)
+	/* /proc has the start in clock ticks: the same process is within a tick or two */
+	if (procfs_stat("/proc", h->pid, &ppid, &start) ||
+	    (start > h->start_ns ? start - h->start_ns : h->start_ns - start) > 2 * tick)
 		why = "the process had exited";
 	else if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0))
 		why = errno == ESRCH ? "the process had exited" : "the signal could not be sent";

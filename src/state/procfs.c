@@ -92,6 +92,39 @@ static int parse_stat(uint64_t hz, char *buf, struct proc_info *i)
 	return 0;
 }
 
+int procfs_stat(const char *procfs, uint32_t pid, uint32_t *ppid, uint64_t *start_ns)
+{
+	char path[PATH_MAX], buf[PROC_STAT_MAX];
+	struct proc_info i = {0};
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int err;
+
+	proc_path(path, sizeof(path), procfs, pid, "stat");
+	n = procfs_read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	err = parse_stat(hz > 0 ? (uint64_t)hz : 100, buf, &i);
+	if (err)
+		return err;
+	*ppid = i.ppid;
+	*start_ns = i.start_ns;
+	return 0;
+}
+
+size_t procfs_ancestry(const char *procfs, uint32_t pid, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	uint64_t start;
+
+	while (pid > 1 && n < max) {
+		out[n++] = pid;
+		if (procfs_stat(procfs, pid, &pid, &start))
+			break;
+	}
+	return n;
+}
+
 /* Real and effective ids and CapEff from /proc/PID/status. */
 static int parse_status(char *buf, struct proc_info *i)
 {
