@@ -17,8 +17,9 @@
 #define PF_KTHREAD_ 0x00200000
 
 /* enforce_kill's what: the path's class, the open's access, the syscall code */
-#define ENF_IN_WRITE   (1u << 8) /* an open for writing (or creating, truncating) */
-#define ENF_IN_READ    (1u << 9) /* an open for reading */
+#define ENF_IN_WRITE   (1u << 8)  /* an open for writing (or creating, truncating) */
+#define ENF_IN_READ    (1u << 9)  /* an open for reading */
+#define ENF_IN_SYSCALL (1u << 10) /* a syscall's record (not an io_uring request's) */
 #define ENF_IN_CLS(x)  ((x)&0xff)
 #define ENF_IN_CODE(c) ((__u32)(c) << 16) /* enum vg_syscall */
 
@@ -246,34 +247,14 @@ static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u16 
 }
 
 /*
- * The kill rules for the record whose header is h: path (len bytes, NULL when it
- * has none) is the object the rules' path tests look at, what the record's syscall
- * code, the path's class and the open's access (ENF_IN_*), comm the task's comm when
- * it is not the current one's (an io_uring request run by a kernel io thread).
- * Kills the process when a rule stands and vigil may act on it. Returns the rules
- * acted on. (Unused in the deny enforcer, which includes this file for the rest.)
+ * The kill rules of mask (already narrowed by the syscall code) that the call meets:
+ * what and path as for enforce_kill, comm the task's comm or NULL for the current
+ * one's, tgid the process.
  */
-static __noinline __attribute__((unused)) __u64
-enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, const char *comm)
+static __always_inline __u64 enf_kill_mask(__u32 gen, const struct vg_enf_gen *g, __u64 mask,
+					   const char *path, __u32 len, __u32 what,
+					   const char *comm, __u32 tgid)
 {
-	struct vg_enf_state *st = enf_state_get();
-	struct enf_verdict v = {};
-	struct vg_enf_gen *g;
-	__u32 gen, i, code = what >> 16;
-	__u64 *m, mask, want;
-	long err;
-
-	if (!st || !st->enabled || !h || code >= VG_SYS_MAX)
-		return 0;
-	gen = st->gen & 1;
-	i = gen * VG_SYS_MAX + code;
-	m = bpf_map_lookup_elem(&enf_codes, &i);
-	g = bpf_map_lookup_elem(&enf_gens, &gen);
-	if (!m || !g)
-		return 0;
-	mask = *m & g->kill;
-	if (!mask)
-		return 0;
 	if (!(what & ENF_IN_WRITE))
 		mask &= ~g->need_write;
 	if (!(what & ENF_IN_READ))
@@ -287,12 +268,22 @@ enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, co
 	mask &= ENF_IN_CLS(what) ? enf_path_mask(gen, ENF_IN_CLS(what), path, len, g->path_free)
 				 : g->path_free;
 	if (mask & g->exe_tested)
-		mask &= enf_proc_mask(gen, h->pid, g);
-	if (!mask)
-		return 0;
+		mask &= enf_proc_mask(gen, tgid, g);
+	return mask;
+}
 
-	v.matched = mask;
-	want = enf_decide(h, g, gen, &v);
+/*
+ * Kills the current task's process for the kill rules of matched (the event's header
+ * h), unless vigil may not act on it, and reports it as action (enum vg_enf_action).
+ * Returns the rules acted on.
+ */
+static __always_inline __u64 enf_kill_act(const struct vg_hdr *h, __u32 gen,
+					  const struct vg_enf_gen *g, __u64 matched, __u16 action)
+{
+	struct enf_verdict v = {.matched = matched};
+	__u64 want = enf_decide(h, g, gen, &v);
+	long err;
+
 	if (want) {
 		err = bpf_send_signal(SIGKILL_);
 		if (err) {
@@ -302,8 +293,45 @@ enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, co
 			v.acted = want;
 		}
 	}
-	enf_report(h, gen, VG_ENF_KILL, &v);
+	enf_report(h, gen, action, &v);
 	return v.acted;
+}
+
+/*
+ * The kill rules for the record whose header is h: path (len bytes, NULL when it
+ * has none) is the object the rules' path tests look at, what the record's syscall
+ * code, the path's class, the open's access and ENF_IN_SYSCALL (ENF_IN_*), comm the
+ * task's comm when it is not the current one's (an io_uring request run by a kernel
+ * io thread). Kills the process when a rule stands and vigil may act on it. Returns
+ * the rules acted on. (Unused in the deny enforcer, which includes this file for the
+ * rest.)
+ */
+static __noinline __attribute__((unused)) __u64
+enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, const char *comm)
+{
+	struct vg_enf_state *st = enf_state_get();
+	struct vg_enf_gen *g;
+	__u32 gen, i, code = what >> 16;
+	__u64 *m, mask;
+
+	if (!st || !st->enabled || !h || code >= VG_SYS_MAX)
+		return 0;
+	gen = st->gen & 1;
+	i = gen * VG_SYS_MAX + code;
+	m = bpf_map_lookup_elem(&enf_codes, &i);
+	g = bpf_map_lookup_elem(&enf_gens, &gen);
+	if (!m || !g)
+		return 0;
+	mask = *m & g->kill;
+	/* a syscall's entry already had the entry rules (an io_uring request has no entry) */
+	if (what & ENF_IN_SYSCALL)
+		mask &= ~g->entry;
+	if (!mask)
+		return 0;
+	mask = enf_kill_mask(gen, g, mask, path, len, what, comm, h->pid);
+	if (!mask)
+		return 0;
+	return enf_kill_act(h, gen, g, mask, VG_ENF_KILL);
 }
 
 #endif /* VIGIL_ENFORCE_BPF_H */

@@ -390,7 +390,8 @@ static __noinline int net_event(struct net_args *a, long ret)
 	 * receives come in storms and go batched */
 	/* binds, listens and events that met a rule-derived criterion wake the reader */
 	/* kill rules on the call itself (deny is the cgroup programs' job, before the call) */
-	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall), a->who ? a->who->comm : NULL);
+	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall) | (a->who ? 0 : ENF_IN_SYSCALL),
+		     a->who ? a->who->comm : NULL);
 	submit(ev, off, type == VG_EV_BIND || type == VG_EV_LISTEN || verdict != FILTER_SEND);
 	return 0;
 }

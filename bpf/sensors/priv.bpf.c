@@ -303,7 +303,7 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	off = priv_str(ev, off, &e->s1, a->src[0], a->str[0], a, t, &e->hdr.flags, VG_PF_S1_TRUNC);
 	off = priv_str(ev, off, &e->s2, a->src[1], a->str[1], a, t, &e->hdr.flags, VG_PF_S2_TRUNC);
 	off = priv_str(ev, off, &e->s3, a->src[2], a->str[2], a, t, &e->hdr.flags, VG_PF_S3_TRUNC);
-	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall), NULL);
+	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall) | ENF_IN_SYSCALL, NULL);
 	submit(ev, off, true);
 	return 0;
 }

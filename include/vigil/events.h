@@ -380,13 +380,16 @@ struct vg_cgroup_key {
  *   & (proc.pos | exe_free) & ~proc.neg          (the process's exe, at events other than
  *                                                 exec: enf_procs, worked out at its exec)
  * where a missing lookup gives pos = neg = 0; a process whose exe bits are not known
- * for the generation (exe_tested) is left to user space.
+ * for the generation (exe_tested) is left to user space. The kill rules of `entry`
+ * are decided at the syscall's entry (raw sys_enter, attached only while there are
+ * such rules), every other rule where its event is captured.
  */
 #define VG_ENF_RULES 64
 
 enum vg_enf_action {
-	VG_ENF_KILL = 1, /* SIGKILL the task's process (bpf_send_signal) */
-	VG_ENF_DENY = 2, /* the operation fails with EPERM (cgroup programs) */
+	VG_ENF_KILL = 1,       /* SIGKILL the task's process (bpf_send_signal) */
+	VG_ENF_DENY = 2,       /* the operation fails with EPERM (cgroup programs) */
+	VG_ENF_KILL_ENTRY = 3, /* SIGKILL at the syscall's entry (enforcers/kill_entry.bpf.c) */
 };
 
 /* Per generation: the masks that are not lookups. */
@@ -405,6 +408,7 @@ struct vg_enf_gen {
 	__u64 rate;	  /* rules with a rate limit (vg_enf_rule.per_sec) */
 	__u64 exe_free;	  /* rules without a positive test of the process's exe */
 	__u64 exe_tested; /* rules with a test of the process's exe at other events than exec */
+	__u64 entry;	  /* kill rules decided at the syscall's entry, not at its exit */
 };
 
 /* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
@@ -542,7 +546,7 @@ _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
-_Static_assert(sizeof(struct vg_enf_gen) == 112, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 120, "vg_enf_gen ABI");
 _Static_assert(sizeof(struct vg_enf_proc) == 40, "vg_enf_proc ABI");
 _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");

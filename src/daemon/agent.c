@@ -266,17 +266,32 @@ static void enforce(struct agent *a)
 		return;
 	if (a->sensors) {
 		unsigned gen = a->pol ? !a->gen : 0; /* the generation not in force */
+		bool entry = policy__needs_entry(a->pending);
+		char err[512];
 
+		/* the entry enforcer runs at every syscall: attached before a plan that needs
+		 * it is in force, detached once none is */
+		if (entry && sensors__kill_at_entry(a->sensors, true, err, sizeof(err))) {
+			fprintf(stderr,
+				"vigil: %s; kill rules on other calls act at their exit instead\n",
+				err);
+			policy__drop_entry(a->pending);
+			entry = false;
+		}
 		sensors__enforce_maps(a->sensors, &m);
 		ret = policy__write(a->pending, &m, gen, each_proc, a);
-		if (ret)
+		if (ret) {
 			fprintf(
 			    stderr,
 			    "vigil: cannot write the enforcement maps: %s; the kernel keeps the "
 			    "previous rules' actions\n",
 			    strerror(-ret));
-		else
+			entry = policy__needs_entry(a->pol);
+		} else {
 			a->gen = gen;
+		}
+		if (!entry)
+			sensors__kill_at_entry(a->sensors, false, err, sizeof(err));
 	}
 	policy__free(a->pol);
 	a->pol = a->pending;
@@ -807,6 +822,8 @@ static int actions_setup(struct agent *a)
 	    .allow_exe = (const char *const *)c->allow_exe.items,
 	    .n_allow_exe = c->allow_exe.n,
 	    .per_sec = c->per_sec,
+	    /* planned so; enforce() moves them to the exits if the entry enforcer is not there */
+	    .entry_kill = true,
 	};
 	if (c->allow_cgroup.n) {
 		a->allow_cgroups = calloc(c->allow_cgroup.n, sizeof(*a->allow_cgroups));

@@ -271,7 +271,7 @@ out:
  */
 static int check_actions(const struct rule_engine_opts *eo, char **files, int n)
 {
-	struct policy_opts po = {.mode = RESPOND_ENFORCE};
+	struct policy_opts po = {.mode = RESPOND_ENFORCE, .entry_kill = true};
 	struct rule_engine *e = rule_engine__new(eo);
 	struct policy *p;
 	int ret = 0;
@@ -335,7 +335,7 @@ static int cmd_rules(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(sub, "list")) {
-		struct policy_opts po = {.mode = RESPOND_ENFORCE};
+		struct policy_opts po = {.mode = RESPOND_ENFORCE, .entry_kill = true};
 		struct policy *p = policy__new(e, &po, stderr);
 		char where[320];
 

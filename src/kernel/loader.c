@@ -843,7 +843,7 @@ int loader__attach(struct loader *l)
 		struct bpf_program *prog;
 		int from = l->n_att, ret;
 
-		if (l->run[i].off)
+		if (l->run[i].off || l->spec.progs[i].on_demand)
 			continue;
 		prog = find_prog(l, i);
 		printing_for = l;
@@ -870,6 +870,37 @@ int loader__attach(struct loader *l)
 		}
 	}
 	return 0;
+}
+
+int loader__set_attached(struct loader *l, const char *name, bool on)
+{
+	int i = prog_index(l, name), from, ret;
+	struct bpf_program *prog;
+
+	l->err[0] = 0;
+	if (i < 0)
+		return -ENOENT;
+	if (l->run[i].off || !l->loaded)
+		return -ENODEV;
+	if (!on) {
+		detach_from(l, 0, i);
+		return 0;
+	}
+	if (l->run[i].attachments)
+		return 0;
+	prog = find_prog(l, i);
+	from = l->n_att;
+	printing_for = l;
+	ret = attach_one(l, i, prog);
+	printing_for = NULL;
+	l->run[i].attachments = l->n_att - from;
+	if (ret) {
+		detach_from(l, from, i);
+		snprintf(l->err, sizeof(l->err),
+			 "cannot attach BPF program '%s' (%s): %s (errno %d)", name,
+			 bpf_program__section_name(prog), strerror(-ret), -ret);
+	}
+	return ret;
 }
 
 int loader__start(struct loader *l)

@@ -40,6 +40,7 @@ struct loader_prog {
 	enum loader_kind kind; /* how it attaches */
 	const char *target;    /* see enum loader_kind; loader__set_target overrides */
 	bool required;	       /* refused: the start fails instead of switching it off */
+	bool on_demand;	       /* loaded, but attached only by loader__set_attached */
 };
 
 /* A generated skeleton behind plain pointers (see LOADER_SKEL_OPS). */
@@ -128,6 +129,13 @@ int loader__configure(struct loader *l);
 int loader__load(struct loader *l);
 int loader__attach(struct loader *l);
 int loader__start(struct loader *l);
+/*
+ * Attaches (on) or detaches one program after loader__attach, for a program that
+ * should run only while something needs it (on_demand). Idempotent. 0, -ENOENT (no
+ * such program), -ENODEV (switched off: loader__prog_state says why) or the
+ * attach's -errno with a message in loader__error().
+ */
+int loader__set_attached(struct loader *l, const char *prog, bool on);
 /* Undoes attach; the maps stay readable. */
 void loader__detach(struct loader *l);
 

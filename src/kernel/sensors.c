@@ -75,6 +75,9 @@ static const struct loader_prog programs[] = {
     {"vg_deny_sendmsg6", LOADER_CGROUP, NULL, false},
     {"vg_deny_bind4", LOADER_CGROUP, NULL, false},
     {"vg_deny_bind6", LOADER_CGROUP, NULL, false},
+    /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
+     * the policy in force has such rules (sensors__kill_at_entry) */
+    {"vg_kill_enter", LOADER_RAW_TRACEPOINT, NULL, false, true},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
     VG_SYSCALLS_TRACED(SYSCALL_EXIT_PROG) VG_SYSCALLS_DISPATCHED(SYSCALL_DISPATCHED_PROG)};
 
@@ -174,6 +177,47 @@ static int dispatch_fill(struct vigil_bpf *obj, char *err, size_t errlen)
 	return ret;
 }
 
+/* One number of the entry enforcer's table: code | kind << 16 at index. */
+static int entry_set(int fd, int nr, bool ia32, uint16_t code, uint16_t kind)
+{
+	uint32_t index = (uint32_t)nr + (ia32 ? VG_DISPATCH_IA32 : 0),
+		 v = code | (uint32_t)kind << 16;
+
+	if (nr < 0 || nr >= VG_DISPATCH_IA32 || code >= VG_SYS_MAX)
+		return 0;
+	return bpf_map_update_elem(fd, &index, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* Fills the entry enforcer's numbers from the syscall table: every call, both ABIs. */
+static int entry_fill(struct vigil_bpf *obj, char *err, size_t errlen)
+{
+	static const struct {
+		uint16_t code;
+		int nr32;
+	} forms[] = {
+#define ENTRY_FORM_(NAME, NR32) {VG_SYS_##NAME, NR32},
+	    VG_SYSCALLS_IA32_LEGACY(ENTRY_FORM_) VG_SYSCALLS_IA32_OFF64(ENTRY_FORM_)
+#undef ENTRY_FORM_
+	};
+	int fd = bpf_map__fd(obj->maps.enf_sys_codes), ret = 0;
+	const struct event_syscall *t;
+	size_t n;
+
+	t = event_syscalls(&n);
+	for (size_t i = 0; i < n && !ret; i++) {
+		ret = entry_set(fd, t[i].nr64, false, t[i].code, t[i].kind);
+		if (!ret)
+			ret = entry_set(fd, t[i].nr32, true, t[i].code, t[i].kind);
+		for (size_t k = 0; k < sizeof(forms) / sizeof(forms[0]) && !ret; k++)
+			if (forms[k].code == t[i].code)
+				ret = entry_set(fd, forms[k].nr32, true, t[i].code, t[i].kind);
+	}
+	if (ret)
+		snprintf(err, errlen, "cannot fill the syscall numbers of the entry enforcer: %s",
+			 strerror(-ret));
+	return ret;
+}
+
 /*
  * Points every cgroup program of the table at the cgroup v2 root. Without one
  * (NULL or "": no v2 hierarchy mounted) they are left without a target, and the
@@ -258,6 +302,8 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 	s->skel = loader__skel(s->loader);
 	/* before attach, so that no ia32 call passes an empty dispatcher */
 	ret = dispatch_fill(s->skel, err, errlen);
+	if (!ret)
+		ret = entry_fill(s->skel, err, errlen);
 	if (ret)
 		goto err_free;
 	ret = loader__attach(s->loader);
@@ -332,6 +378,17 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out)
 	out->safe = bpf_map__fd(s->skel->maps.enf_safe);
 	out->safe_cgroups = bpf_map__fd(s->skel->maps.enf_safe_cgroups);
 	out->procs = bpf_map__fd(s->skel->maps.enf_procs);
+}
+
+int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)
+{
+	int ret = loader__set_attached(s->loader, "vg_kill_enter", on);
+
+	if (ret)
+		snprintf(err, errlen, "%s",
+			 *loader__error(s->loader) ? loader__error(s->loader)
+						   : "the entry enforcer is switched off");
+	return ret;
 }
 
 int sensors__counters(const struct sensors *s, struct vg_counters *out)

@@ -57,6 +57,13 @@ struct enforce_maps {
 
 void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out);
 
+/*
+ * Attaches (on) or detaches the entry enforcer: it runs at every syscall, so only
+ * while the policy in force has entry rules. 0 or -errno with a message in err
+ * (-ENODEV: it did not load).
+ */
+int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen);
+
 /* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
 int sensors__counters(const struct sensors *s, struct vg_counters *out);
 

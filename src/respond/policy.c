@@ -477,6 +477,10 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		p->gen.need_udp |= l.b;
 	if (pr->monitor)
 		p->gen.monitor |= l.b;
+	if (pr->kill && l.cls == PC_OTHER && o->entry_kill) {
+		p->gen.entry |= l.b;
+		pr->at_entry = true;
+	}
 	if (pr->kill)
 		p->gen.kill |= l.b;
 	else
@@ -577,12 +581,27 @@ const struct policy_rule *policy__by_bit(const struct policy *p, int bit)
 	return p && bit >= 0 && bit < VG_ENF_RULES ? p->by_bit[bit] : NULL;
 }
 
+bool policy__needs_entry(const struct policy *p)
+{
+	return p && p->gen.entry;
+}
+
+void policy__drop_entry(struct policy *p)
+{
+	p->gen.entry = 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		p->rules[i].at_entry = false;
+}
+
 const char *policy_rule__where(const struct policy_rule *r, char *buf, size_t len)
 {
 	if (r->where == POLICY_USER)
 		snprintf(buf, len, "user (%s)", r->why_user);
 	else
-		snprintf(buf, len, "kernel (%s)", r->deny ? "cgroup programs" : "sensors");
+		snprintf(buf, len, "kernel (%s)",
+			 r->deny       ? "cgroup programs"
+			 : r->at_entry ? "at the syscall's entry"
+				       : "sensors");
 	return buf;
 }
 

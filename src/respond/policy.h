@@ -42,6 +42,7 @@ struct policy_rule {
 	enum policy_where where;      /* where they run */
 	int bit;		      /* kernel rule bit, -1 in user space */
 	const char *why_user;	      /* POLICY_USER: why the kernel cannot decide it */
+	bool at_entry;		      /* POLICY_KERNEL kill: at the syscall's entry */
 };
 
 struct policy_opts {
@@ -51,6 +52,7 @@ struct policy_opts {
 	const uint64_t *allow_cgroups; /* cgroup ids never acted on */
 	size_t n_allow_cgroups;	       /* entries */
 	unsigned per_sec;	       /* per-rule rate limit, 0: none */
+	bool entry_kill; /* kill rules on other calls at their entry (else at their exit) */
 };
 
 struct policy;
@@ -100,6 +102,11 @@ bool policy_exe_allowed(const char *const *list, size_t n, const char *exe);
 int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o);
 
 /* "kernel (exec: sched_process_exec)", "user: <why>" for rules list and status. */
+/* Whether the plan has kill rules decided at a syscall's entry (the entry enforcer). */
+bool policy__needs_entry(const struct policy *p);
+/* Moves the plan's entry rules to the syscalls' exits (the entry enforcer is not there). */
+void policy__drop_entry(struct policy *p);
+
 const char *policy_rule__where(const struct policy_rule *r, char *buf, size_t len);
 
 #endif /* VIGIL_RESPOND_POLICY_H */

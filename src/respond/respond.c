@@ -90,11 +90,13 @@ static const struct vg_action *find_report(struct respond *r, const struct vg_hd
 
 		if (x->a.hdr.tid != h->tid || !((x->a.matched >> bit) & 1))
 			continue;
-		/* a kill is reported with the event's own header; a deny comes from the cgroup
-		 * hook, before the call's exit record: the same thread, the same call, earlier */
+		/* a kill is reported with the event's own header; a deny (the cgroup hook) and a
+		 * kill at the call's entry come before its exit record: the same thread, the
+		 * same call, earlier */
 		if (x->a.hdr.ts_ns == h->ts_ns ||
-		    (x->a.action == VG_ENF_DENY && x->a.event_type == h->type &&
-		     x->a.hdr.ts_ns <= h->ts_ns && h->ts_ns - x->a.hdr.ts_ns < 1000000000ull)) {
+		    ((x->a.action == VG_ENF_DENY || x->a.action == VG_ENF_KILL_ENTRY) &&
+		     x->a.event_type == h->type && x->a.hdr.ts_ns <= h->ts_ns &&
+		     h->ts_ns - x->a.hdr.ts_ns < 1000000000ull)) {
 			x->used = true;
 			return &x->a;
 		}

@@ -159,3 +159,37 @@ Test(policy, monitor_mode_and_the_rule_key)
 	policy__free(p);
 	rule_engine__free(e);
 }
+
+Test(policy, kills_on_other_calls_are_planned_at_their_entry)
+{
+	struct rule_engine *e = engine(RULE(
+	    "evt.type = ptrace and proc.name = gdb",
+	    "kill") "- rule: s\n  desc: d\n  condition: evt.type = execve and proc.name = b\n"
+		    "  output: o\n  priority: WARNING\n  actions: [kill]\n"
+		    "- rule: t\n  desc: d\n  condition: evt.type = connect and fd.rport = 4444\n"
+		    "  output: o\n  priority: WARNING\n  actions: [deny]\n");
+	struct policy_opts po = {.mode = RESPOND_ENFORCE, .entry_kill = true};
+	struct policy *p = policy__new(e, &po, stderr);
+	char buf[128];
+
+	cr_assert_not_null(p);
+	cr_assert(policy__rule(p, 0)->at_entry, "ptrace: at the entry");
+	cr_assert_not(policy__rule(p, 1)->at_entry, "exec: at sched_process_exec");
+	cr_assert_not(policy__rule(p, 2)->at_entry, "deny: the cgroup hooks");
+	cr_assert(policy__needs_entry(p));
+	cr_assert_str_eq(policy_rule__where(policy__rule(p, 0), buf, sizeof(buf)),
+			 "kernel (at the syscall's entry)");
+	/* without the entry enforcer the same rule is killed at the call's exit */
+	policy__drop_entry(p);
+	cr_assert_not(policy__needs_entry(p));
+	cr_assert_not(policy__rule(p, 0)->at_entry);
+	cr_assert_str_eq(policy_rule__where(policy__rule(p, 0), buf, sizeof(buf)),
+			 "kernel (sensors)");
+	policy__free(p);
+	po.entry_kill = false;
+	p = policy__new(e, &po, stderr);
+	cr_assert_not_null(p);
+	cr_assert_not(policy__needs_entry(p));
+	policy__free(p);
+	rule_engine__free(e);
+}
