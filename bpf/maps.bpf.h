@@ -265,6 +265,23 @@ VG_SHARED struct {
 	__type(value, struct vg_enf_proc);
 } enf_procs SEC(".maps");
 
+/* (cgroup id, gen) -> the rules scoped to its container; LRU: a removed cgroup's id is
+ * never reused, and its entry goes when room is needed */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct vg_enf_scope_key);
+	__type(value, struct vg_enf_bits);
+} enf_scopes SEC(".maps");
+
+/* (gen, container short id) -> the rules scoped to that container */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct vg_enf_container_key);
+	__type(value, struct vg_enf_bits);
+} enf_containers SEC(".maps");
+
 /* cgroup id -> 1: allowlisted cgroups */
 VG_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -114,6 +114,15 @@ static __always_inline __u64 enf_comm_mask(__u32 gen, const char *comm, __u64 fr
 	return (b->pos | free) & ~b->neg;
 }
 
+/* The rules of generation gen whose container scope the cgroup is in. */
+static __always_inline __u64 enf_scope_mask(__u32 gen, __u64 cgroup_id, __u64 free)
+{
+	struct vg_enf_scope_key k = {.cgroup_id = cgroup_id, .gen = gen};
+	struct vg_enf_bits *b = bpf_map_lookup_elem(&enf_scopes, &k);
+
+	return b ? (b->pos | free) & ~b->neg : free;
+}
+
 /* Why vigil must not act on the current task's process; VG_WHY_NONE when it may. */
 static __always_inline __u32 enf_why_not(__u32 tgid, __u64 cgroup_id)
 {
@@ -249,11 +258,11 @@ static __always_inline void enf_report(const struct vg_hdr *h, __u32 gen, __u16 
 /*
  * The kill rules of mask (already narrowed by the syscall code) that the call meets:
  * what and path as for enforce_kill, comm the task's comm or NULL for the current
- * one's, tgid the process.
+ * one's, tgid the process, cgroup_id its cgroup.
  */
 static __always_inline __u64 enf_kill_mask(__u32 gen, const struct vg_enf_gen *g, __u64 mask,
 					   const char *path, __u32 len, __u32 what,
-					   const char *comm, __u32 tgid)
+					   const char *comm, __u32 tgid, __u64 cgroup_id)
 {
 	if (!(what & ENF_IN_WRITE))
 		mask &= ~g->need_write;
@@ -269,6 +278,8 @@ static __always_inline __u64 enf_kill_mask(__u32 gen, const struct vg_enf_gen *g
 				 : g->path_free;
 	if (mask & g->exe_tested)
 		mask &= enf_proc_mask(gen, tgid, g);
+	if (mask & ~g->scope_free)
+		mask &= enf_scope_mask(gen, cgroup_id, g->scope_free);
 	return mask;
 }
 
@@ -328,7 +339,7 @@ enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, co
 		mask &= ~g->entry;
 	if (!mask)
 		return 0;
-	mask = enf_kill_mask(gen, g, mask, path, len, what, comm, h->pid);
+	mask = enf_kill_mask(gen, g, mask, path, len, what, comm, h->pid, h->cgroup_id);
 	if (!mask)
 		return 0;
 	return enf_kill_act(h, gen, g, mask, VG_ENF_KILL);

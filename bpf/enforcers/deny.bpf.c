@@ -103,6 +103,8 @@ static __always_inline __u64 deny_mask(const struct deny_in *in, __u32 gen,
 	mask &= deny_addr_mask(gen, in->addr, g->addr_free);
 	if (mask & g->exe_tested)
 		mask &= enf_proc_mask(gen, bpf_get_current_pid_tgid() >> 32, g);
+	if (mask & ~g->scope_free)
+		mask &= enf_scope_mask(gen, bpf_get_current_cgroup_id(), g->scope_free);
 	if (!mask)
 		return 0;
 	return mask & enf_comm_mask(gen, NULL, g->comm_free);

@@ -48,7 +48,8 @@ static __noinline int kill_entry(__u32 code, __u32 type)
 	mask = *m & g->kill & g->entry;
 	if (!mask)
 		return 0;
-	mask = enf_kill_mask(gen, g, mask, NULL, 0, 0, NULL, bpf_get_current_pid_tgid() >> 32);
+	mask = enf_kill_mask(gen, g, mask, NULL, 0, 0, NULL, bpf_get_current_pid_tgid() >> 32,
+			     bpf_get_current_cgroup_id());
 	if (!mask)
 		return 0;
 	__builtin_memset(&h, 0, sizeof(h));

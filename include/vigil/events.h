@@ -379,6 +379,8 @@ struct vg_cgroup_key {
  *   & (tcp or ~need_tcp) & (udp or ~need_udp)    (the socket's protocol)
  *   & (proc.pos | exe_free) & ~proc.neg          (the process's exe, at events other than
  *                                                 exec: enf_procs, worked out at its exec)
+ *   & (cgroup.pos | scope_free)                  (the task's cgroup v2 id: enf_scopes,
+ *                                                 entered when a container's cgroup is made)
  * where a missing lookup gives pos = neg = 0; a process whose exe bits are not known
  * for the generation (exe_tested) is left to user space. The kill rules of `entry`
  * are decided at the syscall's entry (raw sys_enter, attached only while there are
@@ -409,6 +411,7 @@ struct vg_enf_gen {
 	__u64 exe_free;	  /* rules without a positive test of the process's exe */
 	__u64 exe_tested; /* rules with a test of the process's exe at other events than exec */
 	__u64 entry;	  /* kill rules decided at the syscall's entry, not at its exit */
+	__u64 scope_free; /* rules without a container scope (container.id) */
 };
 
 /* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
@@ -480,6 +483,25 @@ struct vg_enf_addr_key {
 	__u8 pad2[2];	 /* zero */
 };
 
+/*
+ * enf_scopes key: a cgroup v2 id in a generation; its value (vg_enf_bits) holds the
+ * rules scoped to the container the cgroup belongs to. Entered by user space for
+ * the cgroups there are when a plan is written, and by the kernel (enforcers/
+ * scope.bpf.c) for each cgroup made later: a cgroup of a container a rule names,
+ * or below one that has an entry.
+ */
+struct vg_enf_scope_key {
+	__u64 cgroup_id; /* cgroup v2 id */
+	__u32 gen;	 /* generation */
+	__u32 pad;	 /* zero */
+};
+
+/* enf_containers key: a container's short id (12 hex digits) a rule is scoped to. */
+struct vg_enf_container_key {
+	__u32 gen;   /* generation */
+	char id[12]; /* the first 12 hex digits of the container id, lower case */
+};
+
 /* Why the kernel did not act on a matched rule (vg_action.why). */
 enum vg_enf_why {
 	VG_WHY_NONE = 0,	/* it acted */
@@ -546,11 +568,13 @@ _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
-_Static_assert(sizeof(struct vg_enf_gen) == 120, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 128, "vg_enf_gen ABI");
 _Static_assert(sizeof(struct vg_enf_proc) == 40, "vg_enf_proc ABI");
 _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");
 _Static_assert(sizeof(struct vg_action) == 136, "vg_action ABI");
+_Static_assert(sizeof(struct vg_enf_scope_key) == 16, "vg_enf_scope_key ABI");
+_Static_assert(sizeof(struct vg_enf_container_key) == 16, "vg_enf_container_key ABI");
 #endif
 
 #endif /* VIGIL_EVENTS_H */

@@ -78,6 +78,8 @@ static const struct loader_prog programs[] = {
     /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
      * the policy in force has such rules (sensors__kill_at_entry) */
     {"vg_kill_enter", LOADER_RAW_TRACEPOINT, NULL, false, true},
+    /* enforcers/scope.bpf.c: a new cgroup enters the container scopes of the rules */
+    {"vg_scope_mkdir", LOADER_RAW_TRACEPOINT, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
     VG_SYSCALLS_TRACED(SYSCALL_EXIT_PROG) VG_SYSCALLS_DISPATCHED(SYSCALL_DISPATCHED_PROG)};
 
@@ -378,6 +380,8 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out)
 	out->safe = bpf_map__fd(s->skel->maps.enf_safe);
 	out->safe_cgroups = bpf_map__fd(s->skel->maps.enf_safe_cgroups);
 	out->procs = bpf_map__fd(s->skel->maps.enf_procs);
+	out->scopes = bpf_map__fd(s->skel->maps.enf_scopes);
+	out->containers = bpf_map__fd(s->skel->maps.enf_containers);
 }
 
 int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)

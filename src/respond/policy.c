@@ -10,6 +10,7 @@
  *   net:   fd.rport, fd.rip, fd.rnet (connect, send), fd.sport, fd.sip, fd.snet
  *          (bind), fd.l4proto = tcp / udp, proc.name; a kill rule only proc.name
  *   other: proc.name
+ *   any:   container.id = / in short or full ids (a scope: enf_scopes)
  *
  * Everything else keeps kill in user space; deny has no user-space form, so a
  * deny rule outside the net class, or not decidable there, is an error.
@@ -20,12 +21,15 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
 #include "respond/action.h"
 #include "respond/policy.h"
+#include "state/cgroup.h"
+#include "state/container.h"
 #include "state/procfs.h"
 #include "vigil/events.h"
 
@@ -61,6 +65,8 @@ static enum pclass class_of(uint32_t code)
 		return PC_NONE;
 	return PC_OTHER;
 }
+
+#define PSTR_SCOPE 0xff /* struct pstr's cls of a container scope (enf_containers) */
 
 /* One string test of the plan: a trie or hash entry's part. */
 struct pstr {
@@ -165,7 +171,7 @@ struct lower {
 	bool kill; /* the rule's kernel action is kill (else deny) */
 	int bit;
 	uint64_t b; /* 1 << bit */
-	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos, has_exe_pos;
+	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos, has_exe_pos, has_scope;
 	bool exe_tested; /* a test of the process's exe at another event than exec */
 	bool need_write, need_read, need_tcp, need_udp;
 };
@@ -185,6 +191,45 @@ static bool str_atom_ok(const struct rule_atom *a, size_t max, const char **why)
 	return true;
 }
 
+/*
+ * Whether s (n bytes) is a value container.id can have for a container: its short id,
+ * 12 lower-case hex digits (a full id never equals the field, so it never matches).
+ */
+static bool container_id_ok(const char *s, size_t n)
+{
+	if (n != CONTAINER_SHORT_ID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/*
+ * container.id = / in: the rule's scope, the cgroups of those containers. Only a
+ * positive test: a container the kernel has not entered yet must fall outside a
+ * scope, never inside an exclusion. "host" is no container: user space decides it.
+ */
+static const char *lower_scope(struct lower *l, const struct rule_atom *a)
+{
+	if (a->negated)
+		return "an exclusion of containers (not container.id)";
+	if (a->n_prefix || a->n_num || a->n_net || a->bools || !a->n_exact)
+		return "container.id tested other than with = or in";
+	if (l->has_scope)
+		return "two tests of container.id";
+	for (size_t i = 0; i < a->n_exact; i++)
+		if (!container_id_ok(a->exact[i].ptr, a->exact[i].len))
+			return keep_why(l->p, "container.id '%s' is not a container id%s",
+					a->exact[i].ptr, "");
+	for (size_t i = 0; i < a->n_exact; i++)
+		if (add_str(l->p, PSTR_SCOPE, false, false, l->bit, a->exact[i].ptr,
+			    CONTAINER_SHORT_ID_LEN))
+			return "out of memory";
+	l->has_scope = true;
+	return NULL;
+}
+
 /* One test into the plan; NULL, or why it cannot be decided in the kernel. */
 static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 {
@@ -192,6 +237,8 @@ static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 	struct policy *p = l->p;
 	bool pos = !a->negated;
 
+	if (!strcmp(f, "container.id"))
+		return lower_scope(l, a);
 	/* the kernel's missing value fails a positive test and passes an exclusion */
 	if (strcmp(f, "proc.name") && a->absent_ok != a->negated)
 		return keep_why(p, "the test on %s treats a missing value otherwise%s", f, "");
@@ -465,6 +512,8 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		p->gen.addr_free |= l.b;
 	if (!l.has_exe_pos)
 		p->gen.exe_free |= l.b;
+	if (!l.has_scope)
+		p->gen.scope_free |= l.b;
 	if (l.exe_tested)
 		p->gen.exe_tested |= l.b;
 	if (l.need_write)
@@ -650,7 +699,7 @@ static int write_paths(const struct policy *p, int fd, unsigned gen)
 		struct vg_enf_path_val v = {.len = x->n};
 		bool done = false;
 
-		if (!x->cls)
+		if (!x->cls || x->cls == PSTR_SCOPE)
 			continue;
 		/* one entry per distinct (class, string): the first occurrence writes it */
 		for (size_t j = 0; j < i && !done; j++)
@@ -765,6 +814,105 @@ static int write_arrays(const struct policy *p, const struct enforce_maps *m, un
 	return 0;
 }
 
+/* The scope bits of the container whose short id is id (the plan's PSTR_SCOPE tests). */
+static uint64_t container_bits(const struct policy *p, const char *id)
+{
+	uint64_t bits = 0;
+
+	for (size_t i = 0; i < p->n_strs; i++)
+		if (p->strs[i].cls == PSTR_SCOPE &&
+		    !memcmp(p->strs[i].s, id, CONTAINER_SHORT_ID_LEN))
+			bits |= 1ull << p->strs[i].bit;
+	return bits;
+}
+
+static int write_containers(const struct policy *p, int fd, unsigned gen)
+{
+	for (size_t i = 0; i < p->n_strs; i++) {
+		struct vg_enf_container_key k = {.gen = gen};
+		struct vg_enf_bits b = {0};
+
+		if (p->strs[i].cls != PSTR_SCOPE)
+			continue;
+		memcpy(k.id, p->strs[i].s, sizeof(k.id));
+		b.pos = container_bits(p, k.id);
+		if (bpf_map_update_elem(fd, &k, &b, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+struct scope_walk {
+	const struct policy *p;
+	int fd;	      /* enf_scopes */
+	unsigned gen; /* generation written */
+	char path[4096];
+	size_t root; /* bytes of the mount point at the start of path */
+	int ret;
+};
+
+/*
+ * Enters the cgroup at w->path (inheriting bits from its parent) and those below it,
+ * as the kernel does for a cgroup made later (enforcers/scope.bpf.c).
+ */
+static void scope_walk(struct scope_walk *w, uint64_t inherited, int depth)
+{
+	size_t len = strlen(w->path);
+	struct container_ident ci;
+	struct vg_enf_bits b = {0};
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+
+	if (depth > 32 || stat(w->path, &st))
+		return;
+	b.pos = inherited;
+	if (container_parse_cgroup(w->path + w->root, len - w->root, &ci))
+		b.pos |= container_bits(w->p, ci.short_id);
+	if (b.pos) {
+		struct vg_enf_scope_key k = {.cgroup_id = st.st_ino, .gen = w->gen};
+
+		if (bpf_map_update_elem(w->fd, &k, &b, BPF_ANY))
+			w->ret = -errno;
+	}
+	dir = opendir(w->path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		if (len + 1 + strlen(d->d_name) >= sizeof(w->path))
+			continue;
+		snprintf(w->path + len, sizeof(w->path) - len, "/%s", d->d_name);
+		scope_walk(w, b.pos, depth + 1);
+		w->path[len] = 0;
+	}
+	closedir(dir);
+}
+
+/* The container scopes of generation gen: the ids, and the cgroups there are now. */
+static int write_scopes(const struct policy *p, const struct enforce_maps *m, unsigned gen)
+{
+	struct scope_walk w = {.p = p, .fd = m->scopes, .gen = gen};
+	bool any = false;
+	int ret;
+
+	for (size_t i = 0; i < p->n_strs && !any; i++)
+		any = p->strs[i].cls == PSTR_SCOPE;
+	if (!any)
+		return 0;
+	/* the ids first: a cgroup made during the walk is entered by the kernel */
+	ret = write_containers(p, m->containers, gen);
+	if (ret)
+		return ret;
+	cgroup2_mount("/proc", w.path, sizeof(w.path));
+	if (!w.path[0])
+		return 0;
+	w.root = strlen(w.path);
+	scope_walk(&w, 0, 0);
+	return w.ret;
+}
+
 /* Removes generation gen from every map (arrays zeroed). */
 static int clear_all(const struct policy *p, const struct enforce_maps *m, unsigned gen)
 {
@@ -781,6 +929,12 @@ static int clear_all(const struct policy *p, const struct enforce_maps *m, unsig
 		ret = r;
 	if ((r = clear_gen(m->addrs, sizeof(struct vg_enf_addr_key),
 			   offsetof(struct vg_enf_addr_key, gen), 1, gen)))
+		ret = r;
+	if ((r = clear_gen(m->containers, sizeof(struct vg_enf_container_key),
+			   offsetof(struct vg_enf_container_key, gen), 4, gen)))
+		ret = r;
+	if ((r = clear_gen(m->scopes, sizeof(struct vg_enf_scope_key),
+			   offsetof(struct vg_enf_scope_key, gen), 4, gen)))
 		ret = r;
 	if ((r = write_arrays(p, m, gen, true)))
 		ret = r;
@@ -871,6 +1025,8 @@ int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned
 		ret = write_ports(p, m->ports, gen);
 	if (!ret)
 		ret = write_addrs(p, m->addrs, gen);
+	if (!ret)
+		ret = write_scopes(p, m, gen);
 	if (!ret)
 		ret = write_arrays(p, m, gen, false);
 	if (!ret)

@@ -114,6 +114,12 @@ Test(policy, conjunctions_the_kernel_decides, .fini = fini)
 	kernel(RULE("evt.type in (sendto, sendmsg) and fd.rnet = 10.0.0.0/8 and fd.l4proto = udp",
 		    "deny"));
 	kernel(RULE("evt.type = bind and fd.sport in (23, 2323)", "deny"));
+	/* a container scope: the cgroups of those containers */
+	kernel(
+	    RULE("evt.type = execve and proc.name = nc and container.id = 0123456789ab", "kill"));
+	kernel(RULE("evt.type = connect and fd.rport = 25 and container.id in (0123456789ab, "
+		    "fedcba987654)",
+		    "deny"));
 }
 
 Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
@@ -129,6 +135,16 @@ Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
 	     "user.name is not known to the kernel at this event");
 	user(RULE("evt.type = connect and fd.rport = 4444", "kill"),
 	     "proc.name and proc.exepath alone");
+	user(RULE("evt.type = execve and proc.name = nc and container.id != 0123456789ab", "kill"),
+	     "an exclusion of containers");
+	user(RULE("evt.type = execve and proc.name = nc and container.id = host", "kill"),
+	     "container.id 'host' is not a container id");
+	user(RULE("evt.type = execve and proc.name = nc and container.id = "
+		  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		  "kill"),
+	     "is not a container id");
+	user(RULE("evt.type = execve and proc.name = nc and container.id startswith 01", "kill"),
+	     "container.id tested other than with = or in");
 }
 
 Test(policy, a_deny_the_kernel_cannot_do_is_refused_at_its_place, .fini = fini)
