@@ -30,11 +30,10 @@ VG_SYS_MAX = 128
 VG_SYS_CONNECT, VG_SYS_BIND, VG_SYS_SENDTO, VG_SYS_SENDMSG = 40, 43, 45, 46
 VG_EV_ACTION = 4
 ALL = (1 << 64) - 1
-# struct vg_enf_gen, in order
 # struct vg_enf_gen, in order (include/vigil/events.h)
 GEN_FIELDS = ("comm_free", "path_free", "port_free", "addr_free", "need_write", "need_read",
               "need_tcp", "need_udp", "monitor", "kill", "deny", "rate", "exe_free",
-              "exe_tested")
+              "exe_tested", "entry", "scope_free")
 
 RULE = """
 - rule: Deny maps test alert
@@ -89,7 +88,8 @@ class EnfMaps:
             self.delete("enf_ports", struct.pack("<HH", 0, key))
         self.ports = set()
         g = dict.fromkeys(GEN_FIELDS, 0)
-        g.update(comm_free=ALL, path_free=ALL, addr_free=ALL, exe_free=ALL, monitor=monitor)
+        g.update(comm_free=ALL, path_free=ALL, addr_free=ALL, exe_free=ALL, scope_free=ALL,
+                 monitor=monitor)
         codes, ports = {}, {}
         for r in rules:
             bit = 1 << r["bit"]
