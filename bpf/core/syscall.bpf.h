@@ -16,6 +16,7 @@
 #define S_IFDIR_       0040000
 
 /* socketcall(2) call numbers (linux/net.h) */
+#define SYS_SOCKET_   1
 #define SYS_BIND_     2
 #define SYS_CONNECT_  3
 #define SYS_LISTEN_   4

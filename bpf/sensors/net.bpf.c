@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * net.bpf.c - network sensors at syscall exit: connect, accept, accept4, bind,
- * listen, and sendto, sendmsg, recvfrom, recvmsg that name their peer. Addresses
+ * net.bpf.c - network sensors at syscall exit: socket, connect, accept, accept4,
+ * bind, listen, and sendto, sendmsg, recvfrom, recvmsg that name their peer. Addresses
  * come from the socket the call used or created (fd -> file -> socket -> sock), so
  * they are what the kernel holds after the call, not what the caller claimed. Only
  * when the socket has no address any more (a failed blocking connect resets it, a
@@ -19,14 +19,16 @@
 #include "core/syscall.bpf.h"
 #include "core/uring.bpf.h"
 
-#define AF_UNIX_      1
-#define AF_INET_      2
-#define AF_INET6_     10
-#define O_NONBLOCK_   04000
-#define S_IFSOCK_     0140000
-#define SUN_PATH_OFF  2	  /* offsetof(struct sockaddr_un, sun_path) */
-#define SUN_PATH_MAX  108 /* sizeof(sun_path) */
-#define SUN_NAME_MASK 127 /* bounds a name length for the verifier */
+#define AF_UNIX_       1
+#define AF_INET_       2
+#define AF_INET6_      10
+#define O_NONBLOCK_    04000
+#define S_IFSOCK_      0140000
+#define SUN_PATH_OFF   2     /* offsetof(struct sockaddr_un, sun_path) */
+#define SUN_PATH_MAX   108   /* sizeof(sun_path) */
+#define SUN_NAME_MASK  127   /* bounds a name length for the verifier */
+#define SOCK_NONBLOCK_ 04000 /* socket type flags (linux/net.h) */
+#define SOCK_CLOEXEC_  02000000
 
 struct net_args {
 	__u32 type;		     /* enum vg_type */
@@ -533,6 +535,85 @@ SYSCALL_SENSOR(recvmsg, "recvmsg")
 }
 
 /*
+ * socket(2): a socket's creation is its arguments (family, type, protocol: what the
+ * caller asked the kernel for) and its result, the new fd. The arguments are
+ * registers, not user memory: nothing the caller can change after the call.
+ */
+struct socket_args {
+	int family;		     /* domain argument */
+	int type;		     /* type argument, SOCK_NONBLOCK and SOCK_CLOEXEC included */
+	int protocol;		     /* protocol argument */
+	bool direct;		     /* io_uring: into a registered-file slot; ret is no fd */
+	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
+};
+
+/* An argument as the record's 16-bit field holds it: 65535 when it does not fit. */
+static __always_inline __u16 arg16(__u32 v)
+{
+	return v > 0xffff ? 0xffff : v;
+}
+
+static __noinline int socket_event(struct socket_args *a, long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	enum filter_verdict verdict;
+	struct vg_net *e;
+	char *ev;
+
+	count(VG_EV_SOCKET, CNT_SEEN);
+	if (is_self()) {
+		count(VG_EV_SOCKET, CNT_FILTERED);
+		return 0;
+	}
+	verdict = filter_cheap_comm(VG_EV_SOCKET, 0, false, ret < 0, a->who ? a->who->comm : NULL);
+	/* a path criterion can only be a unix socket's name, which a new socket has not */
+	if (verdict == FILTER_DROP || verdict == FILTER_NEED_PATH) {
+		count(VG_EV_SOCKET, CNT_FILTERED);
+		return 0;
+	}
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_net *)ev;
+	hdr_fill(&e->hdr, t, VG_EV_SOCKET);
+	if (a->who)
+		uring_hdr(&e->hdr, a->who);
+	e->ret = ret;
+	e->syscall = VG_SYS_SOCKET;
+	e->family = arg16(a->family);
+	e->sock_type = arg16(a->type & ~(SOCK_NONBLOCK_ | SOCK_CLOEXEC_));
+	e->protocol = arg16(a->protocol);
+	e->fd = ret >= 0 && !a->direct ? ret : -1;
+	e->backlog = 0;
+	e->lport = 0;
+	e->rport = 0;
+	e->pad0 = 0;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	e->unix_path = (struct vg_str){};
+	e->pad1 = 0;
+	if (a->type & SOCK_NONBLOCK_)
+		e->hdr.flags |= VG_NF_NONBLOCK;
+	if (a->type & SOCK_CLOEXEC_)
+		e->hdr.flags |= VG_NF_CLOEXEC;
+	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall), a->who ? a->who->comm : NULL);
+	/* sockets are made in storms (a resolver makes one per lookup): batched, unless a
+	 * rule-derived criterion let this one through */
+	submit(ev, sizeof(*e), verdict != FILTER_SEND);
+	return 0;
+}
+
+SYSCALL_SENSOR(socket, "socket")
+{
+	struct socket_args a = {.family = (int)sys_arg(sc, 0),
+				.type = (int)sys_arg(sc, 1),
+				.protocol = (int)sys_arg(sc, 2)};
+
+	/* every call is an event: one no rule needs is counted as filtered */
+	return socket_event(&a, ret);
+}
+
+/*
  * ia32 socketcall(call, args): 32-bit programs reach the socket calls through it
  * (accept has no ia32 number of its own). The same sensors read their arguments
  * from the array args points to.
@@ -543,6 +624,8 @@ static __always_inline int socketcall_sensor(struct sysc sc, long ret)
 
 	sc.uargs = (const __u32 *)sys_arg(sc, 1);
 	switch (call) {
+	case SYS_SOCKET_:
+		return socket_sensor(sc, ret);
 	case SYS_CONNECT_:
 		return connect_sensor(sc, ret);
 	case SYS_ACCEPT_:
@@ -594,6 +677,10 @@ struct uring_net_req {
 	bool compat;		   /* recv: umsg is a struct compat_msghdr (a 32-bit ring) */
 	__u16 pad1;		   /* zero */
 	__u64 umsg;		   /* recv: the caller's msghdr (user memory), read at completion */
+	__s32 family;		   /* socket: the domain argument */
+	__s32 sock_type;	   /* socket: the type argument, with its flags */
+	__s32 protocol;		   /* socket: the protocol argument */
+	__u32 pad2;		   /* zero */
 	__u8 addr[URING_ADDR_MAX]; /* connect: the caller's sockaddr, read at submission; send:
 				    * the kernel's copy of the destination */
 };
@@ -637,6 +724,7 @@ static __always_inline bool uring_net_op(__u8 op)
 	case IORING_OP_ACCEPT:
 	case IORING_OP_BIND:
 	case IORING_OP_LISTEN:
+	case IORING_OP_SOCKET:
 	case IORING_OP_SEND:
 	case IORING_OP_SEND_ZC:
 	case IORING_OP_SENDMSG:
@@ -744,6 +832,18 @@ static __always_inline bool uring_send_dropped(struct uring_net_req *r)
 	return filter_cheap_comm(r->type, port, false, false, r->who.comm) == FILTER_DROP;
 }
 
+/* A kept socket request's record: the submitter's arguments, the fd it got (accept). */
+static __always_inline int uring_socket_event(struct uring_net_req *r, long res)
+{
+	struct socket_args a = {.family = r->family,
+				.type = r->sock_type,
+				.protocol = r->protocol,
+				.direct = !r->accept,
+				.who = &r->who};
+
+	return socket_event(&a, res);
+}
+
 /* The builder's arguments for a kept request: the sockaddr in kernel memory, the submitter. */
 static __always_inline void uring_net_args(struct net_args *a, struct uring_net_req *r,
 					   struct file *file)
@@ -848,10 +948,23 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 		r->syscall = VG_SYS_LISTEN;
 		r->backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
 		break;
+	case IORING_OP_SOCKET:
+		/* no file yet (req->cqe.fd holds the domain); a direct socket's result is
+		 * its slot, not an fd */
+		r->type = VG_EV_SOCKET;
+		r->syscall = VG_SYS_SOCKET;
+		r->fd = -1;
+		r->accept = BPF_CORE_READ((struct io_socket *)cmd, file_slot) == 0;
+		r->family = BPF_CORE_READ((struct io_socket *)cmd, domain);
+		r->sock_type = BPF_CORE_READ((struct io_socket *)cmd, type);
+		r->protocol = BPF_CORE_READ((struct io_socket *)cmd, protocol);
+		break;
 	}
 	if (flags & REQ_F_CQE_SKIP_) {
 		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
 		r->accept = false;
+		if (r->type == VG_EV_SOCKET)
+			return uring_socket_event(r, 0);
 		uring_net_args(&a, r, NULL);
 		return net_event(&a, 0);
 	}
@@ -881,6 +994,10 @@ static __always_inline void uring_net_done(struct uring_net_req *r, struct file 
 	struct net_args a = {};
 
 	if (uring_same_process(&r->who)) {
+		if (r->type == VG_EV_SOCKET) {
+			uring_socket_event(r, res);
+			return;
+		}
 		uring_net_args(&a, r, file);
 		/* a receive's source is in the caller's msghdr now; none when nothing came */
 		if (r->type == VG_EV_RECV &&

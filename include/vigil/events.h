@@ -48,6 +48,7 @@ enum vg_type {
 	VG_EV_LISTEN = 35,  /* listen */
 	VG_EV_SEND = 36,    /* sendto, sendmsg naming a destination (an unconnected send) */
 	VG_EV_RECV = 37,    /* recvfrom, recvmsg asking for the source (a datagram's sender) */
+	VG_EV_SOCKET = 38,  /* socket: a socket was created */
 	/* privilege and kernel: struct vg_priv */
 	VG_EV_SETID = 48,     /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
 	VG_EV_CAPSET = 49,    /* capset */
@@ -221,10 +222,17 @@ enum vg_net_flags {
 	    1u << 9,		     /* remote address from the caller's sockaddr, not the socket */
 	VG_NF_UNIX_TRUNC = 1u << 10, /* unix path cut */
 	VG_NF_LOCAL_FROM_ARG =
-	    1u << 11, /* local address from the caller's sockaddr (failed bind) */
+	    1u << 11,		  /* local address from the caller's sockaddr (failed bind) */
+	VG_NF_CLOEXEC = 1u << 12, /* socket: created close-on-exec (SOCK_CLOEXEC) */
 };
 
-/* A network event. Addresses come from the socket; IPv4 uses the first 4 bytes. */
+/*
+ * A network event. Addresses come from the socket; IPv4 uses the first 4 bytes.
+ * socket: family, sock_type (without SOCK_NONBLOCK and SOCK_CLOEXEC, which are
+ * VG_NF_NONBLOCK and VG_NF_CLOEXEC) and protocol are the call's arguments (65535
+ * for a value that does not fit), fd the new socket (-1 when the call failed or
+ * io_uring put it in a registered-file slot), no addresses.
+ */
 struct vg_net {
 	struct vg_hdr hdr;
 	__s64 ret;		 /* syscall return value: 0, new fd, or -errno */

@@ -71,6 +71,7 @@
 	X(SENDMSG, 46, "sendmsg", VG_EV_SEND, 46, 370)                                             \
 	X(RECVFROM, 47, "recvfrom", VG_EV_RECV, 45, 371)                                           \
 	X(RECVMSG, 48, "recvmsg", VG_EV_RECV, 47, 372)                                             \
+	X(SOCKET, 49, "socket", VG_EV_SOCKET, 41, 359)                                             \
 	X(SETUID, 60, "setuid", VG_EV_SETID, 105, 213)                                             \
 	X(SETGID, 61, "setgid", VG_EV_SETID, 106, 214)                                             \
 	X(SETREUID, 62, "setreuid", VG_EV_SETID, 113, 203)                                         \
@@ -119,8 +120,8 @@
  */
 #define VG_SYSCALLS_IA32_OFF64(X) X(TRUNCATE, 193) X(FTRUNCATE, 194)
 
-/* ia32 socketcall(call, args): the socket calls (connect, accept, bind, listen, sendto,
- * recvfrom, sendmsg, recvmsg) for 32-bit programs */
+/* ia32 socketcall(call, args): the socket calls (socket, connect, accept, bind, listen,
+ * sendto, recvfrom, sendmsg, recvmsg) for 32-bit programs */
 #define VG_IA32_SOCKETCALL 102
 
 /*

@@ -593,6 +593,9 @@ static int put_tuple(struct field_ctx *c, struct rule_value *v, const struct vg_
 	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
 	int af = n->family == AF_INET ? AF_INET : AF_INET6;
 
+	/* a socket just made has no name (Falco's is empty until a bind or connect) */
+	if (n->hdr.type == VG_EV_SOCKET)
+		return 0;
 	if (!is_inet(n)) {
 		size_t len;
 		const char *s = event_str(&n->hdr, c->ev->size, n->unix_path, &len);
@@ -612,6 +615,14 @@ static const char *l4proto(const struct vg_net *n)
 {
 	if (!is_inet(n))
 		return NULL;
+	/* socket: the arguments, as Falco reads them (a raw socket is raw whatever its
+	 * protocol; protocol 0 is the type's default) */
+	if (n->hdr.type == VG_EV_SOCKET && n->sock_type == SOCK_RAW)
+		return "raw";
+	if (n->hdr.type == VG_EV_SOCKET && n->protocol == 0)
+		return n->sock_type == SOCK_STREAM  ? "tcp"
+		       : n->sock_type == SOCK_DGRAM ? "udp"
+						    : NULL;
 	switch (n->protocol) {
 	case 6:
 		return "tcp";
@@ -710,9 +721,89 @@ static int file_arg(struct field_ctx *c, struct rule_value *v, const struct vg_f
 	return 0;
 }
 
+/*
+ * Falco's socket families (driver/flags_table.c, socket_families), in its order: a
+ * domain is rendered as every name whose value it equals, joined by '|' (1 is
+ * "AF_LOCAL|AF_UNIX", 16 "AF_ROUTE|AF_NETLINK"). Falco's driver turns a family
+ * it has no name for into AF_UNSPEC; vigil shows its number instead.
+ */
+static const struct {
+	const char *name; /* Falco's spelling */
+	uint16_t af;	  /* its value: Linux's */
+} socket_families[] = {
+    {"AF_NFC", 39},	  {"AF_ALG", 38},      {"AF_CAIF", 37},	   {"AF_IEEE802154", 36},
+    {"AF_PHONET", 35},	  {"AF_ISDN", 34},     {"AF_RXRPC", 33},   {"AF_IUCV", 32},
+    {"AF_BLUETOOTH", 31}, {"AF_TIPC", 30},     {"AF_CAN", 29},	   {"AF_LLC", 26},
+    {"AF_WANPIPE", 25},	  {"AF_PPPOX", 24},    {"AF_IRDA", 23},	   {"AF_SNA", 22},
+    {"AF_RDS", 21},	  {"AF_ATMSVC", 20},   {"AF_ECONET", 19},  {"AF_ASH", 18},
+    {"AF_PACKET", 17},	  {"AF_ROUTE", 16},    {"AF_NETLINK", 16}, {"AF_KEY", 15},
+    {"AF_SECURITY", 14},  {"AF_NETBEUI", 13},  {"AF_DECnet", 12},  {"AF_ROSE", 11},
+    {"AF_INET6", 10},	  {"AF_X25", 9},       {"AF_ATMPVC", 8},   {"AF_BRIDGE", 7},
+    {"AF_NETROM", 6},	  {"AF_APPLETALK", 5}, {"AF_IPX", 4},	   {"AF_AX25", 3},
+    {"AF_INET", 2},	  {"AF_LOCAL", 1},     {"AF_UNIX", 1},	   {"AF_UNSPEC", 0},
+};
+
+static int put_socket_family(struct field_ctx *c, struct rule_value *v, uint16_t af)
+{
+	char *out = scratch(c, 64);
+	size_t i, n = 0;
+
+	if (!out)
+		return 0;
+	for (i = 0; i < sizeof(socket_families) / sizeof(socket_families[0]); i++)
+		if (socket_families[i].af == af)
+			n += snprintf(out + n, 64 - n, "%s%s", n ? "|" : "",
+				      socket_families[i].name);
+	if (!n)
+		n = snprintf(out, 64, "%u", af);
+	return put_str(v, out, n);
+}
+
+/*
+ * A socket's flags as Falco renders them (its file_flags names of SOCK_NONBLOCK and
+ * SOCK_CLOEXEC, O_NONE for neither).
+ */
+static int put_socket_flags(struct rule_value *v, uint32_t flags)
+{
+	bool nb = flags & VG_NF_NONBLOCK, ce = flags & VG_NF_CLOEXEC;
+
+	return put_cstr(v, nb && ce ? "O_NONBLOCK|O_CLOEXEC"
+			   : nb	    ? "O_NONBLOCK"
+			   : ce	    ? "O_CLOEXEC"
+				    : "O_NONE");
+}
+
+/* socket: Falco's arguments fd (the result), domain, type (as passed: the flags
+ * included), proto and flags */
+static int socket_arg(struct field_ctx *c, struct rule_value *v, const struct vg_net *n,
+		      unsigned int key)
+{
+	uint32_t type = n->sock_type;
+
+	switch (key) {
+	case EVENT_ARG_FD:
+		return put_fmt(c, v, "%lld", (long long)n->ret);
+	case EVENT_ARG_DOMAIN:
+		return put_socket_family(c, v, n->family);
+	case EVENT_ARG_TYPE:
+		if (n->hdr.flags & VG_NF_NONBLOCK)
+			type |= SOCK_NONBLOCK;
+		if (n->hdr.flags & VG_NF_CLOEXEC)
+			type |= SOCK_CLOEXEC;
+		return put_fmt(c, v, "%u", type);
+	case EVENT_ARG_PROTO:
+		return put_fmt(c, v, "%u", n->protocol);
+	case EVENT_ARG_FLAGS:
+		return put_socket_flags(v, n->hdr.flags);
+	}
+	return 0;
+}
+
 static int net_arg(struct field_ctx *c, struct rule_value *v, const struct vg_net *n,
 		   unsigned int key)
 {
+	if (n->hdr.type == VG_EV_SOCKET)
+		return socket_arg(c, v, n, key);
 	switch (key) {
 	case EVENT_ARG_FD:
 		return put_fmt(c, v, "%d", n->fd);
@@ -924,14 +1015,26 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 				ch = f->fs_magic == 0x50495045 ? "p" : "f";
 			}
 		} else if (n) {
-			t = n->family == AF_INET ? "ipv4" : n->family == AF_INET6 ? "ipv6" : "unix";
-			ch = n->family == AF_INET ? "4" : n->family == AF_INET6 ? "6" : "u";
+			/* Falco's types; a socket of another family is none of them */
+			t = n->family == AF_INET			     ? "ipv4"
+			    : n->family == AF_INET6			     ? "ipv6"
+			    : n->family == AF_NETLINK			     ? "netlink"
+			    : n->family == AF_UNIX || n->family == AF_UNSPEC ? "unix"
+									     : NULL;
+			ch = n->family == AF_INET			      ? "4"
+			     : n->family == AF_INET6			      ? "6"
+			     : n->family == AF_NETLINK			      ? "n"
+			     : n->family == AF_UNIX || n->family == AF_UNSPEC ? "u"
+									      : NULL;
 		}
 		return put_cstr(out, ref->id == F_FD_TYPE ? t : ch);
 	}
 	}
 	if (!is_inet(n))
-		return ref->id == F_FD_SOCKFAMILY && n ? put_cstr(out, "unix") : 0;
+		return ref->id == F_FD_SOCKFAMILY && n &&
+			       (n->family == AF_UNIX || n->family == AF_UNSPEC)
+			   ? put_cstr(out, "unix")
+			   : 0;
 	srv = local_is_server(n);
 	switch (ref->id) {
 	case F_FD_SIP:

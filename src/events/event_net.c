@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * event_net.c - rendering of network events (struct vg_net): connect, accept,
- * bind, listen, send and recv. Addresses are shown as the socket held them after
- * the call (a send's or recv's peer as the caller named it or got it back);
- * a unix socket's name may hold any bytes (an abstract name even NULs), so it is
- * only ever written through the JSON escaper or as \xNN on a terminal.
+ * event_net.c - rendering of network events (struct vg_net): socket, connect,
+ * accept, bind, listen, send and recv. A socket event shows what was asked for. Addresses are shown
+ * as the socket held them after the call (a send's or recv's peer as the caller named it or got it
+ * back); a unix socket's name may hold any bytes (an abstract name even NULs), so it is only ever
+ * written through the JSON escaper or as \xNN on a terminal.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -68,9 +68,35 @@ static bool is_inet(uint16_t family)
 	return family == AF_INET || family == AF_INET6;
 }
 
-/* IPPROTO_* names mean something only for inet sockets; 0 elsewhere is "none". */
+/* A packet socket's protocol is an ethertype in network order (ETH_P_ALL: every one). */
+static const char *ethertype_name(uint16_t proto, char *buf, size_t len)
+{
+	uint16_t t = ntohs(proto);
+
+	switch (t) {
+	case 0:
+		return NULL;
+	case 0x0003:
+		return "eth_all";
+	case 0x0800:
+		return "eth_ip";
+	case 0x0806:
+		return "eth_arp";
+	case 0x86dd:
+		return "eth_ipv6";
+	}
+	snprintf(buf, len, "eth_0x%04x", t);
+	return buf;
+}
+
+/* IPPROTO_* names mean something only for inet sockets; 0 is "none" (socket: the
+ * type's default). */
 static const char *protocol_name(uint16_t family, uint16_t proto, char *buf, size_t len)
 {
+	if (proto == 0)
+		return NULL;
+	if (family == AF_PACKET)
+		return ethertype_name(proto, buf, len);
 	if (is_inet(family)) {
 		switch (proto) {
 		case IPPROTO_TCP:
@@ -173,6 +199,10 @@ void event_net_json(struct json_buf *j, const struct event *ev)
 	}
 	json_key(j, "nonblocking");
 	json_bool(j, n->hdr.flags & VG_NF_NONBLOCK);
+	if (n->hdr.type == VG_EV_SOCKET) {
+		json_key(j, "cloexec");
+		json_bool(j, n->hdr.flags & VG_NF_CLOEXEC);
+	}
 	json_key(j, "peer_from_arg");
 	json_bool(j, n->hdr.flags & VG_NF_PEER_FROM_ARG);
 	json_key(j, "local_from_arg");
@@ -200,11 +230,24 @@ static void text_endpoint(FILE *out, const struct vg_net *n, const uint8_t *addr
 void event_net_text(FILE *out, const struct event *ev)
 {
 	const struct vg_net *n = (const struct vg_net *)ev->hdr;
+	char buf[NET_NAME_MAX];
 	const char *path;
 	size_t len;
 
 	fprintf(out, "fd=%d ", n->fd);
-	if (is_inet(n->family)) {
+	if (n->hdr.type == VG_EV_SOCKET) {
+		/* what was asked for: no address yet */
+		const char *s = family_name(n->family, buf, sizeof(buf));
+
+		fprintf(out, "%s ", s ? s : "unspec");
+		s = sock_type_name(n->sock_type, buf, sizeof(buf));
+		fprintf(out, "%s ", s ? s : "type_0");
+		s = protocol_name(n->family, n->protocol, buf, sizeof(buf));
+		if (s)
+			fprintf(out, "%s ", s);
+		if (n->hdr.flags & VG_NF_CLOEXEC)
+			fputs("cloexec ", out);
+	} else if (is_inet(n->family)) {
 		if (n->hdr.type == VG_EV_CONNECT || n->hdr.type == VG_EV_SEND) {
 			text_endpoint(out, n, n->laddr, n->lport);
 			fputs(" -> ", out);

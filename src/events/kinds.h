@@ -82,7 +82,8 @@ enum event_kind_flags {
 	X(OLDSUID, "oldsuid")                                                                      \
 	X(OLDGID, "oldgid")                                                                        \
 	X(OLDEGID, "oldegid")                                                                      \
-	X(OLDSGID, "oldsgid")
+	X(OLDSGID, "oldsgid")                                                                      \
+	X(PROTO, "proto")
 
 #define EVENT_ARG_ENUM_(id, name) EVENT_ARG_##id,
 /* clang-format off */

@@ -1134,6 +1134,11 @@ def test_32bit_syscalls_raise_the_rules_as_deployed(workdir):
         {t for _, t in IA32_RULES} - {"execve"}
     for e in ia32:
         assert e["compat"] is True and e["proc"]["compat"] is True, e
+    # socketcall(SYS_SOCKET) and socket(2) by number: socket events (the default rules
+    # have one on socket creation, so they were recorded)
+    socks = [e for e in ia32 if e["type"] == "socket"]
+    assert [(e["net"]["family"], e["net"]["sock_type"], e["net"]["fd"] == e["ret"] >= 0)
+            for e in socks] == [("inet", "stream", True)] * 2, socks
     # the ids each ia32 setuid replaced, though no entry tracepoint saw the calls
     setids = [e["setid"] for e in ia32 if e["type"] == "setid"]
     assert [(s["args"], s["uid_old"], s["uid_new"]) for s in setids] == [

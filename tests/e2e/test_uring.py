@@ -4,6 +4,7 @@ events as the syscall forms, flagged io_uring, attributed to the submitting proc
 (also when the kernel's io-wq or SQPOLL threads run them), and raise the default
 rules with the prefilter derived from them, as deployed. Programs that do not use
 io_uring see no change."""
+import errno
 import json
 import os
 import shutil
@@ -128,6 +129,30 @@ def test_network_operations_are_the_syscall_forms_events(vigil):
     ev = vigil.wait_for(of_pid(pid, "accept", **{"net.local.port": lport}))
     assert (ev["syscall"], ev["is_io_uring"]) == ("accept4", True)
     assert ev["ret"] == r["accept"][0]["ret"] >= 0 and ev["net"]["remote"]["ip"] == "127.0.0.1"
+
+
+def test_socket_operations_are_socket_events(vigil):
+    """IORING_OP_SOCKET: a socket event of syscall socket with the arguments and the new
+    fd, flagged io_uring; one made into a registered-file slot (a direct descriptor)
+    has no fd, its result being the slot; a refused one its error."""
+    pid, r = uring("socket", "17", "3", "768", "socket", "2", "3", "1",
+                   "socket-direct", "2", "2", "0", "socket", "2", "1", "17")
+    pkt, icmp, bad = r["socket"]
+    assert pkt["ret"] >= 0 and icmp["ret"] >= 0 and bad["ret"] == -errno.EPROTONOSUPPORT, r
+    ev = vigil.wait_for(of_pid(pid, "socket", ret=pkt["ret"], **{"net.family": "packet"}))
+    assert (ev["syscall"], ev["is_io_uring"], ev["net"]["fd"]) == ("socket", True, pkt["ret"])
+    assert (ev["net"]["sock_type"], ev["net"]["protocol"], ev["net"]["cloexec"]) == \
+        ("raw", "eth_all", False)
+    ev = vigil.wait_for(of_pid(pid, "socket", ret=icmp["ret"], **{"net.family": "inet",
+                                                                  "net.sock_type": "raw"}))
+    assert ev["net"]["protocol"] == "icmp" and ev["is_io_uring"] is True
+    direct = r["socket-direct"][0]["ret"]
+    assert direct >= 0, r
+    ev = vigil.wait_for(of_pid(pid, "socket", ret=direct, **{"net.sock_type": "dgram"}))
+    assert ev["net"]["fd"] == -1 and ev["is_io_uring"] is True
+    ev = vigil.wait_for(of_pid(pid, "socket", ret=bad["ret"]))
+    assert (ev["error"], ev["net"]["fd"], ev["net"]["protocol"]) == \
+        ("EPROTONOSUPPORT", -1, "udp")
 
 
 def test_sends_naming_a_destination_and_receives_asking_the_source_are_events(vigil):

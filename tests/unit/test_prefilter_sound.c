@@ -181,11 +181,12 @@ static const unsigned ports[] = {0, 22, 80, 443, 3333, 4444, 65535};
 
 /* event types a rule names and the generator produces */
 static const char *const evnames[] = {
-    "open",	"openat",    "openat2", "creat",    "unlink",  "unlinkat", "rmdir",    "rename",
-    "renameat", "renameat2", "mkdir",	"mkdirat",  "chmod",   "fchmod",   "fchmodat", "fchmodat2",
-    "chown",	"fchown",    "lchown",	"fchownat", "link",    "linkat",   "symlink",  "symlinkat",
-    "truncate", "ftruncate", "connect", "accept",   "accept4", "bind",	   "listen",   "setuid",
-    "ptrace",	"kill",	     "mount",	"umount2",  "sendto",  "sendmsg",  "recvfrom", "recvmsg",
+    "open",	"openat",    "openat2",	  "creat",    "unlink",	   "unlinkat", "rmdir",
+    "rename",	"renameat",  "renameat2", "mkdir",    "mkdirat",   "chmod",    "fchmod",
+    "fchmodat", "fchmodat2", "chown",	  "fchown",   "lchown",	   "fchownat", "link",
+    "linkat",	"symlink",   "symlinkat", "truncate", "ftruncate", "connect",  "accept",
+    "accept4",	"bind",	     "listen",	  "setuid",   "ptrace",	   "kill",     "mount",
+    "umount2",	"sendto",    "sendmsg",	  "recvfrom", "recvmsg",   "socket",
 };
 #define NEVNAMES (sizeof(evnames) / sizeof(evnames[0]))
 
@@ -670,6 +671,15 @@ static void gen_net(struct gen_event *e, const char *sys)
 
 	hdr(e, kind_of(sys), sizeof(struct vg_net));
 	e->n.syscall = s;
+	if (kind_of(sys) == VG_EV_SOCKET) {
+		/* the arguments and the new fd: no port, no name */
+		e->n.ret = rnd(3) ? 3 : -(int64_t)PICK(((const int[]){1, 97, 93}));
+		e->n.fd = e->n.ret >= 0 ? 3 : -1;
+		e->n.family = PICK(((const unsigned[]){AF_INET, AF_INET6, AF_UNIX, AF_PACKET}));
+		e->n.sock_type = PICK(((const unsigned[]){SOCK_STREAM, SOCK_DGRAM, SOCK_RAW}));
+		describe(e, "%s ret=%lld family=%u", sys, (long long)e->n.ret, e->n.family);
+		return;
+	}
 	e->n.ret = rnd(3) ? 0 : -(int64_t)PICK(((const int[]){111, 13, 9, 98}));
 	if (kind_of(sys) == VG_EV_RECV)
 		e->n.ret = rnd(2) ? 5 : 0; /* a failed receive got no source: no event */

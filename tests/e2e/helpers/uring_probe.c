@@ -30,6 +30,9 @@
  *                             (close(2)); prints the time taken, "ns"
  *   nops N                   N IORING_OP_NOPs (an operation vigil does not record);
  *                             prints the time taken, "ns"
+ *   socket DOMAIN TYPE PROTO IORING_OP_SOCKET; the new fd is left open
+ *   socket-direct DOMAIN TYPE PROTO   the same into a registered-file slot the kernel
+ *                             picks (the result is the slot, not an fd)
  *
  * Options before the operations: --async submits with IOSQE_ASYNC (the kernel's
  * io-wq threads run them), --sqpoll makes an SQPOLL ring (its kernel thread
@@ -295,6 +298,25 @@ static int do_recvmsg(void)
 	return ret;
 }
 
+/* IORING_OP_SOCKET: a new fd, or a slot of a sparse registered-file table */
+static int do_socket(int domain, int type, int proto, bool direct)
+{
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	if (direct) {
+		ret = io_uring_register_files_sparse(&ring, 4);
+		if (ret < 0)
+			return ret;
+	}
+	sqe = sqe_get();
+	if (direct)
+		io_uring_prep_socket_direct_alloc(sqe, domain, type, proto, 0);
+	else
+		io_uring_prep_socket(sqe, domain, type, proto, 0);
+	return run_one(sqe);
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -469,6 +491,11 @@ int main(int argc, char **argv)
 		} else if (!strcmp(op, "accept")) {
 			ret = do_accept();
 			i += 1;
+		} else if (!strcmp(op, "socket") || !strcmp(op, "socket-direct")) {
+			need(argc, i, 3, op);
+			ret = do_socket(num(argv[i + 1]), num(argv[i + 2]), num(argv[i + 3]),
+					!strcmp(op, "socket-direct"));
+			i += 4;
 		} else {
 			fprintf(stderr, "uring_probe: unknown operation %s\n", op);
 			return 2;
