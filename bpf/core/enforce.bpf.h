@@ -268,7 +268,8 @@ static __always_inline __u64 enf_kill_mask(__u32 gen, const struct vg_enf_gen *g
 		mask &= ~g->need_write;
 	if (!(what & ENF_IN_READ))
 		mask &= ~g->need_read;
-	mask &= ~g->need_tcp & ~g->need_udp & g->port_free & g->addr_free;
+	mask &= ~g->need_tcp & ~g->need_udp & ~g->need_raw & ~g->not_v4 & ~g->not_v6 &
+		g->port_free & g->addr_free;
 	if (!mask)
 		return 0;
 	mask &= enf_comm_mask(gen, comm, g->comm_free);

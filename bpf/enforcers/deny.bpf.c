@@ -2,7 +2,8 @@
 /*
  * deny.bpf.c - deny rules decided in the kernel: cgroup sock_addr programs at
  * connect, sendmsg (an unconnected UDP send that names its destination) and bind,
- * attached at the cgroup v2 root with a link (so they run next to the host's own
+ * and a cgroup sock program at the creation of IPv4 and IPv6 sockets, attached at
+ * the cgroup v2 root with a link (so they run next to the host's own
  * cgroup programs, never instead of them). A rule left standing makes the call
  * fail with EPERM before any packet leaves or any port is taken.
  *
@@ -39,6 +40,12 @@
 #define SOCK_ALLOW 1 /* a cgroup sock_addr program's verdicts */
 #define SOCK_DENY  0 /* the call fails with EPERM */
 
+#define AF_INET_     2
+#define AF_INET6_    10
+#define SOCK_RAW_    3
+#define SOCK_DGRAM_  2
+#define SOCK_STREAM_ 1
+
 /* One call at a hook, as the rules look at it. */
 struct deny_in {
 	__u32 code;    /* enum vg_syscall whose rules apply */
@@ -47,6 +54,8 @@ struct deny_in {
 	__u16 port;    /* host order: the peer's, the local one for bind */
 	__u32 proto;   /* the socket's IPPROTO_* */
 	__u8 addr[16]; /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u16 family;  /* socket creation: AF_INET or AF_INET6; else 0 */
+	__u16 sock;    /* socket creation: its SOCK_* type; no port or address */
 };
 
 /* The rules of generation gen that the port satisfies. */
@@ -73,6 +82,56 @@ static __always_inline __u64 deny_addr_mask(__u32 gen, const __u8 *addr, __u64 f
 	return (b->pos | free) & ~b->neg;
 }
 
+/* Of mask, the rules the calling process meets: its exe, its container, its comm. */
+static __always_inline __u64 deny_who_mask(__u32 gen, const struct vg_enf_gen *g, __u64 mask)
+{
+	if (mask & g->exe_tested)
+		mask &= enf_proc_mask(gen, bpf_get_current_pid_tgid() >> 32, g);
+	if (mask & ~g->scope_free)
+		mask &= enf_scope_mask(gen, bpf_get_current_cgroup_id(), g->scope_free);
+	if (!mask)
+		return 0;
+	return mask & enf_comm_mask(gen, NULL, g->comm_free);
+}
+
+/*
+ * Of mask, the rules a socket being made meets: its family and its protocol as
+ * fd.l4proto names it (raw for SOCK_RAW; else by protocol, the type for another one).
+ */
+static __always_inline __u64 deny_sock_mask(const struct deny_in *in, __u32 gen,
+					    const struct vg_enf_gen *g, __u64 mask)
+{
+	bool raw = in->sock == SOCK_RAW_, tcp = false, udp = false;
+
+	if (!raw) {
+		switch (in->proto) {
+		case IPPROTO_TCP_:
+			tcp = true;
+			break;
+		case IPPROTO_UDP_:
+			udp = true;
+			break;
+		case 1:	 /* ICMP */
+		case 58: /* ICMPv6: both icmp */
+			break;
+		default:
+			udp = in->sock == SOCK_DGRAM_;
+			tcp = in->sock == SOCK_STREAM_;
+			raw = !udp && !tcp;
+		}
+	}
+	if (!tcp)
+		mask &= ~g->need_tcp;
+	if (!udp)
+		mask &= ~g->need_udp;
+	if (!raw)
+		mask &= ~g->need_raw;
+	mask &= in->family == AF_INET_ ? ~g->not_v4 : ~g->not_v6;
+	if (!mask)
+		return 0;
+	return deny_who_mask(gen, g, mask);
+}
+
 /* The rules that stand for the call in, before the safety checks; 0 for none. */
 static __always_inline __u64 deny_mask(const struct deny_in *in, __u32 gen,
 				       const struct vg_enf_gen *g)
@@ -91,23 +150,20 @@ static __always_inline __u64 deny_mask(const struct deny_in *in, __u32 gen,
 	}
 	/* no path and no open here: a rule that tests either cannot match */
 	mask &= g->deny & g->path_free & ~g->need_write & ~g->need_read;
+	if (in->family)
+		return deny_sock_mask(in, gen, g, mask);
 	if (in->proto != IPPROTO_TCP_ && in->proto != IPPROTO_MPTCP_)
 		mask &= ~g->need_tcp;
 	if (in->proto != IPPROTO_UDP_ && in->proto != IPPROTO_UDPLITE_)
 		mask &= ~g->need_udp;
+	mask &= ~g->need_raw;
 	if (!mask)
 		return 0;
 	mask &= deny_port_mask(gen, in->port, g->port_free);
 	if (!mask)
 		return 0;
 	mask &= deny_addr_mask(gen, in->addr, g->addr_free);
-	if (mask & g->exe_tested)
-		mask &= enf_proc_mask(gen, bpf_get_current_pid_tgid() >> 32, g);
-	if (mask & ~g->scope_free)
-		mask &= enf_scope_mask(gen, bpf_get_current_cgroup_id(), g->scope_free);
-	if (!mask)
-		return 0;
-	return mask & enf_comm_mask(gen, NULL, g->comm_free);
+	return deny_who_mask(gen, g, mask);
 }
 
 /* The verdict on the call in: SOCK_DENY when a deny rule stands and vigil may act. */
@@ -192,3 +248,28 @@ DENY_HOOK(vg_deny_sendmsg4, "cgroup/sendmsg4", VG_EV_SEND, VG_SYS_SENDMSG, VG_SY
 DENY_HOOK(vg_deny_sendmsg6, "cgroup/sendmsg6", VG_EV_SEND, VG_SYS_SENDMSG, VG_SYS_SENDTO, 1)
 DENY_HOOK(vg_deny_bind4, "cgroup/bind4", VG_EV_BIND, VG_SYS_BIND, VG_SYS_MAX, 0)
 DENY_HOOK(vg_deny_bind6, "cgroup/bind6", VG_EV_BIND, VG_SYS_BIND, VG_SYS_MAX, 1)
+
+/*
+ * Socket creation: the hook runs for IPv4 and IPv6 sockets only (inet_create,
+ * inet6_create), after the socket is made and before the call returns it; a deny
+ * makes socket() fail with EPERM and the socket is released.
+ */
+SEC("cgroup/sock_create")
+int vg_deny_socket(struct bpf_sock *ctx)
+{
+	struct vg_enf_state *st = enf_state_get();
+	struct deny_in in;
+
+	if (!st || !st->enabled)
+		return SOCK_ALLOW;
+	__builtin_memset(&in, 0, sizeof(in));
+	in.code = VG_SYS_SOCKET;
+	in.code2 = VG_SYS_MAX;
+	in.type = VG_EV_SOCKET;
+	in.proto = ctx->protocol;
+	in.family = ctx->family;
+	in.sock = ctx->type;
+	if (in.family != AF_INET_ && in.family != AF_INET6_)
+		return SOCK_ALLOW;
+	return deny_decide(&in);
+}

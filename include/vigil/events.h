@@ -385,6 +385,8 @@ struct vg_cgroup_key {
  *   & (addr.pos | addr_free) & ~addr.neg         (the peer address; the local one for bind)
  *   & (write or ~need_write) & (read or ~need_read)   (open flags)
  *   & (tcp or ~need_tcp) & (udp or ~need_udp)    (the socket's protocol)
+ *   & (raw or ~need_raw)                         (a socket being made: SOCK_RAW)
+ *   & ~not_v4 for AF_INET, ~not_v6 for AF_INET6  (a socket being made: its family)
  *   & (proc.pos | exe_free) & ~proc.neg          (the process's exe, at events other than
  *                                                 exec: enf_procs, worked out at its exec)
  *   & (cgroup.pos | scope_free)                  (the task's cgroup v2 id: enf_scopes,
@@ -420,6 +422,9 @@ struct vg_enf_gen {
 	__u64 exe_tested; /* rules with a test of the process's exe at other events than exec */
 	__u64 entry;	  /* kill rules decided at the syscall's entry, not at its exit */
 	__u64 scope_free; /* rules without a container scope (container.id) */
+	__u64 need_raw;	  /* rules that need a raw socket (socket creation) */
+	__u64 not_v4;	  /* rules whose evt.arg.domain test leaves AF_INET out (socket) */
+	__u64 not_v6;	  /* rules whose evt.arg.domain test leaves AF_INET6 out (socket) */
 };
 
 /* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
@@ -576,7 +581,7 @@ _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
-_Static_assert(sizeof(struct vg_enf_gen) == 128, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 152, "vg_enf_gen ABI");
 _Static_assert(sizeof(struct vg_enf_proc) == 40, "vg_enf_proc ABI");
 _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");

@@ -75,6 +75,7 @@ static const struct loader_prog programs[] = {
     {"vg_deny_sendmsg6", LOADER_CGROUP, NULL, false},
     {"vg_deny_bind4", LOADER_CGROUP, NULL, false},
     {"vg_deny_bind6", LOADER_CGROUP, NULL, false},
+    {"vg_deny_socket", LOADER_CGROUP, NULL, false},
     /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
      * the policy in force has such rules (sensors__kill_at_entry) */
     {"vg_kill_enter", LOADER_RAW_TRACEPOINT, NULL, false, true},

@@ -9,6 +9,8 @@
  *   file:  fd.name (the file path trie), proc.name, evt.is_open_read / _write = true
  *   net:   fd.rport, fd.rip, fd.rnet (connect, send), fd.sport, fd.sip, fd.snet
  *          (bind), fd.l4proto = tcp / udp, proc.name; a kill rule only proc.name
+ *   sock:  evt.arg.domain = AF_INET / AF_INET6 (deny: required), fd.l4proto = tcp /
+ *          udp / raw, proc.name; a kill rule only proc.name
  *   other: proc.name
  *   any:   container.id = / in short or full ids (a scope: enf_scopes)
  *
@@ -38,6 +40,7 @@ enum pclass {
 	PC_EXEC,
 	PC_FILE,
 	PC_NET,
+	PC_SOCK, /* socket creation */
 	PC_OTHER,
 };
 
@@ -61,6 +64,8 @@ static enum pclass class_of(uint32_t code)
 		return PC_FILE;
 	if (k == VG_EV_CONNECT || k == VG_EV_SEND || k == VG_EV_BIND)
 		return PC_NET;
+	if (k == VG_EV_SOCKET)
+		return PC_SOCK;
 	if (k == VG_EV_FORK || k == VG_EV_EXIT)
 		return PC_NONE;
 	return PC_OTHER;
@@ -173,7 +178,8 @@ struct lower {
 	uint64_t b; /* 1 << bit */
 	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos, has_exe_pos, has_scope;
 	bool exe_tested; /* a test of the process's exe at another event than exec */
-	bool need_write, need_read, need_tcp, need_udp;
+	bool need_write, need_read, need_tcp, need_udp, need_raw;
+	bool has_domain, not_v4, not_v6; /* socket: a test of evt.arg.domain, what it leaves out */
 };
 
 static bool str_atom_ok(const struct rule_atom *a, size_t max, const char **why)
@@ -230,10 +236,61 @@ static const char *lower_scope(struct lower *l, const struct rule_atom *a)
 	return NULL;
 }
 
+/*
+ * socket: evt.arg.domain = / in AF_INET, AF_INET6 and fd.l4proto = / in tcp, udp, raw,
+ * decided at the cgroup sock_create hook; a kill rule decides by who alone.
+ */
+static const char *lower_sock(struct lower *l, const struct rule_atom *a, const char *f)
+{
+	bool dom = !strcmp(f, "evt.arg.domain"), proto = !strcmp(f, "fd.l4proto");
+	bool v4 = false, v6 = false, tcp = false, udp = false, raw = false;
+
+	if (!dom && !proto)
+		return keep_why(l->p, "%s is not known to the kernel at this event%s", f, "");
+	if (l->kill)
+		return "kill on socket is decided in the kernel by proc.name, proc.exepath and "
+		       "container.id alone";
+	if (a->negated || a->n_prefix || a->n_num || a->n_net || a->bools || !a->n_exact)
+		return keep_why(l->p, "%s tested other than with = or in%s", f, "");
+	if ((dom && l->has_domain) || (proto && (l->need_tcp || l->need_udp || l->need_raw)))
+		return keep_why(l->p, "two tests of %s%s", f, "");
+	for (size_t i = 0; i < a->n_exact; i++) {
+		const char *v = a->exact[i].ptr;
+
+		if (dom && !strcmp(v, "AF_INET"))
+			v4 = true;
+		else if (dom && !strcmp(v, "AF_INET6"))
+			v6 = true;
+		else if (proto && !strcmp(v, "tcp"))
+			tcp = true;
+		else if (proto && !strcmp(v, "udp"))
+			udp = true;
+		else if (proto && !strcmp(v, "raw"))
+			raw = true;
+		else if (dom)
+			return "evt.arg.domain other than AF_INET or AF_INET6 (the hook sees only "
+			       "those)";
+		else
+			return "fd.l4proto other than tcp, udp or raw";
+	}
+	if (dom) {
+		l->has_domain = true;
+		l->not_v4 = !v4;
+		l->not_v6 = !v6;
+		return NULL;
+	}
+	if (tcp + udp + raw > 1)
+		return "fd.l4proto in more than one protocol";
+	l->need_tcp = tcp;
+	l->need_udp = udp;
+	l->need_raw = raw;
+	return NULL;
+}
+
 /* One test into the plan; NULL, or why it cannot be decided in the kernel. */
 static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 {
-	const char *f = a->ref->def->name, *why = NULL;
+	const char *f = a->ref->text, *why = NULL;
 	struct policy *p = l->p;
 	bool pos = !a->negated;
 
@@ -304,6 +361,8 @@ static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 			l->need_read = true;
 		return NULL;
 	}
+	if (l->cls == PC_SOCK)
+		return lower_sock(l, a, f);
 	if (l->cls == PC_NET) {
 		bool port = !strcmp(f, l->bind ? "fd.sport" : "fd.rport");
 		bool addr = !strcmp(f, l->bind ? "fd.sip" : "fd.rip") ||
@@ -449,28 +508,38 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		;
 	} else if (*next_bit >= VG_ENF_RULES) {
 		why = "more than 64 rules are decided in the kernel";
-	} else if (pr->deny && l.cls != PC_NET) {
+	} else if (pr->deny && l.cls != PC_NET && l.cls != PC_SOCK) {
 		;
 	} else {
 		l.bit = *next_bit;
 		l.b = 1ull << l.bit;
 		for (size_t i = 0; i < c->n_atoms && !why; i++)
 			why = lower_atom(&l, &c->atoms[i]);
+		/* the hook sees IPv4 and IPv6 sockets only: a deny must not claim the rest */
+		if (!why && pr->deny && l.cls == PC_SOCK && !l.has_domain)
+			why = "no evt.arg.domain test: the kernel's hook sees only AF_INET and "
+			      "AF_INET6 sockets, so a deny must name them (evt.arg.domain in "
+			      "(AF_INET, AF_INET6))";
 	}
-	if (pr->deny && (l.cls != PC_NET || why)) {
+	if (pr->deny && ((l.cls != PC_NET && l.cls != PC_SOCK) || why)) {
 		char msg[160];
 
-		if (l.cls != PC_NET && bad_code < VG_SYS_MAX && code_name[bad_code] &&
-		    l.cls != PC_NONE) {
+		if (l.cls != PC_NET && l.cls != PC_SOCK && bad_code < VG_SYS_MAX &&
+		    code_name[bad_code] && l.cls != PC_NONE) {
 			snprintf(msg, sizeof(msg),
 				 "deny is not possible for %s on this kernel: use kill",
 				 code_name[bad_code]);
 			diag_at(diag, deny, ri, msg, NULL);
 		} else if (why) {
 			diag_at(diag, deny, ri,
-				"deny is decided in the kernel (connect, sendto, sendmsg, bind), "
-				"and this condition cannot be: use kill, or test only ports, "
-				"addresses, fd.l4proto and proc.name",
+				l.cls == PC_SOCK
+				    ? "deny of socket is decided in the kernel, and this condition "
+				      "cannot be: use kill, or test only evt.arg.domain (AF_INET, "
+				      "AF_INET6), fd.l4proto, proc.name, proc.exepath and "
+				      "container.id"
+				    : "deny is decided in the kernel (connect, sendto, sendmsg, "
+				      "bind), and this condition cannot be: use kill, or test only "
+				      "ports, addresses, fd.l4proto and proc.name",
 				why);
 		} else {
 			diag_at(diag, deny, ri,
@@ -524,9 +593,15 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		p->gen.need_tcp |= l.b;
 	if (l.need_udp)
 		p->gen.need_udp |= l.b;
+	if (l.need_raw)
+		p->gen.need_raw |= l.b;
+	if (l.not_v4)
+		p->gen.not_v4 |= l.b;
+	if (l.not_v6)
+		p->gen.not_v6 |= l.b;
 	if (pr->monitor)
 		p->gen.monitor |= l.b;
-	if (pr->kill && l.cls == PC_OTHER && o->entry_kill) {
+	if (pr->kill && (l.cls == PC_OTHER || l.cls == PC_SOCK) && o->entry_kill) {
 		p->gen.entry |= l.b;
 		pr->at_entry = true;
 	}

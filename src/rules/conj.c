@@ -74,8 +74,8 @@ static bool cmp_set(struct cctx *c, const struct rnode *n, enum cmp_op op, struc
 
 	if (n->kind != RN_CMP)
 		return fail(c, ar_printf(c->ar, "%s is compared with another field", name));
-	if (s->ref.index >= 0 || s->ref.key || s->ref.multi)
-		return fail(c, ar_printf(c->ar, "%s has several values or an argument", name));
+	if (s->ref.index >= 0 || s->ref.multi)
+		return fail(c, ar_printf(c->ar, "%s has several values or an index", name));
 	if (op == CMP_EXISTS)
 		return fail(c, ar_printf(c->ar, "'exists' on %s", name));
 	k = const_at(c->e, n->arg);

@@ -40,6 +40,20 @@ RULES = """
   priority: CRITICAL
   actions: [deny]
 
+- rule: Deny raw sockets
+  desc: test
+  condition: evt.type = socket and evt.arg.domain in (AF_INET, AF_INET6) and fd.l4proto = raw and proc.name in (vg-rawsock, uring_probe)
+  output: "denied raw socket (domain=%evt.arg.domain) by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+
+- rule: Deny IPv6 UDP sockets
+  desc: test
+  condition: evt.type = socket and evt.arg.domain = AF_INET6 and fd.l4proto = udp and proc.name = vg-udp6
+  output: "denied udp6 socket by %proc.name"
+  priority: CRITICAL
+  actions: [deny]
+
 - rule: Monitor connect {mon}
   desc: test
   condition: evt.type = connect and fd.rport = {mon}
@@ -181,3 +195,47 @@ def test_io_uring_connect_and_send_are_denied_too(agent):
         reports = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
         got = [x for x in reports if x.get("op") == op]
         assert got and got[0]["ret"] == -errno.EPERM, r.stdout + r.stderr
+
+
+def _named_socket(name, family, kind, proto=0):
+    """socket(family, kind, proto) by a child process named name (its comm)."""
+    def op():
+        with open("/proc/self/comm", "w") as f:
+            f.write(name)
+        socket.socket(family, kind, proto).close()
+    return conftest.in_child(op)[0]
+
+
+def test_socket_creation_is_denied_by_family_and_protocol(agent):
+    """cgroup/sock_create: the socket is refused with EPERM before the call returns it."""
+    v, _ = agent
+    assert _named_socket("vg-rawsock", socket.AF_INET, socket.SOCK_RAW,
+                         socket.IPPROTO_ICMP) == errno.EPERM
+    assert _named_socket("vg-rawsock", socket.AF_INET6, socket.SOCK_RAW,
+                         socket.IPPROTO_ICMPV6) == errno.EPERM
+    al = v.wait_alert(lambda a: a["rule"] == "Deny raw sockets", what="raw socket deny")
+    a = deny_action(al)
+    assert a["taken"] is True and a["where"] == "kernel", a
+    assert al["output_fields"]["evt.arg.domain"] in ("AF_INET", "AF_INET6"), al
+    # the same name, another protocol; another name, the same protocol
+    assert _named_socket("vg-rawsock", socket.AF_INET, socket.SOCK_STREAM) == 0
+    assert _named_socket("vg-other", socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) == 0
+    # the family counts: IPv6 UDP is refused, IPv4 UDP is not
+    assert _named_socket("vg-udp6", socket.AF_INET6, socket.SOCK_DGRAM) == errno.EPERM
+    assert _named_socket("vg-udp6", socket.AF_INET, socket.SOCK_DGRAM) == 0
+    al = v.wait_alert(lambda a: a["rule"] == "Deny IPv6 UDP sockets", what="udp6 deny")
+    assert deny_action(al)["taken"] is True
+
+
+def test_an_io_uring_socket_is_denied_too(agent):
+    """The hook is in inet_create: IORING_OP_SOCKET meets it as socket(2) does."""
+    v, _ = agent
+    r = subprocess.run([conftest.helper("uring_probe"), "socket", str(int(socket.AF_INET)),
+                        str(int(socket.SOCK_RAW)), str(int(socket.IPPROTO_ICMP))],
+                       capture_output=True, text=True, timeout=30)
+    reports = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    got = [x for x in reports if x.get("op") == "socket"]
+    assert got and got[0]["ret"] == -errno.EPERM, r.stdout + r.stderr
+    al = v.wait_alert(lambda a: a["rule"] == "Deny raw sockets" and
+                      a["output_fields"]["proc.name"] == "uring_probe", what="uring socket deny")
+    assert deny_action(al)["taken"] is True

@@ -33,7 +33,7 @@ ALL = (1 << 64) - 1
 # struct vg_enf_gen, in order (include/vigil/events.h)
 GEN_FIELDS = ("comm_free", "path_free", "port_free", "addr_free", "need_write", "need_read",
               "need_tcp", "need_udp", "monitor", "kill", "deny", "rate", "exe_free",
-              "exe_tested", "entry", "scope_free")
+              "exe_tested", "entry", "scope_free", "need_raw", "not_v4", "not_v6")
 
 RULE = """
 - rule: Deny maps test alert

@@ -114,6 +114,10 @@ Test(policy, conjunctions_the_kernel_decides, .fini = fini)
 	kernel(RULE("evt.type in (sendto, sendmsg) and fd.rnet = 10.0.0.0/8 and fd.l4proto = udp",
 		    "deny"));
 	kernel(RULE("evt.type = bind and fd.sport in (23, 2323)", "deny"));
+	kernel(RULE("evt.type = socket and evt.arg.domain in (AF_INET, AF_INET6) and fd.l4proto = "
+		    "raw and not proc.exepath in (/usr/bin/ping)",
+		    "deny"));
+	kernel(RULE("evt.type = socket and proc.name = nc", "kill"));
 	/* a container scope: the cgroups of those containers */
 	kernel(
 	    RULE("evt.type = execve and proc.name = nc and container.id = 0123456789ab", "kill"));
@@ -135,6 +139,10 @@ Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
 	     "user.name is not known to the kernel at this event");
 	user(RULE("evt.type = connect and fd.rport = 4444", "kill"),
 	     "proc.name and proc.exepath alone");
+	user(RULE("evt.type = socket and evt.arg.domain contains AF_PACKET", "kill"),
+	     "'contains' on evt.arg.domain");
+	user(RULE("evt.type = socket and evt.arg.domain = AF_INET", "kill"),
+	     "kill on socket is decided in the kernel by proc.name");
 	user(RULE("evt.type = execve and proc.name = nc and container.id != 0123456789ab", "kill"),
 	     "an exclusion of containers");
 	user(RULE("evt.type = execve and proc.name = nc and container.id = host", "kill"),
@@ -156,6 +164,12 @@ Test(policy, a_deny_the_kernel_cannot_do_is_refused_at_its_place, .fini = fini)
 		"p.yaml:6:13: error: rule 'r': deny is decided in the kernel");
 	refused(RULE("evt.type = execve and proc.name = nc", "deny"),
 		"deny is not possible for execve on this kernel: use kill");
+	/* the sock_create hook sees IPv4 and IPv6 sockets only */
+	refused(RULE("evt.type = socket and evt.arg.domain = AF_PACKET", "deny"),
+		"evt.arg.domain other than AF_INET or AF_INET6");
+	refused(RULE("evt.type = socket and proc.name = nc", "deny"), "no evt.arg.domain test");
+	refused(RULE("evt.type = socket and evt.arg.domain contains AF_INET", "deny"),
+		"'contains' on evt.arg.domain");
 }
 
 Test(policy, monitor_mode_and_the_rule_key)
