@@ -597,7 +597,7 @@ def test_cgroup_release_agent_written(rv):
 CONTAINER_SCRIPT = """
 bb=/bin/busybox
 $bb mkdir -p /opt/t /mnt/a
-for n in apk gcc nsenter chroot mount; do $bb ln -s $bb /opt/t/$n; done
+for n in apk gcc nsenter chroot mount arping; do $bb ln -s $bb /opt/t/$n; done
 /opt/t/apk vigil-e2e-pkg
 /opt/t/gcc vigil-e2e-cc
 /opt/t/mount -t tmpfs vigil-e2e-tmpfs /mnt/a
@@ -605,6 +605,7 @@ for n in apk gcc nsenter chroot mount; do $bb ln -s $bb /opt/t/$n; done
 /opt/t/mount /dev/vigil-e2e-disk /mnt/a
 /opt/t/nsenter -t 1 -u /bin/true
 /opt/t/chroot / /bin/true
+/opt/t/arping -c 1 -w 1 -I lo 127.0.0.1
 true
 """
 
@@ -665,6 +666,17 @@ def test_chroot_inside_a_container(rv, container_run):
     a = fired(rv, "Chroot inside a container", proc_name="chroot")
     assert in_container(a)
     not_fired(rv, "Chroot inside a container", proc_pid=near)
+
+
+def test_packet_socket_created_in_container(rv, container_run):
+    # busybox arping opens socket(AF_PACKET, SOCK_DGRAM, 0) before anything else
+    a = fired(rv, "Packet socket created in container", proc_name="arping")
+    assert in_container(a) and of(a, "evt.args").startswith("fd="), a
+    assert " domain=AF_PACKET type=2 proto=0 " in of(a, "evt.args"), a
+    # the host's packet sockets (DHCP clients, tcpdump) are not the rule's
+    pid, _ = run(["python3", "-c", "import socket; socket.socket(socket.AF_PACKET, "
+                  "socket.SOCK_RAW, socket.htons(3))"])
+    not_fired(rv, "Packet socket created in container", proc_pid=pid)
 
 
 def test_ptrace_attach_to_another_process(rv, workdir):
