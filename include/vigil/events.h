@@ -515,6 +515,26 @@ struct vg_enf_container_key {
 	char id[12]; /* the first 12 hex digits of the container id, lower case */
 };
 
+/*
+ * Blocked addresses (enforcers/block.bpf.c, net_blocks, pinned in bpffs so a block
+ * outlives the agent): an LPM trie of IPv4 (as ::ffff:a.b.c.d) and IPv6 prefixes.
+ * Traffic from a blocked address is dropped at XDP on the covered interfaces, traffic
+ * to one at the root cgroup's egress.
+ */
+struct vg_block_key {
+	__u32 prefixlen; /* 0..128 */
+	__u8 addr[16];	 /* network order; IPv4 mapped */
+};
+
+struct vg_block_val {
+	__u64 until_ns; /* CLOCK_BOOTTIME when it lifts; 0: until removed */
+	__u64 added_ns; /* CLOCK_REALTIME when it was put in place */
+	__u64 dropped;	/* packets dropped (both directions; updated without a lock) */
+	__u32 rule;	/* 0 by hand; else the rule's index + 1 at the time */
+	__u32 pad;	/* zero */
+	char reason[64]; /* why: the rule's name or the operator's text, NUL-terminated */
+};
+
 /* Why the kernel did not act on a matched rule (vg_action.why). */
 enum vg_enf_why {
 	VG_WHY_NONE = 0,	/* it acted */
@@ -587,6 +607,8 @@ _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");
 _Static_assert(sizeof(struct vg_action) == 136, "vg_action ABI");
 _Static_assert(sizeof(struct vg_enf_scope_key) == 16, "vg_enf_scope_key ABI");
+_Static_assert(sizeof(struct vg_block_key) == 20, "vg_block_key ABI");
+_Static_assert(sizeof(struct vg_block_val) == 96, "vg_block_val ABI");
 _Static_assert(sizeof(struct vg_enf_container_key) == 16, "vg_enf_container_key ABI");
 #endif
 

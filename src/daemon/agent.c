@@ -14,8 +14,11 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include <bpf/libbpf.h>
 
@@ -31,6 +34,7 @@
 #include "metrics.h"
 #include "output/output.h"
 #include "pipeline.h"
+#include "respond/netblock.h"
 #include "respond/respond.h"
 #include "state/cgroup.h"
 #include "state/proctable.h"
@@ -58,6 +62,9 @@ struct agent {
 	struct policy *pending;		     /* the plan of rules being loaded */
 	unsigned gen;			     /* generation of pol in the kernel */
 	struct respond *resp;		     /* carries out and logs actions */
+	struct netblock *blocks;	     /* blocked addresses; NULL: blocking unavailable */
+	struct netblock_cidr *allow_cidr;    /* actions.allow_cidr, parsed */
+	char pin_dir[512];		     /* actions.pin_dir when it is on bpffs, else "" */
 	struct metric_family *actions_total; /* vigil_actions_total; NULL: no metrics */
 	struct control *control;	     /* the control socket; NULL: none */
 	const char *mode;		     /* "enforce" or "monitor", as status reports it */
@@ -538,6 +545,104 @@ static void status_events(struct agent *a, struct json_buf *j)
 	json_arr_end(j);
 }
 
+/* The blocks in force as a JSON array. */
+static void blocks_json(struct agent *a, struct json_buf *j)
+{
+	struct netblock_entry *v = NULL;
+	size_t n = a->blocks ? netblock__list(a->blocks, NULL, 0) : 0;
+	struct timespec now;
+	char cidr[64];
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	if (n)
+		v = calloc(n, sizeof(*v));
+	if (v)
+		n = netblock__list(a->blocks, v, n);
+	json_arr_begin(j);
+	for (size_t i = 0; v && i < n; i++) {
+		uint64_t t = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+
+		json_obj_begin(j);
+		json_key(j, "target");
+		json_str(j, netblock_cidr_str(&v[i].cidr, cidr, sizeof(cidr)));
+		json_key(j, "left_s");
+		if (v[i].val.until_ns)
+			json_uint(j, v[i].val.until_ns > t ? (v[i].val.until_ns - t) / 1000000000ull
+							   : 0);
+		else
+			json_null(j);
+		json_key(j, "added_ns");
+		json_uint(j, v[i].val.added_ns);
+		json_key(j, "dropped");
+		json_uint(j, v[i].val.dropped);
+		json_key(j, "reason");
+		json_str(j, v[i].val.reason);
+		json_key(j, "by");
+		json_str(j, v[i].val.rule ? "rule" : "hand");
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	free(v);
+}
+
+static int control_error(struct json_buf *j, int ret, const char *fmt, const char *s)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, s);
+	json_key(j, "error");
+	json_str(j, msg);
+	return ret;
+}
+
+/* block add|del|list */
+static int control_block(void *arg, const struct control_request *req, struct json_buf *out)
+{
+	struct agent *a = arg;
+	struct netblock_cidr c;
+	char err[512];
+	int ret;
+
+	if (!a->blocks)
+		return control_error(out, -EOPNOTSUPP, "%s",
+				     "blocking is not available on this agent (see its start)");
+	if (req->sub != CONTROL_SUB_LIST && netblock_cidr_parse(req->target, &c))
+		return control_error(out, -EINVAL,
+				     "'%s' is not an IP address or prefix (e.g. 192.0.2.7, "
+				     "10.0.0.0/8, 2001:db8::/32)",
+				     req->target);
+	if (req->sub == CONTROL_SUB_ADD) {
+		ret = netblock__add(a->blocks, &c, req->for_s * 1000000000ull, 0,
+				    req->reason[0] ? req->reason : "by hand", err, sizeof(err));
+		if (ret)
+			return control_error(out, ret, "%s", err);
+		fprintf(stderr, "vigil: blocked %s by hand (%s)\n", req->target,
+			req->reason[0] ? req->reason : "no reason given");
+	} else if (req->sub == CONTROL_SUB_DEL) {
+		if (netblock__del(a->blocks, &c))
+			return control_error(out, -ENOENT, "%s is not blocked (vigil block list)",
+					     req->target);
+		fprintf(stderr, "vigil: unblocked %s by hand\n", req->target);
+	}
+	json_key(out, "blocks");
+	blocks_json(a, out);
+	return out->err;
+}
+
+/* release all: every block, and the programs that held them */
+static int control_release(void *arg, const struct control_request *req, struct json_buf *out)
+{
+	struct agent *a = arg;
+	int ret = a->blocks ? netblock__release_all(a->blocks) : 0;
+
+	if (ret)
+		return control_error(out, ret, "cannot remove every block: %s", strerror(-ret));
+	fprintf(stderr, "vigil: released everything vigil put in place\n");
+	json_key(out, "released");
+	json_bool(out, true);
+	return out->err;
+}
+
 static int control_actions(void *arg, size_t n, struct json_buf *out)
 {
 	struct agent *a = arg;
@@ -556,7 +661,7 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 {
 	struct respond_stats rs = {0};
 	size_t kern = 0, user = 0;
-	char where[320];
+	char where[320], acts[32];
 
 	json_key(j, "enforcement");
 	json_obj_begin(j);
@@ -571,7 +676,7 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 		json_key(j, "rule");
 		json_str(j, r->info->name);
 		json_key(j, "actions");
-		json_str(j, r->kill && r->deny ? "kill, deny" : r->kill ? "kill" : "deny");
+		json_str(j, policy_rule__actions(r, acts, sizeof(acts)));
 		json_key(j, "where");
 		json_str(j, policy_rule__where(r, where, sizeof(where)));
 		json_key(j, "monitor");
@@ -586,11 +691,25 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 		respond__stats(a->resp, &rs);
 	json_kv_uint(j, "kill_taken", rs.taken[0][0] + rs.taken[0][1]);
 	json_kv_uint(j, "deny_taken", rs.taken[1][0] + rs.taken[1][1]);
+	json_kv_uint(j, "block_taken", rs.taken[2][0] + rs.taken[2][1]);
 	json_kv_uint(j, "not_taken",
 		     rs.not_taken[0][0] + rs.not_taken[0][1] + rs.not_taken[1][0] +
-			 rs.not_taken[1][1]);
+			 rs.not_taken[1][1] + rs.not_taken[2][0] + rs.not_taken[2][1]);
 	json_kv_uint(j, "kernel_reports", rs.kernel_reports);
 	json_kv_uint(j, "kernel_reports_unmatched", rs.kernel_unmatched);
+	json_key(j, "blocking");
+	if (!a->blocks) {
+		json_str(j, "not available");
+	} else {
+		char where[128];
+
+		json_str(j, netblock__active(a->blocks, where, sizeof(where)) ? where
+									: "no block in force");
+	}
+	json_key(j, "pinned_in");
+	json_str(j, a->pin_dir);
+	json_key(j, "blocks");
+	blocks_json(a, j);
 	json_obj_end(j);
 }
 
@@ -779,6 +898,8 @@ static int loop(struct agent *a, int sfd)
 			struct proctable_stats ps;
 
 			last_housekeeping = now;
+			if (a->blocks)
+				netblock__expire(a->blocks);
 			proctable__stats(a->procs, &ps);
 			if (a->metrics) {
 				proc_metrics(a, &ps);
@@ -808,6 +929,59 @@ static void show_kernel(struct metrics *m, const struct loader *l)
 		loader__prog_state(l, i, &st);
 		metrics__bpf_program(m, st.name, st.kind, st.enabled);
 	}
+}
+
+/* actions.pin_dir, made when missing, when it is on bpffs; else a notice and no pins. */
+static void pin_dir_setup(struct agent *a)
+{
+	const char *d = a->opts->cfg->actions.pin_dir;
+	struct statfs st;
+
+	a->pin_dir[0] = 0;
+	if (!d || !d[0])
+		return;
+	if (mkdir(d, 0700) && errno != EEXIST) {
+		fprintf(stderr, "vigil: actions.pin_dir %s: %s; blocks end with vigil\n", d,
+			strerror(errno));
+		return;
+	}
+	if (statfs(d, &st) || st.f_type != BPF_FS_MAGIC) {
+		fprintf(stderr,
+			"vigil: actions.pin_dir %s is not on a bpf filesystem; blocks end with "
+			"vigil (mount bpffs: mount -t bpf bpf /sys/fs/bpf)\n",
+			d);
+		return;
+	}
+	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", d);
+}
+
+/* The blocked addresses: adopts a previous agent's, then block actions can be taken. */
+static void blocks_setup(struct agent *a, const char *cg2)
+{
+	const struct config_actions *c = &a->opts->cfg->actions;
+	struct netblock_opts o = {
+	    .map_fd = sensors__blocks_fd(a->sensors),
+	    .xdp_fd = sensors__prog_fd(a->sensors, "vg_block_xdp"),
+	    .ingress_fd = sensors__prog_fd(a->sensors, "vg_block_ingress"),
+	    .egress_fd = sensors__prog_fd(a->sensors, "vg_block_egress"),
+	    .cgroup_root = cg2,
+	    .pin_dir = a->pin_dir,
+	    .ifaces = c->interfaces.n ? (const char *const *)c->interfaces.items : NULL,
+	    .n_ifaces = c->interfaces.n,
+	    .allow = a->allow_cidr,
+	    .n_allow = c->allow_cidr.n,
+	};
+	char err[512];
+
+	if (o.ingress_fd < 0 || o.egress_fd < 0 || !cg2[0]) {
+		fprintf(stderr, "vigil: blocking is not available: %s\n",
+			!cg2[0] ? "no cgroup v2 hierarchy" : "its programs did not load");
+		return;
+	}
+	a->blocks = netblock__new(&o, err, sizeof(err));
+	if (!a->blocks)
+		fprintf(stderr, "vigil: blocking is not available: %s\n", err);
+	respond__set_blocks(a->resp, a->blocks);
 }
 
 /* The actions' settings: mode, allowlists (cgroup paths to ids), the responder. */
@@ -846,12 +1020,26 @@ static int actions_setup(struct agent *a)
 		a->popts.allow_cgroups = a->allow_cgroups;
 		a->popts.n_allow_cgroups = c->allow_cgroup.n;
 	}
+	if (c->allow_cidr.n) {
+		a->allow_cidr = calloc(c->allow_cidr.n, sizeof(*a->allow_cidr));
+		if (!a->allow_cidr)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->allow_cidr.n; i++)
+			if (netblock_cidr_parse(c->allow_cidr.items[i], &a->allow_cidr[i])) {
+				fprintf(stderr,
+					"vigil: actions.allow_cidr: '%s' is not an IP address or "
+					"prefix (e.g. 10.0.0.0/8, 2001:db8::/32)\n",
+					c->allow_cidr.items[i]);
+				return -EINVAL;
+			}
+	}
 	ro = (struct respond_opts){
 	    .allow_exe = a->popts.allow_exe,
 	    .n_allow_exe = a->popts.n_allow_exe,
 	    .allow_cgroups = a->popts.allow_cgroups,
 	    .n_allow_cgroups = a->popts.n_allow_cgroups,
 	    .per_sec = c->per_sec,
+	    .block_for_ns = c->block_for_ns,
 	};
 	a->resp = respond__new(&ro);
 	return a->resp ? 0 : -ENOMEM;
@@ -922,6 +1110,8 @@ int agent_run(const struct agent_opts *opts)
 	/* the deny programs attach at the cgroup v2 root */
 	cgroup2_mount("/proc", cg2, sizeof(cg2));
 	so.cgroup_root = cg2;
+	pin_dir_setup(&a);
+	so.pin_dir = a.pin_dir;
 	/* attach first, then seed, so no process falls between the two */
 	a.sensors = sensors__start(&so, err, sizeof(err));
 	if (!a.sensors) {
@@ -935,6 +1125,7 @@ int agent_run(const struct agent_opts *opts)
 	 * they stay in vigil's resident memory for its whole life.
 	 */
 	malloc_trim(0);
+	blocks_setup(&a, cg2);
 	/* after the sensors load: "not root" or "no BTF" is what a user must hear first */
 	if (opts->cfg->metrics.enabled) {
 		struct metrics_opts mo = {.version = VIGIL_VERSION,
@@ -955,6 +1146,8 @@ int agent_run(const struct agent_opts *opts)
 		    .ops = {.status = control_status,
 			    .reload = control_reload,
 			    .actions = control_actions,
+			    .block = control_block,
+			    .release = control_release,
 			    .arg = &a},
 		    .metrics = a.metrics,
 		};
@@ -1096,7 +1289,9 @@ err_free:
 	detect__free(a.detect);
 	policy__free(a.pol);
 	policy__free(a.pending);
+	netblock__free(a.blocks); /* pinned blocks stay in force */
 	respond__free(a.resp);
+	free(a.allow_cidr);
 	free(a.allow_cgroups);
 	if (a.inotify_fd >= 0)
 		close(a.inotify_fd);

@@ -269,6 +269,31 @@ static const struct opt actions_keys[] = {
 	     "(0: no limit); those held back are counted and said in the alert. A limit "
 	     "protects the host from a rule that matches too much, at a price: whoever "
 	     "repeats the action faster than the limit gets through"},
+    {.key = "block_for",
+     .type = OPT_DURATION,
+     ACT(block_for_ns),
+     .def = "10m",
+     .help = "how long a block holds when its rule gives no `block_for:` or `for:`"},
+    {.key = "allow_cidr",
+     .type = OPT_LIST,
+     ACT(allow_cidr),
+     .expected = "IP addresses or prefixes",
+     .help = "addresses never blocked, by a rule or by hand (loopback never is): your "
+	     "management network, the resolvers, the alert sinks"},
+    {.key = "interfaces",
+     .type = OPT_LIST,
+     ACT(interfaces),
+     .expected = "interface names",
+     .help = "where a block drops incoming traffic before the stack (XDP); empty: every "
+	     "interface that is up but loopback. Traffic that reaches a local socket another "
+	     "way is dropped at the root cgroup's ingress"},
+    {.key = "pin_dir",
+     .type = OPT_STR,
+     ACT(pin_dir),
+     .def = "/sys/fs/bpf/vigil",
+     .help = "a directory on bpffs where blocks and their programs are pinned, so that they "
+	     "hold while vigil restarts or after it died (\"\": not pinned; they end with "
+	     "vigil)"},
     {0},
 };
 

@@ -60,6 +60,10 @@ struct config_actions {
 	struct opt_list allow_exe;    /* exe paths (a trailing '/': a directory) never acted on */
 	struct opt_list allow_cgroup; /* cgroup v2 paths never acted on */
 	unsigned per_sec;	      /* most actions a rule takes a second (0: no limit) */
+	uint64_t block_for_ns;	      /* a block's duration when its rule gives none */
+	struct opt_list allow_cidr;   /* addresses and prefixes never blocked */
+	struct opt_list interfaces;   /* where blocks drop incoming traffic (XDP); empty: all up */
+	char *pin_dir;		      /* bpffs directory for what outlives the agent; "": none */
 };
 
 struct vigil_config {

@@ -33,6 +33,8 @@ static const char *const verb_names[CONTROL_VERB_MAX] = {
     [CONTROL_STATUS] = "status",
     [CONTROL_RELOAD] = "reload",
     [CONTROL_ACTIONS] = "actions",
+    [CONTROL_BLOCK] = "block",
+    [CONTROL_RELEASE] = "release",
 };
 
 const char *control_verb_name(enum control_verb v)
@@ -42,11 +44,82 @@ const char *control_verb_name(enum control_verb v)
 
 /* ---- the request line ---- */
 
+#define EXPECTED "expected status, reload, actions [N], block add|del|list or release all"
+
+/* The next word of *p (NUL-terminated in place), or NULL at the end. */
+static char *next_word(char **p)
+{
+	char *w = *p + strspn(*p, " \t");
+
+	if (!*w)
+		return NULL;
+	*p = w + strcspn(w, " \t");
+	if (**p)
+		*(*p)++ = '\0';
+	return w;
+}
+
+/* A number from 1 to max (0 too when zero), or -1. */
+static long long word_num(const char *w, unsigned long long max, bool zero)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(w, &end, 10);
+	if (!isdigit((unsigned char)w[0]) || *end || errno || v > max || (!zero && !v))
+		return -1;
+	return (long long)v;
+}
+
+static int parse_block(char *rest, struct control_request *out, char *err, size_t errlen)
+{
+	char *w = next_word(&rest), *t, *f;
+	long long v;
+
+	if (w && !strcmp(w, "list"))
+		out->sub = CONTROL_SUB_LIST;
+	else if (w && !strcmp(w, "add"))
+		out->sub = CONTROL_SUB_ADD;
+	else if (w && !strcmp(w, "del"))
+		out->sub = CONTROL_SUB_DEL;
+	else {
+		snprintf(err, errlen, "block: expected add CIDR SECONDS [REASON], del CIDR or list");
+		return -EINVAL;
+	}
+	if (out->sub == CONTROL_SUB_LIST)
+		goto done;
+	t = next_word(&rest);
+	if (!t || strlen(t) >= sizeof(out->target)) {
+		snprintf(err, errlen, "block %s: expected an address or prefix", w);
+		return -EINVAL;
+	}
+	snprintf(out->target, sizeof(out->target), "%s", t);
+	if (out->sub == CONTROL_SUB_DEL)
+		goto done;
+	f = next_word(&rest);
+	if (!f || (v = word_num(f, 10ull * 365 * 86400, true)) < 0) {
+		snprintf(err, errlen, "block add: SECONDS must be a number from 0 (until removed) "
+				      "to ten years");
+		return -EINVAL;
+	}
+	out->for_s = (uint64_t)v;
+	rest += strspn(rest, " \t");
+	snprintf(out->reason, sizeof(out->reason), "%s", rest);
+	return 0;
+done:
+	if (next_word(&rest)) {
+		snprintf(err, errlen, "too many words for block %s", w);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int control_parse_request(const char *line, size_t len, struct control_request *out, char *err,
 			  size_t errlen)
 {
-	char buf[CONTROL_LINE_MAX + 1], *words[3], *save = NULL, *w;
-	size_t n = 0;
+	char buf[CONTROL_LINE_MAX + 1], *rest = buf, *w, *arg;
+	long long v;
 
 	memset(out, 0, sizeof(*out));
 	if (len && line[len - 1] == '\n')
@@ -63,52 +136,56 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		snprintf(err, errlen, "request holds a NUL byte");
 		return -EINVAL;
 	}
-	for (w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		if (n == 2) {
-			snprintf(err, errlen,
-				 "too many words; expected status, reload or actions [N]");
-			return -EINVAL;
-		}
-		words[n++] = w;
-	}
-	if (!n) {
-		snprintf(err, errlen, "empty request; expected status, reload or actions [N]");
+	w = next_word(&rest);
+	if (!w) {
+		snprintf(err, errlen, "empty request; " EXPECTED);
 		return -EINVAL;
 	}
-	for (int v = 1; v < CONTROL_VERB_MAX; v++)
-		if (!strcmp(words[0], verb_names[v]))
-			out->verb = v;
+	for (int k = 1; k < CONTROL_VERB_MAX; k++)
+		if (!strcmp(w, verb_names[k]))
+			out->verb = k;
 	if (!out->verb) {
 		char shown[64 * TEXT_ESC_MAX + 1];
 
-		shown[text_escape(shown, words[0], strnlen(words[0], 64))] = '\0';
-		snprintf(err, errlen,
-			 "unknown request '%s'; expected status, reload or actions [N]", shown);
+		shown[text_escape(shown, w, strnlen(w, 64))] = '\0';
+		snprintf(err, errlen, "unknown request '%s'; " EXPECTED, shown);
 		return -EINVAL;
 	}
-	if (out->verb != CONTROL_ACTIONS) {
-		if (n > 1) {
-			snprintf(err, errlen, "%s takes no argument", words[0]);
+	switch (out->verb) {
+	case CONTROL_BLOCK:
+		return parse_block(rest, out, err, errlen);
+	case CONTROL_RELEASE:
+		arg = next_word(&rest);
+		if (!arg || strcmp(arg, "all") || next_word(&rest)) {
+			snprintf(err, errlen, "release: expected 'release all'");
+			return -EINVAL;
+		}
+		out->sub = CONTROL_SUB_ALL;
+		return 0;
+	case CONTROL_ACTIONS:
+		out->n = CONTROL_ACTIONS_DEFAULT;
+		arg = next_word(&rest);
+		if (arg && next_word(&rest)) {
+			snprintf(err, errlen, "too many words; actions takes one number");
+			return -EINVAL;
+		}
+		if (arg) {
+			v = word_num(arg, CONTROL_ACTIONS_MAX, false);
+			if (v < 0) {
+				snprintf(err, errlen, "actions: N must be a number from 1 to %d",
+					 CONTROL_ACTIONS_MAX);
+				return -EINVAL;
+			}
+			out->n = (size_t)v;
+		}
+		return 0;
+	default:
+		if (next_word(&rest)) {
+			snprintf(err, errlen, "%s takes no argument", w);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	out->n = CONTROL_ACTIONS_DEFAULT;
-	if (n > 1) {
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(words[1], &end, 10);
-		if (!isdigit((unsigned char)words[1][0]) || *end || errno || v < 1 ||
-		    v > CONTROL_ACTIONS_MAX) {
-			snprintf(err, errlen, "actions: N must be a number from 1 to %d",
-				 CONTROL_ACTIONS_MAX);
-			return -EINVAL;
-		}
-		out->n = v;
-	}
-	return 0;
 }
 
 /* ---- server ---- */
@@ -264,6 +341,14 @@ static const char *answer(struct control *c, struct client *cl)
 			break;
 		json_key(j, "actions");
 		ret = ops->actions(ops->arg, req.n, j);
+		break;
+	case CONTROL_BLOCK:
+		if (ops->block)
+			ret = ops->block(ops->arg, &req, j);
+		break;
+	case CONTROL_RELEASE:
+		if (ops->release)
+			ret = ops->release(ops->arg, &req, j);
 		break;
 	default:
 		break;

@@ -34,12 +34,26 @@ enum control_verb {
 	CONTROL_STATUS = 1,  /* the agent's state as one object */
 	CONTROL_RELOAD = 2,  /* reload the rules, answer when they are in force */
 	CONTROL_ACTIONS = 3, /* the last N actions */
+	CONTROL_BLOCK = 4,   /* block add CIDR FOR_S [REASON...] | block del CIDR | block list */
+	CONTROL_RELEASE = 5, /* release all: every block (and what else vigil put in place) */
 	CONTROL_VERB_MAX,
+};
+
+enum control_sub {
+	CONTROL_SUB_NONE = 0,
+	CONTROL_SUB_ADD,  /* block add */
+	CONTROL_SUB_DEL,  /* block del */
+	CONTROL_SUB_LIST, /* block list */
+	CONTROL_SUB_ALL,  /* release all */
 };
 
 struct control_request {
 	enum control_verb verb; /* what is asked */
+	enum control_sub sub;	/* block, release: which */
 	size_t n;		/* actions: how many, newest first */
+	char target[64];	/* block add, del: the address or prefix, as written */
+	uint64_t for_s;		/* block add: seconds it holds; 0: until removed */
+	char reason[128];	/* block add: the rest of the line, "" when none */
 };
 
 /*
@@ -65,6 +79,10 @@ struct control_ops {
 	int (*reload)(void *arg, struct json_buf *out);
 	/* Writes one value: an array of the last n actions, newest first. 0 or -errno. */
 	int (*actions)(void *arg, size_t n, struct json_buf *out);
+	/* block and release: carries out the request; writes its members. 0 or -errno
+	 * after writing "error". */
+	int (*block)(void *arg, const struct control_request *req, struct json_buf *out);
+	int (*release)(void *arg, const struct control_request *req, struct json_buf *out);
 	void *arg; /* passed to each */
 };
 

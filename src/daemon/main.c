@@ -41,8 +41,13 @@ static const char usage_text[] =
     "  reload              make the running agent reload its rules; answers once they\n"
     "                      are in force (exit 1, and why, when they did not load)\n"
     "  actions [N] [--json] the last N actions the agent took (default 20)\n"
-    "                      (status, reload and actions: --socket PATH, default\n"
-    "                      " CONTROL_DEFAULT_PATH "; root only)\n"
+    "  block add CIDR [--for DURATION] [--reason TEXT]\n"
+    "                      drop traffic from and to an address or prefix (until\n"
+    "                      removed without --for)\n"
+    "  block del CIDR      lift a block; block list: the blocks in force\n"
+    "  release --all       remove every block vigil put in place\n"
+    "                      (status, reload, actions, block and release: --socket\n"
+    "                      PATH, default " CONTROL_DEFAULT_PATH "; root only)\n"
     "  config keys         the configuration file's keys as Markdown (docs/OUTPUTS.md)\n"
     "  version             print the version\n"
     "  help                print this help\n"
@@ -349,8 +354,10 @@ static int cmd_rules(int argc, char **argv)
 		for (size_t i = 0; i < policy__n_rules(p); i++) {
 			const struct policy_rule *r = policy__rule(p, i);
 
-			printf("  %s: %s%s%s in %s\n", r->info->name, r->kill ? "kill" : "",
-			       r->kill && r->deny ? ", " : "", r->deny ? "deny" : "",
+			char acts[32];
+
+			printf("  %s: %s in %s\n", r->info->name,
+			       policy_rule__actions(r, acts, sizeof(acts)),
 			       policy_rule__where(r, where, sizeof(where)));
 		}
 		policy__free(p);
@@ -360,20 +367,38 @@ static int cmd_rules(int argc, char **argv)
 	return 0;
 }
 
-/* vigil status|reload|actions [N] [--socket PATH] [--json]: a request to the running agent */
+static const char *control_usage(const char *verb)
+{
+	if (!strcmp(verb, "actions"))
+		return " [N]";
+	if (!strcmp(verb, "block"))
+		return " add CIDR [--for DURATION] [--reason TEXT] | del CIDR | list";
+	if (!strcmp(verb, "release"))
+		return " --all";
+	return "";
+}
+
+/*
+ * vigil status|reload|actions [N]|block ...|release --all [--socket PATH] [--json]: a
+ * request to the running agent
+ */
 static int cmd_control(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"for", required_argument, NULL, 'f'},
+	    {"reason", required_argument, NULL, 'r'},
+	    {"all", no_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	const char *verb = argv[0], *path = CONTROL_DEFAULT_PATH;
-	bool actions = !strcmp(verb, "actions"), json = false;
-	char line[64], err[4096], *reply = NULL;
+	const char *verb = argv[0], *path = CONTROL_DEFAULT_PATH, *reason = "";
+	bool json = false, all = false, block = !strcmp(verb, "block");
+	char line[CONTROL_LINE_MAX], err[4096], *reply = NULL;
+	uint64_t for_ns = 0;
 	struct control_request req;
-	int c, ret;
+	int c, ret, npos;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -384,18 +409,52 @@ static int cmd_control(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'f':
+			if (!block || action_duration__parse(optarg, &for_ns)) {
+				fprintf(stderr,
+					"vigil %s: --for takes a duration, e.g. 30s, 10m, 1h\n",
+					verb);
+				return 2;
+			}
+			break;
+		case 'r':
+			if (!block)
+				goto usage;
+			reason = optarg;
+			break;
+		case 'a':
+			if (strcmp(verb, "release"))
+				goto usage;
+			all = true;
+			break;
 		case 'h':
 			printf("usage: vigil %s%s [--socket PATH] [--json]\n", verb,
-			       actions ? " [N]" : "");
+			       control_usage(verb));
 			return 0;
 		default:
 			goto usage;
 		}
 	}
-	if (optind < argc - (actions ? 1 : 0))
-		goto usage;
-	snprintf(line, sizeof(line), "%s%s%s", verb, optind < argc ? " " : "",
-		 optind < argc ? argv[optind] : "");
+	npos = argc - optind;
+	if (!strcmp(verb, "release")) {
+		if (!all || npos)
+			goto usage;
+		snprintf(line, sizeof(line), "release all");
+	} else if (block) {
+		if (npos < 1 || npos > 2)
+			goto usage;
+		if (!strcmp(argv[optind], "add") && npos == 2)
+			snprintf(line, sizeof(line), "block add %s %llu %s", argv[optind + 1],
+				 (unsigned long long)(for_ns / 1000000000ull), reason);
+		else
+			snprintf(line, sizeof(line), "block %s%s%s", argv[optind],
+				 npos == 2 ? " " : "", npos == 2 ? argv[optind + 1] : "");
+	} else {
+		if (npos > (!strcmp(verb, "actions") ? 1 : 0))
+			goto usage;
+		snprintf(line, sizeof(line), "%s%s%s", verb, npos ? " " : "",
+			 npos ? argv[optind] : "");
+	}
 	if (control_parse_request(line, strlen(line), &req, err, sizeof(err))) {
 		fprintf(stderr, "vigil %s: %s\n", verb, err);
 		return 2;
@@ -419,8 +478,7 @@ static int cmd_control(int argc, char **argv)
 	free(reply);
 	return ret == 1 ? 0 : 1;
 usage:
-	fprintf(stderr, "usage: vigil %s%s [--socket PATH] [--json]\n", verb,
-		actions ? " [N]" : "");
+	fprintf(stderr, "usage: vigil %s%s [--socket PATH] [--json]\n", verb, control_usage(verb));
 	return 2;
 }
 
@@ -446,7 +504,8 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "actions"))
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "actions") ||
+	    !strcmp(cmd, "block") || !strcmp(cmd, "release"))
 		return cmd_control(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s' (see vigil --help)\n", cmd);
 	return 2;

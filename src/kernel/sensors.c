@@ -79,6 +79,11 @@ static const struct loader_prog programs[] = {
     /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
      * the policy in force has such rules (sensors__kill_at_entry) */
     {"vg_kill_enter", LOADER_RAW_TRACEPOINT, NULL, false, true},
+    /* enforcers/block.bpf.c: blocked addresses; attached and pinned by
+     * src/respond/netblock.c while there is a block */
+    {"vg_block_xdp", LOADER_XDP, NULL, false, true},
+    {"vg_block_ingress", LOADER_CGROUP, NULL, false, true},
+    {"vg_block_egress", LOADER_CGROUP, NULL, false, true},
     /* enforcers/scope.bpf.c: a new cgroup enters the container scopes of the rules */
     {"vg_scope_mkdir", LOADER_RAW_TRACEPOINT, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
@@ -122,6 +127,17 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 	const struct sensors_opts *o = arg;
 	int ret;
 
+	if (o->pin_dir && o->pin_dir[0]) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/net_blocks", o->pin_dir);
+		ret = bpf_map__set_pin_path(obj->maps.net_blocks, path);
+		if (ret) {
+			snprintf(err, errlen, "cannot pin the blocked addresses at %s: %s", path,
+				 strerror(-ret));
+			return ret;
+		}
+	}
 	obj->rodata->vg_cfg.self_pid = o->self_pid;
 	obj->rodata->vg_cfg.wake_bytes = o->wake_bytes;
 	ret = bpf_map__set_max_entries(obj->maps.events, o->ringbuf_bytes);
@@ -383,6 +399,28 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out)
 	out->procs = bpf_map__fd(s->skel->maps.enf_procs);
 	out->scopes = bpf_map__fd(s->skel->maps.enf_scopes);
 	out->containers = bpf_map__fd(s->skel->maps.enf_containers);
+}
+
+int sensors__prog_fd(const struct sensors *s, const char *name)
+{
+	struct loader_prog_state st;
+	struct bpf_program *p;
+
+	for (size_t i = 0; i < loader__n_progs(s->loader); i++) {
+		loader__prog_state(s->loader, i, &st);
+		if (strcmp(st.name, name))
+			continue;
+		if (!st.enabled)
+			return -ENODEV;
+		p = bpf_object__find_program_by_name(s->skel->obj, name);
+		return p ? bpf_program__fd(p) : -ENOENT;
+	}
+	return -ENOENT;
+}
+
+int sensors__blocks_fd(const struct sensors *s)
+{
+	return bpf_map__fd(s->skel->maps.net_blocks);
 }
 
 int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)

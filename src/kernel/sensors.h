@@ -20,6 +20,8 @@ struct sensors_opts {
 	const char *btf_path;	 /* kernel BTF for CO-RE; NULL: /sys/kernel/btf/vmlinux */
 	const char *cgroup_root; /* the cgroup v2 mount the deny programs attach to; NULL or
 				  * "": none, they are switched off */
+	const char *pin_dir;	 /* a bpffs directory for the maps that outlive the agent
+				  * (blocked addresses); NULL or "": not pinned */
 };
 
 struct sensors;
@@ -64,6 +66,13 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out);
  * (-ENODEV: it did not load).
  */
 int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen);
+
+/* The fd of a loaded program of the table (an on-demand one: the caller attaches it);
+ * -ENOENT: no such program, -ENODEV: switched off (loader state says why). */
+int sensors__prog_fd(const struct sensors *s, const char *name);
+
+/* The blocked-address trie (struct vg_block_key -> struct vg_block_val). */
+int sensors__blocks_fd(const struct sensors *s);
 
 /* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
 int sensors__counters(const struct sensors *s, struct vg_counters *out);

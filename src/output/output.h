@@ -29,12 +29,14 @@ struct json_buf;
 
 /* What was done about an alert, one per action of its rule (`"actions"` in its JSON). */
 struct alert_action {
-	const char *kind;    /* "kill", "deny" */
+	const char *kind;    /* "kill", "deny", "block" */
 	bool taken;	     /* it happened */
 	const char *where;   /* "kernel" or "user" */
 	const char *reason;  /* !taken: why not ("monitor mode", "pid 1", ...); else NULL */
 	uint64_t latency_us; /* event capture to the action, when has_latency */
 	bool has_latency;    /* latency_us is known */
+	const char *target;  /* block: the address or prefix; NULL: none */
+	uint64_t for_s;	     /* block: how long it holds, seconds; 0: until removed */
 };
 
 /*

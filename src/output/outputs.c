@@ -183,6 +183,12 @@ int alert__json(const struct alert *a, struct json_buf *j)
 				json_key(j, "reason");
 				json_str(j, x->reason);
 			}
+			if (x->target) {
+				json_key(j, "target");
+				json_str(j, x->target);
+				json_key(j, "for_s");
+				json_uint(j, x->for_s);
+			}
 			json_obj_end(j);
 		}
 		json_arr_end(j);

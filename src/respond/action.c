@@ -99,7 +99,7 @@ static const char *const no_params[] = {NULL};
 static const struct action_kind_def action_kinds[] = {
     {ACTION_KILL, "kill", no_params, true, "SIGKILL the process that caused the event", NULL},
     {ACTION_DENY, "deny", no_params, true, "the operation fails with EPERM", NULL},
-    {ACTION_BLOCK, "block", block_params, false, "drop traffic from and to an address for a while",
+    {ACTION_BLOCK, "block", block_params, true, "drop traffic from and to an address for a while",
      parse_block},
     {ACTION_ISOLATE, "isolate", isolate_params, false, "cut the offending container's network",
      parse_isolate},

@@ -482,6 +482,18 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 
 	*pr = (struct policy_rule){.rule_idx = idx, .info = ri, .bit = -1};
 	for (size_t i = 0; i < ri->n_actions; i++) {
+		if (ri->actions[i].kind == ACTION_BLOCK) {
+			const char *f = ri->actions[i].block.address;
+
+			if (f && strcmp(f, "fd.rip") && strcmp(f, "fd.lip") && strcmp(f, "fd.sip") &&
+			    strcmp(f, "fd.cip")) {
+				diag_at(diag, &ri->actions[i], ri,
+					"block's address must be fd.rip, fd.lip, fd.sip or fd.cip",
+					NULL);
+				return -EINVAL;
+			}
+			pr->block = &ri->actions[i];
+		}
 		if (ri->actions[i].kind == ACTION_KILL)
 			pr->kill = true;
 		if (ri->actions[i].kind == ACTION_DENY) {
@@ -489,11 +501,17 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 			deny = &ri->actions[i];
 		}
 	}
-	if (!pr->kill && !pr->deny)
+	if (!pr->kill && !pr->deny && !pr->block)
 		return 0;
 	pr->monitor = ri->mode == RULE_MODE_MONITOR ||
 		      (ri->mode == RULE_MODE_DEFAULT && o->mode == RESPOND_MONITOR);
 	p->n_rules++;
+	if (!pr->kill && !pr->deny) {
+		/* block alone: user space puts the address in the kernel's trie */
+		pr->where = POLICY_USER;
+		pr->why_user = "a block is put in place when the rule fires";
+		return 0;
+	}
 
 	c = rule_engine__conjunction(e, idx);
 	if (!c)
@@ -703,6 +721,14 @@ const struct policy_rule *policy__find(const struct policy *p, size_t rule_idx)
 const struct policy_rule *policy__by_bit(const struct policy *p, int bit)
 {
 	return p && bit >= 0 && bit < VG_ENF_RULES ? p->by_bit[bit] : NULL;
+}
+
+const char *policy_rule__actions(const struct policy_rule *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s", r->kill ? "kill" : "", r->kill && r->deny ? ", " : "",
+		 r->deny ? "deny" : "", (r->kill || r->deny) && r->block ? ", " : "",
+		 r->block ? "block" : "");
+	return buf;
 }
 
 bool policy__needs_entry(const struct policy *p)

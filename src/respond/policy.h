@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "kernel/sensors.h"
+#include "respond/action.h"
 #include "rules/engine.h"
 
 enum respond_mode {
@@ -43,6 +44,7 @@ struct policy_rule {
 	int bit;		      /* kernel rule bit, -1 in user space */
 	const char *why_user;	      /* POLICY_USER: why the kernel cannot decide it */
 	bool at_entry;		      /* POLICY_KERNEL kill: at the syscall's entry */
+	const struct action *block;   /* its block action (carried out by user space), or NULL */
 };
 
 struct policy_opts {
@@ -106,6 +108,9 @@ int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o);
 bool policy__needs_entry(const struct policy *p);
 /* Moves the plan's entry rules to the syscalls' exits (the entry enforcer is not there). */
 void policy__drop_entry(struct policy *p);
+
+/* The rule's actions the policy carries out: "kill", "deny, block", ... */
+const char *policy_rule__actions(const struct policy_rule *r, char *buf, size_t len);
 
 const char *policy_rule__where(const struct policy_rule *r, char *buf, size_t len);
 

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "events/event.h"
 #include "respond/action.h"
+#include "respond/netblock.h"
 #include "respond/respond.h"
 #include "state/procfs.h"
 #include "state/proctable.h"
@@ -46,6 +48,7 @@ struct respond {
 	struct respond_record recent[RESPOND_RECENT];
 	size_t n_recent; /* total ever written */
 	struct respond_stats st;
+	char target[64]; /* the address of the last block, for its alert */
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -70,6 +73,11 @@ struct respond *respond__new(const struct respond_opts *o)
 void respond__free(struct respond *r)
 {
 	free(r);
+}
+
+void respond__set_blocks(struct respond *r, struct netblock *nb)
+{
+	r->o.blocks = nb;
 }
 
 void respond__on_kernel(struct respond *r, const struct vg_action *a)
@@ -194,7 +202,8 @@ static void log_action(struct respond *r, const struct policy_rule *pr, const st
 		       const char *output, const struct alert_action *a)
 {
 	struct respond_record *x = &r->recent[r->n_recent++ % RESPOND_RECENT];
-	int k = strcmp(a->kind, "kill") ? 1 : 0, w = strcmp(a->where, "kernel") ? 1 : 0;
+	int k = !strcmp(a->kind, "kill") ? 0 : !strcmp(a->kind, "deny") ? 1 : 2;
+	int w = strcmp(a->where, "kernel") ? 1 : 0;
 
 	if (a->taken)
 		r->st.taken[k][w]++;
@@ -229,9 +238,73 @@ static void from_kernel(struct alert_action *a, const struct vg_action *k, int b
 				   : why_name(k->why);
 }
 
+/*
+ * The address a block of the event names (the field of the action's address, by
+ * default the remote one) into c; NULL, or why there is none.
+ */
+static const char *block_address(const struct event *ev, const char *field,
+				 struct netblock_cidr *c)
+{
+	const struct vg_net *n = (const struct vg_net *)ev->hdr;
+	unsigned t = ev->hdr->type;
+	bool server, local;
+
+	if (t < VG_EV_CONNECT || t > VG_EV_SOCKET || t == VG_EV_SOCKET ||
+	    ev->size < sizeof(*n) || (n->family != AF_INET && n->family != AF_INET6))
+		return "the event has no IP address";
+	/* connect, send, recv: the peer is the server; accept, bind, listen: we are */
+	server = t != VG_EV_CONNECT && t != VG_EV_SEND && t != VG_EV_RECV;
+	local = field && (!strcmp(field, "fd.lip") || (!strcmp(field, "fd.sip") && server) ||
+			  (!strcmp(field, "fd.cip") && !server));
+	memset(c, 0, sizeof(*c));
+	if (n->family == AF_INET) {
+		c->addr[10] = c->addr[11] = 0xff;
+		memcpy(c->addr + 12, local ? n->laddr : n->raddr, 4);
+		c->bits = 128;
+	} else {
+		memcpy(c->addr, local ? n->laddr : n->raddr, 16);
+		c->bits = 128;
+	}
+	if (!memcmp(c->addr, (uint8_t[16]){0}, 16) ||
+	    !memcmp(c->addr, (uint8_t[16]){[10] = 0xff, [11] = 0xff}, 16))
+		return "the event has no IP address";
+	return NULL;
+}
+
+/* The rule's block of the event's address; fills a. rated: the rule is over its rate. */
+static void act_block(struct respond *r, const struct policy_rule *pr, const struct event *ev,
+		      bool rated, struct alert_action *a)
+{
+	const struct action_block *b = &pr->block->block;
+	uint64_t for_ns = b->for_ns ? b->for_ns : r->o.block_for_ns;
+	struct netblock_cidr c;
+	char err[256];
+	int ret;
+
+	*a = (struct alert_action){.kind = "block", .where = "user", .has_latency = true};
+	a->reason = block_address(ev, b->address, &c);
+	if (!a->reason) {
+		netblock_cidr_str(&c, r->target, sizeof(r->target));
+		a->target = r->target;
+		a->for_s = for_ns / 1000000000ull;
+		if (pr->monitor)
+			a->reason = "monitor mode";
+		else if (!r->o.blocks)
+			a->reason = "blocking is not available (see the agent's start)";
+		else if (rated)
+			a->reason = "rate limit";
+		else if ((ret = netblock__add(r->o.blocks, &c, for_ns, (uint32_t)pr->rule_idx + 1,
+					      pr->info->name, err, sizeof(err))))
+			a->reason = ret == -EPERM ? "allowlisted" : "the block could not be put in place";
+	}
+	a->taken = !a->reason;
+	a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;
+}
+
 size_t respond__act(struct respond *r, const struct policy_rule *pr, const struct event *ev,
 		    const char *output, struct alert_action *out)
 {
+	int rated = -1; /* the rule's rate, checked once per event: -1 not yet */
 	const struct vg_action *k = NULL;
 	size_t n = 0;
 
@@ -258,7 +331,9 @@ size_t respond__act(struct respond *r, const struct policy_rule *pr, const struc
 			a->where = "user";
 			if (pr->monitor)
 				why = "monitor mode";
-			else if (!(why = why_not(r, ev)) && !rate_ok(r, pr->rule_idx))
+			else if (!(why = why_not(r, ev)) && !(rated = !rate_ok(r, pr->rule_idx)))
+				;
+			else if (!why)
 				why = "rate limit";
 			if (!why)
 				why = kill_process(ev);
@@ -268,6 +343,13 @@ size_t respond__act(struct respond *r, const struct policy_rule *pr, const struc
 			a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;
 		}
 		log_action(r, pr, ev, output, a);
+	}
+	if (pr->block) {
+		if (rated < 0 && !pr->monitor)
+			rated = !rate_ok(r, pr->rule_idx);
+		act_block(r, pr, ev, rated > 0, &out[n]);
+		log_action(r, pr, ev, output, &out[n]);
+		n++;
 	}
 	return n;
 }

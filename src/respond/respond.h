@@ -20,6 +20,7 @@
 #include "respond/policy.h"
 
 struct event;
+struct netblock;
 struct vg_action;
 struct json_buf;
 
@@ -29,13 +30,15 @@ struct respond_opts {
 	const uint64_t *allow_cgroups; /* cgroup ids never acted on */
 	size_t n_allow_cgroups;	       /* entries */
 	unsigned per_sec;	       /* per-rule rate limit in user space, 0: none */
+	struct netblock *blocks;       /* where block puts addresses; NULL: block not taken */
+	uint64_t block_for_ns;	       /* a block's duration when the rule gives none */
 };
 
 /* What respond__act did, kept for `vigil actions` and status. */
 struct respond_record {
 	uint64_t time_ns;    /* wall clock of the event */
 	char rule[128];	     /* rule name (cut) */
-	char kind[8];	     /* "kill", "deny" */
+	char kind[8];	     /* "kill", "deny", "block" */
 	bool taken;	     /* it happened */
 	char where[8];	     /* "kernel", "user" */
 	char reason[64];     /* why not */
@@ -47,19 +50,22 @@ struct respond_record {
 
 /* Totals by kind, where and result, for metrics. */
 struct respond_stats {
-	uint64_t taken[2][2];	   /* [kill, deny][kernel, user] */
-	uint64_t not_taken[2][2];  /* likewise */
+	uint64_t taken[3][2];	   /* [kill, deny, block][kernel, user] */
+	uint64_t not_taken[3][2];  /* likewise */
 	uint64_t kernel_reports;   /* VG_EV_ACTION records read */
 	uint64_t kernel_unmatched; /* of those, never matched to an alert */
 };
 
-#define RESPOND_MAX_ACTIONS 2	/* kill and deny */
+#define RESPOND_MAX_ACTIONS 3	/* kill, deny and block */
 #define RESPOND_RECENT	    256 /* records kept */
 
 struct respond;
 
 struct respond *respond__new(const struct respond_opts *o);
 void respond__free(struct respond *r);
+
+/* Where block actions put addresses, once the sensors are up (NULL: none). */
+void respond__set_blocks(struct respond *r, struct netblock *nb);
 
 /* Keeps the kernel's report on an event until that event's alerts are built. */
 void respond__on_kernel(struct respond *r, const struct vg_action *a);

@@ -96,7 +96,7 @@ class Vigil:
     passes events=False: the agent runs as deployed, under the prefilter derived from
     its rules alone."""
 
-    def __init__(self, workdir, args=(), events=True):
+    def __init__(self, workdir, args=(), events=True, prefix=()):
         self.out_path = os.path.join(workdir, "events.jsonl" if events else "alerts.jsonl")
         self.err_path = os.path.join(workdir, "vigil.stderr")
         self.out = open(self.out_path, "wb")
@@ -105,7 +105,8 @@ class Vigil:
         if not any(a.startswith("--control-socket") for a in args):
             self.control_socket = os.path.join(workdir, "vigil.sock")
             args = ["--control-socket", self.control_socket, *args]
-        self.proc = subprocess.Popen([VIGIL, "run", *(["--events=json"] if events else []),
+        # prefix: e.g. nsenter --net=..., which execs the agent (the pid stays the agent's)
+        self.proc = subprocess.Popen([*prefix, VIGIL, "run", *(["--events=json"] if events else []),
                                       "--metrics-listen", "127.0.0.1:0", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
                                      preexec_fn=_die_with_parent)

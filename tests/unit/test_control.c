@@ -36,6 +36,19 @@ Test(control, parses_the_verbs)
 	cr_assert_eq(control_parse_request(" actions\t7 ", 11, &r, err, sizeof(err)), 0);
 	cr_assert_eq(r.n, 7);
 	cr_assert_str_eq(control_verb_name(CONTROL_ACTIONS), "actions");
+	cr_assert_eq(control_parse_request("block add 10.0.0.0/8 600 brute force from  it", 45, &r,
+					   err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(r.verb, CONTROL_BLOCK);
+	cr_assert_eq(r.sub, CONTROL_SUB_ADD);
+	cr_assert_str_eq(r.target, "10.0.0.0/8");
+	cr_assert_eq(r.for_s, 600);
+	cr_assert_str_eq(r.reason, "brute force from  it");
+	cr_assert_eq(control_parse_request("block del ::1", 13, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.sub, CONTROL_SUB_DEL);
+	cr_assert_str_eq(r.target, "::1");
+	cr_assert_eq(control_parse_request("release all", 11, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.verb, CONTROL_RELEASE);
 	cr_assert_null(control_verb_name(0));
 }
 
@@ -46,7 +59,14 @@ Test(control, refuses_bad_requests_saying_why)
 	} bad[] = {
 	    {"", "empty request"},
 	    {"   \n", "empty request"},
-	    {"frob", "unknown request 'frob'; expected status, reload or actions [N]"},
+	    {"frob", "unknown request 'frob'; expected status, reload, actions [N], block "
+		     "add|del|list or release all"},
+	    {"block", "block: expected add CIDR SECONDS [REASON], del CIDR or list"},
+	    {"block add 10.0.0.1", "SECONDS must be a number"},
+	    {"block add 10.0.0.1 soon", "SECONDS must be a number"},
+	    {"block list now", "too many words for block list"},
+	    {"release", "expected 'release all'"},
+	    {"release all now", "expected 'release all'"},
 	    {"status now", "status takes no argument"},
 	    {"actions 0", "N must be a number from 1 to 10000"},
 	    {"actions 10001", "N must be a number from 1 to 10000"},

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * netblock.h - blocked addresses (the `block` action and `vigil block`): entries of
+ * the kernel's trie (bpf/enforcers/block.bpf.c) and the attachments that make them
+ * drop traffic — XDP on the node's interfaces, cgroup_skb ingress and egress at the
+ * cgroup v2 root. The attachments are made when the first block is put in place and
+ * removed with the last; while there is one, they and the trie are pinned in bpffs,
+ * so blocks hold across a restart or a crash of the agent, and the next agent adopts
+ * them (netblock__new).
+ */
+#ifndef VIGIL_RESPOND_NETBLOCK_H
+#define VIGIL_RESPOND_NETBLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/events.h"
+
+/* An address or prefix: IPv4 as ::ffff:a.b.c.d with bits 96 + its prefix. */
+struct netblock_cidr {
+	uint8_t addr[16];
+	uint8_t bits; /* 0..128 */
+};
+
+struct netblock_opts {
+	int map_fd;		     /* the trie (sensors__blocks_fd) */
+	int xdp_fd;		     /* vg_block_xdp; < 0: no XDP (the cgroup hooks still drop) */
+	int ingress_fd, egress_fd;   /* vg_block_ingress, vg_block_egress */
+	const char *cgroup_root;     /* the cgroup v2 mount */
+	const char *pin_dir;	     /* bpffs directory for the links; NULL or "": not pinned */
+	const char *const *ifaces;   /* XDP interfaces; NULL: every interface that is up but lo */
+	size_t n_ifaces;	     /* entries */
+	const struct netblock_cidr *allow; /* never blocked (besides loopback) */
+	size_t n_allow;			   /* entries */
+};
+
+/* One block as netblock__list reports it. */
+struct netblock_entry {
+	struct netblock_cidr cidr;
+	struct vg_block_val val;
+};
+
+struct netblock;
+
+/*
+ * Adopts the links a previous agent pinned (their programs replaced by this agent's),
+ * and removes them when no block is left. NULL with a message in err.
+ */
+struct netblock *netblock__new(const struct netblock_opts *o, char *err, size_t errlen);
+/* Forgets the links; pinned ones (there are blocks) stay in force. */
+void netblock__free(struct netblock *nb);
+
+/*
+ * Blocks c for for_ns (0: until removed) with reason (NUL-terminated, cut to fit) and
+ * rule (index + 1; 0 by hand); a block already there is extended, never shortened.
+ * 0, or -errno with a message in err (-EPERM: an allowlisted address).
+ */
+int netblock__add(struct netblock *nb, const struct netblock_cidr *c, uint64_t for_ns,
+		  uint32_t rule, const char *reason, char *err, size_t errlen);
+/* Lifts the block of exactly c: 0 or -ENOENT. */
+int netblock__del(struct netblock *nb, const struct netblock_cidr *c);
+/* Up to cap blocks in force into out; returns how many there are. */
+size_t netblock__list(struct netblock *nb, struct netblock_entry *out, size_t cap);
+/* Deletes the blocks whose time is up, the attachments with the last; returns how many. */
+size_t netblock__expire(struct netblock *nb);
+/* Removes every block and every attachment. 0 or -errno. */
+int netblock__release_all(struct netblock *nb);
+/* Whether the drop programs are attached now; where: "xdp on N interfaces, cgroup". */
+bool netblock__active(const struct netblock *nb, char *where, size_t len);
+
+/* "10.0.0.0/8", "2001:db8::1" (a host without /N) into *out. 0 or -EINVAL. */
+int netblock_cidr_parse(const char *s, struct netblock_cidr *out);
+/* The text of c: "10.0.0.1/32", "2001:db8::/32". */
+const char *netblock_cidr_str(const struct netblock_cidr *c, char *buf, size_t len);
+/* Whether prefix p contains address or prefix x. */
+bool netblock_cidr_contains(const struct netblock_cidr *p, const struct netblock_cidr *x);
+
+#endif /* VIGIL_RESPOND_NETBLOCK_H */
