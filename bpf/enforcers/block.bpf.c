@@ -3,9 +3,9 @@
  * block.bpf.c - blocked addresses: traffic from one is dropped at XDP on the node's
  * interfaces (before the stack sees it) and at cgroup_skb ingress of the cgroup v2
  * root (what reaches a local socket another way), traffic to one at cgroup_skb
- * egress of the root (every socket of the host and its containers). One LPM trie of IPv4 (mapped) and IPv6
- * prefixes, each with the boot-clock time it lifts (0: until removed); an expired
- * entry no longer drops, and user space deletes it.
+ * egress of the root (every socket of the host and its containers). One LPM trie of IPv4 (mapped)
+ * and IPv6 prefixes, each with the boot-clock time it lifts (0: until removed); an expired entry no
+ * longer drops, and user space deletes it.
  *
  * The trie and the attachments are pinned in bpffs by user space
  * (src/respond/netblock.c), so a block holds while the agent restarts or after it

@@ -527,11 +527,11 @@ struct vg_block_key {
 };
 
 struct vg_block_val {
-	__u64 until_ns; /* CLOCK_BOOTTIME when it lifts; 0: until removed */
-	__u64 added_ns; /* CLOCK_REALTIME when it was put in place */
-	__u64 dropped;	/* packets dropped (both directions; updated without a lock) */
-	__u32 rule;	/* 0 by hand; else the rule's index + 1 at the time */
-	__u32 pad;	/* zero */
+	__u64 until_ns;	 /* CLOCK_BOOTTIME when it lifts; 0: until removed */
+	__u64 added_ns;	 /* CLOCK_REALTIME when it was put in place */
+	__u64 dropped;	 /* packets dropped (both directions; updated without a lock) */
+	__u32 rule;	 /* 0 by hand; else the rule's index + 1 at the time */
+	__u32 pad;	 /* zero */
 	char reason[64]; /* why: the rule's name or the operator's text, NUL-terminated */
 };
 

@@ -703,8 +703,9 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 	} else {
 		char where[128];
 
-		json_str(j, netblock__active(a->blocks, where, sizeof(where)) ? where
-									: "no block in force");
+		json_str(j, netblock__active(a->blocks, where, sizeof(where))
+				? where
+				: "no block in force");
 	}
 	json_key(j, "pinned_in");
 	json_str(j, a->pin_dir);

@@ -30,11 +30,8 @@
 #define DEFAULT_REPL_MS 1000
 
 static const char *const verb_names[CONTROL_VERB_MAX] = {
-    [CONTROL_STATUS] = "status",
-    [CONTROL_RELOAD] = "reload",
-    [CONTROL_ACTIONS] = "actions",
-    [CONTROL_BLOCK] = "block",
-    [CONTROL_RELEASE] = "release",
+    [CONTROL_STATUS] = "status", [CONTROL_RELOAD] = "reload",	[CONTROL_ACTIONS] = "actions",
+    [CONTROL_BLOCK] = "block",	 [CONTROL_RELEASE] = "release",
 };
 
 const char *control_verb_name(enum control_verb v)
@@ -84,7 +81,8 @@ static int parse_block(char *rest, struct control_request *out, char *err, size_
 	else if (w && !strcmp(w, "del"))
 		out->sub = CONTROL_SUB_DEL;
 	else {
-		snprintf(err, errlen, "block: expected add CIDR SECONDS [REASON], del CIDR or list");
+		snprintf(err, errlen,
+			 "block: expected add CIDR SECONDS [REASON], del CIDR or list");
 		return -EINVAL;
 	}
 	if (out->sub == CONTROL_SUB_LIST)
@@ -99,8 +97,9 @@ static int parse_block(char *rest, struct control_request *out, char *err, size_
 		goto done;
 	f = next_word(&rest);
 	if (!f || (v = word_num(f, 10ull * 365 * 86400, true)) < 0) {
-		snprintf(err, errlen, "block add: SECONDS must be a number from 0 (until removed) "
-				      "to ten years");
+		snprintf(err, errlen,
+			 "block add: SECONDS must be a number from 0 (until removed) "
+			 "to ten years");
 		return -EINVAL;
 	}
 	out->for_s = (uint64_t)v;

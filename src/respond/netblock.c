@@ -26,9 +26,9 @@
 #define MAX_IFACES 32
 
 struct link {
-	int fd;		      /* -1: none */
-	char name[IFNAMSIZ];  /* XDP: the interface; else "" */
-	char path[512];	      /* its pin, "" when not pinned */
+	int fd;		     /* -1: none */
+	char name[IFNAMSIZ]; /* XDP: the interface; else "" */
+	char path[512];	     /* its pin, "" when not pinned */
 };
 
 struct netblock {

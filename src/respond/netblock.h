@@ -24,13 +24,13 @@ struct netblock_cidr {
 };
 
 struct netblock_opts {
-	int map_fd;		     /* the trie (sensors__blocks_fd) */
-	int xdp_fd;		     /* vg_block_xdp; < 0: no XDP (the cgroup hooks still drop) */
-	int ingress_fd, egress_fd;   /* vg_block_ingress, vg_block_egress */
-	const char *cgroup_root;     /* the cgroup v2 mount */
-	const char *pin_dir;	     /* bpffs directory for the links; NULL or "": not pinned */
-	const char *const *ifaces;   /* XDP interfaces; NULL: every interface that is up but lo */
-	size_t n_ifaces;	     /* entries */
+	int map_fd;		   /* the trie (sensors__blocks_fd) */
+	int xdp_fd;		   /* vg_block_xdp; < 0: no XDP (the cgroup hooks still drop) */
+	int ingress_fd, egress_fd; /* vg_block_ingress, vg_block_egress */
+	const char *cgroup_root;   /* the cgroup v2 mount */
+	const char *pin_dir;	   /* bpffs directory for the links; NULL or "": not pinned */
+	const char *const *ifaces; /* XDP interfaces; NULL: every interface that is up but lo */
+	size_t n_ifaces;	   /* entries */
 	const struct netblock_cidr *allow; /* never blocked (besides loopback) */
 	size_t n_allow;			   /* entries */
 };

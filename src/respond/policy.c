@@ -485,8 +485,8 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		if (ri->actions[i].kind == ACTION_BLOCK) {
 			const char *f = ri->actions[i].block.address;
 
-			if (f && strcmp(f, "fd.rip") && strcmp(f, "fd.lip") && strcmp(f, "fd.sip") &&
-			    strcmp(f, "fd.cip")) {
+			if (f && strcmp(f, "fd.rip") && strcmp(f, "fd.lip") &&
+			    strcmp(f, "fd.sip") && strcmp(f, "fd.cip")) {
 				diag_at(diag, &ri->actions[i], ri,
 					"block's address must be fd.rip, fd.lip, fd.sip or fd.cip",
 					NULL);

@@ -242,15 +242,14 @@ static void from_kernel(struct alert_action *a, const struct vg_action *k, int b
  * The address a block of the event names (the field of the action's address, by
  * default the remote one) into c; NULL, or why there is none.
  */
-static const char *block_address(const struct event *ev, const char *field,
-				 struct netblock_cidr *c)
+static const char *block_address(const struct event *ev, const char *field, struct netblock_cidr *c)
 {
 	const struct vg_net *n = (const struct vg_net *)ev->hdr;
 	unsigned t = ev->hdr->type;
 	bool server, local;
 
-	if (t < VG_EV_CONNECT || t > VG_EV_SOCKET || t == VG_EV_SOCKET ||
-	    ev->size < sizeof(*n) || (n->family != AF_INET && n->family != AF_INET6))
+	if (t < VG_EV_CONNECT || t > VG_EV_SOCKET || t == VG_EV_SOCKET || ev->size < sizeof(*n) ||
+	    (n->family != AF_INET && n->family != AF_INET6))
 		return "the event has no IP address";
 	/* connect, send, recv: the peer is the server; accept, bind, listen: we are */
 	server = t != VG_EV_CONNECT && t != VG_EV_SEND && t != VG_EV_RECV;
@@ -295,7 +294,8 @@ static void act_block(struct respond *r, const struct policy_rule *pr, const str
 			a->reason = "rate limit";
 		else if ((ret = netblock__add(r->o.blocks, &c, for_ns, (uint32_t)pr->rule_idx + 1,
 					      pr->info->name, err, sizeof(err))))
-			a->reason = ret == -EPERM ? "allowlisted" : "the block could not be put in place";
+			a->reason =
+			    ret == -EPERM ? "allowlisted" : "the block could not be put in place";
 	}
 	a->taken = !a->reason;
 	a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;

@@ -80,8 +80,9 @@ Test(respond_action, table_names_every_kind_once)
 		cr_assert_eq(action_kind__find(d->name), d);
 		cr_assert_str_eq(action_kind__name((enum action_kind)k), d->name);
 		/* kill, deny and block are carried out; the others are refused at load */
-		cr_assert_eq(d->implemented, k == ACTION_KILL || k == ACTION_DENY || k == ACTION_BLOCK,
-			     "%s", d->name);
+		cr_assert_eq(d->implemented,
+			     k == ACTION_KILL || k == ACTION_DENY || k == ACTION_BLOCK, "%s",
+			     d->name);
 	}
 	cr_assert_null(action_kind__find("webhook"));
 	cr_assert_null(action_kind__def(0));
