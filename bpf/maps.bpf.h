@@ -282,6 +282,15 @@ VG_SHARED struct {
 	__type(value, struct vg_enf_bits);
 } enf_containers SEC(".maps");
 
+/* Isolated containers' cgroups (events.h); pinned by user space, entered by
+ * enforcers/scope.bpf.c for a cgroup made below an isolated one */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct vg_isolate_val);
+} net_isolated SEC(".maps");
+
 /* cgroup id -> 1: allowlisted cgroups */
 VG_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -92,25 +92,88 @@ int vg_block_xdp(struct xdp_md *ctx)
 	return blocked(addr) ? XDP_DROP : XDP_PASS;
 }
 
+/* What an isolated container (net_isolated, maps.bpf.h) may still reach (events.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vg_block_key);
+	__type(value, struct vg_isolate_allow);
+} net_isolate_allow SEC(".maps");
+
+/* A packet at a socket's hook, as the other end's address and port. */
+struct peer {
+	__u8 addr[16]; /* IPv4 mapped */
+	__u16 port;    /* host order; 0 for what is not TCP or UDP */
+};
+
+/* The other end of skb: its source on ingress, its destination on egress. */
+static __always_inline bool skb_peer(struct __sk_buff *skb, bool egress, struct peer *p)
+{
+	__u8 proto = 0, b0;
+	__u32 l4 = 0, a4;
+	__u16 ports[2];
+
+	p->port = 0;
+	if (skb->protocol == bpf_htons(ETH_P_IP_)) {
+		if (bpf_skb_load_bytes(skb, 0, &b0, 1) || bpf_skb_load_bytes(skb, 9, &proto, 1) ||
+		    bpf_skb_load_bytes(skb, egress ? 16 : 12, &a4, 4))
+			return false;
+		mapped4(p->addr, a4);
+		l4 = (b0 & 0xf) * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6_)) {
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
+		    bpf_skb_load_bytes(skb, egress ? 24 : 8, p->addr, 16))
+			return false;
+		l4 = 40;
+	} else {
+		return false;
+	}
+	if ((proto == 6 || proto == 17) && !bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
+		p->port = bpf_ntohs(egress ? ports[1] : ports[0]);
+	return true;
+}
+
+/* Whether skb's socket belongs to an isolated container and p is not allowed to it. */
+static __always_inline bool isolated(struct __sk_buff *skb, const struct peer *p)
+{
+	__u64 cg = bpf_skb_cgroup_id(skb);
+	struct vg_isolate_val *v = bpf_map_lookup_elem(&net_isolated, &cg);
+	struct vg_block_key k = {.prefixlen = 128};
+	struct vg_isolate_allow *a;
+
+	if (!v)
+		return false;
+	__builtin_memcpy(k.addr, p->addr, sizeof(k.addr));
+	a = bpf_map_lookup_elem(&net_isolate_allow, &k);
+	if (a) {
+		if (!a->n)
+			return false;
+		for (int i = 0; i < VG_ISOLATE_PORTS; i++)
+			if (i < a->n && a->port[i] == p->port)
+				return false;
+	}
+	__sync_fetch_and_add(&v->dropped, 1);
+	return true;
+}
+
+/* One cgroup_skb hook: isolation first, then the blocked addresses. */
+static __always_inline int skb_verdict(struct __sk_buff *skb, bool egress)
+{
+	struct peer p;
+
+	if (!skb_peer(skb, egress, &p))
+		return SKB_PASS;
+	if (isolated(skb, &p))
+		return SKB_DROP;
+	return blocked(p.addr) ? SKB_DROP : SKB_PASS;
+}
+
 /* Egress of every socket under the cgroup v2 root: the destination address. */
 SEC("cgroup_skb/egress")
 int vg_block_egress(struct __sk_buff *skb)
 {
-	__u8 addr[16];
-
-	if (skb->protocol == bpf_htons(ETH_P_IP_)) {
-		__u32 d;
-
-		if (bpf_skb_load_bytes(skb, 16, &d, sizeof(d)))
-			return SKB_PASS;
-		mapped4(addr, d);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6_)) {
-		if (bpf_skb_load_bytes(skb, 24, addr, sizeof(addr)))
-			return SKB_PASS;
-	} else {
-		return SKB_PASS;
-	}
-	return blocked(addr) ? SKB_DROP : SKB_PASS;
+	return skb_verdict(skb, true);
 }
 
 /* Ingress of every socket under the cgroup v2 root: the source address (traffic that
@@ -118,19 +181,5 @@ int vg_block_egress(struct __sk_buff *skb)
 SEC("cgroup_skb/ingress")
 int vg_block_ingress(struct __sk_buff *skb)
 {
-	__u8 addr[16];
-
-	if (skb->protocol == bpf_htons(ETH_P_IP_)) {
-		__u32 s;
-
-		if (bpf_skb_load_bytes(skb, 12, &s, sizeof(s)))
-			return SKB_PASS;
-		mapped4(addr, s);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6_)) {
-		if (bpf_skb_load_bytes(skb, 8, addr, sizeof(addr)))
-			return SKB_PASS;
-	} else {
-		return SKB_PASS;
-	}
-	return blocked(addr) ? SKB_DROP : SKB_PASS;
+	return skb_verdict(skb, false);
 }

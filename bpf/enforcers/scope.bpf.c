@@ -92,6 +92,7 @@ int vg_scope_mkdir(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct cgroup *cg = (struct cgroup *)ctx->args[0];
 	struct scope_scan s = {.start = -1};
+	struct vg_isolate_val *iso;
 	__u64 id, parent;
 	__u32 zero = 0;
 	char *buf;
@@ -111,5 +112,9 @@ int vg_scope_mkdir(struct bpf_raw_tracepoint_args *ctx)
 	bpf_loop(SCOPE_PATH_MAX, scope_step, &s, 0);
 	scope_enter(0, id, parent, buf, s.start);
 	scope_enter(1, id, parent, buf, s.start);
+	/* a cgroup made inside an isolated container is cut off as well */
+	iso = bpf_map_lookup_elem(&net_isolated, &parent);
+	if (iso)
+		bpf_map_update_elem(&net_isolated, &id, iso, BPF_NOEXIST);
 	return 0;
 }

@@ -535,6 +535,26 @@ struct vg_block_val {
 	char reason[64]; /* why: the rule's name or the operator's text, NUL-terminated */
 };
 
+/*
+ * Isolated containers (net_isolated, pinned like the blocks): cgroup v2 id -> this. A
+ * socket of an isolated cgroup sends and receives nothing but what net_isolate_allow
+ * lets through (an LPM trie of the blocks' keys -> struct vg_isolate_allow).
+ */
+struct vg_isolate_val {
+	__u64 added_ns;	 /* CLOCK_REALTIME when it was cut off */
+	__u64 dropped;	 /* packets dropped (updated without a lock) */
+	char id[16];	 /* the container's short id, NUL-terminated */
+	char reason[64]; /* the rule's name or the operator's text */
+};
+
+#define VG_ISOLATE_PORTS 8
+
+/* The ports an allowlisted prefix is open on for an isolated container; n 0: any. */
+struct vg_isolate_allow {
+	__u16 port[VG_ISOLATE_PORTS]; /* the remote port, host order */
+	__u32 n;		      /* ports used */
+};
+
 /* Why the kernel did not act on a matched rule (vg_action.why). */
 enum vg_enf_why {
 	VG_WHY_NONE = 0,	/* it acted */
@@ -609,6 +629,8 @@ _Static_assert(sizeof(struct vg_action) == 136, "vg_action ABI");
 _Static_assert(sizeof(struct vg_enf_scope_key) == 16, "vg_enf_scope_key ABI");
 _Static_assert(sizeof(struct vg_block_key) == 20, "vg_block_key ABI");
 _Static_assert(sizeof(struct vg_block_val) == 96, "vg_block_val ABI");
+_Static_assert(sizeof(struct vg_isolate_val) == 96, "vg_isolate_val ABI");
+_Static_assert(sizeof(struct vg_isolate_allow) == 20, "vg_isolate_allow ABI");
 _Static_assert(sizeof(struct vg_enf_container_key) == 16, "vg_enf_container_key ABI");
 #endif
 

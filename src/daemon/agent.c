@@ -629,17 +629,91 @@ static int control_block(void *arg, const struct control_request *req, struct js
 	return out->err;
 }
 
-/* release all: every block, and the programs that held them */
+/* The isolated containers as a JSON array. */
+static void isolated_json(struct agent *a, struct json_buf *j)
+{
+	struct netblock_isolated v[64];
+	size_t n = a->blocks ? netblock__isolated(a->blocks, v, 64) : 0;
+
+	json_arr_begin(j);
+	for (size_t i = 0; i < n && i < 64; i++) {
+		json_obj_begin(j);
+		json_key(j, "container");
+		json_str(j, v[i].id);
+		json_key(j, "cgroups");
+		json_uint(j, v[i].cgroups);
+		json_key(j, "added_ns");
+		json_uint(j, v[i].val.added_ns);
+		json_key(j, "dropped");
+		json_uint(j, v[i].val.dropped);
+		json_key(j, "reason");
+		json_str(j, v[i].val.reason);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* Whether s is a container id as the CLI takes it: 12 to 64 lower-case hex digits. */
+static bool container_id_arg(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 12 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* isolate ID [REASON] */
+static int control_isolate(void *arg, const struct control_request *req, struct json_buf *out)
+{
+	struct agent *a = arg;
+	char err[512];
+	int ret;
+
+	if (!a->blocks)
+		return control_error(out, -EOPNOTSUPP, "%s",
+				     "isolation is not available on this agent (see its start)");
+	if (!container_id_arg(req->target))
+		return control_error(out, -EINVAL,
+				     "'%s' is not a container id (12 to 64 hex digits, as "
+				     "container.id or podman ps shows it)",
+				     req->target);
+	ret = netblock__isolate(a->blocks, req->target, req->reason[0] ? req->reason : "by hand",
+				err, sizeof(err));
+	if (ret)
+		return control_error(out, ret, "%s", err);
+	fprintf(stderr, "vigil: isolated container %.12s by hand\n", req->target);
+	json_key(out, "isolated");
+	isolated_json(a, out);
+	return out->err;
+}
+
+/* release all: every block and isolation, and the programs that held them; release ID */
 static int control_release(void *arg, const struct control_request *req, struct json_buf *out)
 {
 	struct agent *a = arg;
-	int ret = a->blocks ? netblock__release_all(a->blocks) : 0;
+	int ret;
 
-	if (ret)
-		return control_error(out, ret, "cannot remove every block: %s", strerror(-ret));
-	fprintf(stderr, "vigil: released everything vigil put in place\n");
+	if (req->sub == CONTROL_SUB_ONE) {
+		if (!a->blocks || !container_id_arg(req->target) ||
+		    netblock__release(a->blocks, req->target))
+			return control_error(out, -ENOENT, "container %s is not isolated",
+					     req->target);
+		fprintf(stderr, "vigil: released container %.12s\n", req->target);
+	} else {
+		ret = a->blocks ? netblock__release_all(a->blocks) : 0;
+		if (ret)
+			return control_error(out, ret, "cannot remove everything: %s",
+					     strerror(-ret));
+		fprintf(stderr, "vigil: released everything vigil put in place\n");
+	}
 	json_key(out, "released");
 	json_bool(out, true);
+	json_key(out, "isolated");
+	isolated_json(a, out);
 	return out->err;
 }
 
@@ -692,9 +766,11 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 	json_kv_uint(j, "kill_taken", rs.taken[0][0] + rs.taken[0][1]);
 	json_kv_uint(j, "deny_taken", rs.taken[1][0] + rs.taken[1][1]);
 	json_kv_uint(j, "block_taken", rs.taken[2][0] + rs.taken[2][1]);
+	json_kv_uint(j, "isolate_taken", rs.taken[3][0] + rs.taken[3][1]);
 	json_kv_uint(j, "not_taken",
 		     rs.not_taken[0][0] + rs.not_taken[0][1] + rs.not_taken[1][0] +
-			 rs.not_taken[1][1] + rs.not_taken[2][0] + rs.not_taken[2][1]);
+			 rs.not_taken[1][1] + rs.not_taken[2][0] + rs.not_taken[2][1] +
+			 rs.not_taken[3][0] + rs.not_taken[3][1]);
 	json_kv_uint(j, "kernel_reports", rs.kernel_reports);
 	json_kv_uint(j, "kernel_reports_unmatched", rs.kernel_unmatched);
 	json_key(j, "blocking");
@@ -711,6 +787,8 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 	json_str(j, a->pin_dir);
 	json_key(j, "blocks");
 	blocks_json(a, j);
+	json_key(j, "isolated");
+	isolated_json(a, j);
 	json_obj_end(j);
 }
 
@@ -956,12 +1034,17 @@ static void pin_dir_setup(struct agent *a)
 	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", d);
 }
 
-/* The blocked addresses: adopts a previous agent's, then block actions can be taken. */
-static void blocks_setup(struct agent *a, const char *cg2)
+/*
+ * The blocked addresses and isolated containers: adopts a previous agent's, then block
+ * and isolate actions can be taken. -EINVAL: a bad actions.isolate_allow entry.
+ */
+static int blocks_setup(struct agent *a, const char *cg2)
 {
 	const struct config_actions *c = &a->opts->cfg->actions;
 	struct netblock_opts o = {
-	    .map_fd = sensors__blocks_fd(a->sensors),
+	    .map_fd = sensors__map_fd(a->sensors, "net_blocks"),
+	    .isolated_fd = sensors__map_fd(a->sensors, "net_isolated"),
+	    .isolate_allow_fd = sensors__map_fd(a->sensors, "net_isolate_allow"),
 	    .xdp_fd = sensors__prog_fd(a->sensors, "vg_block_xdp"),
 	    .ingress_fd = sensors__prog_fd(a->sensors, "vg_block_ingress"),
 	    .egress_fd = sensors__prog_fd(a->sensors, "vg_block_egress"),
@@ -975,14 +1058,22 @@ static void blocks_setup(struct agent *a, const char *cg2)
 	char err[512];
 
 	if (o.ingress_fd < 0 || o.egress_fd < 0 || !cg2[0]) {
-		fprintf(stderr, "vigil: blocking is not available: %s\n",
-			!cg2[0] ? "no cgroup v2 hierarchy" : "its programs did not load");
-		return;
+		fprintf(stderr, "vigil: blocking and isolation are not available: %s\n",
+			!cg2[0] ? "no cgroup v2 hierarchy" : "their programs did not load");
+		return 0;
 	}
 	a->blocks = netblock__new(&o, err, sizeof(err));
-	if (!a->blocks)
-		fprintf(stderr, "vigil: blocking is not available: %s\n", err);
+	if (!a->blocks) {
+		fprintf(stderr, "vigil: blocking and isolation are not available: %s\n", err);
+		return 0;
+	}
+	if (netblock__isolate_allow(a->blocks, (const char *const *)c->isolate_allow.items,
+				    c->isolate_allow.n, err, sizeof(err))) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return -EINVAL;
+	}
 	respond__set_blocks(a->resp, a->blocks);
+	return 0;
 }
 
 /* The actions' settings: mode, allowlists (cgroup paths to ids), the responder. */
@@ -1126,7 +1217,9 @@ int agent_run(const struct agent_opts *opts)
 	 * they stay in vigil's resident memory for its whole life.
 	 */
 	malloc_trim(0);
-	blocks_setup(&a, cg2);
+	ret = blocks_setup(&a, cg2);
+	if (ret)
+		goto err_unload;
 	/* after the sensors load: "not root" or "no BTF" is what a user must hear first */
 	if (opts->cfg->metrics.enabled) {
 		struct metrics_opts mo = {.version = VIGIL_VERSION,
@@ -1149,6 +1242,7 @@ int agent_run(const struct agent_opts *opts)
 			    .actions = control_actions,
 			    .block = control_block,
 			    .release = control_release,
+			    .isolate = control_isolate,
 			    .arg = &a},
 		    .metrics = a.metrics,
 		};

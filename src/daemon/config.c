@@ -287,6 +287,13 @@ static const struct opt actions_keys[] = {
      .help = "where a block drops incoming traffic before the stack (XDP); empty: every "
 	     "interface that is up but loopback. Traffic that reaches a local socket another "
 	     "way is dropped at the root cgroup's ingress"},
+    {.key = "isolate_allow",
+     .type = OPT_LIST,
+     ACT(isolate_allow),
+     .expected = "CIDR or CIDR:PORT[,PORT...]",
+     .help = "what an isolated container may still reach, e.g. 10.0.0.53/32:53 for the "
+	     "node's resolver (IPv6: [ADDR]:PORT); everything else it sends or receives is "
+	     "dropped"},
     {.key = "pin_dir",
      .type = OPT_STR,
      ACT(pin_dir),

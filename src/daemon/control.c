@@ -31,7 +31,7 @@
 
 static const char *const verb_names[CONTROL_VERB_MAX] = {
     [CONTROL_STATUS] = "status", [CONTROL_RELOAD] = "reload",	[CONTROL_ACTIONS] = "actions",
-    [CONTROL_BLOCK] = "block",	 [CONTROL_RELEASE] = "release",
+    [CONTROL_BLOCK] = "block",	 [CONTROL_RELEASE] = "release", [CONTROL_ISOLATE] = "isolate",
 };
 
 const char *control_verb_name(enum control_verb v)
@@ -41,7 +41,9 @@ const char *control_verb_name(enum control_verb v)
 
 /* ---- the request line ---- */
 
-#define EXPECTED "expected status, reload, actions [N], block add|del|list or release all"
+#define EXPECTED                                                                                   \
+	"expected status, reload, actions [N], block add|del|list, isolate ID or release "         \
+	"all|ID"
 
 /* The next word of *p (NUL-terminated in place), or NULL at the end. */
 static char *next_word(char **p)
@@ -154,12 +156,20 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	case CONTROL_BLOCK:
 		return parse_block(rest, out, err, errlen);
 	case CONTROL_RELEASE:
+	case CONTROL_ISOLATE:
 		arg = next_word(&rest);
-		if (!arg || strcmp(arg, "all") || next_word(&rest)) {
-			snprintf(err, errlen, "release: expected 'release all'");
+		if (!arg || strlen(arg) >= sizeof(out->target) ||
+		    (out->verb == CONTROL_RELEASE && next_word(&rest))) {
+			snprintf(err, errlen, "%s: expected %s", w,
+				 out->verb == CONTROL_RELEASE ? "'release all' or 'release ID'"
+							      : "'isolate ID [REASON]'");
 			return -EINVAL;
 		}
-		out->sub = CONTROL_SUB_ALL;
+		snprintf(out->target, sizeof(out->target), "%s", arg);
+		out->sub = strcmp(arg, "all") ? CONTROL_SUB_ONE : CONTROL_SUB_ALL;
+		rest += strspn(rest, " \t");
+		if (out->verb == CONTROL_ISOLATE)
+			snprintf(out->reason, sizeof(out->reason), "%s", rest);
 		return 0;
 	case CONTROL_ACTIONS:
 		out->n = CONTROL_ACTIONS_DEFAULT;
@@ -348,6 +358,10 @@ static const char *answer(struct control *c, struct client *cl)
 	case CONTROL_RELEASE:
 		if (ops->release)
 			ret = ops->release(ops->arg, &req, j);
+		break;
+	case CONTROL_ISOLATE:
+		if (ops->isolate)
+			ret = ops->isolate(ops->arg, &req, j);
 		break;
 	default:
 		break;

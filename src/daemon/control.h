@@ -35,7 +35,8 @@ enum control_verb {
 	CONTROL_RELOAD = 2,  /* reload the rules, answer when they are in force */
 	CONTROL_ACTIONS = 3, /* the last N actions */
 	CONTROL_BLOCK = 4,   /* block add CIDR FOR_S [REASON...] | block del CIDR | block list */
-	CONTROL_RELEASE = 5, /* release all: every block (and what else vigil put in place) */
+	CONTROL_RELEASE = 5, /* release all | release ID: everything, or a container */
+	CONTROL_ISOLATE = 6, /* isolate ID [REASON...]: cut a container's network */
 	CONTROL_VERB_MAX,
 };
 
@@ -45,15 +46,17 @@ enum control_sub {
 	CONTROL_SUB_DEL,  /* block del */
 	CONTROL_SUB_LIST, /* block list */
 	CONTROL_SUB_ALL,  /* release all */
+	CONTROL_SUB_ONE,  /* release ID */
 };
 
 struct control_request {
 	enum control_verb verb; /* what is asked */
 	enum control_sub sub;	/* block, release: which */
 	size_t n;		/* actions: how many, newest first */
-	char target[64];	/* block add, del: the address or prefix, as written */
+	char target[72];	/* block add, del: the address or prefix; isolate, release: the
+				 * container id, as written */
 	uint64_t for_s;		/* block add: seconds it holds; 0: until removed */
-	char reason[128];	/* block add: the rest of the line, "" when none */
+	char reason[128];	/* block add, isolate: the rest of the line, "" when none */
 };
 
 /*
@@ -83,6 +86,7 @@ struct control_ops {
 	 * after writing "error". */
 	int (*block)(void *arg, const struct control_request *req, struct json_buf *out);
 	int (*release)(void *arg, const struct control_request *req, struct json_buf *out);
+	int (*isolate)(void *arg, const struct control_request *req, struct json_buf *out);
 	void *arg; /* passed to each */
 };
 

@@ -45,9 +45,13 @@ static const char usage_text[] =
     "                      drop traffic from and to an address or prefix (until\n"
     "                      removed without --for)\n"
     "  block del CIDR      lift a block; block list: the blocks in force\n"
-    "  release --all       remove every block vigil put in place\n"
-    "                      (status, reload, actions, block and release: --socket\n"
-    "                      PATH, default " CONTROL_DEFAULT_PATH "; root only)\n"
+    "  isolate CONTAINER [--reason TEXT]\n"
+    "                      cut a container's network (actions.isolate_allow aside)\n"
+    "  release CONTAINER   give an isolated container its network back\n"
+    "  release --all       remove every block and isolation vigil put in place\n"
+    "                      (status, reload, actions, block, isolate and release:\n"
+    "                      --socket PATH, default " CONTROL_DEFAULT_PATH ";\n"
+    "                      root only)\n"
     "  config keys         the configuration file's keys as Markdown (docs/OUTPUTS.md)\n"
     "  version             print the version\n"
     "  help                print this help\n"
@@ -374,7 +378,9 @@ static const char *control_usage(const char *verb)
 	if (!strcmp(verb, "block"))
 		return " add CIDR [--for DURATION] [--reason TEXT] | del CIDR | list";
 	if (!strcmp(verb, "release"))
-		return " --all";
+		return " --all | CONTAINER";
+	if (!strcmp(verb, "isolate"))
+		return " CONTAINER [--reason TEXT]";
 	return "";
 }
 
@@ -395,6 +401,7 @@ static int cmd_control(int argc, char **argv)
 	};
 	const char *verb = argv[0], *path = CONTROL_DEFAULT_PATH, *reason = "";
 	bool json = false, all = false, block = !strcmp(verb, "block");
+	bool isolate = !strcmp(verb, "isolate");
 	char line[CONTROL_LINE_MAX], err[4096], *reply = NULL;
 	uint64_t for_ns = 0;
 	struct control_request req;
@@ -418,7 +425,7 @@ static int cmd_control(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			if (!block)
+			if (!block && !isolate)
 				goto usage;
 			reason = optarg;
 			break;
@@ -437,9 +444,13 @@ static int cmd_control(int argc, char **argv)
 	}
 	npos = argc - optind;
 	if (!strcmp(verb, "release")) {
-		if (!all || npos)
+		if (all == (npos == 1) || npos > 1)
 			goto usage;
-		snprintf(line, sizeof(line), "release all");
+		snprintf(line, sizeof(line), "release %s", all ? "all" : argv[optind]);
+	} else if (isolate) {
+		if (npos != 1)
+			goto usage;
+		snprintf(line, sizeof(line), "isolate %s %s", argv[optind], reason);
 	} else if (block) {
 		if (npos < 1 || npos > 2)
 			goto usage;
@@ -505,7 +516,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "actions") ||
-	    !strcmp(cmd, "block") || !strcmp(cmd, "release"))
+	    !strcmp(cmd, "block") || !strcmp(cmd, "release") || !strcmp(cmd, "isolate"))
 		return cmd_control(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s' (see vigil --help)\n", cmd);
 	return 2;

@@ -127,13 +127,15 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 	const struct sensors_opts *o = arg;
 	int ret;
 
-	if (o->pin_dir && o->pin_dir[0]) {
+	/* what outlives the agent: blocks and isolations */
+	for (int i = 0; o->pin_dir && o->pin_dir[0] && i < 2; i++) {
+		struct bpf_map *m = i ? obj->maps.net_isolated : obj->maps.net_blocks;
 		char path[512];
 
-		snprintf(path, sizeof(path), "%s/net_blocks", o->pin_dir);
-		ret = bpf_map__set_pin_path(obj->maps.net_blocks, path);
+		snprintf(path, sizeof(path), "%s/%s", o->pin_dir, bpf_map__name(m));
+		ret = bpf_map__set_pin_path(m, path);
 		if (ret) {
-			snprintf(err, errlen, "cannot pin the blocked addresses at %s: %s", path,
+			snprintf(err, errlen, "cannot pin %s at %s: %s", bpf_map__name(m), path,
 				 strerror(-ret));
 			return ret;
 		}
@@ -418,9 +420,11 @@ int sensors__prog_fd(const struct sensors *s, const char *name)
 	return -ENOENT;
 }
 
-int sensors__blocks_fd(const struct sensors *s)
+int sensors__map_fd(const struct sensors *s, const char *name)
 {
-	return bpf_map__fd(s->skel->maps.net_blocks);
+	struct bpf_map *m = bpf_object__find_map_by_name(s->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
 int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)

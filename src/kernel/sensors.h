@@ -71,8 +71,8 @@ int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)
  * -ENOENT: no such program, -ENODEV: switched off (loader state says why). */
 int sensors__prog_fd(const struct sensors *s, const char *name);
 
-/* The blocked-address trie (struct vg_block_key -> struct vg_block_val). */
-int sensors__blocks_fd(const struct sensors *s);
+/* The fd of a map of the object by name (net_blocks, net_isolated, ...), or -ENOENT. */
+int sensors__map_fd(const struct sensors *s, const char *name);
 
 /* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
 int sensors__counters(const struct sensors *s, struct vg_counters *out);

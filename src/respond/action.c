@@ -101,7 +101,7 @@ static const struct action_kind_def action_kinds[] = {
     {ACTION_DENY, "deny", no_params, true, "the operation fails with EPERM", NULL},
     {ACTION_BLOCK, "block", block_params, true, "drop traffic from and to an address for a while",
      parse_block},
-    {ACTION_ISOLATE, "isolate", isolate_params, false, "cut the offending container's network",
+    {ACTION_ISOLATE, "isolate", isolate_params, true, "cut the offending container's network",
      parse_isolate},
     {ACTION_QUARANTINE, "quarantine", no_params, false,
      "cut the node's network except an allowlist", NULL},

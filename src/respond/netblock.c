@@ -20,8 +20,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
 
 #include "respond/netblock.h"
+#include "state/cgroup.h"
+#include "state/container.h"
 
 #define MAX_IFACES 32
 
@@ -149,6 +153,7 @@ static void link_path(const struct netblock *nb, struct link *l, const char *nam
  */
 static int link_up(struct link *l, int prog_fd, int target, enum bpf_attach_type type)
 {
+	LIBBPF_OPTS(bpf_link_create_opts, generic, .flags = XDP_FLAGS_SKB_MODE);
 	int fd;
 
 	if (l->fd >= 0)
@@ -166,6 +171,9 @@ static int link_up(struct link *l, int prog_fd, int target, enum bpf_attach_type
 		}
 	}
 	fd = bpf_link_create(prog_fd, target, type, NULL);
+	/* a driver without XDP of its own (or refusing it as set up): the generic hook */
+	if (fd < 0 && type == BPF_XDP && (errno == EOPNOTSUPP || errno == EINVAL))
+		fd = bpf_link_create(prog_fd, target, type, &generic);
 	if (fd < 0)
 		return -errno;
 	if (l->path[0] && bpf_obj_pin(fd, l->path)) {
@@ -259,18 +267,27 @@ static int up_all(struct netblock *nb, char *err, size_t errlen)
 	return 0;
 }
 
-static size_t count(const struct netblock *nb)
+static size_t map_count(int fd, size_t key_size)
 {
-	struct vg_block_key k, next;
+	uint8_t k[64], next[64];
 	void *prev = NULL;
 	size_t n = 0;
 
-	while (!bpf_map_get_next_key(nb->o.map_fd, prev, &next)) {
-		k = next;
-		prev = &k;
+	if (fd < 0 || key_size > sizeof(k))
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(k, next, key_size);
+		prev = k;
 		n++;
 	}
 	return n;
+}
+
+/* Blocks and isolated cgroups: the attachments stay while there is one. */
+static size_t count(const struct netblock *nb)
+{
+	return map_count(nb->o.map_fd, sizeof(struct vg_block_key)) +
+	       map_count(nb->o.isolated_fd, sizeof(uint64_t));
 }
 
 struct netblock *netblock__new(const struct netblock_opts *o, char *err, size_t errlen)
@@ -422,6 +439,7 @@ size_t netblock__expire(struct netblock *nb)
 int netblock__release_all(struct netblock *nb)
 {
 	struct vg_block_key k;
+	uint64_t cg;
 	int ret = 0;
 
 	while (!bpf_map_get_next_key(nb->o.map_fd, NULL, &k))
@@ -429,8 +447,183 @@ int netblock__release_all(struct netblock *nb)
 			ret = -errno;
 			break;
 		}
+	while (nb->o.isolated_fd >= 0 && !bpf_map_get_next_key(nb->o.isolated_fd, NULL, &cg))
+		if (bpf_map_delete_elem(nb->o.isolated_fd, &cg)) {
+			ret = -errno;
+			break;
+		}
 	down_all(nb);
 	return ret;
+}
+
+/* ---- isolation ---- */
+
+struct iso_walk {
+	int fd;
+	const char *id;		   /* short id */
+	struct vg_isolate_val val; /* what each cgroup gets */
+	size_t n;		   /* cgroups cut off */
+	int ret;
+};
+
+/* A cgroup of the container (its own, or below one) enters net_isolated. */
+static uint64_t iso_visit(void *arg, const char *path, uint64_t id, uint64_t parent)
+{
+	struct iso_walk *w = arg;
+	struct container_ident ci;
+
+	if (!parent &&
+	    (!container_parse_cgroup(path, strlen(path), &ci) || strcmp(ci.short_id, w->id)))
+		return 0;
+	if (bpf_map_update_elem(w->fd, &id, &w->val, BPF_ANY))
+		w->ret = -errno;
+	else
+		w->n++;
+	return 1;
+}
+
+int netblock__isolate(struct netblock *nb, const char *id, const char *reason, char *err,
+		      size_t errlen)
+{
+	const char *cg2 = nb->o.cgroup_root;
+	struct iso_walk w = {.fd = nb->o.isolated_fd};
+	char sid[CONTAINER_SHORT_ID_LEN + 1];
+	int ret;
+
+	if (nb->o.isolated_fd < 0) {
+		snprintf(err, errlen, "isolation is not available (its map did not load)");
+		return -EOPNOTSUPP;
+	}
+	snprintf(sid, sizeof(sid), "%s", id);
+	w.id = sid;
+	snprintf(w.val.id, sizeof(w.val.id), "%s", sid);
+	snprintf(w.val.reason, sizeof(w.val.reason), "%s", reason ? reason : "");
+	w.val.added_ns = now_ns(CLOCK_REALTIME);
+	/* the programs first: an entry without them would cut nothing */
+	ret = up_all(nb, err, errlen);
+	if (ret)
+		return ret;
+	ret = cgroup_walk(cg2, iso_visit, &w);
+	if (!ret)
+		ret = w.ret;
+	if (ret || !w.n) {
+		if (!ret)
+			snprintf(err, errlen, "no cgroup of container %s under %s (is it running?)",
+				 sid, cg2);
+		else
+			snprintf(err, errlen, "cannot isolate container %s: %s", sid,
+				 strerror(-ret));
+		netblock__release(nb, sid);
+		return ret ? ret : -ENOENT;
+	}
+	return 0;
+}
+
+int netblock__release(struct netblock *nb, const char *id)
+{
+	struct vg_isolate_val v;
+	uint64_t k, next;
+	void *prev = NULL;
+	int found = 0;
+
+	while (nb->o.isolated_fd >= 0 && !bpf_map_get_next_key(nb->o.isolated_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(nb->o.isolated_fd, &k, &v) || strncmp(v.id, id, 12))
+			continue;
+		if (!bpf_map_delete_elem(nb->o.isolated_fd, &k)) {
+			found = 1;
+			prev = NULL;
+		}
+	}
+	if (nb->active && !count(nb))
+		down_all(nb);
+	return found ? 0 : -ENOENT;
+}
+
+size_t netblock__isolated(struct netblock *nb, struct netblock_isolated *out, size_t cap)
+{
+	struct vg_isolate_val v;
+	uint64_t k, next;
+	void *prev = NULL;
+	size_t n = 0, i;
+
+	while (nb->o.isolated_fd >= 0 && !bpf_map_get_next_key(nb->o.isolated_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(nb->o.isolated_fd, &k, &v))
+			continue;
+		for (i = 0; i < n && i < cap && strcmp(out[i].id, v.id); i++)
+			;
+		if (i < n) {
+			if (i < cap) {
+				out[i].cgroups++;
+				out[i].val.dropped += v.dropped;
+			}
+			continue;
+		}
+		if (n < cap) {
+			snprintf(out[n].id, sizeof(out[n].id), "%s", v.id);
+			out[n].val = v;
+			out[n].cgroups = 1;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* "CIDR" or "CIDR:PORT[,PORT...]", IPv6 with ports in brackets, into the allow trie. */
+static int allow_entry(int fd, const char *e)
+{
+	struct vg_isolate_allow a = {0};
+	struct vg_block_key k;
+	struct netblock_cidr c;
+	char buf[128], *ports = NULL, *addr = buf, *p;
+
+	if (strlen(e) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, e);
+	if (buf[0] == '[') {
+		addr = buf + 1;
+		p = strchr(addr, ']');
+		if (!p || (p[1] && p[1] != ':'))
+			return -EINVAL;
+		*p = 0;
+		ports = p[1] ? p + 2 : NULL;
+	} else if ((p = strchr(buf, ':')) && !strchr(p + 1, ':')) {
+		*p = 0;
+		ports = p + 1;
+	}
+	if (netblock_cidr_parse(addr, &c))
+		return -EINVAL;
+	for (char *save = NULL, *w = ports ? strtok_r(ports, ",", &save) : NULL; w;
+	     w = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(w, &end, 10);
+
+		if (*end || v < 1 || v > 65535 || a.n == VG_ISOLATE_PORTS)
+			return -EINVAL;
+		a.port[a.n++] = (uint16_t)v;
+	}
+	if (ports && !a.n)
+		return -EINVAL;
+	k.prefixlen = c.bits;
+	memcpy(k.addr, c.addr, sizeof(k.addr));
+	return bpf_map_update_elem(fd, &k, &a, BPF_ANY) ? -errno : 0;
+}
+
+int netblock__isolate_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
+			    size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (allow_entry(nb->o.isolate_allow_fd, entries[i])) {
+			snprintf(err, errlen,
+				 "actions.isolate_allow: '%s' is not CIDR or CIDR:PORT[,PORT...] "
+				 "(IPv6 as [ADDR]:PORT; at most %d ports)",
+				 entries[i], VG_ISOLATE_PORTS);
+			return -EINVAL;
+		}
+	return 0;
 }
 
 bool netblock__active(const struct netblock *nb, char *where, size_t len)

@@ -24,7 +24,9 @@ struct netblock_cidr {
 };
 
 struct netblock_opts {
-	int map_fd;		   /* the trie (sensors__blocks_fd) */
+	int map_fd;		   /* the trie (net_blocks) */
+	int isolated_fd;	   /* net_isolated: cgroup id -> struct vg_isolate_val */
+	int isolate_allow_fd;	   /* net_isolate_allow: what an isolated container may reach */
 	int xdp_fd;		   /* vg_block_xdp; < 0: no XDP (the cgroup hooks still drop) */
 	int ingress_fd, egress_fd; /* vg_block_ingress, vg_block_egress */
 	const char *cgroup_root;   /* the cgroup v2 mount */
@@ -64,8 +66,31 @@ int netblock__del(struct netblock *nb, const struct netblock_cidr *c);
 size_t netblock__list(struct netblock *nb, struct netblock_entry *out, size_t cap);
 /* Deletes the blocks whose time is up, the attachments with the last; returns how many. */
 size_t netblock__expire(struct netblock *nb);
-/* Removes every block and every attachment. 0 or -errno. */
+/* Removes every block, every isolation and every attachment. 0 or -errno. */
 int netblock__release_all(struct netblock *nb);
+/*
+ * Cuts off the container whose short id is id (12 hex digits): every cgroup of it
+ * there is now (and the kernel adds those made later, see scope.bpf.c), found under
+ * opts.cgroup_root. 0, -ENOENT (no cgroup of that container) or -errno, with a message in err.
+ */
+int netblock__isolate(struct netblock *nb, const char *id, const char *reason, char *err,
+		      size_t errlen);
+/* Lets the container's network back. 0 or -ENOENT when it was not isolated. */
+int netblock__release(struct netblock *nb, const char *id);
+/* One isolated container per distinct id into out (cap), with its cgroups; the count. */
+struct netblock_isolated {
+	char id[16];		   /* short id */
+	struct vg_isolate_val val; /* the first cgroup's (dropped: all of its cgroups') */
+	size_t cgroups;		   /* its cgroups cut off */
+};
+size_t netblock__isolated(struct netblock *nb, struct netblock_isolated *out, size_t cap);
+/*
+ * What an isolated container may still reach: "CIDR" or "CIDR:PORT[,PORT...]" (IPv6
+ * in brackets: "[2001:db8::53]:53"). 0 or -EINVAL naming the entry in err.
+ */
+int netblock__isolate_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
+			    size_t errlen);
+
 /* Whether the drop programs are attached now; where: "xdp on N interfaces, cgroup". */
 bool netblock__active(const struct netblock *nb, char *where, size_t len);
 

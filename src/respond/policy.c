@@ -494,6 +494,8 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 			}
 			pr->block = &ri->actions[i];
 		}
+		if (ri->actions[i].kind == ACTION_ISOLATE)
+			pr->isolate = &ri->actions[i];
 		if (ri->actions[i].kind == ACTION_KILL)
 			pr->kill = true;
 		if (ri->actions[i].kind == ACTION_DENY) {
@@ -501,15 +503,15 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 			deny = &ri->actions[i];
 		}
 	}
-	if (!pr->kill && !pr->deny && !pr->block)
+	if (!pr->kill && !pr->deny && !pr->block && !pr->isolate)
 		return 0;
 	pr->monitor = ri->mode == RULE_MODE_MONITOR ||
 		      (ri->mode == RULE_MODE_DEFAULT && o->mode == RESPOND_MONITOR);
 	p->n_rules++;
 	if (!pr->kill && !pr->deny) {
-		/* block alone: user space puts the address in the kernel's trie */
+		/* block, isolate: user space puts the address or cgroups in the kernel's maps */
 		pr->where = POLICY_USER;
-		pr->why_user = "a block is put in place when the rule fires";
+		pr->why_user = "put in place by the agent when the rule fires";
 		return 0;
 	}
 
@@ -725,9 +727,11 @@ const struct policy_rule *policy__by_bit(const struct policy *p, int bit)
 
 const char *policy_rule__actions(const struct policy_rule *r, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s%s", r->kill ? "kill" : "", r->kill && r->deny ? ", " : "",
+	snprintf(buf, len, "%s%s%s%s%s%s%s", r->kill ? "kill" : "", r->kill && r->deny ? ", " : "",
 		 r->deny ? "deny" : "", (r->kill || r->deny) && r->block ? ", " : "",
-		 r->block ? "block" : "");
+		 r->block ? "block" : "",
+		 (r->kill || r->deny || r->block) && r->isolate ? ", " : "",
+		 r->isolate ? "isolate" : "");
 	return buf;
 }
 
@@ -947,54 +951,32 @@ struct scope_walk {
 	const struct policy *p;
 	int fd;	      /* enf_scopes */
 	unsigned gen; /* generation written */
-	char path[4096];
-	size_t root; /* bytes of the mount point at the start of path */
 	int ret;
 };
 
-/*
- * Enters the cgroup at w->path (inheriting bits from its parent) and those below it,
- * as the kernel does for a cgroup made later (enforcers/scope.bpf.c).
- */
-static void scope_walk(struct scope_walk *w, uint64_t inherited, int depth)
+/* One cgroup: its parent's bits and its container's, as scope.bpf.c gives a new one. */
+static uint64_t scope_visit(void *arg, const char *path, uint64_t id, uint64_t parent)
 {
-	size_t len = strlen(w->path);
+	struct scope_walk *w = arg;
+	struct vg_enf_bits b = {.pos = parent};
 	struct container_ident ci;
-	struct vg_enf_bits b = {0};
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
 
-	if (depth > 32 || stat(w->path, &st))
-		return;
-	b.pos = inherited;
-	if (container_parse_cgroup(w->path + w->root, len - w->root, &ci))
+	if (container_parse_cgroup(path, strlen(path), &ci))
 		b.pos |= container_bits(w->p, ci.short_id);
 	if (b.pos) {
-		struct vg_enf_scope_key k = {.cgroup_id = st.st_ino, .gen = w->gen};
+		struct vg_enf_scope_key k = {.cgroup_id = id, .gen = w->gen};
 
 		if (bpf_map_update_elem(w->fd, &k, &b, BPF_ANY))
 			w->ret = -errno;
 	}
-	dir = opendir(w->path);
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		if (d->d_type != DT_DIR || d->d_name[0] == '.')
-			continue;
-		if (len + 1 + strlen(d->d_name) >= sizeof(w->path))
-			continue;
-		snprintf(w->path + len, sizeof(w->path) - len, "/%s", d->d_name);
-		scope_walk(w, b.pos, depth + 1);
-		w->path[len] = 0;
-	}
-	closedir(dir);
+	return b.pos;
 }
 
 /* The container scopes of generation gen: the ids, and the cgroups there are now. */
 static int write_scopes(const struct policy *p, const struct enforce_maps *m, unsigned gen)
 {
 	struct scope_walk w = {.p = p, .fd = m->scopes, .gen = gen};
+	char cg2[4096];
 	bool any = false;
 	int ret;
 
@@ -1006,11 +988,9 @@ static int write_scopes(const struct policy *p, const struct enforce_maps *m, un
 	ret = write_containers(p, m->containers, gen);
 	if (ret)
 		return ret;
-	cgroup2_mount("/proc", w.path, sizeof(w.path));
-	if (!w.path[0])
-		return 0;
-	w.root = strlen(w.path);
-	scope_walk(&w, 0, 0);
+	cgroup2_mount("/proc", cg2, sizeof(cg2));
+	if (cg2[0])
+		cgroup_walk(cg2, scope_visit, &w);
 	return w.ret;
 }
 

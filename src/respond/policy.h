@@ -45,6 +45,7 @@ struct policy_rule {
 	const char *why_user;	      /* POLICY_USER: why the kernel cannot decide it */
 	bool at_entry;		      /* POLICY_KERNEL kill: at the syscall's entry */
 	const struct action *block;   /* its block action (carried out by user space), or NULL */
+	const struct action *isolate; /* its isolate action (likewise), or NULL */
 };
 
 struct policy_opts {

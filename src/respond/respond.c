@@ -202,7 +202,10 @@ static void log_action(struct respond *r, const struct policy_rule *pr, const st
 		       const char *output, const struct alert_action *a)
 {
 	struct respond_record *x = &r->recent[r->n_recent++ % RESPOND_RECENT];
-	int k = !strcmp(a->kind, "kill") ? 0 : !strcmp(a->kind, "deny") ? 1 : 2;
+	int k = !strcmp(a->kind, "kill")    ? 0
+		: !strcmp(a->kind, "deny")  ? 1
+		: !strcmp(a->kind, "block") ? 2
+					    : 3;
 	int w = strcmp(a->where, "kernel") ? 1 : 0;
 
 	if (a->taken)
@@ -301,6 +304,34 @@ static void act_block(struct respond *r, const struct policy_rule *pr, const str
 	a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;
 }
 
+/* The rule's isolation of the event's container; fills a. rated: over its rate. */
+static void act_isolate(struct respond *r, const struct policy_rule *pr, const struct event *ev,
+			bool rated, struct alert_action *a)
+{
+	const struct container_ident *ci = event_container(ev);
+	char err[256];
+	int ret;
+
+	*a = (struct alert_action){.kind = "isolate", .where = "user", .has_latency = true};
+	if (!ci || ci->runtime == CONTAINER_HOST)
+		a->reason = "the process is not in a container";
+	else if (pr->monitor)
+		a->reason = "monitor mode";
+	else if (!r->o.blocks)
+		a->reason = "isolation is not available (see the agent's start)";
+	else if (rated)
+		a->reason = "rate limit";
+	else if ((ret = netblock__isolate(r->o.blocks, ci->short_id, pr->info->name, err,
+					  sizeof(err))))
+		a->reason = "the container's cgroups could not be cut off";
+	if (ci && ci->runtime != CONTAINER_HOST) {
+		snprintf(r->target, sizeof(r->target), "%s", ci->short_id);
+		a->target = r->target;
+	}
+	a->taken = !a->reason;
+	a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;
+}
+
 size_t respond__act(struct respond *r, const struct policy_rule *pr, const struct event *ev,
 		    const char *output, struct alert_action *out)
 {
@@ -348,6 +379,13 @@ size_t respond__act(struct respond *r, const struct policy_rule *pr, const struc
 		if (rated < 0 && !pr->monitor)
 			rated = !rate_ok(r, pr->rule_idx);
 		act_block(r, pr, ev, rated > 0, &out[n]);
+		log_action(r, pr, ev, output, &out[n]);
+		n++;
+	}
+	if (pr->isolate) {
+		if (rated < 0 && !pr->monitor)
+			rated = !rate_ok(r, pr->rule_idx);
+		act_isolate(r, pr, ev, rated > 0, &out[n]);
 		log_action(r, pr, ev, output, &out[n]);
 		n++;
 	}

@@ -38,7 +38,7 @@ struct respond_opts {
 struct respond_record {
 	uint64_t time_ns;    /* wall clock of the event */
 	char rule[128];	     /* rule name (cut) */
-	char kind[8];	     /* "kill", "deny", "block" */
+	char kind[8];	     /* "kill", "deny", "block", "isolate" */
 	bool taken;	     /* it happened */
 	char where[8];	     /* "kernel", "user" */
 	char reason[64];     /* why not */
@@ -50,13 +50,13 @@ struct respond_record {
 
 /* Totals by kind, where and result, for metrics. */
 struct respond_stats {
-	uint64_t taken[3][2];	   /* [kill, deny, block][kernel, user] */
-	uint64_t not_taken[3][2];  /* likewise */
+	uint64_t taken[4][2];	   /* [kill, deny, block, isolate][kernel, user] */
+	uint64_t not_taken[4][2];  /* likewise */
 	uint64_t kernel_reports;   /* VG_EV_ACTION records read */
 	uint64_t kernel_unmatched; /* of those, never matched to an alert */
 };
 
-#define RESPOND_MAX_ACTIONS 3	/* kill, deny and block */
+#define RESPOND_MAX_ACTIONS 4	/* kill, deny, block and isolate */
 #define RESPOND_RECENT	    256 /* records kept */
 
 struct respond;

@@ -5,6 +5,7 @@
  * directories through open_by_handle_at() on that mount with the kernfs handle
  * type, whose handle is the 64-bit id itself.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -170,5 +171,54 @@ int cgroup_birth_ns(uint64_t id, uint64_t *ns)
 	}
 	close(fd);
 	*ns = st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec;
+	return 0;
+}
+
+struct walk {
+	cgroup_visit_fn fn;
+	void *arg;
+	char path[PATH_MAX];
+	size_t root; /* bytes of the mount point at the start of path */
+};
+
+static void walk_dir(struct walk *w, uint64_t parent, int depth)
+{
+	size_t len = strlen(w->path);
+	struct dirent *d;
+	struct stat st;
+	uint64_t val;
+	DIR *dir;
+
+	if (depth > 32 || stat(w->path, &st))
+		return;
+	val = w->fn(w->arg, w->path + w->root, (uint64_t)st.st_ino, parent);
+	dir = opendir(w->path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.' ||
+		    len + 1 + strlen(d->d_name) >= sizeof(w->path))
+			continue;
+		snprintf(w->path + len, sizeof(w->path) - len, "/%s", d->d_name);
+		walk_dir(w, val, depth + 1);
+		w->path[len] = 0;
+	}
+	closedir(dir);
+}
+
+int cgroup_walk(const char *cg2, cgroup_visit_fn fn, void *arg)
+{
+	struct walk w = {.fn = fn, .arg = arg};
+
+	if (!cg2 || !cg2[0] || strlen(cg2) >= sizeof(w.path))
+		return -ENOENT;
+	if (access(cg2, R_OK))
+		return -errno;
+	/* "/" as the mount: paths below it start with their own '/' */
+	snprintf(w.path, sizeof(w.path), "%s", strcmp(cg2, "/") ? cg2 : "");
+	w.root = strlen(w.path);
+	if (!w.root)
+		snprintf(w.path, sizeof(w.path), "/");
+	walk_dir(&w, 0, 0);
 	return 0;
 }

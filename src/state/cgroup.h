@@ -32,4 +32,13 @@ int cgroup_id_path(uint64_t id, char *out, size_t cap);
  */
 int cgroup_birth_ns(uint64_t id, uint64_t *ns);
 
+/*
+ * Visits every cgroup under the v2 mount cg2, parents before children, up to 32 deep:
+ * fn gets its path below the mount ("" for the root, "/a/b" below), its id and the
+ * value fn returned for its parent (0 for the root) and returns the value its
+ * children get. 0, or -errno when cg2 cannot be read.
+ */
+typedef uint64_t (*cgroup_visit_fn)(void *arg, const char *path, uint64_t id, uint64_t parent);
+int cgroup_walk(const char *cg2, cgroup_visit_fn fn, void *arg);
+
 #endif /* VIGIL_CGROUP_H */

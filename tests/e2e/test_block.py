@@ -219,5 +219,5 @@ def test_a_block_holds_while_the_agent_is_down_and_release_all_lifts_it(topo):
     assert r.returncode == 0, r.stderr
     assert ping(topo.peer, NODE_IP)
     assert blocks(topo) == []
-    # nothing of vigil's is left attached: only the trie stays pinned
-    assert sorted(os.listdir(topo.pin_dir)) == ["net_blocks"]
+    # nothing of vigil's is left attached: only the (empty) maps stay pinned
+    assert sorted(os.listdir(topo.pin_dir)) == ["net_blocks", "net_isolated"]

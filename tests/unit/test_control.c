@@ -49,6 +49,14 @@ Test(control, parses_the_verbs)
 	cr_assert_str_eq(r.target, "::1");
 	cr_assert_eq(control_parse_request("release all", 11, &r, err, sizeof(err)), 0);
 	cr_assert_eq(r.verb, CONTROL_RELEASE);
+	cr_assert_eq(r.sub, CONTROL_SUB_ALL);
+	cr_assert_eq(control_parse_request("isolate 0123456789ab miner", 26, &r, err, sizeof(err)),
+		     0);
+	cr_assert_eq(r.verb, CONTROL_ISOLATE);
+	cr_assert_str_eq(r.target, "0123456789ab");
+	cr_assert_str_eq(r.reason, "miner");
+	cr_assert_eq(control_parse_request("release 0123456789ab", 20, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.sub, CONTROL_SUB_ONE);
 	cr_assert_null(control_verb_name(0));
 }
 
@@ -60,13 +68,14 @@ Test(control, refuses_bad_requests_saying_why)
 	    {"", "empty request"},
 	    {"   \n", "empty request"},
 	    {"frob", "unknown request 'frob'; expected status, reload, actions [N], block "
-		     "add|del|list or release all"},
+		     "add|del|list, isolate ID or release all|ID"},
 	    {"block", "block: expected add CIDR SECONDS [REASON], del CIDR or list"},
 	    {"block add 10.0.0.1", "SECONDS must be a number"},
 	    {"block add 10.0.0.1 soon", "SECONDS must be a number"},
 	    {"block list now", "too many words for block list"},
-	    {"release", "expected 'release all'"},
-	    {"release all now", "expected 'release all'"},
+	    {"release", "expected 'release all' or 'release ID'"},
+	    {"release all now", "expected 'release all' or 'release ID'"},
+	    {"isolate", "expected 'isolate ID [REASON]'"},
 	    {"status now", "status takes no argument"},
 	    {"actions 0", "N must be a number from 1 to 10000"},
 	    {"actions 10001", "N must be a number from 1 to 10000"},

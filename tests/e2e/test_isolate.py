@@ -1,0 +1,140 @@
+"""Isolation: `vigil isolate` and a rule with `actions: [isolate]` cut a real podman
+container's network (every packet its sockets send or receive is dropped at the root
+cgroup's cgroup_skb hooks) while host processes keep theirs; `vigil release` gives it
+back. The container shares the host's network namespace (--network host) so that the
+listener it tries to reach is the host's own, on loopback; nothing else is touched."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import uuid
+
+import pytest
+
+import conftest
+from conftest import PODMAN, PODMAN_RUN
+
+RULES = """
+- rule: test isolate who runs cat
+  desc: cat in a container isolates it
+  condition: evt.type = execve and proc.name = cat and container.id != host
+  output: "test cat in %container.id"
+  priority: CRITICAL
+  actions: [isolate]
+"""
+
+
+def _listener():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+
+    def serve():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            c.sendall(b"hello\n")
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return s
+
+
+@pytest.fixture(scope="module")
+def iso(busybox_image):
+    conftest._check_can_run()
+    d = tempfile.mkdtemp(prefix="vigil-iso-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    pin = f"/sys/fs/bpf/vigil-test-{uuid.uuid4().hex[:8]}"
+    rules = os.path.join(d, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(RULES)
+    os.chmod(rules, 0o644)
+    cfg = os.path.join(d, "vigil.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"actions:\n  pin_dir: {pin}\n")
+    lst = _listener()
+    cids, v = [], None
+    try:
+        for name in ("a", "b"):
+            cidfile = os.path.join(d, name + ".cid")
+            run = [a if a != "none" else "host" for a in PODMAN_RUN]
+            subprocess.run(run + ["-d", "--cidfile", cidfile, busybox_image, "sleep", "300"],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(cidfile) as f:
+                cids.append(f.read().strip())
+        v = conftest.Vigil(d, ["--config", cfg, "--rules", rules], events=False)
+        yield v, cids, lst.getsockname()[1]
+    finally:
+        rc = v.stop() if v else 0
+        subprocess.run(PODMAN + ["rm", "-f", "-t", "0", *cids], capture_output=True)
+        lst.close()
+        if os.path.isdir(pin):
+            for n in os.listdir(pin):
+                os.unlink(os.path.join(pin, n))
+            os.rmdir(pin)
+        shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0
+
+
+def reach(cid, port):
+    """Whether the container reaches the host's listener (busybox nc, 2 s)."""
+    r = subprocess.run(PODMAN + ["exec", cid, "busybox", "nc", "-w", "2", "127.0.0.1",
+                                 str(port)], capture_output=True, text=True, timeout=60)
+    return "hello" in r.stdout
+
+
+def host_reaches(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+        return c.recv(16) == b"hello\n"
+
+
+def cli(v, *argv):
+    return subprocess.run([conftest.VIGIL, *argv, "--socket", v.control_socket],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_isolate_by_hand_cuts_one_container_and_release_gives_it_back(iso):
+    v, (a, b), port = iso
+    assert reach(a, port) and reach(b, port)
+    r = cli(v, "isolate", a[:12], "--reason", "test by hand")
+    assert r.returncode == 0, r.stderr
+    assert not reach(a, port)
+    assert reach(b, port) and host_reaches(port)
+    st = json.loads(cli(v, "status", "--json").stdout)["enforcement"]
+    got = {x["container"]: x for x in st["isolated"]}
+    assert a[:12] in got and got[a[:12]]["dropped"] > 0 and got[a[:12]]["cgroups"] >= 1, got
+    r = cli(v, "release", a[:12])
+    assert r.returncode == 0, r.stderr
+    assert reach(a, port)
+    r = cli(v, "release", a[:12])
+    assert r.returncode == 1 and "is not isolated" in r.stderr
+
+
+def test_a_host_process_is_not_isolated_and_bad_ids_are_refused(iso):
+    v, _, _ = iso
+    r = cli(v, "isolate", "host")
+    assert r.returncode == 1 and "not a container id" in r.stderr, r.stderr
+    r = cli(v, "isolate", "0123456789ab")
+    assert r.returncode == 1 and "no cgroup of container 0123456789ab" in r.stderr, r.stderr
+
+
+def test_a_rule_isolates_the_container_its_process_runs_in(iso):
+    v, (a, b), port = iso
+    r = subprocess.run(PODMAN + ["exec", b, "cat", "/etc/hostname"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0
+    al = v.wait_alert(lambda x: x["rule"] == "test isolate who runs cat", what="isolate")
+    act = al["actions"][0]
+    assert act["kind"] == "isolate" and act["taken"] is True, act
+    assert act["target"] == b[:12], act
+    assert not reach(b, port)
+    assert reach(a, port) and host_reaches(port)
+    r = cli(v, "release", "--all")
+    assert r.returncode == 0, r.stderr
+    assert reach(b, port)
