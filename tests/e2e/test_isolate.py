@@ -68,9 +68,12 @@ def iso(busybox_image):
                            check=True, stdout=subprocess.DEVNULL)
             with open(cidfile) as f:
                 cids.append(f.read().strip())
-        v = conftest.Vigil(d, ["--config", cfg, "--rules", rules], events=False)
-        yield v, cids, lst.getsockname()[1]
+        args = ["--config", cfg, "--rules", rules]
+        holder = {"v": conftest.Vigil(d, args, events=False), "dir": d, "args": args}
+        v = holder["v"]
+        yield v, cids, lst.getsockname()[1], holder
     finally:
+        v = holder["v"] if "holder" in locals() else v
         rc = v.stop() if v else 0
         subprocess.run(PODMAN + ["rm", "-f", "-t", "0", *cids], capture_output=True)
         lst.close()
@@ -100,7 +103,7 @@ def cli(v, *argv):
 
 
 def test_isolate_by_hand_cuts_one_container_and_release_gives_it_back(iso):
-    v, (a, b), port = iso
+    v, (a, b), port, _ = iso
     assert reach(a, port) and reach(b, port)
     r = cli(v, "isolate", a[:12], "--reason", "test by hand")
     assert r.returncode == 0, r.stderr
@@ -117,7 +120,7 @@ def test_isolate_by_hand_cuts_one_container_and_release_gives_it_back(iso):
 
 
 def test_a_host_process_is_not_isolated_and_bad_ids_are_refused(iso):
-    v, _, _ = iso
+    v, _, _, _ = iso
     r = cli(v, "isolate", "host")
     assert r.returncode == 1 and "not a container id" in r.stderr, r.stderr
     r = cli(v, "isolate", "0123456789ab")
@@ -125,7 +128,7 @@ def test_a_host_process_is_not_isolated_and_bad_ids_are_refused(iso):
 
 
 def test_a_rule_isolates_the_container_its_process_runs_in(iso):
-    v, (a, b), port = iso
+    v, (a, b), port, _ = iso
     r = subprocess.run(PODMAN + ["exec", b, "cat", "/etc/hostname"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0
@@ -138,3 +141,18 @@ def test_a_rule_isolates_the_container_its_process_runs_in(iso):
     r = cli(v, "release", "--all")
     assert r.returncode == 0, r.stderr
     assert reach(b, port)
+
+
+def test_an_isolation_holds_while_the_agent_is_down(iso):
+    v, (a, b), port, holder = iso
+    r = cli(v, "isolate", a[:12])
+    assert r.returncode == 0, r.stderr
+    assert v.stop() == 0
+    assert not reach(a, port), "the isolation ended with the agent"
+    holder["v"] = v = conftest.Vigil(holder["dir"], holder["args"], events=False)
+    st = json.loads(cli(v, "status", "--json").stdout)["enforcement"]
+    assert [x["container"] for x in st["isolated"]] == [a[:12]], st["isolated"]
+    assert not reach(a, port)
+    r = cli(v, "release", "--all")
+    assert r.returncode == 0, r.stderr
+    assert reach(a, port)
