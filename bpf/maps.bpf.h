@@ -291,6 +291,15 @@ VG_SHARED struct {
 	__type(value, struct vg_isolate_val);
 } net_isolated SEC(".maps");
 
+/* container short id (12 hex digits) -> 1: allowlisted containers; their cgroups enter
+ * enf_safe_cgroups (by user space at start, by enforcers/scope.bpf.c when made) */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[12]);
+	__type(value, __u32);
+} enf_safe_containers SEC(".maps");
+
 /* cgroup id -> 1: allowlisted cgroups */
 VG_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -94,6 +94,8 @@ int vg_scope_mkdir(struct bpf_raw_tracepoint_args *ctx)
 	struct scope_scan s = {.start = -1};
 	struct vg_isolate_val *iso;
 	__u64 id, parent;
+	__u32 one = 1;
+	char sid[12] = {};
 	__u32 zero = 0;
 	char *buf;
 
@@ -112,6 +114,12 @@ int vg_scope_mkdir(struct bpf_raw_tracepoint_args *ctx)
 	bpf_loop(SCOPE_PATH_MAX, scope_step, &s, 0);
 	scope_enter(0, id, parent, buf, s.start);
 	scope_enter(1, id, parent, buf, s.start);
+	/* a cgroup of an allowlisted container, or made inside an allowlisted cgroup */
+	if (s.start >= 0 && s.start <= SCOPE_PATH_MAX - SCOPE_ID_LEN)
+		__builtin_memcpy(sid, buf + s.start, sizeof(sid));
+	if (bpf_map_lookup_elem(&enf_safe_cgroups, &parent) ||
+	    (s.start >= 0 && bpf_map_lookup_elem(&enf_safe_containers, sid)))
+		bpf_map_update_elem(&enf_safe_cgroups, &id, &one, BPF_ANY);
 	/* a cgroup made inside an isolated container is cut off as well */
 	iso = bpf_map_lookup_elem(&net_isolated, &parent);
 	if (iso)

@@ -1112,6 +1112,20 @@ static int actions_setup(struct agent *a)
 		a->popts.allow_cgroups = a->allow_cgroups;
 		a->popts.n_allow_cgroups = c->allow_cgroup.n;
 	}
+	for (size_t i = 0; i < c->allow_container.n; i++) {
+		const char *id = c->allow_container.items[i];
+
+		if (strlen(id) != 12 || strspn(id, "0123456789abcdef") != 12) {
+			fprintf(
+			    stderr,
+			    "vigil: actions.allow_container: '%s' is not a container id (the 12 "
+			    "hex digits container.id shows)\n",
+			    id);
+			return -EINVAL;
+		}
+	}
+	a->popts.allow_containers = (const char *const *)c->allow_container.items;
+	a->popts.n_allow_containers = c->allow_container.n;
 	if (c->allow_cidr.n) {
 		a->allow_cidr = calloc(c->allow_cidr.n, sizeof(*a->allow_cidr));
 		if (!a->allow_cidr)
@@ -1132,6 +1146,7 @@ static int actions_setup(struct agent *a)
 	    .n_allow_cgroups = a->popts.n_allow_cgroups,
 	    .per_sec = c->per_sec,
 	    .block_for_ns = c->block_for_ns,
+	    .policy = &a->popts,
 	};
 	a->resp = respond__new(&ro);
 	return a->resp ? 0 : -ENOMEM;

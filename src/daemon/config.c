@@ -259,6 +259,12 @@ static const struct opt actions_keys[] = {
      ACT(allow_cgroup),
      .expected = "cgroup v2 paths",
      .help = "processes in these cgroups (e.g. /system.slice/sshd.service) are never acted on"},
+    {.key = "allow_container",
+     .type = OPT_LIST,
+     ACT(allow_container),
+     .expected = "container ids (12 hex digits)",
+     .help = "processes in these containers (container.id, e.g. 3f2a9c01b7d4) are never acted "
+	     "on, from their first instruction when they start after vigil"},
     {.key = "rate_limit",
      .type = OPT_UINT,
      .size = sizeof(unsigned),

@@ -56,12 +56,13 @@ struct config_process_table {
 
 /* What rules with actions may do (respond/). */
 struct config_actions {
-	int mode;		       /* enum respond_mode: 1 enforce, 2 monitor */
-	struct opt_list allow_exe;     /* exe paths (a trailing '/': a directory) never acted on */
-	struct opt_list allow_cgroup;  /* cgroup v2 paths never acted on */
-	unsigned per_sec;	       /* most actions a rule takes a second (0: no limit) */
-	uint64_t block_for_ns;	       /* a block's duration when its rule gives none */
-	struct opt_list allow_cidr;    /* addresses and prefixes never blocked */
+	int mode;		      /* enum respond_mode: 1 enforce, 2 monitor */
+	struct opt_list allow_exe;    /* exe paths (a trailing '/': a directory) never acted on */
+	struct opt_list allow_cgroup; /* cgroup v2 paths never acted on */
+	struct opt_list allow_container; /* container short ids never acted on */
+	unsigned per_sec;		 /* most actions a rule takes a second (0: no limit) */
+	uint64_t block_for_ns;		 /* a block's duration when its rule gives none */
+	struct opt_list allow_cidr;	 /* addresses and prefixes never blocked */
 	struct opt_list interfaces;    /* where blocks drop incoming traffic (XDP); empty: all up */
 	char *pin_dir;		       /* bpffs directory for what outlives the agent; "": none */
 	struct opt_list isolate_allow; /* what an isolated container may still reach */

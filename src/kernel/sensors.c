@@ -401,6 +401,7 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out)
 	out->procs = bpf_map__fd(s->skel->maps.enf_procs);
 	out->scopes = bpf_map__fd(s->skel->maps.enf_scopes);
 	out->containers = bpf_map__fd(s->skel->maps.enf_containers);
+	out->safe_containers = bpf_map__fd(s->skel->maps.enf_safe_containers);
 }
 
 int sensors__prog_fd(const struct sensors *s, const char *name)

@@ -55,7 +55,7 @@ void sensors__filter_maps(const struct sensors *s, struct filter_maps *out);
 /* The enforcement maps' fds (bpf/maps.bpf.h), for respond/policy.h. */
 struct enforce_maps {
 	int state, gens, codes, rules, paths, comms, ports, addrs, safe, safe_cgroups, procs;
-	int scopes, containers;
+	int scopes, containers, safe_containers;
 };
 
 void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out);

@@ -1134,6 +1134,35 @@ bool policy_exe_allowed(const char *const *list, size_t n, const char *exe)
 	return false;
 }
 
+bool policy_container_allowed(const struct policy_opts *o, const char *short_id)
+{
+	for (size_t i = 0; short_id && i < o->n_allow_containers; i++)
+		if (!strncmp(o->allow_containers[i], short_id, CONTAINER_SHORT_ID_LEN))
+			return true;
+	return false;
+}
+
+struct safe_walk {
+	const struct enforce_maps *m;
+	const struct policy_opts *o;
+	int ret;
+};
+
+/* The cgroups of an allowlisted container, and those below them, never acted on. */
+static uint64_t safe_visit(void *arg, const char *path, uint64_t id, uint64_t parent)
+{
+	struct safe_walk *w = arg;
+	struct container_ident ci;
+	uint32_t one = 1;
+
+	if (!parent && (!container_parse_cgroup(path, strlen(path), &ci) ||
+			!policy_container_allowed(w->o, ci.short_id)))
+		return 0;
+	if (bpf_map_update_elem(w->m->safe_cgroups, &id, &one, BPF_ANY))
+		w->ret = -errno;
+	return 1;
+}
+
 int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o)
 {
 	uint32_t self = VG_SAFE_SELF, allow = VG_SAFE_ALLOWLISTED, one = 1, chain[32];
@@ -1149,6 +1178,22 @@ int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o)
 	for (size_t i = 0; i < o->n_allow_cgroups; i++)
 		if (bpf_map_update_elem(m->safe_cgroups, &o->allow_cgroups[i], &one, BPF_ANY))
 			ret = -errno;
+	if (o->n_allow_containers) {
+		struct safe_walk w = {.m = m, .o = o};
+		char cg2[4096];
+
+		/* the ids first: a container's cgroup made during the walk is entered by the
+		 * kernel */
+		for (size_t i = 0; i < o->n_allow_containers; i++)
+			if (bpf_map_update_elem(m->safe_containers, o->allow_containers[i], &one,
+						BPF_ANY))
+				ret = -errno;
+		cgroup2_mount("/proc", cg2, sizeof(cg2));
+		if (cg2[0])
+			cgroup_walk(cg2, safe_visit, &w);
+		if (w.ret)
+			ret = w.ret;
+	}
 	if (!o->n_allow_exe)
 		return ret;
 	/* processes already running an allowlisted program; new ones are marked at exec */

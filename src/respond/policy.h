@@ -49,12 +49,14 @@ struct policy_rule {
 };
 
 struct policy_opts {
-	enum respond_mode mode;	       /* the agent's mode */
-	const char *const *allow_exe;  /* exe paths never acted on */
-	size_t n_allow_exe;	       /* entries */
-	const uint64_t *allow_cgroups; /* cgroup ids never acted on */
-	size_t n_allow_cgroups;	       /* entries */
-	unsigned per_sec;	       /* per-rule rate limit, 0: none */
+	enum respond_mode mode;		     /* the agent's mode */
+	const char *const *allow_exe;	     /* exe paths never acted on */
+	size_t n_allow_exe;		     /* entries */
+	const uint64_t *allow_cgroups;	     /* cgroup ids never acted on */
+	size_t n_allow_cgroups;		     /* entries */
+	const char *const *allow_containers; /* container short ids never acted on */
+	size_t n_allow_containers;	     /* entries */
+	unsigned per_sec;		     /* per-rule rate limit, 0: none */
 	bool entry_kill; /* kill rules on other calls at their entry (else at their exit) */
 };
 
@@ -102,6 +104,9 @@ bool policy_exe_allowed(const char *const *list, size_t n, const char *exe);
  * Marks in the kernel's safety maps vigil and its parents, the allowlisted cgroups
  * and the processes already running an allowlisted exe. 0 or the last -errno.
  */
+/* Whether the container (its short id) is on the allowlist. */
+bool policy_container_allowed(const struct policy_opts *o, const char *short_id);
+
 int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o);
 
 /* "kernel (exec: sched_process_exec)", "user: <why>" for rules list and status. */

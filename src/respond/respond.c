@@ -151,6 +151,13 @@ static const char *why_not(struct respond *r, const struct event *ev)
 	for (size_t i = 0; i < r->o.n_allow_cgroups; i++)
 		if (r->o.allow_cgroups[i] == h->cgroup_id)
 			return "allowlisted";
+	if (r->o.policy && r->o.policy->n_allow_containers) {
+		const struct container_ident *ci = event_container(ev);
+
+		if (ci && ci->runtime != CONTAINER_HOST &&
+		    policy_container_allowed(r->o.policy, ci->short_id))
+			return "allowlisted";
+	}
 	return NULL;
 }
 

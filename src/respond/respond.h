@@ -25,13 +25,14 @@ struct vg_action;
 struct json_buf;
 
 struct respond_opts {
-	const char *const *allow_exe;  /* exe paths (trailing '/': under it) never acted on */
-	size_t n_allow_exe;	       /* entries */
-	const uint64_t *allow_cgroups; /* cgroup ids never acted on */
-	size_t n_allow_cgroups;	       /* entries */
-	unsigned per_sec;	       /* per-rule rate limit in user space, 0: none */
-	struct netblock *blocks;       /* where block puts addresses; NULL: block not taken */
-	uint64_t block_for_ns;	       /* a block's duration when the rule gives none */
+	const char *const *allow_exe;	  /* exe paths (trailing '/': under it) never acted on */
+	size_t n_allow_exe;		  /* entries */
+	const uint64_t *allow_cgroups;	  /* cgroup ids never acted on */
+	size_t n_allow_cgroups;		  /* entries */
+	const struct policy_opts *policy; /* its container allowlist; NULL: none */
+	unsigned per_sec;		  /* per-rule rate limit in user space, 0: none */
+	struct netblock *blocks;	  /* where block puts addresses; NULL: block not taken */
+	uint64_t block_for_ns;		  /* a block's duration when the rule gives none */
 };
 
 /* What respond__act did, kept for `vigil actions` and status. */

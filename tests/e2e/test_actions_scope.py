@@ -125,3 +125,53 @@ def test_a_container_started_later_is_in_scope_from_its_first_instruction(scoped
     assert st == "137", st
     act = _alert(v, "test kill cat in the scoped containers", later)
     assert act["taken"] is True and act["where"] == "kernel", act
+
+
+@pytest.fixture(scope="module")
+def allowlisted(busybox_image):
+    """A kill rule scoped to three containers, two of them on actions.allow_container: one
+    running when the agent starts, one started after it."""
+    conftest._check_can_run()
+    d = tempfile.mkdtemp(prefix="vigil-allow-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    cids, v = [], None
+    try:
+        allowed = _detached(busybox_image, d, "allowed")
+        victim = _detached(busybox_image, d, "victim")
+        cids += [allowed, victim]
+        later = subprocess.run(PODMAN + ["create"] + PODMAN_RUN[len(PODMAN) + 2:] +
+                               [busybox_image, "cat", "/etc/hostname"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        cids.append(later)
+        rules = os.path.join(d, "rules.yaml")
+        _write_rules(rules, [allowed[:12], victim[:12], later[:12]])
+        cfg = os.path.join(d, "vigil.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"actions:\n  allow_container: [{allowed[:12]}, {later[:12]}]\n")
+        v = conftest.Vigil(d, ["--config", cfg, "--rules", rules], events=False)
+        yield v, allowed, victim, later
+    finally:
+        rc = v.stop() if v else 0
+        subprocess.run(PODMAN + ["rm", "-f", "-t", "0", *cids], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0, "vigil did not stop cleanly"
+
+
+def test_an_allowlisted_container_is_never_acted_on(allowlisted):
+    v, allowed, victim, _ = allowlisted
+    r = _exec(allowed, "cat", "/etc/hostname")
+    assert r.returncode == 0 and r.stdout.strip(), (r.returncode, r.stderr)
+    act = _alert(v, "test kill cat in the scoped containers", allowed)
+    assert act["taken"] is False and act["reason"] == "allowlisted", act
+    assert act["where"] == "kernel", act
+    r = _exec(victim, "cat", "/etc/hostname")
+    assert r.returncode == 137, (r.returncode, r.stderr)
+
+
+def test_an_allowlisted_container_started_later_is_spared_from_its_start(allowlisted):
+    v, _, _, later = allowlisted
+    r = subprocess.run(PODMAN + ["start", "-a", later], capture_output=True, text=True,
+                       timeout=60)
+    assert r.stdout.strip(), "the allowlisted container's cat was killed"
+    act = _alert(v, "test kill cat in the scoped containers", later)
+    assert act["taken"] is False and act["reason"] == "allowlisted", act
