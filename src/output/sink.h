@@ -173,6 +173,14 @@ struct alertmanager_settings {
 	size_t max_active;	   /* firing alerts tracked */
 };
 
+struct exec_settings {
+	char *program;	      /* absolute path of the program run for each alert */
+	struct opt_list args; /* its arguments after argv[0] */
+	struct opt_list env;  /* NAME=VALUE added to its clean environment */
+	uint64_t timeout_ns;  /* one run; then its process group is killed */
+	unsigned concurrency; /* programs running at once */
+};
+
 struct sink_metrics {
 	struct metric *delivered;	 /* vigil_output_deliveries_total */
 	struct metric *dropped_full;	 /* vigil_output_drops_total{reason="queue_full"} */
