@@ -57,7 +57,6 @@ struct exec_run {
 struct exec_sink {
 	char **argv;	       /* program, args..., NULL */
 	char **envp;	       /* clean environment, EXEC_ENV_RUN free slots first, NULL */
-	size_t n_env;	       /* entries in envp */
 	struct exec_run *runs; /* concurrency slots */
 	unsigned n_runs;       /* slots */
 	struct pollfd *pfd;    /* poll set: up to 3 per run */
@@ -159,7 +158,6 @@ static int exec_init(struct sink *s, char *err, size_t errlen)
 			x->envp[n++] = defaults[i];
 	for (size_t i = 0; i < c->env.n; i++)
 		x->envp[n++] = c->env.items[i];
-	x->n_env = n;
 	/* the worker takes as many alerts at once as may run at once */
 	s->batch_max = x->n_runs;
 	return 0;

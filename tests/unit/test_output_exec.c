@@ -91,6 +91,17 @@ static struct output_sink_stats wait_handled(struct outputs *o, uint64_t n, doub
 	return ss;
 }
 
+static int open_fds(void)
+{
+	FILE *p = popen("ls /proc/$PPID/fd | wc -l", "r");
+	int n = -1;
+
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
 static char *file_in(const struct exec_env *e, const char *name)
 {
 	char path[192];
@@ -114,6 +125,23 @@ static void stderr_end(int saved)
 {
 	dup2(saved, STDERR_FILENO);
 	close(saved);
+}
+
+/* The log file once it holds needle (the count comes before the log line). */
+static char *wait_log(const char *path, const char *needle)
+{
+	double end = test_now() + 10;
+	char *text;
+
+	for (;;) {
+		text = test_read_file(path, NULL);
+		if (text && strstr(text, needle))
+			return text;
+		if (test_now() > end)
+			cr_assert_fail("'%s' not in the log: %s", needle, text ? text : "");
+		free(text);
+		usleep(5000);
+	}
 }
 
 static bool pid_gone(pid_t pid, double secs)
@@ -193,6 +221,7 @@ Test(output_exec, every_alert_runs_the_program_once)
 {
 	struct exec_env e;
 	char *log;
+	int fds = open_fds();
 
 	env_start(&e, "read -r line; echo \"$line\" | grep -o '\"evt.num\":[0-9]*' >> \"$1/log\"\n",
 		  "    concurrency: 1\n");
@@ -209,6 +238,7 @@ Test(output_exec, every_alert_runs_the_program_once)
 	cr_assert_eq(test_count(log, "\n"), 20);
 	free(log);
 	env_stop(&e);
+	cr_assert_eq(open_fds(), fds, "fds left open");
 }
 
 Test(output_exec, a_hanging_program_is_killed_at_its_timeout_with_its_children)
@@ -227,7 +257,6 @@ Test(output_exec, a_hanging_program_is_killed_at_its_timeout_with_its_children)
 	t0 = test_now();
 	test_emit(e.o, "Hang", RULE_PRIO_WARNING, 1);
 	ss = wait_handled(e.o, 1, 5);
-	stderr_end(saved);
 	cr_assert_eq(ss.failed, 1);
 	cr_assert_eq(ss.delivered, 0);
 	cr_assert_lt(test_now() - t0, 3, "killed at its timeout");
@@ -241,9 +270,9 @@ Test(output_exec, a_hanging_program_is_killed_at_its_timeout_with_its_children)
 					"reason=\"timeout\"} 1\n"),
 			   "%s", text);
 	free(text);
-	text = test_read_file(log, NULL);
+	text = wait_log(log, "ran past its timeout of 0.3 s");
+	stderr_end(saved);
 	cr_assert_not_null(strstr(text, "vigil: output exec (exec): "), "%s", text);
-	cr_assert_not_null(strstr(text, "ran past its timeout of 0.3 s"), "%s", text);
 	cr_assert_not_null(strstr(text, "stderr: waiting"), "%s", text);
 	free(text);
 	free(pid_s);
@@ -263,13 +292,11 @@ Test(output_exec, a_failing_program_is_counted_with_its_status_and_stderr)
 	env_start(&e, "cat > /dev/null\necho 'playbook cordon: host not found' >&2\nexit 3\n", "");
 	test_emit(e.o, "Fail", RULE_PRIO_WARNING, 3);
 	ss = wait_handled(e.o, 3, 10);
-	stderr_end(saved);
 	cr_assert_eq(ss.failed, 3);
 	cr_assert_not(ss.up);
-	text = test_read_file(log, NULL);
-	cr_assert_not_null(strstr(text, "hook.sh exited with status 3; stderr: playbook cordon: "
-					"host not found"),
-			   "%s", text);
+	text =
+	    wait_log(log, "hook.sh exited with status 3; stderr: playbook cordon: host not found");
+	stderr_end(saved);
 	free(text);
 	text = metrics__render(e.m, NULL);
 	cr_assert_not_null(strstr(text, "vigil_output_failures_total{sink=\"exec\",type=\"exec\","
@@ -307,7 +334,6 @@ Test(output_exec, concurrency_is_bounded_and_used)
 	struct exec_env e;
 	char *counts;
 	int max = 0;
-	double t0;
 
 	/* each run marks itself running, records how many are, and unmarks itself */
 	env_start(&e,
@@ -318,11 +344,9 @@ Test(output_exec, concurrency_is_bounded_and_used)
 		  "ls \"$1/running\" | wc -l >> \"$1/counts\"\n"
 		  "rm \"$1/running/$$\"\n",
 		  "    concurrency: 3\n");
-	t0 = test_now();
 	test_emit(e.o, "Burst", RULE_PRIO_WARNING, 12);
 	wait_handled(e.o, 12, 20);
 	cr_assert_eq(sink_stats(e.o).delivered, 12);
-	cr_assert_lt(test_now() - t0, 12 * 0.3, "programs ran in parallel");
 	counts = file_in(&e, "counts");
 	for (char *p = counts, *end; *p; p = end) {
 		int n = strtol(p, &end, 10);
@@ -351,10 +375,9 @@ Test(output_exec, a_program_deleted_after_start_is_a_counted_failure)
 	saved = stderr_begin(log);
 	test_emit(e.o, "Gone", RULE_PRIO_WARNING, 2);
 	ss = wait_handled(e.o, 2, 10);
-	stderr_end(saved);
 	cr_assert_eq(ss.failed, 2);
-	text = test_read_file(log, NULL);
-	cr_assert_not_null(strstr(text, "hook.sh: No such file or directory"), "%s", text);
+	text = wait_log(log, "hook.sh: No such file or directory");
+	stderr_end(saved);
 	free(text);
 	text = metrics__render(e.m, NULL);
 	cr_assert_not_null(strstr(text, "vigil_output_failures_total{sink=\"exec\",type=\"exec\","
