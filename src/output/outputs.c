@@ -555,7 +555,8 @@ static void *sink_worker(void *arg)
 		taken_in_call = 0;
 		t0 = sink__now();
 		done = s->desc->deliver(s, batch, n);
-		metric__observe(s->m.latency, (sink__now() - t0) / 1e9);
+		if (!s->desc->own_latency)
+			metric__observe(s->m.latency, (sink__now() - t0) / 1e9);
 		atomic_fetch_add(&s->delivered, done);
 		metric__add(s->m.delivered, done);
 		for (size_t i = 0; i < n; i++)

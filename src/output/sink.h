@@ -92,6 +92,8 @@ struct sink_desc {
 	uint64_t (*tick)(struct sink *s, uint64_t now_ns);
 	void (*fini)(struct sink *s);
 	size_t batch_max; /* records per deliver call; init may set sink.batch_max */
+	bool own_latency; /* deliver observes m.latency itself (exec: per program, as its
+			     calls run programs back to back) */
 };
 
 /* Every sink kind, NULL-terminated (sinks.c), and lookup by name. */

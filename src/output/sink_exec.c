@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/metrics.h"
 #include "output/sink.h"
 #include "rules/engine.h"
 #include "util/text.h"
@@ -50,6 +51,7 @@ struct exec_run {
 	int err;		       /* read end of its stderr; -1 at EOF */
 	char errbuf[EXEC_STDERR_KEEP]; /* the last bytes of its stderr */
 	size_t errlen;		       /* bytes in errbuf */
+	uint64_t started;	       /* CLOCK_MONOTONIC ns */
 	uint64_t deadline;	       /* CLOCK_MONOTONIC ns: killed then */
 	bool timed_out;		       /* killed at its deadline */
 };
@@ -238,7 +240,8 @@ static int exec_spawn(struct sink *s, struct exec_sink *x, struct exec_run *r, s
 	r->in_off = 0;
 	r->err = err[0];
 	r->errlen = 0;
-	r->deadline = sink__now() + c->timeout_ns;
+	r->started = sink__now();
+	r->deadline = r->started + c->timeout_ns;
 	r->timed_out = false;
 	fcntl(r->in, F_SETFL, O_NONBLOCK);
 	fcntl(r->err, F_SETFL, O_NONBLOCK);
@@ -359,6 +362,7 @@ static bool exec_outcome(struct sink *s, struct exec_run *r, int status)
 	const struct exec_settings *c = s->cfg->settings;
 	char tail[EXEC_STDERR_LOG * TEXT_ESC_MAX + 32];
 
+	metric__observe(s->m.latency, (sink__now() - r->started) / 1e9);
 	exec_drain(r); /* what it wrote before exiting (a child may keep the pipe open) */
 	stderr_tail(r, tail, sizeof(tail));
 	if (r->timed_out) {
@@ -593,4 +597,5 @@ const struct sink_desc sink_exec = {
     .init = exec_init,
     .deliver = exec_deliver,
     .fini = exec_fini,
+    .own_latency = true,
 };

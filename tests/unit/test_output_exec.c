@@ -303,6 +303,9 @@ Test(output_exec, a_failing_program_is_counted_with_its_status_and_stderr)
 					"reason=\"exit\"} 3\n"),
 			   "%s", text);
 	cr_assert_not_null(strstr(text, "vigil_output_up{sink=\"exec\",type=\"exec\"} 0\n"));
+	cr_assert_not_null(
+	    strstr(text, "vigil_output_delivery_seconds_count{sink=\"exec\",type=\"exec\"} 3\n"),
+	    "one observation per program: %s", text);
 	free(text);
 	unlink(log);
 	env_stop(&e);
