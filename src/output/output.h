@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * output.h - where alerts go once a rule has matched: stdout, a rotated JSON lines
- * file, syslog (RFC 5424 over UDP, TCP or the local socket), an HTTP webhook and
- * Alertmanager, several at once as the configuration lists them.
+ * file, syslog (RFC 5424 over UDP, TCP or the local socket), an HTTP webhook,
+ * Alertmanager and a program run per alert, several at once as the configuration
+ * lists them.
  *
  * outputs__emit() is called on the event loop and never blocks on a sink: it copies
  * the alert once (rendering what the caller left out) and queues a reference to

@@ -453,6 +453,7 @@ void sink__log(struct sink *s, const char *fmt, ...)
 }
 
 static _Thread_local size_t failed_in_call; /* failures the running deliver reported */
+static _Thread_local size_t taken_in_call;  /* records the running deliver took (sink__take) */
 
 void sink__failed(struct sink *s, size_t n, const char *reason, const char *fmt, ...)
 {
@@ -484,6 +485,20 @@ void sink__ok(struct sink *s)
 	sink__log(s, "delivering again after %llu failed alerts",
 		  (unsigned long long)s->down_since);
 	s->down_since = 0;
+}
+
+size_t sink__take(struct sink *s, struct alert **out, size_t max)
+{
+	size_t n;
+
+	if (atomic_load(&s->abort))
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	n = alert_queue__pop(&s->q, out, max);
+	metric__set(s->m.queue_len, s->q.len);
+	pthread_mutex_unlock(&s->lock);
+	taken_in_call += n;
+	return n;
 }
 
 bool sink__aborting(struct sink *s)
@@ -543,17 +558,20 @@ static void *sink_worker(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		failed_in_call = 0;
+		taken_in_call = 0;
 		t0 = sink__now();
 		done = s->desc->deliver(s, batch, n);
-		metric__observe(s->m.latency, (sink__now() - t0) / 1e9);
+		if (!s->desc->own_latency)
+			metric__observe(s->m.latency, (sink__now() - t0) / 1e9);
 		atomic_fetch_add(&s->delivered, done);
 		metric__add(s->m.delivered, done);
+		for (size_t i = 0; i < n; i++)
+			alert__put(batch[i]);
+		n += taken_in_call;
 		if (done + failed_in_call < n) { /* given up at the deadline */
 			atomic_fetch_add(&s->dropped, n - done - failed_in_call);
 			metric__add(s->m.dropped_shutdown, n - done - failed_in_call);
 		}
-		for (size_t i = 0; i < n; i++)
-			alert__put(batch[i]);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);

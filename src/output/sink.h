@@ -83,14 +83,17 @@ struct sink_desc {
 	void (*validate)(struct opt_ctx *x, void *settings);
 	/* Opens what the sink needs; 0 or -errno with a message in err. */
 	int (*init)(struct sink *s, char *err, size_t errlen);
-	/* Delivers recs (oldest first); returns how many were delivered. Failures are
-	 * reported with sink__failed. May sleep with sink__sleep. */
+	/* Delivers recs (oldest first); returns how many were delivered (records taken
+	 * with sink__take included). Failures are reported with sink__failed. May sleep
+	 * with sink__sleep. */
 	size_t (*deliver)(struct sink *s, struct alert *const *recs, size_t n);
 	/* Periodic work (Alertmanager re-sends); returns the next time it is due
 	 * (CLOCK_MONOTONIC ns), 0 for never. NULL when the sink has none. */
 	uint64_t (*tick)(struct sink *s, uint64_t now_ns);
 	void (*fini)(struct sink *s);
 	size_t batch_max; /* records per deliver call; init may set sink.batch_max */
+	bool own_latency; /* deliver observes m.latency itself (exec: per program, as its
+			     calls run programs back to back) */
 };
 
 /* Every sink kind, NULL-terminated (sinks.c), and lookup by name. */
@@ -172,6 +175,14 @@ struct alertmanager_settings {
 	size_t max_active;	   /* firing alerts tracked */
 };
 
+struct exec_settings {
+	char *program;	      /* absolute path of the program run for each alert */
+	struct opt_list args; /* its arguments after argv[0] */
+	struct opt_list env;  /* NAME=VALUE added to its clean environment */
+	uint64_t timeout_ns;  /* one run; then its process group is killed */
+	unsigned concurrency; /* programs running at once */
+};
+
 struct sink_metrics {
 	struct metric *delivered;	 /* vigil_output_deliveries_total */
 	struct metric *dropped_full;	 /* vigil_output_drops_total{reason="queue_full"} */
@@ -217,6 +228,14 @@ void sink__log(struct sink *s, const char *fmt, ...) __attribute__((format(print
 void sink__ok(struct sink *s);
 /* Sleeps up to ns; false when the sink is aborting (the caller gives up). */
 bool sink__sleep(struct sink *s, uint64_t ns);
+/*
+ * For a sink that keeps several deliveries in flight (exec): moves up to max more
+ * queued records into out while its deliver runs. They are the caller's: it puts
+ * them, and counts each as delivered (in deliver's return value) or failed
+ * (sink__failed); what it does neither with is counted as dropped at shutdown.
+ * 0 once the sink is aborting.
+ */
+size_t sink__take(struct sink *s, struct alert **out, size_t max);
 bool sink__aborting(struct sink *s);
 /* A gauge labelled with the sink (NULL without metrics), e.g. active alerts. */
 struct metric *sink__gauge(struct sink *s, const char *name, const char *help);

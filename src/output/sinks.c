@@ -14,9 +14,10 @@ extern const struct sink_desc sink_file;
 extern const struct sink_desc sink_syslog;
 extern const struct sink_desc sink_webhook;
 extern const struct sink_desc sink_alertmanager;
+extern const struct sink_desc sink_exec;
 
 const struct sink_desc *const sink_table[] = {
-    &sink_stdout, &sink_file, &sink_syslog, &sink_webhook, &sink_alertmanager, NULL,
+    &sink_stdout, &sink_file, &sink_syslog, &sink_webhook, &sink_alertmanager, &sink_exec, NULL,
 };
 
 const struct sink_desc *sink_desc__find(const char *name)

@@ -350,7 +350,7 @@ Test(config, error_unknown_output_type)
 {
 	expect_error("outputs:\n  - type: kafka\n",
 		     "test.yaml:2:11: type: unknown value 'kafka'; use stdout, file, syslog, "
-		     "webhook or alertmanager");
+		     "webhook, alertmanager or exec");
 }
 
 Test(config, error_key_of_another_type)
