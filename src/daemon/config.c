@@ -322,7 +322,7 @@ static const struct opt output_keys[] = {
     {.key = "type",
      .type = OPT_CUSTOM,
      .parse = parse_type,
-     .expected = "stdout, file, syslog, webhook or alertmanager",
+     .expected = "stdout, file, syslog, webhook, alertmanager or exec",
      .help = "which sink"},
     {.key = "name",
      .type = OPT_STR,
@@ -342,7 +342,7 @@ static const struct opt output_keys[] = {
     {0},
 };
 
-/* "stdout, file, syslog, webhook or alertmanager", from the sink table */
+/* "stdout, file, syslog, webhook, alertmanager or exec", from the sink table */
 static void sink_names(char *buf, size_t len)
 {
 	size_t used = 0;
@@ -415,7 +415,8 @@ static void read_output(struct opt_ctx *x, yaml_node_t *n, struct config_output 
 	}
 	o->line = n->start_mark.line + 1;
 	o->col = n->start_mark.column + 1;
-	snprintf(where, sizeof(where), "a %s output", d->name);
+	snprintf(where, sizeof(where), "%s %s output", strchr("aeiou", d->name[0]) ? "an" : "a",
+		 d->name);
 	x->bases = (void *const[]){o, o->settings};
 	options__read_map(x,
 			  (const struct opt[]){{.type = OPT_INLINE, .sub = output_keys},
