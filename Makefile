@@ -44,6 +44,8 @@ HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
 all: $(BUILD)/vigil
 
+.DELETE_ON_ERROR:
+
 deps:
 	@scripts/deps.sh
 

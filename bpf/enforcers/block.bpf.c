@@ -32,6 +32,51 @@ struct {
 	__type(value, struct vg_block_val);
 } net_blocks SEC(".maps");
 
+/* The node's quarantine (events.h) and what it lets through. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_quarantine);
+} net_quarantine SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vg_block_key);
+	__type(value, struct vg_isolate_allow);
+} net_quarantine_allow SEC(".maps");
+
+/* The quarantine when one is in force now, else NULL. */
+static __always_inline struct vg_quarantine *quarantine_now(void)
+{
+	__u32 zero = 0;
+	struct vg_quarantine *q = bpf_map_lookup_elem(&net_quarantine, &zero);
+
+	if (!q || !q->until_ns || bpf_ktime_get_boot_ns() >= q->until_ns)
+		return NULL;
+	return q;
+}
+
+/* Whether an allowlist (trie) lets addr through, with either port (0: not TCP/UDP). */
+static __always_inline bool allow_lets(void *trie, const __u8 *addr, __u16 p1, __u16 p2)
+{
+	struct vg_block_key k = {.prefixlen = 128};
+	struct vg_isolate_allow *a;
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	a = bpf_map_lookup_elem(trie, &k);
+	if (!a)
+		return false;
+	if (!a->n)
+		return true;
+	for (int i = 0; i < VG_ISOLATE_PORTS; i++)
+		if (i < a->n && (a->port[i] == p1 || a->port[i] == p2))
+			return true;
+	return false;
+}
+
 /* Whether addr (16 bytes, IPv4 mapped) is blocked now; counts the drop when it is. */
 static __always_inline bool blocked(const __u8 *addr)
 {
@@ -59,8 +104,9 @@ SEC("xdp")
 int vg_block_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct vg_quarantine *q;
 	__u32 off = ETH_HLEN_;
-	__u8 addr[16];
+	__u8 addr[16], l4proto;
 	__u16 proto;
 
 	if (data + ETH_HLEN_ > end)
@@ -80,14 +126,32 @@ int vg_block_xdp(struct xdp_md *ctx)
 		if ((void *)(ip + 1) > end)
 			return XDP_PASS;
 		mapped4(addr, ip->saddr);
+		l4proto = ip->protocol;
+		off += ip->ihl * 4;
 	} else if (proto == bpf_htons(ETH_P_IPV6_)) {
 		struct ipv6hdr *ip6 = data + off;
 
 		if ((void *)(ip6 + 1) > end)
 			return XDP_PASS;
 		__builtin_memcpy(addr, &ip6->saddr, sizeof(addr));
+		l4proto = ip6->nexthdr;
+		off += sizeof(*ip6);
 	} else {
-		return XDP_PASS;
+		return XDP_PASS; /* ARP and the rest: a quarantined node stays reachable */
+	}
+	q = quarantine_now();
+	if (q) {
+		__u16 sport = 0, dport = 0;
+
+		off &= 0xff;
+		if ((l4proto == 6 || l4proto == 17) && data + off + 4 <= end) {
+			sport = bpf_ntohs(*(__u16 *)(data + off));
+			dport = bpf_ntohs(*(__u16 *)(data + off + 2));
+		}
+		if (!allow_lets(&net_quarantine_allow, addr, sport, dport)) {
+			__sync_fetch_and_add(&q->dropped, 1);
+			return XDP_DROP;
+		}
 	}
 	return blocked(addr) ? XDP_DROP : XDP_PASS;
 }
@@ -105,6 +169,7 @@ struct {
 struct peer {
 	__u8 addr[16]; /* IPv4 mapped */
 	__u16 port;    /* host order; 0 for what is not TCP or UDP */
+	__u16 lport;   /* this end's port, likewise */
 };
 
 /* The other end of skb: its source on ingress, its destination on egress. */
@@ -114,7 +179,7 @@ static __always_inline bool skb_peer(struct __sk_buff *skb, bool egress, struct 
 	__u32 l4 = 0, a4;
 	__u16 ports[2];
 
-	p->port = 0;
+	p->port = p->lport = 0;
 	if (skb->protocol == bpf_htons(ETH_P_IP_)) {
 		if (bpf_skb_load_bytes(skb, 0, &b0, 1) || bpf_skb_load_bytes(skb, 9, &proto, 1) ||
 		    bpf_skb_load_bytes(skb, egress ? 16 : 12, &a4, 4))
@@ -129,8 +194,10 @@ static __always_inline bool skb_peer(struct __sk_buff *skb, bool egress, struct 
 	} else {
 		return false;
 	}
-	if ((proto == 6 || proto == 17) && !bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
+	if ((proto == 6 || proto == 17) && !bpf_skb_load_bytes(skb, l4, ports, sizeof(ports))) {
 		p->port = bpf_ntohs(egress ? ports[1] : ports[0]);
+		p->lport = bpf_ntohs(egress ? ports[0] : ports[1]);
+	}
 	return true;
 }
 
@@ -157,13 +224,37 @@ static __always_inline bool isolated(struct __sk_buff *skb, const struct peer *p
 	return true;
 }
 
-/* One cgroup_skb hook: isolation first, then the blocked addresses. */
+/* Whether the node is quarantined for skb's socket and p is neither loopback nor allowed. */
+static __always_inline bool quarantined(struct __sk_buff *skb, const struct peer *p)
+{
+	struct vg_quarantine *q = quarantine_now();
+	__u64 hi, lo;
+
+	if (!q)
+		return false;
+	if (q->scope_cg && bpf_skb_ancestor_cgroup_id(skb, q->scope_lvl) != q->scope_cg)
+		return false;
+	/* loopback: 127.0.0.0/8 and ::1 */
+	__builtin_memcpy(&hi, p->addr, 8);
+	__builtin_memcpy(&lo, p->addr + 8, 8);
+	if ((!hi && p->addr[10] == 0xff && p->addr[11] == 0xff && p->addr[12] == 127) ||
+	    (!hi && lo == bpf_cpu_to_be64(1)))
+		return false;
+	if (allow_lets(&net_quarantine_allow, p->addr, p->port, p->lport))
+		return false;
+	__sync_fetch_and_add(&q->dropped, 1);
+	return true;
+}
+
+/* One cgroup_skb hook: quarantine, isolation, then the blocked addresses. */
 static __always_inline int skb_verdict(struct __sk_buff *skb, bool egress)
 {
 	struct peer p;
 
 	if (!skb_peer(skb, egress, &p))
 		return SKB_PASS;
+	if (quarantined(skb, &p))
+		return SKB_DROP;
 	if (isolated(skb, &p))
 		return SKB_DROP;
 	return blocked(p.addr) ? SKB_DROP : SKB_PASS;

@@ -555,6 +555,23 @@ struct vg_isolate_allow {
 	__u32 n;		      /* ports used */
 };
 
+/*
+ * The node's quarantine (net_quarantine, the one entry; pinned): while until_ns is
+ * ahead, the covered interfaces (XDP) and the sockets of the scope cgroup drop every
+ * packet but loopback's and what net_quarantine_allow lets through (the isolation
+ * allowlist's shape; a port there is matched against either end of the packet). The
+ * kernel stops dropping at until_ns by itself: a dead-man timer that needs no agent.
+ */
+struct vg_quarantine {
+	__u64 until_ns;	 /* CLOCK_BOOTTIME it lifts; 0: no quarantine */
+	__u64 scope_cg;	 /* cgroup v2 id whose sockets are cut off; 0: every socket */
+	__u32 scope_lvl; /* its level (0 the root), for bpf_skb_ancestor_cgroup_id */
+	__u32 pad;	 /* zero */
+	__u64 added_ns;	 /* CLOCK_REALTIME it began */
+	__u64 dropped;	 /* packets dropped (updated without a lock) */
+	char reason[64]; /* the rule's name or the operator's text */
+};
+
 /* Why the kernel did not act on a matched rule (vg_action.why). */
 enum vg_enf_why {
 	VG_WHY_NONE = 0,	/* it acted */
@@ -631,6 +648,7 @@ _Static_assert(sizeof(struct vg_block_key) == 20, "vg_block_key ABI");
 _Static_assert(sizeof(struct vg_block_val) == 96, "vg_block_val ABI");
 _Static_assert(sizeof(struct vg_isolate_val) == 96, "vg_isolate_val ABI");
 _Static_assert(sizeof(struct vg_isolate_allow) == 20, "vg_isolate_allow ABI");
+_Static_assert(sizeof(struct vg_quarantine) == 104, "vg_quarantine ABI");
 _Static_assert(sizeof(struct vg_enf_container_key) == 16, "vg_enf_container_key ABI");
 #endif
 

@@ -653,6 +653,35 @@ static void isolated_json(struct agent *a, struct json_buf *j)
 	json_arr_end(j);
 }
 
+/* The quarantine in force, or null. */
+static void quarantine_json(struct agent *a, struct json_buf *j)
+{
+	struct vg_quarantine q;
+	struct timespec now;
+	uint64_t t;
+
+	if (!a->blocks || !netblock__quarantined(a->blocks, &q)) {
+		json_null(j);
+		return;
+	}
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	t = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	json_obj_begin(j);
+	json_key(j, "left_s");
+	json_uint(j, q.until_ns > t ? (q.until_ns - t) / 1000000000ull : 0);
+	json_key(j, "added_ns");
+	json_uint(j, q.added_ns);
+	json_key(j, "dropped");
+	json_uint(j, q.dropped);
+	json_key(j, "reason");
+	json_str(j, q.reason);
+	json_key(j, "cgroup");
+	json_str(j, a->opts->cfg->actions.quarantine_cgroup
+			? a->opts->cfg->actions.quarantine_cgroup
+			: "");
+	json_obj_end(j);
+}
+
 /* Whether s is a container id as the CLI takes it: 12 to 64 lower-case hex digits. */
 static bool container_id_arg(const char *s)
 {
@@ -691,13 +720,42 @@ static int control_isolate(void *arg, const struct control_request *req, struct 
 	return out->err;
 }
 
+/* quarantine FOR_S [REASON] */
+static int control_quarantine(void *arg, const struct control_request *req, struct json_buf *out)
+{
+	struct agent *a = arg;
+	uint64_t ns =
+	    req->for_s ? req->for_s * 1000000000ull : a->opts->cfg->actions.quarantine_max_ns;
+	char err[512];
+	int ret;
+
+	if (!a->blocks)
+		return control_error(out, -EOPNOTSUPP, "%s",
+				     "quarantine is not available on this agent (see its start)");
+	if (ns > a->opts->cfg->actions.quarantine_max_ns)
+		ns = a->opts->cfg->actions.quarantine_max_ns;
+	ret = netblock__quarantine(a->blocks, ns, req->reason[0] ? req->reason : "by hand", err,
+				   sizeof(err));
+	if (ret)
+		return control_error(out, ret, "%s", err);
+	fprintf(stderr, "vigil: node quarantined by hand for %llu s\n",
+		(unsigned long long)(ns / 1000000000ull));
+	json_key(out, "quarantine");
+	quarantine_json(a, out);
+	return out->err;
+}
+
 /* release all: every block and isolation, and the programs that held them; release ID */
 static int control_release(void *arg, const struct control_request *req, struct json_buf *out)
 {
 	struct agent *a = arg;
 	int ret;
 
-	if (req->sub == CONTROL_SUB_ONE) {
+	if (req->sub == CONTROL_SUB_NODE) {
+		if (!a->blocks || netblock__lift(a->blocks))
+			return control_error(out, -ENOENT, "%s", "the node is not quarantined");
+		fprintf(stderr, "vigil: quarantine lifted by hand\n");
+	} else if (req->sub == CONTROL_SUB_ONE) {
 		if (!a->blocks || !container_id_arg(req->target) ||
 		    netblock__release(a->blocks, req->target))
 			return control_error(out, -ENOENT, "container %s is not isolated",
@@ -789,6 +847,8 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 	blocks_json(a, j);
 	json_key(j, "isolated");
 	isolated_json(a, j);
+	json_key(j, "quarantine");
+	quarantine_json(a, j);
 	json_obj_end(j);
 }
 
@@ -1045,6 +1105,9 @@ static int blocks_setup(struct agent *a, const char *cg2)
 	    .map_fd = sensors__map_fd(a->sensors, "net_blocks"),
 	    .isolated_fd = sensors__map_fd(a->sensors, "net_isolated"),
 	    .isolate_allow_fd = sensors__map_fd(a->sensors, "net_isolate_allow"),
+	    .quarantine_fd = sensors__map_fd(a->sensors, "net_quarantine"),
+	    .quarantine_allow_fd = sensors__map_fd(a->sensors, "net_quarantine_allow"),
+	    .quarantine_cgroup = c->quarantine_cgroup,
 	    .xdp_fd = sensors__prog_fd(a->sensors, "vg_block_xdp"),
 	    .ingress_fd = sensors__prog_fd(a->sensors, "vg_block_ingress"),
 	    .egress_fd = sensors__prog_fd(a->sensors, "vg_block_egress"),
@@ -1068,7 +1131,9 @@ static int blocks_setup(struct agent *a, const char *cg2)
 		return 0;
 	}
 	if (netblock__isolate_allow(a->blocks, (const char *const *)c->isolate_allow.items,
-				    c->isolate_allow.n, err, sizeof(err))) {
+				    c->isolate_allow.n, err, sizeof(err)) ||
+	    netblock__quarantine_allow(a->blocks, (const char *const *)c->quarantine_allow.items,
+				       c->quarantine_allow.n, err, sizeof(err))) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return -EINVAL;
 	}
@@ -1146,6 +1211,7 @@ static int actions_setup(struct agent *a)
 	    .n_allow_cgroups = a->popts.n_allow_cgroups,
 	    .per_sec = c->per_sec,
 	    .block_for_ns = c->block_for_ns,
+	    .quarantine_ns = c->quarantine_max_ns,
 	    .policy = &a->popts,
 	};
 	a->resp = respond__new(&ro);
@@ -1258,6 +1324,7 @@ int agent_run(const struct agent_opts *opts)
 			    .block = control_block,
 			    .release = control_release,
 			    .isolate = control_isolate,
+			    .quarantine = control_quarantine,
 			    .arg = &a},
 		    .metrics = a.metrics,
 		};

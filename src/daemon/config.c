@@ -300,6 +300,24 @@ static const struct opt actions_keys[] = {
      .help = "what an isolated container may still reach, e.g. 10.0.0.53/32:53 for the "
 	     "node's resolver (IPv6: [ADDR]:PORT); everything else it sends or receives is "
 	     "dropped"},
+    {.key = "quarantine_max",
+     .type = OPT_DURATION,
+     ACT(quarantine_max_ns),
+     .def = "1h",
+     .help = "how long a quarantine holds at most: the kernel lifts it then by itself, agent "
+	     "or not, so a false positive never locks the administrators out for good"},
+    {.key = "quarantine_allow",
+     .type = OPT_LIST,
+     ACT(quarantine_allow),
+     .expected = "CIDR or CIDR:PORT[,PORT...]",
+     .help = "what a quarantined node may still reach and be reached from: the management "
+	     "network, e.g. 10.0.0.0/24:22 (a port matches either end); loopback always"},
+    {.key = "quarantine_cgroup",
+     .type = OPT_STR,
+     ACT(quarantine_cgroup),
+     .def = "",
+     .help = "the cgroup v2 path (e.g. /system.slice) whose sockets a quarantine cuts off; "
+	     "empty: every socket of the node. The interfaces are actions.interfaces"},
     {.key = "pin_dir",
      .type = OPT_STR,
      ACT(pin_dir),

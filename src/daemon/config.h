@@ -66,6 +66,9 @@ struct config_actions {
 	struct opt_list interfaces;    /* where blocks drop incoming traffic (XDP); empty: all up */
 	char *pin_dir;		       /* bpffs directory for what outlives the agent; "": none */
 	struct opt_list isolate_allow; /* what an isolated container may still reach */
+	uint64_t quarantine_max_ns;    /* the dead-man timer: a quarantine lifts after it */
+	struct opt_list quarantine_allow; /* what a quarantined node may still reach */
+	char *quarantine_cgroup;	  /* whose sockets a quarantine cuts off; "": all */
 };
 
 struct vigil_config {

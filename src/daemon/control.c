@@ -30,8 +30,10 @@
 #define DEFAULT_REPL_MS 1000
 
 static const char *const verb_names[CONTROL_VERB_MAX] = {
-    [CONTROL_STATUS] = "status", [CONTROL_RELOAD] = "reload",	[CONTROL_ACTIONS] = "actions",
-    [CONTROL_BLOCK] = "block",	 [CONTROL_RELEASE] = "release", [CONTROL_ISOLATE] = "isolate",
+    [CONTROL_STATUS] = "status",	 [CONTROL_RELOAD] = "reload",
+    [CONTROL_ACTIONS] = "actions",	 [CONTROL_BLOCK] = "block",
+    [CONTROL_RELEASE] = "release",	 [CONTROL_ISOLATE] = "isolate",
+    [CONTROL_QUARANTINE] = "quarantine",
 };
 
 const char *control_verb_name(enum control_verb v)
@@ -42,8 +44,8 @@ const char *control_verb_name(enum control_verb v)
 /* ---- the request line ---- */
 
 #define EXPECTED                                                                                   \
-	"expected status, reload, actions [N], block add|del|list, isolate ID or release "         \
-	"all|ID"
+	"expected status, reload, actions [N], block add|del|list, isolate ID, quarantine "        \
+	"SECONDS or release all|node|ID"
 
 /* The next word of *p (NUL-terminated in place), or NULL at the end. */
 static char *next_word(char **p)
@@ -161,15 +163,30 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		if (!arg || strlen(arg) >= sizeof(out->target) ||
 		    (out->verb == CONTROL_RELEASE && next_word(&rest))) {
 			snprintf(err, errlen, "%s: expected %s", w,
-				 out->verb == CONTROL_RELEASE ? "'release all' or 'release ID'"
-							      : "'isolate ID [REASON]'");
+				 out->verb == CONTROL_RELEASE
+				     ? "'release all', 'release node' or 'release ID'"
+				     : "'isolate ID [REASON]'");
 			return -EINVAL;
 		}
 		snprintf(out->target, sizeof(out->target), "%s", arg);
-		out->sub = strcmp(arg, "all") ? CONTROL_SUB_ONE : CONTROL_SUB_ALL;
+		out->sub = !strcmp(arg, "all")	  ? CONTROL_SUB_ALL
+			   : !strcmp(arg, "node") ? CONTROL_SUB_NODE
+						  : CONTROL_SUB_ONE;
 		rest += strspn(rest, " \t");
 		if (out->verb == CONTROL_ISOLATE)
 			snprintf(out->reason, sizeof(out->reason), "%s", rest);
+		return 0;
+	case CONTROL_QUARANTINE:
+		arg = next_word(&rest);
+		if (!arg || (v = word_num(arg, 10ull * 365 * 86400, true)) < 0) {
+			snprintf(err, errlen,
+				 "quarantine: SECONDS must be a number (0: "
+				 "actions.quarantine_max)");
+			return -EINVAL;
+		}
+		out->for_s = (uint64_t)v;
+		rest += strspn(rest, " \t");
+		snprintf(out->reason, sizeof(out->reason), "%s", rest);
 		return 0;
 	case CONTROL_ACTIONS:
 		out->n = CONTROL_ACTIONS_DEFAULT;
@@ -362,6 +379,10 @@ static const char *answer(struct control *c, struct client *cl)
 	case CONTROL_ISOLATE:
 		if (ops->isolate)
 			ret = ops->isolate(ops->arg, &req, j);
+		break;
+	case CONTROL_QUARANTINE:
+		if (ops->quarantine)
+			ret = ops->quarantine(ops->arg, &req, j);
 		break;
 	default:
 		break;

@@ -31,12 +31,13 @@ struct json_buf;
 struct metrics;
 
 enum control_verb {
-	CONTROL_STATUS = 1,  /* the agent's state as one object */
-	CONTROL_RELOAD = 2,  /* reload the rules, answer when they are in force */
-	CONTROL_ACTIONS = 3, /* the last N actions */
-	CONTROL_BLOCK = 4,   /* block add CIDR FOR_S [REASON...] | block del CIDR | block list */
-	CONTROL_RELEASE = 5, /* release all | release ID: everything, or a container */
-	CONTROL_ISOLATE = 6, /* isolate ID [REASON...]: cut a container's network */
+	CONTROL_STATUS = 1,	/* the agent's state as one object */
+	CONTROL_RELOAD = 2,	/* reload the rules, answer when they are in force */
+	CONTROL_ACTIONS = 3,	/* the last N actions */
+	CONTROL_BLOCK = 4,	/* block add CIDR FOR_S [REASON...] | block del CIDR | block list */
+	CONTROL_RELEASE = 5,	/* release all | release ID: everything, or a container */
+	CONTROL_ISOLATE = 6,	/* isolate ID [REASON...]: cut a container's network */
+	CONTROL_QUARANTINE = 7, /* quarantine SECONDS [REASON...]: cut the node's network */
 	CONTROL_VERB_MAX,
 };
 
@@ -47,6 +48,7 @@ enum control_sub {
 	CONTROL_SUB_LIST, /* block list */
 	CONTROL_SUB_ALL,  /* release all */
 	CONTROL_SUB_ONE,  /* release ID */
+	CONTROL_SUB_NODE, /* release node */
 };
 
 struct control_request {
@@ -87,6 +89,7 @@ struct control_ops {
 	int (*block)(void *arg, const struct control_request *req, struct json_buf *out);
 	int (*release)(void *arg, const struct control_request *req, struct json_buf *out);
 	int (*isolate)(void *arg, const struct control_request *req, struct json_buf *out);
+	int (*quarantine)(void *arg, const struct control_request *req, struct json_buf *out);
 	void *arg; /* passed to each */
 };
 

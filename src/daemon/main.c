@@ -48,6 +48,10 @@ static const char usage_text[] =
     "  isolate CONTAINER [--reason TEXT]\n"
     "                      cut a container's network (actions.isolate_allow aside)\n"
     "  release CONTAINER   give an isolated container its network back\n"
+    "  quarantine [--for DURATION] [--reason TEXT]\n"
+    "                      cut the node's network but actions.quarantine_allow and\n"
+    "                      loopback, for DURATION (at most actions.quarantine_max)\n"
+    "  release --node      lift the quarantine\n"
     "  release --all       remove every block and isolation vigil put in place\n"
     "                      (status, reload, actions, block, isolate and release:\n"
     "                      --socket PATH, default " CONTROL_DEFAULT_PATH ";\n"
@@ -378,7 +382,9 @@ static const char *control_usage(const char *verb)
 	if (!strcmp(verb, "block"))
 		return " add CIDR [--for DURATION] [--reason TEXT] | del CIDR | list";
 	if (!strcmp(verb, "release"))
-		return " --all | CONTAINER";
+		return " --all | --node | CONTAINER";
+	if (!strcmp(verb, "quarantine"))
+		return " [--for DURATION] [--reason TEXT]";
 	if (!strcmp(verb, "isolate"))
 		return " CONTAINER [--reason TEXT]";
 	return "";
@@ -391,17 +397,15 @@ static const char *control_usage(const char *verb)
 static int cmd_control(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"for", required_argument, NULL, 'f'},
-	    {"reason", required_argument, NULL, 'r'},
-	    {"all", no_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"for", required_argument, NULL, 'f'},    {"reason", required_argument, NULL, 'r'},
+	    {"all", no_argument, NULL, 'a'},	      {"node", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	const char *verb = argv[0], *path = CONTROL_DEFAULT_PATH, *reason = "";
 	bool json = false, all = false, block = !strcmp(verb, "block");
-	bool isolate = !strcmp(verb, "isolate");
+	bool isolate = !strcmp(verb, "isolate"), quarantine = !strcmp(verb, "quarantine");
+	bool node = false;
 	char line[CONTROL_LINE_MAX], err[4096], *reply = NULL;
 	uint64_t for_ns = 0;
 	struct control_request req;
@@ -417,7 +421,7 @@ static int cmd_control(int argc, char **argv)
 			json = true;
 			break;
 		case 'f':
-			if (!block || action_duration__parse(optarg, &for_ns)) {
+			if ((!block && !quarantine) || action_duration__parse(optarg, &for_ns)) {
 				fprintf(stderr,
 					"vigil %s: --for takes a duration, e.g. 30s, 10m, 1h\n",
 					verb);
@@ -425,14 +429,18 @@ static int cmd_control(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			if (!block && !isolate)
+			if (!block && !isolate && !quarantine)
 				goto usage;
 			reason = optarg;
 			break;
 		case 'a':
+		case 'n':
 			if (strcmp(verb, "release"))
 				goto usage;
-			all = true;
+			if (c == 'a')
+				all = true;
+			else
+				node = true;
 			break;
 		case 'h':
 			printf("usage: vigil %s%s [--socket PATH] [--json]\n", verb,
@@ -444,9 +452,17 @@ static int cmd_control(int argc, char **argv)
 	}
 	npos = argc - optind;
 	if (!strcmp(verb, "release")) {
-		if (all == (npos == 1) || npos > 1)
+		if (all + node + npos != 1)
 			goto usage;
-		snprintf(line, sizeof(line), "release %s", all ? "all" : argv[optind]);
+		snprintf(line, sizeof(line), "release %s",
+			 all	? "all"
+			 : node ? "node"
+				: argv[optind]);
+	} else if (quarantine) {
+		if (npos)
+			goto usage;
+		snprintf(line, sizeof(line), "quarantine %llu %s",
+			 (unsigned long long)(for_ns / 1000000000ull), reason);
 	} else if (isolate) {
 		if (npos != 1)
 			goto usage;
@@ -516,7 +532,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "actions") ||
-	    !strcmp(cmd, "block") || !strcmp(cmd, "release") || !strcmp(cmd, "isolate"))
+	    !strcmp(cmd, "block") || !strcmp(cmd, "release") || !strcmp(cmd, "isolate") ||
+	    !strcmp(cmd, "quarantine"))
 		return cmd_control(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s' (see vigil --help)\n", cmd);
 	return 2;

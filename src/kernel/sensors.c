@@ -127,9 +127,11 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 	const struct sensors_opts *o = arg;
 	int ret;
 
-	/* what outlives the agent: blocks and isolations */
-	for (int i = 0; o->pin_dir && o->pin_dir[0] && i < 2; i++) {
-		struct bpf_map *m = i ? obj->maps.net_isolated : obj->maps.net_blocks;
+	/* what outlives the agent: blocks, isolations, a quarantine */
+	for (int i = 0; o->pin_dir && o->pin_dir[0] && i < 3; i++) {
+		struct bpf_map *m = i == 0   ? obj->maps.net_blocks
+				    : i == 1 ? obj->maps.net_isolated
+					     : obj->maps.net_quarantine;
 		char path[512];
 
 		snprintf(path, sizeof(path), "%s/%s", o->pin_dir, bpf_map__name(m));

@@ -103,8 +103,8 @@ static const struct action_kind_def action_kinds[] = {
      parse_block},
     {ACTION_ISOLATE, "isolate", isolate_params, true, "cut the offending container's network",
      parse_isolate},
-    {ACTION_QUARANTINE, "quarantine", no_params, false,
-     "cut the node's network except an allowlist", NULL},
+    {ACTION_QUARANTINE, "quarantine", no_params, true, "cut the node's network except an allowlist",
+     NULL},
 };
 
 #define N_KINDS (sizeof(action_kinds) / sizeof(action_kinds[0]))

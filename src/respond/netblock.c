@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -283,11 +284,21 @@ static size_t map_count(int fd, size_t key_size)
 	return n;
 }
 
-/* Blocks and isolated cgroups: the attachments stay while there is one. */
+static bool quarantine_get(const struct netblock *nb, struct vg_quarantine *q)
+{
+	uint32_t zero = 0;
+
+	return nb->o.quarantine_fd >= 0 && !bpf_map_lookup_elem(nb->o.quarantine_fd, &zero, q) &&
+	       q->until_ns > now_ns(CLOCK_BOOTTIME);
+}
+
+/* Blocks, isolated cgroups, a quarantine: the attachments stay while there is one. */
 static size_t count(const struct netblock *nb)
 {
+	struct vg_quarantine q;
+
 	return map_count(nb->o.map_fd, sizeof(struct vg_block_key)) +
-	       map_count(nb->o.isolated_fd, sizeof(uint64_t));
+	       map_count(nb->o.isolated_fd, sizeof(uint64_t)) + quarantine_get(nb, &q);
 }
 
 struct netblock *netblock__new(const struct netblock_opts *o, char *err, size_t errlen)
@@ -431,6 +442,18 @@ size_t netblock__expire(struct netblock *nb)
 			prev = NULL; /* the walk starts over after a delete */
 		}
 	}
+	if (nb->o.quarantine_fd >= 0) {
+		struct vg_quarantine q = {0};
+		uint32_t zero = 0;
+
+		/* the kernel stopped dropping at until_ns: forget it */
+		if (!bpf_map_lookup_elem(nb->o.quarantine_fd, &zero, &q) && q.until_ns &&
+		    q.until_ns <= now) {
+			memset(&q, 0, sizeof(q));
+			bpf_map_update_elem(nb->o.quarantine_fd, &zero, &q, BPF_ANY);
+			n++;
+		}
+	}
 	if (nb->active && !count(nb))
 		down_all(nb);
 	return n;
@@ -452,8 +475,82 @@ int netblock__release_all(struct netblock *nb)
 			ret = -errno;
 			break;
 		}
+	netblock__lift(nb);
 	down_all(nb);
 	return ret;
+}
+
+/* ---- quarantine ---- */
+
+int netblock__quarantine(struct netblock *nb, uint64_t for_ns, const char *reason, char *err,
+			 size_t errlen)
+{
+	const char *scope = nb->o.quarantine_cgroup;
+	struct vg_quarantine q = {0}, old;
+	uint32_t zero = 0;
+	int ret;
+
+	if (nb->o.quarantine_fd < 0) {
+		snprintf(err, errlen, "quarantine is not available (its map did not load)");
+		return -EOPNOTSUPP;
+	}
+	if (!for_ns) {
+		snprintf(err, errlen, "a quarantine needs a duration (actions.quarantine_max)");
+		return -EINVAL;
+	}
+	if (scope && scope[0] && strcmp(scope, "/")) {
+		char full[4096];
+		struct stat st;
+
+		snprintf(full, sizeof(full), "%s%s", nb->o.cgroup_root ? nb->o.cgroup_root : "",
+			 scope);
+		if (stat(full, &st)) {
+			snprintf(err, errlen,
+				 "actions.quarantine_cgroup %s: no such cgroup under %s", scope,
+				 nb->o.cgroup_root ? nb->o.cgroup_root : "(none)");
+			return -ENOENT;
+		}
+		q.scope_cg = (uint64_t)st.st_ino;
+		for (const char *c = scope; *c; c++)
+			q.scope_lvl += *c == '/' && c[1] && c[1] != '/';
+	}
+	q.until_ns = now_ns(CLOCK_BOOTTIME) + for_ns;
+	q.added_ns = now_ns(CLOCK_REALTIME);
+	snprintf(q.reason, sizeof(q.reason), "%s", reason ? reason : "");
+	if (quarantine_get(nb, &old)) {
+		if (old.until_ns > q.until_ns)
+			q.until_ns = old.until_ns;
+		q.added_ns = old.added_ns;
+		q.dropped = old.dropped;
+		memcpy(q.reason, old.reason, sizeof(q.reason));
+	}
+	ret = up_all(nb, err, errlen);
+	if (ret)
+		return ret;
+	if (bpf_map_update_elem(nb->o.quarantine_fd, &zero, &q, BPF_ANY)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot write the quarantine: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int netblock__lift(struct netblock *nb)
+{
+	struct vg_quarantine q, none = {0};
+	uint32_t zero = 0;
+	bool was = quarantine_get(nb, &q);
+
+	if (nb->o.quarantine_fd >= 0)
+		bpf_map_update_elem(nb->o.quarantine_fd, &zero, &none, BPF_ANY);
+	if (nb->active && !count(nb))
+		down_all(nb);
+	return was ? 0 : -ENOENT;
+}
+
+bool netblock__quarantined(struct netblock *nb, struct vg_quarantine *out)
+{
+	return quarantine_get(nb, out);
 }
 
 /* ---- isolation ---- */
@@ -612,18 +709,30 @@ static int allow_entry(int fd, const char *e)
 	return bpf_map_update_elem(fd, &k, &a, BPF_ANY) ? -errno : 0;
 }
 
-int netblock__isolate_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
-			    size_t errlen)
+static int allow_write(int fd, const char *key, const char *const *entries, size_t n, char *err,
+		       size_t errlen)
 {
 	for (size_t i = 0; i < n; i++)
-		if (allow_entry(nb->o.isolate_allow_fd, entries[i])) {
+		if (allow_entry(fd, entries[i])) {
 			snprintf(err, errlen,
-				 "actions.isolate_allow: '%s' is not CIDR or CIDR:PORT[,PORT...] "
-				 "(IPv6 as [ADDR]:PORT; at most %d ports)",
-				 entries[i], VG_ISOLATE_PORTS);
+				 "actions.%s: '%s' is not CIDR or CIDR:PORT[,PORT...] (IPv6 as "
+				 "[ADDR]:PORT; at most %d ports)",
+				 key, entries[i], VG_ISOLATE_PORTS);
 			return -EINVAL;
 		}
 	return 0;
+}
+
+int netblock__isolate_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
+			    size_t errlen)
+{
+	return allow_write(nb->o.isolate_allow_fd, "isolate_allow", entries, n, err, errlen);
+}
+
+int netblock__quarantine_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
+			       size_t errlen)
+{
+	return allow_write(nb->o.quarantine_allow_fd, "quarantine_allow", entries, n, err, errlen);
 }
 
 bool netblock__active(const struct netblock *nb, char *where, size_t len)

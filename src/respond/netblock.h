@@ -24,15 +24,19 @@ struct netblock_cidr {
 };
 
 struct netblock_opts {
-	int map_fd;		   /* the trie (net_blocks) */
-	int isolated_fd;	   /* net_isolated: cgroup id -> struct vg_isolate_val */
-	int isolate_allow_fd;	   /* net_isolate_allow: what an isolated container may reach */
-	int xdp_fd;		   /* vg_block_xdp; < 0: no XDP (the cgroup hooks still drop) */
-	int ingress_fd, egress_fd; /* vg_block_ingress, vg_block_egress */
-	const char *cgroup_root;   /* the cgroup v2 mount */
-	const char *pin_dir;	   /* bpffs directory for the links; NULL or "": not pinned */
-	const char *const *ifaces; /* XDP interfaces; NULL: every interface that is up but lo */
-	size_t n_ifaces;	   /* entries */
+	int map_fd;		       /* the trie (net_blocks) */
+	int isolated_fd;	       /* net_isolated: cgroup id -> struct vg_isolate_val */
+	int isolate_allow_fd;	       /* net_isolate_allow: what an isolated container may reach */
+	int quarantine_fd;	       /* net_quarantine: the node's quarantine */
+	int quarantine_allow_fd;       /* net_quarantine_allow: what a quarantined node may reach */
+	const char *quarantine_cgroup; /* the v2 path whose sockets a quarantine cuts off; NULL
+					* or "": every socket */
+	int xdp_fd;		       /* vg_block_xdp; < 0: no XDP (the cgroup hooks still drop) */
+	int ingress_fd, egress_fd;     /* vg_block_ingress, vg_block_egress */
+	const char *cgroup_root;       /* the cgroup v2 mount */
+	const char *pin_dir;	       /* bpffs directory for the links; NULL or "": not pinned */
+	const char *const *ifaces;     /* XDP interfaces; NULL: every interface that is up but lo */
+	size_t n_ifaces;	       /* entries */
 	const struct netblock_cidr *allow; /* never blocked (besides loopback) */
 	size_t n_allow;			   /* entries */
 };
@@ -90,6 +94,24 @@ size_t netblock__isolated(struct netblock *nb, struct netblock_isolated *out, si
  */
 int netblock__isolate_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
 			    size_t errlen);
+
+/*
+ * What a quarantined node may still reach, in netblock__isolate_allow's form (a port
+ * matches either end); key names the setting in err.
+ */
+int netblock__quarantine_allow(struct netblock *nb, const char *const *entries, size_t n, char *err,
+			       size_t errlen);
+/*
+ * Quarantines the node for for_ns (the dead-man timer: the kernel lifts it then, with
+ * or without an agent); a quarantine in force is extended, never shortened. 0 or -errno
+ * with a message in err.
+ */
+int netblock__quarantine(struct netblock *nb, uint64_t for_ns, const char *reason, char *err,
+			 size_t errlen);
+/* Lifts the quarantine: 0, or -ENOENT when there is none. */
+int netblock__lift(struct netblock *nb);
+/* The quarantine in force into *out; false when there is none. */
+bool netblock__quarantined(struct netblock *nb, struct vg_quarantine *out);
 
 /* Whether the drop programs are attached now; where: "xdp on N interfaces, cgroup". */
 bool netblock__active(const struct netblock *nb, char *where, size_t len);

@@ -496,6 +496,8 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		}
 		if (ri->actions[i].kind == ACTION_ISOLATE)
 			pr->isolate = &ri->actions[i];
+		if (ri->actions[i].kind == ACTION_QUARANTINE)
+			pr->quarantine = true;
 		if (ri->actions[i].kind == ACTION_KILL)
 			pr->kill = true;
 		if (ri->actions[i].kind == ACTION_DENY) {
@@ -503,7 +505,7 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 			deny = &ri->actions[i];
 		}
 	}
-	if (!pr->kill && !pr->deny && !pr->block && !pr->isolate)
+	if (!pr->kill && !pr->deny && !pr->block && !pr->isolate && !pr->quarantine)
 		return 0;
 	pr->monitor = ri->mode == RULE_MODE_MONITOR ||
 		      (ri->mode == RULE_MODE_DEFAULT && o->mode == RESPOND_MONITOR);
@@ -727,11 +729,16 @@ const struct policy_rule *policy__by_bit(const struct policy *p, int bit)
 
 const char *policy_rule__actions(const struct policy_rule *r, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s%s%s%s", r->kill ? "kill" : "", r->kill && r->deny ? ", " : "",
-		 r->deny ? "deny" : "", (r->kill || r->deny) && r->block ? ", " : "",
-		 r->block ? "block" : "",
-		 (r->kill || r->deny || r->block) && r->isolate ? ", " : "",
-		 r->isolate ? "isolate" : "");
+	const char *names[] = {r->kill ? "kill" : NULL, r->deny ? "deny" : NULL,
+			       r->block ? "block" : NULL, r->isolate ? "isolate" : NULL,
+			       r->quarantine ? "quarantine" : NULL};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] && used < len)
+			used +=
+			    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", names[i]);
 	return buf;
 }
 

@@ -46,6 +46,7 @@ struct policy_rule {
 	bool at_entry;		      /* POLICY_KERNEL kill: at the syscall's entry */
 	const struct action *block;   /* its block action (carried out by user space), or NULL */
 	const struct action *isolate; /* its isolate action (likewise), or NULL */
+	bool quarantine;	      /* it quarantines the node (likewise) */
 };
 
 struct policy_opts {

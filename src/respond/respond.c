@@ -209,10 +209,11 @@ static void log_action(struct respond *r, const struct policy_rule *pr, const st
 		       const char *output, const struct alert_action *a)
 {
 	struct respond_record *x = &r->recent[r->n_recent++ % RESPOND_RECENT];
-	int k = !strcmp(a->kind, "kill")    ? 0
-		: !strcmp(a->kind, "deny")  ? 1
-		: !strcmp(a->kind, "block") ? 2
-					    : 3;
+	int k = !strcmp(a->kind, "kill")      ? 0
+		: !strcmp(a->kind, "deny")    ? 1
+		: !strcmp(a->kind, "block")   ? 2
+		: !strcmp(a->kind, "isolate") ? 3
+					      : 4;
 	int w = strcmp(a->where, "kernel") ? 1 : 0;
 
 	if (a->taken)
@@ -394,6 +395,31 @@ size_t respond__act(struct respond *r, const struct policy_rule *pr, const struc
 			rated = !rate_ok(r, pr->rule_idx);
 		act_isolate(r, pr, ev, rated > 0, &out[n]);
 		log_action(r, pr, ev, output, &out[n]);
+		n++;
+	}
+	if (pr->quarantine) {
+		struct alert_action *a = &out[n];
+		char err[256];
+
+		if (rated < 0 && !pr->monitor)
+			rated = !rate_ok(r, pr->rule_idx);
+		*a = (struct alert_action){.kind = "quarantine",
+					   .where = "user",
+					   .has_latency = true,
+					   .target = "node",
+					   .for_s = r->o.quarantine_ns / 1000000000ull};
+		if (pr->monitor)
+			a->reason = "monitor mode";
+		else if (!r->o.blocks)
+			a->reason = "quarantine is not available (see the agent's start)";
+		else if (rated > 0)
+			a->reason = "rate limit";
+		else if (netblock__quarantine(r->o.blocks, r->o.quarantine_ns, pr->info->name, err,
+					      sizeof(err)))
+			a->reason = "the quarantine could not be put in place";
+		a->taken = !a->reason;
+		a->latency_us = (now_ns(CLOCK_BOOTTIME) - ev->hdr->ts_ns) / 1000;
+		log_action(r, pr, ev, output, a);
 		n++;
 	}
 	return n;

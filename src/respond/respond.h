@@ -33,13 +33,14 @@ struct respond_opts {
 	unsigned per_sec;		  /* per-rule rate limit in user space, 0: none */
 	struct netblock *blocks;	  /* where block puts addresses; NULL: block not taken */
 	uint64_t block_for_ns;		  /* a block's duration when the rule gives none */
+	uint64_t quarantine_ns;		  /* a quarantine's duration (the dead-man timer) */
 };
 
 /* What respond__act did, kept for `vigil actions` and status. */
 struct respond_record {
 	uint64_t time_ns;    /* wall clock of the event */
 	char rule[128];	     /* rule name (cut) */
-	char kind[8];	     /* "kill", "deny", "block", "isolate" */
+	char kind[12];	     /* "kill", "deny", "block", "isolate", "quarantine" */
 	bool taken;	     /* it happened */
 	char where[8];	     /* "kernel", "user" */
 	char reason[64];     /* why not */
@@ -51,13 +52,13 @@ struct respond_record {
 
 /* Totals by kind, where and result, for metrics. */
 struct respond_stats {
-	uint64_t taken[4][2];	   /* [kill, deny, block, isolate][kernel, user] */
-	uint64_t not_taken[4][2];  /* likewise */
+	uint64_t taken[5][2];	   /* [kill, deny, block, isolate, quarantine][kernel, user] */
+	uint64_t not_taken[5][2];  /* likewise */
 	uint64_t kernel_reports;   /* VG_EV_ACTION records read */
 	uint64_t kernel_unmatched; /* of those, never matched to an alert */
 };
 
-#define RESPOND_MAX_ACTIONS 4	/* kill, deny, block and isolate */
+#define RESPOND_MAX_ACTIONS 5	/* kill, deny, block, isolate and quarantine */
 #define RESPOND_RECENT	    256 /* records kept */
 
 struct respond;

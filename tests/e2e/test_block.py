@@ -220,4 +220,4 @@ def test_a_block_holds_while_the_agent_is_down_and_release_all_lifts_it(topo):
     assert ping(topo.peer, NODE_IP)
     assert blocks(topo) == []
     # nothing of vigil's is left attached: only the (empty) maps stay pinned
-    assert sorted(os.listdir(topo.pin_dir)) == ["net_blocks", "net_isolated"]
+    assert sorted(os.listdir(topo.pin_dir)) == ["net_blocks", "net_isolated", "net_quarantine"]

@@ -57,6 +57,12 @@ Test(control, parses_the_verbs)
 	cr_assert_str_eq(r.reason, "miner");
 	cr_assert_eq(control_parse_request("release 0123456789ab", 20, &r, err, sizeof(err)), 0);
 	cr_assert_eq(r.sub, CONTROL_SUB_ONE);
+	cr_assert_eq(control_parse_request("release node", 12, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.sub, CONTROL_SUB_NODE);
+	cr_assert_eq(control_parse_request("quarantine 60 worm", 18, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.verb, CONTROL_QUARANTINE);
+	cr_assert_eq(r.for_s, 60);
+	cr_assert_str_eq(r.reason, "worm");
 	cr_assert_null(control_verb_name(0));
 }
 
@@ -68,13 +74,15 @@ Test(control, refuses_bad_requests_saying_why)
 	    {"", "empty request"},
 	    {"   \n", "empty request"},
 	    {"frob", "unknown request 'frob'; expected status, reload, actions [N], block "
-		     "add|del|list, isolate ID or release all|ID"},
+		     "add|del|list, isolate ID, quarantine SECONDS or release all|node|ID"},
+	    {"quarantine", "SECONDS must be a number"},
+	    {"quarantine soon", "SECONDS must be a number"},
 	    {"block", "block: expected add CIDR SECONDS [REASON], del CIDR or list"},
 	    {"block add 10.0.0.1", "SECONDS must be a number"},
 	    {"block add 10.0.0.1 soon", "SECONDS must be a number"},
 	    {"block list now", "too many words for block list"},
-	    {"release", "expected 'release all' or 'release ID'"},
-	    {"release all now", "expected 'release all' or 'release ID'"},
+	    {"release", "expected 'release all', 'release node' or 'release ID'"},
+	    {"release all now", "expected 'release all', 'release node' or 'release ID'"},
 	    {"isolate", "expected 'isolate ID [REASON]'"},
 	    {"status now", "status takes no argument"},
 	    {"actions 0", "N must be a number from 1 to 10000"},

@@ -79,8 +79,8 @@ Test(respond_action, table_names_every_kind_once)
 		cr_assert_eq((int)d->kind, k);
 		cr_assert_eq(action_kind__find(d->name), d);
 		cr_assert_str_eq(action_kind__name((enum action_kind)k), d->name);
-		/* all but quarantine are carried out; it is refused at load */
-		cr_assert_eq(d->implemented, k != ACTION_QUARANTINE, "%s", d->name);
+		/* every kind is carried out */
+		cr_assert(d->implemented, "%s", d->name);
 	}
 	cr_assert_null(action_kind__find("webhook"));
 	cr_assert_null(action_kind__def(0));
@@ -335,10 +335,7 @@ Test(respond_action, load_errors_at_their_place)
 	assert_load_error(RULE_WITH("  actions:\n    - deny\n"), "");
 	assert_load_error(RULE_WITH("  actions: [{block: {for: 10m}}]\n"), "");
 	assert_load_error(RULE_WITH("  actions:\n    - isolate: {scope: container}\n"), "");
-	assert_load_error(RULE_WITH("  actions: [quarantine]\n"),
-			  "test.yaml:6:13: error: rule 'r': action 'quarantine' is not "
-			  "implemented in this version of vigil: remove it (the rule then only "
-			  "alerts)");
+	assert_load_error(RULE_WITH("  actions: [quarantine]\n"), "");
 	/* the example: accepted silently before */
 	assert_load_error(RULE_WITH("  actions: [kill, {block: true}]\n"),
 			  "test.yaml:6:27: error: rule 'r': parameters of action 'block' must be "
@@ -365,9 +362,10 @@ Test(respond_action, load_errors_at_their_place)
 	    "test.yaml:7:14: error: rule 'r': invalid duration for 'block_for': "
 	    "write a number and a unit, e.g. 30s, 10m, 1h30m (units: ms, s, m, h, d)");
 	/* a disabled rule is checked too: enabling it later must not surprise */
-	assert_load_error(RULE_WITH("  enabled: false\n  actions: [quarantine]\n"),
-			  "test.yaml:7:13: error: rule 'r': action 'quarantine' is not implemented "
-			  "in this version of vigil: remove it (the rule then only alerts)");
+	assert_load_error(
+	    RULE_WITH("  enabled: false\n  actions: [quarantine, kill, quarantine]\n"),
+	    "test.yaml:7:31: error: rule 'r': action 'quarantine' is given twice "
+	    "(first at line 7)");
 }
 
 Test(respond_action, typed_on_the_rule_with_its_override)
