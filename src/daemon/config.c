@@ -313,9 +313,10 @@ static const struct opt actions_keys[] = {
      .help = "what a quarantined node may still reach and be reached from: the management "
 	     "network, e.g. 10.0.0.0/24:22 (a port matches either end); loopback always"},
     {.key = "quarantine_cgroup",
+     .flag = "quarantine-scope",
+     .arg = "CGROUP",
      .type = OPT_STR,
      ACT(quarantine_cgroup),
-     .def = "",
      .help = "the cgroup v2 path (e.g. /system.slice) whose sockets a quarantine cuts off; "
 	     "empty: every socket of the node. The interfaces are actions.interfaces"},
     {.key = "pin_dir",

@@ -323,6 +323,8 @@ static void act_isolate(struct respond *r, const struct policy_rule *pr, const s
 	*a = (struct alert_action){.kind = "isolate", .where = "user", .has_latency = true};
 	if (!ci || ci->runtime == CONTAINER_HOST)
 		a->reason = "the process is not in a container";
+	else if (r->o.policy && policy_container_allowed(r->o.policy, ci->short_id))
+		a->reason = "allowlisted";
 	else if (pr->monitor)
 		a->reason = "monitor mode";
 	else if (!r->o.blocks)

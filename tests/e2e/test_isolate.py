@@ -27,6 +27,44 @@ RULES = """
 """
 
 
+PEER_HOST_IP, PEER_IP = "10.231.88.1", "10.231.88.2"
+
+
+class Peer:
+    """A network namespace the test makes, joined to the host by a veth pair, with a
+    listener: what an isolated container must not reach either."""
+
+    def __init__(self):
+        tag = uuid.uuid4().hex[:6]
+        self.ns, self.hif, self.pif = f"vgpeer-{tag}", f"vgh{tag}", f"vgp{tag}"
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True, timeout=30)
+        run("ip", "netns", "add", self.ns)
+        run("ip", "link", "add", self.hif, "type", "veth", "peer", "name", self.pif,
+            "netns", self.ns)
+        run("ip", "addr", "add", PEER_HOST_IP + "/24", "dev", self.hif)
+        run("ip", "link", "set", self.hif, "up")
+        run("ip", "netns", "exec", self.ns, "ip", "addr", "add", PEER_IP + "/24", "dev",
+            self.pif)
+        run("ip", "netns", "exec", self.ns, "ip", "link", "set", self.pif, "up")
+        # port: cut off from an isolated container; allowed: on actions.isolate_allow
+        self.port, self.allowed = 18093, 18094
+        self.servers = [subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "python3", "-c",
+             "import socket\ns = socket.socket()\ns.bind(('0.0.0.0', %d))\ns.listen(16)\n"
+             "print('listening', flush=True)\nwhile True:\n    c, _ = s.accept()\n"
+             "    c.sendall(b'hello\\n')\n    c.close()\n" % port],
+            stdout=subprocess.PIPE, text=True) for port in (self.port, self.allowed)]
+        for s in self.servers:
+            assert s.stdout.readline().strip() == "listening"
+
+    def close(self):
+        for s in self.servers:
+            s.kill()
+            s.wait()
+        subprocess.run(["ip", "link", "del", self.hif], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
 def _listener():
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -57,8 +95,9 @@ def iso(busybox_image):
     os.chmod(rules, 0o644)
     cfg = os.path.join(d, "vigil.yaml")
     with open(cfg, "w") as f:
-        f.write(f"actions:\n  pin_dir: {pin}\n")
+        f.write(f"actions:\n  pin_dir: {pin}\n  isolate_allow: [{PEER_IP}/32:18094]\n")
     lst = _listener()
+    peer = Peer()
     cids, v = [], None
     try:
         for name in ("a", "b"):
@@ -71,12 +110,14 @@ def iso(busybox_image):
         args = ["--config", cfg, "--rules", rules]
         holder = {"v": conftest.Vigil(d, args, events=False), "dir": d, "args": args}
         v = holder["v"]
+        holder["peer"] = peer
         yield v, cids, lst.getsockname()[1], holder
     finally:
         v = holder["v"] if "holder" in locals() else v
         rc = v.stop() if v else 0
         subprocess.run(PODMAN + ["rm", "-f", "-t", "0", *cids], capture_output=True)
         lst.close()
+        peer.close()
         if os.path.isdir(pin):
             for n in os.listdir(pin):
                 os.unlink(os.path.join(pin, n))
@@ -85,10 +126,11 @@ def iso(busybox_image):
     assert rc == 0
 
 
-def reach(cid, port):
-    """Whether the container reaches the host's listener (busybox nc, 2 s)."""
-    r = subprocess.run(PODMAN + ["exec", cid, "busybox", "nc", "-w", "2", "127.0.0.1",
-                                 str(port)], capture_output=True, text=True, timeout=60)
+def reach(cid, port, host="127.0.0.1"):
+    """Whether the container reaches a listener (busybox nc, 2 s): the host's on
+    loopback, or the peer namespace's."""
+    r = subprocess.run(PODMAN + ["exec", cid, "busybox", "nc", "-w", "2", host, str(port)],
+                       capture_output=True, text=True, timeout=60)
     return "hello" in r.stdout
 
 
@@ -103,12 +145,17 @@ def cli(v, *argv):
 
 
 def test_isolate_by_hand_cuts_one_container_and_release_gives_it_back(iso):
-    v, (a, b), port, _ = iso
+    v, (a, b), port, holder = iso
+    peer = holder["peer"]
     assert reach(a, port) and reach(b, port)
+    assert reach(a, peer.port, PEER_IP)
     r = cli(v, "isolate", a[:12], "--reason", "test by hand")
     assert r.returncode == 0, r.stderr
     assert not reach(a, port)
+    assert not reach(a, peer.port, PEER_IP)
+    assert reach(a, peer.allowed, PEER_IP), "actions.isolate_allow is cut off too"
     assert reach(b, port) and host_reaches(port)
+    assert reach(b, peer.port, PEER_IP)
     st = json.loads(cli(v, "status", "--json").stdout)["enforcement"]
     got = {x["container"]: x for x in st["isolated"]}
     assert a[:12] in got and got[a[:12]]["dropped"] > 0 and got[a[:12]]["cgroups"] >= 1, got

@@ -72,9 +72,10 @@ def topo():
     cfg = os.path.join(d, "vigil.yaml")
     with open(cfg, "w") as f:
         f.write(f"actions:\n  interfaces: [{t.nif}]\n  pin_dir: {t.pin_dir}\n"
-                f"  quarantine_max: 8s\n  quarantine_cgroup: {rel}\n"
+                f"  quarantine_max: 8s\n"
                 f"  quarantine_allow: [{PEER_IP}/32:{t.allowed}]\n")
-    t.vigil = conftest.Vigil(d, ["--config", cfg, "--rules", rules], events=False,
+    t.vigil = conftest.Vigil(d, ["--config", cfg, "--rules", rules, "--quarantine-scope", rel],
+                             events=False,
                              prefix=["nsenter", f"--net=/run/netns/{t.node}"])
     try:
         yield t
