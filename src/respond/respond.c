@@ -473,10 +473,16 @@ const char *respond_result_label(const struct alert_action *a)
 	static const struct {
 		const char *reason, *label;
 	} map[] = {
-	    {"monitor mode", "monitor"},	  {"pid 1", "pid1"},
-	    {"kernel thread", "kernel_thread"},	  {"vigil or its parent", "self"},
-	    {"allowlisted", "allowlisted"},	  {"rate limit", "rate_limit"},
-	    {"the process had exited", "exited"}, {"the kernel did not match this event", "missed"},
+	    {"monitor mode", "monitor"},
+	    {"pid 1", "pid1"},
+	    {"kernel thread", "kernel_thread"},
+	    {"vigil or its parent", "self"},
+	    {"allowlisted", "allowlisted"},
+	    {"rate limit", "rate_limit"},
+	    {"the process had exited", "exited"},
+	    {"the kernel did not match this event", "missed"},
+	    {"the event has no IP address", "no_target"},
+	    {"the process is not in a container", "no_target"},
 	};
 
 	if (a->taken)
