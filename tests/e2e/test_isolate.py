@@ -24,6 +24,19 @@ RULES = """
   output: "test cat in %container.id"
   priority: CRITICAL
   actions: [isolate]
+- rule: test isolate a host program
+  desc: the same action for a process on the host
+  condition: evt.type = execve and proc.name = vg-hostcat
+  output: "test host cat"
+  priority: CRITICAL
+  actions: [isolate]
+- rule: test isolate in monitor mode
+  desc: ls in a container would isolate it
+  condition: evt.type = execve and proc.name = ls and container.id != host
+  output: "test ls in %container.id"
+  priority: CRITICAL
+  actions: [isolate]
+  mode: monitor
 """
 
 
@@ -202,4 +215,23 @@ def test_an_isolation_holds_while_the_agent_is_down(iso):
     assert not reach(a, port)
     r = cli(v, "release", "--all")
     assert r.returncode == 0, r.stderr
+    assert reach(a, port)
+
+
+def test_a_host_process_is_not_isolated_and_monitor_mode_acts_on_nothing(iso):
+    _, (a, b), port, holder = iso
+    v = holder["v"]  # the agent the restart test started
+    cat = os.path.join(holder["dir"], "vg-hostcat")
+    shutil.copy("/bin/cat", cat)
+    r = subprocess.run([cat, "/etc/hostname"], capture_output=True, timeout=30)
+    assert r.returncode == 0
+    al = v.wait_alert(lambda x: x["rule"] == "test isolate a host program", what="host")
+    act = al["actions"][0]
+    assert act["taken"] is False and act["reason"] == "the process is not in a container", act
+    r = subprocess.run(PODMAN + ["exec", a, "ls", "/"], capture_output=True, timeout=60)
+    assert r.returncode == 0
+    al = v.wait_alert(lambda x: x["rule"] == "test isolate in monitor mode", what="monitor")
+    act = al["actions"][0]
+    assert act["taken"] is False and act["reason"] == "monitor mode", act
+    assert act["target"] == a[:12], act
     assert reach(a, port)
