@@ -206,20 +206,10 @@ static __always_inline bool isolated(struct __sk_buff *skb, const struct peer *p
 {
 	__u64 cg = bpf_skb_cgroup_id(skb);
 	struct vg_isolate_val *v = bpf_map_lookup_elem(&net_isolated, &cg);
-	struct vg_block_key k = {.prefixlen = 128};
-	struct vg_isolate_allow *a;
 
-	if (!v)
+	/* the allowlist's ports are the other end's */
+	if (!v || allow_lets(&net_isolate_allow, p->addr, p->port, p->port))
 		return false;
-	__builtin_memcpy(k.addr, p->addr, sizeof(k.addr));
-	a = bpf_map_lookup_elem(&net_isolate_allow, &k);
-	if (a) {
-		if (!a->n)
-			return false;
-		for (int i = 0; i < VG_ISOLATE_PORTS; i++)
-			if (i < a->n && a->port[i] == p->port)
-				return false;
-	}
 	__sync_fetch_and_add(&v->dropped, 1);
 	return true;
 }

@@ -37,6 +37,7 @@
 #include "respond/netblock.h"
 #include "respond/respond.h"
 #include "state/cgroup.h"
+#include "state/container.h"
 #include "state/proctable.h"
 #include "events/record.h"
 
@@ -685,14 +686,7 @@ static void quarantine_json(struct agent *a, struct json_buf *j)
 /* Whether s is a container id as the CLI takes it: 12 to 64 lower-case hex digits. */
 static bool container_id_arg(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n < 12 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return container_id_valid(s, strlen(s), CONTAINER_SHORT_ID_LEN, CONTAINER_ID_LEN);
 }
 
 /* isolate ID [REASON] */
@@ -1180,7 +1174,8 @@ static int actions_setup(struct agent *a)
 	for (size_t i = 0; i < c->allow_container.n; i++) {
 		const char *id = c->allow_container.items[i];
 
-		if (strlen(id) != 12 || strspn(id, "0123456789abcdef") != 12) {
+		if (!container_id_valid(id, strlen(id), CONTAINER_SHORT_ID_LEN,
+					CONTAINER_SHORT_ID_LEN)) {
 			fprintf(
 			    stderr,
 			    "vigil: actions.allow_container: '%s' is not a container id (the 12 "

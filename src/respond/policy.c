@@ -198,20 +198,6 @@ static bool str_atom_ok(const struct rule_atom *a, size_t max, const char **why)
 }
 
 /*
- * Whether s (n bytes) is a value container.id can have for a container: its short id,
- * 12 lower-case hex digits (a full id never equals the field, so it never matches).
- */
-static bool container_id_ok(const char *s, size_t n)
-{
-	if (n != CONTAINER_SHORT_ID_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/*
  * container.id = / in: the rule's scope, the cgroups of those containers. Only a
  * positive test: a container the kernel has not entered yet must fall outside a
  * scope, never inside an exclusion. "host" is no container: user space decides it.
@@ -225,7 +211,9 @@ static const char *lower_scope(struct lower *l, const struct rule_atom *a)
 	if (l->has_scope)
 		return "two tests of container.id";
 	for (size_t i = 0; i < a->n_exact; i++)
-		if (!container_id_ok(a->exact[i].ptr, a->exact[i].len))
+		/* container.id is the short id: a full one never equals it, never matches */
+		if (!container_id_valid(a->exact[i].ptr, a->exact[i].len, CONTAINER_SHORT_ID_LEN,
+					CONTAINER_SHORT_ID_LEN))
 			return keep_why(l->p, "container.id '%s' is not a container id%s",
 					a->exact[i].ptr, "");
 	for (size_t i = 0; i < a->n_exact; i++)

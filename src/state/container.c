@@ -287,3 +287,13 @@ const char *container_runtime_name(enum container_runtime rt)
 	}
 	return "unknown";
 }
+
+bool container_id_valid(const char *s, size_t n, size_t min, size_t max)
+{
+	if (n < min || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}

@@ -46,4 +46,10 @@ int container_from_proc(const char *procfs, int pid, struct container_ident *out
 
 const char *container_runtime_name(enum container_runtime rt);
 
+/*
+ * Whether s (n bytes) is a container id of min to max lower-case hex digits (12 for
+ * the short id container.id shows, up to 64 for a full one).
+ */
+bool container_id_valid(const char *s, size_t n, size_t min, size_t max);
+
 #endif /* VIGIL_CONTAINER_H */
