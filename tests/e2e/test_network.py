@@ -340,9 +340,14 @@ def test_miner_rule_fires_on_udp_sendto_a_pool_port_as_deployed(workdir):
 # socket creation
 # ---------------------------------------------------------------------------
 
-# a child python makes the sockets and prints its pid and what each call returned
+# a child python makes the sockets and prints its pid and what each call returned. The
+# interpreter's own start may make and close a socket (a name-service lookup reaches nscd over
+# a unix socket), so the low fds are taken first: the sockets made here get fds no earlier
+# call of this pid returned.
 SOCKETS_PY = r"""
 import json, os, socket
+while os.open("/dev/null", os.O_RDONLY) < 40:
+    pass
 out = {"pid": os.getpid()}
 def make(name, *args):
     try:
