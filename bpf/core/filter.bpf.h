@@ -9,6 +9,7 @@
 #ifndef VIGIL_FILTER_BPF_H
 #define VIGIL_FILTER_BPF_H
 
+#include "core/path.bpf.h"
 #include "core/record.bpf.h"
 
 enum filter_verdict {
@@ -67,7 +68,7 @@ static __always_inline enum filter_verdict filter_cheap_comm(__u32 type, __u16 p
 		if (bpf_map_lookup_elem(&filter_ports, &k))
 			return FILTER_MATCHED;
 	}
-	return (c & VG_FC_PATH) ? FILTER_NEED_PATH : FILTER_DROP;
+	return (c & (VG_FC_PATH | VG_FC_LEAF)) ? FILTER_NEED_PATH : FILTER_DROP;
 }
 
 /* filter_cheap_comm() for a record of the current task */
@@ -100,6 +101,43 @@ static __always_inline bool filter_path(__u32 type, const char *path, __u32 len)
 		return true;
 	/* an exact entry matched as a mere prefix: pass only if a shorter prefix covers it */
 	return v->flags & VG_PV_COVERED;
+}
+
+/*
+ * The leaf test, for an event whose cheap part said FILTER_NEED_PATH and whose path
+ * is the file f's: FILTER_DROP when the slot has leaf entries and f's own name (the
+ * dentry's, one read) matches none; FILTER_NEED_PATH when the path must still decide;
+ * FILTER_MATCHED when the slot has no path entries to decide with. A mount root is
+ * not judged by its name: a bind mount's path ends with its mountpoint's name.
+ */
+static __always_inline enum filter_verdict filter_leaf(__u32 slot, struct file *f)
+{
+	struct vg_filter_type *ft = filter_get(slot);
+	const unsigned char *name;
+	struct dentry *parent;
+	struct path p;
+	__u32 len;
+
+	if (!ft)
+		return FILTER_NEED_PATH;
+	if (ft->criteria & VG_FC_LEAF) {
+		if (BPF_CORE_READ_INTO(&p, f, f_path) || !p.dentry)
+			return FILTER_NEED_PATH;
+		if (p.dentry != BPF_CORE_READ(p.mnt, mnt_root)) {
+			dentry_window(p.dentry, &parent, &len, &name);
+			if (!filter_path(slot | VG_FS_LEAF, (const char *)name, len))
+				return FILTER_DROP;
+		}
+	}
+	return (ft->criteria & VG_FC_PATH) ? FILTER_NEED_PATH : FILTER_MATCHED;
+}
+
+/* A path criterion on an event the leaf test cannot judge: without path entries it goes up. */
+static __always_inline enum filter_verdict filter_no_leaf(__u32 slot)
+{
+	struct vg_filter_type *ft = filter_get(slot);
+
+	return !ft || (ft->criteria & VG_FC_PATH) ? FILTER_NEED_PATH : FILTER_MATCHED;
 }
 
 struct name_scan {

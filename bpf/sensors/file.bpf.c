@@ -78,7 +78,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 	bool trunc = false, write;
 	struct walk *w;
 	char *ev;
-	__u32 off, type = a->type;
+	__u32 off, type = a->type, slot = type;
 
 	if (type >= VG_EV_TYPE_MAX)
 		return 0;
@@ -99,7 +99,10 @@ static __noinline int file_event(struct file_args *a, long ret)
 			a->fd = a->dirfd;
 	}
 	write = a->is_open ? (a->flags & WRITE_FLAGS) != 0 : true;
-	verdict = filter_cheap_comm(type, 0, write, ret < 0, a->who ? a->who->comm : NULL);
+	/* an open whose access mode is O_RDONLY can only matter to rules on reads */
+	if (a->is_open && !(a->flags & 3))
+		slot = VG_FS_OPEN_READ;
+	verdict = filter_cheap_comm(slot, 0, write, ret < 0, a->who ? a->who->comm : NULL);
 	if (verdict == FILTER_DROP) {
 		count(type, CNT_FILTERED);
 		return 0;
@@ -108,12 +111,18 @@ static __noinline int file_event(struct file_args *a, long ret)
 		obj = fd_file(t, ret);
 	else if (a->fd >= 0)
 		obj = fd_file(t, a->fd);
+	if (verdict == FILTER_NEED_PATH)
+		verdict = obj ? filter_leaf(slot, obj) : filter_no_leaf(slot);
+	if (verdict == FILTER_DROP) {
+		count(type, CNT_FILTERED);
+		return 0;
+	}
 	w = NULL;
 	if (obj) {
 		/* the object's path decides before any other work for the record is done */
 		w = path_resolve(t, &obj->f_path);
 		if (verdict == FILTER_NEED_PATH && w && !(w->flags & WALK_DISCONNECTED) &&
-		    !filter_path(type, &w->buf[w->pos & (VG_PATH_MAX - 1)], VG_PATH_MAX - w->pos)) {
+		    !filter_path(slot, &w->buf[w->pos & (VG_PATH_MAX - 1)], VG_PATH_MAX - w->pos)) {
 			count(type, CNT_FILTERED);
 			return 0;
 		}
@@ -189,9 +198,9 @@ static __noinline int file_event(struct file_args *a, long ret)
 		__u32 o = e->path.off & EV_OFF_MASK, l = e->path.len;
 
 		if (e->path.off)
-			pass = filter_path(type, ev + o, l);
+			pass = filter_path(slot, ev + o, l);
 		if (!pass && e->path2.off)
-			pass = filter_path(type, ev + (e->path2.off & EV_OFF_MASK), e->path2.len);
+			pass = filter_path(slot, ev + (e->path2.off & EV_OFF_MASK), e->path2.len);
 		/*
 		 * A joined path user space may fold or resolve into another one: never
 		 * drop it here, but it met no criterion yet, so it waits for the batch.

@@ -326,7 +326,23 @@ enum vg_filter_criteria {
 	VG_FC_CGROUP = 1u << 3,	     /* vg_cgroup_key entries exist for the type */
 	VG_FC_WRITE_OPENS = 1u << 4, /* opens for writing (or creating, truncating) pass */
 	VG_FC_FAILED = 1u << 5,	     /* failed calls (ret < 0) pass */
+	VG_FC_LEAF = 1u << 6,	     /* the opened file's own name must be a leaf entry */
 };
+
+/*
+ * Filter slots: the prefilter is kept per event type, except that opens have two
+ * slots. VG_EV_OPEN's holds what an open with a write access mode (O_WRONLY, O_RDWR)
+ * needs, VG_FS_OPEN_READ's what an O_RDONLY one needs: a read only matters to rules on
+ * reads, so most of the paths rules watch for writes drop at once when only read.
+ */
+#define VG_FS_OPEN_READ (VG_EV_TYPE_MAX - 1)
+/*
+ * Leaf entries: the last component of a path (a file's own name) a rule can match,
+ * kept in filter_paths under the slot's number plus VG_FS_LEAF. The kernel reads the
+ * opened file's name (one read) and drops the open when no leaf entry matches it,
+ * before it walks the path.
+ */
+#define VG_FS_LEAF 0x80
 
 struct vg_filter_type {
 	__u32 mode;	/* enum vg_filter_mode */

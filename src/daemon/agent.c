@@ -225,7 +225,7 @@ static int apply_filter(struct agent *a)
 	filter_spec_print_fallbacks(&spec, stderr);
 	for (t = 1; t < VG_EV_TYPE_MAX; t++)
 		if (spec.fallback[t].reason)
-			metrics__prefilter_fallback(a->metrics, event_type_name(t),
+			metrics__prefilter_fallback(a->metrics, filter_slot_name(t),
 						    filter_fallback_name(spec.fallback[t].reason));
 	filter_spec_free(&spec);
 	return ret;

@@ -158,7 +158,8 @@ static const struct opt run_options[] = {
      .help = "what the kernel sends for an event type (repeatable): all, none, or a comma "
 	     "list of paths (\"/etc/\" or \"/usr/*\" are prefixes, \"/etc/shadow\" is exact), "
 	     "comm=NAME, port=N, cgroup=ID, write (opens for writing), failed (errors). "
-	     "Default: derived from the rules; with --events: everything except opens, which "
+	     "open sets every open; open.read only the O_RDONLY ones. Default: derived from the "
+	     "rules; with --events: everything except opens, which "
 	     "go up only for writing or under /etc/, /root/, /home/, /boot/ and other "
 	     "sensitive paths"},
     {0},

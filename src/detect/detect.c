@@ -270,6 +270,7 @@ enum reach {
 struct field_pf {
 	const char *field; /* the field */
 	bool comm;	   /* it is the task's comm, which the kernel compares whole */
+	bool leaf;	   /* it is a file's own name, for leaf entries */
 	struct rule_prefilter *pf[MAX_CODES]; /* per code */
 	size_t n;			      /* entries in pf */
 };
@@ -338,17 +339,36 @@ static bool expressible(const struct field_pf *fp, const struct rule_prefilter *
 	return true;
 }
 
+/* Whether the kernel can compare every value of pf as a file's own name. */
+static bool leaves_expressible(const struct field_pf *fp, const struct rule_prefilter *pf,
+			       char *why, size_t n)
+{
+	const struct rule_pf_str *v[2] = {pf->exact, pf->prefix};
+	size_t cnt[2] = {pf->n_exact, pf->n_prefix};
+
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < cnt[k]; i++)
+			if (!filter_leaf_ok(v[k][i].ptr, v[k][i].len)) {
+				snprintf(why, n, "%.20s \"%.40s\" (a file name has no '/')",
+					 fp->field, v[k][i].ptr);
+				return false;
+			}
+	return true;
+}
+
 /*
  * Computes field's prefilter for each code into fp and how far it reaches. 0, or
  * -ERANGE with why set when REACH_SOME holds a value the kernel cannot compare, or
  * -errno when the engine could not compute it.
  */
-static int derive_field(const struct rule_engine *eng, const uint8_t *codes, struct field_pf *fp,
-			enum reach *reach, char *why, size_t whylen)
+static int derive_field(const struct rule_engine *eng, const uint8_t *codes,
+			const struct rule_pf_opts *opts, struct field_pf *fp, enum reach *reach,
+			char *why, size_t whylen)
 {
 	*reach = REACH_NONE;
 	for (size_t c = 0; c < MAX_CODES && codes[c]; c++) {
-		struct rule_prefilter *pf = rule_engine__prefilter(eng, codes[c], fp->field);
+		struct rule_prefilter *pf =
+		    rule_engine__prefilter_with(eng, codes[c], fp->field, opts);
 
 		if (!pf)
 			return errno ? -errno : -ENOMEM;
@@ -361,7 +381,7 @@ static int derive_field(const struct rule_engine *eng, const uint8_t *codes, str
 			*reach = REACH_SOME;
 	}
 	for (size_t i = 0; *reach == REACH_SOME && i < fp->n; i++)
-		if (!expressible(fp, fp->pf[i], why, whylen))
+		if (!(fp->leaf ? leaves_expressible : expressible)(fp, fp->pf[i], why, whylen))
 			return -ERANGE;
 	return 0;
 }
@@ -382,12 +402,14 @@ static int commit_field(const struct field_pf *fp, int type, struct filter_spec 
 				ret = filter_spec_add_comm(out, type, s->ptr,
 							   s->len < VG_COMM_LEN ? s->len
 										: VG_COMM_LEN - 1);
+			else if (fp->leaf)
+				ret = filter_spec_add_leaf(out, type, s->ptr, s->len, false);
 			else
 				ret = filter_spec_add_path(out, type, s->ptr, s->len, false);
 		}
 		for (i = 0; i < pf->n_prefix && !ret; i++)
-			ret = filter_spec_add_path(out, type, pf->prefix[i].ptr, pf->prefix[i].len,
-						   true);
+			ret = (fp->leaf ? filter_spec_add_leaf : filter_spec_add_path)(
+			    out, type, pf->prefix[i].ptr, pf->prefix[i].len, true);
 		for (i = 0; i < pf->n_num && !ret; i++)
 			ret = filter_spec_add_port(out, type, pf->num[i]);
 	}
@@ -419,8 +441,8 @@ static bool type_reached(const struct rule_engine *eng, const uint8_t *codes)
  * every rule constrains (each derivation covers every rule of the type); else
  * all, which is a fallback when a field had values the kernel cannot compare.
  */
-static int derive_type(const struct rule_engine *eng, const struct event_kind *k, int type,
-		       struct filter_spec *out)
+static int derive_slot(const struct rule_engine *eng, const struct event_kind *k, int type,
+		       int slot, const struct rule_pf_opts *opts, struct filter_spec *out)
 {
 	char both[64];
 	const char *fields[] = {k->pf_fields[0], k->pf_fields[1], NULL, "proc.name"};
@@ -431,10 +453,10 @@ static int derive_type(const struct rule_engine *eng, const struct event_kind *k
 
 	event_kind_codes(type, codes);
 	if (!type_reached(eng, codes)) {
-		out->types[type].mode = VG_FILTER_NONE;
+		out->types[slot].mode = VG_FILTER_NONE;
 		return 0;
 	}
-	out->types[type].mode = VG_FILTER_ALL;
+	out->types[slot].mode = VG_FILTER_ALL;
 	/* two fields with one value: rules that each test one of them still reduce */
 	if (k->pf_same && fields[0] && fields[1]) {
 		snprintf(both, sizeof(both), "%s|%s", fields[0], fields[1]);
@@ -442,29 +464,96 @@ static int derive_type(const struct rule_engine *eng, const struct event_kind *k
 	}
 	for (size_t f = 0; f < 4; f++) {
 		struct field_pf fp = {.field = fields[f], .comm = f == 3};
+		struct rule_pf_opts o = opts ? *opts : (struct rule_pf_opts){0};
 
 		if (!fields[f])
 			continue;
-		ret = derive_field(eng, codes, &fp, &reach, w, sizeof(w));
+		/* a test of a file's directory restricts its path */
+		if (!strcmp(fields[f], "fd.name"))
+			o.dir_of = "fd.directory";
+		ret = derive_field(eng, codes, &o, &fp, &reach, w, sizeof(w));
 		if (!ret && reach == REACH_SOME)
-			ret = commit_field(&fp, type, out);
+			ret = commit_field(&fp, slot, out);
 		field_pf_free(&fp);
 		if (ret == -ERANGE && !why[0])
 			memcpy(why, w, sizeof(why)); /* the first field's reason is the one told */
 		if (ret == -ERANGE)
 			continue;
 		if (ret) {
-			filter_spec_fall_back(out, type,
+			filter_spec_fall_back(out, slot,
 					      ret == -ENOMEM ? FILTER_FB_NOMEM : FILTER_FB_ERROR,
 					      "deriving from %s: %s", fields[f], strerror(-ret));
 			return ret;
 		}
 		if (reach == REACH_SOME)
 			return 0;
+		if (reach == REACH_NONE) {
+			/* no value of the field lets a rule match: nothing can */
+			out->types[slot].mode = VG_FILTER_NONE;
+			return 0;
+		}
 	}
 	if (why[0])
-		filter_spec_fall_back(out, type, FILTER_FB_VALUE, "%s", why);
+		filter_spec_fall_back(out, slot, FILTER_FB_VALUE, "%s", why);
 	return 0;
+}
+
+/*
+ * Leaf entries for an open slot whose paths the rules reduce (or do not reduce at
+ * all): the file names fd.filename and fd.name leave possible. Not where a comm
+ * decides: leaves would let more through there, not less.
+ */
+static int derive_leaves(const struct rule_engine *eng, const uint8_t *codes, int slot,
+			 const struct rule_pf_opts *opts, struct filter_spec *out)
+{
+	struct rule_pf_opts o = *opts;
+	struct field_pf fp = {.field = "fd.filename", .leaf = true};
+	struct vg_filter_type *ft = &out->types[slot];
+	char why[160];
+	enum reach reach;
+	int ret;
+
+	if (!(ft->mode == VG_FILTER_MATCH && (ft->criteria & VG_FC_PATH)) &&
+	    !(ft->mode == VG_FILTER_ALL && !out->fallback[slot].reason))
+		return 0;
+	o.leaf_of = "fd.name";
+	ret = derive_field(eng, codes, &o, &fp, &reach, why, sizeof(why));
+	if (!ret && reach == REACH_SOME)
+		ret = commit_field(&fp, slot, out);
+	field_pf_free(&fp);
+	/* a name the kernel cannot hold as a leaf: the paths alone decide */
+	return ret == -ERANGE ? 0 : ret;
+}
+
+/*
+ * Opens have two slots: those with a write access mode, where evt.is_open_write
+ * holds, and O_RDONLY ones, where evt.is_open_read holds and evt.is_open_write does
+ * not. Each gets what the rules need under what it knows, and leaf entries.
+ */
+static int derive_type(const struct rule_engine *eng, const struct event_kind *k, int type,
+		       struct filter_spec *out)
+{
+	static const struct rule_pf_opts write = {.assume = {{"evt.is_open_write", true}}},
+					 read = {.assume = {{"evt.is_open_write", false},
+							    {"evt.is_open_read", true}}};
+	uint8_t codes[MAX_CODES];
+	int ret;
+
+	if (type != VG_EV_OPEN)
+		return derive_slot(eng, k, type, type, NULL, out);
+	event_kind_codes(type, codes);
+	ret = derive_slot(eng, k, type, VG_EV_OPEN, &write, out);
+	if (!ret)
+		ret = derive_leaves(eng, codes, VG_EV_OPEN, &write, out);
+	if (!ret)
+		ret = derive_slot(eng, k, type, VG_FS_OPEN_READ, &read, out);
+	if (!ret)
+		ret = derive_leaves(eng, codes, VG_FS_OPEN_READ, &read, out);
+	if (ret == -ENOMEM)
+		filter_spec_fall_back(out, VG_EV_OPEN, FILTER_FB_NOMEM, "out of memory");
+	if (ret == -ENOMEM)
+		filter_spec_fall_back(out, VG_FS_OPEN_READ, FILTER_FB_NOMEM, "out of memory");
+	return ret;
 }
 
 int detect_derive_prefilter(const struct rule_engine *eng, struct filter_spec *out)

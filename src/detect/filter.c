@@ -50,17 +50,28 @@ void filter_spec_free(struct filter_spec *f)
 	memset(f, 0, sizeof(*f));
 }
 
+const char *filter_slot_name(int slot)
+{
+	return slot == VG_FS_OPEN_READ ? "open.read" : event_type_name(slot);
+}
+
 int filter_type_by_name(const char *name)
 {
 	int t;
 
 	for (t = 1; t < VG_EV_TYPE_MAX; t++) {
-		const char *n = event_type_name(t);
+		const char *n = filter_slot_name(t);
 
 		if (n && !strcmp(n, name))
 			return t;
 	}
 	return -1;
+}
+
+/* The slot an item belongs to: leaf entries are numbered above it. */
+static int item_slot(const struct filter_item *it)
+{
+	return it->type & ~VG_FS_LEAF;
 }
 
 static struct filter_item *add_item(struct filter_spec *f, int type, enum filter_item_kind kind)
@@ -125,30 +136,52 @@ bool filter_port_ok(uint64_t port)
 	return port && port <= 65535;
 }
 
-int filter_spec_add_path(struct filter_spec *f, int type, const char *path, size_t len, bool prefix)
+/* A trie entry of a slot: a path, or a leaf (item type slot | VG_FS_LEAF), and its criterion. */
+static int add_trie_item(struct filter_spec *f, int type, int item_type, uint32_t criterion,
+			 const char *s, size_t len, bool prefix)
 {
 	enum filter_item_kind kind = prefix ? FILTER_ITEM_PREFIX : FILTER_ITEM_EXACT;
 	struct filter_item *it;
 
+	if (len > VG_FILTER_PATH_MAX) {
+		/* the trie sees the first bytes only: a longer string can only be a prefix */
+		len = VG_FILTER_PATH_MAX;
+		kind = FILTER_ITEM_PREFIX;
+	}
+	if (has_item(f, item_type, kind, s, len, 0))
+		goto done;
+	it = add_item(f, item_type, kind);
+	if (!it)
+		return -ENOMEM;
+	memcpy(it->str, s, len);
+	it->str[len] = 0;
+done:
+	set_match(f, type, criterion);
+	return 0;
+}
+
+int filter_spec_add_path(struct filter_spec *f, int type, const char *path, size_t len, bool prefix)
+{
 	if (!type_ok(type))
 		return -EINVAL;
 	if (!filter_path_ok(path, len))
 		return -ERANGE;
-	if (len > VG_FILTER_PATH_MAX) {
-		/* the trie sees the first bytes only: a longer path can only be a prefix */
-		len = VG_FILTER_PATH_MAX;
-		kind = FILTER_ITEM_PREFIX;
-	}
-	if (has_item(f, type, kind, path, len, 0))
-		goto done;
-	it = add_item(f, type, kind);
-	if (!it)
-		return -ENOMEM;
-	memcpy(it->str, path, len);
-	it->str[len] = 0;
-done:
-	set_match(f, type, VG_FC_PATH);
-	return 0;
+	return add_trie_item(f, type, type, VG_FC_PATH, path, len, prefix);
+}
+
+bool filter_leaf_ok(const char *leaf, size_t len)
+{
+	/* a file's own name: no '/', and no NUL for a trie key */
+	return !memchr(leaf, '/', len) && !memchr(leaf, 0, len);
+}
+
+int filter_spec_add_leaf(struct filter_spec *f, int type, const char *leaf, size_t len, bool prefix)
+{
+	if (!type_ok(type))
+		return -EINVAL;
+	if (!filter_leaf_ok(leaf, len))
+		return -ERANGE;
+	return add_trie_item(f, type, type | VG_FS_LEAF, VG_FC_LEAF, leaf, len, prefix);
 }
 
 int filter_spec_add_comm(struct filter_spec *f, int type, const char *comm, size_t len)
@@ -214,15 +247,36 @@ int filter_spec_add_flags(struct filter_spec *f, int type, uint32_t criteria)
 	return 0;
 }
 
-/* Drops every item of type. */
+/* Drops every item of a slot, its leaf entries included. */
 static void drop_items(struct filter_spec *f, int type)
 {
 	for (size_t i = 0; i < f->nitems;) {
-		if (f->items[i].type == type)
+		if (item_slot(&f->items[i]) == type)
 			f->items[i] = f->items[--f->nitems];
 		else
 			i++;
 	}
+}
+
+/* Gives slot dst the setting of slot src, items included. 0 or -ENOMEM. */
+static int copy_slot(struct filter_spec *f, int src, int dst)
+{
+	drop_items(f, dst);
+	f->types[dst] = f->types[src];
+	f->fallback[dst] = f->fallback[src];
+	f->set[dst] = f->set[src];
+	for (size_t i = 0, n = f->nitems; i < n; i++) {
+		struct filter_item *it;
+
+		if (item_slot(&f->items[i]) != src)
+			continue;
+		it = add_item(f, f->items[i].type, f->items[i].kind);
+		if (!it)
+			return -ENOMEM;
+		*it = f->items[i];
+		it->type = dst | (it->type & VG_FS_LEAF);
+	}
+	return 0;
 }
 
 void filter_spec_fall_back(struct filter_spec *f, int type, enum filter_fallback reason,
@@ -268,7 +322,8 @@ int filter_spec_default(struct filter_spec *f)
 		if (ret)
 			return ret;
 	}
-	return filter_spec_add_flags(f, VG_EV_OPEN, VG_FC_WRITE_OPENS);
+	ret = filter_spec_add_flags(f, VG_EV_OPEN, VG_FC_WRITE_OPENS);
+	return ret ? ret : copy_slot(f, VG_EV_OPEN, VG_FS_OPEN_READ);
 }
 
 /* One `--filter` item into typed criteria. */
@@ -334,7 +389,7 @@ out:
 	return ret ? (ret == -ENOMEM ? ret : -EINVAL) : 0;
 }
 
-int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen)
+static int parse_one(struct filter_spec *f, const char *arg, char *err, size_t errlen)
 {
 	const char *eq = strchr(arg, '='), *p;
 	char name[32];
@@ -390,6 +445,29 @@ int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t 
 	return 0;
 }
 
+/* The slot an argument names (the text before '='), or -1. */
+static int filter_type_by_name_len(const char *arg)
+{
+	char name[32];
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || (size_t)(eq - arg) >= sizeof(name))
+		return -1;
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+	return filter_type_by_name(name);
+}
+
+int filter_spec_parse(struct filter_spec *f, const char *arg, char *err, size_t errlen)
+{
+	int ret = parse_one(f, arg, err, errlen);
+
+	/* "open=..." is about every open: the slot of O_RDONLY opens gets the same */
+	if (!ret && filter_type_by_name_len(arg) == VG_EV_OPEN &&
+	    (ret = copy_slot(f, VG_EV_OPEN, VG_FS_OPEN_READ)))
+		snprintf(err, errlen, "out of memory");
+	return ret;
+}
+
 int filter_spec_override(struct filter_spec *dst, const struct filter_spec *src)
 {
 	for (int t = 0; t < VG_EV_TYPE_MAX; t++) {
@@ -402,9 +480,9 @@ int filter_spec_override(struct filter_spec *dst, const struct filter_spec *src)
 		for (size_t i = 0; i < src->nitems; i++) {
 			struct filter_item *n;
 
-			if (src->items[i].type != t)
+			if (item_slot(&src->items[i]) != t)
 				continue;
-			n = add_item(dst, t, src->items[i].kind);
+			n = add_item(dst, src->items[i].type, src->items[i].kind);
 			if (!n) {
 				filter_spec_fall_back(dst, t, FILTER_FB_NOMEM,
 						      "applying --filter: out of memory");
@@ -414,6 +492,53 @@ int filter_spec_override(struct filter_spec *dst, const struct filter_spec *src)
 		}
 	}
 	return 0;
+}
+
+/* Whether an item is consulted under its slot's mode and criteria. */
+static bool item_wanted(const struct filter_spec *f, const struct filter_item *it)
+{
+	const struct vg_filter_type *ft = &f->types[item_slot(it)];
+
+	if (ft->mode != VG_FILTER_MATCH)
+		return false;
+	if (it->kind != FILTER_ITEM_PREFIX && it->kind != FILTER_ITEM_EXACT)
+		return true;
+	return ft->criteria & (it->type & VG_FS_LEAF ? VG_FC_LEAF : VG_FC_PATH);
+}
+
+/*
+ * The criteria of a slot both specs filter, which sends what either sends. Leaf
+ * entries narrow the path test instead of adding to it: they stay only when both
+ * sides have them, and path entries then only when both sides have those too (the
+ * union of the leaves and paths covers each side). A side that passes on its leaves
+ * alone, merged with one without leaves, leaves nothing to narrow with: all.
+ */
+static void merge_leaf(struct filter_spec *dst, int t, uint32_t dc, uint32_t sc)
+{
+	struct vg_filter_type *d = &dst->types[t];
+	uint32_t c = dc | sc;
+
+	if ((dc & VG_FC_LEAF) && (sc & VG_FC_LEAF)) {
+		if (!(dc & VG_FC_PATH) || !(sc & VG_FC_PATH))
+			c &= ~VG_FC_PATH;
+	} else if ((dc & VG_FC_LEAF) || (sc & VG_FC_LEAF)) {
+		uint32_t leafy = (dc & VG_FC_LEAF) ? dc : sc;
+
+		if (!(leafy & VG_FC_PATH)) {
+			d->mode = VG_FILTER_ALL;
+			d->criteria = 0;
+			drop_items(dst, t);
+			return;
+		}
+		c &= ~VG_FC_LEAF;
+	}
+	d->criteria = c;
+	for (size_t i = 0; i < dst->nitems;) {
+		if (item_slot(&dst->items[i]) == t && !item_wanted(dst, &dst->items[i]))
+			dst->items[i] = dst->items[--dst->nitems];
+		else
+			i++;
+	}
 }
 
 int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src)
@@ -430,7 +555,7 @@ int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src)
 			*d = *s;
 			continue;
 		}
-		d->criteria |= s->criteria;
+		merge_leaf(dst, t, d->criteria, s->criteria);
 	}
 	for (int t = 0; t < VG_EV_TYPE_MAX; t++)
 		if (src->fallback[t].reason && !dst->fallback[t].reason)
@@ -439,7 +564,7 @@ int filter_spec_merge(struct filter_spec *dst, const struct filter_spec *src)
 		const struct filter_item *it = &src->items[i];
 		struct filter_item *n;
 
-		if (dst->types[it->type].mode != VG_FILTER_MATCH)
+		if (!item_wanted(dst, it))
 			continue;
 		n = add_item(dst, it->type, it->kind);
 		if (!n)
@@ -553,7 +678,7 @@ static void put_type(struct filter_spec *f, int type, const struct filter_maps *
 	int ret = 0;
 
 	for (i = 0; i < f->nitems && !ret; i++)
-		if (f->items[i].type == type)
+		if (item_slot(&f->items[i]) == type)
 			ret = put_item(f, &f->items[i], m);
 	if (!ret)
 		return;
@@ -561,7 +686,7 @@ static void put_type(struct filter_spec *f, int type, const struct filter_maps *
 	const char *map = item_maps[bad->kind];
 
 	for (k = 0; k + 1 < i; k++)
-		if (f->items[k].type == type)
+		if (item_slot(&f->items[k]) == type)
 			del_item(&f->items[k], m);
 	/* a full hash answers E2BIG, a full trie ENOSPC */
 	if (ret == -E2BIG || ret == -ENOSPC)
@@ -604,7 +729,7 @@ void filter_spec_print(const struct filter_spec *f, FILE *out)
 	int t;
 
 	for (t = 1; t < VG_EV_TYPE_MAX; t++) {
-		const char *name = event_type_name(t);
+		const char *name = filter_slot_name(t);
 		uint32_t c = f->types[t].criteria;
 
 		if (!name)
@@ -615,14 +740,16 @@ void filter_spec_print(const struct filter_spec *f, FILE *out)
 		for (size_t i = 0; i < f->nitems; i++) {
 			const struct filter_item *it = &f->items[i];
 
-			if (it->type != t)
+			if (item_slot(it) != t)
 				continue;
 			switch (it->kind) {
 			case FILTER_ITEM_PREFIX:
-				fprintf(out, " %s*", it->str);
+				fprintf(out, " %s%s*", it->type & VG_FS_LEAF ? "leaf=" : "",
+					it->str);
 				break;
 			case FILTER_ITEM_EXACT:
-				fprintf(out, " %s", it->str);
+				fprintf(out, " %s%s", it->type & VG_FS_LEAF ? "leaf=" : "",
+					it->str);
 				break;
 			case FILTER_ITEM_COMM:
 				fprintf(out, " comm=%s", it->str);
@@ -651,7 +778,7 @@ size_t filter_spec_print_fallbacks(const struct filter_spec *f, FILE *out)
 		if (!f->fallback[t].reason)
 			continue;
 		fprintf(out, "vigil: prefilter: every %s event goes up, unfiltered: %s\n",
-			event_type_name(t), f->fallback[t].what);
+			filter_slot_name(t), f->fallback[t].what);
 		n++;
 	}
 	return n;
@@ -687,10 +814,35 @@ static bool item_is(const struct filter_spec *f, int type, enum filter_item_kind
 	return false;
 }
 
+int filter_event_slot(const struct event *ev)
+{
+	const struct vg_hdr *h = ev->hdr;
+
+	if (h->type == VG_EV_OPEN && ev->size >= sizeof(struct vg_file) &&
+	    !(((const struct vg_file *)h)->flags & 03))
+		return VG_FS_OPEN_READ;
+	return h->type;
+}
+
+/*
+ * The leaf test of filter_leaf() (core/filter.bpf.h) on a path the kernel resolved
+ * from the file: its last component against the slot's leaf entries. The kernel
+ * skips a mount root, which a record does not tell; "/" is one.
+ */
+static bool leaf_passes(const struct filter_spec *f, int slot, const char *p, size_t n)
+{
+	const char *slash = memrchr(p, '/', n);
+
+	if (!(f->types[slot].criteria & VG_FC_LEAF) || (n == 1 && p[0] == '/') || !slash)
+		return true;
+	return path_matches(f, slot | VG_FS_LEAF, slash + 1, n - (size_t)(slash + 1 - p));
+}
+
 bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 {
 	const struct vg_hdr *h = ev->hdr;
 	const struct vg_filter_type *ft;
+	int slot;
 	char comm[VG_COMM_LEN + 1];
 	const char *s;
 	size_t n;
@@ -698,7 +850,8 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 
 	if (ev->kind->flags & EVENT_KF_LIFECYCLE)
 		return true;
-	ft = &f->types[h->type];
+	slot = filter_event_slot(ev);
+	ft = &f->types[slot];
 	if (ft->mode == VG_FILTER_ALL)
 		return true;
 	if (ft->mode != VG_FILTER_MATCH)
@@ -715,35 +868,41 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 			return true;
 	}
 	snprintf(comm, sizeof(comm), "%.*s", VG_COMM_LEN, h->comm);
-	if ((ft->criteria & VG_FC_COMM) && item_is(f, h->type, FILTER_ITEM_COMM, comm, 0))
+	if ((ft->criteria & VG_FC_COMM) && item_is(f, slot, FILTER_ITEM_COMM, comm, 0))
 		return true;
 	if ((ft->criteria & VG_FC_CGROUP) &&
-	    item_is(f, h->type, FILTER_ITEM_CGROUP, NULL, h->cgroup_id))
+	    item_is(f, slot, FILTER_ITEM_CGROUP, NULL, h->cgroup_id))
 		return true;
 	if (ev->kind->domain == EVENT_DOM_NET) {
 		const struct vg_net *nt = (const struct vg_net *)h;
 		uint16_t port = ev->kind->flags & EVENT_KF_PORT_REMOTE ? nt->rport : nt->lport;
 
 		if ((ft->criteria & VG_FC_PORT) && port &&
-		    item_is(f, h->type, FILTER_ITEM_PORT, NULL, port))
+		    item_is(f, slot, FILTER_ITEM_PORT, NULL, port))
 			return true;
 		/* only a unix socket's name can meet a path criterion; without a socket (no
 		 * socket type) the sensor drops before it reads the caller's name */
 		if (!(ft->criteria & VG_FC_PATH) || nt->family != AF_UNIX || !nt->sock_type)
 			return false;
 		s = event_str(h, ev->size, nt->unix_path, &n);
-		return s && path_matches(f, h->type, s, n);
+		return s && path_matches(f, slot, s, n);
 	}
 	/* no path criterion applies to a privilege event: the sensor sends it */
 	if (ev->kind->domain == EVENT_DOM_PRIV)
 		return ft->criteria & VG_FC_PATH;
-	if (!(ft->criteria & VG_FC_PATH) || ev->kind->domain != EVENT_DOM_FILE)
+	if (!(ft->criteria & (VG_FC_PATH | VG_FC_LEAF)) || ev->kind->domain != EVENT_DOM_FILE)
 		return false;
 	{
 		const struct vg_file *fl = (const struct vg_file *)h;
 		const char *s2, *r;
 		size_t n2, rn;
 
+		/* a path resolved from the file (not joined from a name): the leaf test first */
+		s = event_str(h, ev->size, fl->path, &n);
+		if (s && !(h->flags & VG_FL_PATH_JOINED) && !leaf_passes(f, slot, s, n))
+			return false;
+		if (!(ft->criteria & VG_FC_PATH))
+			return true;
 		/* the kernel's order: a cut name, then joined paths user space may change */
 		if (h->flags & VG_FL_RAW_TRUNC)
 			return true;
@@ -755,7 +914,6 @@ bool filter_spec_pass(const struct filter_spec *f, const struct event *ev)
 			return true;
 		s = event_str(h, ev->size, fl->path, &n);
 		s2 = event_str(h, ev->size, fl->path2, &n2);
-		return (s && path_matches(f, h->type, s, n)) ||
-		       (s2 && path_matches(f, h->type, s2, n2));
+		return (s && path_matches(f, slot, s, n)) || (s2 && path_matches(f, slot, s2, n2));
 	}
 }

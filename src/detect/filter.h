@@ -20,6 +20,8 @@
 
 #include "vigil/events.h"
 
+struct event;
+
 enum filter_item_kind {
 	FILTER_ITEM_PREFIX, /* path prefix */
 	FILTER_ITEM_EXACT,  /* exact path */
@@ -106,6 +108,14 @@ bool filter_comm_ok(const char *comm, size_t len);
 bool filter_port_ok(uint64_t port);
 int filter_spec_add_path(struct filter_spec *f, int type, const char *path, size_t len,
 			 bool prefix);
+/*
+ * A leaf entry of a slot (VG_FC_LEAF): a file's own name, or the start of one, that
+ * the opened file's name must match before its path is looked at. -ERANGE for a
+ * name holding '/' or NUL.
+ */
+bool filter_leaf_ok(const char *leaf, size_t len);
+int filter_spec_add_leaf(struct filter_spec *f, int type, const char *leaf, size_t len,
+			 bool prefix);
 int filter_spec_add_comm(struct filter_spec *f, int type, const char *comm, size_t len);
 int filter_spec_add_port(struct filter_spec *f, int type, uint64_t port);
 int filter_spec_add_cgroup(struct filter_spec *f, int type, uint64_t cgroup_id);
@@ -132,11 +142,17 @@ size_t filter_spec_print_fallbacks(const struct filter_spec *f, FILE *out);
  * make, in user space, for replaying a recording through a prefilter and for
  * proving that a derived prefilter drops nothing a rule matches.
  */
-struct event;
 bool filter_spec_pass(const struct filter_spec *f, const struct event *ev);
 
-/* Looks up an event type by its stream name; -1 when unknown. */
+/*
+ * Looks up a slot by name: an event type's stream name, or "open.read" (the slot of
+ * O_RDONLY opens; "open" is that of opens with a write access mode); -1 when unknown.
+ */
 int filter_type_by_name(const char *name);
+/* A slot's name: its event type's, or "open.read". NULL for none. */
+const char *filter_slot_name(int slot);
+/* The slot whose criteria an event meets: its type's, or VG_FS_OPEN_READ's. */
+int filter_event_slot(const struct event *ev);
 
 /*
  * Writes the spec into the maps, replacing what they held. A type whose entries do

@@ -381,6 +381,25 @@ struct rule_prefilter {
  */
 struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *e, uint32_t evtype,
 					      const char *field);
+
+/*
+ * The same with more known about the events. leaf_of: field is the last component
+ * of this path field (fd.filename of fd.name), so the path field's comparisons
+ * restrict it too; dir_of: likewise for the field of its directory. assume: boolean fields whose
+ * value every event considered has (evt.is_open_write false for the opens of O_RDONLY); NULL fields
+ * are unused.
+ */
+#define RULE_PF_ASSUME_MAX 2
+struct rule_pf_opts {
+	const char *leaf_of;
+	const char *dir_of; /* a field holding the directory of field's path (fd.directory) */
+	struct {
+		const char *field;
+		bool value;
+	} assume[RULE_PF_ASSUME_MAX];
+};
+struct rule_prefilter *rule_engine__prefilter_with(const struct rule_engine *e, uint32_t evtype,
+						   const char *field, const struct rule_pf_opts *o);
 void rule_prefilter__free(struct rule_prefilter *pf);
 /* Whether a value (NULL: field absent) passes the filter. */
 bool rule_prefilter__match(const struct rule_prefilter *pf, const struct rule_value *v);

@@ -29,8 +29,12 @@ struct pfctx {
 	struct arena ar;       /* scratch */
 	uint32_t slot;	       /* the field's slot, or UINT32_MAX if no rule uses it */
 	uint32_t slot2;	       /* "a|b": the second field's slot, or UINT32_MAX */
-	uint32_t code;	       /* event type */
-	bool is_signed;	       /* INT64 field */
+	uint32_t leaf_of;      /* slot of a path field whose last component the field is */
+	uint32_t dir_of;       /* slot of a field holding the directory of the field's path */
+	uint32_t known[RULE_PF_ASSUME_MAX]; /* slots of boolean fields with a known value */
+	bool known_val[RULE_PF_ASSUME_MAX]; /* their values */
+	uint32_t code;			    /* event type */
+	bool is_signed;			    /* INT64 field */
 };
 
 struct pf_priv {
@@ -237,6 +241,130 @@ static void leaf(struct pfctx *c, const struct rnode *n, struct dom *t, struct d
 	}
 }
 
+/* The last component of a path: what follows its last '/'. */
+static struct rstr last_component(const char *p, size_t n)
+{
+	const char *slash = memrchr(p, '/', n);
+
+	if (!slash)
+		return (struct rstr){.p = p, .n = n};
+	return (struct rstr){.p = slash + 1, .n = n - (size_t)(slash + 1 - p)};
+}
+
+/*
+ * A path's value set as the set of its last components: exact paths give exact
+ * names, a prefix gives every name (what follows it may hold more components).
+ */
+static void dom_to_leaf(struct pfctx *c, struct dom *d)
+{
+	struct vec exact = {0};
+
+	if (d->all)
+		return;
+	if (d->prefix.n || d->nums.n) {
+		dom_all(d, d->absent);
+		return;
+	}
+	for (uint32_t i = 0; i < d->exact.n; i++) {
+		const struct rstr *x = &VEC_AT(d->exact, struct rstr, i);
+		struct rstr l = last_component(x->p, x->n);
+
+		push_str(c, &exact, l.p, l.n);
+	}
+	d->exact = exact;
+}
+
+/*
+ * The last component a glob or a suffix fixes, if any: when the text after the
+ * pattern's last '/' is literal, every path it matches ends with "/" + that text.
+ */
+static bool fixed_leaf(const struct rstr *s, bool glob, struct rstr *out)
+{
+	const char *slash = memrchr(s->p, '/', s->n);
+	size_t n;
+
+	if (!slash)
+		return false;
+	*out = (struct rstr){.p = slash + 1, .n = s->n - (size_t)(slash + 1 - s->p)};
+	if (!glob)
+		return true;
+	/* a '/' inside a bracket expression is no separator: no ']' after it either */
+	for (n = 0; n < out->n; n++)
+		if (strchr("*?[]\\", out->p[n]))
+			return false;
+	return true;
+}
+
+/* T and F of a comparison on the path field whose last component the field is. */
+static void leaf_of_path(struct pfctx *c, const struct rnode *n, struct dom *t, struct dom *f)
+{
+	const struct rconst *k = n->op != CMP_EXISTS ? const_at(c->e, n->arg) : NULL;
+	struct rstr l;
+
+	if ((n->op == CMP_GLOB || n->op == CMP_ENDSWITH) && k->kind == K_STR &&
+	    fixed_leaf(&k->s, n->op == CMP_GLOB, &l)) {
+		dom_none(t, false);
+		push_str(c, &t->exact, l.p, l.n);
+		dom_all(f, true);
+		return;
+	}
+	leaf(c, n, t, f);
+	dom_to_leaf(c, t);
+	dom_to_leaf(c, f);
+}
+
+/*
+ * A directory's value set as the set of the paths in it: directory D holds the paths
+ * that start with D + "/" ("/" holds those starting with "/").
+ */
+static void dom_dir_to_path(struct pfctx *c, struct dom *d)
+{
+	struct vec prefix = {0};
+
+	if (d->all)
+		return;
+	if (d->nums.n) {
+		dom_all(d, d->absent);
+		return;
+	}
+	for (uint32_t i = 0; i < d->exact.n; i++) {
+		const struct rstr *x = &VEC_AT(d->exact, struct rstr, i);
+		bool slash = x->n && x->p[x->n - 1] == '/';
+		char *p = ar_alloc(&c->ar, x->n + 1);
+
+		memcpy(p, x->p, x->n);
+		p[x->n] = '/';
+		push_str(c, &prefix, p, x->n + !slash);
+	}
+	for (uint32_t i = 0; i < d->prefix.n; i++)
+		*(struct rstr *)vec_push(&c->ar, &prefix, sizeof(struct rstr)) =
+		    VEC_AT(d->prefix, struct rstr, i);
+	d->exact = (struct vec){0};
+	d->prefix = prefix;
+}
+
+/* Whether a comparison on a boolean field of known value holds: 1, 0, or -1 (unknown). */
+static int known_cmp(struct pfctx *c, const struct rnode *n)
+{
+	const struct rconst *k;
+	bool v;
+	size_t i;
+
+	for (i = 0; i < RULE_PF_ASSUME_MAX && c->known[i] != n->slot; i++)
+		;
+	if (i == RULE_PF_ASSUME_MAX)
+		return -1;
+	v = c->known_val[i];
+	if (n->op == CMP_EXISTS)
+		return 1;
+	k = const_at(c->e, n->arg);
+	if (k->kind == K_BOOL && (n->op == CMP_EQ || n->op == CMP_NE))
+		return (k->b == v) == (n->op == CMP_EQ);
+	if (k->kind == K_BOOLSET && n->op == CMP_IN)
+		return (k->bools >> v) & 1;
+	return -1;
+}
+
 static void analyse(struct pfctx *c, const struct rnode *n, struct dom *t, struct dom *f)
 {
 	switch (n->kind) {
@@ -289,6 +417,25 @@ static void analyse(struct pfctx *c, const struct rnode *n, struct dom *t, struc
 	}
 	case RN_CMP:
 	case RN_CMPF:
+		if (n->kind == RN_CMP && n->slot != UINT32_MAX) {
+			int v = known_cmp(c, n);
+
+			if (v >= 0) {
+				dom_all(v ? t : f, true);
+				dom_none(v ? f : t, false);
+				return;
+			}
+		}
+		if (n->kind == RN_CMP && n->slot == c->leaf_of && n->slot != c->slot) {
+			leaf_of_path(c, n, t, f);
+			return;
+		}
+		if (n->kind == RN_CMP && n->slot == c->dir_of && n->slot != c->slot) {
+			leaf(c, n, t, f);
+			dom_dir_to_path(c, t);
+			dom_dir_to_path(c, f);
+			return;
+		}
 		if (n->slot == c->slot || n->slot == c->slot2 ||
 		    (n->kind == RN_CMPF && (n->arg == c->slot || n->arg == c->slot2))) {
 			if (n->kind == RN_CMPF) {
@@ -396,8 +543,24 @@ static struct rule_prefilter *pf_build(struct pfctx *c, const struct dom *d, enu
 	return &p->pub;
 }
 
-struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *ce, uint32_t evtype,
+/* The slot of a field no rule uses is UINT32_MAX, which no node has. */
+static uint32_t slot_of(struct rule_engine *e, const char *field)
+{
+	const struct rule_field_def *def =
+	    field ? strmap_get(&e->fieldmap, field, strlen(field)) : NULL;
+	struct slot *s = def ? strmap_get(&e->slot_map, def->name, strlen(def->name)) : NULL;
+
+	return s ? s->ref.slot : UINT32_MAX;
+}
+
+struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *e, uint32_t evtype,
 					      const char *field)
+{
+	return rule_engine__prefilter_with(e, evtype, field, NULL);
+}
+
+struct rule_prefilter *rule_engine__prefilter_with(const struct rule_engine *ce, uint32_t evtype,
+						   const char *field, const struct rule_pf_opts *o)
 {
 	struct rule_engine *e = (struct rule_engine *)ce;
 	const char *bar = strchr(field, '|');
@@ -426,6 +589,12 @@ struct rule_prefilter *rule_engine__prefilter(const struct rule_engine *ce, uint
 	if (s)
 		c.slot2 = s->ref.slot;
 	c.is_signed = def->type == RULE_FT_INT64;
+	c.leaf_of = o ? slot_of(e, o->leaf_of) : UINT32_MAX;
+	c.dir_of = o ? slot_of(e, o->dir_of) : UINT32_MAX;
+	for (size_t i = 0; i < RULE_PF_ASSUME_MAX; i++) {
+		c.known[i] = o ? slot_of(e, o->assume[i].field) : UINT32_MAX;
+		c.known_val[i] = o && o->assume[i].value;
+	}
 	list = rules_for(e, evtype, &n);
 
 	dom_none(&acc, false);

@@ -247,7 +247,7 @@ static struct rule_engine *rules(const char *cond)
 static const char *line_of(const struct filter_spec *s, int type)
 {
 	static char buf[8192];
-	const char *name = event_type_name(type);
+	const char *name = filter_slot_name(type);
 	char *all = NULL, *l;
 	size_t n = 0;
 	FILE *m;
@@ -327,7 +327,7 @@ Test(filter, a_connect_port_tested_as_sport_or_rport_is_one_value)
 
 Test(filter, derived_values_are_widened_to_what_the_kernel_sees_never_narrowed)
 {
-	char cond[512], want[512], path[301];
+	char cond[512], want[1024], path[301];
 
 	/* proc.name is the kernel's comm: a longer name is cut to what the kernel sees */
 	expect_line("evt.type = open and proc.name in (averyveryverylongname, cat) and fd.name "
@@ -346,10 +346,56 @@ Test(filter, derived_values_are_widened_to_what_the_kernel_sees_never_narrowed)
 	snprintf(want, sizeof(want), "open      match %.*s*", VG_FILTER_PATH_MAX, path);
 	snprintf(cond, sizeof(cond), "evt.type = open and fd.name startswith %s", path);
 	expect_line(cond, VG_EV_OPEN, want);
+	/* an exact path's file name is a leaf entry, cut the same way */
 	snprintf(cond, sizeof(cond), "evt.type = open and fd.name = %s", path);
+	snprintf(want, sizeof(want), "open      match %.*s* leaf=%.*s*", VG_FILTER_PATH_MAX, path,
+		 VG_FILTER_PATH_MAX, path + 1);
 	expect_line(cond, VG_EV_OPEN, want);
 	expect_line("evt.type = connect and fd.sport in (4444, 80)", VG_EV_CONNECT,
 		    "connect   match port=80 port=4444");
+}
+
+Test(filter, opens_for_reading_and_for_writing_get_what_their_rules_need)
+{
+	/* a read rule: O_RDWR opens read too, O_WRONLY ones never reach it */
+	expect_line("evt.type = open and evt.is_open_read = true and fd.name = /etc/shadow",
+		    VG_FS_OPEN_READ, "open.read match /etc/shadow leaf=shadow");
+	expect_line("evt.type = open and evt.is_open_read = true and fd.name = /etc/shadow",
+		    VG_EV_OPEN, "open      match /etc/shadow leaf=shadow");
+	/* a write rule: nothing read-only can match it */
+	expect_line("evt.type = openat and evt.is_open_write = true and fd.name startswith /etc/",
+		    VG_FS_OPEN_READ, "open.read none");
+	expect_line("evt.type = openat and evt.is_open_write = true and fd.name startswith /etc/",
+		    VG_EV_OPEN, "open      match /etc/*");
+	expect_line("evt.type = openat and not evt.is_open_write = false and fd.name = /a/b",
+		    VG_FS_OPEN_READ, "open.read none");
+}
+
+Test(filter, a_files_own_name_is_derived_from_every_field_that_fixes_it)
+{
+	/* fd.directory restricts the path, fd.filename the name */
+	expect_line("evt.type = open and fd.directory = /etc/ssh and fd.filename startswith "
+		    "ssh_host_ and fd.filename endswith _key",
+		    VG_EV_OPEN, "open      match /etc/ssh/* leaf=ssh_host_*");
+	expect_line("evt.type = open and fd.directory in (/, /root) and fd.filename = x",
+		    VG_EV_OPEN, "open      match /* leaf=x");
+	/* a glob or a suffix whose last component is literal fixes the name */
+	expect_line("evt.type = open and fd.name glob \"/home/*/.kube/config\"", VG_EV_OPEN,
+		    "open      match /home/* leaf=config");
+	expect_line("evt.type = open and fd.name glob \"/home/*/id_[rd]sa\"", VG_EV_OPEN,
+		    "open      match /home/*");
+	expect_line("evt.type = open and fd.name startswith /tmp/ and fd.name endswith /.env",
+		    VG_EV_OPEN, "open      match /tmp/* leaf=.env");
+	/* a name alone: the leaf test decides the opened files, the rest goes up */
+	expect_line("evt.type = open and fd.filename in (credentials, config.json)", VG_EV_OPEN,
+		    "open      match leaf=config.json leaf=credentials");
+	/* where a comm decides, a leaf would let more through: none */
+	expect_line("evt.type = open and proc.name = cat and fd.filename = x", VG_EV_OPEN,
+		    "open      match comm=cat");
+	/* a prefix says nothing of the name; nor does a name with a '/' */
+	expect_line("evt.type = open and (fd.name = /etc/shadow or fd.name startswith /tmp/)",
+		    VG_EV_OPEN, "open      match /etc/shadow /tmp/*");
+	expect_line("evt.type = open and fd.filename in (x, \"a/b\")", VG_EV_OPEN, "open      all");
 }
 
 /* Every malloc/realloc of a derivation, failed in turn: each time the derivation says so,
@@ -412,7 +458,12 @@ Test(filter, derivation_fails_closed_when_memory_runs_out)
 			cr_assert_eq(f.fallback[t].reason, FILTER_FB_NOMEM);
 			cr_assert_eq(f.types[t].mode, VG_FILTER_ALL, "allocation %ld", n);
 			for (size_t i = 0; i < f.nitems; i++)
-				cr_assert_neq(f.items[i].type, t);
+				cr_assert_neq(f.items[i].type & ~VG_FS_LEAF, t);
+		}
+		/* opens have two slots, which fall back together */
+		if (f.fallback[VG_EV_OPEN].reason) {
+			cr_assert(f.fallback[VG_FS_OPEN_READ].reason, "allocation %ld", n);
+			fell--;
 		}
 		cr_assert_eq(fell, 1, "allocation %ld: one type fell back, not %d", n, fell);
 	}

@@ -286,7 +286,8 @@ static void path_atom(struct gen_rules *g, const char *field)
 		qv(g, fname ? "*.log" : rule_glob());
 	} else {
 		add(g, "%s %s ", field, op);
-		qv(g, !strcmp(op, "endswith") ? rule_filename() : val());
+		/* a suffix with a '/' fixes the file's own name */
+		qv(g, !strcmp(op, "endswith") ? (rnd(3) ? rule_filename() : "/shadow") : val());
 	}
 }
 
@@ -356,9 +357,10 @@ static void atom(struct gen_rules *g, int depth)
 		return;
 	case 12:
 		add(g, "%s",
-		    PICK(((const char *const[]){"evt.failed = true", "evt.res < 0",
-						"evt.is_open_write = true",
-						"evt.arg.flags contains O_WRONLY"})));
+		    PICK(((const char *const[]){
+			"evt.failed = true", "evt.res < 0", "evt.is_open_write = true",
+			"evt.is_open_read = true", "evt.is_open_write = false",
+			"evt.is_open_read in (false)", "evt.arg.flags contains O_WRONLY"})));
 		return;
 	case 13:
 		if (g->nmacros) {
@@ -843,10 +845,23 @@ static const char *rec_str(const struct gen_event *e, struct vg_str s, size_t *n
 	return s.off ? e->buf + s.off : NULL;
 }
 
+/* filter_leaf(): the file's own name against the slot's leaf entries; a mount root ("/")
+ * is not judged by its name */
+static bool model_leaf(const struct filter_spec *f, int slot, const char *s, size_t n)
+{
+	const char *slash = s ? memrchr(s, '/', n) : NULL;
+
+	if (!(f->types[slot].criteria & VG_FC_LEAF) || !slash || (n == 1 && s[0] == '/'))
+		return true;
+	return model_path(f, slot | VG_FS_LEAF, slash + 1, n - (size_t)(slash + 1 - s));
+}
+
 static bool model_kernel(const struct filter_spec *f, const struct gen_event *e)
 {
 	const struct event_kind *k = event_kind(e->h.type);
-	const struct vg_filter_type *ft = &f->types[e->h.type];
+	/* an O_RDONLY open meets the criteria of its own slot */
+	int slot = e->h.type == VG_EV_OPEN && !(e->f.flags & 03) ? VG_FS_OPEN_READ : e->h.type;
+	const struct vg_filter_type *ft = &f->types[slot];
 	uint32_t c = ft->criteria;
 	bool write = false;
 	int64_t ret;
@@ -872,14 +887,13 @@ static bool model_kernel(const struct filter_spec *f, const struct gen_event *e)
 		return true;
 	if ((c & VG_FC_FAILED) && ret < 0)
 		return true;
-	if ((c & VG_FC_COMM) && model_item(f, e->h.type, FILTER_ITEM_COMM, e->h.comm, 0))
+	if ((c & VG_FC_COMM) && model_item(f, slot, FILTER_ITEM_COMM, e->h.comm, 0))
 		return true;
-	if ((c & VG_FC_CGROUP) &&
-	    model_item(f, e->h.type, FILTER_ITEM_CGROUP, NULL, e->h.cgroup_id))
+	if ((c & VG_FC_CGROUP) && model_item(f, slot, FILTER_ITEM_CGROUP, NULL, e->h.cgroup_id))
 		return true;
-	if ((c & VG_FC_PORT) && port && model_item(f, e->h.type, FILTER_ITEM_PORT, NULL, port))
+	if ((c & VG_FC_PORT) && port && model_item(f, slot, FILTER_ITEM_PORT, NULL, port))
 		return true;
-	if (!(c & VG_FC_PATH))
+	if (!(c & (VG_FC_PATH | VG_FC_LEAF)))
 		return false;
 	switch (k->domain) {
 	case EVENT_DOM_PRIV:
@@ -888,13 +902,17 @@ static bool model_kernel(const struct filter_spec *f, const struct gen_event *e)
 		if (!e->sock || e->n.family != AF_UNIX)
 			return false;
 		s = rec_str(e, e->n.unix_path, &n);
-		return s && model_path(f, e->h.type, s, n);
+		return s && model_path(f, slot, s, n);
 	}
 	s = rec_str(e, e->f.path, &n);
 	s2 = rec_str(e, e->f.path2, &n2);
+	if (e->obj && !model_leaf(f, slot, s, n))
+		return false;
+	if (!(c & VG_FC_PATH))
+		return true; /* leaves alone decide, and only for a file's own path */
 	if (e->obj)
-		return model_path(f, e->h.type, s, n);
-	if ((s && model_path(f, e->h.type, s, n)) || (s2 && model_path(f, e->h.type, s2, n2)))
+		return model_path(f, slot, s, n);
+	if ((s && model_path(f, slot, s, n)) || (s2 && model_path(f, slot, s2, n2)))
 		return true;
 	/* a joined path the kernel leaves to user space, which may fold or resolve it */
 	if (e->h.flags & VG_FL_RAW_TRUNC)
