@@ -97,35 +97,36 @@ static __always_inline unsigned long sys_arg(struct sysc c, int n)
 		bpf_probe_read_user(&v, sizeof(v), c.uargs + (n & 7));
 		return v;
 	}
+	/* regs is a pointer the verifier knows (sys_regs()): plain loads, no helper call */
 	if (c.compat) {
 		switch (n) {
 		case 0:
-			return (__u32)BPF_CORE_READ(regs, bx);
+			return (__u32)regs->bx;
 		case 1:
-			return (__u32)BPF_CORE_READ(regs, cx);
+			return (__u32)regs->cx;
 		case 2:
-			return (__u32)BPF_CORE_READ(regs, dx);
+			return (__u32)regs->dx;
 		case 3:
-			return (__u32)BPF_CORE_READ(regs, si);
+			return (__u32)regs->si;
 		case 4:
-			return (__u32)BPF_CORE_READ(regs, di);
+			return (__u32)regs->di;
 		default:
-			return (__u32)BPF_CORE_READ(regs, bp);
+			return (__u32)regs->bp;
 		}
 	}
 	switch (n) {
 	case 0:
-		return BPF_CORE_READ(regs, di);
+		return regs->di;
 	case 1:
-		return BPF_CORE_READ(regs, si);
+		return regs->si;
 	case 2:
-		return BPF_CORE_READ(regs, dx);
+		return regs->dx;
 	case 3:
-		return BPF_CORE_READ(regs, r10);
+		return regs->r10;
 	case 4:
-		return BPF_CORE_READ(regs, r8);
+		return regs->r8;
 	default:
-		return BPF_CORE_READ(regs, r9);
+		return regs->r9;
 	}
 #elif defined(__TARGET_ARCH_arm64)
 	/* x0 holds the return value at exit; the first argument survives in orig_x0 */
@@ -230,6 +231,27 @@ __attribute__((unused)) static __noinline int stash_ia32(void)
 		name##_sensor(sys_ia32(), ctx->args[1]);                                           \
 		return stash_ia32();                                                               \
 	}
+
+/*
+ * The struct file behind fd in the current task, or NULL: the task's pointers
+ * are read with plain loads (a pointer the verifier knows), the table's slot with
+ * one read.
+ */
+static __always_inline struct file *fd_file_current(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct files_struct *files = t->files;
+	struct fdtable *fdt;
+	struct file *f = NULL;
+
+	if (fd < 0 || !files)
+		return NULL;
+	fdt = files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	return f;
+}
 
 /* The struct file behind fd in task t, or NULL. */
 static __always_inline struct file *fd_file(struct task_struct *t, int fd)

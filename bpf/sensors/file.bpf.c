@@ -108,9 +108,9 @@ static __noinline int file_event(struct file_args *a, long ret)
 		return 0;
 	}
 	if (a->is_open && ret >= 0)
-		obj = fd_file(t, ret);
+		obj = fd_file_current(ret);
 	else if (a->fd >= 0)
-		obj = fd_file(t, a->fd);
+		obj = fd_file_current(a->fd);
 	if (verdict == FILTER_NEED_PATH)
 		verdict = obj ? filter_leaf(slot, obj) : filter_no_leaf(slot);
 	if (verdict == FILTER_DROP) {
