@@ -78,7 +78,7 @@ static const struct loader_prog programs[] = {
     {"vg_deny_socket", LOADER_CGROUP, NULL, false},
     /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
      * the policy in force has such rules (sensors__kill_at_entry) */
-    {"vg_kill_enter", LOADER_RAW_TRACEPOINT, NULL, false, true},
+    {"vg_kill_enter", LOADER_RAW_TRACEPOINT, "sys_enter", false, true},
     /* enforcers/block.bpf.c: blocked addresses; attached and pinned by
      * src/respond/netblock.c while there is a block */
     {"vg_block_xdp", LOADER_XDP, NULL, false, true},
