@@ -1590,6 +1590,7 @@ int compile_all(struct rule_engine *e)
 		VEC_AT(e->regexes, struct rconst *, i) =
 		    const_at(e, (uint32_t)(uintptr_t)VEC_AT(e->regexes, struct rconst *, i));
 	build_index(e);
+	guards_build(e);
 	e->compiled = true;
 	return e->n_errors ? -EINVAL : 0;
 }

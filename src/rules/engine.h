@@ -172,6 +172,7 @@ struct rule_engine_opts {
 	enum rule_priority min_priority;       /* skip rules less severe; ANY keeps all */
 	bool unknown_field_warn; /* unknown field: warn and disable that rule, not an error */
 	bool time_iso8601;	 /* output prefix uses RFC 3339 UTC, not local HH:MM:SS */
+	bool no_guards;		 /* evaluate every rule of a type (no value index): for tests */
 };
 
 struct rule_engine;

@@ -285,6 +285,7 @@ static inline bool rule_run(struct rule_engine *e, const struct crule *r, void *
 int rule_engine__eval(struct rule_engine *e, uint32_t evtype, void *event, rule_match_fn on_match,
 		      void *arg)
 {
+	const uint8_t *guarded = NULL;
 	const uint32_t *list;
 	uint32_t n;
 	int matches = 0;
@@ -295,9 +296,17 @@ int rule_engine__eval(struct rule_engine *e, uint32_t evtype, void *event, rule_
 	e->gen++;
 	e->cur_code = evtype;
 	e->in_eval = true;
+	if (evtype < e->n_codes) {
+		guarded = e->idx_guarded + e->idx_off[evtype];
+		if (e->guards[evtype].n_groups)
+			guards_mark(e, evtype, event);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct crule *r = &e->crules[list[i]];
 
+		/* a guarded rule its field's value ruled out cannot match: not run */
+		if (guarded && guarded[i] && e->mark[list[i]] != e->gen)
+			continue;
 		if (rule_run(e, r, event)) {
 			matches++;
 			if (on_match)

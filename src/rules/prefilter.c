@@ -669,3 +669,201 @@ bool rule_prefilter__match(const struct rule_prefilter *pf, const struct rule_va
 	}
 	return true;
 }
+
+/* ---- guards: rules an event's field value rules out are not evaluated ---- */
+
+/* The values of slot for which rule r of code may hold, into t; false when not finite. */
+static bool rule_guard(struct pfctx *c, const struct crule *r, uint32_t slot, struct dom *t)
+{
+	struct dom f;
+
+	c->slot = slot;
+	analyse(c, r->rt, t, &f);
+	return !t->all && !t->absent && !t->nums.n;
+}
+
+/* Adds rule r under value v of map m; a new prefix is also listed in pfx. */
+static void guard_put(struct rule_engine *e, struct strmap *m, struct vec *pfx,
+		      const struct rstr *v, uint32_t r)
+{
+	struct vec *rules = strmap_get(m, v->p, v->n);
+
+	if (!rules) {
+		rules = ar_alloc(&e->ar, sizeof(*rules));
+		strmap_put(&e->ar, m, v->p, v->n, rules);
+		if (pfx) {
+			struct guard_pfx *gp = vec_push(&e->ar, pfx, sizeof(*gp));
+
+			gp->p = (struct rstr){.p = ar_strndup(&e->ar, v->p, v->n), .n = v->n};
+			gp->rules = rules;
+		}
+	}
+	*(uint32_t *)vec_push(&e->ar, rules, sizeof(uint32_t)) = r;
+}
+
+/* Adds rule r's values t to g. */
+static void guard_add(struct rule_engine *e, struct guard_group *g, const struct dom *t, uint32_t r)
+{
+	for (uint32_t i = 0; i < t->exact.n; i++)
+		guard_put(e, &g->exact, NULL, &VEC_AT(t->exact, struct rstr, i), r);
+	for (uint32_t i = 0; i < t->prefix.n; i++)
+		guard_put(e, &g->prefix, &g->pfx, &VEC_AT(t->prefix, struct rstr, i), r);
+}
+
+static int guard_pfx_cmp(const void *a, const void *b)
+{
+	return rstr_cmp(&((const struct guard_pfx *)a)->p, &((const struct guard_pfx *)b)->p);
+}
+
+/* String fields of one value that some rule compares with a constant: the candidates. */
+static void guard_slots(const struct rule_engine *e, const struct rnode *n, uint8_t *used)
+{
+	if (n->kind == RN_CMP && n->op != CMP_EXISTS) {
+		const struct slot *s = VEC_AT(e->slots, struct slot *, n->slot);
+
+		if (s->type == RULE_FT_STRING && !s->ref.multi && !s->evtype)
+			used[n->slot] = 1;
+	}
+	for (uint32_t i = 0; i < n->n; i++)
+		guard_slots(e, n->kids[i], used);
+}
+
+/*
+ * Per code, greedily: the field the most unguarded rules can be guarded on becomes a
+ * group, until GUARD_GROUPS_MAX groups or no field guards a rule.
+ */
+static void guards_code(struct rule_engine *e, uint32_t code, uint8_t *used, uint32_t *count)
+{
+	const uint32_t *list = e->idx_rules + e->idx_off[code];
+	uint32_t n = e->idx_off[code + 1] - e->idx_off[code], ns = e->slots.n;
+	uint8_t *guarded = e->idx_guarded + e->idx_off[code];
+	struct code_guards *cg = &e->guards[code];
+	struct pfctx c = {
+	    .e = e, .code = code, .slot2 = UINT32_MAX, .leaf_of = UINT32_MAX, .dir_of = UINT32_MAX};
+
+	for (uint32_t k = 0; k < RULE_PF_ASSUME_MAX; k++)
+		c.known[k] = UINT32_MAX;
+	memset(used, 0, ns);
+	for (uint32_t i = 0; i < n; i++)
+		guard_slots(e, e->crules[list[i]].rt, used);
+	while (cg->n_groups < GUARD_GROUPS_MAX) {
+		uint32_t best = UINT32_MAX, best_n = 0;
+		struct guard_group *g = &cg->groups[cg->n_groups];
+
+		memset(count, 0, ns * sizeof(uint32_t));
+		for (uint32_t s = 0; s < ns; s++) {
+			for (uint32_t i = 0; used[s] && i < n; i++) {
+				struct dom t;
+
+				if (!guarded[i] && rule_guard(&c, &e->crules[list[i]], s, &t))
+					count[s]++;
+				ar_release(&c.ar);
+			}
+			if (count[s] > best_n) {
+				best = s;
+				best_n = count[s];
+			}
+		}
+		if (best == UINT32_MAX)
+			break;
+		*g = (struct guard_group){.slot = best};
+		for (uint32_t i = 0; i < n; i++) {
+			struct dom t;
+
+			if (!guarded[i] && rule_guard(&c, &e->crules[list[i]], best, &t)) {
+				guard_add(e, g, &t, list[i]);
+				guarded[i] = 1;
+			}
+			ar_release(&c.ar);
+		}
+		if (g->pfx.n > 1)
+			qsort(g->pfx.v, g->pfx.n, sizeof(struct guard_pfx), guard_pfx_cmp);
+		used[best] = 0;
+		cg->n_groups++;
+	}
+}
+
+void guards_build(struct rule_engine *e)
+{
+	uint32_t total = e->idx_off[e->n_codes], ns = e->slots.n;
+	uint8_t *used = x_realloc(NULL, ns ? ns : 1);
+	uint32_t *count = x_realloc(NULL, (ns ? ns : 1) * sizeof(uint32_t));
+
+	e->guards = ar_alloc(&e->ar, sizeof(*e->guards) * (e->n_codes ? e->n_codes : 1));
+	e->idx_guarded = ar_alloc(&e->ar, total ? total : 1);
+	e->mark = ar_alloc(&e->ar, sizeof(uint64_t) * (e->n_crules ? e->n_crules : 1));
+	for (uint32_t code = 0; code < e->n_codes && !e->opts.no_guards; code++)
+		if (e->idx_off[code + 1] > e->idx_off[code])
+			guards_code(e, code, used, count);
+	free(used);
+	free(count);
+}
+
+static void mark_list(struct rule_engine *e, const struct vec *rules)
+{
+	for (uint32_t i = 0; rules && i < rules->n; i++)
+		e->mark[VEC_AT(*rules, uint32_t, i)] = e->gen;
+}
+
+/*
+ * Marks the rules of every prefix of key in the sorted pfx. The greatest entry <= key,
+ * if a prefix of it, is the longest one: any other is shorter, so search again with
+ * the key cut one byte short of it; if not, any prefix is also one of their common
+ * part: search again with the key cut there (prefixes_match() in sets.c, all of them).
+ */
+static void mark_prefixes(struct rule_engine *e, const struct vec *pfx, const char *p, size_t n)
+{
+	const struct guard_pfx *v = pfx->v;
+	struct rstr key = {.p = p, .n = n};
+
+	for (;;) {
+		uint32_t lo = 0, hi = pfx->n;
+		size_t common = 0;
+
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (rstr_cmp(&v[mid].p, &key) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo)
+			return;
+		const struct rstr *cand = &v[lo - 1].p;
+
+		while (common < cand->n && common < key.n && cand->p[common] == key.p[common])
+			common++;
+		if (common == cand->n) {
+			mark_list(e, v[lo - 1].rules);
+			if (!cand->n)
+				return;
+			key.n = cand->n - 1;
+			continue;
+		}
+		if (common >= key.n)
+			return;
+		key.n = common;
+	}
+}
+
+void guards_mark(struct rule_engine *e, uint32_t code, void *event)
+{
+	const struct code_guards *cg = &e->guards[code];
+
+	for (uint32_t k = 0; k < cg->n_groups; k++) {
+		const struct guard_group *g = &cg->groups[k];
+		struct slot *s = VEC_AT(e->slots, struct slot *, g->slot);
+		int n = slot_fetch(e, s, event);
+
+		for (int i = 0; i < n; i++) {
+			const char *p = s->vals[i].str.ptr;
+			size_t len = s->vals[i].str.len;
+
+			if (g->exact.n)
+				mark_list(e, strmap_get(&g->exact, p, len));
+			if (g->pfx.n)
+				mark_prefixes(e, &g->pfx, p, len);
+		}
+	}
+}

@@ -499,10 +499,43 @@ struct rule_engine {
 	uint32_t *idx_any;	/* rules for codes outside the table */
 	uint32_t n_idx_any;	/* entries in idx_any */
 
+	struct code_guards *guards; /* per code (n_codes): rules run only if their field allows */
+	uint8_t *idx_guarded;	    /* parallel to idx_rules: the rule has a guard */
+	uint64_t *mark;		    /* per crule: the gen in which its guard let it run */
+
 	uint64_t gen;	   /* bumps per evaluated event: invalidates slot caches */
 	bool in_eval;	   /* inside rule_engine__eval: caches are current */
 	uint32_t cur_code; /* event code being evaluated */
 };
+
+/*
+ * Guards (prefilter.c): a rule of a code whose condition can only hold when one string
+ * field's value is one of some exact strings or starts with one of some prefixes (the
+ * prefilter's analysis of that rule alone) is evaluated only for events whose value is
+ * there. One group per field; an event looks its values up once per group, so rules
+ * that cannot match an event cost it nothing.
+ */
+struct guard_pfx {
+	struct rstr p;	   /* a prefix */
+	struct vec *rules; /* crule indexes */
+};
+
+struct guard_group {
+	uint32_t slot;	      /* the field's slot */
+	struct strmap exact;  /* value -> struct vec * of crule indexes */
+	struct strmap prefix; /* prefix -> struct vec *, while the group is built */
+	struct vec pfx;	      /* struct guard_pfx, sorted bytewise once built */
+};
+
+#define GUARD_GROUPS_MAX 4
+
+struct code_guards {
+	struct guard_group groups[GUARD_GROUPS_MAX];
+	uint32_t n_groups;
+};
+
+void guards_build(struct rule_engine *e);
+void guards_mark(struct rule_engine *e, uint32_t code, void *event);
 
 /* loader.c */
 int loader_load(struct rule_engine *e, const char *name, const char *buf, size_t len);
