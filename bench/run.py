@@ -38,7 +38,7 @@ REPO = os.path.dirname(BENCH_DIR)
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(REPO, "build"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "udp_storm", "mix"]
+WORKLOADS = ["exec_storm", "open_storm", "open_etc", "connect_storm", "udp_storm", "mix"]
 CONDITIONS = ["baseline", "floor", "vigil", "vigil_enforcing", "vigil_no_prefilter", "auditd",
               "bpftrace"]
 SECTIONS = ["overhead", "latency", "reaction", "throughput", "engine", "memory"]
@@ -97,14 +97,19 @@ PROFILES = {
     },
 }
 
-# What the issue asks of vigil (measured, never asserted in tests).
+# What the overhead issue asks of vigil (measured, never asserted in tests): each storm
+# against the floor, with the default rules and with the enforcement rules loaded.
 TARGETS = {
     "open_storm_vs_floor": 1.05,
-    "exec_storm_vs_baseline": 1.02,
-    "connect_storm_vs_baseline": 1.02,
+    "open_etc_vs_floor": 1.08,
+    "exec_storm_vs_floor": 1.03,
+    "connect_storm_vs_floor": 1.02,
+    "mix_vs_floor": 1.03,
     "zero_loss_events_per_s": 1e6,
+    "engine_default_records_per_s": 2e6,
+    "engine_x10_records_per_s": 1e6,
     "latency_p99_us": 1000.0,
-    "rss_mb": 32.0,
+    "rss_mb": 24.0,
 }
 
 # The vigil_enforcing condition: the default rules plus enforcement rules on each class
@@ -758,6 +763,8 @@ class Harness:
             return [self.bin("exec_storm"), str(p["exec_storm"]), self.bin("tiny")]
         if w == "open_storm":
             return [self.bin("open_storm"), str(p["open_storm"]), self.scratch]
+        if w == "open_etc":
+            return [self.bin("open_storm"), "-e", str(p["open_storm"]), self.scratch]
         if w == "connect_storm":
             return [self.bin("connect_storm"), str(p["connect_storm"])]
         if w == "udp_storm":
@@ -1442,17 +1449,23 @@ def targets(report):
         rows.append({"target": name, "goal": target, "achieved": achieved, "met": met,
                      "unit": unit, "better": better, "note": note})
 
-    row("open storm, vigil / floor", TARGETS["open_storm_vs_floor"],
-        ratio("open_storm", "vigil", "ratio_to_floor"), unit="x")
-    row("exec storm, vigil / baseline", TARGETS["exec_storm_vs_baseline"],
-        ratio("exec_storm", "vigil"), unit="x")
-    row("connect storm, vigil / baseline", TARGETS["connect_storm_vs_baseline"],
-        ratio("connect_storm", "vigil"), unit="x")
+    for cond, what in (("vigil", "default rules"), ("vigil_enforcing", "enforcement rules")):
+        for w, name in (("open_storm", "open storm"), ("open_etc", "open storm, 1/4 below /etc"),
+                        ("exec_storm", "exec storm"), ("connect_storm", "connect storm"),
+                        ("mix", "mix")):
+            row(f"{name}, vigil / floor ({what})", TARGETS[f"{w}_vs_floor"],
+                ratio(w, cond, "ratio_to_floor"), unit="x")
     tp = report.get("throughput", {}).get("modes", {}).get("rules")
     row("zero-loss events/s into user space", TARGETS["zero_loss_events_per_s"],
         tp["max_zero_loss_events_per_s"] if tp else None, better="higher", unit="events/s",
         note=("no loss at the most this machine produced" if tp and
               tp["limited_by"] == "workload" else None))
+    eng = report.get("engine", {}).get("rulesets", {})
+    for name, key in (("default", "engine_default_records_per_s"),
+                      ("x10", "engine_x10_records_per_s")):
+        v = eng.get(name, {}).get("records_per_s")
+        row(f"rule engine alone, {name} rules", TARGETS[key], v["median"] if v else None,
+            better="higher", unit="records/s")
     for load in ("idle", "open_storm"):
         lat = report.get("latency", {}).get(load, {}).get("e2e_us")
         row(f"alert latency p99 ({load})", TARGETS["latency_p99_us"],

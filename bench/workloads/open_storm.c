@@ -4,9 +4,11 @@
  * Of every 64 opens, 1 opens a scratch file for writing, 4 read files under
  * /etc (which the default rules watch) and 59 read files outside any watched
  * directory: a busy host's profile, where nearly every open is uninteresting.
- * Prints {"workload":"open_storm","ops":N,"seconds":S,"ops_per_sec":R}.
+ * With -e, 16 of every 64 read files under /etc, as every process start does
+ * (ld.so.cache, nsswitch.conf, passwd): reads below a watched directory are the
+ * common case. Prints {"workload":"open_storm","ops":N,"seconds":S,"ops_per_sec":R}.
  *
- * usage: open_storm N SCRATCH_DIR [PROCS [RATE [SECONDS]]]
+ * usage: open_storm [-e] N SCRATCH_DIR [PROCS [RATE [SECONDS]]]
  *   PROCS processes share the N opens; RATE paces them to about RATE opens per
  *   second in total (0: as fast as they go); SECONDS, when given, stops them
  *   after that long even if N is not reached, and ops is what they did. The
@@ -38,6 +40,9 @@ static const char *const open_storm_other[] = {
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* one open in this many (of the 63 reads in 64) reads below /etc: 16, or 4 with -e */
+static long open_storm_etc_every = 16;
 
 static double open_storm_now(void)
 {
@@ -84,8 +89,10 @@ static long open_storm_run(long n, const char *scratch, double rate, double seco
 
 		if (k == 0)
 			fd = open(scratch, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		else if (k % 16 == 1)
-			fd = open(open_storm_etc[(i / 16) % ARRAY_LEN(open_storm_etc)], O_RDONLY);
+		else if (k % open_storm_etc_every == 1)
+			fd = open(
+			    open_storm_etc[(i / open_storm_etc_every) % ARRAY_LEN(open_storm_etc)],
+			    O_RDONLY);
 		else
 			fd = open(open_storm_other[i % ARRAY_LEN(open_storm_other)], O_RDONLY);
 		if (fd < 0)
@@ -113,21 +120,27 @@ static long open_storm_run(long n, const char *scratch, double rate, double seco
 
 int main(int argc, char **argv)
 {
-	const long n = argc > 1 ? atol(argv[1]) : 100000;
-	const char *dir = argc > 2 ? argv[2] : "/tmp";
-	const int procs = argc > 3 ? atoi(argv[3]) : 1;
-	const double rate = argc > 4 ? atof(argv[4]) : 0;
-	const double seconds = argc > 5 ? atof(argv[5]) : 0;
+	const int etc = argc > 1 && !strcmp(argv[1], "-e");
+	char **arg = argv + etc; /* the arguments after -e */
+	const int nargs = argc - etc;
+	const long n = nargs > 1 ? atol(arg[1]) : 100000;
+	const char *dir = nargs > 2 ? arg[2] : "/tmp";
+	const int procs = nargs > 3 ? atoi(arg[3]) : 1;
+	const double rate = nargs > 4 ? atof(arg[4]) : 0;
+	const double seconds = nargs > 5 ? atof(arg[5]) : 0;
 	pid_t pids[OPEN_STORM_MAX_PROCS];
 	int go[2], done[2], i, failed = 0;
 	long total = 0, one;
 	double a, b;
 
 	if (n <= 0 || procs < 1 || procs > OPEN_STORM_MAX_PROCS || rate < 0 || seconds < 0) {
-		fprintf(stderr, "usage: open_storm N SCRATCH_DIR [PROCS(1-%d) [RATE [SECONDS]]]\n",
+		fprintf(stderr,
+			"usage: open_storm [-e] N SCRATCH_DIR [PROCS(1-%d) [RATE [SECONDS]]]\n",
 			OPEN_STORM_MAX_PROCS);
 		return 2;
 	}
+	if (etc)
+		open_storm_etc_every = 4;
 	if (open_storm_check_paths() || pipe(go) || pipe(done))
 		return 1;
 	for (i = 0; i < procs; i++) {
@@ -170,8 +183,8 @@ int main(int argc, char **argv)
 			procs, dir);
 		return 1;
 	}
-	printf("{\"workload\":\"open_storm\",\"ops\":%ld,\"seconds\":%.6f,\"ops_per_sec\":%.1f,"
+	printf("{\"workload\":\"%s\",\"ops\":%ld,\"seconds\":%.6f,\"ops_per_sec\":%.1f,"
 	       "\"procs\":%d}\n",
-	       total, b - a, total / (b - a), procs);
+	       etc ? "open_etc" : "open_storm", total, b - a, total / (b - a), procs);
 	return 0;
 }

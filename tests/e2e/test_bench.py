@@ -11,7 +11,7 @@ import pytest
 
 from conftest import BUILD, REPO, VIGIL
 
-WORKLOADS = ["exec_storm", "open_storm", "connect_storm", "udp_storm", "mix"]
+WORKLOADS = ["exec_storm", "open_storm", "open_etc", "connect_storm", "udp_storm", "mix"]
 CONDITIONS = ["baseline", "floor", "vigil", "vigil_enforcing", "vigil_no_prefilter", "auditd",
               "bpftrace"]
 
