@@ -248,7 +248,13 @@ def test_memory_with_live_processes(report):
 
 def test_targets_and_markdown(report):
     names = [t["target"] for t in report["targets"]]
-    assert len(names) == 7
+    # each storm against the floor with the default and the enforcement rules, zero-loss
+    # rate, the engine with both rulesets, latency idle and under load, peak RSS
+    assert len(names) == 2 * 5 + 1 + 2 + 2 + 1, names
+    for w in ("open storm", "open storm, 1/4 below /etc", "exec storm", "connect storm", "mix"):
+        for what in ("default rules", "enforcement rules"):
+            assert f"{w}, vigil / floor ({what})" in names, names
+    assert "rule engine alone, x10 rules" in names, names
     for t in report["targets"]:
         assert t["met"] in (True, False), t
         assert finite(t["achieved"]), t
