@@ -549,10 +549,11 @@ static int derive_type(const struct rule_engine *eng, const struct event_kind *k
 		ret = derive_slot(eng, k, type, VG_FS_OPEN_READ, &read, out);
 	if (!ret)
 		ret = derive_leaves(eng, codes, VG_FS_OPEN_READ, &read, out);
-	if (ret == -ENOMEM)
+	if (ret == -ENOMEM) {
+		/* the two slots of opens fall back together */
 		filter_spec_fall_back(out, VG_EV_OPEN, FILTER_FB_NOMEM, "out of memory");
-	if (ret == -ENOMEM)
 		filter_spec_fall_back(out, VG_FS_OPEN_READ, FILTER_FB_NOMEM, "out of memory");
+	}
 	return ret;
 }
 
