@@ -555,6 +555,40 @@ static void warn_long_comm(struct rctx *c, const struct slot *s, enum cmp_op op,
 	}
 }
 
+/*
+ * Comparisons written alike once macros and lists are expanded (same field, operator
+ * and values) are one comparison: they share one constant and one memo cell, so an
+ * event answers it once however many rules ask (rule_run()). The key is the slot, the
+ * operator and each value with its length; NULL when memory is short (no sharing).
+ */
+static char *cmp_key(uint32_t slot, enum cmp_op op, const struct vec *vals, size_t *len)
+{
+	uint32_t head[2] = {slot, (uint32_t)op};
+	size_t n = sizeof(head);
+	char *key, *p;
+
+	for (uint32_t i = 0; i < vals->n; i++)
+		n += sizeof(uint32_t) + VEC_AT(*vals, struct ast_val, i).len;
+	key = malloc(n);
+	if (!key)
+		return NULL;
+	memcpy(key, head, sizeof(head));
+	p = key + sizeof(head);
+	for (uint32_t i = 0; i < vals->n; i++) {
+		const struct ast_val *v = &VEC_AT(*vals, struct ast_val, i);
+		uint32_t vl = (uint32_t)v->len;
+
+		memcpy(p, &vl, sizeof(vl));
+		memcpy(p + sizeof(vl), v->text, v->len);
+		p += sizeof(vl) + v->len;
+	}
+	*len = n;
+	return key;
+}
+
+static struct rnode *resolve_cmp_const(struct rctx *c, struct ast *node, struct slot *s,
+				       enum cmp_op op, const struct vec *vals);
+
 static struct rnode *resolve_cmp(struct rctx *c, struct ast *node)
 {
 	struct rule_engine *e = c->e;
@@ -640,6 +674,38 @@ static struct rnode *resolve_cmp(struct rctx *c, struct ast *node)
 	if (s->evtype && (op == CMP_EQ || op == CMP_NE || op == CMP_IN || op == CMP_INTERSECTS))
 		return resolve_evtype(c, node, &vals);
 
+	size_t key_len = 0;
+	char *key = cmp_key(s->ref.slot, op, &vals, &key_len);
+	uintptr_t cell = key ? (uintptr_t)strmap_get(&e->cmp_map, key, key_len) : 0;
+
+	if (cell) {
+		free(key);
+		n = rn_new(e, RN_CMP);
+		n->op = op;
+		n->slot = s->ref.slot;
+		n->arg = VEC_AT(e->cmp_consts, uint32_t, cell);
+		n->memo = (uint32_t)cell;
+		return n;
+	}
+	n = resolve_cmp_const(c, node, s, op, &vals);
+	if (n && key) {
+		if (!e->cmp_consts.n)
+			*(uint32_t *)vec_push(&e->ar, &e->cmp_consts, sizeof(uint32_t)) = 0;
+		n->memo = e->cmp_consts.n;
+		*(uint32_t *)vec_push(&e->ar, &e->cmp_consts, sizeof(uint32_t)) = n->arg;
+		strmap_put(&e->ar, &e->cmp_map, key, key_len, (void *)(uintptr_t)n->memo);
+	}
+	free(key);
+	return n;
+}
+
+/* The constant of a comparison with literal values, and its node (resolve_cmp()). */
+static struct rnode *resolve_cmp_const(struct rctx *c, struct ast *node, struct slot *s,
+				       enum cmp_op op, const struct vec *vals_in)
+{
+	struct rule_engine *e = c->e;
+	const struct vec vals = *vals_in;
+	struct rnode *n;
 	struct rconst k = {0};
 	if (!cmp_op_takes_list(op)) {
 		if (op == CMP_REGEX) {
@@ -1155,15 +1221,14 @@ static void ev_derive(struct rule_engine *e, const struct rnode *n, uint64_t *t,
 
 /* ---- code generation ---- */
 
-static void emit(struct rule_engine *e, struct vec *ops, uint8_t code, uint8_t cmp, uint32_t a,
-		 uint32_t b)
+/* Appends an op; returns its index. */
+static uint32_t emit(struct rule_engine *e, struct vec *ops, uint8_t code, uint8_t cmp, uint32_t a,
+		     uint32_t b)
 {
 	struct op *o = vec_push(&e->ar, ops, sizeof(*o));
 
-	o->code = code;
-	o->cmp = cmp;
-	o->a = a;
-	o->b = b;
+	*o = (struct op){.code = code, .cmp = cmp, .a = a, .b = b};
+	return ops->n - 1;
 }
 
 static void gen(struct rule_engine *e, struct vec *ops, const struct rnode *n)
@@ -1191,8 +1256,11 @@ static void gen(struct rule_engine *e, struct vec *ops, const struct rnode *n)
 	case RN_CMP:
 		if (n->op == CMP_EXISTS)
 			emit(e, ops, OPC_EXISTS, 0, n->slot, 0);
-		else
-			emit(e, ops, OPC_CMP, (uint8_t)n->op, n->slot, n->arg);
+		else {
+			uint32_t at = emit(e, ops, OPC_CMP, (uint8_t)n->op, n->slot, n->arg);
+
+			VEC_AT(*ops, struct op, at).memo = n->memo;
+		}
 		break;
 	case RN_CMPF:
 		emit(e, ops, OPC_CMPF, (uint8_t)n->op, n->slot, n->arg);
@@ -1589,6 +1657,7 @@ int compile_all(struct rule_engine *e)
 	for (uint32_t i = 0; i < e->regexes.n; i++)
 		VEC_AT(e->regexes, struct rconst *, i) =
 		    const_at(e, (uint32_t)(uintptr_t)VEC_AT(e->regexes, struct rconst *, i));
+	e->memo = ar_alloc(&e->ar, sizeof(*e->memo) * (e->cmp_consts.n ? e->cmp_consts.n : 1));
 	build_index(e);
 	guards_build(e);
 	e->compiled = true;

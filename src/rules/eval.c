@@ -226,13 +226,25 @@ static inline bool rule_run(struct rule_engine *e, const struct crule *r, void *
 		case OPC_END:
 			return acc;
 		case OPC_CMP: {
-			struct slot *s = slots[op->a];
-			const struct rconst *k = &consts[op->b];
-			int n = slot_fetch(e, s, event);
+			struct memo_cell *m = &e->memo[op->memo];
+			struct slot *s;
+			const struct rconst *k;
+			int n;
 
+			/* another rule asked this event the same question: its answer */
+			if (op->memo && m->gen == e->gen) {
+				acc = m->val;
+				op++;
+				break;
+			}
+			s = slots[op->a];
+			k = &consts[op->b];
+			n = slot_fetch(e, s, event);
 			acc = false;
 			for (int i = 0; i < n && !acc; i++)
 				acc = one_cmp(s, k, (enum cmp_op)op->cmp, &s->vals[i]);
+			m->gen = e->gen;
+			m->val = acc;
 			op++;
 			break;
 		}

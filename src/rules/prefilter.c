@@ -715,6 +715,23 @@ static int guard_pfx_cmp(const void *a, const void *b)
 	return rstr_cmp(&((const struct guard_pfx *)a)->p, &((const struct guard_pfx *)b)->p);
 }
 
+/* g's prefixes as a sorted set for prefixes_longest(), each with its rules. */
+static void guard_prefixes(struct rule_engine *e, struct guard_group *g)
+{
+	struct guard_pfx *v = g->pfx.v;
+	uint32_t n = g->pfx.n;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), guard_pfx_cmp);
+	g->pfx_set.v = ar_alloc(&e->ar, sizeof(struct rstr) * (n ? n : 1));
+	g->pfx_rules = ar_alloc(&e->ar, sizeof(struct vec *) * (n ? n : 1));
+	for (uint32_t i = 0; i < n; i++) {
+		g->pfx_set.v[i] = v[i].p;
+		g->pfx_rules[i] = v[i].rules;
+	}
+	g->pfx_set.n = n;
+}
+
 /* String fields of one value that some rule compares with a constant: the candidates. */
 static void guard_slots(const struct rule_engine *e, const struct rnode *n, uint8_t *used)
 {
@@ -776,8 +793,7 @@ static void guards_code(struct rule_engine *e, uint32_t code, uint8_t *used, uin
 			}
 			ar_release(&c.ar);
 		}
-		if (g->pfx.n > 1)
-			qsort(g->pfx.v, g->pfx.n, sizeof(struct guard_pfx), guard_pfx_cmp);
+		guard_prefixes(e, g);
 		used[best] = 0;
 		cg->n_groups++;
 	}
@@ -805,45 +821,19 @@ static void mark_list(struct rule_engine *e, const struct vec *rules)
 		e->mark[VEC_AT(*rules, uint32_t, i)] = e->gen;
 }
 
-/*
- * Marks the rules of every prefix of key in the sorted pfx. The greatest entry <= key,
- * if a prefix of it, is the longest one: any other is shorter, so search again with
- * the key cut one byte short of it; if not, any prefix is also one of their common
- * part: search again with the key cut there (prefixes_match() in sets.c, all of them).
- */
-static void mark_prefixes(struct rule_engine *e, const struct vec *pfx, const char *p, size_t n)
+/* Marks the rules of every prefix of key in g, longest first. */
+static void mark_prefixes(struct rule_engine *e, const struct guard_group *g, const char *p,
+			  size_t n)
 {
-	const struct guard_pfx *v = pfx->v;
-	struct rstr key = {.p = p, .n = n};
+	uint32_t i;
 
-	for (;;) {
-		uint32_t lo = 0, hi = pfx->n;
-		size_t common = 0;
+	while ((i = prefixes_longest(&g->pfx_set, p, n))) {
+		size_t len = g->pfx_set.v[i - 1].n;
 
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-
-			if (rstr_cmp(&v[mid].p, &key) <= 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (!lo)
+		mark_list(e, g->pfx_rules[i - 1]);
+		if (!len)
 			return;
-		const struct rstr *cand = &v[lo - 1].p;
-
-		while (common < cand->n && common < key.n && cand->p[common] == key.p[common])
-			common++;
-		if (common == cand->n) {
-			mark_list(e, v[lo - 1].rules);
-			if (!cand->n)
-				return;
-			key.n = cand->n - 1;
-			continue;
-		}
-		if (common >= key.n)
-			return;
-		key.n = common;
+		n = len - 1;
 	}
 }
 
@@ -862,8 +852,8 @@ void guards_mark(struct rule_engine *e, uint32_t code, void *event)
 
 			if (g->exact.n)
 				mark_list(e, strmap_get(&g->exact, p, len));
-			if (g->pfx.n)
-				mark_prefixes(e, &g->pfx, p, len);
+			if (g->pfx_set.n)
+				mark_prefixes(e, g, p, len);
 		}
 	}
 }

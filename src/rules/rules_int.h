@@ -409,6 +409,7 @@ struct rnode {
 	enum cmp_op op;	      /* RN_CMP, RN_CMPF */
 	uint32_t slot;	      /* field slot */
 	uint32_t arg;	      /* const index (CMP, EVT) or right slot (CMPF) */
+	uint32_t memo;	      /* RN_CMP: its cell in the engine's memo, 0 for none */
 	struct rnode **kids;  /* AND/OR operands, NOT operand */
 	uint32_t n;	      /* entries in kids */
 };
@@ -427,11 +428,18 @@ enum opcode {
 };
 
 struct op {
-	uint8_t code; /* enum opcode */
-	uint8_t cmp;  /* enum cmp_op */
-	uint16_t pad; /* keeps a and b aligned */
-	uint32_t a;   /* slot or jump target */
-	uint32_t b;   /* const index or second slot */
+	uint8_t code;  /* enum opcode */
+	uint8_t cmp;   /* enum cmp_op */
+	uint16_t pad;  /* keeps a and b aligned */
+	uint32_t a;    /* slot or jump target */
+	uint32_t b;    /* const index or second slot */
+	uint32_t memo; /* OPC_CMP: the memo cell its answer is kept in, 0 for none */
+};
+
+/* One comparison's answer for the event of generation gen (rule_run()). */
+struct memo_cell {
+	uint64_t gen; /* event generation the answer is for */
+	bool val;     /* the answer */
 };
 
 /* A distinct field use, with the per-event value cache. */
@@ -493,6 +501,9 @@ struct rule_engine {
 	struct strmap slot_map; /* canonical ref text -> struct slot * */
 	struct vec consts;	/* struct rconst */
 	struct vec regexes;	/* struct rconst * holding PCRE2 objects to free */
+	struct strmap cmp_map;	/* comparison as written -> (uintptr_t)memo cell */
+	struct vec cmp_consts;	/* per memo cell: its const index; cell 0 unused */
+	struct memo_cell *memo; /* cmp_consts.n cells, once compiled */
 	struct vec mstack;	/* struct macro_def *: expansion stack */
 	uint32_t *idx_off;	/* per code: start in idx_rules; n_codes + 1 entries */
 	uint32_t *idx_rules;	/* rule indexes grouped by code */
@@ -521,10 +532,12 @@ struct guard_pfx {
 };
 
 struct guard_group {
-	uint32_t slot;	      /* the field's slot */
-	struct strmap exact;  /* value -> struct vec * of crule indexes */
-	struct strmap prefix; /* prefix -> struct vec *, while the group is built */
-	struct vec pfx;	      /* struct guard_pfx, sorted bytewise once built */
+	uint32_t slot;		 /* the field's slot */
+	struct strmap exact;	 /* value -> struct vec * of crule indexes */
+	struct strmap prefix;	 /* prefix -> struct vec *, while the group is built */
+	struct vec pfx;		 /* struct guard_pfx, while the group is built */
+	struct prefixes pfx_set; /* the prefixes, sorted bytewise */
+	struct vec **pfx_rules;	 /* parallel to pfx_set.v: their crule indexes */
 };
 
 #define GUARD_GROUPS_MAX 4
@@ -558,6 +571,7 @@ void strset_build(struct arena *a, struct strset *s, const struct rstr *v, uint3
 bool strset_has(const struct strset *s, const char *p, size_t n);
 struct prefixes *prefixes_build(struct arena *a, const struct rstr *v, uint32_t n);
 bool prefixes_match(const struct prefixes *ps, const char *p, size_t n);
+uint32_t prefixes_longest(const struct prefixes *ps, const char *p, size_t n);
 struct pmatch *pmatch_build(struct arena *a, const struct rstr *v, uint32_t n);
 bool pmatch_match(const struct pmatch *pm, const char *p, size_t n);
 bool glob_match(const char *pat, size_t pn, const char *s, size_t sn, bool icase);

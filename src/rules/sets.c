@@ -124,12 +124,26 @@ struct prefixes *prefixes_build(struct arena *a, const struct rstr *v, uint32_t 
 	return ps;
 }
 
+/* rstr_cmp() for the short strings of a prefix search, without a call per probe. */
+static inline int short_cmp(const struct rstr *a, const struct rstr *b)
+{
+	size_t n = a->n < b->n ? a->n : b->n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (a->p[i] != b->p[i])
+			return (unsigned char)a->p[i] < (unsigned char)b->p[i] ? -1 : 1;
+	}
+	return a->n < b->n ? -1 : a->n > b->n;
+}
+
 /*
- * Is some element a prefix of key? Take the greatest element <= key: if it is not a
- * prefix, any element that is must also be a prefix of their common part, so search
- * again with the key cut there. Each round shortens the key.
+ * The longest element of ps that is a prefix of key (p, n): its index + 1, 0 when none
+ * is. Take the greatest element <= key: if it is not a prefix, any element that is must
+ * also be a prefix of their common part, so search again with the key cut there. Each
+ * round shortens the key. The next longest prefix is the longest one of the key cut
+ * one byte short of the one found.
  */
-bool prefixes_match(const struct prefixes *ps, const char *p, size_t n)
+uint32_t prefixes_longest(const struct prefixes *ps, const char *p, size_t n)
 {
 	struct rstr key = {.p = p, .n = n};
 
@@ -139,13 +153,13 @@ bool prefixes_match(const struct prefixes *ps, const char *p, size_t n)
 		while (lo < hi) {
 			uint32_t mid = lo + (hi - lo) / 2;
 
-			if (rstr_cmp(&ps->v[mid], &key) <= 0)
+			if (short_cmp(&ps->v[mid], &key) <= 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		if (!lo)
-			return false;
+			return 0;
 
 		const struct rstr *cand = &ps->v[lo - 1];
 		size_t common = 0;
@@ -153,11 +167,16 @@ bool prefixes_match(const struct prefixes *ps, const char *p, size_t n)
 		while (common < cand->n && common < key.n && cand->p[common] == key.p[common])
 			common++;
 		if (common == cand->n)
-			return true;
+			return lo;
 		if (common >= key.n)
-			return false;
+			return 0;
 		key.n = common;
 	}
+}
+
+bool prefixes_match(const struct prefixes *ps, const char *p, size_t n)
+{
+	return prefixes_longest(ps, p, n) != 0;
 }
 
 /* ---- path prefixes (pmatch) ---- */

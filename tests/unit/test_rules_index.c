@@ -3,12 +3,14 @@
  * test_rules_index.c - rules indexed by event type: the set derived from each
  * condition (through macros, `not`, `!=`, `or` of different types), unsupported
  * event names, evaluation running only the indexed rules in load order, codes
- * outside the table, names sharing a code, and the per-event field cache.
+ * outside the table, names sharing a code, the per-event field cache, and
+ * comparisons written alike answered once per event for every rule that asks.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 
 #include "rules/fake.h"
+#include "rules/rules_int.h"
 
 /* "all", or codes joined by ',' */
 static const char *types_of(struct rule_engine *e, const char *name)
@@ -107,6 +109,30 @@ Test(rules_index, field_fetched_once_per_event)
 	cr_assert_eq(ev.gets, 1);
 	cr_assert_str_eq(fake_eval(e, &ev), "a,c,");
 	cr_assert_eq(ev.gets, 2, "a new event fetches again");
+	rule_engine__free(e);
+}
+
+Test(rules_index, comparisons_written_alike_are_answered_once)
+{
+	struct rule_engine *e = engine_ok(
+	    "- list: names\n  items: [x, y]\n"
+	    "- macro: named\n  condition: proc.name in (names)\n" RULE("a", "named and fd.name = f")
+		RULE("b", "not named and fd.name = f") RULE("c", "named and fd.name != f")
+		    RULE("d", "proc.name in (x, y) and user.name = u") RULE("e", "proc.name = x")
+			RULE("re", "fd.name regex 'f.*'")
+			    RULE("re2", "fd.name regex 'f.*' and proc.name = x"));
+	struct fake_event ev = {.type = FE_OPEN, .proc_name = "x", .fd_name = "f", .user = "u"};
+
+	/* proc.name in (x, y) [the macro's 3 rules and d], fd.name = f [a, b],
+	 * fd.name != f, user.name = u, proc.name = x [e, re2], the regex [re, re2] */
+	cr_assert_eq(e->cmp_consts.n - 1, 6, "%u comparisons", e->cmp_consts.n - 1);
+	cr_assert_str_eq(fake_eval(e, &ev), "a,d,e,re,re2,");
+	ev.proc_name = "z";
+	cr_assert_str_eq(fake_eval(e, &ev), "b,re,", "a new event is answered afresh");
+	ev.fd_name = "g";
+	cr_assert_str_eq(fake_eval(e, &ev), "", "a new event is answered afresh");
+	ev.proc_name = "y";
+	cr_assert_str_eq(fake_eval(e, &ev), "c,d,");
 	rule_engine__free(e);
 }
 
