@@ -730,6 +730,7 @@ static void guard_prefixes(struct rule_engine *e, struct guard_group *g)
 		g->pfx_rules[i] = v[i].rules;
 	}
 	g->pfx_set.n = n;
+	prefixes_index(&e->ar, &g->pfx_set);
 }
 
 /* String fields of one value that some rule compares with a constant: the candidates. */
@@ -821,20 +822,16 @@ static void mark_list(struct rule_engine *e, const struct vec *rules)
 		e->mark[VEC_AT(*rules, uint32_t, i)] = e->gen;
 }
 
-/* Marks the rules of every prefix of key in g, longest first. */
-static void mark_prefixes(struct rule_engine *e, const struct guard_group *g, const char *p,
-			  size_t n)
+struct mark_arg {
+	struct rule_engine *e;
+	const struct guard_group *g;
+};
+
+static void mark_prefix(void *arg, uint32_t i)
 {
-	uint32_t i;
+	struct mark_arg *m = arg;
 
-	while ((i = prefixes_longest(&g->pfx_set, p, n))) {
-		size_t len = g->pfx_set.v[i - 1].n;
-
-		mark_list(e, g->pfx_rules[i - 1]);
-		if (!len)
-			return;
-		n = len - 1;
-	}
+	mark_list(m->e, m->g->pfx_rules[i]);
 }
 
 void guards_mark(struct rule_engine *e, uint32_t code, void *event)
@@ -853,7 +850,8 @@ void guards_mark(struct rule_engine *e, uint32_t code, void *event)
 			if (g->exact.n)
 				mark_list(e, strmap_get(&g->exact, p, len));
 			if (g->pfx_set.n)
-				mark_prefixes(e, g, p, len);
+				prefixes_each(&g->pfx_set, p, len, mark_prefix,
+					      &(struct mark_arg){.e = e, .g = g});
 		}
 	}
 }

@@ -346,9 +346,18 @@ struct strset {
 	uint64_t lens;	    /* bit l: some member is l bytes long (bit 63: 63 or more) */
 };
 
+/* A node of a prefix set's byte trie: its children are contiguous, sorted by byte. */
+struct pnode {
+	uint32_t kids;	 /* index of the first child */
+	uint32_t term;	 /* index + 1 in v of the prefix that ends here, 0 for none */
+	uint16_t n_kids; /* children */
+	uint8_t byte;	 /* the byte that leads here from the parent */
+};
+
 struct prefixes {
-	struct rstr *v; /* sorted bytewise */
-	uint32_t n;	/* entries */
+	struct rstr *v;	    /* sorted bytewise, no duplicates */
+	uint32_t n;	    /* entries */
+	struct pnode *trie; /* prefixes_index(): node 0 is the root; NULL: search v */
 };
 
 struct pmatch_glob {
@@ -570,8 +579,10 @@ struct slot *slot_resolve(struct rule_engine *e, const char *name, const char *a
 void strset_build(struct arena *a, struct strset *s, const struct rstr *v, uint32_t n);
 bool strset_has(const struct strset *s, const char *p, size_t n);
 struct prefixes *prefixes_build(struct arena *a, const struct rstr *v, uint32_t n);
+void prefixes_index(struct arena *a, struct prefixes *ps);
 bool prefixes_match(const struct prefixes *ps, const char *p, size_t n);
-uint32_t prefixes_longest(const struct prefixes *ps, const char *p, size_t n);
+uint32_t prefixes_each(const struct prefixes *ps, const char *p, size_t n,
+		       void (*fn)(void *arg, uint32_t i), void *arg);
 struct pmatch *pmatch_build(struct arena *a, const struct rstr *v, uint32_t n);
 bool pmatch_match(const struct pmatch *pm, const char *p, size_t n);
 bool glob_match(const char *pat, size_t pn, const char *s, size_t sn, bool icase);

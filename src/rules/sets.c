@@ -121,62 +121,126 @@ struct prefixes *prefixes_build(struct arena *a, const struct rstr *v, uint32_t 
 			ps->v[out++] = ps->v[i];
 	}
 	ps->n = out;
+	prefixes_index(a, ps);
 	return ps;
 }
 
-/* rstr_cmp() for the short strings of a prefix search, without a call per probe. */
-static inline int short_cmp(const struct rstr *a, const struct rstr *b)
+/* The children of node (entries lo..hi of v share its depth bytes), depth first. */
+static void trie_build(struct arena *a, struct prefixes *ps, struct vec *nodes, uint32_t node,
+		       uint32_t lo, uint32_t hi, size_t depth)
 {
-	size_t n = a->n < b->n ? a->n : b->n;
+	const struct rstr *v = ps->v;
+	uint32_t first = nodes->n, k = 0;
+	uint16_t n_kids = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (a->p[i] != b->p[i])
-			return (unsigned char)a->p[i] < (unsigned char)b->p[i] ? -1 : 1;
+	if (lo < hi && v[lo].n == depth) /* sorted: the one that ends here comes first */
+		VEC_AT(*nodes, struct pnode, node).term = 1 + lo++;
+	for (uint32_t i = lo; i < hi; i++) {
+		if (i == lo || v[i].p[depth] != v[i - 1].p[depth]) {
+			struct pnode *c = vec_push(a, nodes, sizeof(*c));
+
+			*c = (struct pnode){.byte = (uint8_t)v[i].p[depth]};
+			n_kids++;
+		}
 	}
-	return a->n < b->n ? -1 : a->n > b->n;
+	VEC_AT(*nodes, struct pnode, node).kids = first;
+	VEC_AT(*nodes, struct pnode, node).n_kids = n_kids;
+	for (uint32_t i = lo; i < hi; k++) {
+		uint32_t j = i + 1;
+
+		while (j < hi && v[j].p[depth] == v[i].p[depth])
+			j++;
+		trie_build(a, ps, nodes, first + k, i, j, depth + 1);
+		i = j;
+	}
 }
 
 /*
- * The longest element of ps that is a prefix of key (p, n): its index + 1, 0 when none
- * is. Take the greatest element <= key: if it is not a prefix, any element that is must
- * also be a prefix of their common part, so search again with the key cut there. Each
- * round shortens the key. The next longest prefix is the longest one of the key cut
- * one byte short of the one found.
+ * Indexes ps (sorted, no duplicates) with a byte trie: a lookup then costs one step per
+ * byte of the key it shares with some prefix, and a key no prefix starts like is
+ * turned away at its first bytes. A byte value has at most 256 children: n_kids fits.
  */
-uint32_t prefixes_longest(const struct prefixes *ps, const char *p, size_t n)
+void prefixes_index(struct arena *a, struct prefixes *ps)
+{
+	struct vec nodes = {0};
+
+	*(struct pnode *)vec_push(a, &nodes, sizeof(struct pnode)) = (struct pnode){0};
+	trie_build(a, ps, &nodes, 0, 0, ps->n, 0);
+	ps->trie = nodes.v;
+}
+
+/*
+ * The elements of ps that are prefixes of (p, n), shortest first: each one's index goes
+ * to fn, or, without fn, the walk stops at the first. Returns how many were found.
+ * Without a trie, the greatest element <= key is taken: if it is not a prefix, any
+ * element that is must also be a prefix of their common part, so the search goes on
+ * with the key cut there; if it is, the next one is a prefix of the key cut one byte
+ * short of it (longest first, then).
+ */
+uint32_t prefixes_each(const struct prefixes *ps, const char *p, size_t n,
+		       void (*fn)(void *arg, uint32_t i), void *arg)
 {
 	struct rstr key = {.p = p, .n = n};
+	uint32_t found = 0;
 
+	if (ps->trie) {
+		const struct pnode *t = ps->trie, *node = t;
+
+		for (size_t i = 0;; i++) {
+			const struct pnode *kid = t + node->kids, *end = kid + node->n_kids;
+
+			if (node->term) {
+				found++;
+				if (!fn)
+					return found;
+				fn(arg, node->term - 1);
+			}
+			if (i == n)
+				return found;
+			while (kid < end && kid->byte != (uint8_t)p[i])
+				kid++;
+			if (kid == end)
+				return found;
+			node = kid;
+		}
+	}
 	for (;;) {
 		uint32_t lo = 0, hi = ps->n;
 
 		while (lo < hi) {
 			uint32_t mid = lo + (hi - lo) / 2;
 
-			if (short_cmp(&ps->v[mid], &key) <= 0)
+			if (rstr_cmp(&ps->v[mid], &key) <= 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		if (!lo)
-			return 0;
+			return found;
 
 		const struct rstr *cand = &ps->v[lo - 1];
 		size_t common = 0;
 
 		while (common < cand->n && common < key.n && cand->p[common] == key.p[common])
 			common++;
-		if (common == cand->n)
-			return lo;
-		if (common >= key.n)
-			return 0;
+		if (common == cand->n) {
+			found++;
+			if (!fn)
+				return found;
+			fn(arg, lo - 1);
+			if (!common)
+				return found;
+			common--;
+		} else if (common >= key.n) {
+			return found;
+		}
 		key.n = common;
 	}
 }
 
 bool prefixes_match(const struct prefixes *ps, const char *p, size_t n)
 {
-	return prefixes_longest(ps, p, n) != 0;
+	return prefixes_each(ps, p, n, NULL, NULL) != 0;
 }
 
 /* ---- path prefixes (pmatch) ---- */
