@@ -342,6 +342,13 @@ Test(rules_ops, glob_agrees_with_fnmatch)
 	}
 }
 
+static void count_prefix(void *arg, uint32_t i)
+{
+	(void)i;
+	++*(uint32_t *)arg;
+}
+
+/* prefixes_match() and prefixes_each(), with the trie and with bisection alike */
 Test(rules_ops, prefixes_agree_with_naive)
 {
 	struct arena ar = {0};
@@ -357,13 +364,25 @@ Test(rules_ops, prefixes_agree_with_naive)
 			v[i].n = strlen(bufs[i]);
 		}
 		struct prefixes *ps = prefixes_build(&ar, v, n);
+		struct prefixes searched = {.v = ps->v, .n = ps->n}; /* no trie: bisection */
+
 		for (int k = 0; k < 20; k++) {
 			bool want = false;
+			uint32_t want_all = 0, seen = 0, seen_searched = 0;
 
 			rnd_str(s, 10, "abc");
 			for (uint32_t i = 0; i < n; i++)
 				want |= !strncmp(s, bufs[i], strlen(bufs[i]));
+			for (uint32_t i = 0; i < ps->n; i++)
+				want_all += !strncmp(s, ps->v[i].p, ps->v[i].n);
 			cr_assert_eq(prefixes_match(ps, s, strlen(s)), want, "'%s'", s);
+			cr_assert_eq(prefixes_match(&searched, s, strlen(s)), want, "'%s'", s);
+			cr_assert_eq(prefixes_each(ps, s, strlen(s), count_prefix, &seen), want_all,
+				     "'%s'", s);
+			cr_assert_eq(seen, want_all);
+			cr_assert_eq(
+			    prefixes_each(&searched, s, strlen(s), count_prefix, &seen_searched),
+			    want_all, "'%s'", s);
 		}
 	}
 	ar_release(&ar);
