@@ -9,11 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -57,6 +60,7 @@ enum feature_id {
 	F_BPF_LOOP,
 	F_TASK_PT_REGS,
 	F_SEND_SIGNAL,
+	F_IA32,
 	F_MAX,
 };
 
@@ -74,6 +78,7 @@ struct loader {
 	char failed_map[NAME_MAX_];	/* last map libbpf could not create */
 	char verifier_tail[512];	/* the verifier's last words before a refusal */
 	char err[ERR_MAX];		/* the last step's error */
+	bool ia32_said;			/* the ia32 programs' absence was noticed */
 };
 
 /*
@@ -244,6 +249,38 @@ static int probe_lsm(const char *btf_path)
 	return ret;
 }
 
+/*
+ * Does this kernel run 32-bit syscalls? With ia32 emulation off (not built in, booted
+ * with ia32_emulation=off, or refused by a hypervisor) int $0x80 faults, and no 32-bit
+ * program runs either: a child that asks getpid() that way dies of SIGSEGV. That death
+ * is the only answer taken for no; anything else counts as yes, so the ia32 programs
+ * are loaded whenever there is doubt. Not x86-64: yes, without a probe.
+ */
+static int probe_ia32(void)
+{
+#if defined(__x86_64__)
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (!pid) {
+		long r;
+
+		prctl(PR_SET_DUMPABLE, 0); /* the expected fault leaves no core dump */
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+		_exit(r > 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV ? -ENOSYS : 1;
+#else
+	return 1;
+#endif
+}
+
 static void set_feature(struct loader_feature *f, const char *name, int probe)
 {
 	f->name = name;
@@ -287,6 +324,7 @@ static void probe_features(struct loader *l)
 		set_feature(
 		    &l->f[helpers[i].id], helpers[i].name,
 		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].helper, NULL));
+	set_feature(&l->f[F_IA32], "ia32", probe_ia32());
 }
 
 /* The probe that says whether programs of this type can load here, or NULL. */
@@ -483,13 +521,26 @@ static const char *tracepoint_of(const struct loader *l, size_t i, struct bpf_pr
 	return NULL;
 }
 
-/* What can be known before load: the tracepoint exists, the probes allow the type. */
+#define IA32_OFF                                                                                   \
+	"this kernel runs no 32-bit code: ia32 emulation is off (int $0x80 faults, 32-bit "        \
+	"images are refused), so no 32-bit syscall can happen"
+
+/*
+ * What can be known before load: the kernel makes the syscalls an ia32 program serves,
+ * the tracepoint exists, the probes allow the type.
+ */
 static int check_prog(struct loader *l, size_t i, struct bpf_program *prog)
 {
 	const struct loader_feature *f = type_feature(l, bpf_program__type(prog));
 	const char *name = l->spec.progs[i].name;
 	char why[WHY_MAX], msg[ERR_MAX];
 
+	if (l->spec.progs[i].ia32 && !l->f[F_IA32].available) {
+		/* said once for all of them (loader__open); never a required program */
+		l->run[i].off = true;
+		snprintf(l->run[i].why, sizeof(l->run[i].why), "%s", IA32_OFF);
+		return 0;
+	}
 	if (f && !f->available) {
 		int e = f->error ? f->error : EOPNOTSUPP;
 
@@ -522,6 +573,7 @@ int loader__open(struct loader *l)
 {
 	struct bpf_object *obj;
 	struct bpf_program *prog;
+	size_t n_ia32 = 0;
 	int ret;
 
 	l->err[0] = 0;
@@ -566,6 +618,13 @@ int loader__open(struct loader *l)
 				return ret;
 		}
 		bpf_program__set_autoload(prog, !l->run[i].off);
+		n_ia32 += l->spec.progs[i].ia32;
+	}
+	if (n_ia32 && !l->f[F_IA32].available && !l->ia32_said) {
+		fprintf(l->spec.notices,
+			"vigil: notice: the %zu ia32 programs are not loaded: %s\n", n_ia32,
+			IA32_OFF);
+		l->ia32_said = true;
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@ struct loader_prog {
 	const char *target;    /* see enum loader_kind; loader__set_target overrides */
 	bool required;	       /* refused: the start fails instead of switching it off */
 	bool on_demand;	       /* loaded, but attached only by loader__set_attached */
+	bool ia32;	       /* serves ia32 syscalls: not loaded where none can happen */
 };
 
 /* A generated skeleton behind plain pointers (see LOADER_SKEL_OPS). */

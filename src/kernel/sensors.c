@@ -38,10 +38,10 @@ LOADER_SKEL_OPS(vigil_bpf);
  */
 #define SYSCALL_EXIT_PROG(NAME, VALUE, FALCO, KIND, NR64, NR32)                                    \
 	{"vg_" FALCO, LOADER_TRACEPOINT, NULL, false},                                             \
-	    {"vg_" FALCO "_32", LOADER_TAIL_CALL, NULL, false},
+	    {"vg_" FALCO "_32", LOADER_TAIL_CALL, NULL, false, false, true},
 #define SYSCALL_DISPATCHED_PROG(NAME, VALUE, FALCO, KIND, NR64, NR32)                              \
 	{"vg_" FALCO, LOADER_TAIL_CALL, NULL, false},                                              \
-	    {"vg_" FALCO "_32", LOADER_TAIL_CALL, NULL, false},
+	    {"vg_" FALCO "_32", LOADER_TAIL_CALL, NULL, false, false, true},
 
 static const struct loader_prog programs[] = {
     /* proc.bpf.c */
@@ -59,7 +59,7 @@ static const struct loader_prog programs[] = {
     /* dispatch.bpf.c: ia32 calls and the dispatched rows, by number */
     {"vg_sys_exit", LOADER_RAW_TRACEPOINT, NULL, false},
     /* net.bpf.c: the ia32 socket calls */
-    {"vg_socketcall_32", LOADER_TAIL_CALL, NULL, false},
+    {"vg_socketcall_32", LOADER_TAIL_CALL, NULL, false, false, true},
     /* file.bpf.c, net.bpf.c: io_uring operations, kept at submission and sent at
      * completion; a kernel without the io_uring tracepoints switches them off */
     {"vg_uring_file_submit", LOADER_RAW_TRACEPOINT, NULL, false},

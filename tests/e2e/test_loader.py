@@ -134,7 +134,17 @@ def test_agent_shows_features_and_program_states(vigil):
     # the module calls are reached through the raw sys_exit dispatcher, with or
     # without their tracepoints (none without CONFIG_MODULES): never switched off
     assert 'vigil_program_enabled{program="vg_sys_exit",kind="raw_tracepoint"} 1' in text
+    # the ia32 twins load exactly where the kernel runs 32-bit code (the probe's
+    # answer is a feature), and their absence is said once, with the reason
+    ia32 = re.search(r"kernel features:.* ia32 (yes|no)", features[0]).group(1) == "yes"
+    assert f'vigil_kernel_feature{{feature="ia32"}} {int(ia32)}' in text
     for name in ("init_module", "finit_module", "delete_module"):
-        for prog in (f"vg_{name}", f"vg_{name}_32"):
-            assert f'vigil_program_enabled{{program="{prog}",kind="tail_call"}} 1' in text
+        assert f'vigil_program_enabled{{program="vg_{name}",kind="tail_call"}} 1' in text
+        assert (f'vigil_program_enabled{{program="vg_{name}_32",kind="tail_call"}} '
+                f'{int(ia32)}') in text
         assert f"vg_{name} is not loaded" not in err
+    off = [l for l in err.splitlines() if "ia32 programs are not loaded" in l]
+    if ia32:
+        assert not off, err
+    else:
+        assert len(off) == 1 and "ia32 emulation is off" in off[0], err
