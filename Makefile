@@ -17,7 +17,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -MMD -MP -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror \
 	  -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) -DVIGIL_VERSION='"$(VERSION)"' \
 	  $(shell pkg-config --cflags libbpf 2>/dev/null)
-LDLIBS += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lpcre2-8 -lmicrohttpd -lcurl -lpthread -lm
+LDLIBS += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lpcre2-8 -lmicrohttpd -lpthread -lm
 
 BPF_CFLAGS := -MMD -MP -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -I$(BUILD)
 

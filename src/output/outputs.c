@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "daemon/config.h"
 #include "util/json.h"
 #include "util/text.h"
@@ -1021,7 +1019,6 @@ void outputs__free(struct outputs *o)
 	pthread_cond_destroy(&o->cond);
 	pthread_mutex_destroy(&o->lock);
 	free(o);
-	curl_global_cleanup();
 }
 
 struct outputs *outputs__new(const struct vigil_config *c, struct metrics *m, char *err,
@@ -1032,15 +1029,9 @@ struct outputs *outputs__new(const struct vigil_config *c, struct metrics *m, ch
 	struct outputs *o;
 	int ret = -ENOMEM;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		snprintf(err, errlen, "cannot initialise libcurl");
-		errno = EIO;
-		return NULL;
-	}
 	o = calloc(1, sizeof(*o));
 	if (!o) {
 		snprintf(err, errlen, "out of memory");
-		curl_global_cleanup();
 		errno = ENOMEM;
 		return NULL;
 	}

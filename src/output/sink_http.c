@@ -2,11 +2,15 @@
 /*
  * sink_http.c - the HTTP client the webhook and Alertmanager sinks share (libcurl:
  * TLS, timeouts, retries with exponential backoff, abort at the shutdown deadline),
+ * with libcurl loaded when the first HTTP sink starts: an agent without one maps no
+ * TLS, Kerberos or LDAP library (about 5 MB of its resident memory),
  * and the webhook sink: a POST of the Falco-shaped alert object, so falcosidekick
  * or any HTTP collector can take it. When alerts queue up faster than the endpoint
  * answers and batch is above 1, one POST carries a JSON array of them.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,73 @@
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "unknown"
 #endif
+
+#define LIBCURL "libcurl.so.4"
+
+/* The libcurl calls the client makes, from the library loaded by curl_load(). */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *curl);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} cu;
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+static char cu_err[256]; /* why libcurl cannot be used, "" when it can */
+
+static void curl_load_once(void)
+{
+	static const struct {
+		const char *name;
+		void **fn;
+	} syms[] = {
+	    {"curl_global_init", (void **)&cu.global_init},
+	    {"curl_easy_init", (void **)&cu.easy_init},
+	    {"curl_easy_setopt", (void **)&cu.easy_setopt},
+	    {"curl_easy_perform", (void **)&cu.easy_perform},
+	    {"curl_easy_getinfo", (void **)&cu.easy_getinfo},
+	    {"curl_easy_cleanup", (void **)&cu.easy_cleanup},
+	    {"curl_easy_strerror", (void **)&cu.easy_strerror},
+	    {"curl_slist_append", (void **)&cu.slist_append},
+	    {"curl_slist_free_all", (void **)&cu.slist_free_all},
+	};
+	void *lib = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	const char *e;
+
+	if (!lib) {
+		e = dlerror();
+		snprintf(cu_err, sizeof(cu_err), "cannot load " LIBCURL " (libcurl4): %s",
+			 e ? e : "unknown error");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].fn = dlsym(lib, syms[i].name);
+		if (!*syms[i].fn) {
+			e = dlerror();
+			snprintf(cu_err, sizeof(cu_err), LIBCURL " has no %s: %s", syms[i].name,
+				 e ? e : "unknown error");
+			return;
+		}
+	}
+	/* once for the process, and kept until it exits: libcurl's global state */
+	if (cu.global_init(CURL_GLOBAL_DEFAULT))
+		snprintf(cu_err, sizeof(cu_err), "cannot initialise libcurl");
+}
+
+/* Loads libcurl once; 0, or -ENOENT with why in err. */
+static int curl_load(char *err, size_t errlen)
+{
+	pthread_once(&cu_once, curl_load_once);
+	if (cu_err[0]) {
+		snprintf(err, errlen, "%s", cu_err);
+		return -ENOENT;
+	}
+	return 0;
+}
 
 static size_t http_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -53,45 +124,47 @@ int http_client__init(struct http_client *h, struct sink *s, const struct http_s
 	memset(h, 0, sizeof(*h));
 	h->s = s;
 	h->cfg = c;
-	curl = curl_easy_init();
+	if (curl_load(err, errlen))
+		return -ENOENT;
+	curl = cu.easy_init();
 	if (!curl) {
 		snprintf(err, errlen, "cannot create a libcurl handle");
 		return -ENOMEM;
 	}
 	h->curl = curl;
-	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	l = curl_slist_append(h->headers, "User-Agent: vigil/" VIGIL_VERSION);
+	h->headers = cu.slist_append(NULL, "Content-Type: application/json");
+	l = cu.slist_append(h->headers, "User-Agent: vigil/" VIGIL_VERSION);
 	for (size_t i = 0; l && i < c->headers.n; i++) {
 		snprintf(line, sizeof(line), "%s: %s", c->headers.items[i].key,
 			 c->headers.items[i].value);
-		l = curl_slist_append(h->headers, line);
+		l = cu.slist_append(h->headers, line);
 	}
 	if (!h->headers || !l) {
 		snprintf(err, errlen, "out of memory");
 		http_client__fini(h);
 		return -ENOMEM;
 	}
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h->headers);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(c->timeout_ns / 1000000));
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout_ns / 1000000));
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, http_progress);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
-	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(curl, CURLOPT_HTTPHEADER, h->headers);
+	cu.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(c->timeout_ns / 1000000));
+	cu.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout_ns / 1000000));
+	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, h->errbuf);
+	cu.easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_body);
+	cu.easy_setopt(curl, CURLOPT_WRITEDATA, h);
+	cu.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	cu.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, http_progress);
+	cu.easy_setopt(curl, CURLOPT_XFERINFODATA, h);
+	cu.easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	cu.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (c->tls.ca_file)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, c->tls.ca_file);
+		cu.easy_setopt(curl, CURLOPT_CAINFO, c->tls.ca_file);
 	if (c->tls.cert_file) {
-		curl_easy_setopt(curl, CURLOPT_SSLCERT, c->tls.cert_file);
-		curl_easy_setopt(curl, CURLOPT_SSLKEY, c->tls.key_file);
+		cu.easy_setopt(curl, CURLOPT_SSLCERT, c->tls.cert_file);
+		cu.easy_setopt(curl, CURLOPT_SSLKEY, c->tls.key_file);
 	}
 	if (c->tls.insecure) {
-		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+		cu.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	return 0;
 }
@@ -99,8 +172,9 @@ int http_client__init(struct http_client *h, struct sink *s, const struct http_s
 void http_client__fini(struct http_client *h)
 {
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->headers);
+		cu.easy_cleanup(h->curl);
+	if (h->headers)
+		cu.slist_free_all(h->headers);
 	h->curl = NULL;
 	h->headers = NULL;
 }
@@ -124,13 +198,13 @@ static bool http_classify(struct http_client *h, CURLcode res, long code, const 
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 		*reason = "tls";
-		snprintf(msg, len, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(res));
+		snprintf(msg, len, "%s", h->errbuf[0] ? h->errbuf : cu.easy_strerror(res));
 		return false; /* a certificate problem does not fix itself */
 	default:
 		*reason = "network";
 		break;
 	}
-	snprintf(msg, len, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(res));
+	snprintf(msg, len, "%s", h->errbuf[0] ? h->errbuf : cu.easy_strerror(res));
 	return true;
 }
 
@@ -142,9 +216,9 @@ bool http_client__post(struct http_client *h, const char *url, const char *body,
 	char msg[320];
 	bool retry;
 
-	curl_easy_setopt(h->curl, CURLOPT_URL, url);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	cu.easy_setopt(h->curl, CURLOPT_URL, url);
+	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	for (unsigned attempt = 0;; attempt++) {
 		long code = 0;
 		CURLcode res;
@@ -152,10 +226,10 @@ bool http_client__post(struct http_client *h, const char *url, const char *body,
 		h->errbuf[0] = '\0';
 		h->resp_len = 0;
 		h->resp[0] = '\0';
-		res = curl_easy_perform(h->curl);
+		res = cu.easy_perform(h->curl);
 		if (sink__aborting(s))
 			return false; /* counted as dropped at shutdown */
-		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+		cu.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 		if (res == CURLE_OK && code >= 200 && code < 300) {
 			sink__ok(s);
 			return true;
