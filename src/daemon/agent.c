@@ -30,6 +30,7 @@
 #include "detect/filter.h"
 #include "util/json.h"
 #include "kernel/loader.h"
+#include "kernel/ring.h"
 #include "kernel/sensors.h"
 #include "metrics.h"
 #include "output/output.h"
@@ -44,7 +45,7 @@
 struct agent {
 	const struct agent_opts *opts;	     /* settings */
 	struct sensors *sensors;	     /* BPF sensors */
-	struct ring_buffer *rb;		     /* reader of the events ring */
+	struct ring rb;			     /* reader of the events ring */
 	struct proctable *procs;	     /* known processes */
 	struct json_buf out;		     /* rendering buffer, reused */
 	struct pipeline pipe;		     /* table, rules, display of each record */
@@ -971,7 +972,7 @@ static int loop(struct agent *a, int sfd)
 		goto out;
 	}
 	evs[0] = (struct epoll_event){.events = EPOLLIN, .data.fd = -1};
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(a->rb), &evs[0])) {
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, a->rb.fd, &evs[0])) {
 		ret = -errno;
 		goto out;
 	}
@@ -994,7 +995,7 @@ static int loop(struct agent *a, int sfd)
 			ret = -errno;
 			break;
 		}
-		ret = ring_buffer__consume(a->rb);
+		ret = ring__consume(&a->rb);
 		if (ret < 0) {
 			fprintf(stderr, "vigil: reading the ring buffer failed: %s\n",
 				strerror(-ret));
@@ -1380,11 +1381,9 @@ int agent_run(const struct agent_opts *opts)
 		metric__set(metrics__agent(a.metrics)->procs_max, opts->proc_max);
 		show_kernel(a.metrics, sensors__loader(a.sensors));
 	}
-	a.rb = ring_buffer__new(sensors__ringbuf_fd(a.sensors), on_record, &a, NULL);
-	if (!a.rb) {
-		ret = -errno;
-		fprintf(stderr, "vigil: cannot set up the ring buffer reader: %s\n",
-			strerror(errno));
+	ret = ring__open(&a.rb, sensors__ringbuf_fd(a.sensors), on_record, &a, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vigil: cannot set up the ring buffer reader: %s\n", err);
 		goto err_unload;
 	}
 	a.pipe.procs = a.procs;
@@ -1430,7 +1429,7 @@ int agent_run(const struct agent_opts *opts)
 	a.control = NULL;
 	/* stop the sensors, then take what is still in the ring: nothing sent is left */
 	sensors__detach(a.sensors);
-	ring_buffer__consume(a.rb);
+	ring__consume(&a.rb);
 	fflush(stdout);
 	print_summary(&a);
 	/* deliver what the sinks still hold, within the configured deadline */
@@ -1446,7 +1445,7 @@ int agent_run(const struct agent_opts *opts)
 		}
 	}
 err_rb:
-	ring_buffer__free(a.rb);
+	ring__close(&a.rb);
 err_unload:
 	control__free(a.control);
 	sensors__free(a.sensors);
