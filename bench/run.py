@@ -1678,7 +1678,7 @@ def markdown(report):
             out += [f"Of the RSS with the processes: {b['anon'] / 1024:.1f} MB anonymous "
                     f"(vigil's own heap and stacks), {b['file'] / 1024:.1f} MB file-backed, of "
                     f"which {b['bpf_map_mappings'] / 1024:.1f} MB are BPF map mappings (the "
-                    "ring buffer, mapped twice) and the rest shared libraries.", ""]
+                    "ring buffer's pages, mapped once) and the rest shared libraries.", ""]
         big = [f"{m['name'] or m['map_id']} {m['memlock'] / 2**20:.1f} MB"
                for m in mem["maps"][:5]]
         out += ["Largest maps: " + ", ".join(big) + ".", ""]
