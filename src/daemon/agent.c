@@ -275,7 +275,7 @@ static void enforce(struct agent *a)
 		return;
 	if (a->sensors) {
 		unsigned gen = a->pol ? !a->gen : 0; /* the generation not in force */
-		bool entry = policy__needs_entry(a->pending);
+		bool entry = policy__needs_entry(a->pending), deny = policy__needs_deny(a->pending);
 		char err[512];
 
 		/* the entry enforcer runs at every syscall: attached before a plan that needs
@@ -287,6 +287,13 @@ static void enforce(struct agent *a)
 			policy__drop_entry(a->pending);
 			entry = false;
 		}
+		/* the deny programs run at every connect, send, bind and socket: attached
+		 * before a plan with deny rules is in force, detached once none is */
+		if (deny && sensors__deny_hooks(a->sensors, true, err, sizeof(err)))
+			fprintf(stderr,
+				"vigil: cannot attach the deny programs (%s): deny rules refuse "
+				"nothing\n",
+				err);
 		sensors__enforce_maps(a->sensors, &m);
 		ret = policy__write(a->pending, &m, gen, each_proc, a);
 		if (ret) {
@@ -296,11 +303,14 @@ static void enforce(struct agent *a)
 			    "previous rules' actions\n",
 			    strerror(-ret));
 			entry = policy__needs_entry(a->pol);
+			deny = policy__needs_deny(a->pol);
 		} else {
 			a->gen = gen;
 		}
 		if (!entry)
 			sensors__kill_at_entry(a->sensors, false, err, sizeof(err));
+		if (!deny)
+			sensors__deny_hooks(a->sensors, false, err, sizeof(err));
 	}
 	policy__free(a->pol);
 	a->pol = a->pending;

@@ -68,14 +68,15 @@ static const struct loader_prog programs[] = {
     {"vg_uring_net_complete", LOADER_RAW_TRACEPOINT, NULL, false},
     /* enforcers/deny.bpf.c: deny rules at the cgroup v2 root (the target is set at
      * start from sensors_opts.cgroup_root); each is attached with a link, which
-     * runs next to the host's other cgroup programs (BPF_F_ALLOW_MULTI) */
-    {"vg_deny_connect4", LOADER_CGROUP, NULL, false},
-    {"vg_deny_connect6", LOADER_CGROUP, NULL, false},
-    {"vg_deny_sendmsg4", LOADER_CGROUP, NULL, false},
-    {"vg_deny_sendmsg6", LOADER_CGROUP, NULL, false},
-    {"vg_deny_bind4", LOADER_CGROUP, NULL, false},
-    {"vg_deny_bind6", LOADER_CGROUP, NULL, false},
-    {"vg_deny_socket", LOADER_CGROUP, NULL, false},
+     * runs next to the host's other cgroup programs (BPF_F_ALLOW_MULTI), and only
+     * while the policy in force has deny rules (sensors__deny_hooks) */
+    {"vg_deny_connect4", LOADER_CGROUP, NULL, false, true},
+    {"vg_deny_connect6", LOADER_CGROUP, NULL, false, true},
+    {"vg_deny_sendmsg4", LOADER_CGROUP, NULL, false, true},
+    {"vg_deny_sendmsg6", LOADER_CGROUP, NULL, false, true},
+    {"vg_deny_bind4", LOADER_CGROUP, NULL, false, true},
+    {"vg_deny_bind6", LOADER_CGROUP, NULL, false, true},
+    {"vg_deny_socket", LOADER_CGROUP, NULL, false, true},
     /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
      * the policy in force has such rules (sensors__kill_at_entry) */
     {"vg_kill_enter", LOADER_RAW_TRACEPOINT, "sys_enter", false, true},
@@ -438,6 +439,30 @@ int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)
 		snprintf(err, errlen, "%s",
 			 *loader__error(s->loader) ? loader__error(s->loader)
 						   : "the entry enforcer is switched off");
+	return ret;
+}
+
+int sensors__deny_hooks(struct sensors *s, bool on, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		const char *name = programs[i].name;
+		int r;
+
+		if (strncmp(name, "vg_deny_", 8))
+			continue;
+		r = loader__set_attached(s->loader, name, on);
+		/* detaching goes on past a failure: none is left running by mistake */
+		if (r && !ret) {
+			ret = r;
+			snprintf(err, errlen, "%s: %s", name,
+				 *loader__error(s->loader) ? loader__error(s->loader)
+							   : "switched off");
+			if (on)
+				break;
+		}
+	}
 	return ret;
 }
 

@@ -66,6 +66,12 @@ void sensors__enforce_maps(const struct sensors *s, struct enforce_maps *out);
  * (-ENODEV: it did not load).
  */
 int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen);
+/*
+ * Attaches (on) or detaches the deny programs (connect, sendmsg, bind, socket
+ * creation): they run at every such call of every process, so only while the policy
+ * in force has deny rules. 0 or -errno with a message in err naming the program.
+ */
+int sensors__deny_hooks(struct sensors *s, bool on, char *err, size_t errlen);
 
 /* The fd of a loaded program of the table (an on-demand one: the caller attaches it);
  * -ENOENT: no such program, -ENODEV: switched off (loader state says why). */

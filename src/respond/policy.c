@@ -735,6 +735,11 @@ bool policy__needs_entry(const struct policy *p)
 	return p && p->gen.entry;
 }
 
+bool policy__needs_deny(const struct policy *p)
+{
+	return p && p->gen.deny;
+}
+
 void policy__drop_entry(struct policy *p)
 {
 	p->gen.entry = 0;

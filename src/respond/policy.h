@@ -113,6 +113,8 @@ int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o);
 /* "kernel (exec: sched_process_exec)", "user: <why>" for rules list and status. */
 /* Whether the plan has kill rules decided at a syscall's entry (the entry enforcer). */
 bool policy__needs_entry(const struct policy *p);
+/* Whether the plan has deny rules (the deny programs), in either mode. */
+bool policy__needs_deny(const struct policy *p);
 /* Moves the plan's entry rules to the syscalls' exits (the entry enforcer is not there). */
 void policy__drop_entry(struct policy *p);
 

@@ -82,6 +82,7 @@ def agent(tmp_path_factory):
         f.write(RULES.format(**ports))
     os.chmod(rules, 0o600)
     v = Vigil(d, ["--rules", rules], events=False)
+    v.rules_path = rules
     yield v, ports
     rc = v.stop()
     assert rc == 0, "vigil did not stop cleanly:\n" + v.stderr()
@@ -239,3 +240,43 @@ def test_an_io_uring_socket_is_denied_too(agent):
     al = v.wait_alert(lambda a: a["rule"] == "Deny raw sockets" and
                       a["output_fields"]["proc.name"] == "uring_probe", what="uring socket deny")
     assert deny_action(al)["taken"] is True
+
+
+def _deny_attachments(v):
+    st = subprocess.run([conftest.VIGIL, "status", "--json", "--socket", v.control_socket],
+                        capture_output=True, text=True, timeout=30)
+    assert st.returncode == 0, st.stderr
+    progs = {p["name"]: p for p in json.loads(st.stdout)["programs"]}
+    names = [n for n in progs if n.startswith("vg_deny_")]
+    assert len(names) == 7, progs.keys()
+    return {progs[n]["attachments"] for n in names}
+
+
+def _reload(v, text):
+    with open(v.rules_path, "w") as f:
+        f.write(text)
+    r = subprocess.run([conftest.VIGIL, "reload", "--socket", v.control_socket],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_deny_programs_run_only_while_a_rule_needs_them(agent):
+    """They run at every connect, send, bind and socket of the host: with no deny rule in
+    force they are detached, and the calls they would refuse go through; a reload that
+    brings deny rules back attaches them before the rules are in force."""
+    v, p = agent
+    assert _deny_attachments(v) == {1}
+    try:
+        _reload(v, """
+- rule: Connects, seen only
+  desc: test
+  condition: evt.type = connect and fd.rport = {tcp}
+  output: "connect to %fd.rport by %proc.name"
+  priority: NOTICE
+""".format(**p))
+        assert _deny_attachments(v) == {0}
+        assert _named_socket("vg-udp6", socket.AF_INET6, socket.SOCK_DGRAM) == 0
+    finally:
+        _reload(v, RULES.format(**p))
+    assert _deny_attachments(v) == {1}
+    assert _named_socket("vg-udp6", socket.AF_INET6, socket.SOCK_DGRAM) == errno.EPERM

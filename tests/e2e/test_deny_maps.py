@@ -35,12 +35,21 @@ GEN_FIELDS = ("comm_free", "path_free", "port_free", "addr_free", "need_write", 
               "need_tcp", "need_udp", "monitor", "kill", "deny", "rate", "exe_free",
               "exe_tested", "entry", "scope_free", "need_raw", "not_v4", "not_v6")
 
+# The deny programs are attached only while a deny rule is in force: the agent gets one
+# that nothing here does (its maps are then overwritten by EnfMaps.install).
 RULE = """
 - rule: Deny maps test alert
   desc: gives the agent an alert to post to its webhook
   condition: evt.type in (open, openat) and fd.name = {path}
   output: watched open (file=%fd.name)
   priority: CRITICAL
+
+- rule: Deny maps test keeps the deny programs attached
+  desc: matches no call the tests make
+  condition: evt.type = connect and fd.rport = 1 and proc.name = vg-never-runs
+  output: never (port=%fd.rport)
+  priority: CRITICAL
+  actions: [deny]
 """
 
 
