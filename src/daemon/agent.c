@@ -896,7 +896,7 @@ static int control_status(void *arg, struct json_buf *j)
 	json_key(j, "ringbuf");
 	json_obj_begin(j);
 	json_kv_uint(j, "size", a->opts->ringbuf_bytes);
-	json_kv_uint(j, "used", sensors__ringbuf_used(a->sensors));
+	json_kv_uint(j, "used", ring__used(&a->rb));
 	json_obj_end(j);
 	proctable__stats(a->procs, &ps);
 	json_key(j, "processes");
@@ -1050,7 +1050,7 @@ static int loop(struct agent *a, int sfd)
 				metric__set(metrics__agent(a->metrics)->procs,
 					    ps.live + ps.lingering);
 				metric__set(metrics__agent(a->metrics)->ringbuf_used,
-					    sensors__ringbuf_used(a->sensors));
+					    ring__used(&a->rb));
 			}
 			sync_clocks(a);
 			proctable__evict(a->procs, clock_ns(CLOCK_BOOTTIME));

@@ -137,6 +137,14 @@ int ring__consume(struct ring *r)
 	}
 }
 
+size_t ring__used(const struct ring *r)
+{
+	if (!r->consumer)
+		return 0;
+	return __atomic_load_n(r->producer, __ATOMIC_RELAXED) -
+	       __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
+}
+
 void ring__close(struct ring *r)
 {
 	if (r->page) {

@@ -50,6 +50,8 @@ void ring__init(struct ring *r, uint64_t *consumer, const uint64_t *producer, co
  * read), or -ENOMEM when a wrapped record cannot be copied (left in the ring).
  */
 int ring__consume(struct ring *r);
+/* Bytes written to the ring and not yet consumed (the fill level); 0 before open. */
+size_t ring__used(const struct ring *r);
 /* Unmaps (for ring__open) and frees the copy buffer. */
 void ring__close(struct ring *r);
 

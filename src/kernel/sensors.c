@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -107,17 +106,10 @@ static const struct dispatch_slot dispatch_slots[] = {
 #undef SLOT_NATIVE_ROW_
 #undef SLOT_IA32_FORM_
 
-/* The ring's positions: the consumer page (read-write) and the producer page. */
-struct ring_pos {
-	volatile unsigned long *consumer; /* first page of the map */
-	volatile unsigned long *producer; /* second page, read-only */
-};
-
 struct sensors {
 	struct sensors_opts opts; /* as given */
 	struct loader *loader;	  /* the steps, the skeleton */
 	struct vigil_bpf *skel;	  /* loaded skeleton, owned by the loader */
-	struct ring_pos pos;	  /* for the fill level; NULL pointers if unmapped */
 	int ncpu;		  /* possible CPUs, for per-CPU maps */
 };
 
@@ -266,24 +258,6 @@ static int set_cgroup_targets(struct loader *l, const char *root, char *err, siz
 	return 0;
 }
 
-static void map_positions(struct sensors *s)
-{
-	int fd = bpf_map__fd(s->skel->maps.events);
-	long page = sysconf(_SC_PAGESIZE);
-	void *c = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
-	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
-
-	if (c == MAP_FAILED || p == MAP_FAILED) {
-		if (c != MAP_FAILED)
-			munmap(c, page);
-		if (p != MAP_FAILED)
-			munmap(p, page);
-		return;
-	}
-	s->pos.consumer = c;
-	s->pos.producer = p;
-}
-
 struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_t errlen)
 {
 	struct loader_spec spec = {
@@ -335,7 +309,6 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 		snprintf(err, errlen, "%s", loader__error(s->loader));
 		goto err_free;
 	}
-	map_positions(s);
 	return s;
 
 err_free:
@@ -355,10 +328,6 @@ void sensors__free(struct sensors *s)
 {
 	if (!s)
 		return;
-	if (s->pos.consumer) {
-		munmap((void *)s->pos.consumer, sysconf(_SC_PAGESIZE));
-		munmap((void *)s->pos.producer, sysconf(_SC_PAGESIZE));
-	}
 	loader__free(s->loader);
 	free(s);
 }
@@ -371,13 +340,6 @@ const struct loader *sensors__loader(const struct sensors *s)
 int sensors__ringbuf_fd(const struct sensors *s)
 {
 	return bpf_map__fd(s->skel->maps.events);
-}
-
-size_t sensors__ringbuf_used(const struct sensors *s)
-{
-	if (!s || !s->pos.consumer)
-		return 0;
-	return *s->pos.producer - *s->pos.consumer;
 }
 
 void sensors__filter_maps(const struct sensors *s, struct filter_maps *out)

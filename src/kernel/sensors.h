@@ -44,9 +44,6 @@ const struct loader *sensors__loader(const struct sensors *s);
 
 int sensors__ringbuf_fd(const struct sensors *s);
 
-/* Bytes written to the ring and not yet consumed. */
-size_t sensors__ringbuf_used(const struct sensors *s);
-
 struct filter_maps;
 
 /* The prefilter's map descriptors. */

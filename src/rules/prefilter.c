@@ -715,7 +715,7 @@ static int guard_pfx_cmp(const void *a, const void *b)
 	return rstr_cmp(&((const struct guard_pfx *)a)->p, &((const struct guard_pfx *)b)->p);
 }
 
-/* g's prefixes as a sorted set for prefixes_longest(), each with its rules. */
+/* g's prefixes as an indexed set for prefixes_each(), each with its rules. */
 static void guard_prefixes(struct rule_engine *e, struct guard_group *g)
 {
 	struct guard_pfx *v = g->pfx.v;

@@ -105,6 +105,7 @@ Test(ring, a_record_being_written_stops_the_read_until_done)
 	cr_assert_eq(ring__consume(&f.r), 1);
 	cr_assert_str_eq(f.got[0], "before");
 	cr_assert_lt(f.consumer, f.producer, "the record being written is not released");
+	cr_assert_eq(ring__used(&f.r), f.producer - f.consumer, "the fill level");
 	*busy &= ~(uint32_t)BPF_RINGBUF_BUSY_BIT; /* committed */
 	cr_assert_eq(ring__consume(&f.r), 2);
 	cr_assert_str_eq(f.got[1], "pending");
