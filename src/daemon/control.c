@@ -822,251 +822,35 @@ out:
 	return ret;
 }
 
-/* ---- rendering: a small JSON reader and a printer ---- */
+/* ---- rendering: a printer over the JSON reader (util/json.h) ---- */
 
-enum jv_type { JV_SCALAR, JV_STR, JV_ARR, JV_OBJ };
-
-struct jv {
-	enum jv_type type; /* scalars keep their text: numbers, true, false, null */
-	char *key;	   /* member name inside an object */
-	char *s;	   /* string (decoded) or scalar text */
-	size_t len;	   /* bytes in s */
-	struct jv *kids;   /* elements or members */
-	size_t n;	   /* entries in kids */
-};
-
-struct jreader {
-	const char *p; /* next byte */
-	int depth;     /* nesting, bounded */
-};
-
-static void jv_free(struct jv *v)
+static bool is_flat(const struct json_value *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		jv_free(&v->kids[i]);
-	free(v->kids);
-	free(v->key);
-	free(v->s);
-}
-
-static void skip_ws(struct jreader *r)
-{
-	while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
-		r->p++;
-}
-
-static void put_utf8(char *o, size_t *n, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[(*n)++] = cp;
-	} else if (cp < 0x800) {
-		o[(*n)++] = 0xc0 | cp >> 6;
-		o[(*n)++] = 0x80 | (cp & 0x3f);
-	} else if (cp < 0x10000) {
-		o[(*n)++] = 0xe0 | cp >> 12;
-		o[(*n)++] = 0x80 | (cp >> 6 & 0x3f);
-		o[(*n)++] = 0x80 | (cp & 0x3f);
-	} else {
-		o[(*n)++] = 0xf0 | cp >> 18;
-		o[(*n)++] = 0x80 | (cp >> 12 & 0x3f);
-		o[(*n)++] = 0x80 | (cp >> 6 & 0x3f);
-		o[(*n)++] = 0x80 | (cp & 0x3f);
-	}
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-	*out = 0;
-	for (int i = 0; i < 4; i++) {
-		if (!isxdigit((unsigned char)p[i]))
-			return -EINVAL;
-		*out = *out << 4 |
-		       (isdigit((unsigned char)p[i]) ? p[i] - '0' : (tolower(p[i]) - 'a' + 10));
-	}
-	return 0;
-}
-
-/* A string at r->p (on its quote): decoded, \uDCXX back to the byte XX. */
-static int read_str(struct jreader *r, char **out, size_t *len)
-{
-	const char *end = r->p + 1;
-	char *o;
-	size_t n = 0;
-
-	while (*end && *end != '"')
-		end += *end == '\\' && end[1] ? 2 : 1;
-	if (*end != '"')
-		return -EINVAL;
-	o = malloc(end - r->p + 1); /* decoding never grows a string */
-	if (!o)
-		return -ENOMEM;
-	for (r->p++; r->p < end; r->p++) {
-		unsigned cp, lo;
-
-		if (*r->p != '\\') {
-			o[n++] = *r->p;
-			continue;
-		}
-		switch (*++r->p) {
-		case 'b':
-			o[n++] = '\b';
-			break;
-		case 'f':
-			o[n++] = '\f';
-			break;
-		case 'n':
-			o[n++] = '\n';
-			break;
-		case 'r':
-			o[n++] = '\r';
-			break;
-		case 't':
-			o[n++] = '\t';
-			break;
-		case 'u':
-			if (r->p + 4 >= end || hex4(r->p + 1, &cp))
-				goto bad;
-			r->p += 4;
-			if (cp >= 0xdc80 && cp <= 0xdcff) {
-				o[n++] = cp & 0xff;
-			} else if (cp >= 0xd800 && cp < 0xdc00 && r->p + 6 < end &&
-				   r->p[1] == '\\' && r->p[2] == 'u' && !hex4(r->p + 3, &lo) &&
-				   lo >= 0xdc00 && lo < 0xe000) {
-				put_utf8(o, &n, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
-				r->p += 6;
-			} else {
-				put_utf8(o, &n, cp >= 0xd800 && cp < 0xe000 ? 0xfffd : cp);
-			}
-			break;
-		default:
-			o[n++] = *r->p;
-		}
-	}
-	r->p = end + 1;
-	o[n] = '\0';
-	*out = o;
-	*len = n;
-	return 0;
-bad:
-	free(o);
-	return -EINVAL;
-}
-
-static int read_value(struct jreader *r, struct jv *v);
-
-static int add_kid(struct jv *v, struct jv *kid)
-{
-	struct jv *k = realloc(v->kids, (v->n + 1) * sizeof(*k));
-
-	if (!k)
-		return -ENOMEM;
-	v->kids = k;
-	k[v->n++] = *kid;
-	return 0;
-}
-
-static int read_container(struct jreader *r, struct jv *v, char close)
-{
-	int ret;
-
-	if (++r->depth > 64)
-		return -EINVAL;
-	r->p++;
-	skip_ws(r);
-	if (*r->p == close) {
-		r->p++;
-		r->depth--;
-		return 0;
-	}
-	for (;;) {
-		struct jv kid = {0};
-		size_t klen;
-
-		skip_ws(r);
-		if (close == '}') {
-			if (*r->p != '"' || (ret = read_str(r, &kid.key, &klen)))
-				return kid.key ? ret : -EINVAL;
-			skip_ws(r);
-			if (*r->p++ != ':') {
-				free(kid.key);
-				return -EINVAL;
-			}
-		}
-		ret = read_value(r, &kid);
-		if (!ret)
-			ret = add_kid(v, &kid);
-		if (ret) {
-			jv_free(&kid);
-			return ret;
-		}
-		skip_ws(r);
-		if (*r->p == ',') {
-			r->p++;
-			continue;
-		}
-		if (*r->p != close)
-			return -EINVAL;
-		r->p++;
-		r->depth--;
-		return 0;
-	}
-}
-
-static int read_value(struct jreader *r, struct jv *v)
-{
-	const char *start;
-
-	skip_ws(r);
-	switch (*r->p) {
-	case '{':
-		v->type = JV_OBJ;
-		return read_container(r, v, '}');
-	case '[':
-		v->type = JV_ARR;
-		return read_container(r, v, ']');
-	case '"':
-		v->type = JV_STR;
-		return read_str(r, &v->s, &v->len);
-	default:
-		start = r->p;
-		while (*r->p && (isalnum((unsigned char)*r->p) || strchr("+-.", *r->p)))
-			r->p++;
-		if (r->p == start)
-			return -EINVAL;
-		v->type = JV_SCALAR;
-		v->len = r->p - start;
-		v->s = strndup(start, v->len);
-		return v->s ? 0 : -ENOMEM;
-	}
-}
-
-static bool is_flat(const struct jv *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (v->kids[i].type == JV_ARR || v->kids[i].type == JV_OBJ)
+		if (v->kids[i].type == JSON_ARR || v->kids[i].type == JSON_OBJ)
 			return false;
 	return true;
 }
 
-static void put_scalar(const struct jv *v, FILE *out)
+static void put_scalar(const struct json_value *v, FILE *out)
 {
-	if (v->type == JV_STR && !v->len)
+	if (v->type == JSON_STR && !v->len)
 		fputs("\"\"", out);
 	else
 		text_escape_write(out, v->s, v->len);
 }
 
 /* k=v k=v on one line; strings with spaces quoted */
-static void put_inline(const struct jv *v, FILE *out)
+static void put_inline(const struct json_value *v, FILE *out)
 {
 	for (size_t i = 0; i < v->n; i++) {
-		const struct jv *k = &v->kids[i];
+		const struct json_value *k = &v->kids[i];
 
 		if (i)
-			fputc(v->type == JV_OBJ ? ' ' : ',', out);
-		if (v->type == JV_OBJ)
+			fputc(v->type == JSON_OBJ ? ' ' : ',', out);
+		if (v->type == JSON_OBJ)
 			fprintf(out, "%s=", k->key);
-		if (k->type == JV_STR && v->type == JV_OBJ && memchr(k->s, ' ', k->len)) {
+		if (k->type == JSON_STR && v->type == JSON_OBJ && memchr(k->s, ' ', k->len)) {
 			fputc('"', out);
 			text_escape_write(out, k->s, k->len);
 			fputc('"', out);
@@ -1076,12 +860,12 @@ static void put_inline(const struct jv *v, FILE *out)
 	}
 }
 
-static void put_members(const struct jv *v, int indent, FILE *out);
+static void put_members(const struct json_value *v, int indent, FILE *out);
 
 /* What follows "key:" (or "-") */
-static void put_value(const struct jv *v, int indent, FILE *out)
+static void put_value(const struct json_value *v, int indent, FILE *out)
 {
-	if (v->type == JV_STR && memchr(v->s, '\n', v->len)) {
+	if (v->type == JSON_STR && memchr(v->s, '\n', v->len)) {
 		/* several lines (a reload's diagnostics): one each, indented */
 		const char *p = v->s, *end = v->s + v->len;
 
@@ -1095,7 +879,7 @@ static void put_value(const struct jv *v, int indent, FILE *out)
 			fputc('\n', out);
 			p += n + 1;
 		}
-	} else if (v->type == JV_SCALAR || v->type == JV_STR) {
+	} else if (v->type == JSON_SCALAR || v->type == JSON_STR) {
 		fputc(' ', out);
 		put_scalar(v, out);
 		fputc('\n', out);
@@ -1105,7 +889,7 @@ static void put_value(const struct jv *v, int indent, FILE *out)
 		fputc(' ', out);
 		put_inline(v, out);
 		fputc('\n', out);
-	} else if (v->type == JV_OBJ) {
+	} else if (v->type == JSON_OBJ) {
 		fputc('\n', out);
 		put_members(v, indent + 2, out);
 	} else {
@@ -1117,7 +901,7 @@ static void put_value(const struct jv *v, int indent, FILE *out)
 	}
 }
 
-static void put_members(const struct jv *v, int indent, FILE *out)
+static void put_members(const struct json_value *v, int indent, FILE *out)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		fprintf(out, "%*s%s:", indent, "", v->kids[i].key);
@@ -1125,52 +909,31 @@ static void put_members(const struct jv *v, int indent, FILE *out)
 	}
 }
 
-static int parse_reply(const char *json, struct jv *v)
-{
-	struct jreader r = {.p = json};
-	int ret = read_value(&r, v);
-
-	skip_ws(&r);
-	if (!ret && *r.p)
-		ret = -EINVAL;
-	if (!ret && v->type != JV_OBJ)
-		ret = -EINVAL;
-	return ret;
-}
-
-static const struct jv *member(const struct jv *v, const char *key)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!strcmp(v->kids[i].key, key))
-			return &v->kids[i];
-	return NULL;
-}
-
 int control_reply_ok(const char *json, char *err, size_t errlen)
 {
-	struct jv v = {0};
-	const struct jv *ok, *e;
-	int ret = parse_reply(json, &v);
+	struct json_value v = {0};
+	const struct json_value *ok, *e;
+	int ret = json_parse_object(json, &v);
 
 	if (ret) {
 		snprintf(err, errlen, "the reply is not a JSON object");
 		goto out;
 	}
-	ok = member(&v, "ok");
-	e = member(&v, "error");
-	ret = ok && ok->type == JV_SCALAR && !strcmp(ok->s, "true");
+	ok = json_member(&v, "ok");
+	e = json_member(&v, "error");
+	ret = ok && ok->type == JSON_SCALAR && !strcmp(ok->s, "true");
 	if (!ret)
 		snprintf(err, errlen, "%s",
-			 e && e->type == JV_STR ? e->s : "the agent answered without saying why");
+			 e && e->type == JSON_STR ? e->s : "the agent answered without saying why");
 out:
-	jv_free(&v);
+	json_value_free(&v);
 	return ret;
 }
 
 int control_render(const char *json, FILE *out)
 {
-	struct jv v = {0};
-	int ret = parse_reply(json, &v);
+	struct json_value v = {0};
+	int ret = json_parse_object(json, &v);
 
 	for (size_t i = 0; !ret && i < v.n; i++) {
 		const char *k = v.kids[i].key;
@@ -1180,6 +943,6 @@ int control_render(const char *json, FILE *out)
 			put_value(&v.kids[i], 0, out);
 		}
 	}
-	jv_free(&v);
+	json_value_free(&v);
 	return ret;
 }

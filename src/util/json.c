@@ -5,6 +5,7 @@
  * input byte) and then copied in runs: bytes that need no escape and whole valid
  * UTF-8 sequences go out with memcpy, only the rest is handled byte by byte.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -410,4 +411,245 @@ void json_raw(struct json_buf *j, const char *text)
 		json_null(j);
 	else
 		json_put_value(j, text, strlen(text));
+}
+
+/* ---- reader ---- */
+
+struct jreader {
+	const char *p; /* next byte */
+	int depth;     /* nesting, bounded */
+};
+
+void json_value_free(struct json_value *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		json_value_free(&v->kids[i]);
+	free(v->kids);
+	free(v->key);
+	free(v->s);
+}
+
+static void skip_ws(struct jreader *r)
+{
+	while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
+		r->p++;
+}
+
+static void put_utf8(char *o, size_t *n, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[(*n)++] = cp;
+	} else if (cp < 0x800) {
+		o[(*n)++] = 0xc0 | cp >> 6;
+		o[(*n)++] = 0x80 | (cp & 0x3f);
+	} else if (cp < 0x10000) {
+		o[(*n)++] = 0xe0 | cp >> 12;
+		o[(*n)++] = 0x80 | (cp >> 6 & 0x3f);
+		o[(*n)++] = 0x80 | (cp & 0x3f);
+	} else {
+		o[(*n)++] = 0xf0 | cp >> 18;
+		o[(*n)++] = 0x80 | (cp >> 12 & 0x3f);
+		o[(*n)++] = 0x80 | (cp >> 6 & 0x3f);
+		o[(*n)++] = 0x80 | (cp & 0x3f);
+	}
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++) {
+		if (!isxdigit((unsigned char)p[i]))
+			return -EINVAL;
+		*out = *out << 4 |
+		       (isdigit((unsigned char)p[i]) ? p[i] - '0' : (tolower(p[i]) - 'a' + 10));
+	}
+	return 0;
+}
+
+/* A string at r->p (on its quote): decoded, \uDCXX back to the byte XX. */
+static int read_str(struct jreader *r, char **out, size_t *len)
+{
+	const char *end = r->p + 1;
+	char *o;
+	size_t n = 0;
+
+	while (*end && *end != '"')
+		end += *end == '\\' && end[1] ? 2 : 1;
+	if (*end != '"')
+		return -EINVAL;
+	o = malloc(end - r->p + 1); /* decoding never grows a string */
+	if (!o)
+		return -ENOMEM;
+	for (r->p++; r->p < end; r->p++) {
+		unsigned cp, lo;
+
+		if (*r->p != '\\') {
+			o[n++] = *r->p;
+			continue;
+		}
+		switch (*++r->p) {
+		case 'b':
+			o[n++] = '\b';
+			break;
+		case 'f':
+			o[n++] = '\f';
+			break;
+		case 'n':
+			o[n++] = '\n';
+			break;
+		case 'r':
+			o[n++] = '\r';
+			break;
+		case 't':
+			o[n++] = '\t';
+			break;
+		case 'u':
+			if (r->p + 4 >= end || hex4(r->p + 1, &cp))
+				goto bad;
+			r->p += 4;
+			if (cp >= 0xdc80 && cp <= 0xdcff) {
+				o[n++] = cp & 0xff;
+			} else if (cp >= 0xd800 && cp < 0xdc00 && r->p + 6 < end &&
+				   r->p[1] == '\\' && r->p[2] == 'u' && !hex4(r->p + 3, &lo) &&
+				   lo >= 0xdc00 && lo < 0xe000) {
+				put_utf8(o, &n, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+				r->p += 6;
+			} else {
+				put_utf8(o, &n, cp >= 0xd800 && cp < 0xe000 ? 0xfffd : cp);
+			}
+			break;
+		default:
+			o[n++] = *r->p;
+		}
+	}
+	r->p = end + 1;
+	o[n] = '\0';
+	*out = o;
+	*len = n;
+	return 0;
+bad:
+	free(o);
+	return -EINVAL;
+}
+
+static int read_value(struct jreader *r, struct json_value *v);
+
+/* kids grows to the next power of two when n reaches one: big arrays stay linear */
+static int add_kid(struct json_value *v, struct json_value *kid)
+{
+	struct json_value *k = v->kids;
+
+	if (!(v->n & (v->n - 1))) {
+		k = realloc(v->kids, (v->n ? 2 * v->n : 1) * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		v->kids = k;
+	}
+	k[v->n++] = *kid;
+	return 0;
+}
+
+static int read_container(struct jreader *r, struct json_value *v, char close)
+{
+	int ret;
+
+	if (++r->depth > 64)
+		return -EINVAL;
+	r->p++;
+	skip_ws(r);
+	if (*r->p == close) {
+		r->p++;
+		r->depth--;
+		return 0;
+	}
+	for (;;) {
+		struct json_value kid = {0};
+		size_t klen;
+
+		skip_ws(r);
+		if (close == '}') {
+			if (*r->p != '"' || (ret = read_str(r, &kid.key, &klen)))
+				return kid.key ? ret : -EINVAL;
+			skip_ws(r);
+			if (*r->p++ != ':') {
+				free(kid.key);
+				return -EINVAL;
+			}
+		}
+		ret = read_value(r, &kid);
+		if (!ret)
+			ret = add_kid(v, &kid);
+		if (ret) {
+			json_value_free(&kid);
+			return ret;
+		}
+		skip_ws(r);
+		if (*r->p == ',') {
+			r->p++;
+			continue;
+		}
+		if (*r->p != close)
+			return -EINVAL;
+		r->p++;
+		r->depth--;
+		return 0;
+	}
+}
+
+static int read_value(struct jreader *r, struct json_value *v)
+{
+	const char *start;
+
+	skip_ws(r);
+	switch (*r->p) {
+	case '{':
+		v->type = JSON_OBJ;
+		return read_container(r, v, '}');
+	case '[':
+		v->type = JSON_ARR;
+		return read_container(r, v, ']');
+	case '"':
+		v->type = JSON_STR;
+		return read_str(r, &v->s, &v->len);
+	default:
+		start = r->p;
+		while (*r->p && (isalnum((unsigned char)*r->p) || strchr("+-.", *r->p)))
+			r->p++;
+		if (r->p == start)
+			return -EINVAL;
+		v->type = JSON_SCALAR;
+		v->len = r->p - start;
+		v->s = strndup(start, v->len);
+		return v->s ? 0 : -ENOMEM;
+	}
+}
+
+int json_parse_object(const char *json, struct json_value *v)
+{
+	struct jreader r = {.p = json};
+	int ret = read_value(&r, v);
+
+	skip_ws(&r);
+	if (!ret && *r.p)
+		ret = -EINVAL;
+	if (!ret && v->type != JSON_OBJ)
+		ret = -EINVAL;
+	return ret;
+}
+
+const struct json_value *json_member(const struct json_value *v, const char *key)
+{
+	if (!v || v->type != JSON_OBJ)
+		return NULL;
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->kids[i].key, key))
+			return &v->kids[i];
+	return NULL;
+}
+
+const char *json_member_str(const struct json_value *v, const char *key)
+{
+	const struct json_value *m = json_member(v, key);
+
+	return m && m->type == JSON_STR ? m->s : NULL;
 }

@@ -5,6 +5,8 @@
  * control characters, '"' and '\\' are escaped, and each byte of an invalid UTF-8
  * sequence 0xXX becomes the lone surrogate \uDCXX (Python's "surrogateescape"), so
  * a reader can recover the exact original bytes and the output is always one line.
+ * And a small reader into a tree (control replies, container runtimes' JSON), which
+ * maps \uDCXX back to the byte XX.
  */
 #ifndef VIGIL_JSON_H
 #define VIGIL_JSON_H
@@ -46,5 +48,27 @@ void json_raw(struct json_buf *j, const char *text); /* pre-rendered JSON value 
 
 /* Appends only the escaped body of a string (no quotes), for templates. */
 void json_escape_into(struct json_buf *j, const char *s, size_t n);
+
+/* ---- reader ---- */
+
+enum json_type { JSON_SCALAR, JSON_STR, JSON_ARR, JSON_OBJ };
+
+struct json_value {
+	enum json_type type;	 /* scalars keep their text: numbers, true, false, null */
+	char *key;		 /* member name inside an object */
+	char *s;		 /* string (decoded, NUL-terminated) or scalar text */
+	size_t len;		 /* bytes in s */
+	struct json_value *kids; /* elements or members */
+	size_t n;		 /* entries in kids */
+};
+
+/* Parses the NUL-terminated text, which must be one object, into *v (zeroed first by
+ * the caller). 0 or -errno (-EINVAL: not JSON or nested over 64 deep); free *v either way. */
+int json_parse_object(const char *text, struct json_value *v);
+void json_value_free(struct json_value *v);
+/* v's member key (the first of that name), or NULL; v may be NULL or not an object. */
+const struct json_value *json_member(const struct json_value *v, const char *key);
+/* The string member key of v, or NULL when absent or not a string. */
+const char *json_member_str(const struct json_value *v, const char *key);
 
 #endif /* VIGIL_JSON_H */

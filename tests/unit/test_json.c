@@ -643,3 +643,59 @@ Test(json, free_then_init_again)
 	json_bool(&jb, true);
 	cr_assert_str_eq(jb.buf, "true");
 }
+
+/* ---- the reader ---- */
+
+Test(json, reader_round_trips_the_writer)
+{
+	static const char bytes[] = "a\"b\\c\n\x01\xff\xc3\xa9";
+	struct json_value v = {0};
+	const struct json_value *arr;
+
+	json_obj_begin(&jb);
+	json_key(&jb, "s");
+	json_strn(&jb, bytes, sizeof(bytes) - 1);
+	json_key(&jb, "n");
+	json_int(&jb, -42);
+	json_key(&jb, "a");
+	json_arr_begin(&jb);
+	for (int i = 0; i < 100; i++)
+		json_uint(&jb, i);
+	json_arr_end(&jb);
+	json_obj_end(&jb);
+	cr_assert_eq(json_parse_object(jb.buf, &v), 0);
+	cr_assert_eq(json_member(&v, "s")->len, sizeof(bytes) - 1);
+	cr_assert_eq(memcmp(json_member_str(&v, "s"), bytes, sizeof(bytes) - 1), 0);
+	cr_assert_str_eq(json_member(&v, "n")->s, "-42");
+	cr_assert_null(json_member_str(&v, "n"), "a number is not a string");
+	arr = json_member(&v, "a");
+	cr_assert_eq(arr->type, JSON_ARR);
+	cr_assert_eq(arr->n, 100);
+	cr_assert_str_eq(arr->kids[99].s, "99");
+	cr_assert_null(json_member(&v, "missing"));
+	cr_assert_null(json_member(arr, "s"), "an array has no members");
+	json_value_free(&v);
+}
+
+Test(json, reader_rejects_bad_text)
+{
+	static const char *bad[] = {
+	    "",		  "[]",		 "{",		"{\"a\"}",	    "{\"a\":}",
+	    "{\"a\":1,}", "{\"a\":\"x}", "{\"a\":1} x", "{\"a\":\"\\u12\"}"};
+	char deep[200] = "{\"a\":";
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct json_value v = {0};
+
+		cr_assert_neq(json_parse_object(bad[i], &v), 0, "accepted '%s'", bad[i]);
+		json_value_free(&v);
+	}
+	for (int i = 0; i < 70; i++)
+		strcat(deep, "[");
+	{
+		struct json_value v = {0};
+
+		cr_assert_eq(json_parse_object(deep, &v), -EINVAL, "nesting is bounded");
+		json_value_free(&v);
+	}
+}
