@@ -39,8 +39,13 @@
 #include "respond/respond.h"
 #include "state/cgroup.h"
 #include "state/container.h"
+#include "state/runtime.h"
 #include "state/proctable.h"
 #include "events/record.h"
+
+/* How often the container table drops entries of removed cgroups; an entry goes
+ * between one and two periods after its cgroup, so late events keep its metadata */
+#define CONTAINER_SWEEP_NS (10 * 1000000000ull)
 
 struct agent {
 	const struct agent_opts *opts;	     /* settings */
@@ -54,6 +59,9 @@ struct agent {
 	uint64_t out_errors;		     /* events not written to stdout */
 	const struct proc_info **anc;	     /* ancestry scratch, ancestry_max entries */
 	struct proctable_stats ps_told;	     /* process table counts the metrics have */
+	struct runtime *runtime;	     /* container metadata worker; NULL when off */
+	struct containers_stats cs_told;     /* container table counts the metrics have */
+	struct runtime_stats rs_told;	     /* metadata counts the metrics have */
 	struct detect *detect;		     /* the rules; NULL with --no-rules */
 	struct outputs *outputs;	     /* alert sinks */
 	struct metrics *metrics;	     /* /metrics, /healthz; NULL when disabled */
@@ -467,6 +475,61 @@ static void proc_metrics(struct agent *a, const struct proctable_stats *ps)
 	a->ps_told = *ps;
 }
 
+/* Whether cgroup id was removed (its directory is gone; the agent can open any). */
+static bool cgroup_gone(void *arg, uint64_t id)
+{
+	char path[8];
+
+	return cgroup_id_path(id, path, sizeof(path)) == -ESTALE;
+}
+
+/* Drops the container table's entries of removed cgroups, and tells the metrics. */
+static void container_housekeeping(struct agent *a)
+{
+	struct containers *ct = proctable__containers(a->procs);
+	const struct metrics_agent *m;
+	struct containers_stats cs;
+	struct runtime_stats rs = {0};
+
+	containers__sweep(ct, cgroup_gone, NULL);
+	if (!a->metrics)
+		return;
+	m = metrics__agent(a->metrics);
+	containers__stats(ct, &cs);
+	if (a->runtime)
+		runtime__stats(a->runtime, &rs);
+	metric__set(m->containers, cs.entries);
+	metric__add(m->containers_gone, cs.pruned - a->cs_told.pruned);
+	metric__add(m->containers_room, cs.evicted - a->cs_told.evicted);
+	metric__add(m->meta_lost, cs.jobs_lost - a->cs_told.jobs_lost);
+	metric__add(m->meta_spec_read, rs.spec_read - a->rs_told.spec_read);
+	metric__add(m->meta_spec_missing, rs.spec_missing - a->rs_told.spec_missing);
+	metric__add(m->meta_api_ok, rs.api_ok - a->rs_told.api_ok);
+	metric__add(m->meta_api_failed, rs.api_failed - a->rs_told.api_failed);
+	metric__add(m->meta_api_not_found, rs.api_not_found - a->rs_told.api_not_found);
+	a->cs_told = cs;
+	a->rs_told = rs;
+}
+
+/* Starts the metadata worker as the configuration says. 0 or -errno. */
+static int containers_start(struct agent *a)
+{
+	const struct config_containers *c = &a->opts->cfg->containers;
+	struct runtime_opts ro = {
+	    .host_root = c->host_root,
+	    .state_dirs = c->state_dirs.n ? (const char *const *)c->state_dirs.items : NULL,
+	    .n_state_dirs = c->state_dirs.n,
+	    .api_sockets = c->api_sockets.n ? (const char *const *)c->api_sockets.items : NULL,
+	    .n_api_sockets = c->api_sockets.n,
+	    .timeout_ms = (int)(c->api_timeout_ns / 1000000),
+	};
+
+	if (!c->metadata)
+		return 0;
+	a->runtime = runtime__start(proctable__containers(a->procs), &ro);
+	return a->runtime ? 0 : -errno;
+}
+
 /* ---- the control socket's verbs (control.h) ---- */
 
 static void json_kv_uint(struct json_buf *j, const char *key, uint64_t v)
@@ -857,6 +920,33 @@ static void status_enforcement(struct agent *a, struct json_buf *j)
 	json_obj_end(j);
 }
 
+static void status_containers(struct agent *a, struct json_buf *j)
+{
+	struct containers_stats cs;
+	struct runtime_stats rs = {0};
+
+	containers__poll(proctable__containers(a->procs));
+	containers__stats(proctable__containers(a->procs), &cs);
+	if (a->runtime)
+		runtime__stats(a->runtime, &rs);
+	json_key(j, "containers");
+	json_obj_begin(j);
+	json_kv_uint(j, "entries", cs.entries);
+	json_kv_uint(j, "evicted", cs.evicted);
+	json_kv_uint(j, "pruned", cs.pruned);
+	json_key(j, "metadata");
+	json_bool(j, a->runtime);
+	json_kv_uint(j, "filled", cs.filled);
+	json_kv_uint(j, "inflight", cs.jobs_inflight);
+	json_kv_uint(j, "lost", cs.jobs_lost);
+	json_kv_uint(j, "spec_read", rs.spec_read);
+	json_kv_uint(j, "spec_missing", rs.spec_missing);
+	json_kv_uint(j, "api_ok", rs.api_ok);
+	json_kv_uint(j, "api_failed", rs.api_failed);
+	json_kv_uint(j, "api_not_found", rs.api_not_found);
+	json_obj_end(j);
+}
+
 static int control_status(void *arg, struct json_buf *j)
 {
 	struct agent *a = arg;
@@ -909,6 +999,7 @@ static int control_status(void *arg, struct json_buf *j)
 	json_kv_uint(j, "evicted_live", ps.evicted_live);
 	json_kv_uint(j, "refused", ps.dropped_full);
 	json_obj_end(j);
+	status_containers(a, j);
 	json_key(j, "records");
 	json_obj_begin(j);
 	json_kv_uint(j, "invalid", a->pipe.invalid);
@@ -971,6 +1062,7 @@ static int loop(struct agent *a, int sfd)
 {
 	struct epoll_event evs[8];
 	uint64_t last_housekeeping = clock_ns(CLOCK_MONOTONIC);
+	uint64_t last_sweep = last_housekeeping;
 	int epfd, ret = 0, cfd = a->control ? control__fd(a->control) : -1;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1054,6 +1146,10 @@ static int loop(struct agent *a, int sfd)
 			}
 			sync_clocks(a);
 			proctable__evict(a->procs, clock_ns(CLOCK_BOOTTIME));
+			if (now - last_sweep >= CONTAINER_SWEEP_NS) {
+				last_sweep = now;
+				container_housekeeping(a);
+			}
 		}
 	}
 out:
@@ -1280,6 +1376,12 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: out of memory\n");
 		goto err_free;
 	}
+	ret = containers_start(&a);
+	if (ret) {
+		fprintf(stderr, "vigil: cannot start the container metadata worker: %s\n",
+			strerror(-ret));
+		goto err_free;
+	}
 	sfd = setup_signals();
 	if (sfd < 0) {
 		ret = sfd;
@@ -1464,6 +1566,7 @@ err_close:
 err_free:
 	outputs__free(a.outputs);
 	metrics__free(a.metrics); /* after the outputs, which hold its series */
+	runtime__stop(a.runtime); /* before the table its jobs fill */
 	proctable__free(a.procs);
 	free(a.anc);
 	json_free(&a.out);

@@ -25,6 +25,7 @@
 #define MET(field)  .off = offsetof(struct config_metrics, field)
 #define PT(field)   .off = offsetof(struct config_process_table, field)
 #define ACT(field)  .off = offsetof(struct config_actions, field)
+#define CTR(field)  .off = offsetof(struct config_containers, field)
 #define OUT(field)  .off = offsetof(struct config_output, field)
 
 static bool is_null(const yaml_node_t *n)
@@ -229,6 +230,43 @@ static const struct opt process_table_keys[] = {
 	     "seen least recently, is forgotten (counted in "
 	     "vigil_process_table_evictions_total); events of a forgotten process keep "
 	     "their container, from their cgroup"},
+    {0},
+};
+
+/* ---- containers ---- */
+
+static const struct opt containers_keys[] = {
+    {.key = "metadata",
+     .type = OPT_BOOL,
+     CTR(metadata),
+     .def = "true",
+     .help = "read each new container's OCI runtime spec and ask its runtime's API for its "
+	     "name, image, labels and pod (off: container.id and container.runtime only)"},
+    {.key = "host_root",
+     .type = OPT_STR,
+     CTR(host_root),
+     .help = "where the host's file system is seen: \"\" on the host, /proc/1/root in a "
+	     "container with the host's PID namespace"},
+    {.key = "state_dirs",
+     .type = OPT_LIST,
+     CTR(state_dirs),
+     .expected = "directories",
+     .help = "runtime state roots to find a container's spec in (default: /run/runc, "
+	     "/run/containerd/runc, /run/docker/runtime-runc, /run/crun)"},
+    {.key = "api_sockets",
+     .flag = "container-socket",
+     .type = OPT_LIST,
+     CTR(api_sockets),
+     .arg = "PATH",
+     .expected = "unix socket paths",
+     .help = "Docker-compatible API sockets asked about podman and docker containers "
+	     "(repeatable; default: /run/podman/podman.sock, /run/docker.sock)"},
+    {.key = "api_timeout",
+     .type = OPT_DURATION,
+     CTR(api_timeout_ns),
+     .def = "1s",
+     .help = "deadline of one API request; a slow runtime costs its containers' names, "
+	     "never an event"},
     {0},
 };
 
@@ -550,6 +588,7 @@ const struct opt config_options[] = {
     {.key = "metrics", .type = OPT_TABLE, CFG(metrics), .sub = metrics_keys},
     {.key = "process_table", .type = OPT_TABLE, CFG(process_table), .sub = process_table_keys},
     {.key = "actions", .type = OPT_TABLE, CFG(actions), .sub = actions_keys},
+    {.key = "containers", .type = OPT_TABLE, CFG(containers), .sub = containers_keys},
     {.key = "control_socket",
      .flag = "control-socket",
      .type = OPT_STR,

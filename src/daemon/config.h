@@ -54,6 +54,15 @@ struct config_process_table {
 	size_t max_entries; /* processes known at once, live and lately exited */
 };
 
+/* Where container metadata comes from (state/runtime.h). */
+struct config_containers {
+	bool metadata;		     /* ask the runtimes at all */
+	char *host_root;	     /* prefix of the host's paths ("" on the host) */
+	struct opt_list state_dirs;  /* runtime state roots; empty: the built-in list */
+	struct opt_list api_sockets; /* Docker-compatible API sockets; empty: built-in */
+	uint64_t api_timeout_ns;     /* deadline of one API request */
+};
+
 /* What rules with actions may do (respond/). */
 struct config_actions {
 	int mode;		      /* enum respond_mode: 1 enforce, 2 monitor */
@@ -84,6 +93,7 @@ struct vigil_config {
 	struct config_metrics metrics;	     /* HTTP endpoint */
 	struct config_process_table process_table; /* bound of the process table */
 	struct config_actions actions;		   /* enforcement */
+	struct config_containers containers;	   /* container metadata */
 	char *control_socket;			   /* the control socket's path; "": none */
 };
 

@@ -782,7 +782,8 @@ static int register_agent(struct metrics *m, const char *version)
 	static const char *const version_label[] = {"version", NULL};
 	static const char *const fallback_labels[] = {"type", "reason", NULL};
 	static const char *const reason[] = {"reason", NULL};
-	struct metric_family *reloads, *build, *evictions;
+	static const char *const meta_labels[] = {"source", "result", NULL};
+	struct metric_family *reloads, *build, *evictions, *meta, *forgot;
 
 	a->rule_eval_seconds = metric_family__series(
 	    metrics__histogram(m, "vigil_rule_evaluation_seconds",
@@ -828,6 +829,33 @@ static int register_agent(struct metrics *m, const char *version)
 	    "Event types sent up unfiltered because their prefilter could not be set (a value "
 	    "the kernel cannot compare, memory, a full map), counted at each (re)load.",
 	    fallback_labels);
+	a->containers = metrics__gauge(m, "vigil_container_table_entries",
+				       "Cgroups the container table holds (host and containers).");
+	forgot = metrics__family(m, METRIC_COUNTER, "vigil_container_table_evictions_total",
+				 "Container table entries dropped: their cgroup was removed "
+				 "(gone), or the table was full (room).",
+				 reason);
+	a->containers_gone = metric_family__series(forgot, (const char *const[]){"gone"});
+	a->containers_room = metric_family__series(forgot, (const char *const[]){"room"});
+	meta = metrics__family(m, METRIC_COUNTER, "vigil_container_metadata_total",
+			       "Container metadata lookups by source (spec: the OCI runtime spec "
+			       "on disk; api: a Docker-compatible API) and result.",
+			       meta_labels);
+	a->meta_spec_read = metric_family__series(meta, (const char *const[]){"spec", "read"});
+	a->meta_spec_missing =
+	    metric_family__series(meta, (const char *const[]){"spec", "missing"});
+	a->meta_api_ok = metric_family__series(meta, (const char *const[]){"api", "ok"});
+	a->meta_api_failed = metric_family__series(meta, (const char *const[]){"api", "failed"});
+	a->meta_api_not_found =
+	    metric_family__series(meta, (const char *const[]){"api", "not_found"});
+	a->meta_lost =
+	    metrics__counter(m, "vigil_container_metadata_lost_total",
+			     "Container metadata lookups not made (the worker too far "
+			     "behind, no memory) or whose container was forgotten first.");
+	if (!a->containers || !a->containers_gone || !a->containers_room || !a->meta_spec_read ||
+	    !a->meta_spec_missing || !a->meta_api_ok || !a->meta_api_failed ||
+	    !a->meta_api_not_found || !a->meta_lost)
+		return -ENOMEM;
 	if (!a->rule_eval_seconds || !a->ringbuf_used || !a->ringbuf_size || !a->procs ||
 	    !a->procs_max || !a->procs_evicted_exited || !a->procs_evicted_live ||
 	    !a->procs_refused || !a->rules_loaded || !a->reload_ok || !a->reload_failed ||

@@ -116,6 +116,15 @@ struct metrics_agent {
 	struct metric *reload_success;	     /* gauge: 1 if the last (re)load compiled */
 	struct metric *reload_time;	     /* gauge: when the last (re)load ended, Unix seconds */
 	struct metric_family *prefilter_fallbacks; /* counter: types sent unfiltered, by reason */
+	struct metric *containers;		   /* gauge: cgroups the container table holds */
+	struct metric *containers_gone;		   /* counter: entries dropped, cgroup gone */
+	struct metric *containers_room;		   /* counter: entries dropped for room */
+	struct metric *meta_spec_read;		   /* counter: OCI runtime specs read */
+	struct metric *meta_spec_missing;	   /* counter: specs not found */
+	struct metric *meta_api_ok;		   /* counter: API answers used */
+	struct metric *meta_api_failed;		   /* counter: API lookups nobody answered */
+	struct metric *meta_api_not_found;	   /* counter: APIs that did not know it */
+	struct metric *meta_lost;		   /* counter: lookups not made or dropped */
 };
 
 const struct metrics_agent *metrics__agent(const struct metrics *m);

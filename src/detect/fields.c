@@ -11,10 +11,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -22,6 +24,7 @@
 #include "fields.h"
 #include "state/cgroup.h"
 #include "state/proctable.h"
+#include "state/runtime.h"
 
 enum field_id {
 	F_EVT_TIME = 1,
@@ -78,6 +81,25 @@ enum field_id {
 	F_CONTAINER_NAME,
 	F_CONTAINER_IMAGE_REPOSITORY,
 	F_CONTAINER_RUNTIME,
+	F_CONTAINER_IMAGE,
+	F_CONTAINER_IMAGE_TAG,
+	F_CONTAINER_IMAGE_ID,
+	F_CONTAINER_PRIVILEGED,
+	F_CONTAINER_LABELS,
+	F_CONTAINER_LABEL,
+	F_CONTAINER_MOUNTS,
+	F_CONTAINER_MOUNT,
+	F_CONTAINER_MOUNT_SOURCE,
+	F_CONTAINER_MOUNT_DEST,
+	F_CONTAINER_MOUNT_MODE,
+	F_CONTAINER_MOUNT_RDWR,
+	F_CONTAINER_MOUNT_PROPAGATION,
+	F_K8S_POD_NAME,
+	F_K8S_NS_NAME,
+	F_K8S_POD_UID,
+	F_K8S_POD_LABELS,
+	F_K8S_POD_LABEL,
+	F_K8S_CONTAINER_NAME,
 	F_FD_NAME,
 	F_FD_NAMERAW,
 	F_FD_CHROOT_NAME,
@@ -192,6 +214,27 @@ static const struct rule_field_def registry[] = {
     {"container.name", S, RULE_FARG_NONE, 0, F_CONTAINER_NAME},
     {"container.image.repository", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE_REPOSITORY},
     {"container.runtime", S, RULE_FARG_NONE, 0, F_CONTAINER_RUNTIME},
+    {"container.image", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE},
+    {"container.image.tag", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE_TAG},
+    {"container.image.id", S, RULE_FARG_NONE, 0, F_CONTAINER_IMAGE_ID},
+    {"container.privileged", B, RULE_FARG_NONE, 0, F_CONTAINER_PRIVILEGED},
+    {"container.labels", S, RULE_FARG_NONE, 0, F_CONTAINER_LABELS},
+    {"container.label", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_CONTAINER_LABEL},
+    {"container.mounts", S, RULE_FARG_NONE, 0, F_CONTAINER_MOUNTS},
+    {"container.mount", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_CONTAINER_MOUNT},
+    {"container.mount.source", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_CONTAINER_MOUNT_SOURCE},
+    {"container.mount.dest", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_CONTAINER_MOUNT_DEST},
+    {"container.mount.mode", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_CONTAINER_MOUNT_MODE},
+    {"container.mount.rdwr", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_CONTAINER_MOUNT_RDWR},
+    {"container.mount.propagation", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED,
+     F_CONTAINER_MOUNT_PROPAGATION},
+    {"k8s.pod.name", S, RULE_FARG_NONE, 0, F_K8S_POD_NAME},
+    {"k8s.ns.name", S, RULE_FARG_NONE, 0, F_K8S_NS_NAME},
+    {"k8s.pod.uid", S, RULE_FARG_NONE, 0, F_K8S_POD_UID},
+    {"k8s.pod.id", S, RULE_FARG_NONE, 0, F_K8S_POD_UID},
+    {"k8s.pod.labels", S, RULE_FARG_NONE, 0, F_K8S_POD_LABELS},
+    {"k8s.pod.label", S, RULE_FARG_KEY, RULE_FF_ARG_REQUIRED, F_K8S_POD_LABEL},
+    {"k8s.container.name", S, RULE_FARG_NONE, 0, F_K8S_CONTAINER_NAME},
     {"container.start_ts", U, RULE_FARG_NONE, 0, F_CONTAINER_START_TS},
     {"fd.name", S, RULE_FARG_NONE, 0, F_FD_NAME},
     {"fd.nameraw", S, RULE_FARG_NONE, 0, F_FD_NAMERAW},
@@ -1080,6 +1123,154 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 	return 0;
 }
 
+/* ---- container metadata (state/runtime.h fills it off the event path) ---- */
+
+/* The metadata of the event's container, NULL while unknown (or for the host). */
+static const struct container_meta *event_meta(struct field_ctx *c)
+{
+	const struct event *ev = c->ev;
+	uint64_t cg = ev->container || !ev->proc ? ev->hdr->cgroup_id : ev->proc->cgroup_id;
+	const struct container_entry *ce;
+
+	if (!c->procs || !cg || event_container(ev)->runtime == CONTAINER_HOST)
+		return NULL;
+	ce = containers__lookup(proctable__containers(c->procs), cg);
+	return ce ? ce->meta : NULL;
+}
+
+/* "k1:v1, k2:v2", as Falco lists labels, into scratch. */
+static int put_labels(struct field_ctx *c, struct rule_value *v, const struct container_label *l,
+		      size_t n)
+{
+	size_t start = c->used;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rule_value part;
+
+		if (!put_fmt(c, &part, "%s%s:%s", i ? ", " : "", l[i].key, l[i].value))
+			return 0;
+		c->used--; /* the next part overwrites the NUL */
+	}
+	c->scratch[c->used++] = '\0';
+	v->str.ptr = c->scratch + start;
+	v->str.len = c->used - start - 1;
+	return 1;
+}
+
+static int put_mount(struct field_ctx *c, struct rule_value *v, const struct container_mount *m)
+{
+	return put_fmt(c, v, "%s:%s:%s:%s:%s", m->source, m->dest, m->mode,
+		       m->rw ? "true" : "false", m->propagation);
+}
+
+/*
+ * The mount container.mount*[key] names: an index ("0"), else a glob over the
+ * mount's destination (by_dest) or source, the first that matches.
+ */
+static const struct container_mount *mount_by_key(const struct container_meta *m, const char *key,
+						  bool by_dest)
+{
+	char *end;
+	unsigned long i = strtoul(key, &end, 10);
+
+	if (*key >= '0' && *key <= '9' && !*end)
+		return i < m->n_mounts ? &m->mounts[i] : NULL;
+	for (i = 0; i < m->n_mounts; i++)
+		if (!fnmatch(key, by_dest ? m->mounts[i].dest : m->mounts[i].source, 0))
+			return &m->mounts[i];
+	return NULL;
+}
+
+static int get_container_meta(struct field_ctx *c, const struct rule_field_ref *ref,
+			      struct rule_value *out)
+{
+	const struct container_meta *m = event_meta(c);
+	const struct container_mount *mt;
+	const char *tag;
+	size_t n, tn;
+
+	if (!m)
+		return 0;
+	switch (ref->id) {
+	case F_CONTAINER_NAME:
+		return put_cstr(out, m->name);
+	case F_CONTAINER_IMAGE:
+		return put_cstr(out, m->image);
+	case F_CONTAINER_IMAGE_REPOSITORY:
+		if (!m->image)
+			return 0;
+		runtime_image_split(m->image, &n, &tag, &tn);
+		return put_str(out, m->image, n);
+	case F_CONTAINER_IMAGE_TAG:
+		if (!m->image)
+			return 0;
+		runtime_image_split(m->image, &n, &tag, &tn);
+		return put_str(out, tag, tn);
+	case F_CONTAINER_IMAGE_ID:
+		return put_cstr(out, m->image_id);
+	case F_CONTAINER_PRIVILEGED:
+		return m->privileged < 0 ? 0 : put_bool(out, m->privileged);
+	case F_CONTAINER_LABELS:
+		return put_labels(c, out, m->labels, m->n_labels);
+	case F_CONTAINER_LABEL:
+		return put_cstr(out, container_label_get(m->labels, m->n_labels, ref->key));
+	case F_CONTAINER_MOUNTS: {
+		size_t start = c->used;
+
+		for (size_t i = 0; i < m->n_mounts; i++) {
+			if (i)
+				c->scratch[c->used - 1] = ','; /* the last mount's NUL */
+			if (!put_mount(c, out, &m->mounts[i]))
+				return 0;
+		}
+		if (!m->n_mounts)
+			return put_cstr(out, "");
+		out->str.ptr = c->scratch + start;
+		out->str.len = c->used - start - 1;
+		return 1;
+	}
+	case F_CONTAINER_MOUNT:
+		/* Falco's spelling of "no such mount" for this one field */
+		mt = mount_by_key(m, ref->key, false);
+		return mt ? put_mount(c, out, mt) : put_cstr(out, "none");
+	case F_CONTAINER_MOUNT_SOURCE:
+	case F_CONTAINER_MOUNT_DEST:
+	case F_CONTAINER_MOUNT_MODE:
+	case F_CONTAINER_MOUNT_RDWR:
+	case F_CONTAINER_MOUNT_PROPAGATION:
+		/* source[...] is looked up by destination, the others by source; no such
+		 * mount is "N/A", which Falco's rules compare against */
+		mt = mount_by_key(m, ref->key, ref->id == F_CONTAINER_MOUNT_SOURCE);
+		if (!mt)
+			return put_cstr(out, "N/A");
+		switch (ref->id) {
+		case F_CONTAINER_MOUNT_SOURCE:
+			return put_cstr(out, mt->source);
+		case F_CONTAINER_MOUNT_DEST:
+			return put_cstr(out, mt->dest);
+		case F_CONTAINER_MOUNT_MODE:
+			return put_cstr(out, mt->mode);
+		case F_CONTAINER_MOUNT_RDWR:
+			return put_cstr(out, mt->rw ? "true" : "false");
+		default:
+			return put_cstr(out, mt->propagation);
+		}
+	case F_K8S_POD_NAME:
+		return put_cstr(out, m->pod_name);
+	case F_K8S_NS_NAME:
+		return put_cstr(out, m->pod_ns);
+	case F_K8S_POD_UID:
+		return put_cstr(out, m->pod_uid);
+	case F_K8S_POD_LABELS:
+		return m->pod_name ? put_labels(c, out, m->pod_labels, m->n_pod_labels) : 0;
+	case F_K8S_POD_LABEL:
+		return put_cstr(out, container_label_get(m->pod_labels, m->n_pod_labels, ref->key));
+	case F_K8S_CONTAINER_NAME:
+		return put_cstr(out, m->k8s_container);
+	}
+	return 0;
+}
+
 static int get_field(void *event, const struct rule_field_ref *ref, struct rule_value *out, int max)
 {
 	struct field_ctx *c = event;
@@ -1234,10 +1425,30 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_CONTAINER_FULL_ID:
 		return ci->id[0] ? put_cstr(out, ci->id) : 0;
 	case F_CONTAINER_NAME:
-		/* vigil asks no container runtime for names: only the host has a known one */
-		return ci->runtime == CONTAINER_HOST ? put_cstr(out, "host") : 0;
+		if (ci->runtime == CONTAINER_HOST)
+			return put_cstr(out, "host");
+		return get_container_meta(c, ref, out);
+	case F_CONTAINER_IMAGE:
 	case F_CONTAINER_IMAGE_REPOSITORY:
-		return 0;
+	case F_CONTAINER_IMAGE_TAG:
+	case F_CONTAINER_IMAGE_ID:
+	case F_CONTAINER_PRIVILEGED:
+	case F_CONTAINER_LABELS:
+	case F_CONTAINER_LABEL:
+	case F_CONTAINER_MOUNTS:
+	case F_CONTAINER_MOUNT:
+	case F_CONTAINER_MOUNT_SOURCE:
+	case F_CONTAINER_MOUNT_DEST:
+	case F_CONTAINER_MOUNT_MODE:
+	case F_CONTAINER_MOUNT_RDWR:
+	case F_CONTAINER_MOUNT_PROPAGATION:
+	case F_K8S_POD_NAME:
+	case F_K8S_NS_NAME:
+	case F_K8S_POD_UID:
+	case F_K8S_POD_LABELS:
+	case F_K8S_POD_LABEL:
+	case F_K8S_CONTAINER_NAME:
+		return get_container_meta(c, ref, out);
 	case F_CONTAINER_RUNTIME:
 		return ci->runtime != CONTAINER_HOST
 			   ? put_cstr(out, container_runtime_name(ci->runtime))

@@ -24,6 +24,7 @@ struct ct_slot {
 	struct container_job *filled; /* the job whose meta e.meta shows; freed with it */
 	uint32_t hnext;		      /* hash chain: slot index + 1, 0 at the end */
 	bool used;		      /* holds an entry */
+	bool gone;		      /* its cgroup was gone at the last sweep */
 };
 
 struct containers {
@@ -41,7 +42,57 @@ struct containers {
 	uint64_t evicted;			 /* entries dropped to make room */
 	uint64_t filled;			 /* metadata installed */
 	uint64_t jobs_lost;			 /* jobs not made or dropped */
+	uint64_t pruned;			 /* entries whose cgroup went away */
 };
+
+/* ---- metadata ---- */
+
+static void labels_free(struct container_label *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(l[i].key);
+		free(l[i].value);
+	}
+	free(l);
+}
+
+void container_meta_clear(struct container_meta *m)
+{
+	free(m->name);
+	free(m->image);
+	free(m->image_id);
+	free(m->pod_name);
+	free(m->pod_ns);
+	free(m->pod_uid);
+	free(m->k8s_container);
+	labels_free(m->labels, m->n_labels);
+	labels_free(m->pod_labels, m->n_pod_labels);
+	for (size_t i = 0; i < m->n_mounts; i++) {
+		free(m->mounts[i].source);
+		free(m->mounts[i].dest);
+		free(m->mounts[i].mode);
+		free(m->mounts[i].propagation);
+	}
+	free(m->mounts);
+	memset(m, 0, sizeof(*m));
+	m->privileged = -1;
+}
+
+const char *container_label_get(const struct container_label *l, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i].key, key))
+			return l[i].value;
+	return NULL;
+}
+
+static void job_free(struct container_job *j)
+{
+	if (!j)
+		return;
+	container_meta_clear(&j->meta);
+	free(j);
+}
 
 /* ---- lock-free stacks: push one, take all ---- */
 
@@ -66,7 +117,7 @@ static void jobs_free(struct container_job *j)
 
 	for (; j; j = next) {
 		next = j->next;
-		free(j);
+		job_free(j);
 	}
 }
 
@@ -93,10 +144,9 @@ static void slot_evict(struct containers *ct, struct ct_slot *s)
 	while (*pp != idx)
 		pp = &ct->slots[*pp - 1].hnext;
 	*pp = s->hnext;
-	free(s->filled);
+	job_free(s->filled);
 	memset(s, 0, sizeof(*s));
 	ct->count--;
-	ct->evicted++;
 }
 
 /* ---- lifecycle ---- */
@@ -141,7 +191,7 @@ void containers__free(struct containers *ct)
 	if (!ct)
 		return;
 	for (size_t i = 0; i < ct->cap; i++)
-		free(ct->slots[i].filled);
+		job_free(ct->slots[i].filled);
 	jobs_free(stack_take(&ct->pending));
 	jobs_free(stack_take(&ct->done));
 	if (ct->efd >= 0)
@@ -179,7 +229,7 @@ size_t containers__poll(struct containers *ct)
 		s = find(ct, j->cgroup_id);
 		if (!s || s->filled) {
 			ct->jobs_lost++; /* evicted meanwhile, or filled already */
-			free(j);
+			job_free(j);
 			continue;
 		}
 		j->next = NULL;
@@ -215,6 +265,7 @@ static void job_make(struct containers *ct, const struct container_entry *e)
 		ct->jobs_lost++;
 		return;
 	}
+	j->meta.privileged = -1;
 	j->cgroup_id = e->cgroup_id;
 	j->ident = e->ident;
 	ct->inflight++;
@@ -237,8 +288,10 @@ const struct container_entry *containers__resolve(struct containers *ct, uint64_
 	if (s)
 		return &s->e;
 	s = &ct->slots[ct->next];
-	if (s->used)
+	if (s->used) {
 		slot_evict(ct, s);
+		ct->evicted++;
+	}
 	ct->next = (ct->next + 1) % ct->cap;
 	s->used = true;
 	s->e.cgroup_id = cgroup_id;
@@ -252,6 +305,30 @@ const struct container_entry *containers__resolve(struct containers *ct, uint64_
 	return &s->e;
 }
 
+size_t containers__sweep(struct containers *ct, bool (*gone)(void *arg, uint64_t cgroup_id),
+			 void *arg)
+{
+	size_t n = 0;
+
+	containers__poll(ct);
+	for (size_t i = 0; i < ct->cap; i++) {
+		struct ct_slot *s = &ct->slots[i];
+
+		if (!s->used)
+			continue;
+		if (!gone(arg, s->e.cgroup_id)) {
+			s->gone = false;
+		} else if (!s->gone) {
+			s->gone = true;
+		} else {
+			slot_evict(ct, s);
+			ct->pruned++;
+			n++;
+		}
+	}
+	return n;
+}
+
 void containers__stats(const struct containers *ct, struct containers_stats *out)
 {
 	out->entries = ct->count;
@@ -259,6 +336,7 @@ void containers__stats(const struct containers *ct, struct containers_stats *out
 	out->filled = ct->filled;
 	out->jobs_lost = ct->jobs_lost;
 	out->jobs_inflight = ct->inflight;
+	out->pruned = ct->pruned;
 }
 
 /* ---- workers ---- */

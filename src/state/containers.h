@@ -33,11 +33,58 @@
 
 #include "state/container.h"
 
-struct container_meta {
-	char name[128];	   /* container.name; "" unknown */
-	char image[256];   /* container.image; "" unknown */
-	uint64_t start_ns; /* when the runtime started it, ns since the epoch; 0 unknown */
+/* A key and its value: a container label, a pod label. */
+struct container_label {
+	char *key;   /* never NULL */
+	char *value; /* never NULL */
 };
+
+/* One mount of the container, as its OCI runtime spec or runtime API gives it. */
+struct container_mount {
+	char *source;	   /* host path or fs type ("proc"); never NULL */
+	char *dest;	   /* path inside the container; never NULL */
+	char *mode;	   /* the runtime's mode word ("z", "ro,rbind"...), "" none */
+	char *propagation; /* "rprivate"..., "" none */
+	bool rw;	   /* mounted read-write */
+};
+
+#define CONTAINER_META_LABELS 64 /* labels (and pod labels) kept per container */
+#define CONTAINER_META_MOUNTS 64 /* mounts kept per container */
+
+/* Where a container's metadata came from (container_meta.sources). */
+enum container_meta_source {
+	CONTAINER_META_SPEC = 1 << 0, /* the OCI runtime spec on disk */
+	CONTAINER_META_API = 1 << 1,  /* the runtime's REST API */
+};
+
+/*
+ * What the runtime knows of a container that its cgroup path cannot say. Every
+ * string is NULL when unknown (the field shows <NA>); the struct owns them.
+ */
+struct container_meta {
+	char *name;			    /* container.name */
+	char *image;			    /* container.image, as the user named it */
+	char *image_id;			    /* container.image.id: hex, no "sha256:" */
+	int privileged;			    /* container.privileged: 1, 0, -1 unknown */
+	uint64_t start_ns;		    /* when the runtime made it, ns since the epoch; 0 */
+	char *pod_name;			    /* k8s.pod.name */
+	char *pod_ns;			    /* k8s.ns.name */
+	char *pod_uid;			    /* k8s.pod.uid */
+	char *k8s_container;		    /* k8s.container.name */
+	struct container_label *labels;	    /* container.label[...] */
+	size_t n_labels;		    /* entries in labels */
+	struct container_label *pod_labels; /* k8s.pod.label[...] */
+	size_t n_pod_labels;		    /* entries in pod_labels */
+	struct container_mount *mounts;	    /* container.mount* */
+	size_t n_mounts;		    /* entries in mounts */
+	uint32_t truncated;		    /* labels and mounts left out over the bounds */
+	uint32_t sources;		    /* enum container_meta_source bits */
+};
+
+/* Frees what m holds and zeroes it (privileged -1). */
+void container_meta_clear(struct container_meta *m);
+/* The label key of n labels, or NULL. */
+const char *container_label_get(const struct container_label *l, size_t n, const char *key);
 
 struct container_entry {
 	uint64_t cgroup_id;		   /* key: the cgroup v2 id */
@@ -58,6 +105,7 @@ struct containers_stats {
 	uint64_t filled;      /* metadata installed */
 	uint64_t jobs_lost;   /* jobs not made (2 * max_entries in flight, no memory) or dropped */
 	size_t jobs_inflight; /* jobs made and not yet installed or dropped */
+	uint64_t pruned;      /* entries dropped because their cgroup is gone */
 };
 
 struct containers;
@@ -85,6 +133,14 @@ size_t containers__poll(struct containers *ct);
  * it), or -errno.
  */
 int containers__enable_jobs(struct containers *ct);
+/*
+ * Drops the entries whose cgroup was gone at the previous sweep too (gone(arg, id)
+ * says whether it is gone now): a container that exited leaves the table within two
+ * sweeps, and an event still in flight for it meanwhile keeps its metadata. Returns
+ * how many were dropped.
+ */
+size_t containers__sweep(struct containers *ct, bool (*gone)(void *arg, uint64_t cgroup_id),
+			 void *arg);
 void containers__stats(const struct containers *ct, struct containers_stats *out);
 
 /* ---- worker threads ---- */

@@ -168,7 +168,7 @@ static bool exe_is_ia32(const char *path)
 }
 
 /* Describes one process from procfs into *i; -errno when it is gone or unreadable. */
-static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pid, const char *cg2,
+static int seed_read(struct proctable *pt, const char *procfs, uint32_t pid, const char *cg2,
 		     struct proc_info *i)
 {
 	char path[PATH_MAX], buf[PROC_STATUS_MAX], link[PATH_MAX];
@@ -199,9 +199,11 @@ static int seed_read(const struct proctable *pt, const char *procfs, uint32_t pi
 	err = container_from_proc(procfs, (int)pid, &i->container);
 	if (err)
 		return err;
-	/* cgroup_id stays 0 (unknown) when any step fails */
-	if (cg2[0] && cgroup_v2_path(procfs, pid, path, sizeof(path)) == 0)
-		cgroup_path_id(cg2, path, &i->cgroup_id);
+	/* cgroup_id stays 0 (unknown) when any step fails; a container's cgroup is
+	 * entered in the container table, so that its metadata is asked for now */
+	if (cg2[0] && cgroup_v2_path(procfs, pid, path, sizeof(path)) == 0 &&
+	    cgroup_path_id(cg2, path, &i->cgroup_id) == 0 && i->container.runtime != CONTAINER_HOST)
+		containers__resolve(proctable__containers(pt), i->cgroup_id, path, strlen(path));
 
 	/* kernel threads have no exe: it stays "" */
 	proc_path(path, sizeof(path), procfs, pid, "exe");

@@ -124,7 +124,7 @@ Test(containers, jobs_only_when_enabled_and_only_for_containers)
 	cr_assert_eq(j->cgroup_id, 3);
 	cr_assert_eq(j->ident.runtime, CONTAINER_PODMAN);
 	cr_assert_eq(ct_stats(ct).jobs_inflight, 1);
-	snprintf(j->meta.name, sizeof(j->meta.name), "web");
+	j->meta.name = strdup("web");
 	j->meta.start_ns = 99;
 	containers__complete(ct, j);
 	cr_assert_eq(containers__poll(ct), 1);
@@ -165,9 +165,10 @@ struct worker {
 
 static void fill_meta(struct container_job *j)
 {
-	snprintf(j->meta.name, sizeof(j->meta.name), "name-%llu", (unsigned long long)j->cgroup_id);
-	snprintf(j->meta.image, sizeof(j->meta.image), "registry/%s:%llu", j->ident.short_id,
-		 (unsigned long long)j->cgroup_id);
+	cr_assert_gt(asprintf(&j->meta.name, "name-%llu", (unsigned long long)j->cgroup_id), 0);
+	cr_assert_gt(asprintf(&j->meta.image, "registry/%s:%llu", j->ident.short_id,
+			      (unsigned long long)j->cgroup_id),
+		     0);
 	j->meta.start_ns = j->cgroup_id * 7919;
 }
 
