@@ -9,7 +9,7 @@ pkgs=(
 	make clang libclang-rt-dev clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	libyaml-dev libpcre2-dev libcriterion-dev libmicrohttpd-dev libcurl4-openssl-dev liburing-dev
 	python3 python3-pytest
-	podman runc busybox-static iproute2 iputils-ping
+	podman runc containerd busybox-static iproute2 iputils-ping
 	prometheus prometheus-alertmanager rsyslog openssl nodejs
 	auditd bpftrace python3-yaml systemd
 )

@@ -483,17 +483,17 @@ static bool cgroup_gone(void *arg, uint64_t id)
 	return cgroup_id_path(id, path, sizeof(path)) == -ESTALE;
 }
 
-/* Drops the container table's entries of removed cgroups, and tells the metrics. */
-static void container_housekeeping(struct agent *a)
+/* The container table's and the metadata worker's counts, to the metrics. */
+static void container_metrics(struct agent *a)
 {
 	struct containers *ct = proctable__containers(a->procs);
 	const struct metrics_agent *m;
 	struct containers_stats cs;
 	struct runtime_stats rs = {0};
 
-	containers__sweep(ct, cgroup_gone, NULL);
 	if (!a->metrics)
 		return;
+	containers__poll(ct);
 	m = metrics__agent(a->metrics);
 	containers__stats(ct, &cs);
 	if (a->runtime)
@@ -1148,8 +1148,10 @@ static int loop(struct agent *a, int sfd)
 			proctable__evict(a->procs, clock_ns(CLOCK_BOOTTIME));
 			if (now - last_sweep >= CONTAINER_SWEEP_NS) {
 				last_sweep = now;
-				container_housekeeping(a);
+				containers__sweep(proctable__containers(a->procs), cgroup_gone,
+						  NULL);
 			}
+			container_metrics(a);
 		}
 	}
 out:
