@@ -39,7 +39,7 @@ HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
 .PHONY: all build-all deps run test unit e2e bench clean format format-check fuzz fuzz-bins \
-	fuzz-check fuzz-run
+	fuzz-check fuzz-run image
 .SECONDARY:
 
 all: $(BUILD)/vigil
@@ -125,6 +125,11 @@ e2e: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/attach-driver
 test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
+
+# the OCI image localhost/vigil:$(VERSION) (and :latest), from a debootstrapped root
+# and no registry; needs root (scripts/image.sh)
+image: deps $(BUILD)/vigil
+	scripts/image.sh $(BUILD)
 
 bench: $(BUILD)/vigil
 	BUILD=$(BUILD) bench/run.sh $(BENCH_ARGS)

@@ -12,6 +12,7 @@ pkgs=(
 	podman runc containerd busybox-static iproute2 iputils-ping
 	prometheus prometheus-alertmanager rsyslog openssl nodejs
 	auditd bpftrace python3-yaml systemd
+	debootstrap binutils # make image: the image's Debian root, its stripped binary
 )
 
 missing=()

@@ -415,6 +415,10 @@ static bool rules_changed(struct agent *a)
 				if (!strcmp(ie->name, base ? base + 1 : f))
 					hit = true;
 			}
+			/* a ConfigMap volume changes by a rename of its "..data" symlink, which
+			 * the rule files point through: no event names them */
+			if (ie->len && !strcmp(ie->name, "..data"))
+				hit = true;
 			p += sizeof(*ie) + ie->len;
 		}
 	}
