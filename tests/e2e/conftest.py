@@ -212,6 +212,29 @@ class Vigil:
         return self.proc.returncode
 
 
+class PodmanApi:
+    """podman's REST API on a socket of the test's own (the CLI's containers, same store)."""
+
+    def __init__(self, d):
+        self.path = os.path.join(d, "podman.sock")
+        self.proc = subprocess.Popen(PODMAN + ["system", "service", "--time=0",
+                                               "unix://" + self.path],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
+        deadline = time.time() + 30
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None or time.time() > deadline:
+                pytest.fail("podman's API service did not start")
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
 def _check_can_run():
     if os.geteuid() != 0:
         pytest.fail("end-to-end tests load BPF programs and need root (sudo make test)")

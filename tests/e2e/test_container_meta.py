@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 import conftest
-from conftest import PODMAN, PODMAN_RUN, Vigil
+from conftest import PODMAN, PODMAN_RUN, PodmanApi, Vigil
 from servers import http_get, wait_until
 
 OTHER_IMAGE = "localhost/vigil-test-other:latest"
@@ -90,25 +90,6 @@ def start_agent(d, share, sockets=(), state_dirs=()):
         f.write(f"  state_dirs: [{', '.join(state_dirs)}]\n" if state_dirs else "")
         f.write("  api_timeout: 2s\n")
     return Vigil(d, ["--config", cfg, "--rules", rules], events=False)
-
-
-class PodmanApi:
-    """podman's REST API on a socket of the test's own (the CLI's containers, same store)."""
-
-    def __init__(self, d):
-        self.path = os.path.join(d, "podman.sock")
-        self.proc = subprocess.Popen(PODMAN + ["system", "service", "--time=0",
-                                               "unix://" + self.path],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=conftest._die_with_parent)
-        wait_until(lambda: os.path.exists(self.path), 30, "podman's API socket")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        if os.path.exists(self.path):
-            os.unlink(self.path)
 
 
 def run_detached(image, name, share, *extra):

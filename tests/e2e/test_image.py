@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, MAX_EVENTS, PODMAN, PODMAN_RUN, REPO, VIGIL, Vigil
+from conftest import BUILD, MAX_EVENTS, PODMAN, PODMAN_RUN, REPO, VIGIL, PodmanApi, Vigil
 
 IMAGE = "localhost/vigil:latest"
 # conftest's: this machine refuses raising a container's rlimits
@@ -64,18 +64,20 @@ DAEMONSET_FLAGS = [
 ]
 
 
-def runtime_mounts():
+def runtime_mounts(api_socket):
     """The runtimes' sockets and state, read-only at the same paths: the container
     metadata (names, images) comes from them. podman's (runc's state, the bundles'
-    config.json) must be there; containerd's and podman's API socket when they exist."""
+    config.json, and its API socket, at the path the agent asks by default) must be
+    there; containerd's when it exists."""
     # runc makes its state directory with the first container: make it now, as it would
     os.makedirs("/run/runc", mode=0o700, exist_ok=True)
     bundles = "/var/lib/containers/storage/overlay-containers"
     assert os.path.isdir(bundles), f"{bundles} is missing: podman's storage is not set up"
     paths = ["/run/runc", bundles]
     # /run/containerd holds containerd.sock too
-    paths += [p for p in ("/run/containerd", "/run/podman/podman.sock") if os.path.exists(p)]
-    return [a for p in paths for a in ("-v", f"{p}:{p}:ro")]
+    paths += [p for p in ("/run/containerd",) if os.path.exists(p)]
+    return [a for p in paths for a in ("-v", f"{p}:{p}:ro")] + [
+        "-v", f"{api_socket}:/run/podman/podman.sock"]
 
 
 class ImageAgent(Vigil):
@@ -177,7 +179,8 @@ def rules_dir():
 @pytest.fixture(scope="module")
 def agent(image, rules_dir, tmp_path_factory):
     name = f"vigil-image-agent-{NONCE}"
-    args = [*ULIMITS, "--log-driver", "k8s-file", *DAEMONSET_FLAGS, *runtime_mounts(),
+    api = PodmanApi(str(tmp_path_factory.mktemp("podman-api")))
+    args = [*ULIMITS, "--log-driver", "k8s-file", *DAEMONSET_FLAGS, *runtime_mounts(api.path),
             "-v", f"{rules_dir}:{RULES_DIR}:ro",
             # the image's command line, with a metrics port of its own: tests run
             # beside other agents on this host's network
@@ -189,6 +192,7 @@ def agent(image, rules_dir, tmp_path_factory):
         assert rc == 0, f"vigil in its container did not stop cleanly ({rc}):\n" + a.stderr()
     finally:
         subprocess.run(PODMAN + ["rm", "-f", "-t", "0", name], capture_output=True)
+        api.stop()
 
 
 @pytest.fixture(scope="module")
@@ -259,22 +263,25 @@ def test_sees_a_process_in_another_container(agent, probe):
             in al["output"])
 
 
-def expect_container_metadata_PENDING(alert, name, repository):
-    """container.name and container.image.repository come from the runtime's metadata,
-    which is being built now: until it lands these are empty or <NA>."""
-    f = alert["output_fields"]
-    assert f["container.name"] == name, f"container.name is {f['container.name']!r}"
-    assert f["container.image.repository"] == repository, \
-        f"container.image.repository is {f['container.image.repository']!r}"
-    assert f"name={name} image={repository})" in alert["output"]
-
-
-@pytest.mark.xfail(reason="PENDING: container name/image metadata is not landed yet; "
-                   "remove this mark when it is", strict=False)
 def test_names_the_other_containers_name_and_image(agent, probe, busybox_image):
+    """The name and image come from the runtime, after the container's first events:
+    once the agent has them, a read in the probe carries them."""
     cid, name = probe
-    al = probe_read(agent, cid)
-    expect_container_metadata_PENDING(al, name, busybox_image.rsplit(":", 1)[0])
+    repository = busybox_image.rsplit(":", 1)[0]
+    deadline = time.time() + 60
+    while True:
+        subprocess.run(PODMAN + ["exec", name, "cat", CANARY], capture_output=True, timeout=60)
+        named = [a for a in agent.alerts() if a["rule"] == "Image test canary read" and
+                 a["output_fields"]["container.id"] == cid[:12] and
+                 a["output_fields"]["container.name"] == name]
+        if named:
+            break
+        assert time.time() < deadline, "no alert names the probe container: " + str(
+            [a["output_fields"] for a in agent.alerts()][-3:])
+        time.sleep(1)
+    f = named[0]["output_fields"]
+    assert f["container.image.repository"] == repository
+    assert f"name={name} image={repository})" in named[0]["output"]
 
 
 def test_edits_of_the_mounted_rules_reload(agent, rules_dir):
