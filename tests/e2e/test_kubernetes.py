@@ -352,12 +352,12 @@ class InotifyLog:
         return events
 
 
-def deployed_config(objs, rules_dir, pin_dir):
+def deployed_config(objs, default_rules, rules_dir, pin_dir):
     """The ConfigMap's vigil.yaml with the container's paths made this machine's: the
-    default ruleset from the repository (the image's copy of it), the rules from
-    rules_dir, pins in a directory of this test's own."""
+    default ruleset at default_rules (the image's copy), the rules from rules_dir, pins
+    in a directory of this test's own."""
     text = configmap_data(objs, "vigil-config")["vigil.yaml"]
-    for old, new in ((IMAGE_DEFAULT_RULES, DEFAULT_RULES), (RULES_MOUNT + "/", rules_dir + "/"),
+    for old, new in ((IMAGE_DEFAULT_RULES, default_rules), (RULES_MOUNT + "/", rules_dir + "/"),
                      ("pin_dir: /sys/fs/bpf/vigil\n", f"pin_dir: {pin_dir}\n")):
         assert old in text, f"vigil-config no longer says {old!r}: update this test"
         text = text.replace(old, new)
@@ -397,13 +397,17 @@ def test_a_configmap_update_reloads_the_rules(workdir):
     objs = load_manifests()
     rules_text = configmap_data(objs, "vigil-rules")["rules.yaml"]
     rules = ConfigMapVolume(os.path.join(workdir, "rules.d"), {"rules.yaml": rules_text})
+    # installed as the image has it (0644: a checkout's mode follows its umask)
+    default_rules = os.path.join(workdir, "vigil_rules.yaml")
+    shutil.copy(DEFAULT_RULES, default_rules)
+    os.chmod(default_rules, 0o644)
     pin_dir = f"/sys/fs/bpf/vigil-test-{uuid.uuid4().hex[:8]}"
-    config = ConfigMapVolume(os.path.join(workdir, "config"),
-                             {"vigil.yaml": deployed_config(objs, rules.path, pin_dir)})
+    config = ConfigMapVolume(os.path.join(workdir, "config"), {
+        "vigil.yaml": deployed_config(objs, default_rules, rules.path, pin_dir)})
     v = Vigil(workdir, args=["--config", os.path.join(config.path, "vigil.yaml")], events=False)
     try:
         before = agent_status(v.control_socket)
-        assert before["rule_files"] == [DEFAULT_RULES, os.path.join(rules.path, "rules.yaml")]
+        assert before["rule_files"] == [default_rules, os.path.join(rules.path, "rules.yaml")]
         token = f"k8s-swap-{uuid.uuid4().hex[:10]}"
         seen = InotifyLog(rules.path)
         rules.update({"rules.yaml": rules_text + SWAP_RULE.format(token=token)})
@@ -462,6 +466,8 @@ def agent_image(tmp_path_factory):
         shutil.copy(lib, dst)  # follows the links: the file under the name asked for
     shutil.copy(DEFAULT_RULES, root / IMAGE_DEFAULT_RULES.lstrip("/"))
     (root / "etc/vigil/rules.d/rules.yaml").write_text("")
+    for f in (IMAGE_DEFAULT_RULES, RULES_MOUNT + "/rules.yaml"):
+        os.chmod(root / f.lstrip("/"), 0o644)  # as installed; a checkout's mode follows its umask
     tar = str(tmp_path_factory.mktemp("k8s-image") / "rootfs.tar")
     subprocess.run(["tar", "-C", str(root), "--owner=0", "--group=0", "-cf", tar, "."], check=True)
     subprocess.run(PODMAN + ["import", tar, TEST_IMAGE], check=True, stdout=subprocess.DEVNULL)
