@@ -1382,17 +1382,18 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: out of memory\n");
 		goto err_free;
 	}
-	ret = containers_start(&a);
-	if (ret) {
-		fprintf(stderr, "vigil: cannot start the container metadata worker: %s\n",
-			strerror(-ret));
-		goto err_free;
-	}
 	sfd = setup_signals();
 	if (sfd < 0) {
 		ret = sfd;
 		fprintf(stderr, "vigil: cannot set up signal handling: %s\n", strerror(-ret));
 		goto err_free;
+	}
+	/* after the signals are blocked: the worker thread inherits the mask */
+	ret = containers_start(&a);
+	if (ret) {
+		fprintf(stderr, "vigil: cannot start the container metadata worker: %s\n",
+			strerror(-ret));
+		goto err_close;
 	}
 	/* the deny programs attach at the cgroup v2 root */
 	cgroup2_mount("/proc", cg2, sizeof(cg2));

@@ -387,8 +387,6 @@ SWAP_RULE = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="vigil matches inotify events against the rule files' "
-                   "own names; a ConfigMap update renames only ..data (agent-configmap.patch)")
 def test_a_configmap_update_reloads_the_rules(workdir):
     """The deployed configuration and rules, in volumes laid out as the kubelet's; an
     update of the rules ConfigMap, done as the kubelet does it, is in force within
