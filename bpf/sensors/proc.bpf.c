@@ -131,6 +131,11 @@ static __always_inline void exec_task_fields(struct vg_exec *e, struct task_stru
 	e->netns = BPF_CORE_READ(t, nsproxy, net_ns, ns.inum);
 	e->userns = BPF_CORE_READ(cred, user_ns, ns.inum);
 	e->sid = BPF_CORE_READ(t, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	/* the group's id as the task's own namespace numbers it (proc.vpgid) */
+	pid = BPF_CORE_READ(t, signal, pids[PIDTYPE_PGID]);
+	e->vpgid = 0;
+	if (pid && BPF_CORE_READ(pid, level) >= level)
+		e->vpgid = BPF_CORE_READ(pid, numbers[level & 31].nr);
 	tty = BPF_CORE_READ(t, signal, tty);
 	e->tty = 0;
 	if (tty) {
@@ -288,6 +293,29 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 
 	off = cgroup_append(ev, off, &e->cgroup, t);
+
+	/* the environment, bounded, from the new image's memory like argv */
+	arg_start = BPF_CORE_READ(mm, env_start);
+	arg_end = BPF_CORE_READ(mm, env_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > VG_ENV_MAX - 1) {
+		len = VG_ENV_MAX - 1;
+		e->hdr.flags |= VG_XF_ENV_TRUNC;
+	}
+	e->env.off = 0;
+	e->env.len = 0;
+	if (off + len + 1 <= VG_EVENT_MAX) {
+		off = ev_off(off);
+		len &= VG_ENV_MAX - 1;
+		e->env.off = off;
+		e->env.len = len;
+		if (len && bpf_probe_read_user(ev + off, len, (void *)arg_start))
+			e->env.len = len = 0;
+		ev[off + len] = 0;
+		off += len + 1;
+	} else if (len) {
+		e->hdr.flags |= VG_XF_ENV_TRUNC;
+	}
 	exec_enforce(e, ev);
 	submit(ev, off, true);
 	return 0;

@@ -20,6 +20,7 @@
 #define VG_COMM_LEN   16
 #define VG_PATH_MAX   4096  /* longest path a sensor sends, NUL included */
 #define VG_ARGS_MAX   4096  /* argv bytes a sensor sends */
+#define VG_ENV_MAX    1024  /* environment bytes an exec record carries */
 #define VG_CGROUP_MAX 256   /* cgroup path tail bytes */
 #define VG_EVENT_MAX  16384 /* largest record, header included */
 
@@ -105,6 +106,7 @@ enum vg_exec_flags {
 	VG_XF_SETUID_EXEC = 1u << 15,	 /* euid differs from uid after exec */
 	VG_XF_SEED = 1u << 16,	    /* user space only: a process known at start (recordings) */
 	VG_XF_EXE_UPPER = 1u << 17, /* exe is on overlayfs and has an upper-layer copy */
+	VG_XF_ENV_TRUNC = 1u << 18, /* the environment was cut */
 };
 
 /* vg_fork.hdr.flags bits */
@@ -160,6 +162,8 @@ struct vg_exec {
 	__u16 cwd_skip;		/* VG_HF_CHROOT: bytes of cwd before the path the task sees */
 	__u64 exe_ctime_ns;	/* the exe inode's ctime, ns since the epoch */
 	__u64 exe_mtime_ns;	/* the exe inode's mtime, ns since the epoch */
+	struct vg_str env;	/* environment ("NAME=value", each NUL-terminated), bounded */
+	__u32 vpgid;		/* process group id in the task's own pid namespace, 0 unknown */
 };
 
 struct vg_fork {
@@ -644,7 +648,7 @@ struct vg_config {
 #ifndef __cplusplus
 _Static_assert(sizeof(struct vg_str) == 4, "vg_str ABI");
 _Static_assert(sizeof(struct vg_hdr) == 80, "vg_hdr ABI");
-_Static_assert(sizeof(struct vg_exec) == 184, "vg_exec ABI");
+_Static_assert(sizeof(struct vg_exec) == 192, "vg_exec ABI");
 _Static_assert(sizeof(struct vg_fork) == 96, "vg_fork ABI");
 _Static_assert(sizeof(struct vg_exit) == 88, "vg_exit ABI");
 _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");

@@ -333,6 +333,18 @@ static void on_action(void *arg, const struct vg_action *k)
 		respond__on_kernel(a->resp, k);
 }
 
+/* The process table keeps environments only while a rule reads proc.env. */
+static void keep_env(struct agent *a)
+{
+	const struct rule_engine *e = a->detect ? detect__engine(a->detect) : NULL;
+	bool used = false;
+
+	for (size_t i = 0; e && i < rule_engine__ref_count(e); i++)
+		used |= !strcmp(rule_engine__ref(e, i)->def->name, "proc.env");
+	if (a->procs)
+		proctable__keep_env(a->procs, used);
+}
+
 /*
  * Loads the rule files again and, when they compile, swaps them in and rewrites the
  * prefilter: both are in force when this returns. The rules' diagnostics go to
@@ -366,6 +378,7 @@ static int reload(struct agent *a, const char *why, char **diag)
 	}
 	apply_filter(a);
 	enforce(a);
+	keep_env(a);
 	detect__stats(a->detect, &ds);
 	metrics__rules_loaded(a->metrics, true, ds.rules_active);
 	fprintf(stderr, "vigil: rules reloaded\n");
@@ -1002,6 +1015,7 @@ static int control_status(void *arg, struct json_buf *j)
 	json_kv_uint(j, "evicted", ps.evicted);
 	json_kv_uint(j, "evicted_live", ps.evicted_live);
 	json_kv_uint(j, "refused", ps.dropped_full);
+	json_kv_uint(j, "env_truncated", ps.env_truncated);
 	json_obj_end(j);
 	status_containers(a, j);
 	json_key(j, "records");
@@ -1382,6 +1396,7 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: out of memory\n");
 		goto err_free;
 	}
+	keep_env(&a);
 	sfd = setup_signals();
 	if (sfd < 0) {
 		ret = sfd;

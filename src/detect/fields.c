@@ -61,6 +61,10 @@ enum field_id {
 	F_PROC_CWD,
 	F_PROC_TTY,
 	F_PROC_SID,
+	F_PROC_VPID,
+	F_PROC_VPGID,
+	F_PROC_IS_VPGID_LEADER,
+	F_PROC_ENV,
 	F_PROC_SNAME,
 	F_PROC_IS_EXE_FROM_MEMFD,
 	F_PROC_IS_EXE_DELETED,
@@ -188,6 +192,10 @@ static const struct rule_field_def registry[] = {
     {"proc.cwd", S, RULE_FARG_NONE, 0, F_PROC_CWD},
     {"proc.tty", I, RULE_FARG_NONE, 0, F_PROC_TTY},
     {"proc.sid", I, RULE_FARG_NONE, 0, F_PROC_SID},
+    {"proc.vpid", I, RULE_FARG_NONE, 0, F_PROC_VPID},
+    {"proc.vpgid", I, RULE_FARG_NONE, 0, F_PROC_VPGID},
+    {"proc.is_vpgid_leader", B, RULE_FARG_NONE, 0, F_PROC_IS_VPGID_LEADER},
+    {"proc.env", S, RULE_FARG_KEY, 0, F_PROC_ENV},
     {"proc.sname", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_SNAME},
     {"proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD},
     {"proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED},
@@ -1123,6 +1131,39 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 	return 0;
 }
 
+/*
+ * proc.env: the whole environment, its entries joined by spaces; proc.env[NAME]:
+ * the value of NAME. Unknown (NULL) while no rule asked the table to keep it.
+ */
+static int put_env(struct field_ctx *c, struct rule_value *v, const struct proc_info *p,
+		   const char *name)
+{
+	size_t nl = name ? strlen(name) : 0;
+
+	if (!p->env)
+		return 0;
+	if (!name) {
+		char *o = scratch(c, p->env_len + 1);
+
+		if (!o)
+			return 0;
+		for (size_t i = 0; i < p->env_len; i++)
+			o[i] = p->env[i] ? p->env[i] : ' ';
+		o[p->env_len] = '\0';
+		return put_str(v, o,
+			       p->env_len && !p->env[p->env_len - 1] ? p->env_len - 1 : p->env_len);
+	}
+	for (size_t i = 0; i < p->env_len;) {
+		const char *e = p->env + i;
+		size_t n = strnlen(e, p->env_len - i);
+
+		if (n > nl && !memcmp(e, name, nl) && e[nl] == '=')
+			return put_str(v, e + nl + 1, n - nl - 1);
+		i += n + 1;
+	}
+	return 0;
+}
+
 /* ---- container metadata (state/runtime.h fills it off the event path) ---- */
 
 /* The metadata of the event's container, NULL while unknown (or for the host). */
@@ -1357,6 +1398,14 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return p ? put_i64(out, p->tty) : 0;
 	case F_PROC_SID:
 		return p ? put_i64(out, p->sid) : 0;
+	case F_PROC_VPID:
+		return p && p->vpid ? put_i64(out, p->vpid) : 0;
+	case F_PROC_VPGID:
+		return p && p->vpgid ? put_i64(out, p->vpgid) : 0;
+	case F_PROC_IS_VPGID_LEADER:
+		return p && p->vpid && p->vpgid ? put_bool(out, p->vpid == p->vpgid) : 0;
+	case F_PROC_ENV:
+		return p ? put_env(c, out, p, ref->key) : 0;
 	case F_PROC_SNAME: {
 		struct proc_info *s = p && c->procs ? proctable__find(c->procs, p->sid) : NULL;
 

@@ -147,6 +147,14 @@ static int parse_status(char *buf, struct proc_info *i)
 			found |= 2;
 		} else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
 			i->cap_eff = cap;
+		} else if (!strncmp(line, "NSpid:", 6) || !strncmp(line, "NSpgid:", 7)) {
+			/* the last number: the process's own namespace's */
+			char *last = next ? next - 1 : line + strlen(line);
+
+			while (last > line && last[-1] != ' ' && last[-1] != '\t')
+				last--;
+			*(line[2] == 'p' && line[3] == 'i' ? &i->vpid : &i->vpgid) =
+			    (uint32_t)strtoul(last, NULL, 10);
 		}
 	}
 	return found == 3 ? 0 : -EINVAL;
@@ -226,6 +234,14 @@ static int seed_read(struct proctable *pt, const char *procfs, uint32_t pid, con
 	proc_path(path, sizeof(path), procfs, pid, "cwd");
 	n = read_link(path, link, sizeof(link));
 	i->cwd = proc_str_copy(link, n);
+
+	/* bounded like the exec records' environment */
+	if (proctable_keeps_env(pt)) {
+		proc_path(path, sizeof(path), procfs, pid, "environ");
+		r = procfs_read_file(path, buf, VG_ENV_MAX);
+		if (r > 0)
+			proc_env_copy(i, buf, (size_t)r);
+	}
 
 	/* bounded like the sensors' argv */
 	proc_path(path, sizeof(path), procfs, pid, "cmdline");

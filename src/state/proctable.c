@@ -55,6 +55,8 @@ struct proctable {
 	uint64_t dropped_full;		  /* /proc entries not recorded: table full */
 	uint64_t seeded;		  /* entries read from /proc */
 	struct containers *containers;	  /* container identity per cgroup id */
+	bool keep_env;			  /* entries keep the environment */
+	uint64_t env_truncated;		  /* exec records with a cut environment */
 };
 
 /* The "" of entries without a string; shared, never freed. */
@@ -80,18 +82,36 @@ static void str_free(char *s)
 		free(s);
 }
 
+/* n bytes of s, NUL-terminated, into *dst (NULL when empty or out of memory). */
+static void bytes_copy(char **dst, size_t *dst_len, const char *s, size_t n)
+{
+	*dst = NULL;
+	*dst_len = 0;
+	if (n == 0 || !(*dst = malloc(n + 1)))
+		return;
+	memcpy(*dst, s, n);
+	(*dst)[n] = '\0';
+	*dst_len = n;
+}
+
 void proc_args_copy(struct proc_info *i, const char *s, size_t n)
 {
-	i->args = NULL;
-	i->args_len = 0;
-	if (n == 0)
-		return;
-	i->args = malloc(n + 1);
-	if (!i->args)
-		return;
-	memcpy(i->args, s, n);
-	i->args[n] = '\0';
-	i->args_len = n;
+	bytes_copy(&i->args, &i->args_len, s, n);
+}
+
+void proc_env_copy(struct proc_info *i, const char *s, size_t n)
+{
+	bytes_copy(&i->env, &i->env_len, s, n);
+}
+
+bool proctable_keeps_env(const struct proctable *pt)
+{
+	return pt->keep_env;
+}
+
+void proctable__keep_env(struct proctable *pt, bool keep)
+{
+	pt->keep_env = keep;
 }
 
 void proc_info_release(struct proc_info *i)
@@ -99,7 +119,8 @@ void proc_info_release(struct proc_info *i)
 	str_free(i->exe);
 	str_free(i->cwd);
 	free(i->args);
-	i->exe = i->cwd = i->args = NULL;
+	free(i->env);
+	i->exe = i->cwd = i->args = i->env = NULL;
 }
 
 void proc_info_init(struct proc_info *i, uint32_t pid)
@@ -484,6 +505,12 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 	ni.cwd = exec_str_copy(ev, size, ev->cwd);
 	if (exec_str(ev, size, ev->args, &p, &n))
 		proc_args_copy(&ni, p, n);
+	ni.vpid = ev->vpid;
+	ni.vpgid = ev->vpgid;
+	if (h->flags & VG_XF_ENV_TRUNC)
+		pt->env_truncated++;
+	if (pt->keep_env && exec_str(ev, size, ev->env, &p, &n))
+		proc_env_copy(&ni, p, n);
 	if (exec_str(ev, size, ev->cgroup, &p, &n))
 		container_of_cgroup(pt, h->cgroup_id, p, n, &ni.container);
 	else if (e)
@@ -529,6 +556,9 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 		c->info.exe = proc_str_copy(pi->exe, strlen(pi->exe));
 		c->info.cwd = proc_str_copy(pi->cwd, strlen(pi->cwd));
 		proc_args_copy(&c->info, pi->args, pi->args_len);
+		if (pt->keep_env)
+			proc_env_copy(&c->info, pi->env, pi->env_len);
+		c->info.vpgid = pi->vpgid; /* a fork stays in its parent's group */
 		c->info.tty = pi->tty;
 		c->info.sid = pi->sid;
 		c->info.exe_ino = pi->exe_ino;
@@ -631,6 +661,7 @@ void proctable__stats(const struct proctable *pt, struct proctable_stats *out)
 	out->evicted_live = pt->evicted_live;
 	out->dropped_full = pt->dropped_full;
 	out->seeded = pt->seeded;
+	out->env_truncated = pt->env_truncated;
 }
 
 void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct proc_info *p),

@@ -56,15 +56,20 @@ struct proc_info {
 	size_t args_len;		  /* bytes in args */
 	char *cwd;			  /* working directory, never NULL ("" unknown) */
 	struct container_ident container; /* from the cgroup path */
+	uint32_t vpid;			  /* pid in its own pid namespace, 0 unknown */
+	uint32_t vpgid;			  /* process group id there, 0 unknown */
+	char *env;			  /* environment, NUL-separated; NULL unknown or not kept */
+	size_t env_len;			  /* bytes in env */
 };
 
 struct proctable_stats {
-	size_t live;	       /* entries not yet exited */
-	size_t lingering;      /* exited entries not yet evicted */
-	uint64_t evicted;      /* exited entries removed */
-	uint64_t evicted_live; /* live entries removed to make room for a new process */
-	uint64_t dropped_full; /* /proc entries not seeded because the table was full */
-	uint64_t seeded;       /* entries read from /proc at start */
+	size_t live;		/* entries not yet exited */
+	size_t lingering;	/* exited entries not yet evicted */
+	uint64_t evicted;	/* exited entries removed */
+	uint64_t evicted_live;	/* live entries removed to make room for a new process */
+	uint64_t dropped_full;	/* /proc entries not seeded because the table was full */
+	uint64_t seeded;	/* entries read from /proc at start */
+	uint64_t env_truncated; /* exec records whose environment was cut (VG_ENV_MAX) */
 };
 
 struct proctable;
@@ -111,6 +116,12 @@ size_t proctable__ancestry(struct proctable *pt, uint32_t pid, const struct proc
 size_t proctable__evict(struct proctable *pt, uint64_t now_ns);
 
 void proctable__stats(const struct proctable *pt, struct proctable_stats *out);
+
+/*
+ * Whether entries keep their process's environment (from exec records, forks and
+ * /proc): only while a rule reads proc.env, as it costs up to VG_ENV_MAX a process.
+ */
+void proctable__keep_env(struct proctable *pt, bool keep);
 
 /*
  * The container table the process table resolves exec'd processes' containers

@@ -17,6 +17,10 @@ void proc_info_release(struct proc_info *i);
 char *proc_str_copy(const char *s, size_t n);
 /* argv keeps its exact bytes (NULs included), plus a NUL after them. */
 void proc_args_copy(struct proc_info *i, const char *s, size_t n);
+/* The environment likewise (NULL for n == 0). */
+void proc_env_copy(struct proc_info *i, const char *s, size_t n);
+/* Whether entries keep the environment (proctable__keep_env). */
+bool proctable_keeps_env(const struct proctable *pt);
 void proc_comm_copy(char dst[VG_COMM_LEN], const char *src, size_t n);
 
 /* Clock ticks per second: the unit of /proc start times. */

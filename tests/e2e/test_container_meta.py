@@ -332,3 +332,54 @@ def test_short_lived_containers_leave_no_leak(busybox_image, share):
         if v:
             v.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+ENV_RULE = """
+- rule: Marker read with the environment
+  desc: e2e, proc.env and the namespace's pids
+  condition: evt.type in (open, openat, openat2) and fd.name = {marker} and proc.name = cat
+  output: "env (cid=%container.id mark=%proc.env[VIGIL_MARK] vpid=%proc.vpid
+    vpgid=%proc.vpgid leader=%proc.is_vpgid_leader pid=%proc.pid)"
+  priority: WARNING
+"""
+
+
+def test_environment_and_pids_in_the_containers_namespace(busybox_image, share):
+    conftest._check_can_run()
+    d = tempfile.mkdtemp(prefix="vigil-env-", dir="/var/tmp")
+    marker = os.path.join(share, "marker")
+    rules = os.path.join(d, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(ENV_RULE.format(marker=marker))
+    os.chmod(rules, 0o600)
+    v = Vigil(d, ["--rules", rules], events=False)
+    try:
+        small = {"VIGIL_MARK": "on-host", "PATH": "/usr/bin:/bin"}
+        subprocess.run(["cat", marker], env=small, check=True, stdout=subprocess.DEVNULL)
+        # an environment over the bound: cut, and counted
+        subprocess.run(["cat", marker], env={"BIG": "y" * 3000, **small}, check=True,
+                       stdout=subprocess.DEVNULL)
+        # the container's shell is its pid 1 and its group's leader; cat its child
+        r = subprocess.run(PODMAN_RUN + ["-e", "VIGIL_MARK=in-" + "x" * 40,
+                                         "-v", f"{share}:{share}:ro", busybox_image,
+                                         "sh", "-c", f"cat {marker}; true"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        host = parse(v.wait_alert(lambda a: "mark=on-host" in a["output"], 20,
+                                  "the host's read: " + str([a["output"] for a in
+                                                             v.alerts()]))["output"])
+        assert host["cid"] == "host" and host["vpid"] == host["pid"]
+        got = parse(v.wait_alert(lambda a: "mark=in-" in a["output"], 20,
+                                 "the container's read")["output"])
+        assert got["mark"] == "in-" + "x" * 40
+        assert got["cid"] != "host"
+        assert int(got["vpid"]) < 10 < int(got["pid"]), got
+        assert got["vpgid"] == "1" and got["leader"] == "false", got
+        st = subprocess.run([conftest.VIGIL, "status", "--json", "--socket",
+                             v.control_socket], capture_output=True, text=True, timeout=10)
+        assert json.loads(st.stdout)["processes"]["env_truncated"] >= 1
+        cut = [a["output"] for a in v.alerts() if "mark=<NA>" in a["output"]]
+        assert cut, "the variable past the bound is not there"
+    finally:
+        v.stop()
+        shutil.rmtree(d, ignore_errors=True)
