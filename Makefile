@@ -39,7 +39,7 @@ HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
 .PHONY: all build-all deps run test unit e2e bench clean format format-check fuzz fuzz-bins \
-	fuzz-check fuzz-run
+	fuzz-check fuzz-run FORCE
 .SECONDARY:
 
 all: $(BUILD)/vigil
@@ -69,6 +69,14 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/kernel/sensors.o: $(BUILD)/vigil.skel.h
+
+# VERSION is compiled in (vigil version, status, metrics, User-Agent): the stamp changes
+# only with it, and what prints it is rebuilt then, so no binary names an older commit
+$(BUILD)/version: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(BUILD)/src/daemon/main.o $(BUILD)/src/daemon/agent.o $(BUILD)/src/output/sink_http.o: \
+	$(BUILD)/version
 
 # the default ruleset is embedded with .incbin
 $(BUILD)/src/detect/builtin_rules.o: $(wildcard rules/*.yaml)
