@@ -39,7 +39,7 @@ HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
 .PHONY: all build-all deps run test unit e2e bench clean format format-check fuzz fuzz-bins \
-	fuzz-check fuzz-run FORCE
+	fuzz-check fuzz-run deb FORCE
 .SECONDARY:
 
 all: $(BUILD)/vigil
@@ -70,8 +70,8 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/src/kernel/sensors.o: $(BUILD)/vigil.skel.h
 
-# VERSION is compiled in (vigil version, status, metrics, User-Agent): the stamp changes
-# only with it, and what prints it is rebuilt then, so no binary names an older commit
+# VERSION is compiled in (vigil version, status, metrics, User-Agent) and names the
+# Debian package: the stamp changes only with it, and what prints it is rebuilt then
 $(BUILD)/version: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
@@ -136,6 +136,10 @@ test: deps
 
 bench: $(BUILD)/vigil
 	BUILD=$(BUILD) bench/run.sh $(BENCH_ARGS)
+
+# the Debian package, build/vigil_<version>_<arch>.deb (scripts/deb.sh); prints its path
+deb: $(BUILD)/vigil $(BUILD)/version
+	@scripts/deb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -12,6 +12,8 @@ pkgs=(
 	podman runc busybox-static iproute2 iputils-ping
 	prometheus prometheus-alertmanager rsyslog openssl nodejs
 	auditd bpftrace python3-yaml systemd
+	# make deb (dpkg-shlibdeps) and the package test's minimal Debian root
+	dpkg-dev debootstrap
 )
 
 missing=()
