@@ -39,7 +39,7 @@ HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
 .PHONY: all build-all deps run test unit e2e bench clean format format-check fuzz fuzz-bins \
-	fuzz-check fuzz-run image
+	fuzz-check fuzz-run image deb FORCE
 .SECONDARY:
 
 all: $(BUILD)/vigil
@@ -69,6 +69,14 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/kernel/sensors.o: $(BUILD)/vigil.skel.h
+
+# VERSION is compiled in (vigil version, status, metrics, User-Agent) and names the
+# Debian package: the stamp changes only with it, and what prints it is rebuilt then
+$(BUILD)/version: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(BUILD)/src/daemon/main.o $(BUILD)/src/daemon/agent.o $(BUILD)/src/output/sink_http.o: \
+	$(BUILD)/version
 
 # the default ruleset is embedded with .incbin
 $(BUILD)/src/detect/builtin_rules.o: $(wildcard rules/*.yaml)
@@ -133,6 +141,10 @@ image: deps $(BUILD)/vigil
 
 bench: $(BUILD)/vigil
 	BUILD=$(BUILD) bench/run.sh $(BENCH_ARGS)
+
+# the Debian package, build/vigil_<version>_<arch>.deb (scripts/deb.sh); prints its path
+deb: $(BUILD)/vigil $(BUILD)/version
+	@scripts/deb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -12,7 +12,8 @@ pkgs=(
 	podman runc containerd busybox-static iproute2 iputils-ping
 	prometheus prometheus-alertmanager rsyslog openssl nodejs
 	auditd bpftrace python3-yaml systemd
-	debootstrap binutils # make image: the image's Debian root, its stripped binary
+	# make image and make deb: a minimal Debian root, a stripped binary, dpkg-shlibdeps
+	debootstrap binutils dpkg-dev
 )
 
 missing=()
