@@ -383,3 +383,57 @@ def test_environment_and_pids_in_the_containers_namespace(busybox_image, share):
     finally:
         v.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+KILL_RULE = """
+- rule: Kill sleep in the test image
+  desc: e2e, a kill scoped to one image by the runtime's metadata
+  condition: >
+    evt.type = execve and proc.name = sleep
+    and container.image.repository = localhost/vigil-test-busybox
+  output: "image kill (cid=%container.id image=%container.image)"
+  priority: CRITICAL
+  actions: [kill]
+"""
+
+
+def test_an_image_scoped_kill_acts_only_in_containers_of_that_image(busybox_image, share):
+    """container.image* is known in user space only (from the runtime), so the rule
+    acts from there: a sleep in a container of the image is killed as its exec is
+    seen; the same sleep in another image's container and on the host runs on."""
+    conftest._check_can_run()
+    d = tempfile.mkdtemp(prefix="vigil-kill-", dir="/var/tmp")
+    subprocess.run(PODMAN + ["tag", busybox_image, OTHER_IMAGE], check=True)
+    api = PodmanApi(d)
+    names = [f"vigil-kill-a-{os.getpid()}", f"vigil-kill-b-{os.getpid()}"]
+    rules = os.path.join(d, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(KILL_RULE)
+    os.chmod(rules, 0o600)
+    v = None
+    try:
+        v = Vigil(d, ["--rules", rules, "--container-socket", api.path], events=False)
+        ids = [run_detached(img, n, share) for n, img in zip(names, (busybox_image,
+                                                                     OTHER_IMAGE))]
+        wait_until(lambda: status(v)["api_ok"] >= 2, 30, "both containers' metadata")
+        killed = subprocess.run(PODMAN + ["exec", ids[0], "sleep", "5"], capture_output=True,
+                                timeout=60)
+        assert killed.returncode == 137, killed
+        other = subprocess.run(PODMAN + ["exec", ids[1], "sleep", "1"], capture_output=True,
+                               timeout=60)
+        assert other.returncode == 0, "the other image's sleep runs on"
+        assert subprocess.run(["sleep", "1"]).returncode == 0, "the host's sleep runs on"
+        al = v.wait_alert(lambda a: a["output_fields"]["container.id"] == ids[0][:12], 30,
+                          "the kill in the image's container")
+        assert len(al["actions"]) == 1, al
+        act = al["actions"][0]
+        assert act["kind"] == "kill" and act["taken"] is True and act["where"] == "user", act
+        assert not [a for a in v.alerts()
+                    if a["output_fields"]["container.id"] != ids[0][:12]], v.alerts()
+    finally:
+        if v:
+            v.stop()
+        api.stop()
+        subprocess.run(PODMAN + ["rm", "-f", "-t", "0", *names], capture_output=True)
+        subprocess.run(PODMAN + ["rmi", OTHER_IMAGE], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
