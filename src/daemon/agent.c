@@ -274,10 +274,28 @@ static void each_proc(void *arg, void (*fn)(void *ctx, uint32_t tgid, const char
 }
 
 /* Puts the pending plan in force, in the kernel too; the old one stays on failure. */
+/* A container whose metadata is in joins the scopes of the rules in force it meets. */
+static void scope_container(void *arg, const struct container_entry *e)
+{
+	struct agent *a = arg;
+	struct enforce_maps m;
+	int ret;
+
+	if (!e->meta || !a->sensors || !policy__meta_scoped(a->pol))
+		return;
+	sensors__enforce_maps(a->sensors, &m);
+	ret = policy__scope_container(a->pol, &m, a->gen, e->ident.short_id, e->cgroup_id, e->meta);
+	if (ret)
+		fprintf(stderr,
+			"vigil: cannot put container %s in its rules' scope: %s; user space acts "
+			"for them\n",
+			e->ident.short_id, strerror(-ret));
+}
+
 static void enforce(struct agent *a)
 {
 	struct enforce_maps m;
-	int ret;
+	int ret = 0;
 
 	if (!a->pending)
 		return;
@@ -323,6 +341,10 @@ static void enforce(struct agent *a)
 	policy__free(a->pol);
 	a->pol = a->pending;
 	a->pending = NULL;
+	/* the containers known so far, for scopes by their metadata (when the plan is in
+	 * force: a->gen is its generation) */
+	if (!ret && a->procs && policy__meta_scoped(a->pol))
+		containers__foreach(proctable__containers(a->procs), scope_container, a);
 }
 
 static void on_action(void *arg, const struct vg_action *k)
@@ -1403,6 +1425,7 @@ int agent_run(const struct agent_opts *opts)
 		fprintf(stderr, "vigil: cannot set up signal handling: %s\n", strerror(-ret));
 		goto err_free;
 	}
+	containers__on_fill(proctable__containers(a.procs), scope_container, &a);
 	/* after the signals are blocked: the worker thread inherits the mask */
 	ret = containers_start(&a);
 	if (ret) {

@@ -33,6 +33,7 @@
 #include "state/cgroup.h"
 #include "state/container.h"
 #include "state/procfs.h"
+#include "state/runtime.h"
 #include "vigil/events.h"
 
 enum pclass {
@@ -72,6 +73,25 @@ static enum pclass class_of(uint32_t code)
 }
 
 #define PSTR_SCOPE 0xff /* struct pstr's cls of a container scope (enf_containers) */
+#define PSTR_META  0xfe /* ... of a scope by the runtime's metadata (enum meta_field) */
+
+/* The container metadata a scope may test (container.image.repository = nginx). */
+enum meta_field {
+	META_NONE = 0,
+	META_NAME,	 /* container.name */
+	META_IMAGE,	 /* container.image */
+	META_REPOSITORY, /* container.image.repository */
+	META_K8S_NS,	 /* k8s.ns.name */
+	META_K8S_POD,	 /* k8s.pod.name */
+};
+
+static const char *const meta_fields[] = {
+    [META_NAME] = "container.name",
+    [META_IMAGE] = "container.image",
+    [META_REPOSITORY] = "container.image.repository",
+    [META_K8S_NS] = "k8s.ns.name",
+    [META_K8S_POD] = "k8s.pod.name",
+};
 
 /* One string test of the plan: a trie or hash entry's part. */
 struct pstr {
@@ -81,6 +101,7 @@ struct pstr {
 	int bit;       /* rule bit; -1: the allowlist */
 	const char *s; /* bytes */
 	size_t n;      /* length */
+	uint8_t meta;  /* PSTR_META: enum meta_field */
 };
 
 struct pport {
@@ -137,7 +158,7 @@ static int add_str(struct policy *p, uint8_t cls, bool prefix, bool neg, int bit
 	if (!v)
 		return -ENOMEM;
 	p->strs = v;
-	v[p->n_strs++] = (struct pstr){cls, prefix, neg, bit, s, n};
+	v[p->n_strs++] = (struct pstr){cls, prefix, neg, bit, s, n, META_NONE};
 	return 0;
 }
 
@@ -225,6 +246,32 @@ static const char *lower_scope(struct lower *l, const struct rule_atom *a)
 }
 
 /*
+ * container.image.repository (and the other fields of meta_fields) = / in: a scope by
+ * the runtime's metadata. Known in user space only, and only after the container
+ * started: the agent puts each container whose metadata meets the test in the scope
+ * (policy__scope_container) as that metadata comes in; until then user space decides.
+ */
+static const char *lower_meta(struct lower *l, const struct rule_atom *a, enum meta_field which)
+{
+	if (a->negated)
+		return keep_why(l->p, "an exclusion of containers (not %s)%s", meta_fields[which],
+				"");
+	if (a->n_prefix || a->n_num || a->n_net || a->bools || !a->n_exact)
+		return keep_why(l->p, "%s tested other than with = or in%s", meta_fields[which],
+				"");
+	if (l->has_scope)
+		return "two tests of the container";
+	for (size_t i = 0; i < a->n_exact; i++) {
+		if (add_str(l->p, PSTR_META, false, false, l->bit, a->exact[i].ptr,
+			    a->exact[i].len))
+			return "out of memory";
+		l->p->strs[l->p->n_strs - 1].meta = which;
+	}
+	l->has_scope = true;
+	return NULL;
+}
+
+/*
  * socket: evt.arg.domain = / in AF_INET, AF_INET6 and fd.l4proto = / in tcp, udp, raw,
  * decided at the cgroup sock_create hook; a kill rule decides by who alone.
  */
@@ -284,6 +331,9 @@ static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 
 	if (!strcmp(f, "container.id"))
 		return lower_scope(l, a);
+	for (size_t i = 1; i < sizeof(meta_fields) / sizeof(meta_fields[0]); i++)
+		if (!strcmp(f, meta_fields[i]))
+			return lower_meta(l, a, (enum meta_field)i);
 	/* the kernel's missing value fails a positive test and passes an exclusion */
 	if (strcmp(f, "proc.name") && a->absent_ok != a->negated)
 		return keep_why(p, "the test on %s treats a missing value otherwise%s", f, "");
@@ -804,7 +854,7 @@ static int write_paths(const struct policy *p, int fd, unsigned gen)
 		struct vg_enf_path_val v = {.len = x->n};
 		bool done = false;
 
-		if (!x->cls || x->cls == PSTR_SCOPE)
+		if (!x->cls || x->cls == PSTR_SCOPE || x->cls == PSTR_META)
 			continue;
 		/* one entry per distinct (class, string): the first occurrence writes it */
 		for (size_t j = 0; j < i && !done; j++)
@@ -970,6 +1020,78 @@ static uint64_t scope_visit(void *arg, const char *path, uint64_t id, uint64_t p
 			w->ret = -errno;
 	}
 	return b.pos;
+}
+
+bool policy__meta_scoped(const struct policy *p)
+{
+	for (size_t i = 0; p && i < p->n_strs; i++)
+		if (p->strs[i].cls == PSTR_META)
+			return true;
+	return false;
+}
+
+/* The value of a metadata field; *n its length. NULL when unknown. */
+static const char *meta_value(const struct container_meta *m, enum meta_field f, size_t *n)
+{
+	const char *v = NULL, *tag;
+	size_t tn;
+
+	switch (f) {
+	case META_NAME:
+		v = m->name;
+		break;
+	case META_IMAGE:
+		v = m->image;
+		break;
+	case META_REPOSITORY:
+		if (m->image)
+			runtime_image_split(m->image, n, &tag, &tn);
+		return m->image;
+	case META_K8S_NS:
+		v = m->pod_ns;
+		break;
+	case META_K8S_POD:
+		v = m->pod_name;
+		break;
+	default:
+		break;
+	}
+	if (v)
+		*n = strlen(v);
+	return v;
+}
+
+int policy__scope_container(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+			    const char *short_id, uint64_t cgroup_id,
+			    const struct container_meta *meta)
+{
+	struct vg_enf_container_key ck = {.gen = gen};
+	struct vg_enf_scope_key sk = {.cgroup_id = cgroup_id, .gen = gen};
+	struct vg_enf_bits b = {0}, old = {0};
+	uint64_t bits = 0;
+
+	for (size_t i = 0; meta && i < p->n_strs; i++) {
+		const struct pstr *x = &p->strs[i];
+		const char *v;
+		size_t n = 0;
+
+		if (x->cls != PSTR_META || !(v = meta_value(meta, x->meta, &n)))
+			continue;
+		if (n == x->n && !memcmp(v, x->s, n))
+			bits |= 1ull << x->bit;
+	}
+	if (!bits || strlen(short_id) != sizeof(ck.id))
+		return 0;
+	/* the container's id too: the cgroups made in it later inherit its scope */
+	memcpy(ck.id, short_id, sizeof(ck.id));
+	b.pos = bits | container_bits(p, ck.id);
+	if (bpf_map_update_elem(m->containers, &ck, &b, BPF_ANY))
+		return -errno;
+	if (!bpf_map_lookup_elem(m->scopes, &sk, &old))
+		b.pos |= old.pos;
+	if (bpf_map_update_elem(m->scopes, &sk, &b, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /* The container scopes of generation gen: the ids, and the cgroups there are now. */

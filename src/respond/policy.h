@@ -98,6 +98,20 @@ int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned
 int policy__write_procs(const struct policy *p, const struct enforce_maps *m, unsigned gen,
 			policy_procs_fn procs, void *arg);
 
+struct container_meta;
+
+/* Whether the plan scopes rules by a container's runtime metadata (container.image*,
+ * container.name, k8s.ns.name, k8s.pod.name). */
+bool policy__meta_scoped(const struct policy *p);
+/*
+ * Puts the container (its short id, one of its cgroups) in the scope of generation
+ * gen's rules whose metadata tests its metadata meets; nothing when it meets none.
+ * 0 or -errno.
+ */
+int policy__scope_container(const struct policy *p, const struct enforce_maps *m, unsigned gen,
+			    const char *short_id, uint64_t cgroup_id,
+			    const struct container_meta *meta);
+
 /* Whether exe is on an allowlist of exe paths (an entry ending in '/': anything under it). */
 bool policy_exe_allowed(const char *const *list, size_t n, const char *exe);
 

@@ -43,6 +43,8 @@ struct containers {
 	uint64_t filled;			 /* metadata installed */
 	uint64_t jobs_lost;			 /* jobs not made or dropped */
 	uint64_t pruned;			 /* entries whose cgroup went away */
+	void (*on_fill)(void *arg, const struct container_entry *e); /* or NULL */
+	void *on_fill_arg;					     /* its argument */
 };
 
 /* ---- metadata ---- */
@@ -237,6 +239,8 @@ size_t containers__poll(struct containers *ct)
 		s->e.meta = &j->meta;
 		ct->filled++;
 		n++;
+		if (ct->on_fill)
+			ct->on_fill(ct->on_fill_arg, &s->e);
 	}
 	return n;
 }
@@ -327,6 +331,21 @@ size_t containers__sweep(struct containers *ct, bool (*gone)(void *arg, uint64_t
 		}
 	}
 	return n;
+}
+
+void containers__on_fill(struct containers *ct,
+			 void (*fn)(void *arg, const struct container_entry *e), void *arg)
+{
+	ct->on_fill = fn;
+	ct->on_fill_arg = arg;
+}
+
+void containers__foreach(struct containers *ct,
+			 void (*fn)(void *arg, const struct container_entry *e), void *arg)
+{
+	for (size_t i = 0; i < ct->cap; i++)
+		if (ct->slots[i].used)
+			fn(arg, &ct->slots[i].e);
 }
 
 void containers__stats(const struct containers *ct, struct containers_stats *out)

@@ -142,6 +142,12 @@ int containers__enable_jobs(struct containers *ct);
 size_t containers__sweep(struct containers *ct, bool (*gone)(void *arg, uint64_t cgroup_id),
 			 void *arg);
 void containers__stats(const struct containers *ct, struct containers_stats *out);
+/* fn(arg, entry) for each entry whose metadata is in, as it is installed (event loop). */
+void containers__on_fill(struct containers *ct,
+			 void (*fn)(void *arg, const struct container_entry *e), void *arg);
+/* fn(arg, entry) for every entry of the table. */
+void containers__foreach(struct containers *ct,
+			 void (*fn)(void *arg, const struct container_entry *e), void *arg);
 
 /* ---- worker threads ---- */
 

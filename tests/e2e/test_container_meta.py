@@ -398,9 +398,10 @@ KILL_RULE = """
 
 
 def test_an_image_scoped_kill_acts_only_in_containers_of_that_image(busybox_image, share):
-    """container.image* is known in user space only (from the runtime), so the rule
-    acts from there: a sleep in a container of the image is killed as its exec is
-    seen; the same sleep in another image's container and on the host runs on."""
+    """container.image* comes from the runtime, after the container started: once it is
+    in, the agent puts the container's cgroup in the rule's scope and the kernel kills
+    a sleep there at its exec; the same sleep in another image's container and on the
+    host runs on."""
     conftest._check_can_run()
     d = tempfile.mkdtemp(prefix="vigil-kill-", dir="/var/tmp")
     subprocess.run(PODMAN + ["tag", busybox_image, OTHER_IMAGE], check=True)
@@ -412,24 +413,31 @@ def test_an_image_scoped_kill_acts_only_in_containers_of_that_image(busybox_imag
     os.chmod(rules, 0o600)
     v = None
     try:
+        # one before the agent (entered when the plan is put in force), one after (as
+        # its metadata comes in)
+        ids = [run_detached(busybox_image, names[0], share)]
         v = Vigil(d, ["--rules", rules, "--container-socket", api.path], events=False)
-        ids = [run_detached(img, n, share) for n, img in zip(names, (busybox_image,
-                                                                     OTHER_IMAGE))]
-        wait_until(lambda: status(v)["api_ok"] >= 2, 30, "both containers' metadata")
-        killed = subprocess.run(PODMAN + ["exec", ids[0], "sleep", "5"], capture_output=True,
-                                timeout=60)
-        assert killed.returncode == 137, killed
+        ids.append(run_detached(OTHER_IMAGE, names[1], share))
+        names.append(f"vigil-kill-c-{os.getpid()}")
+        ids.append(run_detached(busybox_image, names[2], share))
+        wait_until(lambda: status(v)["api_ok"] >= 3, 30, "the containers' metadata")
+        for cid in (ids[0], ids[2]):
+            killed = subprocess.run(PODMAN + ["exec", cid, "sleep", "5"], capture_output=True,
+                                    timeout=60)
+            assert killed.returncode == 137, killed
         other = subprocess.run(PODMAN + ["exec", ids[1], "sleep", "1"], capture_output=True,
                                timeout=60)
         assert other.returncode == 0, "the other image's sleep runs on"
         assert subprocess.run(["sleep", "1"]).returncode == 0, "the host's sleep runs on"
-        al = v.wait_alert(lambda a: a["output_fields"]["container.id"] == ids[0][:12], 30,
-                          "the kill in the image's container")
-        assert len(al["actions"]) == 1, al
-        act = al["actions"][0]
-        assert act["kind"] == "kill" and act["taken"] is True and act["where"] == "user", act
+        for cid in (ids[0], ids[2]):
+            al = v.wait_alert(lambda a: a["output_fields"]["container.id"] == cid[:12], 30,
+                              "the kill in the image's container")
+            assert len(al["actions"]) == 1, al
+            act = al["actions"][0]
+            assert act["kind"] == "kill" and act["taken"] is True and \
+                act["where"] == "kernel", act
         assert not [a for a in v.alerts()
-                    if a["output_fields"]["container.id"] != ids[0][:12]], v.alerts()
+                    if a["output_fields"]["container.id"] == ids[1][:12]], v.alerts()
     finally:
         if v:
             v.stop()

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "detect/fields.h"
+#include "kernel/sensors.h"
 #include "respond/policy.h"
+#include "state/containers.h"
 
 static struct rule_engine *engine(const char *yaml)
 {
@@ -124,6 +126,11 @@ Test(policy, conjunctions_the_kernel_decides, .fini = fini)
 	kernel(RULE("evt.type = connect and fd.rport = 25 and container.id in (0123456789ab, "
 		    "fedcba987654)",
 		    "deny"));
+	/* a scope by the runtime's metadata: the containers that meet it, as it comes in */
+	kernel(RULE("evt.type = execve and proc.name = nc and container.image.repository = "
+		    "docker.io/library/nginx",
+		    "kill"));
+	kernel(RULE("evt.type = connect and fd.rport = 25 and k8s.ns.name in (shop, web)", "deny"));
 }
 
 Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
@@ -153,6 +160,15 @@ Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
 	     "is not a container id");
 	user(RULE("evt.type = execve and proc.name = nc and container.id startswith 01", "kill"),
 	     "container.id tested other than with = or in");
+	user(RULE("evt.type = execve and proc.name = nc and container.image.repository != nginx",
+		  "kill"),
+	     "an exclusion of containers (not container.image.repository)");
+	user(RULE("evt.type = execve and proc.name = nc and container.name contains web", "kill"),
+	     "'contains' on container.name");
+	user(RULE("evt.type = execve and proc.name = nc and container.id = 0123456789ab and "
+		  "k8s.pod.name = p",
+		  "kill"),
+	     "two tests of the container");
 }
 
 Test(policy, a_deny_the_kernel_cannot_do_is_refused_at_its_place, .fini = fini)
@@ -222,4 +238,27 @@ Test(policy, kills_on_other_calls_are_planned_at_their_entry)
 	cr_assert_not(policy__needs_entry(p));
 	policy__free(p);
 	rule_engine__free(e);
+}
+
+/* The scope by metadata is met by value, field by field; nothing is written for a
+ * container that meets no rule's (the maps are not touched: -1 fds would fail). */
+Test(policy, a_container_meets_a_metadata_scope_by_its_value, .fini = fini)
+{
+	struct enforce_maps m = {.containers = -1, .scopes = -1};
+	struct container_meta meta = {.image = "docker.io/library/redis:7", .privileged = -1};
+	struct policy *p;
+	char *d = NULL;
+
+	cr_assert_not_null(plan(RULE("evt.type = execve and proc.name = nc and "
+				     "container.image.repository = docker.io/library/nginx",
+				     "kill"),
+				&p, &d));
+	cr_assert(policy__meta_scoped(p));
+	cr_assert_eq(policy__scope_container(p, &m, 0, "0123456789ab", 7, &meta), 0,
+		     "another image: nothing to write");
+	meta.image = "docker.io/library/nginx:1.25";
+	cr_assert_neq(policy__scope_container(p, &m, 0, "0123456789ab", 7, &meta), 0,
+		      "its image: written (and refused by the fake maps)");
+	policy__free(p);
+	free(d);
 }
