@@ -41,9 +41,10 @@ static char *every_field_rule(void)
 		if (f[i].arg == RULE_FARG_INDEX)
 			for (size_t k = 0; k < sizeof(index) / sizeof(index[0]); k++)
 				fprintf(m, " %%%s[%s]", f[i].name, index[k]);
+		/* brackets: container.mount.mode is a field, not container.mount[mode] */
 		if (f[i].arg == RULE_FARG_KEY)
 			for (unsigned int k = 1; k < EVENT_ARG_MAX; k++)
-				fprintf(m, " %%%s.%s", f[i].name, event_arg_name(k));
+				fprintf(m, " %%%s[%s]", f[i].name, event_arg_name(k));
 	}
 	fputs("\"\n", m);
 	if (fclose(m))
