@@ -514,12 +514,10 @@ static void proc_metrics(struct agent *a, const struct proctable_stats *ps)
 	a->ps_told = *ps;
 }
 
-/* Whether cgroup id was removed (its directory is gone; the agent can open any). */
+/* Whether cgroup id was removed (the agent can open any cgroup by its id). */
 static bool cgroup_gone(void *arg, uint64_t id)
 {
-	char path[8];
-
-	return cgroup_id_path(id, path, sizeof(path)) == -ESTALE;
+	return cgroup_id_gone(id);
 }
 
 /* The container table's and the metadata worker's counts, to the metrics. */

@@ -156,6 +156,15 @@ int cgroup_id_path(uint64_t id, char *out, size_t cap)
 	return 0;
 }
 
+bool cgroup_id_gone(uint64_t id)
+{
+	int fd = open_id(id);
+
+	if (fd >= 0)
+		close(fd);
+	return fd == -ESTALE;
+}
+
 int cgroup_birth_ns(uint64_t id, uint64_t *ns)
 {
 	struct stat st;

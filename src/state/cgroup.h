@@ -8,6 +8,7 @@
 #ifndef VIGIL_CGROUP_H
 #define VIGIL_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ int cgroup_path_id(const char *cg2, const char *path, uint64_t *id);
  * Needs CAP_DAC_READ_SEARCH (open_by_handle_at). 0 or -errno (-ESTALE: no such cgroup).
  */
 int cgroup_id_path(uint64_t id, char *out, size_t cap);
+
+/* Whether cgroup id was removed (its id opens no directory any more; root only). */
+bool cgroup_id_gone(uint64_t id);
 
 /*
  * When the cgroup v2 node id was made (its directory's ctime, ns since the epoch):
