@@ -268,19 +268,19 @@ def test_rules_check_reports_file_line_col(workdir):
 def test_unknown_field_fails_or_disables_just_that_rule(workdir):
     rules = os.path.join(workdir, "unknown.yaml")
     write(rules, RULES_A.format(watched="/x") + """
-- rule: Needs k8s
-  desc: d
-  condition: evt.type = execve and k8s.ns.name = default
+- rule: Needs k8s audit
+  desc: d (a field of Falco's k8saudit plugin, which vigil does not have)
+  condition: evt.type = execve and ka.user.name = admin
   output: o
   priority: WARNING
   tags: [test]
 """)
     p = subprocess.run([VIGIL, "run", "--rules", rules], capture_output=True, text=True,
                        timeout=60)
-    assert p.returncode == 1 and "unknown field 'k8s.ns.name'" in p.stderr
+    assert p.returncode == 1 and "unknown field 'ka.user.name'" in p.stderr
     v = Vigil(workdir, ["--rules", rules, "--skip-unknown-fields"], events=False)
     try:
-        assert "rule 'Needs k8s' disabled" in v.stderr()
+        assert "rule 'Needs k8s audit' disabled" in v.stderr()
     finally:
         assert v.stop() == 0
 
