@@ -6,11 +6,12 @@ into the installed log directory and reloads on SIGHUP (ExecReload); systemd-ana
 verify accepts the unit; and purge leaves nothing of the package behind.
 
 The root is a copy of the debootstrap base that ../shared/tools/fresh-root.sh caches
-(/var/tmp/fresh-bookworm; built here when missing, a few minutes). It runs in a mount
+(/var/tmp/fresh-bookworm; made here the same way when missing, a few minutes). It runs in a mount
 namespace of its own with the host's /proc, /sys and /dev and a bpffs of its own: the
 package's postrm removes /sys/fs/bpf/vigil, which must never be the host's. The agent
 gets a network namespace of its own too, so the installed configuration's metrics port
 cannot meet another agent's on this machine."""
+import glob
 import json
 import os
 import re
@@ -26,7 +27,6 @@ import pytest
 
 from conftest import BUILD, REPO
 
-FRESH_ROOT = os.path.join(os.path.dirname(REPO), "shared", "tools", "fresh-root.sh")
 BASE = os.environ.get("FRESH_DIR", "/var/tmp/fresh-bookworm")
 UNIT = "/lib/systemd/system/vigil.service"
 CONFIG = "/etc/vigil/vigil.yaml"
@@ -56,23 +56,42 @@ exec sleep infinity
 """
 
 
+def apt_mirror():
+    """The Debian mirror this machine's apt uses (deb822 .sources or sources.list), as
+    fresh-root.sh reads it; not the security archive."""
+    found = []
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        with open(path) as f:
+            found += [u for line in f if line.startswith("URIs:") for u in line.split()[1:]]
+    if os.path.exists("/etc/apt/sources.list"):
+        with open("/etc/apt/sources.list") as f:
+            found += [line.split()[1] for line in f if line.startswith("deb ")
+                      and len(line.split()) > 1]
+    found = [u for u in found if "security" not in u]
+    assert found, "no Debian mirror in /etc/apt/sources.list{,.d/*.sources}"
+    return found[0]
+
+
 def ensure_base():
-    """The cached debootstrap base, built by fresh-root.sh (with a trivial command) when
-    this machine has none yet."""
+    """The cached debootstrap base, made as fresh-root.sh makes it (same packages, same
+    place and marker, so either reuses the other's) when this machine has none yet. Made
+    here rather than through that script: it also runs inside a minimal root, whose apt
+    sources are a sources.list."""
     if os.path.exists(os.path.join(BASE, ".done")):
         return
-    assert os.access(FRESH_ROOT, os.X_OK), \
-        f"{FRESH_ROOT} is missing: the package test builds its Debian root with it"
     assert shutil.which("debootstrap"), "debootstrap is missing: run 'make deps'"
-    p = subprocess.run([FRESH_ROOT, REPO, "true"], capture_output=True, text=True,
-                       timeout=1800, env=dict(os.environ, FRESH_DIR=BASE))
-    # the run's copy is kept for a look afterwards; this one is of no interest
-    m = re.search(r"root kept at (/var/tmp/fresh-run\.[^)\s]+)\)", p.stdout)
-    if m:
-        shutil.rmtree(m.group(1), ignore_errors=True)
-    assert p.returncode == 0 and os.path.exists(os.path.join(BASE, ".done")), \
-        f"fresh-root.sh could not build the base root {BASE} ({p.returncode}):\n" \
-        f"{p.stdout}{p.stderr}\n(see {BASE}.log)"
+    shutil.rmtree(BASE, ignore_errors=True)
+    os.makedirs(BASE)
+    with open(BASE + ".log", "w") as log:
+        p = subprocess.run(["debootstrap", "--variant=minbase",
+                            "--include=ca-certificates,git,make,sudo", "bookworm", BASE,
+                            apt_mirror()], stdout=log, stderr=subprocess.STDOUT, timeout=1800)
+    assert p.returncode == 0, f"debootstrap of {BASE} failed ({p.returncode}): see {BASE}.log"
+    try:
+        shutil.copy("/etc/resolv.conf", os.path.join(BASE, "etc", "resolv.conf"))
+    except OSError:
+        pass  # fresh-root.sh's "|| true": name resolution is the mirror's only need
+    open(os.path.join(BASE, ".done"), "w").close()
 
 
 class Root:
