@@ -177,8 +177,10 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
     crowd = []
     try:
         cidfile = os.path.join(workdir, "cid")
+        # the shell's next fork (which would make it recently seen again) comes well
+        # after the crowd below has filled the table, however slow the machine
         subprocess.run(PODMAN_RUN + ["-d", "--cidfile", cidfile, busybox_image,
-                                     "/bin/sh", "-c", "sleep 5; sleep 1; exit 3"],
+                                     "/bin/sh", "-c", "sleep 12; sleep 1; exit 3"],
                        check=True, stdout=subprocess.DEVNULL)
         with open(cidfile) as f:
             cid = f.read().strip()
