@@ -15,6 +15,7 @@ and a larger maxMessageSize; the local socket input must not take over /dev/log.
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -64,6 +65,15 @@ def http_get(url, timeout=5.0):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def metrics_text(v):
+    """The /metrics page of the running agent v (its port from its start-up line)."""
+    m = re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)", v.stderr())
+    assert m, v.stderr()
+    status, _, body = http_get(f"http://127.0.0.1:{m.group(1)}/metrics")
+    assert status == 200
+    return body.decode()
 
 
 def wait_until(pred, timeout, what, interval=0.2):

@@ -4,11 +4,10 @@ killed at its timeout and counted, no child is left behind, and a program that d
 not exist stops the agent at start with a message naming the output and the key."""
 import json
 import os
-import re
 import subprocess
 
 from conftest import VIGIL, Vigil, helper
-from servers import http_get, run_id, wait_until  # noqa: F401 - run_id is a fixture
+from servers import metrics_text, run_id, wait_until  # noqa: F401 - run_id is a fixture
 
 RULE = """
 - rule: Exec output {run}
@@ -18,14 +17,6 @@ RULE = """
   priority: CRITICAL
   tags: [test]
 """
-
-
-def metrics_text(v):
-    m = re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)", v.stderr())
-    assert m, v.stderr()
-    status, _, body = http_get(f"http://127.0.0.1:{m.group(1)}/metrics")
-    assert status == 200
-    return body.decode()
 
 
 def children(pid):

@@ -18,7 +18,7 @@ import pytest
 
 import conftest
 from conftest import PODMAN, PODMAN_RUN, PodmanApi, Vigil
-from servers import http_get, wait_until
+from servers import metrics_text, wait_until
 
 OTHER_IMAGE = "localhost/vigil-test-other:latest"
 FIELDS = ("cid=%container.id name=%container.name image=%container.image "
@@ -55,14 +55,6 @@ def status(v):
                         capture_output=True, text=True, timeout=10)
     assert st.returncode == 0, st.stderr
     return json.loads(st.stdout)["containers"]
-
-
-def metrics(v):
-    m = re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)", v.stderr())
-    assert m, v.stderr()
-    code, _, body = http_get(f"http://127.0.0.1:{m.group(1)}/metrics")
-    assert code == 200
-    return body.decode()
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +281,7 @@ def test_stopped_api_socket_leaves_na_and_counts(busybox_image, share):
         assert got["priv"] == "false", "what the spec on disk says is still there"
         assert got["rt"] == "podman"
         wait_until(lambda: re.search(r'vigil_container_metadata_total\{source="api",'
-                                     r'result="failed"\} [1-9]', metrics(v)), 15,
+                                     r'result="failed"\} [1-9]', metrics_text(v)), 15,
                    "the failure in /metrics")
     finally:
         if v:
