@@ -128,7 +128,7 @@ unit: $(BUILD)/unit-tests
 
 # End-to-end tests need root: real BPF, real processes, real containers.
 e2e: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/attach-driver
-	$(PYTHON) -m pytest -v -rs tests/e2e
+	$(PYTHON) -m pytest -v -rs --durations=30 tests/e2e
 
 test: deps
 	$(MAKE) unit
