@@ -604,13 +604,14 @@ SYSCALL_SENSOR(socket, "socket")
  * to, read from the fd table after the call: a socket's family and both ends, a
  * file's path, a pipe, a terminal. Redirecting stdio to a socket (a reverse shell)
  * is a dup onto 0, 1 or 2; fcntl(F_DUPFD) after a close of 0 does the same under
- * another name, so it is the same event. Other fcntl commands return at once.
+ * another name, so it is recorded as a dup (VG_NF_FCNTL says which). Other fcntl
+ * commands return at once.
  */
 #define F_DUPFD_	 0
 #define F_DUPFD_CLOEXEC_ 1030
 #define O_CLOEXEC_	 02000000
 
-static __noinline int dup_event(int oldfd, int newfd, __u16 syscall, bool cloexec, long ret)
+static __noinline int dup_event(int oldfd, int newfd, __u16 syscall, __u32 flags, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	enum filter_verdict verdict;
@@ -642,8 +643,7 @@ static __noinline int dup_event(int oldfd, int newfd, __u16 syscall, bool cloexe
 	e->backlog = newfd;
 	e->pad0 = 0;
 	e->pad1 = 0;
-	if (cloexec)
-		e->hdr.flags |= VG_NF_CLOEXEC;
+	e->hdr.flags |= flags;
 	/* the copy's description, after the call: the same file as the old fd's, and
 	 * still there when a dup2 onto itself or a failed call left the old fd alone */
 	off = fdinfo_fill(ev, sizeof(*e), &d, t, ret >= 0 ? ret : oldfd, &trunc);
@@ -677,18 +677,18 @@ static __noinline int dup_event(int oldfd, int newfd, __u16 syscall, bool cloexe
 
 SYSCALL_SENSOR(dup, "dup")
 {
-	return dup_event((int)sys_arg(sc, 0), -1, VG_SYS_DUP, false, ret);
+	return dup_event((int)sys_arg(sc, 0), -1, VG_SYS_DUP, 0, ret);
 }
 
 SYSCALL_SENSOR(dup2, "dup2")
 {
-	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 1), VG_SYS_DUP2, false, ret);
+	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 1), VG_SYS_DUP2, 0, ret);
 }
 
 SYSCALL_SENSOR(dup3, "dup3")
 {
 	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 1), VG_SYS_DUP3,
-			 sys_arg(sc, 2) & O_CLOEXEC_, ret);
+			 sys_arg(sc, 2) & O_CLOEXEC_ ? VG_NF_CLOEXEC : 0, ret);
 }
 
 SYSCALL_SENSOR(fcntl, "fcntl")
@@ -698,9 +698,11 @@ SYSCALL_SENSOR(fcntl, "fcntl")
 	/* fcntl runs for everything (flags, locks): only the two dup commands are events */
 	if (cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_)
 		return 0;
-	/* the third argument is the lowest fd the copy may take */
-	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 2), VG_SYS_FCNTL,
-			 cmd == F_DUPFD_CLOEXEC_, ret);
+	/* a dup in all but name: recorded as one, so that rules on dup see it (Falco's
+	 * dup macro names dup, dup2 and dup3 only); the third argument is the lowest fd
+	 * the copy may take */
+	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 2), VG_SYS_DUP,
+			 VG_NF_FCNTL | (cmd == F_DUPFD_CLOEXEC_ ? VG_NF_CLOEXEC : 0), ret);
 }
 
 /*

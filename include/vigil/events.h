@@ -261,7 +261,10 @@ enum vg_net_flags {
 	VG_NF_UNIX_TRUNC = 1u << 10, /* unix path cut */
 	VG_NF_LOCAL_FROM_ARG =
 	    1u << 11,		  /* local address from the caller's sockaddr (failed bind) */
-	VG_NF_CLOEXEC = 1u << 12, /* socket: created close-on-exec (SOCK_CLOEXEC) */
+	VG_NF_CLOEXEC = 1u << 12, /* socket: created close-on-exec (SOCK_CLOEXEC); dup: the
+				   * new fd is close-on-exec */
+	VG_NF_FCNTL = 1u << 13,	  /* dup: made by fcntl(F_DUPFD or F_DUPFD_CLOEXEC); the
+				   * syscall field says dup */
 };
 
 /*

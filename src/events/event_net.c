@@ -217,6 +217,8 @@ void event_net_json(struct json_buf *j, const struct event *ev)
 			json_null(j);
 		json_key(j, "cloexec");
 		json_bool(j, n->hdr.flags & VG_NF_CLOEXEC);
+		json_key(j, "fcntl");
+		json_bool(j, n->hdr.flags & VG_NF_FCNTL);
 		if (n->fd_kind != VG_FD_SOCKET) {
 			json_obj_end(j);
 			return;
@@ -267,7 +269,8 @@ void event_net_text(FILE *out, const struct event *ev)
 
 	fprintf(out, "fd=%d ", n->fd);
 	if (n->hdr.type == VG_EV_DUP) {
-		fprintf(out, "-> %lld %s ", (long long)n->ret, fd_kind_name(n->fd_kind));
+		fprintf(out, "%s-> %lld %s ", n->hdr.flags & VG_NF_FCNTL ? "fcntl " : "",
+			(long long)n->ret, fd_kind_name(n->fd_kind));
 		if (n->fd_kind != VG_FD_SOCKET) {
 			path = event_str(ev->hdr, ev->size, n->unix_path, &len);
 			if (path) {
