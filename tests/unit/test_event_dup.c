@@ -304,6 +304,15 @@ Test(event_dup, stdio_fields_at_exec)
 	assert_field("proc.stderr.type", "tty");
 	assert_field("proc.stdin.name", "10.0.0.2:38000->10.0.0.1:4444");
 	assert_field("proc.stderr.name", "/dev/pts/3");
+	{
+		struct json_buf j;
+		char *js = record_json(r.buf, r.off, &j);
+
+		assert_has(js, "\"stdio\":[{\"kind\":\"socket\",\"path\":null,\"family\":2,"
+			       "\"local\":\"10.0.0.2:38000\",\"remote\":\"10.0.0.1:4444\"},");
+		assert_has(js, "{\"kind\":\"tty\",\"path\":null}]");
+		json_free(&j);
+	}
 
 	exec_init(&r, "bash", VG_FD_PIPE, VG_FD_FILE, VG_FD_NONE);
 	str_add(&r, &r.x.stdio[1].name, "/tmp/x.out");
