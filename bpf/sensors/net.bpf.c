@@ -14,16 +14,14 @@
 #include <bpf/bpf_endian.h>
 
 #include "core/enforce.bpf.h"
+#include "core/fdinfo.bpf.h"
 #include "core/filter.bpf.h"
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
 #include "core/uring.bpf.h"
 
 #define AF_UNIX_       1
-#define AF_INET_       2
-#define AF_INET6_      10
 #define O_NONBLOCK_    04000
-#define S_IFSOCK_      0140000
 #define SUN_PATH_OFF   2     /* offsetof(struct sockaddr_un, sun_path) */
 #define SUN_PATH_MAX   108   /* sizeof(sun_path) */
 #define SUN_NAME_MASK  127   /* bounds a name length for the verifier */
@@ -50,21 +48,6 @@ struct user_sockaddr {
 	__u16 port;    /* network order */
 	__u8 rest[24]; /* sin_addr at 0; or sin6_flowinfo at 0 and sin6_addr at 4 */
 };
-
-/* The sock behind a file, or NULL when the file is not a socket. */
-static __always_inline struct sock *file_sock(struct file *f)
-{
-	struct socket *sock;
-
-	if (!f)
-		return NULL;
-	/* only sockfs inodes are S_IFSOCK and openable; a socket on disk opens as O_PATH
-	 * with no private_data */
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
-		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
-}
 
 /* Reads the caller's sockaddr; false when there is none or it is unreadable. */
 static __always_inline bool user_sockaddr_read(struct user_sockaddr *sa, struct net_args *a)
@@ -344,6 +327,7 @@ static __noinline int net_event(struct net_args *a, long ret)
 	e->backlog = a->backlog;
 	e->lport = 0;
 	e->rport = 0;
+	e->fd_kind = 0;
 	e->pad0 = 0;
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
@@ -587,6 +571,7 @@ static __noinline int socket_event(struct socket_args *a, long ret)
 	e->backlog = 0;
 	e->lport = 0;
 	e->rport = 0;
+	e->fd_kind = 0;
 	e->pad0 = 0;
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
@@ -611,6 +596,113 @@ SYSCALL_SENSOR(socket, "socket")
 
 	/* every call is an event: one no rule needs is counted as filtered */
 	return socket_event(&a, ret);
+}
+
+/*
+ * dup, dup2, dup3 and fcntl(F_DUPFD, F_DUPFD_CLOEXEC): another fd for an open file.
+ * The record names the copied fd (fd) and the new one (ret), and what they refer
+ * to, read from the fd table after the call: a socket's family and both ends, a
+ * file's path, a pipe, a terminal. Redirecting stdio to a socket (a reverse shell)
+ * is a dup onto 0, 1 or 2; fcntl(F_DUPFD) after a close of 0 does the same under
+ * another name, so it is recorded as a dup (VG_NF_FCNTL says which). Other fcntl
+ * commands return at once.
+ */
+#define F_DUPFD_	 0
+#define F_DUPFD_CLOEXEC_ 1030
+#define O_CLOEXEC_	 02000000
+
+static __noinline int dup_event(int oldfd, int newfd, __u16 syscall, __u32 flags, long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	enum filter_verdict verdict;
+	struct vg_fdinfo d;
+	struct vg_net *e;
+	bool trunc = false;
+	__u32 off;
+	char *ev;
+
+	count(VG_EV_DUP, CNT_SEEN);
+	if (is_self()) {
+		count(VG_EV_DUP, CNT_FILTERED);
+		return 0;
+	}
+	verdict = filter_cheap_comm(VG_EV_DUP, 0, false, ret < 0, NULL);
+	/* no path criterion names a dup */
+	if (verdict == FILTER_DROP || verdict == FILTER_NEED_PATH) {
+		count(VG_EV_DUP, CNT_FILTERED);
+		return 0;
+	}
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	e = (struct vg_net *)ev;
+	hdr_fill(&e->hdr, t, VG_EV_DUP);
+	e->ret = ret;
+	e->syscall = syscall;
+	e->fd = oldfd;
+	e->backlog = newfd;
+	e->pad0 = 0;
+	e->pad1 = 0;
+	e->hdr.flags |= flags;
+	/* the copy's description, after the call: the same file as the old fd's, and
+	 * still there when a dup2 onto itself or a failed call left the old fd alone */
+	off = fdinfo_fill(ev, sizeof(*e), &d, t, ret >= 0 ? ret : oldfd, &trunc);
+	e->fd_kind = d.kind;
+	e->family = d.family;
+	e->sock_type = d.sock_type;
+	e->protocol = d.protocol;
+	e->lport = d.lport;
+	e->rport = d.rport;
+	__builtin_memcpy(e->laddr, d.laddr, sizeof(e->laddr));
+	__builtin_memcpy(e->raddr, d.raddr, sizeof(e->raddr));
+	e->unix_path = d.name;
+	if (trunc)
+		e->hdr.flags |= VG_NF_UNIX_TRUNC;
+	if (e->family == AF_UNIX_) {
+		struct sock *sk = file_sock(fd_file(t, ret >= 0 ? ret : oldfd));
+		struct sock *peer;
+
+		/* its own name, else its peer's (a connected client's socket has none) */
+		if (sk)
+			off = unix_addr_append(ev, off, &e->unix_path, sk);
+		peer = sk && !e->unix_path.off ? BPF_CORE_READ((struct unix_sock *)sk, peer) : NULL;
+		if (peer)
+			off = unix_addr_append(ev, off, &e->unix_path, peer);
+	}
+	enforce_kill(&e->hdr, NULL, 0, ENF_IN_CODE(e->syscall) | ENF_IN_SYSCALL, NULL);
+	/* rare outside shells' redirections, and what a reverse shell does: woken at once */
+	submit(ev, off, true);
+	return 0;
+}
+
+SYSCALL_SENSOR(dup, "dup")
+{
+	return dup_event((int)sys_arg(sc, 0), -1, VG_SYS_DUP, 0, ret);
+}
+
+SYSCALL_SENSOR(dup2, "dup2")
+{
+	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 1), VG_SYS_DUP2, 0, ret);
+}
+
+SYSCALL_SENSOR(dup3, "dup3")
+{
+	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 1), VG_SYS_DUP3,
+			 sys_arg(sc, 2) & O_CLOEXEC_ ? VG_NF_CLOEXEC : 0, ret);
+}
+
+SYSCALL_SENSOR(fcntl, "fcntl")
+{
+	__u32 cmd = sys_arg(sc, 1);
+
+	/* fcntl runs for everything (flags, locks): only the two dup commands are events */
+	if (cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_)
+		return 0;
+	/* a dup in all but name: recorded as one, so that rules on dup see it (Falco's
+	 * dup macro names dup, dup2 and dup3 only); the third argument is the lowest fd
+	 * the copy may take */
+	return dup_event((int)sys_arg(sc, 0), (int)sys_arg(sc, 2), VG_SYS_DUP,
+			 VG_NF_FCNTL | (cmd == F_DUPFD_CLOEXEC_ ? VG_NF_CLOEXEC : 0), ret);
 }
 
 /*

@@ -6,6 +6,7 @@
  * sensors are the other units in bpf/sensors/; all are linked into one object.
  */
 #include "core/enforce.bpf.h"
+#include "core/fdinfo.bpf.h"
 #include "core/path.bpf.h"
 #include "core/record.bpf.h"
 
@@ -316,6 +317,13 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	} else if (len) {
 		e->hdr.flags |= VG_XF_ENV_TRUNC;
 	}
+
+	/* stdin, stdout and stderr of the new image (close-on-exec fds are gone by now):
+	 * a shell whose stdio is a socket is a reverse shell however it got there */
+	trunc = false;
+	off = fdinfo_fill(ev, off, &e->stdio[0], t, 0, &trunc);
+	off = fdinfo_fill(ev, off, &e->stdio[1], t, 1, &trunc);
+	off = fdinfo_fill(ev, off, &e->stdio[2], t, 2, &trunc);
 	exec_enforce(e, ev);
 	submit(ev, off, true);
 	return 0;

@@ -50,6 +50,7 @@ enum vg_type {
 	VG_EV_SEND = 36,    /* sendto, sendmsg naming a destination (an unconnected send) */
 	VG_EV_RECV = 37,    /* recvfrom, recvmsg asking for the source (a datagram's sender) */
 	VG_EV_SOCKET = 38,  /* socket: a socket was created */
+	VG_EV_DUP = 39,	    /* dup, dup2, dup3, fcntl F_DUPFD / F_DUPFD_CLOEXEC: an fd copied */
 	/* privilege and kernel: struct vg_priv */
 	VG_EV_SETID = 48,     /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
 	VG_EV_CAPSET = 49,    /* capset */
@@ -138,6 +139,38 @@ struct vg_hdr {
 	char comm[VG_COMM_LEN]; /* task comm, NUL-terminated */
 };
 
+/*
+ * What an open file descriptor refers to (enum values never renumbered): the exec
+ * record's stdio, a dup record's copied fd (vg_net.fd_kind).
+ */
+enum vg_fd_kind {
+	VG_FD_NONE = 0,	  /* no open file (a closed fd), or not known */
+	VG_FD_FILE = 1,	  /* a regular file */
+	VG_FD_DIR = 2,	  /* a directory */
+	VG_FD_PIPE = 3,	  /* a pipe or a FIFO */
+	VG_FD_TTY = 4,	  /* a terminal: a tty, pty or console character device */
+	VG_FD_SOCKET = 5, /* a socket (its family says which) */
+	VG_FD_CHAR = 6,	  /* another character device (/dev/null, ...) */
+	VG_FD_OTHER = 7,  /* anything else: an anonymous inode (eventfd, epoll, ...), a block
+			   * device */
+};
+
+/* One fd of a process at its exec: what it refers to; the addresses for a socket. */
+struct vg_fdinfo {
+	__u8 kind;	    /* enum vg_fd_kind */
+	__u8 pad0;	    /* zero */
+	__u16 family;	    /* socket: AF_INET, AF_INET6, AF_UNIX, ...; 0 otherwise */
+	__u16 sock_type;    /* socket: SOCK_STREAM, SOCK_DGRAM, ... */
+	__u16 protocol;	    /* socket: IPPROTO_TCP, IPPROTO_UDP, ... */
+	__u16 lport;	    /* inet socket: local port, host order */
+	__u16 rport;	    /* inet socket: remote port, host order */
+	__u32 rdev;	    /* tty or character device: its device, kernel encoding */
+	__u8 laddr[16];	    /* inet socket: local address (IPv4 in the first 4 bytes) */
+	__u8 raddr[16];	    /* inet socket: remote address */
+	struct vg_str name; /* file or directory: its resolved path */
+	__u32 pad1;	    /* zero */
+};
+
 struct vg_exec {
 	struct vg_hdr hdr;
 	__u64 cap_eff;	   /* effective capabilities after exec */
@@ -154,16 +187,17 @@ struct vg_exec {
 	__u32 vpid;	   /* pid as seen inside the task's own pid namespace */
 	__u32 old_pid;	   /* tid that called execve (differs when a thread execs) */
 	struct vg_str exe; /* resolved path of mm->exe_file */
-	struct vg_str filename; /* path as passed to execve */
-	struct vg_str args;	/* argv, each argument NUL-terminated */
-	struct vg_str cwd;	/* resolved working directory */
-	struct vg_str cgroup;	/* cgroup v2 path tail: "grandparent/parent/leaf" */
-	__u16 exe_skip;		/* VG_HF_CHROOT: bytes of exe before the path the task sees */
-	__u16 cwd_skip;		/* VG_HF_CHROOT: bytes of cwd before the path the task sees */
-	__u64 exe_ctime_ns;	/* the exe inode's ctime, ns since the epoch */
-	__u64 exe_mtime_ns;	/* the exe inode's mtime, ns since the epoch */
-	struct vg_str env;	/* environment ("NAME=value", each NUL-terminated), bounded */
-	__u32 vpgid;		/* process group id in the task's own pid namespace, 0 unknown */
+	struct vg_str filename;	   /* path as passed to execve */
+	struct vg_str args;	   /* argv, each argument NUL-terminated */
+	struct vg_str cwd;	   /* resolved working directory */
+	struct vg_str cgroup;	   /* cgroup v2 path tail: "grandparent/parent/leaf" */
+	__u16 exe_skip;		   /* VG_HF_CHROOT: bytes of exe before the path the task sees */
+	__u16 cwd_skip;		   /* VG_HF_CHROOT: bytes of cwd before the path the task sees */
+	__u64 exe_ctime_ns;	   /* the exe inode's ctime, ns since the epoch */
+	__u64 exe_mtime_ns;	   /* the exe inode's mtime, ns since the epoch */
+	struct vg_str env;	   /* environment ("NAME=value", each NUL-terminated), bounded */
+	__u32 vpgid;		   /* process group id in the task's own pid namespace, 0 unknown */
+	struct vg_fdinfo stdio[3]; /* fds 0, 1 and 2 of the new image */
 };
 
 struct vg_fork {
@@ -227,7 +261,10 @@ enum vg_net_flags {
 	VG_NF_UNIX_TRUNC = 1u << 10, /* unix path cut */
 	VG_NF_LOCAL_FROM_ARG =
 	    1u << 11,		  /* local address from the caller's sockaddr (failed bind) */
-	VG_NF_CLOEXEC = 1u << 12, /* socket: created close-on-exec (SOCK_CLOEXEC) */
+	VG_NF_CLOEXEC = 1u << 12, /* socket: created close-on-exec (SOCK_CLOEXEC); dup: the
+				   * new fd is close-on-exec */
+	VG_NF_FCNTL = 1u << 13,	  /* dup: made by fcntl(F_DUPFD or F_DUPFD_CLOEXEC); the
+				   * syscall field says dup */
 };
 
 /*
@@ -236,6 +273,8 @@ enum vg_net_flags {
  * VG_NF_NONBLOCK and VG_NF_CLOEXEC) and protocol are the call's arguments (65535
  * for a value that does not fit), fd the new socket (-1 when the call failed or
  * io_uring put it in a registered-file slot), no addresses.
+ * dup: fd is the copied fd, ret the new one, fd_kind what it refers to; a socket's
+ * family, type, protocol and both ends as for connect, a file's path in unix_path.
  */
 struct vg_net {
 	struct vg_hdr hdr;
@@ -245,13 +284,16 @@ struct vg_net {
 	__u16 sock_type;	 /* SOCK_STREAM, SOCK_DGRAM, ... */
 	__u16 protocol;		 /* IPPROTO_TCP, IPPROTO_UDP, ... */
 	__s32 fd;		 /* the socket argument */
-	__s32 backlog;		 /* listen backlog */
+	__s32 backlog;		 /* listen backlog; dup2, dup3: newfd; fcntl: the lowest fd
+				  * asked for; dup: -1 */
 	__u16 lport;		 /* local port, host order */
 	__u16 rport;		 /* remote port, host order */
-	__u32 pad0;		 /* zero */
+	__u16 fd_kind;		 /* dup: enum vg_fd_kind of the copied fd; 0 otherwise */
+	__u16 pad0;		 /* zero */
 	__u8 laddr[16];		 /* local address */
 	__u8 raddr[16];		 /* remote address */
-	struct vg_str unix_path; /* unix socket path; abstract names start with '@' */
+	struct vg_str unix_path; /* unix socket path; abstract names start with '@'; dup of a
+				  * file or directory: its resolved path */
 	__u32 pad1;		 /* zero */
 };
 
@@ -648,7 +690,8 @@ struct vg_config {
 #ifndef __cplusplus
 _Static_assert(sizeof(struct vg_str) == 4, "vg_str ABI");
 _Static_assert(sizeof(struct vg_hdr) == 80, "vg_hdr ABI");
-_Static_assert(sizeof(struct vg_exec) == 192, "vg_exec ABI");
+_Static_assert(sizeof(struct vg_fdinfo) == 56, "vg_fdinfo ABI");
+_Static_assert(sizeof(struct vg_exec) == 360, "vg_exec ABI");
 _Static_assert(sizeof(struct vg_fork) == 96, "vg_fork ABI");
 _Static_assert(sizeof(struct vg_exit) == 88, "vg_exit ABI");
 _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");

@@ -72,6 +72,10 @@
 	X(RECVFROM, 47, "recvfrom", VG_EV_RECV, 45, 371)                                           \
 	X(RECVMSG, 48, "recvmsg", VG_EV_RECV, 47, 372)                                             \
 	X(SOCKET, 49, "socket", VG_EV_SOCKET, 41, 359)                                             \
+	X(DUP, 50, "dup", VG_EV_DUP, 32, 41)                                                       \
+	X(DUP2, 51, "dup2", VG_EV_DUP, 33, 63)                                                     \
+	X(DUP3, 52, "dup3", VG_EV_DUP, 292, 330)                                                   \
+	X(FCNTL, 53, "fcntl", VG_EV_DUP, 72, 55)                                                   \
 	X(SETUID, 60, "setuid", VG_EV_SETID, 105, 213)                                             \
 	X(SETGID, 61, "setgid", VG_EV_SETID, 106, 214)                                             \
 	X(SETREUID, 62, "setreuid", VG_EV_SETID, 113, 203)                                         \
@@ -113,6 +117,12 @@
 	X(SETREGID, 71)                                                                            \
 	X(SETRESUID, 164)                                                                          \
 	X(SETRESGID, 170)
+
+/*
+ * ia32 forms with the same arguments under a second number, which 32-bit libcs
+ * call: X(NAME, ia32). fcntl64 is fcntl with 64-bit locks; its F_DUPFD is the same.
+ */
+#define VG_SYSCALLS_IA32_ALT(X) X(FCNTL, 221)
 
 /*
  * ia32 forms with a 64-bit offset split over two registers (low, high), which

@@ -65,6 +65,12 @@ enum field_id {
 	F_PROC_VPGID,
 	F_PROC_IS_VPGID_LEADER,
 	F_PROC_ENV,
+	F_PROC_STDIN_TYPE,
+	F_PROC_STDOUT_TYPE,
+	F_PROC_STDERR_TYPE,
+	F_PROC_STDIN_NAME,
+	F_PROC_STDOUT_NAME,
+	F_PROC_STDERR_NAME,
 	F_PROC_SNAME,
 	F_PROC_IS_EXE_FROM_MEMFD,
 	F_PROC_IS_EXE_DELETED,
@@ -196,6 +202,12 @@ static const struct rule_field_def registry[] = {
     {"proc.vpgid", I, RULE_FARG_NONE, 0, F_PROC_VPGID},
     {"proc.is_vpgid_leader", B, RULE_FARG_NONE, 0, F_PROC_IS_VPGID_LEADER},
     {"proc.env", S, RULE_FARG_KEY, 0, F_PROC_ENV},
+    {"proc.stdin.type", S, RULE_FARG_NONE, 0, F_PROC_STDIN_TYPE},
+    {"proc.stdout.type", S, RULE_FARG_NONE, 0, F_PROC_STDOUT_TYPE},
+    {"proc.stderr.type", S, RULE_FARG_NONE, 0, F_PROC_STDERR_TYPE},
+    {"proc.stdin.name", S, RULE_FARG_NONE, 0, F_PROC_STDIN_NAME},
+    {"proc.stdout.name", S, RULE_FARG_NONE, 0, F_PROC_STDOUT_NAME},
+    {"proc.stderr.name", S, RULE_FARG_NONE, 0, F_PROC_STDERR_NAME},
     {"proc.sname", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_SNAME},
     {"proc.is_exe_from_memfd", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_FROM_MEMFD},
     {"proc.is_exe_deleted", B, RULE_FARG_NONE, 0, F_PROC_IS_EXE_DELETED},
@@ -614,6 +626,14 @@ static const char *file_path(struct field_ctx *c, size_t *n)
 	return c->ev->path.ptr;
 }
 
+static int rstr(struct field_ctx *c, struct rule_value *v, struct vg_str s)
+{
+	size_t n;
+	const char *p = event_str(c->ev->hdr, c->ev->size, s, &n);
+
+	return put_str(v, p, n);
+}
+
 static bool is_inet(const struct vg_net *n)
 {
 	return n && (n->family == AF_INET || n->family == AF_INET6);
@@ -636,7 +656,40 @@ static int put_ip(struct rule_value *v, const struct vg_net *n, const uint8_t *a
 static bool local_is_server(const struct vg_net *n)
 {
 	return n->hdr.type != VG_EV_CONNECT && n->hdr.type != VG_EV_SEND &&
-	       n->hdr.type != VG_EV_RECV;
+	       n->hdr.type != VG_EV_RECV && n->hdr.type != VG_EV_DUP;
+}
+
+/*
+ * Falco's fd.type (and fd.typechar) of an fd of kind k (enum vg_fd_kind) and socket
+ * family af. A terminal or another device is a "file" to Falco; tty says terminal
+ * (proc.stdin.type and the like only). NULL: none of Falco's types (no open file,
+ * an anonymous inode, a socket of another family).
+ */
+static const char *fd_type_name(unsigned int k, unsigned int af, bool tty, bool ch)
+{
+	switch (k) {
+	case VG_FD_FILE:
+	case VG_FD_CHAR:
+		return ch ? "f" : "file";
+	case VG_FD_TTY:
+		return ch ? "f" : tty ? "tty" : "file";
+	case VG_FD_DIR:
+		return ch ? "d" : "directory";
+	case VG_FD_PIPE:
+		return ch ? "p" : "pipe";
+	case VG_FD_SOCKET:
+		switch (af) {
+		case AF_INET:
+			return ch ? "4" : "ipv4";
+		case AF_INET6:
+			return ch ? "6" : "ipv6";
+		case AF_UNIX:
+			return ch ? "u" : "unix";
+		case AF_NETLINK:
+			return ch ? "n" : "netlink";
+		}
+	}
+	return NULL;
 }
 
 static int put_tuple(struct field_ctx *c, struct rule_value *v, const struct vg_net *n)
@@ -647,6 +700,10 @@ static int put_tuple(struct field_ctx *c, struct rule_value *v, const struct vg_
 	/* a socket just made has no name (Falco's is empty until a bind or connect) */
 	if (n->hdr.type == VG_EV_SOCKET)
 		return 0;
+	if (n->hdr.type == VG_EV_DUP && n->fd_kind != VG_FD_SOCKET)
+		return n->fd_kind == VG_FD_FILE || n->fd_kind == VG_FD_DIR
+			   ? rstr(c, v, n->unix_path)
+			   : 0;
 	if (!is_inet(n)) {
 		size_t len;
 		const char *s = event_str(&n->hdr, c->ev->size, n->unix_path, &len);
@@ -686,6 +743,50 @@ static const char *l4proto(const struct vg_net *n)
 	return n->sock_type == SOCK_DGRAM ? "udp" : n->sock_type == SOCK_STREAM ? "tcp" : "raw";
 }
 
+/* ---- stdio at exec ---- */
+
+/* proc.stdin.type and the like: Falco's fd.type of the fd, tty for a terminal. */
+static int put_stdio_type(struct rule_value *v, const struct vg_fdinfo *d)
+{
+	return put_cstr(v, fd_type_name(d->kind, d->family, true, false));
+}
+
+/*
+ * proc.stdin.name and the like: like fd.name, a file's path, an inet socket's ends
+ * as "local:port->remote:port", /dev/pts/N or /dev/ttyN for a terminal.
+ */
+static int put_stdio_name(struct field_ctx *c, struct rule_value *v, const struct vg_fdinfo *d)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	unsigned int major = d->rdev >> 20, minor = d->rdev & 0xfffff;
+
+	switch (d->kind) {
+	case VG_FD_FILE:
+	case VG_FD_DIR:
+		return rstr(c, v, d->name);
+	case VG_FD_TTY:
+		if (major >= 136 && major <= 143)
+			return put_fmt(c, v, "/dev/pts/%u", (major - 136) * 256 + minor);
+		if (major == 4 && minor < 64)
+			return put_fmt(c, v, "/dev/tty%u", minor);
+		if (major == 4)
+			return put_fmt(c, v, "/dev/ttyS%u", minor - 64);
+		if (major == 5)
+			return put_cstr(v, minor == 0	? "/dev/tty"
+					   : minor == 1 ? "/dev/console"
+					   : minor == 2 ? "/dev/ptmx"
+							: NULL);
+		return 0;
+	case VG_FD_SOCKET:
+		if (d->family != AF_INET && d->family != AF_INET6)
+			return 0;
+		inet_ntop(d->family, d->laddr, l, sizeof(l));
+		inet_ntop(d->family, d->raddr, r, sizeof(r));
+		return put_fmt(c, v, "%s:%u->%s:%u", l, d->lport, r, d->rport);
+	}
+	return 0;
+}
+
 /* ---- evt.arg ---- */
 
 static const struct {
@@ -717,14 +818,6 @@ static int put_open_flags(struct field_ctx *c, struct rule_value *v, uint32_t fl
 				      open_flag_names[i].name);
 	}
 	return put_str(v, out, n);
-}
-
-static int rstr(struct field_ctx *c, struct rule_value *v, struct vg_str s)
-{
-	size_t n;
-	const char *p = event_str(c->ev->hdr, c->ev->size, s, &n);
-
-	return put_str(v, p, n);
 }
 
 static int file_arg(struct field_ctx *c, struct rule_value *v, const struct vg_file *f,
@@ -850,11 +943,33 @@ static int socket_arg(struct field_ctx *c, struct rule_value *v, const struct vg
 	return 0;
 }
 
+/* dup: Falco's arguments oldfd, newfd (dup2, dup3) and flags (dup3); fd is oldfd */
+static int dup_arg(struct field_ctx *c, struct rule_value *v, const struct vg_net *n,
+		   unsigned int key)
+{
+	switch (key) {
+	case EVENT_ARG_FD:
+	case EVENT_ARG_OLDFD:
+		return put_fmt(c, v, "%d", n->fd);
+	case EVENT_ARG_NEWFD:
+		return n->syscall == VG_SYS_DUP2 || n->syscall == VG_SYS_DUP3
+			   ? put_fmt(c, v, "%d", n->backlog)
+			   : 0;
+	case EVENT_ARG_FLAGS:
+		if (n->syscall != VG_SYS_DUP3)
+			return 0;
+		return put_cstr(v, n->hdr.flags & VG_NF_CLOEXEC ? "O_CLOEXEC" : "0");
+	}
+	return 0;
+}
+
 static int net_arg(struct field_ctx *c, struct rule_value *v, const struct vg_net *n,
 		   unsigned int key)
 {
 	if (n->hdr.type == VG_EV_SOCKET)
 		return socket_arg(c, v, n, key);
+	if (n->hdr.type == VG_EV_DUP)
+		return dup_arg(c, v, n, key);
 	switch (key) {
 	case EVENT_ARG_FD:
 		return put_fmt(c, v, "%d", n->fd);
@@ -1065,6 +1180,9 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 				t = f->fs_magic == 0x50495045 ? "pipe" : "file";
 				ch = f->fs_magic == 0x50495045 ? "p" : "f";
 			}
+		} else if (n && n->hdr.type == VG_EV_DUP) {
+			t = fd_type_name(n->fd_kind, n->family, false, false);
+			ch = fd_type_name(n->fd_kind, n->family, false, true);
 		} else if (n) {
 			/* Falco's types; a socket of another family is none of them */
 			t = n->family == AF_INET			     ? "ipv4"
@@ -1081,6 +1199,8 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 		return put_cstr(out, ref->id == F_FD_TYPE ? t : ch);
 	}
 	}
+	if (n && n->hdr.type == VG_EV_DUP && n->fd_kind != VG_FD_SOCKET)
+		return 0;
 	if (!is_inet(n))
 		return ref->id == F_FD_SOCKFAMILY && n &&
 			       (n->family == AF_UNIX || n->family == AF_UNSPEC)
@@ -1406,6 +1526,20 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return p && p->vpid && p->vpgid ? put_bool(out, p->vpid == p->vpgid) : 0;
 	case F_PROC_ENV:
 		return p ? put_env(c, out, p, ref->key) : 0;
+	case F_PROC_STDIN_TYPE:
+	case F_PROC_STDOUT_TYPE:
+	case F_PROC_STDERR_TYPE:
+		if (h->type != VG_EV_EXEC)
+			return 0;
+		return put_stdio_type(
+		    out, &((const struct vg_exec *)h)->stdio[ref->id - F_PROC_STDIN_TYPE]);
+	case F_PROC_STDIN_NAME:
+	case F_PROC_STDOUT_NAME:
+	case F_PROC_STDERR_NAME:
+		if (h->type != VG_EV_EXEC)
+			return 0;
+		return put_stdio_name(
+		    c, out, &((const struct vg_exec *)h)->stdio[ref->id - F_PROC_STDIN_NAME]);
 	case F_PROC_SNAME: {
 		struct proc_info *s = p && c->procs ? proctable__find(c->procs, p->sid) : NULL;
 

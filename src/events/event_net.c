@@ -141,6 +141,15 @@ static void addr_str(const struct vg_net *n, const uint8_t *addr, char *buf, siz
  * The unix name belongs to the remote end for connect, send and recv (the name the
  * caller gave or got), to the socket itself otherwise.
  */
+/* dup: what the copied fd refers to (enum vg_fd_kind) */
+static const char *const fd_kind_names[] = {"none", "file",   "directory", "pipe",
+					    "tty",  "socket", "char",	   "other"};
+
+static const char *fd_kind_name(uint16_t k)
+{
+	return k < sizeof(fd_kind_names) / sizeof(fd_kind_names[0]) ? fd_kind_names[k] : "other";
+}
+
 static bool unix_path_is_remote(const struct vg_net *n)
 {
 	return n->hdr.type == VG_EV_CONNECT || n->hdr.type == VG_EV_SEND ||
@@ -191,6 +200,30 @@ void event_net_json(struct json_buf *j, const struct event *ev)
 	json_str(j, protocol_name(n->family, n->protocol, buf, sizeof(buf)));
 	json_key(j, "fd");
 	json_int(j, n->fd);
+	if (n->hdr.type == VG_EV_DUP) {
+		size_t len;
+		const char *path = n->fd_kind == VG_FD_FILE || n->fd_kind == VG_FD_DIR
+				       ? event_str(ev->hdr, ev->size, n->unix_path, &len)
+				       : NULL;
+
+		json_key(j, "newfd");
+		json_int(j, n->ret);
+		json_key(j, "kind");
+		json_str(j, fd_kind_name(n->fd_kind));
+		json_key(j, "path");
+		if (path)
+			json_strn(j, path, len);
+		else
+			json_null(j);
+		json_key(j, "cloexec");
+		json_bool(j, n->hdr.flags & VG_NF_CLOEXEC);
+		json_key(j, "fcntl");
+		json_bool(j, n->hdr.flags & VG_NF_FCNTL);
+		if (n->fd_kind != VG_FD_SOCKET) {
+			json_obj_end(j);
+			return;
+		}
+	}
 	json_endpoint(j, "local", ev, n->laddr, n->lport, false);
 	json_endpoint(j, "remote", ev, n->raddr, n->rport, true);
 	if (n->hdr.type == VG_EV_LISTEN) {
@@ -235,6 +268,18 @@ void event_net_text(FILE *out, const struct event *ev)
 	size_t len;
 
 	fprintf(out, "fd=%d ", n->fd);
+	if (n->hdr.type == VG_EV_DUP) {
+		fprintf(out, "%s-> %lld %s ", n->hdr.flags & VG_NF_FCNTL ? "fcntl " : "",
+			(long long)n->ret, fd_kind_name(n->fd_kind));
+		if (n->fd_kind != VG_FD_SOCKET) {
+			path = event_str(ev->hdr, ev->size, n->unix_path, &len);
+			if (path) {
+				text_escape_write(out, path, len);
+				fputc(' ', out);
+			}
+			return;
+		}
+	}
 	if (n->hdr.type == VG_EV_SOCKET) {
 		/* what was asked for: no address yet */
 		const char *s = family_name(n->family, buf, sizeof(buf));
@@ -248,7 +293,8 @@ void event_net_text(FILE *out, const struct event *ev)
 		if (n->hdr.flags & VG_NF_CLOEXEC)
 			fputs("cloexec ", out);
 	} else if (is_inet(n->family)) {
-		if (n->hdr.type == VG_EV_CONNECT || n->hdr.type == VG_EV_SEND) {
+		if (n->hdr.type == VG_EV_CONNECT || n->hdr.type == VG_EV_SEND ||
+		    n->hdr.type == VG_EV_DUP) {
 			text_endpoint(out, n, n->laddr, n->lport);
 			fputs(" -> ", out);
 			text_endpoint(out, n, n->raddr, n->rport);

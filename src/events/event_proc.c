@@ -4,10 +4,65 @@
  * fork (struct vg_fork) and exit (struct vg_exit). The process fields common to
  * every event are written by event.c from the header and the process table.
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "event.h"
 #include "util/json.h"
+
+/* enum vg_fd_kind as the stream names it */
+static const char *const stdio_kinds[] = {"none", "file",   "directory", "pipe",
+					  "tty",  "socket", "char",	 "other"};
+
+/* One inet end as "ip:port" ("[ip6]:port"). */
+static void json_end(struct json_buf *j, const char *key, uint16_t family, const uint8_t *addr,
+		     uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 16];
+
+	json_key(j, key);
+	if (family != AF_INET && family != AF_INET6) {
+		json_null(j);
+		return;
+	}
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	json_str(j, buf);
+}
+
+/* fds 0, 1 and 2 of the new image: what each is, a file's path, a socket's ends. */
+static void json_stdio(struct json_buf *j, const struct event *ev, const struct vg_exec *e)
+{
+	json_key(j, "stdio");
+	json_arr_begin(j);
+	for (int i = 0; i < 3; i++) {
+		const struct vg_fdinfo *d = &e->stdio[i];
+		const char *path;
+		size_t len = 0;
+
+		json_obj_begin(j);
+		json_key(j, "kind");
+		json_str(j, d->kind < sizeof(stdio_kinds) / sizeof(stdio_kinds[0])
+				? stdio_kinds[d->kind]
+				: "other");
+		json_key(j, "path");
+		path = event_str(ev->hdr, ev->size, d->name, &len);
+		if (path)
+			json_strn(j, path, len);
+		else
+			json_null(j);
+		if (d->kind == VG_FD_SOCKET) {
+			json_key(j, "family");
+			json_uint(j, d->family);
+			json_end(j, "local", d->family, d->laddr, d->lport);
+			json_end(j, "remote", d->family, d->raddr, d->rport);
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
 
 void event_exec_json(struct json_buf *j, const struct event *ev)
 {
@@ -78,6 +133,7 @@ void event_exec_json(struct json_buf *j, const struct event *ev)
 	json_key(j, "user");
 	json_uint(j, e->userns);
 	json_obj_end(j);
+	json_stdio(j, ev, e);
 	json_key(j, "truncated");
 	json_arr_begin(j);
 	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)

@@ -83,7 +83,9 @@ enum event_kind_flags {
 	X(OLDGID, "oldgid")                                                                        \
 	X(OLDEGID, "oldegid")                                                                      \
 	X(OLDSGID, "oldsgid")                                                                      \
-	X(PROTO, "proto")
+	X(PROTO, "proto")                                                                          \
+	X(OLDFD, "oldfd")                                                                          \
+	X(NEWFD, "newfd")
 
 #define EVENT_ARG_ENUM_(id, name) EVENT_ARG_##id,
 /* clang-format off */

@@ -13,7 +13,7 @@
 #include "record.h"
 
 #define MAGIC	"VIGILREC"
-#define VERSION 2 /* 2: exec records carry the environment and vpgid */
+#define VERSION 3 /* 2: exec records carry the environment and vpgid; 3: and stdio */
 
 struct rec_header {
 	char magic[8];		 /* "VIGILREC" */

@@ -101,7 +101,8 @@ struct dispatch_slot {
 #define SLOT_IA32_FORM_(NAME, NR32)			       {VG_SYS_##NAME, NR32, true},
 static const struct dispatch_slot dispatch_slots[] = {
     VG_SYSCALLS_EXIT(SLOT_IA32_ROW_) VG_SYSCALLS_DISPATCHED(SLOT_NATIVE_ROW_)
-	VG_SYSCALLS_IA32_LEGACY(SLOT_IA32_FORM_) VG_SYSCALLS_IA32_OFF64(SLOT_IA32_FORM_)};
+	VG_SYSCALLS_IA32_LEGACY(SLOT_IA32_FORM_) VG_SYSCALLS_IA32_OFF64(SLOT_IA32_FORM_)
+	    VG_SYSCALLS_IA32_ALT(SLOT_IA32_FORM_)};
 #undef SLOT_IA32_ROW_
 #undef SLOT_NATIVE_ROW_
 #undef SLOT_IA32_FORM_
@@ -213,6 +214,7 @@ static int entry_fill(struct vigil_bpf *obj, char *err, size_t errlen)
 	} forms[] = {
 #define ENTRY_FORM_(NAME, NR32) {VG_SYS_##NAME, NR32},
 	    VG_SYSCALLS_IA32_LEGACY(ENTRY_FORM_) VG_SYSCALLS_IA32_OFF64(ENTRY_FORM_)
+		VG_SYSCALLS_IA32_ALT(ENTRY_FORM_)
 #undef ENTRY_FORM_
 	};
 	int fd = bpf_map__fd(obj->maps.enf_sys_codes), ret = 0;
