@@ -5,10 +5,13 @@
  * its exit was shown and judged (so the exit still names it).
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "detect/detect.h"
+#include "events/dns.h"
 #include "events/event.h"
 #include "pipeline.h"
+#include "state/dnscache.h"
 #include "state/proctable.h"
 
 static void handle(struct pipeline *p, struct event *ev)
@@ -27,12 +30,55 @@ static void handle(struct pipeline *p, struct event *ev)
 		detect__eval(p->detect, ev, p->procs, p->hostname);
 }
 
+/*
+ * A DNS record: its message parsed once for every reader; an answer's addresses
+ * are learnt before any later record (the connect that follows a lookup) is seen,
+ * and a TXT query is counted for its process.
+ */
+static void dns_event(struct pipeline *p, struct event *ev)
+{
+	const struct vg_hdr *h = ev->hdr;
+	enum dns_error e;
+
+	if (!p->dns_buf)
+		p->dns_buf = malloc(sizeof(*p->dns_buf));
+	if (!p->dns_buf) {
+		p->dns_bad[0]++;
+		return;
+	}
+	e = (enum dns_error)event_dns_parse(ev, p->dns_buf);
+	if (h->flags & VG_DF_TRUNC)
+		p->dns_cut++;
+	if (e != DNS_OK) {
+		p->dns_bad[e < 5 ? e : 0]++;
+		return;
+	}
+	if (p->dns_buf->cut && p->dns_buf->err)
+		p->dns_bad[p->dns_buf->err]++;
+	else if (p->dns_buf->cut)
+		p->dns_cut++;
+	ev->dns = p->dns_buf;
+	if (h->flags & VG_DF_ANSWER)
+		dnscache__learn(p->names, p->dns_buf, h->ts_ns);
+	else if (p->dns_buf->qtype == 16 && !p->dns_buf->response && h->pid)
+		ev->dns_txt = dnscache__txt(p->names, h->pid, h->ts_ns);
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	free(p->dns_buf);
+	p->dns_buf = NULL;
+}
+
 int pipeline_event(struct pipeline *p, struct event *ev)
 {
 	const struct vg_hdr *h = ev->hdr;
 
 	ev->time_ns = h->ts_ns + p->boot_to_real_ns;
 	p->received[h->type]++;
+	ev->names = p->names;
+	if (h->type == VG_EV_DNS)
+		dns_event(p, ev);
 	switch (h->type) {
 	case VG_EV_EXEC:
 		ev->proc = proctable__on_exec(p->procs, (const struct vg_exec *)h, ev->size);

@@ -13,6 +13,8 @@
 #include "vigil/events.h"
 
 struct detect;
+struct dns_msg;
+struct dnscache;
 struct event;
 struct proctable;
 
@@ -28,7 +30,17 @@ struct pipeline {
 	bool resolve; /* live: resolve names' directories now (event_resolve_dirs) */
 	uint64_t received[VG_EV_TYPE_MAX]; /* valid records, per type */
 	uint64_t invalid;		   /* records that failed validation */
+	/* DNS: the answers kept for fd.sip.name and its kin (NULL: none kept) */
+	struct dnscache *names;
+	struct dns_msg *dns_buf; /* the message being handled (allocated at the first) */
+	uint64_t dns_bad[5];	 /* DNS records whose message did not parse, by enum
+				    dns_error (0: the buffer could not be allocated) */
+	uint64_t dns_cut;	 /* DNS messages longer than the record holds, or whose
+				    answers stopped early (the part before was used) */
 };
+
+/* Frees what the pipeline allocated itself (not the table, rules or names). */
+void pipeline_free(struct pipeline *p);
 
 /* Decodes one record and handles it. Returns 0, or -EINVAL when it was not a
  * valid record (counted in invalid). */
