@@ -156,6 +156,7 @@ enum field_id {
 	F_DNS_MAX_LABEL,
 	F_DNS_LABEL_ENTROPY,
 	F_DNS_TXT_COUNT,
+	F_DNS_SUFFIXES,
 	F_DNS_SERVER,
 	F_FD_SIP_NAME,
 	F_FD_CIP_NAME,
@@ -299,6 +300,7 @@ static const struct rule_field_def registry[] = {
     {"dns.query.max_label", U, RULE_FARG_NONE, 0, F_DNS_MAX_LABEL},
     {"dns.query.entropy", U, RULE_FARG_NONE, 0, F_DNS_LABEL_ENTROPY},
     {"dns.txt_count", U, RULE_FARG_NONE, 0, F_DNS_TXT_COUNT},
+    {"dns.query.suffixes", S, RULE_FARG_NONE, RULE_FF_MULTI, F_DNS_SUFFIXES},
     {"dns.server", IP, RULE_FARG_NONE, 0, F_DNS_SERVER},
     {"fd.sip.name", S, RULE_FARG_NONE, 0, F_FD_SIP_NAME},
     {"fd.cip.name", S, RULE_FARG_NONE, 0, F_FD_CIP_NAME},
@@ -1165,6 +1167,33 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 }
 
 /*
+ * dns.query.suffixes: the name and each of its parents that is still a name
+ * ("a.pool.example.com", "pool.example.com", "example.com", "com"), the shortest
+ * max of them when there are more. A dot escaped inside a label (written "\\.") is no
+ * boundary.
+ */
+static int put_suffixes(struct rule_value *out, const char *name, int max)
+{
+	size_t starts[128], n = 0, len = strlen(name);
+	int got = 0;
+
+	if (!len)
+		return 0;
+	starts[n++] = 0;
+	for (size_t i = 0; i < len && n < sizeof(starts) / sizeof(starts[0]); i++) {
+		if (name[i] == '\\')
+			i++; /* an escape: the next byte is part of the label */
+		else if (name[i] == '.' && i + 1 < len)
+			starts[n++] = i + 1;
+	}
+	while (n && got < max) {
+		n--;
+		got += put_str(&out[got], name + starts[n], len - starts[n]);
+	}
+	return got;
+}
+
+/*
  * DNS fields: from the record's parsed message (absent on other events, and on a
  * record whose message did not parse); rcode and answers only on answers.
  */
@@ -1230,6 +1259,8 @@ static int get_dns(struct field_ctx *c, const struct rule_field_ref *ref, struct
 		return put_u64(out, m->entropy);
 	case F_DNS_TXT_COUNT:
 		return put_u64(out, ev->dns_txt);
+	case F_DNS_SUFFIXES:
+		return put_suffixes(out, m->qname, max);
 	}
 	return 0;
 }
