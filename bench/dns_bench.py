@@ -104,7 +104,7 @@ def dns_markdown(sec, fmt_range):
              "egress and ingress hooks. `vigil_no_dns`: the default rules without the DNS "
              "rules (programs attached, idle); `vigil`: the default rules (each packet's "
              "headers read to look for port 53). Ratios are to the baseline of the same "
-             "round (median [min-max]); the last column is vigil against vigil_no_dns: "
+             "round, median (min–max) over the rounds; the last column is vigil against vigil_no_dns: "
              "what the DNS programs cost when on.", "",
              "| workload | baseline ops/s | vigil_no_dns | vigil | vigil / vigil_no_dns |",
              "| --- | --- | --- | --- | --- |"]

@@ -1062,6 +1062,7 @@ static void status_dns(struct agent *a, struct json_buf *j)
 	json_kv_uint(j, "lookups_missed", st.misses);
 	json_kv_uint(j, "txt_counts_restarted", st.txt_evicted);
 	json_kv_uint(j, "messages_cut", a->pipe.dns_cut);
+	json_kv_uint(j, "tcp_messages_joined", a->pipe.dns_tcp_joined);
 	json_key(j, "messages_malformed");
 	json_obj_begin(j);
 	for (int e = 0; e < 5; e++)

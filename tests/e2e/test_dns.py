@@ -296,3 +296,62 @@ def test_no_dns_rule_no_dns_records(workdir, zone):
         assert all(float(line.split()[-1]) == 0 for line in sent), sent
     finally:
         assert v.stop() == 0, v.stderr()
+
+
+def dns_query(name, qtype=1, qid=0x4242):
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + struct.pack(">HH", qtype, 1)
+
+
+def test_a_tcp_query_split_across_segments_is_still_seen(workdir, zone):
+    """Evasion: the 2-byte length and the message in two writes (two segments), and
+    the message itself cut in the middle of the name."""
+    addr, pool, plain = zone
+    v = agent(workdir)
+    try:
+        for name, cut in (("split.supportxmr.com", 2), ("cut.supportxmr.com", 9)):
+            q = dns_query(name)
+            stream = struct.pack(">H", len(q)) + q
+            s = socket.create_connection((addr, 53), timeout=5)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.send(stream[:cut])
+            time.sleep(0.2)
+            s.send(stream[cut:])
+            ln = s.recv(2)
+            assert len(ln) == 2
+            s.close()
+            v.wait_alert(lambda a: a["rule"] == MINING_RULE and
+                         a["output_fields"]["dns.query"] == name, what=f"alert for {name}")
+        p = subprocess.run([VIGIL, "status", "--socket", v.control_socket, "--json"],
+                           capture_output=True, text=True, timeout=30)
+        st = json.loads(p.stdout)
+        dns = st.get("dns") or st.get("status", {}).get("dns")
+        assert dns["tcp_messages_joined"] >= 2
+    finally:
+        assert v.stop() == 0, v.stderr()
+
+
+def test_a_lookup_in_another_network_namespace_is_seen(workdir):
+    """Evasion: a process in a network namespace of its own (as a container's), with
+    its own loopback and its own DNS server: the hook is on the socket's cgroup, not
+    on an interface of the host's namespace."""
+    v = agent(workdir)
+    try:
+        script = ("ip link set lo up && "
+                  "dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces "
+                  "--listen-address=127.0.0.1 --port=53 "
+                  f"--pid-file={workdir}/ns-dnsmasq.pid "
+                  "--address=/supportxmr.com/127.0.0.7 && sleep 0.5 && "
+                  "dig +short +tries=1 +time=2 @127.0.0.1 ns.supportxmr.com; "
+                  f"kill $(cat {workdir}/ns-dnsmasq.pid)")
+        p = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True,
+                           text=True, timeout=60)
+        assert "127.0.0.7" in p.stdout, p.stdout + p.stderr
+        al = v.wait_alert(lambda a: a["rule"] == MINING_RULE and
+                          a["output_fields"]["dns.query"] == "ns.supportxmr.com",
+                          what="alert from the other namespace")
+        assert al["output_fields"]["dns.server"] == "127.0.0.1"
+    finally:
+        assert v.stop() == 0, v.stderr()

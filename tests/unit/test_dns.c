@@ -605,3 +605,72 @@ Test(dns_pipeline, prefilter_sends_dns_only_when_a_rule_needs_it)
 		detect__free(d);
 	}
 }
+
+/* A TCP record of socket cookie carrying bytes (the stream's, length first). */
+static void tcp_record(struct vg_dns *r, const uint8_t *b, size_t n, uint64_t cookie, uint64_t ts)
+{
+	struct msg m;
+
+	memcpy(m.b, b, n);
+	m.n = n;
+	dns_record(r, &m, false, ts);
+	r->hdr.flags |= VG_DF_TCP;
+	r->protocol = 6;
+	r->sock_cookie = cookie;
+}
+
+Test(dns_pipeline, a_tcp_message_in_two_segments_is_joined)
+{
+	struct pipeline p = {0};
+	struct vg_dns *r = malloc(sizeof(*r));
+	struct msg m;
+	uint8_t stream[600];
+
+	p.procs = proctable__new(16, 0);
+	p.detect = detect_of(NULL);
+	p.names = dnscache__new(16);
+	header(&m, 0x0100, 1, 0);
+	put_name(&m, "pool.supportxmr.com");
+	put16(&m, 1);
+	put16(&m, 1);
+	stream[0] = m.n >> 8;
+	stream[1] = m.n & 0xff;
+	memcpy(stream + 2, m.b, m.n);
+
+	/* the length alone, then the message: one alert, on the second */
+	tcp_record(r, stream, 2, 7, SEC);
+	nfired = 0;
+	pipeline_record(&p, r, sizeof(*r));
+	cr_assert_eq(nfired, 0);
+	/* another socket's segment in between is not joined to it */
+	tcp_record(r, stream + 2, m.n, 8, SEC + 1);
+	pipeline_record(&p, r, sizeof(*r));
+	cr_assert_eq(nfired, 0);
+	tcp_record(r, stream + 2, m.n, 7, SEC + 2);
+	pipeline_record(&p, r, sizeof(*r));
+	cr_assert_geq(fired_rule("DNS lookup of a mining pool"), 0);
+	cr_assert_eq(p.dns_tcp_joined, 1);
+
+	/* split in the middle of the name */
+	tcp_record(r, stream, 9, 9, 2 * SEC);
+	nfired = 0;
+	pipeline_record(&p, r, sizeof(*r));
+	cr_assert_eq(nfired, 0);
+	tcp_record(r, stream + 9, m.n + 2 - 9, 9, 2 * SEC + 1);
+	pipeline_record(&p, r, sizeof(*r));
+	cr_assert_geq(fired_rule("DNS lookup of a mining pool"), 0);
+
+	/* a first part whose rest never comes is forgotten after its wait */
+	tcp_record(r, stream, 2, 10, 3 * SEC);
+	pipeline_record(&p, r, sizeof(*r));
+	tcp_record(r, stream + 2, m.n, 10, 3 * SEC + PIPELINE_TCP_PART_NS + 1);
+	nfired = 0;
+	pipeline_record(&p, r, sizeof(*r));
+	cr_assert_eq(nfired, 0, "a stale part is not joined");
+
+	pipeline_free(&p);
+	detect__free(p.detect);
+	dnscache__free(p.names);
+	proctable__free(p.procs);
+	free(r);
+}
