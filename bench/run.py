@@ -34,6 +34,8 @@ import threading
 import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH_DIR)
+import dns_bench  # noqa: E402  (the DNS programs' section: bench/dns_bench.py)
 REPO = os.path.dirname(BENCH_DIR)
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(REPO, "build"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -41,7 +43,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKLOADS = ["exec_storm", "open_storm", "open_etc", "connect_storm", "udp_storm", "mix"]
 CONDITIONS = ["baseline", "floor", "vigil", "vigil_enforcing", "vigil_no_prefilter", "auditd",
               "bpftrace"]
-SECTIONS = ["overhead", "latency", "reaction", "throughput", "engine", "memory"]
+SECTIONS = ["overhead", "latency", "reaction", "throughput", "engine", "memory", "dns"]
 
 # Sizes of everything, full run and the smoke test's tiny one.
 PROFILES = {
@@ -984,6 +986,10 @@ class Harness:
         """The CPU the workload and monitor used, to tell the machine's other load."""
         return run.get("workload_cpu_s", 0.0) + run.get("monitor", {}).get("monitor_cpu_s", 0.0)
 
+    def dns(self):
+        """The DNS programs on ordinary traffic (bench/dns_bench.py)."""
+        return dns_bench.dns_section(self, VigilMonitor, stats, log)
+
     def latency(self):
         p = self.p
         out = {}
@@ -1701,6 +1707,8 @@ def markdown(report):
                 "- CPU seconds other processes used during each baseline run (median): "
                 + (", ".join(f"{w} {v:.2f}" for w, v in n.get("foreign_cpu_baseline_s",
                                                             {}).items()) or "–"), ""]
+    if report.get("dns"):
+        out += dns_bench.dns_markdown(report["dns"], fmt_range)
     if report.get("notes"):
         out += ["## Notes", ""] + [f"- {x}" for x in report["notes"]] + [""]
     if report.get("closing_note"):

@@ -17,6 +17,7 @@
 #include "events/event.h"
 #include "events/record.h"
 #include "output/sink.h"
+#include "state/dnscache.h"
 #include "state/proctable.h"
 #include "util/json.h"
 #include "fuzz.h"
@@ -150,7 +151,9 @@ void fuzz_replay(const struct fuzz_replay *o, const void *data, size_t size)
 	if (replay_reader__fopen(&rd, f, "fuzz", err, sizeof(err)))
 		return;
 	x.procs = p.procs = proctable__new(PROCS_MAX, 1000000000ull);
-	if (!p.procs)
+	/* small: answers evict each other */
+	p.names = dnscache__new(8);
+	if (!p.procs || !p.names)
 		abort();
 	json_init(&x.out);
 	p.boot_to_real_ns = rd.boot_to_real_ns;
@@ -165,5 +168,7 @@ void fuzz_replay(const struct fuzz_replay *o, const void *data, size_t size)
 	}
 	json_free(&x.out);
 	proctable__free(p.procs);
+	dnscache__free(p.names);
+	pipeline_free(&p);
 	replay_reader__close(&rd);
 }

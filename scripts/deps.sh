@@ -14,6 +14,8 @@ pkgs=(
 	auditd bpftrace python3-yaml systemd
 	# make image and make deb: a minimal Debian root, a stripped binary, dpkg-shlibdeps
 	debootstrap binutils dpkg-dev
+	# DNS tests: a local server (dnsmasq-base: the binary without the system service) and dig
+	dnsmasq-base bind9-dnsutils
 )
 
 missing=()

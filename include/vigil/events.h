@@ -51,6 +51,7 @@ enum vg_type {
 	VG_EV_RECV = 37,    /* recvfrom, recvmsg asking for the source (a datagram's sender) */
 	VG_EV_SOCKET = 38,  /* socket: a socket was created */
 	VG_EV_DUP = 39,	    /* dup, dup2, dup3, fcntl F_DUPFD / F_DUPFD_CLOEXEC: an fd copied */
+	VG_EV_DNS = 40,	    /* a DNS query or answer on port 53: struct vg_dns */
 	/* privilege and kernel: struct vg_priv */
 	VG_EV_SETID = 48,     /* setuid, setgid, setreuid, setregid, setresuid, setresgid */
 	VG_EV_CAPSET = 49,    /* capset */
@@ -295,6 +296,41 @@ struct vg_net {
 	struct vg_str unix_path; /* unix socket path; abstract names start with '@'; dup of a
 				  * file or directory: its resolved path */
 	__u32 pad1;		 /* zero */
+};
+
+/* vg_dns.hdr.flags bits */
+enum vg_dns_flags {
+	VG_DF_ANSWER = 1u << 8,	     /* from port 53 into a socket (else: a query to port 53) */
+	VG_DF_TCP = 1u << 9,	     /* carried by TCP: msg starts with the 2-byte length */
+	VG_DF_TRUNC = 1u << 10,	     /* the payload was longer than VG_DNS_MSG_MAX: msg is cut */
+	VG_DF_OWNER_SOCK = 1u << 11, /* the header is the socket's owner (kept at its first
+				      * query), not the task the packet was seen in */
+	VG_DF_NO_OWNER = 1u << 12,   /* an answer to a socket vigil saw no query from: no
+				      * process in the header, cgroup_id is the socket's */
+};
+
+#define VG_DNS_MSG_MAX 512 /* DNS message bytes a record carries (a classic UDP message) */
+
+/*
+ * A DNS message seen at the cgroup v2 root's cgroup_skb hooks: a query leaving a
+ * socket for port 53 (egress), an answer arriving from port 53 (ingress). The
+ * message is copied as it is, parsed in user space. The header names the process
+ * that sent the query (egress runs in its context); an answer is attributed to the
+ * owner kept with its socket at the query.
+ */
+struct vg_dns {
+	struct vg_hdr hdr;
+	__u16 family;		  /* AF_INET, AF_INET6 */
+	__u8 protocol;		  /* IPPROTO_UDP, IPPROTO_TCP */
+	__u8 pad0;		  /* zero */
+	__u16 lport;		  /* local port, host order */
+	__u16 rport;		  /* remote port (53), host order */
+	__u32 msg_len;		  /* bytes of msg that hold the message */
+	__u32 wire_len;		  /* payload bytes on the wire (more than msg_len when cut) */
+	__u64 sock_cookie;	  /* the socket's cookie: a query and its answer share it */
+	__u8 laddr[16];		  /* local address; IPv4 uses the first 4 bytes */
+	__u8 raddr[16];		  /* remote address (the server) */
+	__u8 msg[VG_DNS_MSG_MAX]; /* the payload: the DNS message (TCP: length first) */
 };
 
 /* vg_priv.hdr.flags bits */
@@ -698,6 +734,7 @@ _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");
 _Static_assert(sizeof(struct vg_file) == 160, "vg_file ABI");
 _Static_assert(sizeof(struct vg_net) == 152, "vg_net ABI");
 _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
+_Static_assert(sizeof(struct vg_dns) == 136 + VG_DNS_MSG_MAX, "vg_dns ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");

@@ -147,6 +147,7 @@
  */
 #define VG_CODE_CLONE	 100 /* clone, clone3, fork, vfork: the fork event */
 #define VG_CODE_PROCEXIT 101 /* a process's last thread exited: the exit event */
+#define VG_CODE_DNS	 102 /* a DNS query or answer (evt.type = dns): not a syscall */
 
 /*
  * Falco names that answer to a vigil event under another row's code:
@@ -159,6 +160,7 @@
 	X("fork", VG_CODE_CLONE, VG_EV_FORK, 57, 2)                                                \
 	X("vfork", VG_CODE_CLONE, VG_EV_FORK, 58, 190)                                             \
 	X("procexit", VG_CODE_PROCEXIT, VG_EV_EXIT, -1, -1)                                        \
-	X("umount", VG_SYS_UMOUNT2, VG_EV_UMOUNT, -1, 22)
+	X("umount", VG_SYS_UMOUNT2, VG_EV_UMOUNT, -1, 22)                                          \
+	X("dns", VG_CODE_DNS, VG_EV_DNS, -1, -1)
 
 #endif /* VIGIL_SYSCALLS_H */

@@ -41,6 +41,8 @@
 #include "state/container.h"
 #include "state/runtime.h"
 #include "state/proctable.h"
+#include "state/dnscache.h"
+#include "events/dns.h"
 #include "events/record.h"
 
 /* How often the container table drops entries of removed cgroups; an entry goes
@@ -80,6 +82,16 @@ struct agent {
 	const char *mode;		     /* "enforce" or "monitor", as status reports it */
 	uint64_t started_ns;		     /* CLOCK_MONOTONIC at start, for the uptime */
 	char hostname[256];		     /* this machine, for alerts */
+	/* DNS: the answers kept, and what the metrics were last told of them */
+	struct dnscache *names;		/* fd.sip.name and its kin */
+	struct dnscache_stats dns_told; /* answer cache counts the metrics have */
+	uint64_t dns_bad_told[5];	/* malformed messages the metrics have */
+	uint64_t dns_cut_told;		/* cut messages the metrics have */
+	struct metric *dns_entries;	/* vigil_dns_answer_cache_entries */
+	struct metric *dns_evicted;	/* vigil_dns_answer_cache_evictions_total */
+	struct metric *dns_expired;	/* vigil_dns_answer_cache_expired_total */
+	struct metric *dns_cut;		/* vigil_dns_messages_cut_total */
+	struct metric_family *dns_bad;	/* vigil_dns_messages_malformed_total{reason} */
 };
 
 /* The settings no flag sets; the flags' defaults are in the option table (main.c). */
@@ -548,6 +560,55 @@ static void container_metrics(struct agent *a)
 	a->rs_told = rs;
 }
 
+/* The DNS answer cache's and parser's counts, to the metrics. */
+static void dns_metrics(struct agent *a)
+{
+	struct dnscache_stats st;
+
+	if (!a->metrics)
+		return;
+	dnscache__stats(a->names, &st);
+	metric__set(a->dns_entries, st.entries);
+	metric__add(a->dns_evicted, st.evicted - a->dns_told.evicted);
+	metric__add(a->dns_expired, st.expired - a->dns_told.expired);
+	metric__add(a->dns_cut, a->pipe.dns_cut - a->dns_cut_told);
+	for (int e = 0; e < 5; e++) {
+		const char *why = e ? dns_error_name((enum dns_error)e) : "nomem";
+
+		if (a->pipe.dns_bad[e] == a->dns_bad_told[e])
+			continue;
+		metric__add(metric_family__series(a->dns_bad, (const char *const[]){why}),
+			    a->pipe.dns_bad[e] - a->dns_bad_told[e]);
+		a->dns_bad_told[e] = a->pipe.dns_bad[e];
+	}
+	a->dns_told = st;
+	a->dns_cut_told = a->pipe.dns_cut;
+}
+
+/* The DNS metrics' series, made once at start. */
+static void dns_metrics_init(struct agent *a)
+{
+	a->dns_entries = metrics__gauge(a->metrics, "vigil_dns_answer_cache_entries",
+					"Addresses from DNS answers kept for fd.sip.name.");
+	metric__set(metrics__gauge(a->metrics, "vigil_dns_answer_cache_max_entries",
+				   "The bound of the DNS answer cache."),
+		    a->opts->cfg ? a->opts->cfg->dns.answer_cache : DNSCACHE_DEFAULT);
+	a->dns_evicted = metrics__counter(
+	    a->metrics, "vigil_dns_answer_cache_evictions_total",
+	    "Addresses dropped from the DNS answer cache for room before their TTL ran out.");
+	a->dns_expired =
+	    metrics__counter(a->metrics, "vigil_dns_answer_cache_expired_total",
+			     "Addresses dropped from the DNS answer cache when their TTL ran out.");
+	a->dns_cut = metrics__counter(a->metrics, "vigil_dns_messages_cut_total",
+				      "DNS messages longer than a record holds (512 bytes), or "
+				      "with more answers than are kept; the first part was used.");
+	a->dns_bad =
+	    metrics__family(a->metrics, METRIC_COUNTER, "vigil_dns_messages_malformed_total",
+			    "DNS messages that did not parse, or whose answers stopped at "
+			    "a fault, by reason (short, loop, name, noquestion, nomem).",
+			    (const char *const[]){"reason", NULL});
+}
+
 /* Starts the metadata worker as the configuration says. 0 or -errno. */
 static int containers_start(struct agent *a)
 {
@@ -984,6 +1045,33 @@ static void status_containers(struct agent *a, struct json_buf *j)
 	json_obj_end(j);
 }
 
+/* The DNS answer cache and the messages that did not parse. */
+static void status_dns(struct agent *a, struct json_buf *j)
+{
+	struct dnscache_stats st;
+
+	dnscache__stats(a->names, &st);
+	json_key(j, "dns");
+	json_obj_begin(j);
+	json_kv_uint(j, "answer_cache_entries", st.entries);
+	json_kv_uint(j, "answer_cache_max", st.capacity);
+	json_kv_uint(j, "answer_cache_inserted", st.inserted);
+	json_kv_uint(j, "answer_cache_evicted", st.evicted);
+	json_kv_uint(j, "answer_cache_expired", st.expired);
+	json_kv_uint(j, "lookups_hit", st.hits);
+	json_kv_uint(j, "lookups_missed", st.misses);
+	json_kv_uint(j, "txt_counts_restarted", st.txt_evicted);
+	json_kv_uint(j, "messages_cut", a->pipe.dns_cut);
+	json_kv_uint(j, "tcp_messages_joined", a->pipe.dns_tcp_joined);
+	json_key(j, "messages_malformed");
+	json_obj_begin(j);
+	for (int e = 0; e < 5; e++)
+		json_kv_uint(j, e ? dns_error_name((enum dns_error)e) : "nomem",
+			     a->pipe.dns_bad[e]);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 static int control_status(void *arg, struct json_buf *j)
 {
 	struct agent *a = arg;
@@ -1038,6 +1126,7 @@ static int control_status(void *arg, struct json_buf *j)
 	json_kv_uint(j, "env_truncated", ps.env_truncated);
 	json_obj_end(j);
 	status_containers(a, j);
+	status_dns(a, j);
 	json_key(j, "records");
 	json_obj_begin(j);
 	json_kv_uint(j, "invalid", a->pipe.invalid);
@@ -1190,6 +1279,7 @@ static int loop(struct agent *a, int sfd)
 						  NULL);
 			}
 			container_metrics(a);
+			dns_metrics(a);
 		}
 	}
 out:
@@ -1411,7 +1501,8 @@ int agent_run(const struct agent_opts *opts)
 	}
 	a.anc = calloc(opts->ancestry_max ? opts->ancestry_max : 1, sizeof(*a.anc));
 	a.procs = proctable__new(opts->proc_max, opts->proc_linger_ns);
-	if (!a.anc || !a.procs) {
+	a.names = dnscache__new(opts->cfg ? opts->cfg->dns.answer_cache : 0);
+	if (!a.anc || !a.procs || !a.names) {
 		ret = -ENOMEM;
 		fprintf(stderr, "vigil: out of memory\n");
 		goto err_free;
@@ -1534,6 +1625,7 @@ int agent_run(const struct agent_opts *opts)
 		metrics__add_collector(a.metrics, collect, &a);
 		metric__set(metrics__agent(a.metrics)->ringbuf_size, opts->ringbuf_bytes);
 		metric__set(metrics__agent(a.metrics)->procs_max, opts->proc_max);
+		dns_metrics_init(&a);
 		show_kernel(a.metrics, sensors__loader(a.sensors));
 	}
 	ret = ring__open(&a.rb, sensors__ringbuf_fd(a.sensors), on_record, &a, err, sizeof(err));
@@ -1548,6 +1640,7 @@ int agent_run(const struct agent_opts *opts)
 	a.pipe.resolve = true;
 	a.pipe.arg = &a;
 	a.pipe.on_action = on_action;
+	a.pipe.names = a.names;
 	seeded = proctable__seed(a.procs, "/proc");
 	/* the exe tests of the processes running before the plan (later ones: at their exec) */
 	if (a.pol && a.sensors) {
@@ -1611,6 +1704,8 @@ err_free:
 	metrics__free(a.metrics); /* after the outputs, which hold its series */
 	runtime__stop(a.runtime); /* before the table its jobs fill */
 	proctable__free(a.procs);
+	dnscache__free(a.names);
+	pipeline_free(&a.pipe);
 	free(a.anc);
 	json_free(&a.out);
 	detect__free(a.detect);

@@ -233,6 +233,24 @@ static const struct opt process_table_keys[] = {
     {0},
 };
 
+/* ---- DNS ---- */
+
+static const struct opt dns_keys[] = {
+    {.key = "answer_cache",
+     .flag = "dns-answer-cache",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .min = 1,
+     .max = 1 << 20,
+     .off = offsetof(struct config_dns, answer_cache),
+     .def = "4096",
+     .help = "addresses from DNS answers kept at once for fd.sip.name, fd.cip.name, "
+	     "fd.rip.name and fd.lip.name, each for its TTL (at least 60 s, at most a day); "
+	     "when full, the least recently used goes (counted in "
+	     "vigil_dns_answer_cache_evictions_total)"},
+    {0},
+};
+
 /* ---- containers ---- */
 
 static const struct opt containers_keys[] = {
@@ -589,6 +607,7 @@ const struct opt config_options[] = {
     {.key = "process_table", .type = OPT_TABLE, CFG(process_table), .sub = process_table_keys},
     {.key = "actions", .type = OPT_TABLE, CFG(actions), .sub = actions_keys},
     {.key = "containers", .type = OPT_TABLE, CFG(containers), .sub = containers_keys},
+    {.key = "dns", .type = OPT_TABLE, CFG(dns), .sub = dns_keys},
     {.key = "control_socket",
      .flag = "control-socket",
      .type = OPT_STR,

@@ -54,6 +54,11 @@ struct config_process_table {
 	size_t max_entries; /* processes known at once, live and lately exited */
 };
 
+/* DNS answers kept for fd.sip.name and its kin (state/dnscache.h). */
+struct config_dns {
+	size_t answer_cache; /* addresses kept at once */
+};
+
 /* Where container metadata comes from (state/runtime.h). */
 struct config_containers {
 	bool metadata;		     /* ask the runtimes at all */
@@ -95,6 +100,7 @@ struct vigil_config {
 	struct config_actions actions;		   /* enforcement */
 	struct config_containers containers;	   /* container metadata */
 	char *control_socket;			   /* the control socket's path; "": none */
+	struct config_dns dns;			   /* DNS answers kept */
 };
 
 /* The configuration's keys (and the flags that set the same values). */

@@ -19,6 +19,7 @@
 #include "util/json.h"
 #include "output/output.h"
 #include "pipeline.h"
+#include "state/dnscache.h"
 #include "state/proctable.h"
 #include "events/record.h"
 #include "replay.h"
@@ -96,6 +97,8 @@ int replay_run(const struct replay_opts *o)
 	filter_spec_init(&r.spec);
 	p.boot_to_real_ns = rd.boot_to_real_ns;
 	p.procs = proctable__new(1 << 20, UINT64_MAX / 2);
+	/* the recorded answers name the recorded connects, as they did live */
+	p.names = dnscache__new(0);
 	p.detect = detect__new(&dopts);
 	if (!p.procs || !p.detect) {
 		fprintf(stderr, "vigil replay: %s\n",
@@ -148,6 +151,8 @@ int replay_run(const struct replay_opts *o)
 out:
 	detect__free(p.detect);
 	proctable__free(p.procs);
+	dnscache__free(p.names);
+	pipeline_free(&p);
 	filter_spec_free(&r.spec);
 	json_free(&r.out);
 	replay_reader__close(&rd);

@@ -557,6 +557,19 @@ static int derive_type(const struct rule_engine *eng, const struct event_kind *k
 	return ret;
 }
 
+/* Whether a rule uses a field that names an address from DNS answers. */
+static bool uses_answer_names(const struct rule_engine *eng)
+{
+	for (size_t i = 0; i < rule_engine__ref_count(eng); i++) {
+		const char *n = rule_engine__ref(eng, i)->def->name;
+
+		if (!strcmp(n, "fd.sip.name") || !strcmp(n, "fd.cip.name") ||
+		    !strcmp(n, "fd.rip.name") || !strcmp(n, "fd.lip.name"))
+			return true;
+	}
+	return false;
+}
+
 int detect_derive_prefilter(const struct rule_engine *eng, struct filter_spec *out)
 {
 	int ret = 0, r;
@@ -571,6 +584,10 @@ int detect_derive_prefilter(const struct rule_engine *eng, struct filter_spec *o
 		if (r && !ret)
 			ret = r;
 	}
+	/* the DNS hooks check no criterion: DNS goes up whole or not at all; and a name
+	 * from a DNS answer (fd.sip.name, ...) on any event needs the answers */
+	if (out->types[VG_EV_DNS].mode != VG_FILTER_NONE || uses_answer_names(eng))
+		out->types[VG_EV_DNS] = (struct vg_filter_type){.mode = VG_FILTER_ALL};
 	return ret;
 }
 

@@ -20,8 +20,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "events/dns.h"
 #include "events/event.h"
 #include "fields.h"
+#include "state/dnscache.h"
 #include "state/cgroup.h"
 #include "state/proctable.h"
 #include "state/runtime.h"
@@ -149,6 +151,23 @@ enum field_id {
 	F_EVT_IS_COMPAT,
 	F_PROC_IS_COMPAT,
 	F_EVT_IS_IO_URING,
+	/* DNS: the record's message, and names of addresses from recent answers */
+	F_DNS_QUERY,
+	F_DNS_TYPE,
+	F_DNS_RCODE,
+	F_DNS_ANSWERS,
+	F_DNS_IS_ANSWER,
+	F_DNS_QUERY_LEN,
+	F_DNS_QUERY_LABELS,
+	F_DNS_MAX_LABEL,
+	F_DNS_LABEL_ENTROPY,
+	F_DNS_TXT_COUNT,
+	F_DNS_SUFFIXES,
+	F_DNS_SERVER,
+	F_FD_SIP_NAME,
+	F_FD_CIP_NAME,
+	F_FD_RIP_NAME,
+	F_FD_LIP_NAME,
 };
 
 #define S   RULE_FT_STRING
@@ -283,6 +302,22 @@ static const struct rule_field_def registry[] = {
     {"fd.port", U, RULE_FARG_NONE, RULE_FF_MULTI, F_FD_PORT},
     {"fd.connected", B, RULE_FARG_NONE, 0, F_FD_CONNECTED},
     {"fd.name_changed", B, RULE_FARG_NONE, 0, F_FD_NAME_CHANGED},
+    {"dns.query", S, RULE_FARG_NONE, 0, F_DNS_QUERY},
+    {"dns.type", S, RULE_FARG_NONE, 0, F_DNS_TYPE},
+    {"dns.rcode", S, RULE_FARG_NONE, 0, F_DNS_RCODE},
+    {"dns.answers", S, RULE_FARG_NONE, RULE_FF_MULTI, F_DNS_ANSWERS},
+    {"dns.is_answer", B, RULE_FARG_NONE, 0, F_DNS_IS_ANSWER},
+    {"dns.query.len", U, RULE_FARG_NONE, 0, F_DNS_QUERY_LEN},
+    {"dns.query.labels", U, RULE_FARG_NONE, 0, F_DNS_QUERY_LABELS},
+    {"dns.query.max_label", U, RULE_FARG_NONE, 0, F_DNS_MAX_LABEL},
+    {"dns.query.entropy", U, RULE_FARG_NONE, 0, F_DNS_LABEL_ENTROPY},
+    {"dns.txt_count", U, RULE_FARG_NONE, 0, F_DNS_TXT_COUNT},
+    {"dns.query.suffixes", S, RULE_FARG_NONE, RULE_FF_MULTI, F_DNS_SUFFIXES},
+    {"dns.server", IP, RULE_FARG_NONE, 0, F_DNS_SERVER},
+    {"fd.sip.name", S, RULE_FARG_NONE, 0, F_FD_SIP_NAME},
+    {"fd.cip.name", S, RULE_FARG_NONE, 0, F_FD_CIP_NAME},
+    {"fd.rip.name", S, RULE_FARG_NONE, 0, F_FD_RIP_NAME},
+    {"fd.lip.name", S, RULE_FARG_NONE, 0, F_FD_LIP_NAME},
     {"fs.path.name", S, RULE_FARG_NONE, 0, F_FS_PATH_NAME},
     {"fs.path.source", S, RULE_FARG_NONE, 0, F_FS_PATH_SOURCE},
     {"fs.path.target", S, RULE_FARG_NONE, 0, F_FS_PATH_TARGET},
@@ -1252,6 +1287,126 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 }
 
 /*
+ * dns.query.suffixes: the name and each of its parents that is still a name
+ * ("a.pool.example.com", "pool.example.com", "example.com", "com"), the shortest
+ * max of them when there are more. A dot escaped inside a label (written "\\.") is no
+ * boundary.
+ */
+static int put_suffixes(struct rule_value *out, const char *name, int max)
+{
+	size_t starts[128], n = 0, len = strlen(name);
+	int got = 0;
+
+	if (!len)
+		return 0;
+	starts[n++] = 0;
+	for (size_t i = 0; i < len && n < sizeof(starts) / sizeof(starts[0]); i++) {
+		if (name[i] == '\\')
+			i++; /* an escape: the next byte is part of the label */
+		else if (name[i] == '.' && i + 1 < len)
+			starts[n++] = i + 1;
+	}
+	while (n && got < max) {
+		n--;
+		got += put_str(&out[got], name + starts[n], len - starts[n]);
+	}
+	return got;
+}
+
+/*
+ * DNS fields: from the record's parsed message (absent on other events, and on a
+ * record whose message did not parse); rcode and answers only on answers.
+ */
+static int get_dns(struct field_ctx *c, const struct rule_field_ref *ref, struct rule_value *out,
+		   int max)
+{
+	const struct event *ev = c->ev;
+	const struct dns_msg *m = ev->dns;
+	const struct vg_dns *d =
+	    ev->kind->domain == EVENT_DOM_DNS ? (const struct vg_dns *)ev->hdr : NULL;
+	char a[INET6_ADDRSTRLEN];
+	int got = 0;
+
+	if (!d)
+		return 0;
+	switch (ref->id) {
+	case F_DNS_IS_ANSWER:
+		return put_bool(out, d->hdr.flags & VG_DF_ANSWER);
+	case F_DNS_SERVER:
+		memset(&out->ip, 0, sizeof(out->ip));
+		out->ip.family = d->family == AF_INET6 ? 6 : 4;
+		memcpy(out->ip.addr, d->raddr, d->family == AF_INET6 ? 16 : 4);
+		return 1;
+	}
+	if (!m)
+		return 0;
+	switch (ref->id) {
+	case F_DNS_QUERY:
+		return put_cstr(out, m->qname);
+	case F_DNS_TYPE: {
+		const char *t = dns_type_name(m->qtype);
+
+		return t ? put_cstr(out, t) : put_fmt(c, out, "TYPE%u", m->qtype);
+	}
+	case F_DNS_RCODE: {
+		const char *r = dns_rcode_name(m->rcode);
+
+		if (!m->response)
+			return 0;
+		return r ? put_cstr(out, r) : put_fmt(c, out, "RCODE%u", m->rcode);
+	}
+	case F_DNS_ANSWERS:
+		if (!m->response)
+			return 0;
+		for (size_t i = 0; i < m->n_an && got < max; i++) {
+			const struct dns_rr *r = &m->an[i];
+
+			if (r->family)
+				got += put_fmt(c, &out[got], "%s",
+					       inet_ntop(r->family == 4 ? AF_INET : AF_INET6,
+							 r->addr, a, sizeof(a)));
+			else if (r->target[0])
+				got += put_cstr(&out[got], r->target);
+		}
+		return got;
+	case F_DNS_QUERY_LEN:
+		return put_u64(out, strlen(m->qname));
+	case F_DNS_QUERY_LABELS:
+		return put_u64(out, m->labels);
+	case F_DNS_MAX_LABEL:
+		return put_u64(out, m->max_label);
+	case F_DNS_LABEL_ENTROPY:
+		return put_u64(out, m->entropy);
+	case F_DNS_TXT_COUNT:
+		return put_u64(out, ev->dns_txt);
+	case F_DNS_SUFFIXES:
+		return put_suffixes(out, m->qname, max);
+	}
+	return 0;
+}
+
+/*
+ * fd.sip.name and its kin: the name a recent DNS answer gave for the address (the
+ * name that was asked), absent when no answer kept gave it.
+ */
+static int get_ip_name(struct field_ctx *c, const struct rule_field_ref *ref,
+		       struct rule_value *out)
+{
+	static const uint32_t ip_of[] = {[F_FD_SIP_NAME - F_FD_SIP_NAME] = F_FD_SIP,
+					 [F_FD_CIP_NAME - F_FD_SIP_NAME] = F_FD_CIP,
+					 [F_FD_RIP_NAME - F_FD_SIP_NAME] = F_FD_RIP,
+					 [F_FD_LIP_NAME - F_FD_SIP_NAME] = F_FD_LIP};
+	struct rule_field_ref ip = {.id = ip_of[ref->id - F_FD_SIP_NAME]};
+	struct rule_value v;
+	const char *name;
+
+	if (!c->ev->names || !get_fd(c, &ip, &v, 1))
+		return 0;
+	name = dnscache__lookup(c->ev->names, v.ip.family, v.ip.addr, c->ev->hdr->ts_ns);
+	return name ? put_fmt(c, out, "%s", name) : 0;
+}
+
+/*
  * proc.env: the whole environment, its entries joined by spaces; proc.env[NAME]:
  * the value of NAME. Unknown (NULL) while no rule asked the table to keep it.
  */
@@ -1671,6 +1826,10 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 					 max);
 		return f->path2.off ? file_arg(c, out, f, EVENT_ARG_NEWPATH) : 0;
 	}
+	if (ref->id >= F_DNS_QUERY && ref->id <= F_DNS_SERVER)
+		return get_dns(c, ref, out, max);
+	if (ref->id >= F_FD_SIP_NAME && ref->id <= F_FD_LIP_NAME)
+		return get_ip_name(c, ref, out);
 	return get_fd(c, ref, out, max);
 }
 

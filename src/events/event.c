@@ -213,7 +213,7 @@ int event_decode(struct event *ev, const void *rec, size_t size)
 	ev->proc = NULL;
 	ev->container = NULL;
 	ev->kind = k;
-	ev->sys = ev->kind->domain != EVENT_DOM_PROC;
+	ev->sys = ev->kind->domain != EVENT_DOM_PROC && ev->kind->domain != EVENT_DOM_DNS;
 	ev->ret = ev->sys ? f->ret : 0;
 	ev->syscall = ev->sys ? f->syscall : 0;
 	ev->code = ev->kind->code ? ev->kind->code : ev->syscall;
@@ -221,6 +221,9 @@ int event_decode(struct event *ev, const void *rec, size_t size)
 	ev->path2 = (struct event_path){NULL, 0};
 	ev->chroot_path = (struct event_path){NULL, 0};
 	ev->resolved = 0;
+	ev->dns = NULL;
+	ev->dns_txt = 0;
+	ev->names = NULL;
 	decode_paths(ev);
 	return 0;
 }

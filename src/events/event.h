@@ -19,6 +19,8 @@
 
 struct proc_info;
 struct json_buf;
+struct dns_msg;
+struct dnscache;
 struct container_ident;
 
 /* A path of an event: bytes in the record, or a folded copy in the event. */
@@ -52,6 +54,12 @@ struct event {
 					  it, canonical; NULL when none or outside its root */
 	uint8_t resolved;	       /* bits EVENT_RESOLVED_PATH/PATH2: user space resolved
 					  the name's directory (event_resolve_dirs) */
+	const struct dns_msg *dns;     /* VG_EV_DNS: the message parsed, NULL when it did not
+					  parse or nobody parsed it */
+	uint32_t dns_txt;	       /* VG_EV_DNS TXT query: the process's TXT queries in
+					  the current window (dnscache__txt), else 0 */
+	struct dnscache *names;	       /* recent answers, for fd.sip.name and its kin; NULL
+					  when none are kept */
 	char buf[3][PATH_MAX + 1];     /* canonical copies path, path2, chroot_path point at */
 };
 
@@ -131,6 +139,17 @@ void event_fork_json(struct json_buf *j, const struct event *ev);
 void event_fork_text(FILE *out, const struct event *ev);
 void event_exit_json(struct json_buf *j, const struct event *ev);
 void event_exit_text(FILE *out, const struct event *ev);
+void event_dns_json(struct json_buf *j, const struct event *ev);
+void event_dns_text(FILE *out, const struct event *ev);
+
+/*
+ * A DNS record's message: its bytes in the record (TCP's length taken off, the
+ * bytes cut to what the record holds), or NULL when it holds none.
+ */
+const uint8_t *event_dns_bytes(const struct event *ev, size_t *len);
+
+/* Parses a DNS record's message into m (events/dns.h); DNS_OK or the error. */
+int event_dns_parse(const struct event *ev, struct dns_msg *m);
 
 /* Writes key and a hex string "0x..." for v. */
 void event_json_hex(struct json_buf *j, const char *key, uint64_t v);

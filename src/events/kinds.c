@@ -109,6 +109,14 @@ static const struct event_kind kinds[VG_EV_TYPE_MAX] = {
 		   .args = {EVENT_ARG_RES, EVENT_ARG_OLDFD, EVENT_ARG_NEWFD, EVENT_ARG_FLAGS},
 		   .json = event_net_json,
 		   .text = event_net_text},
+    /* a DNS message, seen at the packet hooks: the kernel checks only whether a rule
+     * needs DNS at all */
+    [VG_EV_DNS] = {.name = "dns",
+		   .size = sizeof(struct vg_dns),
+		   .domain = EVENT_DOM_DNS,
+		   .code = VG_CODE_DNS,
+		   .json = event_dns_json,
+		   .text = event_dns_text},
     [VG_EV_SETID] = PRIV_KIND("setid", 0),
     [VG_EV_CAPSET] = PRIV_KIND("capset", 0),
     [VG_EV_PTRACE] = PRIV_KIND("ptrace", 0),

@@ -23,6 +23,7 @@ enum event_domain {
 	EVENT_DOM_FILE = 2, /* struct vg_file */
 	EVENT_DOM_NET = 3,  /* struct vg_net */
 	EVENT_DOM_PRIV = 4, /* struct vg_priv */
+	EVENT_DOM_DNS = 5,  /* struct vg_dns: a packet, not a syscall */
 };
 
 enum event_kind_flags {

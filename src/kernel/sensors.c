@@ -84,6 +84,9 @@ static const struct loader_prog programs[] = {
     {"vg_block_xdp", LOADER_XDP, NULL, false, true},
     {"vg_block_ingress", LOADER_CGROUP, NULL, false, true},
     {"vg_block_egress", LOADER_CGROUP, NULL, false, true},
+    /* sensors/dns.bpf.c: DNS queries and answers at the cgroup v2 root (every socket) */
+    {"vg_dns_egress", LOADER_CGROUP, NULL, false},
+    {"vg_dns_ingress", LOADER_CGROUP, NULL, false},
     /* enforcers/scope.bpf.c: a new cgroup enters the container scopes of the rules */
     {"vg_scope_mkdir", LOADER_RAW_TRACEPOINT, NULL, false},
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */

@@ -72,7 +72,7 @@ def report(tmp_path_factory):
         before = audit_state()
         r = subprocess.run(["bash", os.path.join(REPO, "bench", "run.sh"), "--quick",
                             "--out", str(out)], cwd=REPO, env=env, capture_output=True,
-                           text=True, timeout=600)
+                           text=True, timeout=900)
         after = audit_state()
     finally:
         auditctl("-d", *MARKER)
@@ -266,3 +266,17 @@ def test_targets_and_markdown(report):
     for w in WORKLOADS:
         assert f"### {w} " in md
     assert "| bpftrace |" in md and "| auditd |" in md
+
+
+def test_dns_programs_on_ordinary_traffic(report):
+    """The DNS section: both storms under the three conditions, paired ratios, and the
+    report's table."""
+    d = report["dns"]
+    assert d["conditions"] == ["baseline", "vigil_no_dns", "vigil"]
+    for w in ("udp_storm_connected", "connect_storm"):
+        res = d["workloads"][w]
+        for c in d["conditions"]:
+            check_stats(res[c]["ratio"], f"{w} {c} ratio")
+            assert len(res[c]["runs"]) == report["params"]["rounds"]
+        check_stats(res["vigil"]["ratio_to_no_dns"], f"{w} ratio_to_no_dns")
+    assert "## DNS programs on ordinary traffic" in report["_markdown"]

@@ -122,9 +122,13 @@ Test(event_kinds, sizes_domains_names)
 		case EVENT_DOM_PRIV:
 			want = sizeof(struct vg_priv);
 			break;
+		case EVENT_DOM_DNS:
+			want = sizeof(struct vg_dns);
+			cr_assert_eq(k->code, VG_CODE_DNS, "%s", k->name);
+			break;
 		}
 		cr_assert_eq(k->size, want, "%s: record size %u", k->name, k->size);
-		if (k->domain != EVENT_DOM_PROC) {
+		if (k->domain != EVENT_DOM_PROC && k->domain != EVENT_DOM_DNS) {
 			cr_assert_eq(k->flags & EVENT_KF_LIFECYCLE, 0, "%s", k->name);
 			cr_assert_eq(k->code, 0, "%s: its code is the record's syscall", k->name);
 		}
@@ -247,10 +251,8 @@ static bool has_word(char **ws, size_t n, const char *w)
 Test(event_kinds, docs_event_table_matches)
 {
 	static const char *const domains[] = {
-	    [EVENT_DOM_PROC] = "proc",
-	    [EVENT_DOM_FILE] = "file",
-	    [EVENT_DOM_NET] = "net",
-	    [EVENT_DOM_PRIV] = "priv",
+	    [EVENT_DOM_PROC] = "proc", [EVENT_DOM_FILE] = "file", [EVENT_DOM_NET] = "net",
+	    [EVENT_DOM_PRIV] = "priv", [EVENT_DOM_DNS] = "dns",
 	};
 	char *md = slurp(EVENTS_MD), *p, *save = NULL, *line;
 	bool seen[VG_EV_TYPE_MAX] = {false};
