@@ -8,6 +8,7 @@ the agent runs, a "peer" that floods), joined by a veth pair in 10.213.0.0/30, a
 bounded in count and time by the generator (helpers/flood.c)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +18,7 @@ import uuid
 import pytest
 
 import conftest
+import test_integrations
 
 NODE_IP, PEER_IP = "10.213.0.1", "10.213.0.2"
 SYN_PORT, UDP_PORT, SCAN_BASE = 18301, 18302, 30000
@@ -195,6 +197,17 @@ def test_the_flood_shows_in_metrics_and_top(topo):
     # direction and protocol
     n = len([ln for ln in text.splitlines() if ln.startswith("vigil_traffic_packets_total{")])
     assert n <= 20 + 2 * 8, n
+    # every series the dashboard's Traffic row plots is there
+    with open(os.path.join(conftest.REPO, "deploy", "grafana", "vigil.json")) as f:
+        dash = json.load(f)
+    names = set()
+    for p in dash["panels"]:
+        if p["title"] in test_integrations.traffic_panel_titles(dash):
+            for tg in p["targets"]:
+                names |= set(re.findall(r"(vigil_traffic_\w+)\{", tg["expr"]))
+    assert len(names) >= 4, names
+    for name in names:
+        assert f"\n{name}{{" in text, f"{name} is not in /metrics"
     # vigil top: JSON for scripts, one table for a terminal
     r = cli(t, "top", "--json", "--rows", "50")
     assert r.returncode == 0, r.stderr
