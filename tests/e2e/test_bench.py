@@ -266,3 +266,14 @@ def test_targets_and_markdown(report):
     for w in WORKLOADS:
         assert f"### {w} " in md
     assert "| bpftrace |" in md and "| auditd |" in md
+
+
+def test_packet_storm_under_each_condition(report):
+    ps = report["packet_storm"]
+    assert list(ps["conditions"]) == ["baseline", "floor", "vigil"], ps
+    for cond, c in ps["conditions"].items():
+        assert len(c["runs"]) == ps["rounds"] >= 1, (cond, c)
+        # what was sent was received: the storm crossed the veth under each condition
+        assert all(r["sent"] > 0 and r["received"] > 0 for r in c["runs"]), (cond, c)
+    assert finite(ps["vigil_vs_floor"]) and ps["vigil_vs_floor"] > 0, ps
+    assert "## Packet storm" in report["_markdown"]
