@@ -25,6 +25,7 @@ SYN_PORT, UDP_PORT, SCAN_BASE = 18301, 18302, 30000
 
 CONFIG = """
 actions:
+  mode: {mode}
   interfaces: [{nif}]
   pin_dir: {pin_dir}
 traffic:
@@ -101,8 +102,9 @@ def unblock(t):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.fixture(scope="module")
-def topo():
+def make_topology(mode):
+    """The two namespaces, the listener and an agent in actions.mode `mode`; a generator
+    that cleans up whatever was made."""
     conftest._check_can_run()
     t = type("Topology", (), {})()
     tag = uuid.uuid4().hex[:6]
@@ -129,7 +131,7 @@ def topo():
         assert t.listener.stdout.readline().strip() == "listening"
         cfg = os.path.join(t.dir, "vigil.yaml")
         with open(cfg, "w") as f:
-            f.write(CONFIG.format(nif=t.nif, pin_dir=t.pin_dir))
+            f.write(CONFIG.format(mode=mode, nif=t.nif, pin_dir=t.pin_dir))
         # nsenter --net: the node's network, the host's mounts (bpffs, cgroups)
         t.vigil = conftest.Vigil(t.dir, ["--config", cfg], events=False,
                                  prefix=["nsenter", f"--net=/run/netns/{t.node}"])
@@ -147,6 +149,11 @@ def topo():
         sh("ip", "netns", "del", t.node, check=False)
         sh("ip", "netns", "del", t.peer, check=False)
         shutil.rmtree(t.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def topo():
+    yield from make_topology("enforce")
 
 
 def received(t):
@@ -281,6 +288,30 @@ def test_status_says_traffic_is_on_and_the_programs_go_with_the_agent(topo):
     links = in_ns(t.node, "ip", "link", "show", t.nif).stdout
     assert "xdp" not in links, links
     assert not [n for n in os.listdir(t.pin_dir) if n.startswith("link_")], os.listdir(t.pin_dir)
+
+
+@pytest.fixture(scope="module")
+def topo_monitor():
+    yield from make_topology("monitor")
+
+
+def test_in_monitor_mode_the_alert_says_what_would_have_been_blocked(topo_monitor):
+    t = topo_monitor
+    before = received(t)
+    sent = flood(t, "udp", UDP_PORT, "--count", "6000", "--seconds", "2", "--pps", "4000")
+    al = t.vigil.wait_alert(lambda a: a["rule"] == "UDP flood", timeout=5, what="UDP flood")
+    act = al["actions"][0]
+    assert act["kind"] == "block" and act["taken"] is False, act
+    assert act["reason"] == "monitor mode" and act["target"] == PEER_IP + "/32", act
+    # nothing was blocked: the whole flood reached the listener
+    deadline = time.time() + 3
+    while received(t) < before + sent and time.time() < deadline:
+        time.sleep(0.05)
+    assert received(t) - before >= sent * 0.95, (received(t) - before, sent)
+    listed = json.loads(cli(t, "block", "list", "--json").stdout)["blocks"]
+    assert listed == [], listed
+    text = metrics(t)
+    assert 'vigil_actions_total{action="block",where="user",result="monitor"} 1' in text
 
 
 def test_traffic_off_is_refused_by_top(workdir):
