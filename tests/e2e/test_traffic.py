@@ -164,6 +164,20 @@ def received(t):
         return 0
 
 
+def settled(t, deadline, quiet=0.5):
+    """The listener's count once it stayed the same for quiet seconds (or at deadline),
+    and whether it did."""
+    n, since = received(t), time.time()
+    while time.time() < deadline:
+        time.sleep(0.05)
+        m = received(t)
+        if m != n:
+            n, since = m, time.time()
+        elif time.time() - since >= quiet:
+            return n, True
+    return n, False
+
+
 def test_a_syn_flood_is_alerted_within_a_second_and_its_source_blocked(topo):
     t = topo
     start = time.time()
@@ -230,7 +244,7 @@ def test_a_udp_flood_is_blocked_and_stops_reaching_the_listener(topo):
     t = topo
     before = received(t)
     start = time.time()
-    p = flood_bg(t, "udp", UDP_PORT, "--count", "24000", "--seconds", "4", "--pps", "6000")
+    p = flood_bg(t, "udp", UDP_PORT, "--count", "36000", "--seconds", "6", "--pps", "6000")
     try:
         al = t.vigil.wait_alert(lambda a: a["rule"] == "UDP flood", timeout=10, what="UDP flood")
         of = al["output_fields"]
@@ -238,16 +252,18 @@ def test_a_udp_flood_is_blocked_and_stops_reaching_the_listener(topo):
         assert of["traffic.port"] == UDP_PORT and of["traffic.src"] == PEER_IP, of
         assert "T1498" in al["tags"], al
         assert al["actions"][0]["taken"] is True, al["actions"]
-        time.sleep(0.3)  # what was in flight when the block came
-        at_block = received(t)
+        # the listener drains what was queued before the block, then nothing more comes
+        # while the flood goes on
+        at_block, still = settled(t, deadline=time.time() + 2.5)
+        assert p.poll() is None, "the flood ended before the count settled: make it longer"
     finally:
         out, _ = p.communicate(timeout=30)
     sent = int(out.split()[1])
     time.sleep(0.3)
     after = received(t)
     # the flood went on for seconds after the block, and none of it arrived
-    assert sent >= 20000, out
-    assert after == at_block, (before, at_block, after)
+    assert sent >= 30000, out
+    assert still and after == at_block, (before, at_block, after)
     assert after - before < sent / 2, (before, after, sent)
     listed = json.loads(cli(t, "block", "list", "--json").stdout)["blocks"]
     assert listed[0]["dropped"] >= sent - (after - before) - 100, (listed, sent, after - before)
