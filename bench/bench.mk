@@ -14,8 +14,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD
 
 # static: an exec or an idle process then costs the kernel's part alone
 STATIC := tiny spawn_idle
-DYNAMIC := exec_storm open_storm connect_storm udp_storm latency_trigger
-PROGS := $(STATIC:%=$(OUT)/%) $(DYNAMIC:%=$(OUT)/%) $(OUT)/floor $(OUT)/floor.bpf.o
+DYNAMIC := exec_storm open_storm connect_storm udp_storm latency_trigger packet_storm
+PROGS := $(STATIC:%=$(OUT)/%) $(DYNAMIC:%=$(OUT)/%) $(OUT)/floor $(OUT)/floor.bpf.o \
+	$(OUT)/floor_xdp.bpf.o
 
 all: $(PROGS)
 
@@ -32,7 +33,7 @@ $(OUT)/floor: bench/floor/floor.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libbpf 2>/dev/null) -o $@ $< \
 		$(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 
-$(OUT)/floor.bpf.o: bench/floor/floor.bpf.c $(BUILD)/vmlinux.h
+$(OUT)/floor.bpf.o $(OUT)/floor_xdp.bpf.o: $(OUT)/%.bpf.o: bench/floor/%.bpf.c $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

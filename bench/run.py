@@ -13,6 +13,7 @@ Sections (all by default, or a comma list with --only):
   throughput  events/s into user space with no loss, and what happens above that
   engine      `vigil replay --stats` of a recording, default rules and 10x rules
   memory      vigil's RSS and BPF map memory with many live processes
+  packet_storm  traffic counters in XDP: a veth UDP storm, vigil vs an empty XDP program
 """
 import argparse
 import bisect
@@ -33,6 +34,8 @@ import tempfile
 import threading
 import time
 
+import packet_storm  # noqa: E402 - bench/packet_storm.py, next to this file
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
 import dns_bench  # noqa: E402  (the DNS programs' section: bench/dns_bench.py)
@@ -43,7 +46,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKLOADS = ["exec_storm", "open_storm", "open_etc", "connect_storm", "udp_storm", "mix"]
 CONDITIONS = ["baseline", "floor", "vigil", "vigil_enforcing", "vigil_no_prefilter", "auditd",
               "bpftrace"]
-SECTIONS = ["overhead", "latency", "reaction", "throughput", "engine", "memory", "dns"]
+SECTIONS = ["overhead", "latency", "reaction", "throughput", "engine", "memory", "dns",
+            "packet_storm"]
 
 # Sizes of everything, full run and the smoke test's tiny one.
 PROFILES = {
@@ -756,6 +760,13 @@ class Harness:
                 p.wait()
         self.children.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def packet_storm(self):
+        """The traffic counters' cost on a veth packet storm (bench/packet_storm.py)."""
+        try:
+            return packet_storm.run(self)
+        except (RuntimeError, AssertionError, subprocess.SubprocessError) as e:
+            raise BenchError(f"packet storm: {e}")
 
     # -- workloads --------------------------------------------------------
 
@@ -1709,6 +1720,8 @@ def markdown(report):
                                                             {}).items()) or "–"), ""]
     if report.get("dns"):
         out += dns_bench.dns_markdown(report["dns"], fmt_range)
+    if report.get("packet_storm"):
+        out += packet_storm.markdown(report["packet_storm"])
     if report.get("notes"):
         out += ["## Notes", ""] + [f"- {x}" for x in report["notes"]] + [""]
     if report.get("closing_note"):

@@ -10,10 +10,15 @@
  * The trie and the attachments are pinned in bpffs by user space
  * (src/respond/netblock.c), so a block holds while the agent restarts or after it
  * crashed: nothing here depends on the agent running.
+ *
+ * The same XDP and egress programs count traffic (core/traffic.bpf.h) while traffic
+ * monitoring is on: an interface has one XDP program, and this is it. A packet is
+ * counted before a block drops it, so a blocked flood still shows.
  */
 #include <bpf/bpf_endian.h>
 
 #include "core/record.bpf.h"
+#include "core/traffic.bpf.h"
 
 #define ETH_P_IP_     0x0800
 #define ETH_P_IPV6_   0x86DD
@@ -105,9 +110,10 @@ int vg_block_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct vg_quarantine *q;
-	__u32 off = ETH_HLEN_;
+	__u32 off = ETH_HLEN_, l3, l3len;
+	__u16 proto, sport = 0, dport = 0;
 	__u8 addr[16], l4proto;
-	__u16 proto;
+	bool count, syn = false;
 
 	if (data + ETH_HLEN_ > end)
 		return XDP_PASS;
@@ -120,6 +126,7 @@ int vg_block_xdp(struct xdp_md *ctx)
 		proto = *(__u16 *)(data + off + 2);
 		off += 4;
 	}
+	l3 = off;
 	if (proto == bpf_htons(ETH_P_IP_)) {
 		struct iphdr *ip = data + off;
 
@@ -139,15 +146,20 @@ int vg_block_xdp(struct xdp_md *ctx)
 	} else {
 		return XDP_PASS; /* ARP and the rest: a quarantined node stays reachable */
 	}
+	l3len = (__u32)(end - data) - l3;
 	q = quarantine_now();
+	count = traffic_on();
+	off &= 0xff;
+	if ((q || count) && (l4proto == 6 || l4proto == 17) && data + off + 4 <= end) {
+		sport = bpf_ntohs(*(__u16 *)(data + off));
+		dport = bpf_ntohs(*(__u16 *)(data + off + 2));
+		if (l4proto == 6 && data + off + 14 <= end)
+			syn = (*(__u8 *)(data + off + 13) & (TCP_FLAG_SYN_ | TCP_FLAG_ACK_)) ==
+			      TCP_FLAG_SYN_;
+	}
+	if (count)
+		traffic_count(addr, dport, l4proto, VG_TRAFFIC_IN, l3len, syn);
 	if (q) {
-		__u16 sport = 0, dport = 0;
-
-		off &= 0xff;
-		if ((l4proto == 6 || l4proto == 17) && data + off + 4 <= end) {
-			sport = bpf_ntohs(*(__u16 *)(data + off));
-			dport = bpf_ntohs(*(__u16 *)(data + off + 2));
-		}
 		if (!allow_lets(&net_quarantine_allow, addr, sport, dport)) {
 			__sync_fetch_and_add(&q->dropped, 1);
 			return XDP_DROP;
@@ -170,6 +182,8 @@ struct peer {
 	__u8 addr[16]; /* IPv4 mapped */
 	__u16 port;    /* host order; 0 for what is not TCP or UDP */
 	__u16 lport;   /* this end's port, likewise */
+	__u8 proto;    /* IPPROTO_* of the transport */
+	__u32 l4;      /* offset of its header */
 };
 
 /* The other end of skb: its source on ingress, its destination on egress. */
@@ -194,6 +208,8 @@ static __always_inline bool skb_peer(struct __sk_buff *skb, bool egress, struct 
 	} else {
 		return false;
 	}
+	p->proto = proto;
+	p->l4 = l4;
 	if ((proto == 6 || proto == 17) && !bpf_skb_load_bytes(skb, l4, ports, sizeof(ports))) {
 		p->port = bpf_ntohs(egress ? ports[1] : ports[0]);
 		p->lport = bpf_ntohs(egress ? ports[0] : ports[1]);
@@ -243,6 +259,14 @@ static __always_inline int skb_verdict(struct __sk_buff *skb, bool egress)
 
 	if (!skb_peer(skb, egress, &p))
 		return SKB_PASS;
+	if (egress && traffic_on()) {
+		__u8 flags = 0;
+
+		if (p.proto == 6)
+			bpf_skb_load_bytes(skb, p.l4 + 13, &flags, 1);
+		traffic_count(p.addr, p.port, p.proto, VG_TRAFFIC_OUT, skb->len,
+			      (flags & (TCP_FLAG_SYN_ | TCP_FLAG_ACK_)) == TCP_FLAG_SYN_);
+	}
 	if (quarantined(skb, &p))
 		return SKB_DROP;
 	if (isolated(skb, &p))

@@ -670,6 +670,57 @@ struct vg_quarantine {
 	char reason[64]; /* the rule's name or the operator's text */
 };
 
+/*
+ * Traffic counters (bpf/core/traffic.bpf.h), kept by the XDP program (what comes in
+ * on the covered interfaces) and the root cgroup's egress program (what the node's
+ * sockets send) while traffic.enabled is on. Per-CPU values, summed by user space;
+ * nothing per packet leaves the kernel. Both tables are LRU hashes: a key pushed out
+ * comes back with fresh counts, and user space counts the keys made (vg_traffic_stats)
+ * to tell how many were pushed out.
+ */
+enum vg_traffic_dir {
+	VG_TRAFFIC_IN = 0,  /* received: the key's port is this node's (destination) */
+	VG_TRAFFIC_OUT = 1, /* sent: the key's port is the other end's (destination) */
+};
+
+/* traffic_cfg[0]: whether the programs count. */
+struct vg_traffic_cfg {
+	__u32 on;  /* 1: count */
+	__u32 pad; /* zero */
+};
+
+/* traffic_ports key: a destination port of one protocol, one direction. */
+struct vg_traffic_port_key {
+	__u16 port; /* host order; 0 for a protocol without ports */
+	__u8 proto; /* IPPROTO_* of the transport */
+	__u8 dir;   /* enum vg_traffic_dir */
+};
+
+/* traffic_srcs key: one other end talking to one port (a source per port on ingress). */
+struct vg_traffic_src_key {
+	__u8 addr[16]; /* in: the source, out: the destination; IPv4 mapped, network order */
+	__u16 port;    /* the destination port, host order */
+	__u8 proto;    /* IPPROTO_* */
+	__u8 dir;      /* enum vg_traffic_dir */
+};
+
+/* The counts of a key, per CPU. */
+struct vg_traffic_val {
+	__u64 packets; /* packets */
+	__u64 bytes;   /* bytes at L3 (the IP header on) */
+	__u64 syn;     /* TCP: opening SYNs (SYN without ACK); the rest is established */
+	__u64 last_ns; /* boot clock of the last packet on this CPU */
+};
+
+/* traffic_stats[0], per CPU: keys made, for what the LRU pushed out. */
+struct vg_traffic_stats {
+	__u64 port_keys; /* traffic_ports entries made */
+	__u64 src_keys;	 /* traffic_srcs entries made */
+};
+
+#define VG_TRAFFIC_PORTS_MAX 4096  /* traffic_ports entries */
+#define VG_TRAFFIC_SRCS_MAX  16384 /* traffic_srcs entries */
+
 /* Why the kernel did not act on a matched rule (vg_action.why). */
 enum vg_enf_why {
 	VG_WHY_NONE = 0,	/* it acted */
@@ -750,6 +801,9 @@ _Static_assert(sizeof(struct vg_isolate_val) == 96, "vg_isolate_val ABI");
 _Static_assert(sizeof(struct vg_isolate_allow) == 20, "vg_isolate_allow ABI");
 _Static_assert(sizeof(struct vg_quarantine) == 104, "vg_quarantine ABI");
 _Static_assert(sizeof(struct vg_enf_container_key) == 16, "vg_enf_container_key ABI");
+_Static_assert(sizeof(struct vg_traffic_port_key) == 4, "vg_traffic_port_key ABI");
+_Static_assert(sizeof(struct vg_traffic_src_key) == 20, "vg_traffic_src_key ABI");
+_Static_assert(sizeof(struct vg_traffic_val) == 32, "vg_traffic_val ABI");
 #endif
 
 #endif /* VIGIL_EVENTS_H */

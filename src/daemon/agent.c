@@ -37,6 +37,7 @@
 #include "pipeline.h"
 #include "respond/netblock.h"
 #include "respond/respond.h"
+#include "traffic.h"
 #include "state/cgroup.h"
 #include "state/container.h"
 #include "state/runtime.h"
@@ -79,6 +80,7 @@ struct agent {
 	char pin_dir[512];		     /* actions.pin_dir when it is on bpffs, else "" */
 	struct metric_family *actions_total; /* vigil_actions_total; NULL: no metrics */
 	struct control *control;	     /* the control socket; NULL: none */
+	struct traffic_mon *traffic;	     /* traffic counters and detectors; NULL: off */
 	const char *mode;		     /* "enforce" or "monitor", as status reports it */
 	uint64_t started_ns;		     /* CLOCK_MONOTONIC at start, for the uptime */
 	char hostname[256];		     /* this machine, for alerts */
@@ -751,7 +753,9 @@ static void blocks_json(struct agent *a, struct json_buf *j)
 		json_key(j, "reason");
 		json_str(j, v[i].val.reason);
 		json_key(j, "by");
-		json_str(j, v[i].val.rule ? "rule" : "hand");
+		json_str(j, v[i].val.rule == NETBLOCK_BY_DETECTOR ? "detector"
+			    : v[i].val.rule			  ? "rule"
+								  : "hand");
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -941,6 +945,18 @@ static int control_release(void *arg, const struct control_request *req, struct 
 	return out->err;
 }
 
+/* traffic: the busiest ports and sources of the last interval (vigil top) */
+static int control_traffic(void *arg, const struct control_request *req, struct json_buf *out)
+{
+	struct agent *a = arg;
+
+	if (!a->traffic)
+		return control_error(out, -ENOENT, "%s",
+				     "traffic monitoring is off (traffic.enabled in the "
+				     "configuration)");
+	return traffic_mon__json(a->traffic, req->n, out);
+}
+
 static int control_actions(void *arg, size_t n, struct json_buf *out)
 {
 	struct agent *a = arg;
@@ -1127,6 +1143,8 @@ static int control_status(void *arg, struct json_buf *j)
 	json_obj_end(j);
 	status_containers(a, j);
 	status_dns(a, j);
+	json_key(j, "traffic");
+	json_bool(j, a->traffic);
 	json_key(j, "records");
 	json_obj_begin(j);
 	json_kv_uint(j, "invalid", a->pipe.invalid);
@@ -1189,7 +1207,7 @@ static int loop(struct agent *a, int sfd)
 {
 	struct epoll_event evs[8];
 	uint64_t last_housekeeping = clock_ns(CLOCK_MONOTONIC);
-	uint64_t last_sweep = last_housekeeping;
+	uint64_t last_sweep = last_housekeeping, last_traffic = last_housekeeping;
 	int epfd, ret = 0, cfd = a->control ? control__fd(a->control) : -1;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1257,6 +1275,10 @@ static int loop(struct agent *a, int sfd)
 			control__serve(a->control); /* drops clients past their deadline */
 		metrics__heartbeat(a->metrics);
 		now = clock_ns(CLOCK_MONOTONIC);
+		if (a->traffic && now - last_traffic >= a->opts->cfg->traffic.interval_ns) {
+			last_traffic = now;
+			traffic_mon__tick(a->traffic);
+		}
 		if (now - last_housekeeping >= 1000000000ull) {
 			struct proctable_stats ps;
 
@@ -1348,6 +1370,9 @@ static int blocks_setup(struct agent *a, const char *cg2)
 	    .n_ifaces = c->interfaces.n,
 	    .allow = a->allow_cidr,
 	    .n_allow = c->allow_cidr.n,
+	    .extra_ifaces = (const char *const *)a->opts->cfg->traffic.interfaces.items,
+	    .n_extra_ifaces =
+		a->opts->cfg->traffic.enabled ? a->opts->cfg->traffic.interfaces.n : 0,
 	};
 	char err[512];
 
@@ -1369,6 +1394,52 @@ static int blocks_setup(struct agent *a, const char *cg2)
 		return -EINVAL;
 	}
 	respond__set_blocks(a->resp, a->blocks);
+	return 0;
+}
+
+/* Traffic monitoring when traffic.enabled: counters on, programs attached. 0 or -errno. */
+static int traffic_setup(struct agent *a)
+{
+	const struct config_traffic *c = &a->opts->cfg->traffic;
+	struct traffic_mon_opts o = {
+	    .cfg_fd = sensors__map_fd(a->sensors, "traffic_cfg"),
+	    .ports_fd = sensors__map_fd(a->sensors, "traffic_ports"),
+	    .srcs_fd = sensors__map_fd(a->sensors, "traffic_srcs"),
+	    .stats_fd = sensors__map_fd(a->sensors, "traffic_stats"),
+	    .blocks = a->blocks,
+	    .th = {.syn_pps = c->syn_pps,
+		   .udp_pps = c->udp_pps,
+		   .src_pps = c->source_pps,
+		   .scan_ports = c->scan_ports,
+		   .scan_window_ns = c->scan_window_ns,
+		   .realert_ns = c->realert_ns,
+		   .metrics_ports = c->metrics_ports},
+	    .block = c->response == 2,
+	    .monitor = a->popts.mode == RESPOND_MONITOR,
+	    .block_for_ns = c->block_for_ns ? c->block_for_ns : a->opts->cfg->actions.block_for_ns,
+	    .outputs = a->outputs,
+	    .hostname = a->hostname,
+	    .actions_total = a->actions_total,
+	};
+	char err[512];
+
+	if (!c->enabled)
+		return 0;
+	if (!a->blocks || o.cfg_fd < 0 || o.ports_fd < 0 || o.srcs_fd < 0 || o.stats_fd < 0) {
+		fprintf(stderr,
+			"vigil: traffic.enabled: the XDP and egress programs are not available "
+			"(see above)\n");
+		return -EOPNOTSUPP;
+	}
+	a->traffic = traffic_mon__new(&o, err, sizeof(err));
+	if (!a->traffic) {
+		fprintf(stderr, "vigil: traffic.enabled: %s\n", err);
+		return -EINVAL;
+	}
+	if (a->metrics)
+		metrics__add_collector(a->metrics, traffic_mon__collect, a->traffic);
+	fprintf(stderr, "vigil: counting traffic every %llu ms\n",
+		(unsigned long long)(c->interval_ns / 1000000));
 	return 0;
 }
 
@@ -1567,6 +1638,7 @@ int agent_run(const struct agent_opts *opts)
 			    .release = control_release,
 			    .isolate = control_isolate,
 			    .quarantine = control_quarantine,
+			    .traffic = control_traffic,
 			    .arg = &a},
 		    .metrics = a.metrics,
 		};
@@ -1608,6 +1680,9 @@ int agent_run(const struct agent_opts *opts)
 		metrics__rules_loaded(a.metrics, true, ds.rules_active);
 		detect__time_evaluations(a.detect, metrics__agent(a.metrics)->rule_eval_seconds);
 	}
+	ret = traffic_setup(&a);
+	if (ret)
+		goto err_unload;
 	ret = apply_filter(&a);
 	if (ret)
 		goto err_unload;
@@ -1701,8 +1776,9 @@ err_close:
 	close(sfd);
 err_free:
 	outputs__free(a.outputs);
-	metrics__free(a.metrics); /* after the outputs, which hold its series */
-	runtime__stop(a.runtime); /* before the table its jobs fill */
+	metrics__free(a.metrics);     /* after the outputs, which hold its series */
+	traffic_mon__free(a.traffic); /* after the metrics, whose thread reads it */
+	runtime__stop(a.runtime);     /* before the table its jobs fill */
 	proctable__free(a.procs);
 	dnscache__free(a.names);
 	pipeline_free(&a.pipe);

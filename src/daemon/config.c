@@ -27,6 +27,7 @@
 #define ACT(field)  .off = offsetof(struct config_actions, field)
 #define CTR(field)  .off = offsetof(struct config_containers, field)
 #define OUT(field)  .off = offsetof(struct config_output, field)
+#define TRF(field)  .off = offsetof(struct config_traffic, field)
 
 static bool is_null(const yaml_node_t *n)
 {
@@ -385,6 +386,87 @@ static const struct opt actions_keys[] = {
     {0},
 };
 
+/* ---- traffic ---- */
+
+static const char *const traffic_responses[] = {"alert", "block", NULL};
+
+static const struct opt traffic_keys[] = {
+    {.key = "enabled",
+     .type = OPT_BOOL,
+     TRF(enabled),
+     .def = "false",
+     .help = "count packets and bytes per port and source in XDP (ingress) and at the root "
+	     "cgroup's egress, and run the flood and scan detectors on the counts"},
+    {.key = "interfaces",
+     .type = OPT_LIST,
+     TRF(interfaces),
+     .expected = "interface names",
+     .help = "interfaces counted besides actions.interfaces (or, when that is empty, every "
+	     "interface that is up but loopback): one XDP program counts and blocks"},
+    {.key = "interval",
+     .type = OPT_DURATION,
+     TRF(interval_ns),
+     .def = "500ms",
+     .help = "how often the counters are read and the detectors run (rates are over it)"},
+    {.key = "syn_flood_pps",
+     .type = OPT_DOUBLE,
+     TRF(syn_pps),
+     .def = "5000",
+     .help = "SYN flood: opening SYNs a second to one TCP port (0: off)"},
+    {.key = "udp_flood_pps",
+     .type = OPT_DOUBLE,
+     TRF(udp_pps),
+     .def = "20000",
+     .help = "UDP flood: packets a second to one UDP port (0: off)"},
+    {.key = "source_pps",
+     .type = OPT_DOUBLE,
+     TRF(source_pps),
+     .def = "20000",
+     .help = "one source's packets a second to this node, all ports together (0: off)"},
+    {.key = "scan_ports",
+     .type = OPT_UINT,
+     .size = sizeof(unsigned),
+     .max = 65536,
+     TRF(scan_ports),
+     .def = "100",
+     .help = "a port scan: one source reaching this many distinct ports within scan_window "
+	     "(0: off)"},
+    {.key = "scan_window",
+     .type = OPT_DURATION,
+     TRF(scan_window_ns),
+     .def = "10s",
+     .help = "the port scan's window"},
+    {.key = "realert",
+     .type = OPT_DURATION,
+     TRF(realert_ns),
+     .def = "1m",
+     .help = "one alert per flood and port, or per detector and source, per this while it "
+	     "lasts"},
+    {.key = "metrics_ports",
+     .type = OPT_UINT,
+     .size = sizeof(unsigned),
+     .max = 1000,
+     TRF(metrics_ports),
+     .def = "20",
+     .help = "ports with series of their own in vigil_traffic_*_total (the first busiest "
+	     "ones); the rest are summed as port=\"other\""},
+    {.key = "response",
+     .type = OPT_ENUM,
+     TRF(response),
+     .words = traffic_responses,
+     .min = 1,
+     .expected = "alert or block",
+     .def = "alert",
+     .help = "`block`: a detector blocks the source it names (XDP drop, actions.allow_cidr "
+	     "and actions.mode apply: in monitor mode the alert says what would have been done)"},
+    {.key = "block_for",
+     .type = OPT_DURATION,
+     TRF(block_for_ns),
+     .def = "0s",
+     .help = "how long a detector's block holds (0: actions.block_for)"},
+    {0},
+};
+
 /* ---- outputs ---- */
 
 static int parse_type(struct opt_ctx *x, const struct opt *o, const char *s, void *base)
@@ -608,6 +690,7 @@ const struct opt config_options[] = {
     {.key = "actions", .type = OPT_TABLE, CFG(actions), .sub = actions_keys},
     {.key = "containers", .type = OPT_TABLE, CFG(containers), .sub = containers_keys},
     {.key = "dns", .type = OPT_TABLE, CFG(dns), .sub = dns_keys},
+    {.key = "traffic", .type = OPT_TABLE, CFG(traffic), .sub = traffic_keys},
     {.key = "control_socket",
      .flag = "control-socket",
      .type = OPT_STR,

@@ -85,6 +85,22 @@ struct config_actions {
 	char *quarantine_cgroup;	  /* whose sockets a quarantine cuts off; "": all */
 };
 
+/* Traffic monitoring (daemon/traffic.h): counters in XDP and at egress, detectors. */
+struct config_traffic {
+	bool enabled;		    /* count and detect */
+	struct opt_list interfaces; /* XDP interfaces besides actions.interfaces' */
+	uint64_t interval_ns;	    /* how often the counters are read */
+	double syn_pps;		    /* SYN flood: opening SYNs a second to one port (0: off) */
+	double udp_pps;		    /* UDP flood: packets a second to one port (0: off) */
+	double source_pps;	    /* one source's packets a second (0: off) */
+	unsigned scan_ports;	    /* a scan: distinct ports from one source (0: off) */
+	uint64_t scan_window_ns;    /* ... within this */
+	uint64_t realert_ns;	    /* one alert per detector and source (or port) per this */
+	unsigned metrics_ports;	    /* ports with series of their own in /metrics */
+	int response;		    /* 1 alert, 2 block the source */
+	uint64_t block_for_ns;	    /* such a block's duration; 0: actions.block_for */
+};
+
 struct vigil_config {
 	char *path;			     /* file read, NULL for defaults only */
 	struct opt_list rules_files;	     /* rule files, loaded in order */
@@ -99,6 +115,7 @@ struct vigil_config {
 	struct config_process_table process_table; /* bound of the process table */
 	struct config_actions actions;		   /* enforcement */
 	struct config_containers containers;	   /* container metadata */
+	struct config_traffic traffic;		   /* traffic counters and detectors */
 	char *control_socket;			   /* the control socket's path; "": none */
 	struct config_dns dns;			   /* DNS answers kept */
 };

@@ -33,7 +33,7 @@ static const char *const verb_names[CONTROL_VERB_MAX] = {
     [CONTROL_STATUS] = "status",	 [CONTROL_RELOAD] = "reload",
     [CONTROL_ACTIONS] = "actions",	 [CONTROL_BLOCK] = "block",
     [CONTROL_RELEASE] = "release",	 [CONTROL_ISOLATE] = "isolate",
-    [CONTROL_QUARANTINE] = "quarantine",
+    [CONTROL_QUARANTINE] = "quarantine", [CONTROL_TRAFFIC] = "traffic",
 };
 
 const char *control_verb_name(enum control_verb v)
@@ -45,7 +45,7 @@ const char *control_verb_name(enum control_verb v)
 
 #define EXPECTED                                                                                   \
 	"expected status, reload, actions [N], block add|del|list, isolate ID, quarantine "        \
-	"SECONDS or release all|node|ID"
+	"SECONDS, release all|node|ID or traffic [N]"
 
 /* The next word of *p (NUL-terminated in place), or NULL at the end. */
 static char *next_word(char **p)
@@ -188,17 +188,18 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		rest += strspn(rest, " \t");
 		snprintf(out->reason, sizeof(out->reason), "%s", rest);
 		return 0;
+	case CONTROL_TRAFFIC:
 	case CONTROL_ACTIONS:
 		out->n = CONTROL_ACTIONS_DEFAULT;
 		arg = next_word(&rest);
 		if (arg && next_word(&rest)) {
-			snprintf(err, errlen, "too many words; actions takes one number");
+			snprintf(err, errlen, "too many words; %s takes one number", w);
 			return -EINVAL;
 		}
 		if (arg) {
 			v = word_num(arg, CONTROL_ACTIONS_MAX, false);
 			if (v < 0) {
-				snprintf(err, errlen, "actions: N must be a number from 1 to %d",
+				snprintf(err, errlen, "%s: N must be a number from 1 to %d", w,
 					 CONTROL_ACTIONS_MAX);
 				return -EINVAL;
 			}
@@ -383,6 +384,10 @@ static const char *answer(struct control *c, struct client *cl)
 	case CONTROL_QUARANTINE:
 		if (ops->quarantine)
 			ret = ops->quarantine(ops->arg, &req, j);
+		break;
+	case CONTROL_TRAFFIC:
+		if (ops->traffic)
+			ret = ops->traffic(ops->arg, &req, j);
 		break;
 	default:
 		break;

@@ -38,6 +38,7 @@ enum control_verb {
 	CONTROL_RELEASE = 5,	/* release all | release ID: everything, or a container */
 	CONTROL_ISOLATE = 6,	/* isolate ID [REASON...]: cut a container's network */
 	CONTROL_QUARANTINE = 7, /* quarantine SECONDS [REASON...]: cut the node's network */
+	CONTROL_TRAFFIC = 8,	/* traffic [N]: the N busiest ports and sources (vigil top) */
 	CONTROL_VERB_MAX,
 };
 
@@ -54,7 +55,7 @@ enum control_sub {
 struct control_request {
 	enum control_verb verb; /* what is asked */
 	enum control_sub sub;	/* block, release: which */
-	size_t n;		/* actions: how many, newest first */
+	size_t n;		/* actions: how many, newest first; traffic: rows */
 	char target[72];	/* block add, del: the address or prefix; isolate, release: the
 				 * container id, as written */
 	uint64_t for_s;		/* block add: seconds it holds; 0: until removed */
@@ -90,6 +91,7 @@ struct control_ops {
 	int (*release)(void *arg, const struct control_request *req, struct json_buf *out);
 	int (*isolate)(void *arg, const struct control_request *req, struct json_buf *out);
 	int (*quarantine)(void *arg, const struct control_request *req, struct json_buf *out);
+	int (*traffic)(void *arg, const struct control_request *req, struct json_buf *out);
 	void *arg; /* passed to each */
 };
 

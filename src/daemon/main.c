@@ -21,6 +21,7 @@
 #include "detect/filter.h"
 #include "replay.h"
 #include "respond/policy.h"
+#include "util/json.h"
 
 static const char usage_text[] =
     "usage: vigil <command> [options]\n"
@@ -53,7 +54,10 @@ static const char usage_text[] =
     "                      loopback, for DURATION (at most actions.quarantine_max)\n"
     "  release --node      lift the quarantine\n"
     "  release --all       remove every block and isolation vigil put in place\n"
-    "                      (status, reload, actions, block, isolate and release:\n"
+    "  top [--once] [--json] [--rows N]\n"
+    "                      the busiest ports and sources (traffic.enabled), redrawn\n"
+    "                      every second; --once: one table, --json: one reply\n"
+    "                      (status, reload, actions, block, isolate, release, top:\n"
     "                      --socket PATH, default " CONTROL_DEFAULT_PATH ";\n"
     "                      root only)\n"
     "  config keys         the configuration file's keys as Markdown (docs/OUTPUTS.md)\n"
@@ -510,6 +514,145 @@ usage:
 	return 2;
 }
 
+/* A member of v as a number (0 when absent). */
+static double num(const struct json_value *v, const char *key)
+{
+	const struct json_value *m = json_member(v, key);
+
+	return m && m->s ? strtod(m->s, NULL) : 0;
+}
+
+/* "1.2k", "3.4M": a rate in 6 columns. */
+static const char *human(double v, char *buf, size_t len)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.1fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.1fM", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
+/* One screen of vigil top from the agent's traffic reply. 0 or -EINVAL. */
+static int top_draw(const char *reply, bool clear, FILE *out)
+{
+	struct json_value v = {0};
+	const struct json_value *ports, *srcs, *alerts;
+	char a[16], b[16], c[16];
+	int ret = json_parse_object(reply, &v);
+
+	if (ret)
+		goto out;
+	ports = json_member(&v, "ports");
+	srcs = json_member(&v, "sources");
+	alerts = json_member(&v, "alerts");
+	if (!ports || !srcs || ports->type != JSON_ARR || srcs->type != JSON_ARR) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (clear)
+		fputs("\033[H\033[2J", out);
+	fprintf(out, "\033[1mvigil top\033[0m  interval %.2f s", num(&v, "interval_s"));
+	for (size_t i = 0; alerts && alerts->type == JSON_OBJ && i < alerts->n; i++)
+		fprintf(out, "  %s: %s", alerts->kids[i].key, alerts->kids[i].s);
+	fprintf(out, "\n\n\033[7m%-4s %-6s %6s %9s %9s %9s %12s\033[0m\n", "DIR", "PROTO", "PORT",
+		"PKT/S", "BYTES/S", "SYN/S", "PACKETS");
+	for (size_t i = 0; i < ports->n; i++) {
+		const struct json_value *p = &ports->kids[i];
+
+		fprintf(out, "%-4s %-6s %6.0f %9s %9s %9s %12.0f\n",
+			json_member_str(p, "direction"), json_member_str(p, "proto"),
+			num(p, "port"), human(num(p, "pps"), a, 16), human(num(p, "bps"), b, 16),
+			human(num(p, "syn_pps"), c, 16), num(p, "packets"));
+	}
+	fprintf(out, "\n\033[7m%-4s %-39s %9s %9s %6s %-10s\033[0m\n", "DIR", "PEER", "PKT/S",
+		"BYTES/S", "PORTS", "TOP PORT");
+	for (size_t i = 0; i < srcs->n; i++) {
+		const struct json_value *p = &srcs->kids[i];
+
+		fprintf(out, "%-4s %-39s %9s %9s %6.0f %.0f/%s\n", json_member_str(p, "direction"),
+			json_member_str(p, "addr"), human(num(p, "pps"), a, 16),
+			human(num(p, "bps"), b, 16), num(p, "ports"), num(p, "top_port"),
+			json_member_str(p, "top_proto"));
+	}
+	fflush(out);
+out:
+	json_value_free(&v);
+	return ret;
+}
+
+/* vigil top [--once] [--json] [--rows N] [--socket PATH]: traffic, redrawn each second */
+static int cmd_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"once", no_argument, NULL, 'o'},	      {"rows", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	      {},
+	};
+	const char *path = CONTROL_DEFAULT_PATH;
+	bool json = false, once = false;
+	char line[64], err[1024], *end;
+	long rows = 10;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'n':
+			rows = strtol(optarg, &end, 10);
+			if (*end || rows < 1 || rows > CONTROL_ACTIONS_MAX) {
+				fprintf(stderr, "vigil top: --rows takes a number from 1 to %d\n",
+					CONTROL_ACTIONS_MAX);
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("usage: vigil top [--once] [--json] [--rows N] [--socket PATH]\n");
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	snprintf(line, sizeof(line), "traffic %ld", rows);
+	for (;;) {
+		char *reply = NULL;
+		int ret = control_call(path, line, 5000, &reply, err, sizeof(err));
+
+		if (!ret && control_reply_ok(reply, err, sizeof(err)) != 1)
+			ret = -EINVAL;
+		if (ret) {
+			fprintf(stderr, "vigil top: %s\n", err);
+			free(reply);
+			return 1;
+		}
+		if (json)
+			printf("%s\n", reply);
+		else if (top_draw(reply, !once, stdout))
+			fprintf(stderr, "vigil top: the agent's reply is not a traffic table\n");
+		free(reply);
+		if (json || once)
+			return 0;
+		sleep(1);
+	}
+usage:
+	fprintf(stderr, "usage: vigil top [--once] [--json] [--rows N] [--socket PATH]\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -532,6 +675,8 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return cmd_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "actions") ||
 	    !strcmp(cmd, "block") || !strcmp(cmd, "release") || !strcmp(cmd, "isolate") ||
 	    !strcmp(cmd, "quarantine"))

@@ -42,6 +42,7 @@ struct netblock {
 	size_t n_xdp;
 	struct link in, eg;
 	bool active;
+	bool held; /* traffic monitoring keeps the programs attached (netblock__hold) */
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -298,7 +299,7 @@ static size_t count(const struct netblock *nb)
 	struct vg_quarantine q;
 
 	return map_count(nb->o.map_fd, sizeof(struct vg_block_key)) +
-	       map_count(nb->o.isolated_fd, sizeof(uint64_t)) + quarantine_get(nb, &q);
+	       map_count(nb->o.isolated_fd, sizeof(uint64_t)) + quarantine_get(nb, &q) + nb->held;
 }
 
 struct netblock *netblock__new(const struct netblock_opts *o, char *err, size_t errlen)
@@ -319,6 +320,14 @@ struct netblock *netblock__new(const struct netblock_opts *o, char *err, size_t 
 			snprintf(nb->xdp[nb->n_xdp++].name, IFNAMSIZ, "%s", o->ifaces[i]);
 	} else {
 		nb->n_xdp = default_ifaces(nb);
+	}
+	for (size_t i = 0; i < o->n_extra_ifaces && nb->n_xdp < MAX_IFACES; i++) {
+		size_t j;
+
+		for (j = 0; j < nb->n_xdp && strcmp(nb->xdp[j].name, o->extra_ifaces[i]); j++)
+			;
+		if (j == nb->n_xdp)
+			snprintf(nb->xdp[nb->n_xdp++].name, IFNAMSIZ, "%s", o->extra_ifaces[i]);
 	}
 	for (size_t i = 0; i < nb->n_xdp; i++) {
 		snprintf(name, sizeof(name), "link_xdp_%s", nb->xdp[i].name);
@@ -476,7 +485,8 @@ int netblock__release_all(struct netblock *nb)
 			break;
 		}
 	netblock__lift(nb);
-	down_all(nb);
+	if (!nb->held)
+		down_all(nb);
 	return ret;
 }
 
@@ -733,6 +743,28 @@ int netblock__quarantine_allow(struct netblock *nb, const char *const *entries, 
 			       size_t errlen)
 {
 	return allow_write(nb->o.quarantine_allow_fd, "quarantine_allow", entries, n, err, errlen);
+}
+
+int netblock__hold(struct netblock *nb, bool on, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	nb->held = on;
+	if (on) {
+		ret = up_all(nb, err, errlen);
+		if (ret)
+			nb->held = false;
+	} else if (nb->active && !count(nb)) {
+		down_all(nb);
+	}
+	return ret;
+}
+
+size_t netblock__ifaces(const struct netblock *nb, const char **out, size_t cap)
+{
+	for (size_t i = 0; i < nb->n_xdp && i < cap; i++)
+		out[i] = nb->xdp[i].name;
+	return nb->n_xdp;
 }
 
 bool netblock__active(const struct netblock *nb, char *where, size_t len)

@@ -23,6 +23,9 @@ struct netblock_cidr {
 	uint8_t bits; /* 0..128 */
 };
 
+/* netblock__add's rule for a block a traffic detector took (daemon/traffic.c). */
+#define NETBLOCK_BY_DETECTOR UINT32_MAX
+
 struct netblock_opts {
 	int map_fd;		       /* the trie (net_blocks) */
 	int isolated_fd;	       /* net_isolated: cgroup id -> struct vg_isolate_val */
@@ -37,6 +40,8 @@ struct netblock_opts {
 	const char *pin_dir;	       /* bpffs directory for the links; NULL or "": not pinned */
 	const char *const *ifaces;     /* XDP interfaces; NULL: every interface that is up but lo */
 	size_t n_ifaces;	       /* entries */
+	const char *const *extra_ifaces;   /* XDP interfaces besides those (traffic.interfaces) */
+	size_t n_extra_ifaces;		   /* entries */
 	const struct netblock_cidr *allow; /* never blocked (besides loopback) */
 	size_t n_allow;			   /* entries */
 };
@@ -112,6 +117,15 @@ int netblock__quarantine(struct netblock *nb, uint64_t for_ns, const char *reaso
 int netblock__lift(struct netblock *nb);
 /* The quarantine in force into *out; false when there is none. */
 bool netblock__quarantined(struct netblock *nb, struct vg_quarantine *out);
+
+/*
+ * Traffic monitoring's hold on the programs (the XDP and egress programs count traffic
+ * too): on attaches them as a block would and keeps them while on; off lets them go
+ * with the last block. 0 or -errno with a message in err.
+ */
+int netblock__hold(struct netblock *nb, bool on, char *err, size_t errlen);
+/* The XDP interfaces into out (cap); returns how many there are. */
+size_t netblock__ifaces(const struct netblock *nb, const char **out, size_t cap);
 
 /* Whether the drop programs are attached now; where: "xdp on N interfaces, cgroup". */
 bool netblock__active(const struct netblock *nb, char *where, size_t len);

@@ -280,3 +280,14 @@ def test_dns_programs_on_ordinary_traffic(report):
             assert len(res[c]["runs"]) == report["params"]["rounds"]
         check_stats(res["vigil"]["ratio_to_no_dns"], f"{w} ratio_to_no_dns")
     assert "## DNS programs on ordinary traffic" in report["_markdown"]
+
+
+def test_packet_storm_under_each_condition(report):
+    ps = report["packet_storm"]
+    assert list(ps["conditions"]) == ["baseline", "floor", "vigil"], ps
+    for cond, c in ps["conditions"].items():
+        assert len(c["runs"]) == ps["rounds"] >= 1, (cond, c)
+        # what was sent was received: the storm crossed the veth under each condition
+        assert all(r["sent"] > 0 and r["received"] > 0 for r in c["runs"]), (cond, c)
+    assert finite(ps["vigil_vs_floor"]) and ps["vigil_vs_floor"] > 0, ps
+    assert "## Packet storm" in report["_markdown"]

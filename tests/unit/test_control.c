@@ -74,7 +74,10 @@ Test(control, refuses_bad_requests_saying_why)
 	    {"", "empty request"},
 	    {"   \n", "empty request"},
 	    {"frob", "unknown request 'frob'; expected status, reload, actions [N], block "
-		     "add|del|list, isolate ID, quarantine SECONDS or release all|node|ID"},
+		     "add|del|list, isolate ID, quarantine SECONDS, release all|node|ID or "
+		     "traffic [N]"},
+	    {"traffic 0", "traffic: N must be a number"},
+	    {"traffic 5 6", "too many words; traffic takes one number"},
 	    {"quarantine", "SECONDS must be a number"},
 	    {"quarantine soon", "SECONDS must be a number"},
 	    {"block", "block: expected add CIDR SECONDS [REASON], del CIDR or list"},
