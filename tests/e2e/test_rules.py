@@ -679,6 +679,30 @@ def test_packet_socket_created_in_container(rv, container_run):
     not_fired(rv, "Packet socket created in container", proc_pid=pid)
 
 
+def test_reverse_shell(rv):
+    # a socket to a listener on loopback put on 0, 1 and 2, then a shell: its stdio at exec
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    port = lst.getsockname()[1]
+    code = ("import os, socket, sys; s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))"
+            "; [os.dup2(s.fileno(), f) for f in (0, 1, 2)]; os.execv('/bin/sh', ['sh', '-c', "
+            "'read x'])")
+    p = subprocess.Popen([sys.executable, "-c", code, str(port)])
+    lst.settimeout(30)
+    c, peer = lst.accept()
+    c.sendall(b"x\n")
+    p.wait(30)
+    c.close()
+    lst.close()
+    a = fired(rv, "Reverse shell", proc_pid=p.pid)
+    assert of(a, "proc.stdin.name") == f"127.0.0.1:{peer[1]}->127.0.0.1:{port}", a
+    assert of(a, "proc.stdout.type") == "ipv4", a
+    # a shell reading a pipe is not one
+    near, _ = run(["sh", "-c", "echo x | sh -c 'read x'"])
+    not_fired(rv, "Reverse shell", proc_pid=near)
+
+
 def test_ptrace_attach_to_another_process(rv, workdir):
     gdb = copy_exe(helper("rule_probe"), os.path.join(workdir, "gdb"))
     near = probe("ptrace-attach", exe=gdb)[0]
