@@ -6,8 +6,8 @@ rules file (falco_rules.yaml from the shared compatibility directory, located as
 unit tests locate it: $VIGIL_FALCO_RULES, else ../shared/compat/ beside the
 repository), alerts only, so the kernel prefilter is the one the rules derive. Falco's
 file comes second: its "Packet socket created in container" replaces vigil's rule of
-the same name, so Falco's own rule is the one that must fire. fd.sip.name, which vigil
-cannot supply, disables one Falco rule (--skip-unknown-fields).
+the same name, so Falco's own rule is the one that must fire. Every Falco rule loads
+(no --skip-unknown-fields).
 
 The busybox test image has neither bash nor python, so the containers bind-mount the
 host's /usr read-only (Debian 12 is merged-usr: /usr holds every program and library),
@@ -45,8 +45,6 @@ RUN = PODMAN + ["run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "npro
 def falco_rules():
     path = os.environ.get("VIGIL_FALCO_RULES") or os.path.join(
         os.path.dirname(REPO), "shared", "compat", "falco_rules.yaml")
-    if not os.path.exists(path):
-        path = "/work/shared/compat/falco_rules.yaml"
     assert os.path.exists(path), f"Falco's rules file is missing ({path})"
     return path
 
@@ -55,8 +53,7 @@ def falco_rules():
 def sv(tmp_path_factory):
     conftest._check_can_run()
     v = conftest.Vigil(str(tmp_path_factory.mktemp("vigil-stdio")),
-                       ["--rules", RULES_FILE, "--rules", falco_rules(),
-                        "--skip-unknown-fields"], events=False)
+                       ["--rules", RULES_FILE, "--rules", falco_rules()], events=False)
     yield v
     rc = v.stop()
     assert rc == 0, "vigil did not stop cleanly:\n" + v.stderr()
