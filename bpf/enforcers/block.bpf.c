@@ -113,7 +113,7 @@ int vg_block_xdp(struct xdp_md *ctx)
 	__u32 off = ETH_HLEN_, l3, l3len;
 	__u16 proto, sport = 0, dport = 0;
 	__u8 addr[16], l4proto;
-	bool count, syn = false;
+	bool count, syn = false, later_frag = false;
 
 	if (data + ETH_HLEN_ > end)
 		return XDP_PASS;
@@ -135,6 +135,8 @@ int vg_block_xdp(struct xdp_md *ctx)
 		mapped4(addr, ip->saddr);
 		l4proto = ip->protocol;
 		off += ip->ihl * 4;
+		/* a fragment past the first has no transport header: its bytes are payload */
+		later_frag = ip->frag_off & bpf_htons(0x1fff);
 	} else if (proto == bpf_htons(ETH_P_IPV6_)) {
 		struct ipv6hdr *ip6 = data + off;
 
@@ -158,7 +160,8 @@ int vg_block_xdp(struct xdp_md *ctx)
 			      TCP_FLAG_SYN_;
 	}
 	if (count)
-		traffic_count(addr, dport, l4proto, VG_TRAFFIC_IN, l3len, syn);
+		traffic_count(addr, later_frag ? 0 : dport, l4proto, VG_TRAFFIC_IN, l3len,
+			      syn && !later_frag);
 	if (q) {
 		if (!allow_lets(&net_quarantine_allow, addr, sport, dport)) {
 			__sync_fetch_and_add(&q->dropped, 1);

@@ -1425,6 +1425,11 @@ static int traffic_setup(struct agent *a)
 
 	if (!c->enabled)
 		return 0;
+	if (c->interval_ns < 100000000ull) {
+		fprintf(stderr, "vigil: traffic.interval: at least 100ms (rates over shorter times "
+				"are noise, and each reading walks both tables)\n");
+		return -EINVAL;
+	}
 	if (!a->blocks || o.cfg_fd < 0 || o.ports_fd < 0 || o.srcs_fd < 0 || o.stats_fd < 0) {
 		fprintf(stderr,
 			"vigil: traffic.enabled: the XDP and egress programs are not available "

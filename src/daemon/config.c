@@ -407,7 +407,8 @@ static const struct opt traffic_keys[] = {
      .type = OPT_DURATION,
      TRF(interval_ns),
      .def = "500ms",
-     .help = "how often the counters are read and the detectors run (rates are over it)"},
+     .help = "how often the counters are read and the detectors run (rates are over it; at "
+	     "least 100ms)"},
     {.key = "syn_flood_pps",
      .type = OPT_DOUBLE,
      TRF(syn_pps),

@@ -21,7 +21,7 @@ import conftest
 import test_integrations
 
 NODE_IP, PEER_IP = "10.213.0.1", "10.213.0.2"
-SYN_PORT, UDP_PORT, SCAN_BASE = 18301, 18302, 30000
+SYN_PORT, UDP_PORT, FRAG_PORT, SCAN_BASE = 18301, 18302, 18303, 30000
 
 CONFIG = """
 actions:
@@ -43,7 +43,7 @@ traffic:
 LISTENER = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.setsockopt(socket.SOL_SOCKET, 33, 1 << 24)  # SO_RCVBUFFORCE: a slow reader loses nothing
 s.bind(("0.0.0.0", int(sys.argv[1])))
 s.settimeout(0.05)
 n, shown, end = 0, -1, time.time() + 300
@@ -240,6 +240,29 @@ def test_the_flood_shows_in_metrics_and_top(topo):
     assert r.returncode == 0 and "PKT/S" in r.stdout and PEER_IP in r.stdout, r.stdout
 
 
+def test_fragments_count_on_their_datagrams_port_not_on_their_payload(topo):
+    """An evasion: a fragment past the first carries payload where the ports would be
+    (here 'AA' = port 16705); counting it there would hide a flood and invent ports."""
+    t = topo
+    flood(t, "udp", FRAG_PORT, "--count", "300", "--pps", "300", "--size", "3000")
+    time.sleep(1.2)  # two readings
+    top = json.loads(cli(t, "top", "--json", "--rows", "10000").stdout)
+    inudp = {p["port"]: p["packets"] for p in top["ports"]
+             if p["direction"] == "in" and p["proto"] == "udp"}
+    assert inudp.get(FRAG_PORT, 0) >= 300, inudp
+    assert inudp.get(0, 0) >= 600, inudp  # two more fragments of each datagram
+    assert 0x4141 not in inudp, inudp
+    # the egress side sees the datagram whole, before the stack cuts it up
+    r = in_ns(t.node, conftest.helper("flood"), "udp", PEER_IP, str(FRAG_PORT), "--count", "50",
+              "--pps", "100", "--size", "3000")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1.2)
+    top = json.loads(cli(t, "top", "--json", "--rows", "10000").stdout)
+    out = [p for p in top["ports"] if p["direction"] == "out" and p["port"] == FRAG_PORT]
+    assert out and out[0]["packets"] >= 50, out
+    assert any(s["addr"] == PEER_IP and s["direction"] == "out" for s in top["sources"]), top
+
+
 def test_a_udp_flood_is_blocked_and_stops_reaching_the_listener(topo):
     t = topo
     before = received(t)
@@ -323,7 +346,8 @@ def test_in_monitor_mode_the_alert_says_what_would_have_been_blocked(topo_monito
     deadline = time.time() + 3
     while received(t) < before + sent and time.time() < deadline:
         time.sleep(0.05)
-    assert received(t) - before >= sent * 0.95, (received(t) - before, sent)
+    # (a block would have stopped it half a second in, at a third of it)
+    assert received(t) - before >= sent * 0.8, (received(t) - before, sent)
     listed = json.loads(cli(t, "block", "list", "--json").stdout)["blocks"]
     assert listed == [], listed
     text = metrics(t)

@@ -3,9 +3,10 @@
  * flood.c - a bounded packet generator for the traffic tests: TCP SYNs (raw socket,
  * no handshake) or UDP datagrams to one IPv4 address, to one port or a range of
  * ports, at most COUNT packets, for at most SECONDS, paced to PPS packets a second
- * (0: as fast as it goes). Prints what it sent. Root for syn (a raw socket).
+ * (0: as fast as it goes); UDP datagrams of SIZE bytes of 'A' (past the MTU the kernel
+ * sends them in fragments). Prints what it sent. Root for syn (a raw socket).
  *
- *   flood syn|udp DST_IP PORT [--ports N] [--count C] [--seconds S] [--pps R]
+ *   flood syn|udp DST_IP PORT [--ports N] [--count C] [--seconds S] [--pps R] [--size B]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,13 +64,14 @@ static int source_for(const struct sockaddr_in *dst, struct in_addr *src)
 static int usage(void)
 {
 	fprintf(stderr, "usage: flood syn|udp DST_IP PORT [--ports N] [--count C] [--seconds S] "
-			"[--pps R]\n");
+			"[--pps R] [--size B]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	long ports = 1, count = 1000, pps = 0;
+	long ports = 1, count = 1000, pps = 0, size = 32;
+	static char payload[8192];
 	double seconds = 5, start, t;
 	struct sockaddr_in dst = {.sin_family = AF_INET};
 	struct in_addr src;
@@ -92,13 +94,16 @@ int main(int argc, char **argv)
 			seconds = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--pps"))
 			pps = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--size"))
+			size = atol(argv[i + 1]);
 		else
 			return usage();
 	}
 	/* bounded whatever is asked: at most a million packets, at most a minute */
 	if (port0 < 1 || ports < 1 || port0 + ports - 1 > 65535 || count < 1 || count > 1000000 ||
-	    seconds <= 0 || seconds > 60 || pps < 0)
+	    seconds <= 0 || seconds > 60 || pps < 0 || size < 1 || size > (long)sizeof(payload))
 		return usage();
+	memset(payload, 'A', sizeof(payload));
 	if (source_for(&dst, &src)) {
 		perror("flood: no route to the destination");
 		return 1;
@@ -145,9 +150,7 @@ int main(int argc, char **argv)
 			n = sendto(s, &pkt.th, sizeof(pkt.th), 0, (struct sockaddr *)&dst,
 				   sizeof(dst));
 		} else {
-			static const char payload[32] = "vigil traffic test";
-
-			n = sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&dst,
+			n = sendto(s, payload, (size_t)size, 0, (struct sockaddr *)&dst,
 				   sizeof(dst));
 		}
 		if (n < 0)
