@@ -20,11 +20,10 @@
 #include "detect/filter.h"
 #include "events/event.h"
 #include "events/records.h"
+#include "events/rules.h"
 #include "state/container.h"
 #include "state/proctable.h"
 #include "util/json.h"
-
-#define POD_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct drec {
 	union {
@@ -341,71 +340,10 @@ Test(event_dup, stdio_fields_at_exec)
 
 /* ---- rules ---- */
 
-static char fired[16][64];
-static char fired_out[16][1024];
-static int nfired;
-
-static void on_alert(void *arg, const struct detect_alert *a)
-{
-	if (nfired < 16) {
-		snprintf(fired[nfired], sizeof(fired[0]), "%s", a->rule->name);
-		snprintf(fired_out[nfired++], sizeof(fired_out[0]), "%s", a->output);
-	}
-}
-
-static const char *fired_rule(const char *name)
-{
-	for (int i = 0; i < nfired; i++)
-		if (!strcmp(fired[i], name))
-			return fired_out[i];
-	return NULL;
-}
-
-static struct detect *detect_files(const char *const *files, size_t n)
-{
-	struct detect_opts o = {.on_alert = on_alert, .unknown_field_warn = true};
-	struct detect *d;
-
-	o.files = files;
-	o.n_files = n;
-	d = detect__new(&o);
-	cr_assert_not_null(d);
-	return d;
-}
-
-static struct detect *detect_of(const char *yaml)
-{
-	static const char *files[1];
-	static char path[64];
-	int fd;
-
-	if (!yaml)
-		return detect_files(NULL, 0);
-	snprintf(path, sizeof(path), "/tmp/vigil-dup-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
-	close(fd);
-	files[0] = path;
-	return detect_files(files, 1);
-}
-
 static void eval(struct detect *d, struct proctable *procs, struct drec *r,
 		 const struct container_ident *in)
 {
-	struct event ev;
-
-	nfired = 0;
-	cr_assert_eq(event_decode(&ev, r->buf, r->off), 0);
-	ev.container = in;
-	detect__eval(d, &ev, procs, "host");
-}
-
-static void pod_of(struct container_ident *pod)
-{
-	const char *cg = "/libpod_parent/libpod-" POD_ID;
-
-	cr_assert(container_parse_cgroup(cg, strlen(cg), pod));
+	eval_record(d, procs, r->buf, r->off, in);
 }
 
 Test(event_dup, falcos_redirect_rule_fires_unchanged)
