@@ -15,6 +15,7 @@ derived from the rules), actions of each kind still reach their rules; and the
 tuning check: building C code with make and installing, reinstalling and purging a
 package with apt-get and dpkg raise no alert of priority warning or above.
 """
+import base64
 import ctypes
 import errno
 import glob
@@ -34,6 +35,7 @@ import pytest
 
 import conftest
 from conftest import PODMAN_RUN, REPO, VIGIL, helper
+from test_dns import dig_pid, zone  # noqa: F401 - zone: dnsmasq on a loopback address
 
 RULES_FILE = os.path.join(REPO, "rules", "vigil_rules.yaml")
 NOBODY = 65534
@@ -701,6 +703,30 @@ def test_reverse_shell(rv):
     # a shell reading a pipe is not one
     near, _ = run(["sh", "-c", "echo x | sh -c 'read x'"])
     not_fired(rv, "Reverse shell", proc_pid=near)
+
+
+def test_dns_rules(rv, zone):
+    """The DNS rules on real lookups (dig against dnsmasq on loopback): the query is what
+    they judge, seen at the packet hooks."""
+    addr, _, _ = zone
+    pid, _ = dig_pid(addr, "pool.supportxmr.com")
+    fired(rv, "DNS lookup of a mining pool", proc_pid=pid)
+    pid, _ = dig_pid(addr, "pastebin.com")
+    fired(rv, "DNS lookup of a paste site", proc_pid=pid)
+    label = base64.b32encode(os.urandom(35)).decode().rstrip("=").lower()  # 56 characters
+    pid, _ = dig_pid(addr, f"{label}.t.ordinary.test")
+    a = fired(rv, "DNS tunnelling name", proc_pid=pid)
+    assert of(a, "dns.query.max_label") == len(label), a
+    # 30 TXT queries from one process within the minute (dig asks them in turn)
+    queries = [x for i in range(30) for x in (f"n{i}.ordinary.test", "TXT")]
+    pid, _ = run(["dig", "+short", "+tries=1", "+time=2", f"@{addr}", *queries], check=False)
+    a = fired(rv, "Burst of DNS TXT queries", proc_pid=pid)
+    assert of(a, "dns.txt_count") == 30, a
+    # an ordinary name, asked once, is none of them
+    near, _ = dig_pid(addr, "www.ordinary.test")
+    for rule in ("DNS lookup of a mining pool", "DNS lookup of a paste site",
+                 "DNS tunnelling name", "Burst of DNS TXT queries"):
+        not_fired(rv, rule, proc_pid=near)
 
 
 def test_ptrace_attach_to_another_process(rv, workdir):
