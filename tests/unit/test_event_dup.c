@@ -149,58 +149,14 @@ Test(event_dup, socket_and_file_render)
 
 /* ---- fields ---- */
 
-static struct field_ctx *fctx;
-
 static void fields_of(struct drec *r, struct event *ev)
 {
-	cr_assert_eq(event_decode(ev, r->buf, r->off), 0);
-	if (!fctx)
-		fctx = calloc(1, sizeof(*fctx));
-	field_ctx_reset(fctx, ev);
+	fields_of_record(r->buf, r->off, ev);
 }
 
-/* The value of a field by name (evt.arg.KEY included) as text, or NULL when it has none. */
 static const char *field(const char *name, char *out, size_t len)
 {
-	struct rule_engine_opts o = {0};
-	struct rule_field_ref ref = {0};
-	struct rule_value v[2];
-	const struct rule_field_def *def = NULL;
-	const char *key = NULL;
-	char err[128];
-	size_t i, n;
-
-	fields_bind(&o);
-	if (!strncmp(name, "evt.arg.", 8))
-		key = name + 8;
-	for (i = 0; i < o.n_fields; i++)
-		if (!strcmp(o.fields[i].name, key ? "evt.arg" : name))
-			def = &o.fields[i];
-	cr_assert_not_null(def, "%s", name);
-	ref.def = def;
-	ref.id = def->id;
-	ref.key = key;
-	cr_assert_eq(o.bind(o.host, &ref, err, sizeof(err)), 0, "%s: %s", name, err);
-	n = o.get(fctx, &ref, v, 2);
-	if (!n)
-		return NULL;
-	switch (def->type) {
-	case RULE_FT_STRING:
-		snprintf(out, len, "%.*s", (int)v[0].str.len, v[0].str.ptr);
-		break;
-	case RULE_FT_INT64:
-		snprintf(out, len, "%lld", (long long)v[0].i64);
-		break;
-	case RULE_FT_UINT64:
-		snprintf(out, len, "%llu", (unsigned long long)v[0].u64);
-		break;
-	case RULE_FT_IPADDR:
-		inet_ntop(v[0].ip.family == 4 ? AF_INET : AF_INET6, v[0].ip.addr, out, len);
-		break;
-	default:
-		cr_assert_fail("%s: type %d", name, def->type);
-	}
-	return out;
+	return field_text(name, out, len, -1);
 }
 
 #define assert_field(name, want)                                                                   \

@@ -125,44 +125,15 @@ Test(event_socket, io_uring_direct_socket_has_no_fd)
 
 /* ---- fields ---- */
 
-static struct field_ctx *fctx;
-
 static void fields_of(struct krec *r, struct event *ev)
 {
-	cr_assert_eq(event_decode(ev, r->buf, r->off), 0);
-	if (!fctx)
-		fctx = calloc(1, sizeof(*fctx));
-	field_ctx_reset(fctx, ev);
+	fields_of_record(r->buf, r->off, ev);
 }
 
 /* The value of a string field by name (evt.arg.KEY included), or NULL when it has none. */
 static const char *str_field(const char *name, char *out, size_t len)
 {
-	struct rule_engine_opts o = {0};
-	struct rule_field_ref ref = {0};
-	struct rule_value v[2];
-	const struct rule_field_def *def = NULL;
-	const char *key = NULL;
-	char err[128];
-	size_t i, n;
-
-	fields_bind(&o);
-	if (!strncmp(name, "evt.arg.", 8))
-		key = name + 8;
-	for (i = 0; i < o.n_fields; i++)
-		if (!strcmp(o.fields[i].name, key ? "evt.arg" : name))
-			def = &o.fields[i];
-	cr_assert_not_null(def, "%s", name);
-	ref.def = def;
-	ref.id = def->id;
-	ref.key = key;
-	cr_assert_eq(o.bind(o.host, &ref, err, sizeof(err)), 0, "%s: %s", name, err);
-	n = o.get(fctx, &ref, v, 2);
-	if (!n)
-		return NULL;
-	cr_assert_eq(def->type, RULE_FT_STRING, "%s", name);
-	snprintf(out, len, "%.*s", (int)v[0].str.len, v[0].str.ptr);
-	return out;
+	return field_text(name, out, len, RULE_FT_STRING);
 }
 
 #define assert_field(name, want)                                                                   \

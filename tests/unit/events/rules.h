@@ -2,12 +2,13 @@
 /*
  * rules.h - shared by the event unit tests that run rules over hand-built records:
  * a detector from rule files or from one YAML text, a record decoded and evaluated
- * as if in a container or on the host, and the alerts it raised.
+ * as if in a container or on the host, the alerts it raised, and a field of it by name.
  * Header-only (static functions) because all unit tests link into one binary.
  */
 #ifndef VIGIL_TEST_EVENTS_RULES_H
 #define VIGIL_TEST_EVENTS_RULES_H
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "detect/detect.h"
+#include "detect/fields.h"
 #include "events/event.h"
 #include "state/container.h"
 #include "state/proctable.h"
@@ -91,6 +93,65 @@ static inline void pod_of(struct container_ident *pod)
 	const char *cg = "/libpod_parent/libpod-" RULES_POD_ID;
 
 	cr_assert(container_parse_cgroup(cg, strlen(cg), pod));
+}
+
+static struct field_ctx *fctx; /* the fields of the record fields_of_record decoded */
+
+static inline void fields_of_record(const void *buf, size_t len, struct event *ev)
+{
+	cr_assert_eq(event_decode(ev, buf, len), 0);
+	if (!fctx)
+		fctx = calloc(1, sizeof(*fctx));
+	field_ctx_reset(fctx, ev);
+}
+
+/*
+ * The value of a field of that record by name (evt.arg.KEY included) as text, or NULL
+ * when it has none; fails unless the field's type is want (-1: any).
+ */
+static inline const char *field_text(const char *name, char *out, size_t len, int want)
+{
+	struct rule_engine_opts o = {0};
+	struct rule_field_ref ref = {0};
+	struct rule_value v[2];
+	const struct rule_field_def *def = NULL;
+	const char *key = NULL;
+	char err[128];
+	size_t i, n;
+
+	fields_bind(&o);
+	if (!strncmp(name, "evt.arg.", 8))
+		key = name + 8;
+	for (i = 0; i < o.n_fields; i++)
+		if (!strcmp(o.fields[i].name, key ? "evt.arg" : name))
+			def = &o.fields[i];
+	cr_assert_not_null(def, "%s", name);
+	ref.def = def;
+	ref.id = def->id;
+	ref.key = key;
+	cr_assert_eq(o.bind(o.host, &ref, err, sizeof(err)), 0, "%s: %s", name, err);
+	n = o.get(fctx, &ref, v, 2);
+	if (!n)
+		return NULL;
+	if (want >= 0)
+		cr_assert_eq((int)def->type, want, "%s", name);
+	switch (def->type) {
+	case RULE_FT_STRING:
+		snprintf(out, len, "%.*s", (int)v[0].str.len, v[0].str.ptr);
+		break;
+	case RULE_FT_INT64:
+		snprintf(out, len, "%lld", (long long)v[0].i64);
+		break;
+	case RULE_FT_UINT64:
+		snprintf(out, len, "%llu", (unsigned long long)v[0].u64);
+		break;
+	case RULE_FT_IPADDR:
+		inet_ntop(v[0].ip.family == 4 ? AF_INET : AF_INET6, v[0].ip.addr, out, len);
+		break;
+	default:
+		cr_assert_fail("%s: type %d", name, def->type);
+	}
+	return out;
 }
 
 #endif /* VIGIL_TEST_EVENTS_RULES_H */
