@@ -99,6 +99,11 @@ def test_shell_history_read_by_another_program(rv, home, workdir):
     fired(rv, rule, proc_pid=pid, fd_name=hist)
     pid, _ = run(["grep", "-c", "TOKEN", zhist])
     fired(rv, rule, proc_pid=pid, fd_name=zhist)
+    # through a symlink: the path is resolved from the opened file
+    link = os.path.join(workdir, "h")
+    os.symlink(hist, link)
+    pid, _ = run(["cat", link])
+    fired(rv, rule, proc_pid=pid, fd_name=hist)
     # a copy of cat named bash is not the shell (known by its executable)
     fake = copy_exe("/bin/cat", os.path.join(workdir, "bash"))
     pid, _ = run([fake, hist])
@@ -146,6 +151,8 @@ def test_decoded_payload_run_by_a_shell(rv, workdir):
         'bash -c "$(echo {b} | base64 -d)"',
         'eval "$(echo {b} | base64 --decode)"',
         "bash <(echo {b} | base64 -d)",
+        "echo {b} | base64${{IFS}}-d | env bash",
+        "echo {b} | /usr/bin/base64 -d | nohup /bin/bash -s",
     ]
     for s in spellings:
         b, h = payload()
@@ -153,7 +160,11 @@ def test_decoded_payload_run_by_a_shell(rv, workdir):
         text = h if "{h}" in s else b
         a = fired(rv, rule, pred=mentions(text))
         assert of(a, "proc.name") in ("sh", "bash", "dash"), (s, a)
-    # an interpreter running decoded code
+    # an interpreter reading decoded code from the pipe, or running it from inline code
+    b = base64.b64encode(f"print('{nonce()}')".encode()).decode()
+    run(["sh", "-c", f"echo {b} | base64 -d | python3"])
+    a = fired(rv, rule, pred=mentions(b))
+    assert of(a, "proc.name").startswith("python"), a
     b, _ = payload()
     pid, _ = run([sys.executable, "-c", f"import base64,os;exec(base64.b64decode('{b}')"
                   ".decode().replace('echo', 'print(1) #'))"])
