@@ -153,6 +153,8 @@ def test_decoded_payload_run_by_a_shell(rv, workdir):
         "bash <(echo {b} | base64 -d)",
         "echo {b} | base64${{IFS}}-d | env bash",
         "echo {b} | /usr/bin/base64 -d | nohup /bin/bash -s",
+        "base64 --de <<< {b} | sh",
+        "python3 -c \"import base64; print(base64.b64decode('{b}').decode())\" | sh",
     ]
     for s in spellings:
         b, h = payload()
