@@ -10,6 +10,7 @@ deployed vigil (`rv`) under the kernel prefilter derived from the rules.
 import base64
 import ctypes
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -239,16 +240,25 @@ def test_sudo_timestamp_written_by_another_program(rv, etc_file, workdir):
     not_fired(rv, rule, proc_pid=near)
 
 
-def exec_empty_argv(path, uid=None):
-    """Forks a child that executes path with a NULL argv (and, as uid, when given);
-    returns its pid."""
+SYS_EXECVEAT = {"x86_64": 322, "aarch64": 281}[platform.machine()]
+AT_EMPTY_PATH = 0x1000
+
+
+def exec_empty_argv(path, uid=None, at=False):
+    """Forks a child that executes path with a NULL argv (as uid, when given; with
+    execveat(fd, "", AT_EMPTY_PATH) when at); returns its pid."""
     pid = os.fork()
     if pid == 0:
         try:
             if uid is not None:
                 os.setgid(uid)
                 os.setuid(uid)
-            ctypes.CDLL(None, use_errno=True).execve(path.encode(), None, None)
+            libc = ctypes.CDLL(None, use_errno=True)
+            if at:
+                fd = os.open(path, os.O_RDONLY)
+                libc.syscall(SYS_EXECVEAT, fd, b"", None, None, AT_EMPTY_PATH)
+            else:
+                libc.execve(path.encode(), None, None)
         finally:
             os._exit(127)
     _, status = os.waitpid(pid, 0)
@@ -261,6 +271,10 @@ def test_program_executed_with_an_empty_argument_list(rv, vartmp):
     pid = exec_empty_argv("/usr/bin/true")
     a = fired(rv, rule, proc_pid=pid)
     assert of(a, "proc.exepath") == "/usr/bin/true", a
+    # the other exec call, on an fd
+    pid = exec_empty_argv("/usr/bin/true", at=True)
+    a = fired(rv, rule, proc_pid=pid)
+    assert of(a, "evt.arg.filename").startswith("/dev/fd/"), a
     # the pkexec pattern: a setuid-root program run by an unprivileged user with argc 0
     os.chmod(vartmp, 0o755)
     suid = copy_exe("/usr/bin/true", os.path.join(vartmp, "suid-true"))
