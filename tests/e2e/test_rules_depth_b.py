@@ -68,11 +68,18 @@ def test_program_named_like_a_daemon_from_a_temporary_directory(rv, workdir, hom
     near_sys, _ = run(["sshd", "-D"], executable="/bin/true")
     notes = copy_exe("/bin/true", os.path.join(workdir, "sshd-notes"))
     near_name, _ = run([notes])
+    # a script in a home directory: its argv[0] is its interpreter's path (/usr/bin/env)
+    tool = os.path.join(home, ".cache", "tool")
+    with open(tool, "w") as f:
+        f.write("#!/usr/bin/env sh\ntrue\n")
+    os.chmod(tool, 0o755)
+    near_script, _ = run([tool])
     fired(rv, rule, proc_pid=pid, proc_name="sshd")
     a = fired(rv, rule, proc_pid=claimed)
     assert of(a, "proc.exe") == "/usr/sbin/cron" and of(a, "proc.exepath") == x, a
     not_fired(rv, rule, proc_pid=near_sys)
     not_fired(rv, rule, proc_pid=near_name)
+    not_fired(rv, rule, proc_pid=near_script)
 
 
 def test_executable_with_a_double_extension(rv, workdir):
