@@ -274,11 +274,17 @@ def test_service_stopped_by_a_scheduler_or_server(rv, workdir):
     os.mkdir(os.path.join(workdir, "near"))
     status = script(os.path.join(workdir, "near", "cron"), "systemctl status mysql.service")
     run([status])
+    # logrotate's way: ask nginx to reopen its logs
+    os.mkdir(os.path.join(workdir, "rotate"))
+    reopen = script(os.path.join(workdir, "rotate", "cron"),
+                    "pkill -USR1 -x vigil-e2e-no-such-nginx")
+    run([reopen])
     fired(rv, rule, proc_pname="cron", proc_name="systemctl",
           pred=lambda a: of(a, "proc.pcmdline").endswith(cron))
     fired(rv, rule, proc_pname="nginx", proc_name="pkill")
     not_fired(rv, rule, proc_pid=near)
     not_fired(rv, rule, pred=lambda a: of(a, "proc.pcmdline").endswith(status))
+    not_fired(rv, rule, pred=lambda a: of(a, "proc.pcmdline").endswith(reopen))
 
 
 # ---------------------------------------------------------------------------
