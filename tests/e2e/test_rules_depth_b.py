@@ -12,6 +12,7 @@ import ctypes
 import os
 import platform
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -138,6 +139,8 @@ def test_firewall_disabled_or_flushed(rv, workdir):
     # the real iptables, in a network namespace of its own: nothing of the host's changes
     flush, _ = run(["unshare", "--net", "iptables", "-F"], check=False)
     policy, _ = run(["unshare", "--net", "iptables", "-P", "INPUT", "ACCEPT"], check=False)
+    # the IPv6 twin, deleting every user chain
+    v6, _ = run(["unshare", "--net", "ip6tables", "-t", "filter", "-X"], check=False)
     nft = copy_exe("/bin/true", os.path.join(workdir, "nft"))
     ufw = copy_exe("/bin/true", os.path.join(workdir, "ufw"))
     ruleset, _ = run([nft, "flush", "ruleset"])
@@ -150,7 +153,7 @@ def test_firewall_disabled_or_flushed(rv, workdir):
             run([ufw, "status"])[0], run([nft, "list", "ruleset"])[0]]
     mgr = script(os.path.join(workdir, "fail2ban-server"), f"{nft} flush ruleset")
     run([mgr])
-    for pid in (flush, policy, ruleset, disable, stop):
+    for pid in (flush, policy, v6, ruleset, disable, stop):
         fired(rv, rule, proc_pid=pid)
     for pid in near:
         not_fired(rv, rule, proc_pid=pid)
@@ -172,8 +175,17 @@ def test_signal_sent_to_vigil(rv, workdir):
         stopper, _ = run(["kill", "-STOP", str(agent)])
     finally:
         cont, _ = run(["kill", "-CONT", str(agent)])
+    # the same through tgkill(2), as a thread-directed signal
+    code = (f"import ctypes, sys; ctypes.CDLL(None).syscall({NR_TGKILL}, int(sys.argv[1]), "
+            "int(sys.argv[1]), int(sys.argv[2]))")
+    try:
+        tg, _ = run([sys.executable, "-c", code, str(agent), str(int(signal.SIGSTOP))])
+    finally:
+        run(["kill", "-CONT", str(agent)])
     a = fired(rv, rule, proc_pid=stopper)
     assert of(a, "evt.arg.sig") == "SIGSTOP" and of(a, "evt.arg.pid") == str(agent), a
+    a = fired(rv, rule, proc_pid=tg)
+    assert of(a, "evt.arg.sig") == "SIGSTOP" and of(a, "evt.target.name") == "vigil", a
     assert of(a, "evt.target.exepath") == os.path.realpath(rv.proc.args[0]), a
     # SIGKILL cannot be reported by its victim: another agent (here rv, for a process
     # named vigil) sees it
@@ -192,6 +204,7 @@ def test_signal_sent_to_vigil(rv, workdir):
 
 
 NR_BPF = {"x86_64": 321, "aarch64": 280}[platform.machine()]
+NR_TGKILL = {"x86_64": 234, "aarch64": 131}[platform.machine()]
 BPF_MAP_CREATE, BPF_OBJ_PIN, BPF_LINK_DETACH, BPF_PROG_GET_NEXT_ID = 0, 6, 34, 11
 
 
@@ -224,6 +237,9 @@ def test_vigil_files_or_pinned_bpf_objects_changed(rv, workdir, etc_file):
         f.read()
     with open(conf, "w") as f:
         f.write("# vigil end-to-end test\n")
+    moved = conf + ".moved"
+    os.rename(conf, moved)  # renamed in place rather than written
+    os.rename(moved, conf)
     os.unlink(conf)
     pin = "/sys/fs/bpf/vigil-e2e-" + nonce()[10:]
     near_pin = "/sys/fs/bpf/e2e-other-" + nonce()[10:]
@@ -237,6 +253,8 @@ def test_vigil_files_or_pinned_bpf_objects_changed(rv, workdir, etc_file):
     try:
         fired(rv, rule, fd_name=conf, evt_type="openat")
         fired(rv, rule, fd_name=conf, evt_type="unlink")
+        fired(rv, rule, fd_name=conf, evt_type="rename",
+              pred=lambda a: of(a, "evt.arg.newpath") == moved)
         fired(rv, rule, fd_name=pin, evt_type="unlink")
         not_fired(rv, rule, fd_name=near_conf)
         not_fired(rv, rule, fd_name=near_pin)
