@@ -431,12 +431,13 @@ python3 -c '
 import socket, sys
 s = socket.socket(); s.bind(("0.0.0.0", 4444)); s.listen(8)
 print("ready", flush=True)
-for _ in range(2):
+for _ in range(3):
     s.accept()[0].close()
 ' > "$1" &
 while ! grep -q ready "$1" 2>/dev/null; do sleep 0.05; done
 bash -c 'exec 3<>/dev/tcp/127.0.0.1/4444; echo near $$'
 bash -c 'exec 3<>/dev/tcp/198.51.100.7/4444; echo hit $$'
+/usr/bin/python3 -c 'import os, socket; socket.create_connection(("198.51.100.7", 4444)); print("py", os.getpid())'
 wait
 """
 
@@ -450,6 +451,8 @@ def test_shell_connected_to_an_unnamed_public_address(rv, workdir):
     pids = dict(line.split() for line in out.splitlines())
     a = fired(rv, rule, proc_pid=int(pids["hit"]))
     assert of(a, "fd.sport") == 4444 and "198.51.100.7:4444" in of(a, "fd.name"), a
+    a = fired(rv, rule, proc_pid=int(pids["py"]))
+    assert of(a, "proc.name").startswith("python3"), a
     not_fired(rv, rule, proc_pid=int(pids["near"]))
 
 
@@ -460,6 +463,8 @@ def test_download_from_an_ip_address_piped_into_a_shell(rv):
     run(["sh", "-c", hit_cmd], check=False)
     wget_cmd = f"wget -qO- http://127.0.0.1:{port}/y.py | python3"
     run(["sh", "-c", wget_cmd], check=False)
+    v6_cmd = f"wget -qO- 'http://[::1]:{port}/z' | bash -s"
+    run(["sh", "-c", v6_cmd], check=False)
     # near misses: a named host, and a download piped into something that is no shell
     near_cmds = [f"curl -fsS http://localhost:{port}/x | sh",
                  f"curl -fsS http://127.0.0.1:{port}/x | cat"]
@@ -468,5 +473,6 @@ def test_download_from_an_ip_address_piped_into_a_shell(rv):
     fired(rv, rule, proc_name="sh", pred=lambda a: of(a, "proc.pcmdline").endswith(hit_cmd))
     fired(rv, rule, proc_name="python3",
           pred=lambda a: of(a, "proc.pcmdline").endswith(wget_cmd))
+    fired(rv, rule, proc_name="bash", pred=lambda a: of(a, "proc.pcmdline").endswith(v6_cmd))
     for cmd in near_cmds:
         not_fired(rv, rule, pred=lambda a: of(a, "proc.pcmdline").endswith(cmd))
