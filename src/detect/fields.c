@@ -168,6 +168,9 @@ enum field_id {
 	F_FD_CIP_NAME,
 	F_FD_RIP_NAME,
 	F_FD_LIP_NAME,
+	/* the process a kill or ptrace names, from the process table */
+	F_EVT_TARGET_NAME,
+	F_EVT_TARGET_EXEPATH,
 };
 
 #define S   RULE_FT_STRING
@@ -321,6 +324,8 @@ static const struct rule_field_def registry[] = {
     {"fs.path.name", S, RULE_FARG_NONE, 0, F_FS_PATH_NAME},
     {"fs.path.source", S, RULE_FARG_NONE, 0, F_FS_PATH_SOURCE},
     {"fs.path.target", S, RULE_FARG_NONE, 0, F_FS_PATH_TARGET},
+    {"evt.target.name", S, RULE_FARG_NONE, RULE_FF_COMM, F_EVT_TARGET_NAME},
+    {"evt.target.exepath", S, RULE_FARG_NONE, 0, F_EVT_TARGET_EXEPATH},
 };
 
 #undef S
@@ -1386,6 +1391,31 @@ static int get_dns(struct field_ctx *c, const struct rule_field_ref *ref, struct
 }
 
 /*
+ * evt.target.name, evt.target.exepath: the process a kill or ptrace event names, looked
+ * up in the process table. The record's pid is as the caller's pid namespace numbers
+ * it, the table's are the host's: only a caller known to number pids as the host does
+ * (its pid there is its host pid, or, not knowing that, a process outside containers)
+ * has its target looked up; a thread id (tkill) names no table entry.
+ */
+static int get_target(struct field_ctx *c, const struct rule_field_ref *ref, struct rule_value *out)
+{
+	const struct vg_hdr *h = c->ev->hdr;
+	const struct proc_info *self = c->ev->proc;
+	const struct vg_priv *p = (const struct vg_priv *)h;
+	struct proc_info *t;
+
+	if ((h->type != VG_EV_KILL && h->type != VG_EV_PTRACE) || !c->procs || !self ||
+	    p->target <= 0)
+		return 0;
+	if (self->vpid ? self->vpid != h->pid : self->container.runtime != CONTAINER_HOST)
+		return 0;
+	t = proctable__find(c->procs, (uint32_t)p->target);
+	if (!t || (t->flags & PROC_F_EXITED))
+		return 0;
+	return put_proc_str(c, out, t, ref->id == F_EVT_TARGET_NAME ? F_PROC_NAME : F_PROC_EXEPATH);
+}
+
+/*
  * fd.sip.name and its kin: the name a recent DNS answer gave for the address (the
  * name that was asked), absent when no answer kept gave it.
  */
@@ -1830,6 +1860,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return get_dns(c, ref, out, max);
 	if (ref->id >= F_FD_SIP_NAME && ref->id <= F_FD_LIP_NAME)
 		return get_ip_name(c, ref, out);
+	if (ref->id == F_EVT_TARGET_NAME || ref->id == F_EVT_TARGET_EXEPATH)
+		return get_target(c, ref, out);
 	return get_fd(c, ref, out, max);
 }
 
