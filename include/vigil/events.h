@@ -68,6 +68,7 @@ enum vg_type {
 	VG_EV_CHROOT = 58,    /* chroot */
 	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
 	VG_EV_IO_URING = 60,  /* io_uring_setup: a ring was created */
+	VG_EV_PROCMEM = 61,   /* process_vm_writev into another process */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -390,6 +391,8 @@ enum vg_priv_flags {
  *   memfd:   s1 = name, arg0 = flags
  *   chroot:  s1 = path (resolved at exit: the new root)
  *   kill:    target = pid (tgid for tgkill), arg0 = signal, arg1 = tid (tkill/tgkill)
+ *   procmem: target = pid, arg0 = local iovecs, arg1 = remote iovecs, arg2 = flags;
+ *            ret = bytes written
  */
 struct vg_priv {
 	struct vg_hdr hdr;

@@ -173,6 +173,9 @@ enum field_id {
 	F_FS_TIMES_AGE,
 	F_FS_ATTR_NEW,
 	F_FS_ATTR_OLD,
+	/* a file event on /proc/PID/mem */
+	F_FS_PROCMEM_PID,
+	F_FS_PROCMEM_OTHER,
 };
 
 #define S   RULE_FT_STRING
@@ -330,6 +333,8 @@ static const struct rule_field_def registry[] = {
     {"fs.times.age", I, RULE_FARG_NONE, 0, F_FS_TIMES_AGE},
     {"fs.attr.new", S, RULE_FARG_NONE, 0, F_FS_ATTR_NEW},
     {"fs.attr.old", S, RULE_FARG_NONE, 0, F_FS_ATTR_OLD},
+    {"fs.procmem.pid", I, RULE_FARG_NONE, 0, F_FS_PROCMEM_PID},
+    {"fs.procmem.other", B, RULE_FARG_NONE, 0, F_FS_PROCMEM_OTHER},
 };
 
 #undef S
@@ -668,6 +673,42 @@ static const char *file_path(struct field_ctx *c, size_t *n)
 		return NULL;
 	*n = c->ev->path.len;
 	return c->ev->path.ptr;
+}
+
+/* Reads a decimal pid at *p (advanced past it); -1 when there is none or it is too big. */
+static long long path_pid(const char **p, const char *end)
+{
+	long long v = 0;
+	const char *s = *p;
+
+	while (*p < end && **p >= '0' && **p <= '9' && v <= INT32_MAX)
+		v = v * 10 + (*(*p)++ - '0');
+	return *p == s || v > INT32_MAX ? -1 : v;
+}
+
+/*
+ * The pid whose memory a file event's path names: /proc/PID/mem or
+ * /proc/PID/task/TID/mem (the pid as the procfs's pid namespace numbers it), or -1.
+ */
+static long long procmem_pid(struct field_ctx *c)
+{
+	size_t n = 0;
+	const char *p = file_path(c, &n), *end;
+	long long pid;
+
+	if (!p || n < 11 || strncmp(p, "/proc/", 6))
+		return -1;
+	end = p + n;
+	p += 6;
+	pid = path_pid(&p, end);
+	if (pid < 0)
+		return -1;
+	if ((size_t)(end - p) > 6 && !strncmp(p, "/task/", 6)) {
+		p += 6;
+		if (path_pid(&p, end) < 0)
+			return -1;
+	}
+	return end - p == 4 && !strncmp(p, "/mem", 4) ? pid : -1;
 }
 
 static int rstr(struct field_ctx *c, struct rule_value *v, struct vg_str s)
@@ -1909,6 +1950,18 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		n = event_chattr_letters(
 		    ref->id == F_FS_ATTR_NEW ? event_chattr_protect(fa) : fa->attr_old, s, 4);
 		return put_str(out, s, n);
+	}
+	case F_FS_PROCMEM_PID:
+	case F_FS_PROCMEM_OTHER: {
+		long long pid = procmem_pid(c);
+
+		if (pid < 0)
+			return 0;
+		if (ref->id == F_FS_PROCMEM_PID)
+			return put_i64(out, pid);
+		/* its own memory: by its pid or a thread's, in the host's or its namespace's
+		 * numbering (a container's procfs numbers them its way) */
+		return put_bool(out, pid != h->pid && pid != h->tid && (!p || pid != p->vpid));
 	}
 	case F_FS_PATH_NAME: {
 		size_t n = 0;

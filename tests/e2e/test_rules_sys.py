@@ -23,9 +23,12 @@ from test_rules import (  # noqa: F401 - rv, etc_file, workdir: fixtures
 
 TIMESTOMP = "Timestomping of system files"
 CHATTR = "Immutable or append-only flag changed on a system file"
+PROCMEM = "Process memory written through /proc/PID/mem"
+VMWRITE = "Process memory written with process_vm_writev"
 
 # x86-64 syscall numbers and flags (the kernel's)
 NR_UTIME, NR_UTIMES, NR_FUTIMESAT, NR_UTIMENSAT = 132, 235, 261, 280
+NR_PROCESS_VM_READV, NR_PROCESS_VM_WRITEV = 310, 311
 AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
 FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
 FS_IOC_FSGETXATTR, FS_IOC_FSSETXATTR = 0x801c581f, 0x401c5820
@@ -195,6 +198,9 @@ def test_32bit_times_and_flags(rv, sysfile, workdir):
         assert of(a, "proc.exepath") == exe
     chattr_alert(rv, path, "i", "?", pid=pid, request="FS_IOC32_SETFLAGS")
     chattr_alert(rv, path, "", "?", pid=pid, request="FS_IOC32_SETFLAGS")
+    # its process_vm_writev into this process (an attempt: EFAULT)
+    a = fired(rv, VMWRITE, proc_pid=pid, evt_arg_pid=str(os.getpid()))
+    assert of(a, "evt.res") == "EFAULT", a["output"]
 
 
 # ---------------------------------------------------------------------------
@@ -247,3 +253,72 @@ def test_chattr_append_only_by_ioctl(rv, sysfile):
         chattr_alert(rv, path, "", "a", request="FS_IOC_FSSETXATTR")
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------------
+# process memory
+# ---------------------------------------------------------------------------
+
+@pytest.fixture()
+def sleeper():
+    p = subprocess.Popen(["sleep", "120"])
+    yield p.pid
+    p.kill()
+    p.wait()
+
+
+def test_proc_mem_write_to_another_process(rv, sleeper):
+    """/proc/PID/mem and a thread's /proc/PID/task/TID/mem opened for writing; near
+    misses: the process's own memory file for writing, the other one's for reading."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            for path in ("/proc/self/mem", f"/proc/{os.getpid()}/task/{os.getpid()}/mem"):
+                os.close(os.open(path, os.O_RDWR))
+            os.close(os.open(f"/proc/{sleeper}/mem", os.O_RDONLY))
+        except OSError:
+            code = 1
+        os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    not_fired(rv, PROCMEM, proc_pid=pid)
+    for path in (f"/proc/{sleeper}/mem", f"/proc/{sleeper}/task/{sleeper}/mem"):
+        os.close(os.open(path, os.O_RDWR))
+        a = fired(rv, PROCMEM, fd_name=path, proc_pid=os.getpid())
+        assert of(a, "fs.procmem.pid") == sleeper, a["output"]
+
+
+def test_process_vm_writev(rv, workdir):
+    """A real write into a child's memory; near misses: a write into the caller's own
+    memory (not an event) and a read of the child's (process_vm_readv)."""
+    buf = ctypes.create_string_buffer(b"before", 16)
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(w)
+        os.read(r, 1)  # until the parent has written
+        os._exit(0 if buf.value == b"injected" else 1)
+    os.close(r)
+    src = ctypes.create_string_buffer(b"injected", 16)
+
+    def iov(b):
+        return (ctypes.c_void_p * 2)(ctypes.addressof(b), 16)
+    try:
+        near = os.fork()
+        if near == 0:
+            ok = True
+            try:
+                sysc(NR_PROCESS_VM_WRITEV, os.getpid(), iov(src), 1, iov(buf), 1, 0)
+                sysc(NR_PROCESS_VM_READV, child, iov(src), 1, iov(buf), 1, 0)
+            except OSError:
+                ok = False
+            os._exit(0 if ok else 1)
+        assert os.waitpid(near, 0)[1] == 0
+        assert sysc(NR_PROCESS_VM_WRITEV, child, iov(src), 1, iov(buf), 1, 0) == 16
+    finally:
+        os.write(w, b"x")
+        os.close(w)
+    assert os.waitpid(child, 0)[1] == 0, "the child's memory was not written"
+    a = fired(rv, VMWRITE, proc_pid=os.getpid(), evt_arg_pid=str(child))
+    assert of(a, "evt.res") == "SUCCESS", a["output"]
+    not_fired(rv, VMWRITE, proc_pid=near)

@@ -216,6 +216,64 @@ Test(event_fattr, default_rules)
 	detect__free(d);
 }
 
+/* An open of path for writing by pid 77 (tid 78). */
+static void open_rec(struct arec *r, const char *path)
+{
+	size_t n = strlen(path);
+
+	memset(r, 0, sizeof(*r));
+	r->a.file.hdr.type = VG_EV_OPEN;
+	r->a.file.hdr.pid = 77;
+	r->a.file.hdr.tid = 78;
+	r->a.file.hdr.loginuid = UINT32_MAX;
+	strcpy(r->a.file.hdr.comm, "inject");
+	r->a.file.syscall = VG_SYS_OPENAT;
+	r->a.file.flags = 02;
+	r->a.file.fd = 3;
+	r->a.file.dirfd = -100;
+	r->off = sizeof(struct vg_file);
+	r->a.file.path.off = r->off;
+	r->a.file.path.len = n;
+	memcpy(r->buf + r->off, path, n + 1);
+	r->off += n + 1;
+	r->a.file.hdr.size = r->off;
+}
+
+Test(event_fattr, procmem_fields_and_rule)
+{
+	static const struct {
+		const char *path;
+		const char *pid; /* fs.procmem.pid, NULL none */
+		bool fires;	 /* the default rule */
+	} cases[] = {
+	    {"/proc/1234/mem", "1234", true},	    {"/proc/1234/task/1240/mem", "1234", true},
+	    {"/proc/77/mem", "77", false},	   /* its own */
+	    {"/proc/78/task/78/mem", "78", false}, /* its own thread */
+	    {"/proc/1234/maps", NULL, false},	    {"/proc/1234/memx", NULL, false},
+	    {"/proc/self/mem", NULL, false},	    {"/proc//mem", NULL, false},
+	    {"/proc/99999999999/mem", NULL, false}, {"/tmp/proc/1234/mem", NULL, false},
+	};
+	struct detect *d = detect_files(NULL, 0);
+	struct proctable *procs = proctable__new(16, 0);
+	struct arec r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		open_rec(&r, cases[i].path);
+		fields_of_record(r.buf, r.off, &ev);
+		assert_field("fs.procmem.pid", cases[i].pid);
+		eval_record(d, procs, r.buf, r.off, NULL);
+		cr_assert_eq(fired_rule("Process memory written through /proc/PID/mem") != NULL,
+			     cases[i].fires, "%s", cases[i].path);
+	}
+	/* read-only: no */
+	open_rec(&r, "/proc/1234/mem");
+	r.a.file.flags = 0;
+	eval_record(d, procs, r.buf, r.off, NULL);
+	cr_assert_null(fired_rule("Process memory written through /proc/PID/mem"));
+	proctable__free(procs);
+	detect__free(d);
+}
+
 Test(event_fattr, short_records_are_refused)
 {
 	struct arec r;
