@@ -10,6 +10,7 @@ with AT_EMPTY_PATH, futimesat with a NULL name, the 32-bit forms through int $0x
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import shutil
 import struct
@@ -18,7 +19,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, helper
 from test_rules import (  # noqa: F401 - rv, etc_file, workdir: fixtures
     FIRED, etc_file, fired, ia32_refused, nonce, not_fired, of, run, rv, write_file)
 
@@ -373,3 +374,15 @@ def test_ptrace_seize_is_an_attach(rv, sleeper):
     a = fired(rv, "Ptrace attach to another process", proc_pid=pid,
               evt_arg_request="PTRACE_SEIZE")
     assert of(a, "evt.arg.pid") == str(sleeper), a["output"]
+
+
+def test_proc_mem_opened_through_io_uring(rv, sleeper):
+    """The open of another process's /proc/PID/mem submitted through io_uring
+    (IORING_OP_OPENAT, no openat syscall) raises the rule too."""
+    path = f"/proc/{sleeper}/mem"
+    p = subprocess.run([helper("uring_probe"), "open", path, str(os.O_RDWR), "0"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    rep = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    assert rep and rep[0]["ret"] >= 0, p.stdout
+    fired(rv, PROCMEM, fd_name=path, proc_pid=rep[0]["pid"])
