@@ -1584,6 +1584,15 @@ int agent_run(const struct agent_opts *opts)
 		goto err_free;
 	}
 	keep_env(&a);
+	{
+		struct timespec now;
+
+		/* an exe changed since now (or lately, by the configured age) is new */
+		clock_gettime(CLOCK_REALTIME, &now);
+		proctable__set_new_exe(a.procs, now.tv_sec * 1000000000ull + now.tv_nsec,
+				       opts->cfg ? opts->cfg->detect.new_exe_age_ns
+						 : PROC_NEW_EXE_AGE_NS);
+	}
 	sfd = setup_signals();
 	if (sfd < 0) {
 		ret = sfd;
