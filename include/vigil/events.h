@@ -66,6 +66,7 @@ enum vg_type {
 	VG_EV_CHROOT = 58,    /* chroot */
 	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
 	VG_EV_IO_URING = 60,  /* io_uring_setup: a ring was created */
+	VG_EV_PRCTL = 61,     /* prctl(PR_SET_NAME): a thread renamed itself */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -389,6 +390,8 @@ enum vg_priv_flags {
  *   memfd:   s1 = name, arg0 = flags
  *   chroot:  s1 = path (resolved at exit: the new root)
  *   kill:    target = pid (tgid for tgkill), arg0 = signal, arg1 = tid (tkill/tgkill)
+ *   prctl:   arg0 = option (only PR_SET_NAME is sent), s1 = the name asked for (the
+ *            header's comm is the thread's name after the call)
  */
 struct vg_priv {
 	struct vg_hdr hdr;

@@ -94,7 +94,8 @@
 	X(KILL, 78, "kill", VG_EV_KILL, 62, 37)                                                    \
 	X(TKILL, 79, "tkill", VG_EV_KILL, 200, 238)                                                \
 	X(TGKILL, 80, "tgkill", VG_EV_KILL, 234, 270)                                              \
-	X(IO_URING_SETUP, 81, "io_uring_setup", VG_EV_IO_URING, 425, 425)
+	X(IO_URING_SETUP, 81, "io_uring_setup", VG_EV_IO_URING, 425, 425)                          \
+	X(PRCTL, 82, "prctl", VG_EV_PRCTL, 157, 172)
 
 #define VG_SYSCALLS_DISPATCHED(X)                                                                  \
 	X(INIT_MODULE, 68, "init_module", VG_EV_MODULE, 175, 128)                                  \

@@ -1056,9 +1056,11 @@ static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_p
 	case EVENT_ARG_REQUEST:
 	case EVENT_ARG_SIG:
 	case EVENT_ARG_CMD:
+	case EVENT_ARG_OPTION:
 		if ((key == EVENT_ARG_REQUEST && p->hdr.type != VG_EV_PTRACE) ||
 		    (key == EVENT_ARG_SIG && p->hdr.type != VG_EV_KILL) ||
-		    (key == EVENT_ARG_CMD && p->hdr.type != VG_EV_BPF))
+		    (key == EVENT_ARG_CMD && p->hdr.type != VG_EV_BPF) ||
+		    (key == EVENT_ARG_OPTION && p->hdr.type != VG_EV_PRCTL))
 			return 0;
 		/* fall through */
 	case EVENT_ARG_FLAGS:

@@ -171,7 +171,7 @@ static const struct {
     {"ptrace", 67},    {"init_module", 68},  {"finit_module", 69},   {"delete_module", 70},
     {"mount", 71},     {"umount2", 72},	     {"unshare", 73},	     {"setns", 74},
     {"bpf", 75},       {"memfd_create", 76}, {"chroot", 77},	     {"kill", 78},
-    {"tkill", 79},     {"tgkill", 80},	     {"io_uring_setup", 81},
+    {"tkill", 79},     {"tgkill", 80},	     {"io_uring_setup", 81}, {"prctl", 82},
 };
 
 Test(event_kinds, syscall_table)
