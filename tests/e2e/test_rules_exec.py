@@ -5,9 +5,9 @@ container's drifted executables, the dynamic linker's environment (proc.env[LD_*
 and thread renames (prctl PR_SET_NAME, native and ia32).
 
 Each rule fires on a real action and stays silent on a near miss; the field tests
-check the writer is the real one (a rename into place, a hard link and an io_uring
-open keep or name it), that a 32-bit prctl is seen and that drift is seen through a
-container's overlay.
+check the writer is the real one (a rename into place and a hard link keep it; an
+io_uring open and a 32-bit open name it), that a 32-bit prctl is seen and that drift is
+seen through a container's overlay.
 """
 import ctypes
 import json
@@ -23,6 +23,7 @@ from test_rules import fired, ia32_refused, in_container, nonce, not_fired, of, 
 
 PR_SET_NAME = 15
 PRCTL32 = os.path.join(REPO, "tests", "e2e", "helpers32", "prctl32.c")
+WRITE32 = os.path.join(REPO, "tests", "e2e", "helpers32", "write32.c")
 
 DRIFT = "Drifted executable run in container"
 HOST_NEW = "Newly written program run on host"
@@ -97,6 +98,29 @@ def test_io_uring_open_for_writing_names_the_writer(rv, workdir):
     a = fired(rv, HOST_NEW, proc_pid=pid)
     assert of(a, "proc.exe_writer.pid") == report["pid"]
     assert of(a, "proc.exe_writer.name") == "uring_probe"
+
+
+def build32(src, exe, define):
+    cmd = ["clang", "-m32", "-nostdlib", "-static", "-ffreestanding", "-fno-pic", "-O1",
+           f"-D{define}", "-o", exe, src]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, f"cannot build a 32-bit program ({' '.join(cmd)}): {r.stderr}"
+    return exe
+
+
+def test_ia32_open_for_writing_names_the_writer(rv, workdir):
+    why = ia32_refused(workdir)
+    if why:
+        pytest.skip(why)
+    exe = os.path.join(workdir, "ia32-written")
+    shutil.copy("/bin/true", exe)
+    os.chmod(exe, 0o755)
+    writer = build32(WRITE32, os.path.join(workdir, "write32"), f'PATH="{exe}"')
+    wpid, _ = run([writer])
+    pid, _ = run([exe])
+    a = fired(rv, HOST_NEW, proc_pid=pid)
+    assert of(a, "proc.exe_writer.pid") == wpid
+    assert of(a, "proc.exe_writer.exepath") == writer
 
 
 def test_linker_and_package_manager_output_is_not_news(rv, workdir):
@@ -210,11 +234,7 @@ def test_process_renamed_through_ia32_prctl(rv, tmp_path):
     why = ia32_refused(str(tmp_path))
     if why:
         pytest.skip(why)
-    exe = str(tmp_path / "prctl32")
-    cmd = ["clang", "-m32", "-nostdlib", "-static", "-ffreestanding", "-fno-pic", "-O1",
-           '-DNAME="kworker/0:7"', "-o", exe, PRCTL32]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, f"cannot build a 32-bit program: {r.stderr}"
+    exe = build32(PRCTL32, str(tmp_path / "prctl32"), 'NAME="kworker/0:7"')
     pid, _ = run([exe])
     a = fired(rv, RENAMED, proc_pid=pid)
     # the program makes its calls through int $0x80 only: the alert is the ia32 call's
