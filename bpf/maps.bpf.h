@@ -128,6 +128,26 @@ VG_SHARED struct {
 	__type(value, struct priv_stash);
 } priv_stash SEC(".maps");
 
+/*
+ * (dev, inode) -> its last writer (struct vg_writer), filled by the file sensors at
+ * every open for writing of a regular file, read by the exec sensor. LRU: the
+ * inodes written longest ago are forgotten; writers_made counts the entries made,
+ * so user space can tell how many were pushed out.
+ */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VG_WRITERS_MAX);
+	__type(key, struct vg_inode_key);
+	__type(value, struct vg_writer);
+} exe_writers SEC(".maps");
+
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} writers_made SEC(".maps");
+
 /* ---- the prefilter (core/filter.bpf.h), written by user space ---- */
 
 VG_SHARED struct {

@@ -74,6 +74,52 @@ static __always_inline void file_enforce(struct file_args *a, struct vg_file *e,
 		     what | ENF_IN_CODE(e->syscall), a->who ? a->who->comm : NULL);
 }
 
+#define S_IFREG_ 0100000
+
+/*
+ * An open for writing of a regular file: its inode's writer becomes this process,
+ * whatever the prefilter decides about the record (the exec sensor looks it up).
+ * A file already known is updated in place, so a log reopened again and again
+ * costs one lookup.
+ */
+static __always_inline void writer_note(struct file_args *a, struct file *f)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	struct vg_inode_key k = {};
+	struct vg_writer *w, nw = {};
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	__u64 *made;
+
+	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT_) != S_IFREG_)
+		return;
+	k.ino = BPF_CORE_READ(ino, i_ino);
+	k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	w = bpf_map_lookup_elem(&exe_writers, &k);
+	if (!w)
+		w = &nw;
+	w->ts_ns = bpf_ktime_get_boot_ns();
+	w->start_ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader,
+				    start_boottime);
+	w->pid = id >> 32;
+	w->tid = (__u32)id;
+	w->uid = (__u32)bpf_get_current_uid_gid();
+	w->flags = BPF_CORE_READ(f, f_mode) & FMODE_CREATED_ ? VG_WF_CREATED : 0;
+	if (a->who) {
+		w->flags |= VG_WF_IO_URING;
+		w->tid = a->who->tid;
+		__builtin_memcpy(w->comm, a->who->comm, VG_COMM_LEN);
+	} else {
+		bpf_get_current_comm(w->comm, sizeof(w->comm));
+	}
+	if (w != &nw)
+		return;
+	bpf_map_update_elem(&exe_writers, &k, &nw, BPF_ANY);
+	made = bpf_map_lookup_elem(&writers_made, &zero);
+	if (made)
+		(*made)++;
+}
+
 static __noinline int file_event(struct file_args *a, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -104,6 +150,12 @@ static __noinline int file_event(struct file_args *a, long ret)
 			a->fd = a->dirfd;
 	}
 	write = a->is_open ? (a->flags & WRITE_FLAGS) != 0 : true;
+	/* the access mode, as the kernel grants write: O_WRONLY or O_RDWR */
+	if (a->is_open && ret >= 0 && (a->flags & 3)) {
+		obj = fd_file_current(ret);
+		if (obj)
+			writer_note(a, obj);
+	}
 	/* an open whose access mode is O_RDONLY can only matter to rules on reads */
 	if (a->is_open && !(a->flags & 3))
 		slot = VG_FS_OPEN_READ;
@@ -112,9 +164,10 @@ static __noinline int file_event(struct file_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
-	if (a->is_open && ret >= 0)
-		obj = fd_file_current(ret);
-	else if (a->fd >= 0)
+	if (a->is_open && ret >= 0) {
+		if (!obj)
+			obj = fd_file_current(ret);
+	} else if (a->fd >= 0)
 		obj = fd_file_current(a->fd);
 	if (verdict == FILTER_NEED_PATH)
 		verdict = obj ? filter_leaf(slot, obj) : filter_no_leaf(slot);

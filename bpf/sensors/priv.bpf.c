@@ -2,7 +2,7 @@
 /*
  * priv.bpf.c - privilege and kernel sensors at syscall exit: id and capability
  * changes, ptrace, module loading, mounts, namespaces, bpf(), memfd_create,
- * chroot and signals to other processes. They are rare and worth an alert on
+ * chroot, signals to other processes and thread renames. They are rare and worth an alert on
  * their own, so every record wakes the reader at once.
  *
  * What a set*id or capset call replaced is gone by the time it returns: small
@@ -568,5 +568,23 @@ SYSCALL_SENSOR(io_uring_setup, "io_uring_setup")
 		bpf_probe_read_user(&flags, sizeof(flags), params + IO_URING_PARAMS_FLAGS_OFF);
 	a.arg[0] = flags;
 	a.arg[1] = (__u32)sys_arg(sc, 0);
+	return priv_event(&a, ret);
+}
+
+#define PR_SET_NAME_ 15
+
+/*
+ * prctl(PR_SET_NAME, name): a thread renamed itself (what ps and top show). Every
+ * other option leaves at once. s1 is the name as passed (the kernel copies 16
+ * bytes and ends them with a NUL); the header's comm is already the new name.
+ */
+SYSCALL_SENSOR(prctl, "prctl")
+{
+	PRIV_ARGS(VG_EV_PRCTL, VG_SYS_PRCTL);
+
+	a.arg[0] = (__u32)sys_arg(sc, 0);
+	a.drop = a.arg[0] != PR_SET_NAME_;
+	a.str[0] = (const char *)sys_arg(sc, 1);
+	a.src[0] = PS_OBJNAME;
 	return priv_event(&a, ret);
 }

@@ -109,6 +109,20 @@ static __always_inline bool exe_in_upper_layer(struct inode *ino, __u32 magic)
 	return BPF_CORE_READ(oi, __upperdentry) != NULL;
 }
 
+/* The last writer vigil saw of the exe's inode (file.bpf.c keeps them). */
+static __always_inline void exe_writer(struct vg_exec *e)
+{
+	struct vg_inode_key k = {.ino = e->exe_ino, .dev = e->exe_dev};
+	struct vg_writer *w = bpf_map_lookup_elem(&exe_writers, &k);
+
+	if (!w) {
+		__builtin_memset(&e->writer, 0, sizeof(e->writer));
+		return;
+	}
+	e->writer = *w;
+	e->hdr.flags |= VG_XF_EXE_WRITTEN;
+}
+
 static __always_inline __u32 ns_inum(struct ns_common *ns)
 {
 	return ns ? BPF_CORE_READ(ns, inum) : 0;
@@ -234,6 +248,7 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (exe_in_upper_layer(ino, magic))
 		e->hdr.flags |= VG_XF_EXE_UPPER;
 	exe_times(e, ino);
+	exe_writer(e);
 	off = sizeof(*e);
 
 	e->exe.off = 0;

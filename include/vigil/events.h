@@ -69,6 +69,7 @@ enum vg_type {
 	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
 	VG_EV_IO_URING = 60,  /* io_uring_setup: a ring was created */
 	VG_EV_PROCMEM = 61,   /* process_vm_writev into another process */
+	VG_EV_PRCTL = 62,     /* prctl(PR_SET_NAME): a thread renamed itself */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -109,9 +110,11 @@ enum vg_exec_flags {
 	VG_XF_FILENAME_TRUNC = 1u << 13, /* execve filename was cut */
 	VG_XF_EXE_NOPATH = 1u << 14,	 /* exe is not reachable from the root (pseudo fs) */
 	VG_XF_SETUID_EXEC = 1u << 15,	 /* euid differs from uid after exec */
-	VG_XF_SEED = 1u << 16,	    /* user space only: a process known at start (recordings) */
-	VG_XF_EXE_UPPER = 1u << 17, /* exe is on overlayfs and has an upper-layer copy */
-	VG_XF_ENV_TRUNC = 1u << 18, /* the environment was cut */
+	VG_XF_SEED = 1u << 16,	      /* user space only: a process known at start (recordings) */
+	VG_XF_EXE_UPPER = 1u << 17,   /* exe is on overlayfs and has an upper-layer copy */
+	VG_XF_ENV_TRUNC = 1u << 18,   /* the environment was cut */
+	VG_XF_EXE_WRITTEN = 1u << 19, /* vigil saw the exe's inode opened for writing:
+				       * vg_exec.writer says by whom */
 };
 
 /* vg_fork.hdr.flags bits */
@@ -175,6 +178,37 @@ struct vg_fdinfo {
 	__u32 pad1;	    /* zero */
 };
 
+/*
+ * The last process vigil saw open a regular file for writing (or create it), kept
+ * by the file sensors in the exe_writers LRU hash under the inode (struct
+ * vg_inode_key) and copied into the exec record of a program run from that inode.
+ * An inode keeps its entry through renames and hard links; the LRU forgets the
+ * inodes written longest ago.
+ */
+struct vg_inode_key {
+	__u64 ino; /* inode number */
+	__u32 dev; /* superblock dev, kernel encoding (as vg_exec.exe_dev) */
+	__u32 pad; /* zero */
+};
+
+struct vg_writer {
+	__u64 ts_ns;		/* CLOCK_BOOTTIME of the (last) write open */
+	__u64 start_ns;		/* the writer's thread group start (with pid, names it) */
+	__u32 pid;		/* the writer's thread group id */
+	__u32 tid;		/* the writing thread */
+	__u32 uid;		/* its real uid */
+	__u32 flags;		/* VG_WF_* */
+	char comm[VG_COMM_LEN]; /* its comm at the write */
+};
+
+/* vg_writer.flags bits */
+enum vg_writer_flags {
+	VG_WF_CREATED = 1u << 0,  /* the open created the file */
+	VG_WF_IO_URING = 1u << 1, /* the open was submitted through io_uring */
+};
+
+#define VG_WRITERS_MAX 8192 /* inodes exe_writers remembers */
+
 struct vg_exec {
 	struct vg_hdr hdr;
 	__u64 cap_eff;	   /* effective capabilities after exec */
@@ -202,6 +236,7 @@ struct vg_exec {
 	struct vg_str env;	   /* environment ("NAME=value", each NUL-terminated), bounded */
 	__u32 vpgid;		   /* process group id in the task's own pid namespace, 0 unknown */
 	struct vg_fdinfo stdio[3]; /* fds 0, 1 and 2 of the new image */
+	struct vg_writer writer;   /* VG_XF_EXE_WRITTEN: the last writer of the exe's inode */
 };
 
 struct vg_fork {
@@ -393,6 +428,8 @@ enum vg_priv_flags {
  *   kill:    target = pid (tgid for tgkill), arg0 = signal, arg1 = tid (tkill/tgkill)
  *   procmem: target = pid, arg0 = local iovecs, arg1 = remote iovecs, arg2 = flags;
  *            ret = bytes written
+ *   prctl:   arg0 = option (only PR_SET_NAME is sent), s1 = the name asked for (the
+ *            header's comm is the thread's name after the call)
  */
 struct vg_priv {
 	struct vg_hdr hdr;
@@ -816,7 +853,9 @@ struct vg_config {
 _Static_assert(sizeof(struct vg_str) == 4, "vg_str ABI");
 _Static_assert(sizeof(struct vg_hdr) == 80, "vg_hdr ABI");
 _Static_assert(sizeof(struct vg_fdinfo) == 56, "vg_fdinfo ABI");
-_Static_assert(sizeof(struct vg_exec) == 360, "vg_exec ABI");
+_Static_assert(sizeof(struct vg_exec) == 408, "vg_exec ABI");
+_Static_assert(sizeof(struct vg_writer) == 48, "vg_writer ABI");
+_Static_assert(sizeof(struct vg_inode_key) == 16, "vg_inode_key ABI");
 _Static_assert(sizeof(struct vg_fork) == 96, "vg_fork ABI");
 _Static_assert(sizeof(struct vg_exit) == 88, "vg_exit ABI");
 _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");

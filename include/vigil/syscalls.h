@@ -100,7 +100,8 @@
 	X(TKILL, 79, "tkill", VG_EV_KILL, 200, 238)                                                \
 	X(TGKILL, 80, "tgkill", VG_EV_KILL, 234, 270)                                              \
 	X(IO_URING_SETUP, 81, "io_uring_setup", VG_EV_IO_URING, 425, 425)                          \
-	X(PROCESS_VM_WRITEV, 82, "process_vm_writev", VG_EV_PROCMEM, 311, 348)
+	X(PROCESS_VM_WRITEV, 82, "process_vm_writev", VG_EV_PROCMEM, 311, 348)                     \
+	X(PRCTL, 83, "prctl", VG_EV_PRCTL, 157, 172)
 
 #define VG_SYSCALLS_DISPATCHED(X)                                                                  \
 	X(INIT_MODULE, 68, "init_module", VG_EV_MODULE, 175, 128)                                  \

@@ -62,6 +62,7 @@ struct agent {
 	uint64_t out_errors;		     /* events not written to stdout */
 	const struct proc_info **anc;	     /* ancestry scratch, ancestry_max entries */
 	struct proctable_stats ps_told;	     /* process table counts the metrics have */
+	uint64_t writers_told;		     /* exe_writers entries made, as the metrics have it */
 	struct runtime *runtime;	     /* container metadata worker; NULL when off */
 	struct containers_stats cs_told;     /* container table counts the metrics have */
 	struct runtime_stats rs_told;	     /* metadata counts the metrics have */
@@ -521,11 +522,16 @@ static void print_summary(struct agent *a)
 static void proc_metrics(struct agent *a, const struct proctable_stats *ps)
 {
 	const struct metrics_agent *m = metrics__agent(a->metrics);
+	uint64_t made;
 
 	metric__add(m->procs_evicted_exited, ps->evicted - a->ps_told.evicted);
 	metric__add(m->procs_evicted_live, ps->evicted_live - a->ps_told.evicted_live);
 	metric__add(m->procs_refused, ps->dropped_full - a->ps_told.dropped_full);
 	a->ps_told = *ps;
+	if (a->sensors && !sensors__writers_made(a->sensors, &made) && made >= a->writers_told) {
+		metric__add(m->exe_writers_made, made - a->writers_told);
+		a->writers_told = made;
+	}
 }
 
 /* Whether cgroup id was removed (the agent can open any cgroup by its id). */
@@ -1141,6 +1147,20 @@ static int control_status(void *arg, struct json_buf *j)
 	json_kv_uint(j, "refused", ps.dropped_full);
 	json_kv_uint(j, "env_truncated", ps.env_truncated);
 	json_obj_end(j);
+	{
+		uint64_t made = 0;
+
+		/* the LRU of inodes opened for writing (proc.exe_writer.*) */
+		if (a->sensors)
+			sensors__writers_made(a->sensors, &made);
+		json_key(j, "exe_writers");
+		json_obj_begin(j);
+		json_kv_uint(j, "max", VG_WRITERS_MAX);
+		json_kv_uint(j, "made", made);
+		json_kv_uint(j, "pushed_out_min",
+			     made > VG_WRITERS_MAX ? made - VG_WRITERS_MAX : 0);
+		json_obj_end(j);
+	}
 	status_containers(a, j);
 	status_dns(a, j);
 	json_key(j, "traffic");
@@ -1584,6 +1604,15 @@ int agent_run(const struct agent_opts *opts)
 		goto err_free;
 	}
 	keep_env(&a);
+	{
+		struct timespec now;
+
+		/* an exe changed since now (or lately, by the configured age) is new */
+		clock_gettime(CLOCK_REALTIME, &now);
+		proctable__set_new_exe(a.procs, now.tv_sec * 1000000000ull + now.tv_nsec,
+				       opts->cfg ? opts->cfg->detect.new_exe_age_ns
+						 : PROC_NEW_EXE_AGE_NS);
+	}
 	sfd = setup_signals();
 	if (sfd < 0) {
 		ret = sfd;

@@ -252,6 +252,19 @@ static const struct opt dns_keys[] = {
     {0},
 };
 
+/* ---- detect ---- */
+
+static const struct opt detect_keys[] = {
+    {.key = "new_exe_age",
+     .type = OPT_DURATION,
+     .off = offsetof(struct config_detect, new_exe_age_ns),
+     .def = "10m",
+     .help = "proc.exe_new is true for a program whose file changed (ctime or mtime) after "
+	     "vigil started or within this before it was run (0: only after the start); "
+	     "proc.exe_age says how long ago"},
+    {0},
+};
+
 /* ---- containers ---- */
 
 static const struct opt containers_keys[] = {
@@ -691,6 +704,7 @@ const struct opt config_options[] = {
     {.key = "actions", .type = OPT_TABLE, CFG(actions), .sub = actions_keys},
     {.key = "containers", .type = OPT_TABLE, CFG(containers), .sub = containers_keys},
     {.key = "dns", .type = OPT_TABLE, CFG(dns), .sub = dns_keys},
+    {.key = "detect", .type = OPT_TABLE, CFG(detect), .sub = detect_keys},
     {.key = "traffic", .type = OPT_TABLE, CFG(traffic), .sub = traffic_keys},
     {.key = "control_socket",
      .flag = "control-socket",

@@ -54,6 +54,11 @@ struct config_process_table {
 	size_t max_entries; /* processes known at once, live and lately exited */
 };
 
+/* Facts the rules read that depend on a setting. */
+struct config_detect {
+	uint64_t new_exe_age_ns; /* proc.exe_new: an exe changed within this before its exec */
+};
+
 /* DNS answers kept for fd.sip.name and its kin (state/dnscache.h). */
 struct config_dns {
 	size_t answer_cache; /* addresses kept at once */
@@ -118,6 +123,7 @@ struct vigil_config {
 	struct config_traffic traffic;		   /* traffic counters and detectors */
 	char *control_socket;			   /* the control socket's path; "": none */
 	struct config_dns dns;			   /* DNS answers kept */
+	struct config_detect detect;		   /* settings of rule fields */
 };
 
 /* The configuration's keys (and the flags that set the same values). */

@@ -809,6 +809,11 @@ static int register_agent(struct metrics *m, const char *version)
 	a->procs_refused = metrics__counter(
 	    m, "vigil_process_table_refused_total",
 	    "Processes found in /proc at start that did not fit the process table.");
+	a->exe_writers_made = metrics__counter(
+	    m, "vigil_exe_writers_made_total",
+	    "Inodes entered in the kernel's map of files opened for writing (an LRU of 8192 "
+	    "inodes, for proc.exe_writer.*): past 8192, each one pushed the least recently "
+	    "written out.");
 	a->rules_loaded = metrics__gauge(m, "vigil_rules_loaded",
 					 "Rules active after the last successful (re)load.");
 	reloads = metrics__family(m, METRIC_COUNTER, "vigil_rules_reloads_total",
@@ -858,8 +863,9 @@ static int register_agent(struct metrics *m, const char *version)
 		return -ENOMEM;
 	if (!a->rule_eval_seconds || !a->ringbuf_used || !a->ringbuf_size || !a->procs ||
 	    !a->procs_max || !a->procs_evicted_exited || !a->procs_evicted_live ||
-	    !a->procs_refused || !a->rules_loaded || !a->reload_ok || !a->reload_failed ||
-	    !a->reload_success || !a->reload_time || !build || !a->prefilter_fallbacks)
+	    !a->procs_refused || !a->exe_writers_made || !a->rules_loaded || !a->reload_ok ||
+	    !a->reload_failed || !a->reload_success || !a->reload_time || !build ||
+	    !a->prefilter_fallbacks)
 		return -ENOMEM;
 	return metrics__add_collector(m, collect_process, NULL);
 }

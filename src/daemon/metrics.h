@@ -110,6 +110,7 @@ struct metrics_agent {
 	struct metric *procs_evicted_exited; /* counter: exited entries forgotten */
 	struct metric *procs_evicted_live;   /* counter: live ones forgotten for room */
 	struct metric *procs_refused;	     /* counter: /proc entries that did not fit */
+	struct metric *exe_writers_made;     /* counter: inodes entered in exe_writers */
 	struct metric *rules_loaded;	     /* gauge: rules active after the last (re)load */
 	struct metric *reload_ok;	     /* counter: rule (re)loads that compiled */
 	struct metric *reload_failed;	     /* counter: rule reloads rejected (old rules kept) */

@@ -179,6 +179,14 @@ enum field_id {
 	/* a file event on /proc/PID/mem */
 	F_FS_PROCMEM_PID,
 	F_FS_PROCMEM_OTHER,
+	/* the exe's history: new since the agent started, written by a process vigil saw */
+	F_PROC_EXE_NEW,
+	F_PROC_EXE_AGE,
+	F_PROC_EXE_WRITTEN,
+	F_PROC_EXE_WRITER_PID,
+	F_PROC_EXE_WRITER_NAME,
+	F_PROC_EXE_WRITER_EXEPATH,
+	F_PROC_EXE_WRITER_UID,
 };
 
 #define S   RULE_FT_STRING
@@ -340,6 +348,13 @@ static const struct rule_field_def registry[] = {
     {"fs.attr.old", S, RULE_FARG_NONE, 0, F_FS_ATTR_OLD},
     {"fs.procmem.pid", I, RULE_FARG_NONE, 0, F_FS_PROCMEM_PID},
     {"fs.procmem.other", B, RULE_FARG_NONE, 0, F_FS_PROCMEM_OTHER},
+    {"proc.exe_new", B, RULE_FARG_NONE, 0, F_PROC_EXE_NEW},
+    {"proc.exe_age", U, RULE_FARG_NONE, 0, F_PROC_EXE_AGE},
+    {"proc.exe_written", B, RULE_FARG_NONE, 0, F_PROC_EXE_WRITTEN},
+    {"proc.exe_writer.pid", I, RULE_FARG_NONE, 0, F_PROC_EXE_WRITER_PID},
+    {"proc.exe_writer.name", S, RULE_FARG_NONE, RULE_FF_COMM, F_PROC_EXE_WRITER_NAME},
+    {"proc.exe_writer.exepath", S, RULE_FARG_NONE, 0, F_PROC_EXE_WRITER_EXEPATH},
+    {"proc.exe_writer.uid", I, RULE_FARG_NONE, 0, F_PROC_EXE_WRITER_UID},
 };
 
 #undef S
@@ -1164,9 +1179,11 @@ static int priv_arg(struct field_ctx *c, struct rule_value *v, const struct vg_p
 	case EVENT_ARG_REQUEST:
 	case EVENT_ARG_SIG:
 	case EVENT_ARG_CMD:
+	case EVENT_ARG_OPTION:
 		if ((key == EVENT_ARG_REQUEST && p->hdr.type != VG_EV_PTRACE) ||
 		    (key == EVENT_ARG_SIG && p->hdr.type != VG_EV_KILL) ||
-		    (key == EVENT_ARG_CMD && p->hdr.type != VG_EV_BPF))
+		    (key == EVENT_ARG_CMD && p->hdr.type != VG_EV_BPF) ||
+		    (key == EVENT_ARG_OPTION && p->hdr.type != VG_EV_PRCTL))
 			return 0;
 		/* fall through */
 	case EVENT_ARG_FLAGS:
@@ -1869,6 +1886,27 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 			return 0;
 		return put_u64(out, start - p->exe_ctime_ns);
 	}
+	case F_PROC_EXE_NEW:
+	case F_PROC_EXE_AGE: {
+		uint64_t age;
+		bool is_new;
+
+		if (!p || !c->procs || (!p->exe_ctime_ns && !p->exe_mtime_ns))
+			return 0;
+		is_new = proctable__exe_new(c->procs, p, ev->time_ns, &age);
+		return ref->id == F_PROC_EXE_NEW ? put_bool(out, is_new)
+						 : put_u64(out, age / 1000000000ull);
+	}
+	case F_PROC_EXE_WRITTEN:
+		return p ? put_bool(out, p->writer != NULL) : 0;
+	case F_PROC_EXE_WRITER_PID:
+		return p && p->writer ? put_i64(out, p->writer->pid) : 0;
+	case F_PROC_EXE_WRITER_UID:
+		return p && p->writer ? put_i64(out, p->writer->uid) : 0;
+	case F_PROC_EXE_WRITER_NAME:
+		return p && p->writer ? put_cstr(out, p->writer->comm) : 0;
+	case F_PROC_EXE_WRITER_EXEPATH:
+		return p && p->writer && p->writer->exe[0] ? put_cstr(out, p->writer->exe) : 0;
 	case F_PROC_DURATION:
 		return put_u64(out, h->ts_ns > h->start_ns ? h->ts_ns - h->start_ns : 0);
 	case F_PROC_START_TS:

@@ -200,6 +200,12 @@ static const struct name_val uring_setup_vals[] = {
     {BIT(16), "IORING_SETUP_NO_SQARRAY"},
 };
 
+/* prctl options: only PR_SET_NAME is sent; the others name a raw record's value */
+static const struct name_val prctl_vals[] = {
+    {15, "PR_SET_NAME"},
+    {16, "PR_GET_NAME"},
+};
+
 static const struct name_val finit_vals[] = {
     {1, "MODULE_INIT_IGNORE_MODVERSIONS"},
     {2, "MODULE_INIT_IGNORE_VERMAGIC"},
@@ -333,6 +339,7 @@ static const struct name_set mount_flags = NAME_SET(mount_vals, true);
 static const struct name_set umount_flags = NAME_SET(umount_vals, true);
 static const struct name_set memfd_flags = NAME_SET(memfd_vals, true);
 static const struct name_set uring_setup_flags = NAME_SET(uring_setup_vals, true);
+static const struct name_set prctl_options = NAME_SET(prctl_vals, false);
 static const struct name_set finit_flags = NAME_SET(finit_vals, true);
 static const struct name_set delete_flags = NAME_SET(delete_vals, true);
 static const struct name_set bpf_cmds = NAME_SET(bpf_cmd_vals, false);
@@ -405,6 +412,8 @@ static const struct name_set *arg0_names(uint16_t sys)
 		return &memfd_flags;
 	case VG_SYS_IO_URING_SETUP:
 		return &uring_setup_flags;
+	case VG_SYS_PRCTL:
+		return &prctl_options;
 	case VG_SYS_FINIT_MODULE:
 		return &finit_flags;
 	case VG_SYS_DELETE_MODULE:
@@ -702,6 +711,12 @@ static void procmem_json(struct json_buf *j, const struct event *ev, const struc
 	json_int(j, p->ret > 0 ? p->ret : 0);
 }
 
+static void prctl_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
+{
+	json_names(j, "option", &prctl_options, p->arg0);
+	event_json_rstr(j, "name", ev, p->s1);
+}
+
 /* Records of a type this file does not know (a newer kernel side) keep their raw fields. */
 static void raw_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
@@ -738,6 +753,7 @@ static const struct priv_kind kinds[VG_EV_TYPE_MAX] = {
     [VG_EV_KILL] = {kill_json},
     [VG_EV_IO_URING] = {io_uring_json},
     [VG_EV_PROCMEM] = {procmem_json},
+    [VG_EV_PRCTL] = {prctl_json, {"name"}},
 };
 
 static const struct priv_kind raw_kind = {raw_json, {"s1", "s2", "s3"}};
@@ -870,6 +886,10 @@ void event_priv_text(FILE *out, const struct event *ev)
 	case VG_EV_PROCMEM:
 		fprintf(out, "target=%d bytes=%lld ", p->target,
 			(long long)(p->ret > 0 ? p->ret : 0));
+		break;
+	case VG_EV_PRCTL:
+		text_names(out, &prctl_options, p->arg0);
+		text_str(out, ev, p->s1);
 		break;
 	default:
 		fprintf(out, "target=%d arg0=%llu ", p->target, (unsigned long long)p->arg0);

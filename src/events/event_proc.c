@@ -134,6 +134,33 @@ void event_exec_json(struct json_buf *j, const struct event *ev)
 	json_uint(j, e->userns);
 	json_obj_end(j);
 	json_stdio(j, ev, e);
+	json_key(j, "exe_writer");
+	if (e->hdr.flags & VG_XF_EXE_WRITTEN) {
+		char comm[VG_COMM_LEN];
+
+		memcpy(comm, e->writer.comm, VG_COMM_LEN);
+		comm[VG_COMM_LEN - 1] = '\0';
+		json_obj_begin(j);
+		json_key(j, "pid");
+		json_uint(j, e->writer.pid);
+		json_key(j, "tid");
+		json_uint(j, e->writer.tid);
+		json_key(j, "uid");
+		json_uint(j, e->writer.uid);
+		json_key(j, "comm");
+		json_str(j, comm);
+		json_key(j, "start_ns");
+		json_uint(j, e->writer.start_ns);
+		json_key(j, "ts_ns");
+		json_uint(j, e->writer.ts_ns);
+		json_key(j, "created");
+		json_bool(j, e->writer.flags & VG_WF_CREATED);
+		json_key(j, "io_uring");
+		json_bool(j, e->writer.flags & VG_WF_IO_URING);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
 	json_key(j, "truncated");
 	json_arr_begin(j);
 	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
@@ -185,6 +212,9 @@ void event_exec_text(FILE *out, const struct event *ev)
 		fputs("memfd ", out);
 	if (e->hdr.flags & VG_XF_EXE_DELETED)
 		fputs("deleted ", out);
+	if (e->hdr.flags & VG_XF_EXE_WRITTEN)
+		fprintf(out, "written_by=%u(%.*s) ", e->writer.pid, VG_COMM_LEN - 1,
+			e->writer.comm);
 }
 
 void event_fork_text(FILE *out, const struct event *ev)

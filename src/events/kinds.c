@@ -141,6 +141,7 @@ static const struct event_kind kinds[VG_EV_TYPE_MAX] = {
     [VG_EV_KILL] = PRIV_KIND("kill", 0),
     [VG_EV_IO_URING] = PRIV_KIND("io_uring", 0),
     [VG_EV_PROCMEM] = PRIV_KIND("procmem", 0),
+    [VG_EV_PRCTL] = PRIV_KIND("prctl", 0),
 };
 
 #define SYSCALL_ROW_(name, code, falco, kind, nr64, nr32) {falco, code, kind, nr64, nr32},

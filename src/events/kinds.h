@@ -88,7 +88,8 @@ enum event_kind_flags {
 	X(OLDFD, "oldfd")                                                                          \
 	X(NEWFD, "newfd")                                                                          \
 	X(ATIME, "atime")                                                                          \
-	X(MTIME, "mtime")
+	X(MTIME, "mtime")                                                                          \
+	X(OPTION, "option")
 
 #define EVENT_ARG_ENUM_(id, name) EVENT_ARG_##id,
 /* clang-format off */

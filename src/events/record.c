@@ -12,8 +12,10 @@
 #include "state/proctable.h"
 #include "record.h"
 
-#define MAGIC	"VIGILREC"
-#define VERSION 3 /* 2: exec records carry the environment and vpgid; 3: and stdio */
+#define MAGIC "VIGILREC"
+#define VERSION                                                                                    \
+	4 /* 2: exec records carry the environment and vpgid; 3: and stdio; 4: and                 \
+	   * the exe's last writer */
 
 struct rec_header {
 	char magic[8];		 /* "VIGILREC" */

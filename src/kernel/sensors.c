@@ -435,6 +435,25 @@ int sensors__deny_hooks(struct sensors *s, bool on, char *err, size_t errlen)
 	return ret;
 }
 
+int sensors__writers_made(const struct sensors *s, uint64_t *out)
+{
+	int fd = bpf_map__fd(s->skel->maps.writers_made);
+	__u64 *percpu = calloc(s->ncpu, sizeof(*percpu));
+	__u32 zero = 0;
+	int cpu, ret = 0;
+
+	*out = 0;
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, percpu))
+		ret = -errno;
+	else
+		for (cpu = 0; cpu < s->ncpu; cpu++)
+			*out += percpu[cpu];
+	free(percpu);
+	return ret;
+}
+
 int sensors__counters(const struct sensors *s, struct vg_counters *out)
 {
 	int fd = bpf_map__fd(s->skel->maps.counters);

@@ -80,4 +80,8 @@ int sensors__map_fd(const struct sensors *s, const char *name);
 /* Sums the per-CPU counters into out[VG_EV_TYPE_MAX]. Returns 0 or -errno. */
 int sensors__counters(const struct sensors *s, struct vg_counters *out);
 
+/* Entries made in exe_writers since load, all CPUs (the LRU of inodes opened for
+ * writing holds VG_WRITERS_MAX: each one made beyond that pushed an older one out). */
+int sensors__writers_made(const struct sensors *s, uint64_t *out);
+
 #endif /* VIGIL_SENSORS_H */

@@ -57,6 +57,8 @@ struct proctable {
 	struct containers *containers;	  /* container identity per cgroup id */
 	bool keep_env;			  /* entries keep the environment */
 	uint64_t env_truncated;		  /* exec records with a cut environment */
+	uint64_t new_since_ns;		  /* proc.exe_new: changed at or after (realtime) */
+	uint64_t new_age_ns;		  /* proc.exe_new: or changed within this */
 };
 
 /* The "" of entries without a string; shared, never freed. */
@@ -121,6 +123,42 @@ void proc_info_release(struct proc_info *i)
 	free(i->args);
 	free(i->env);
 	i->exe = i->cwd = i->args = i->env = NULL;
+	if (i->writer) {
+		str_free(i->writer->exe);
+		free(i->writer);
+		i->writer = NULL;
+	}
+}
+
+/* A copy of w (its exe string too); NULL when w is or memory is short. */
+static struct proc_writer *writer_copy(const struct proc_writer *w)
+{
+	struct proc_writer *c;
+
+	if (!w || !(c = malloc(sizeof(*c))))
+		return NULL;
+	*c = *w;
+	c->exe = proc_str_copy(w->exe, strlen(w->exe));
+	return c;
+}
+
+void proctable__set_new_exe(struct proctable *pt, uint64_t since_ns, uint64_t age_ns)
+{
+	pt->new_since_ns = since_ns;
+	pt->new_age_ns = age_ns;
+}
+
+bool proctable__exe_new(const struct proctable *pt, const struct proc_info *p, uint64_t now_ns,
+			uint64_t *age_ns)
+{
+	uint64_t changed = p->exe_ctime_ns > p->exe_mtime_ns ? p->exe_ctime_ns : p->exe_mtime_ns;
+
+	*age_ns = 0;
+	if (!changed)
+		return false;
+	*age_ns = now_ns > changed ? now_ns - changed : 0;
+	return (pt->new_since_ns && changed >= pt->new_since_ns) ||
+	       (pt->new_age_ns && *age_ns <= pt->new_age_ns);
 }
 
 void proc_info_init(struct proc_info *i, uint32_t pid)
@@ -327,6 +365,7 @@ struct proctable *proctable__new(size_t max_entries, uint64_t linger_ns)
 		goto err_free_pt;
 	pt->max_entries = max_entries;
 	pt->linger_ns = linger_ns;
+	pt->new_age_ns = PROC_NEW_EXE_AGE_NS;
 	pt->hz = hz > 0 ? (uint64_t)hz : 100;
 	pt->tick_ns = NSEC_PER_SEC / pt->hz;
 	pt->containers = containers__new(CONTAINERS_MAX);
@@ -491,6 +530,23 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 		ni.exe_ctime_ns = ev->exe_ctime_ns;
 		ni.exe_mtime_ns = ev->exe_mtime_ns;
 	}
+	if (h->flags & VG_XF_EXE_WRITTEN) {
+		/* the writer's exe is looked up now: it may be this very process, about
+		 * to be replaced, or exit soon */
+		struct proc_writer w = {.pid = ev->writer.pid,
+					.tid = ev->writer.tid,
+					.uid = ev->writer.uid,
+					.flags = ev->writer.flags,
+					.start_ns = ev->writer.start_ns,
+					.ts_ns = ev->writer.ts_ns,
+					.exe = proc_no_str};
+		struct proc_entry *we = lookup(pt, w.pid);
+
+		proc_comm_copy(w.comm, ev->writer.comm, VG_COMM_LEN);
+		if (we && same_start(pt, we, w.start_ns))
+			w.exe = we->info.exe;
+		ni.writer = writer_copy(&w);
+	}
 	if (e && h->start_ns == 0) {
 		/* keep what we knew of the start, and its resolution */
 		ni.start_ns = e->info.start_ns;
@@ -565,6 +621,7 @@ struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork 
 		c->info.exe_ctime_ns = pi->exe_ctime_ns;
 		c->info.exe_mtime_ns = pi->exe_mtime_ns;
 		c->info.cap_eff = pi->cap_eff;
+		c->info.writer = writer_copy(pi->writer);
 		/* a parent moved to another cgroup since we saw it: the record says where */
 		if (pi->cgroup_id == h->cgroup_id)
 			c->info.container = pi->container;

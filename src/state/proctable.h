@@ -33,6 +33,18 @@ enum proc_flags {
 	PROC_F_COMPAT = 1u << 6, /* the image is 32-bit x86 (ia32) */
 };
 
+/* The last writer vigil saw of a process's exe inode (from the exec record). */
+struct proc_writer {
+	uint32_t pid;		/* the writer's thread group id */
+	uint32_t tid;		/* the writing thread */
+	uint32_t uid;		/* its real uid */
+	uint32_t flags;		/* VG_WF_* */
+	uint64_t start_ns;	/* its start (CLOCK_BOOTTIME) */
+	uint64_t ts_ns;		/* when it opened the file for writing (CLOCK_BOOTTIME) */
+	char comm[VG_COMM_LEN]; /* its comm then */
+	char *exe;		/* its exe path, from the table at the exec; "" unknown */
+};
+
 struct proc_info {
 	uint32_t pid;			  /* thread group id */
 	uint32_t ppid;			  /* parent's thread group id */
@@ -60,6 +72,7 @@ struct proc_info {
 	uint32_t vpgid;			  /* process group id there, 0 unknown */
 	char *env;			  /* environment, NUL-separated; NULL unknown or not kept */
 	size_t env_len;			  /* bytes in env */
+	struct proc_writer *writer;	  /* the exe's last writer; NULL: none seen */
 };
 
 struct proctable_stats {
@@ -128,6 +141,22 @@ void proctable__keep_env(struct proctable *pt, bool keep);
  * through (containers.h): for a worker to fill, and to look metadata up by cgroup id.
  */
 struct containers *proctable__containers(struct proctable *pt);
+
+/*
+ * What makes an exe new (proc.exe_new): its inode changed (ctime or mtime) at or
+ * after since_ns (CLOCK_REALTIME; the agent's start), or within age_ns before the
+ * exec. A new table has since_ns 0 and age_ns PROC_NEW_EXE_AGE_NS (replays, tests).
+ */
+#define PROC_NEW_EXE_AGE_NS (600ull * 1000000000ull)
+void proctable__set_new_exe(struct proctable *pt, uint64_t since_ns, uint64_t age_ns);
+
+/*
+ * Whether p's exe is new at now_ns (CLOCK_REALTIME, the event's time); *age_ns gets
+ * how long ago its inode last changed (0 when in the future). False when the times
+ * are unknown.
+ */
+bool proctable__exe_new(const struct proctable *pt, const struct proc_info *p, uint64_t now_ns,
+			uint64_t *age_ns);
 
 /* Calls fn for every entry, live and lingering, in no particular order. */
 void proctable__foreach(struct proctable *pt, void (*fn)(void *arg, const struct proc_info *p),

@@ -181,6 +181,7 @@ static const struct {
     {"tkill", 79},	   {"tgkill", 80},	{"io_uring_setup", 81},
     {"utimensat", 28},	   {"futimesat", 29},	{"utimes", 30},
     {"utime", 31},	   {"ioctl", 32},	{"process_vm_writev", 82},
+    {"prctl", 83},
 };
 
 Test(event_kinds, syscall_table)
