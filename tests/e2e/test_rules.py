@@ -309,6 +309,17 @@ def test_coverage_table_names_every_technique_of_every_rule_and_a_real_test():
         with open(os.path.join(here, path)) as f:
             assert re.search(rf"^def {re.escape(func)}\(", f.read(), re.M), \
                 f"coverage table: {test} does not exist"
+    # the counts at the top of the page
+    with open(os.path.join(REPO, "docs", "RULES.md")) as f:
+        text = f.read()
+    assert re.search(rf"^{len(rules)} rules\. ", text, re.M), \
+        f"docs/RULES.md does not say {len(rules)} rules"
+    prios = [r["priority"].lower() for r in rules.values()]
+    said = re.search(r"^Priorities: (\d+) critical, (\d+) error, (\d+) warning, (\d+) notice",
+                     text, re.M)
+    assert said and [int(x) for x in said.groups()] == \
+        [prios.count(p) for p in ("critical", "error", "warning", "notice")], \
+        "docs/RULES.md's priority counts are not the rules'"
     listed = {(t, r) for t, r, _ in rows}
     missing = [(t, name) for name, r in rules.items() for t in r.get("tags", [])
                if TECHNIQUE.match(t) and (t, name) not in listed]
