@@ -33,13 +33,20 @@ HELLO_MK = "hello: hello.c\n\t$(CC) -O2 -o $@ $<\nrun: hello\n\t./hello\n"
 
 
 class Lineage:
-    """The processes descending from one root, followed through the agent's stream."""
+    """The processes descending from one root, followed through the agent's stream.
+    An alert is written after the events evaluated with it, so it may come after its
+    process's exit: a pid that exited stays the lineage's for alerts of events before
+    its exit (alerts carry their event's time), until a fork gives the pid out again."""
 
     def __init__(self, path, root):
         self.path, self.offset, self.partial = path, 0, b""
         self.live = {root}
+        self.exited = {}  # pid -> the time of its exit event (RFC 3339, fixed width)
         self.root = root
         self.alerts = []
+
+    def ours(self, pid, when):
+        return pid in self.live or (pid in self.exited and when <= self.exited[pid])
 
     def read(self):
         """Follows the stream to its current end, a bounded chunk at a time (building
@@ -63,17 +70,24 @@ class Lineage:
                 obj = json.loads(line)
                 # the root itself only sets the work up (e.g. writes a cron table)
                 pid = obj["output_fields"].get("proc.pid")
-                if pid in self.live and pid != self.root:
+                if pid != self.root and self.ours(pid, obj["time"]):
                     self.alerts.append(obj)
             elif b'"type":"fork"' in line[:64]:
                 obj = json.loads(line)
+                child = obj["child"]["pid"]
                 # a new thread's id is no process's (alerts name the process)
-                if obj["proc"]["pid"] in self.live and not obj["child"]["thread"]:
-                    self.live.add(obj["child"]["pid"])
+                if not obj["child"]["thread"]:
+                    self.exited.pop(child, None)
+                    if obj["proc"]["pid"] in self.live:
+                        self.live.add(child)
+                    else:
+                        self.live.discard(child)
             elif b'"type":"exit"' in line[:64]:
-                pid = json.loads(line)["proc"]["pid"]
-                if pid != self.root:
+                obj = json.loads(line)
+                pid = obj["proc"]["pid"]
+                if pid in self.live and pid != self.root:
                     self.live.discard(pid)
+                    self.exited[pid] = obj["time"]
 
     def take(self):
         """The alerts of the lineage read since the last take."""
@@ -218,7 +232,7 @@ def test_a_podman_containers_life(quiet, busybox_image):
                         *PODMAN_RUN[PODMAN_RUN.index("--ulimit"):], busybox_image,
                         "sleep", "300"])
         quiet(PODMAN + ["exec", name, "ls", "/"])
-        quiet(PODMAN + ["exec", name, "sh", "-c", "echo hi > /tmp/x && cat /tmp/x"])
+        quiet(PODMAN + ["exec", name, "sh", "-c", "echo hi > /hi && cat /hi"])
         quiet(PODMAN + ["logs", name])
         quiet(PODMAN + ["inspect", name])
         quiet(PODMAN + ["stop", "-t", "1", name])
