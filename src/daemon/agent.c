@@ -152,7 +152,8 @@ static void on_alert(void *arg, const struct detect_alert *al)
 	struct alert out;
 
 	alert_from_detect(&out, al);
-	if (pr && a->resp) {
+	/* an aggregate's summary has no event: its actions ran with each match */
+	if (pr && a->resp && al->ev) {
 		out.n_actions = respond__act(a->resp, pr, al->ev, al->output, acts);
 		out.actions = acts;
 		for (size_t i = 0; a->actions_total && i < out.n_actions; i++)
@@ -161,6 +162,8 @@ static void on_alert(void *arg, const struct detect_alert *al)
 			    (const char *const[]){acts[i].kind, acts[i].where,
 						  respond_result_label(&acts[i])}));
 	}
+	if (al->held)
+		return; /* merged into a pending aggregate: its summary is the alert */
 	if (outputs__emit(a->outputs, &out))
 		a->out_errors++;
 }
@@ -1283,6 +1286,10 @@ static int loop(struct agent *a, int sfd)
 			struct proctable_stats ps;
 
 			last_housekeeping = now;
+			/* aggregates whose window closed while no event came (2 s for late events)
+			 */
+			if (a->detect)
+				detect__tick(a->detect, clock_ns(CLOCK_REALTIME) - 2000000000ull);
 			if (a->blocks)
 				netblock__expire(a->blocks);
 			proctable__stats(a->procs, &ps);
@@ -1760,6 +1767,9 @@ int agent_run(const struct agent_opts *opts)
 	ring__consume(&a.rb);
 	fflush(stdout);
 	print_summary(&a);
+	/* pending aggregates are summarised before the sinks close: nothing is lost */
+	if (a.detect)
+		detect__flush(a.detect);
 	/* deliver what the sinks still hold, within the configured deadline */
 	outputs__close(a.outputs);
 	outputs__print_stats(a.outputs, stderr);
