@@ -26,6 +26,7 @@
 #include "config.h"
 #include "control.h"
 #include "detect/detect.h"
+#include "detect/stateful.h"
 #include "events/event.h"
 #include "detect/filter.h"
 #include "util/json.h"
@@ -51,39 +52,41 @@
 #define CONTAINER_SWEEP_NS (10 * 1000000000ull)
 
 struct agent {
-	const struct agent_opts *opts;	     /* settings */
-	struct sensors *sensors;	     /* BPF sensors */
-	struct ring rb;			     /* reader of the events ring */
-	struct proctable *procs;	     /* known processes */
-	struct json_buf out;		     /* rendering buffer, reused */
-	struct pipeline pipe;		     /* table, rules, display of each record */
-	struct recorder *rec;		     /* --record, NULL when not recording */
-	uint64_t rec_errors;		     /* records not written to the recording */
-	uint64_t out_errors;		     /* events not written to stdout */
-	const struct proc_info **anc;	     /* ancestry scratch, ancestry_max entries */
-	struct proctable_stats ps_told;	     /* process table counts the metrics have */
-	struct runtime *runtime;	     /* container metadata worker; NULL when off */
-	struct containers_stats cs_told;     /* container table counts the metrics have */
-	struct runtime_stats rs_told;	     /* metadata counts the metrics have */
-	struct detect *detect;		     /* the rules; NULL with --no-rules */
-	struct outputs *outputs;	     /* alert sinks */
-	struct metrics *metrics;	     /* /metrics, /healthz; NULL when disabled */
-	int inotify_fd;			     /* watches the rule files' directories, -1 none */
-	struct policy_opts popts;	     /* mode, allowlists, rate limit */
-	uint64_t *allow_cgroups;	     /* popts.allow_cgroups, owned */
-	struct policy *pol;		     /* the plan of the running rules' actions */
-	struct policy *pending;		     /* the plan of rules being loaded */
-	unsigned gen;			     /* generation of pol in the kernel */
-	struct respond *resp;		     /* carries out and logs actions */
-	struct netblock *blocks;	     /* blocked addresses; NULL: blocking unavailable */
-	struct netblock_cidr *allow_cidr;    /* actions.allow_cidr, parsed */
-	char pin_dir[512];		     /* actions.pin_dir when it is on bpffs, else "" */
-	struct metric_family *actions_total; /* vigil_actions_total; NULL: no metrics */
-	struct control *control;	     /* the control socket; NULL: none */
-	struct traffic_mon *traffic;	     /* traffic counters and detectors; NULL: off */
-	const char *mode;		     /* "enforce" or "monitor", as status reports it */
-	uint64_t started_ns;		     /* CLOCK_MONOTONIC at start, for the uptime */
-	char hostname[256];		     /* this machine, for alerts */
+	const struct agent_opts *opts;	       /* settings */
+	struct sensors *sensors;	       /* BPF sensors */
+	struct ring rb;			       /* reader of the events ring */
+	struct proctable *procs;	       /* known processes */
+	struct json_buf out;		       /* rendering buffer, reused */
+	struct pipeline pipe;		       /* table, rules, display of each record */
+	struct recorder *rec;		       /* --record, NULL when not recording */
+	uint64_t rec_errors;		       /* records not written to the recording */
+	uint64_t out_errors;		       /* events not written to stdout */
+	const struct proc_info **anc;	       /* ancestry scratch, ancestry_max entries */
+	struct proctable_stats ps_told;	       /* process table counts the metrics have */
+	struct runtime *runtime;	       /* container metadata worker; NULL when off */
+	struct containers_stats cs_told;       /* container table counts the metrics have */
+	struct runtime_stats rs_told;	       /* metadata counts the metrics have */
+	struct detect *detect;		       /* the rules; NULL with --no-rules */
+	struct outputs *outputs;	       /* alert sinks */
+	struct metrics *metrics;	       /* /metrics, /healthz; NULL when disabled */
+	int inotify_fd;			       /* watches the rule files' directories, -1 none */
+	struct policy_opts popts;	       /* mode, allowlists, rate limit */
+	uint64_t *allow_cgroups;	       /* popts.allow_cgroups, owned */
+	struct policy *pol;		       /* the plan of the running rules' actions */
+	struct policy *pending;		       /* the plan of rules being loaded */
+	unsigned gen;			       /* generation of pol in the kernel */
+	struct respond *resp;		       /* carries out and logs actions */
+	struct netblock *blocks;	       /* blocked addresses; NULL: blocking unavailable */
+	struct netblock_cidr *allow_cidr;      /* actions.allow_cidr, parsed */
+	char pin_dir[512];		       /* actions.pin_dir when it is on bpffs, else "" */
+	struct metric_family *actions_total;   /* vigil_actions_total; NULL: no metrics */
+	struct metric_family *state_entries;   /* vigil_rule_state_entries{rule} */
+	struct metric_family *state_evictions; /* vigil_rule_state_evictions_total{rule} */
+	struct control *control;	       /* the control socket; NULL: none */
+	struct traffic_mon *traffic;	       /* traffic counters and detectors; NULL: off */
+	const char *mode;		       /* "enforce" or "monitor", as status reports it */
+	uint64_t started_ns;		       /* CLOCK_MONOTONIC at start, for the uptime */
+	char hostname[256];		       /* this machine, for alerts */
 	/* DNS: the answers kept, and what the metrics were last told of them */
 	struct dnscache *names;		/* fd.sip.name and its kin */
 	struct dnscache_stats dns_told; /* answer cache counts the metrics have */
@@ -1091,6 +1094,52 @@ static void status_dns(struct agent *a, struct json_buf *j)
 	json_obj_end(j);
 }
 
+/* The stateful rules' tables: {rule, kind, entries, evictions} each. */
+static void status_stateful(struct agent *a, struct json_buf *j)
+{
+	size_t n = detect__state_stats(a->detect, NULL, 0);
+	struct stateful_rule_stats *st = calloc(n ? n : 1, sizeof(*st));
+
+	json_key(j, "stateful");
+	json_arr_begin(j);
+	n = st ? detect__state_stats(a->detect, st, n) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_obj_begin(j);
+		json_key(j, "rule");
+		json_str(j, st[i].rule);
+		json_key(j, "kind");
+		json_str(j, st[i].kind);
+		json_kv_uint(j, "entries", st[i].entries);
+		json_kv_uint(j, "evictions", st[i].evictions);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	free(st);
+}
+
+/* vigil_rule_state_entries and vigil_rule_state_evictions_total, per stateful rule. */
+static void state_metrics(struct agent *a)
+{
+	size_t n;
+	struct stateful_rule_stats *st;
+
+	if (!a->metrics || !a->detect || !a->state_entries || !a->state_evictions)
+		return;
+	n = detect__state_stats(a->detect, NULL, 0);
+	st = calloc(n ? n : 1, sizeof(*st));
+	n = st ? detect__state_stats(a->detect, st, n) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *const lv[] = {st[i].rule};
+		struct metric *ev = metric_family__series(a->state_evictions, lv);
+		double told = metric__value(ev);
+
+		metric__set(metric_family__series(a->state_entries, lv), (double)st[i].entries);
+		if ((double)st[i].evictions > told)
+			metric__add(ev, st[i].evictions - (uint64_t)told);
+	}
+	free(st);
+}
+
 static int control_status(void *arg, struct json_buf *j)
 {
 	struct agent *a = arg;
@@ -1119,6 +1168,7 @@ static int control_status(void *arg, struct json_buf *j)
 		json_kv_uint(j, "reload_errors", ds.reload_errors);
 		json_kv_uint(j, "evaluated", ds.evaluated);
 		json_kv_uint(j, "alerts", ds.alerts);
+		status_stateful(a, j);
 	}
 	json_obj_end(j);
 	status_enforcement(a, j);
@@ -1290,6 +1340,7 @@ static int loop(struct agent *a, int sfd)
 			 */
 			if (a->detect)
 				detect__tick(a->detect, clock_ns(CLOCK_REALTIME) - 2000000000ull);
+			state_metrics(a);
 			if (a->blocks)
 				netblock__expire(a->blocks);
 			proctable__stats(a->procs, &ps);
@@ -1568,6 +1619,8 @@ int agent_run(const struct agent_opts *opts)
 		    .on_alert = on_alert,
 		    .arg = &a,
 		    .check = plan_actions,
+		    .state_max_entries = opts->cfg ? opts->cfg->rules.state.max_entries : 0,
+		    .state_max_values = opts->cfg ? opts->cfg->rules.state.max_values : 0,
 		};
 
 		a.detect = detect__new(&d);
@@ -1676,7 +1729,17 @@ int agent_run(const struct agent_opts *opts)
 				    "result (taken, or "
 				    "why not)",
 				    (const char *const[]){"action", "where", "result", NULL});
-		if (!a.actions_total) {
+		a.state_entries = metrics__family(
+		    a.metrics, METRIC_GAUGE, "vigil_rule_state_entries",
+		    "live entries of a stateful rule (groups, partial sequences, pending "
+		    "aggregates)",
+		    (const char *const[]){"rule", NULL});
+		a.state_evictions = metrics__family(
+		    a.metrics, METRIC_COUNTER, "vigil_rule_state_evictions_total",
+		    "entries a stateful rule's full table pushed out while their window was open "
+		    "(raise rules.state.max_entries if this grows)",
+		    (const char *const[]){"rule", NULL});
+		if (!a.actions_total || !a.state_entries || !a.state_evictions) {
 			ret = -ENOMEM;
 			goto err_unload;
 		}

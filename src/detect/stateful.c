@@ -308,8 +308,13 @@ void stateful__bind(struct stateful *s, struct rule_engine *e)
 				r = s->rules[j];
 				s->rules[j] = NULL; /* kept */
 			}
-		if (!r)
+		if (!r) {
 			r = srule_new(s, in);
+			/* a changed rule's evictions go on counting (the counter is monotonic) */
+			for (size_t j = 0; r && j < s->n_rules; j++)
+				if (s->rules[j] && !strcmp(s->rules[j]->name, in->name))
+					r->evicted = s->rules[j]->evicted;
+		}
 		if (!r)
 			continue;
 		r->info = in;
@@ -876,7 +881,7 @@ size_t stateful__stats(const struct stateful *s, struct stateful_rule_stats *out
 {
 	static const char *const kinds[] = {"", "threshold", "aggregate", "sequence"};
 
-	for (size_t i = 0; i < s->n_rules && i < max; i++)
+	for (size_t i = 0; out && i < s->n_rules && i < max; i++)
 		out[i] = (struct stateful_rule_stats){
 		    .rule = s->rules[i]->name,
 		    .kind = kinds[s->rules[i]->info->state->kind],
