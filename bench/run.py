@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import packet_storm  # noqa: E402 - bench/packet_storm.py, next to this file
 
@@ -169,6 +170,9 @@ REACTION_RULES = """\
 SUMMARY_RE = re.compile(r"^vigil: (\w+)\s+seen=(\d+) filtered=(\d+) sent=(\d+) lost=(\d+) "
                         r"read_err=(\d+) received=(\d+)$", re.M)
 PROCS_RE = re.compile(r"^vigil: processes live=(\d+) lingering=(\d+)", re.M)
+METRICS_PORT_RE = re.compile(r"^vigil: metrics on \S+ \(port (\d+)\)", re.M)
+EVENT_METRIC_RE = re.compile(r'^vigil_events_(seen|filtered|sent|lost)_total\{type="(\w+)"\} '
+                             r"(\S+)$", re.M)
 REPLAY_RE = re.compile(r"(\d+) records in ([\d.]+) s \((\d+) records/s\), (\d+) alerts")
 
 
@@ -444,8 +448,10 @@ class Audit:
 # monitors: each condition but the baseline runs one
 
 class Monitor:
-    """Something attached while a workload runs. start() returns once it is
-    attached; stop() detaches and returns what it measured about itself."""
+    """Something attached while workloads run. start() returns once it is attached;
+    around each workload, mark() and snapshot() bracket it and measure() returns what
+    the monitor cost over that workload alone; stop() detaches and returns what it
+    measured about itself over its whole life."""
 
     name = "?"
 
@@ -463,7 +469,11 @@ class Monitor:
         self.cpu0 = proc_cpu_s(self.proc.pid) or 0.0
 
     def snapshot(self):
-        """Called right after the workload ends, before stop()."""
+        """Called right after the workload ends, before measure()."""
+
+    def measure(self):
+        """The monitor's numbers for the workload between mark() and snapshot()."""
+        return {**self.extra, "monitor_cpu_s": (proc_cpu_s(self.proc.pid) or 0.0) - self.cpu0}
 
     def stop(self):
         raise NotImplementedError
@@ -552,9 +562,39 @@ class VigilMonitor(Monitor):
             out.close()
         self._wait_stderr("vigil: monitoring")
 
+    def event_counts(self):
+        """{type: {seen, filtered, sent, lost}} from the kernel's counters, read through
+        vigil's /metrics (read from the BPF maps at scrape time); None without it."""
+        m = METRICS_PORT_RE.search(self._stderr_text())
+        if not m:
+            return None
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/metrics", timeout=30) as r:
+            text = r.read().decode()
+        counts = {}
+        for m in EVENT_METRIC_RE.finditer(text):
+            counts.setdefault(m.group(2), {})[m.group(1)] = int(float(m.group(3)))
+        return counts
+
+    def mark(self):
+        self.counts0 = self.event_counts()
+        super().mark()
+
     def snapshot(self):
         self.extra["rss_kb"] = proc_status_kb(self.proc.pid, "VmRSS")
         self.extra["peak_rss_kb"] = proc_status_kb(self.proc.pid, "VmHWM")
+        self.counts1 = self.event_counts()
+
+    def measure(self):
+        res = super().measure()
+        res.update(rss_kb=self.extra["rss_kb"], peak_rss_kb=self.extra["peak_rss_kb"])
+        if self.counts0 is None or self.counts1 is None:
+            return res
+        per_type = {t: {k: v - self.counts0.get(t, {}).get(k, 0) for k, v in c.items()}
+                    for t, c in self.counts1.items()}
+        res["events_by_type"] = per_type
+        res["events"] = {k: sum(t.get(k, 0) for t in per_type.values())
+                         for k in ("seen", "filtered", "sent", "lost")}
+        return res
 
     def stop(self):
         rc, cpu = self._interrupt()
@@ -610,12 +650,35 @@ class AuditdMonitor(Monitor):
         a.ours = self.proc.pid
         self._wait_until(lambda: a.status().get("pid") == str(self.proc.pid), 60)
 
+    def records(self):
+        """SYSCALL records auditd has written so far (the log is big enough never to
+        rotate one away)."""
+        n = 0
+        for name in os.listdir(self.dir):
+            if name.startswith("audit.log"):
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    n += sum(1 for line in f if line.startswith(b"type=SYSCALL"))
+        return n
+
+    def counts(self):
+        """(records written, records the kernel lost, kauditd's CPU)."""
+        return (self.records(), int(self.h.audit.status().get("lost", 0)),
+                proc_cpu_s(self.kauditd) if self.kauditd else None)
+
     def mark(self):
+        self.c0 = self.counts()
         super().mark()
-        self.k0 = proc_cpu_s(self.kauditd) if self.kauditd else None
 
     def snapshot(self):
-        self.k1 = proc_cpu_s(self.kauditd) if self.kauditd else None
+        self.c1 = self.counts()
+
+    def measure(self):
+        cpu = super().measure()["monitor_cpu_s"]
+        (r0, l0, k0), (r1, l1, k1) = self.c0, self.c1
+        kcpu = k1 - k0 if k0 is not None and k1 is not None else 0.0
+        return {"monitor_cpu_s": cpu + kcpu, "auditd_cpu_s": cpu, "kauditd_cpu_s": kcpu,
+                "events": {"seen": None, "filtered": None, "sent": r1 - r0, "lost": l1 - l0,
+                           "received": r1 - r0}}
 
     def stop(self):
         a = self.h.audit
@@ -625,19 +688,11 @@ class AuditdMonitor(Monitor):
             a.ours = None
             self.extra["guard"] = a.guard()
         lost = int(a.status().get("lost", 0)) - self.lost0
-        records = 0
-        for name in os.listdir(self.dir):
-            if name.startswith("audit.log"):
-                with open(os.path.join(self.dir, name), "rb") as f:
-                    for line in f:
-                        if line.startswith(b"type=SYSCALL"):
-                            records += 1
+        records = self.records()
         shutil.rmtree(self.dir, ignore_errors=True)
         if rc:
             raise BenchError(f"auditd exited with {rc}")
-        kcpu = (self.k1 - self.k0) if self.kauditd and self.k1 is not None else 0.0
-        return {"monitor_cpu_s": cpu + kcpu, "auditd_cpu_s": cpu, "kauditd_cpu_s": kcpu,
-                "guard": self.extra["guard"],
+        return {"monitor_cpu_s": cpu, "guard": self.extra["guard"],
                 "events": {"seen": None, "filtered": None, "sent": records, "lost": lost,
                            "received": records}}
 
@@ -680,12 +735,24 @@ class BpftraceMonitor(Monitor):
             pass
         return n
 
+    def lost(self):
+        return sum(int(x) for x in re.findall(r"Lost (\d+) events", self._stderr_text()))
+
+    def mark(self):
+        self.lost0 = self.lost()
+        super().mark()
+
+    def measure(self):
+        return {**super().measure(), "probes": self.n_probes,
+                "events": {"seen": None, "filtered": None, "sent": None,
+                           "lost": self.lost() - self.lost0, "received": None}}
+
     def stop(self):
         rc, cpu = self._interrupt()
         text = self._stderr_text()
         if rc:
             raise BenchError(f"bpftrace exited with {rc}: {text[-2000:]}")
-        lost = sum(int(x) for x in re.findall(r"Lost (\d+) events", text))
+        lost = self.lost()
         return {"monitor_cpu_s": cpu, "probes": self.n_probes,
                 "events": {"seen": None, "filtered": None, "sent": None, "lost": lost,
                            "received": None}}
@@ -837,30 +904,42 @@ class Harness:
             return "bpftrace not installed (apt-get install bpftrace)"
         return None
 
-    def run_under(self, cond, cmd):
-        """One workload run under one condition: the workload's result and the
-        monitor's own numbers."""
+    def run_under(self, cond, cmds):
+        """Workloads run one after the other under one start of a condition's monitor:
+        each workload's result with the monitor's numbers over that workload alone. The
+        monitor's end (its exit status, auditd's guard) is checked once, after the last."""
         if cond != "auditd":
             self.audit.check()
         foreign = loaded_bpf_programs()
         mon = self.monitor(cond)
-        if mon:
-            mon.start()
-            mon.mark()
+        results = []
         try:
-            res = self.run_workload(cmd)
-        except BaseException:
             if mon:
+                mon.start()
+            for cmd in cmds:
+                if cond != "auditd":
+                    self.audit.check()
+                if mon:
+                    mon.mark()
+                res = self.run_workload(cmd)
+                if mon:
+                    mon.snapshot()
+                    res["monitor"] = mon.measure()
+                res["foreign_bpf_programs"] = foreign
+                results.append(res)
+        except BaseException:
+            if mon and mon.proc:
                 try:
                     mon.stop()
                 except BenchError:
                     pass
             raise
         if mon:
-            mon.snapshot()
-            res["monitor"] = mon.stop()
-        res["foreign_bpf_programs"] = foreign
-        return res
+            end = mon.stop()
+            for res in results:
+                if "guard" in end:
+                    res["monitor"]["guard"] = end["guard"]
+        return results
 
     def rules_dir(self):
         """A directory for rule files that vigil accepts (root's, not writable by
@@ -943,11 +1022,12 @@ class Harness:
             for w in self.args.workloads:
                 self.run_workload(self.workload_cmd(w))
         for r in range(p["rounds"]):
-            for w in self.args.workloads:
-                # interleaved, and each round starts one condition later
-                order = conds[r % len(conds):] + conds[:r % len(conds)]
-                for c in order:
-                    res = self.run_under(c, self.workload_cmd(w))
+            # each condition's monitor starts once per round and watches every workload
+            # (a monitor runs for good in production); each round starts one condition later
+            order = conds[r % len(conds):] + conds[:r % len(conds)]
+            for c in order:
+                results = self.run_under(c, [self.workload_cmd(w) for w in self.args.workloads])
+                for w, res in zip(self.args.workloads, results):
                     res["round"] = r
                     runs[w][c].append(res)
                     log(f"overhead: round {r + 1}/{p['rounds']} {w:13s} {c:19s} "

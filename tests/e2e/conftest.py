@@ -244,6 +244,13 @@ def _check_can_run():
         pytest.fail(f"{VIGIL} is missing: run 'make e2e'")
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The check that every default rule fired runs after every test that fires one,
+    whichever file holds it."""
+    last = [i for i in items if i.name == "test_every_rule_fired"]
+    items[:] = [i for i in items if i.name != "test_every_rule_fired"] + last
+
+
 @pytest.fixture(scope="session")
 def prestarted():
     """A process started before vigil, so vigil can only know it from /proc."""

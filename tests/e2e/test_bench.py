@@ -72,7 +72,7 @@ def report(tmp_path_factory):
         before = audit_state()
         r = subprocess.run(["bash", os.path.join(REPO, "bench", "run.sh"), "--quick",
                             "--out", str(out)], cwd=REPO, env=env, capture_output=True,
-                           text=True, timeout=1800)  # 895 s in a CI run: 36 monitor starts
+                           text=True, timeout=1800)  # a guard against a hung harness
         after = audit_state()
     finally:
         auditctl("-d", *MARKER)

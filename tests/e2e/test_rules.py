@@ -22,6 +22,7 @@ import glob
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -277,6 +278,42 @@ def test_every_rule_has_a_mitre_tag_and_priority():
         assert any(t.startswith("mitre_") for t in tags), f"{name}: no mitre_ tactic tag"
         assert any(t[0] == "T" and t[1:5].isdigit() for t in tags), f"{name}: no technique"
         assert r.get("priority"), name
+
+
+TECHNIQUE = re.compile(r"T\d{4}(\.\d{3})?$")
+
+
+def coverage_table():
+    """The rows of docs/RULES.md's "ATT&CK coverage" table: (technique, rule, test),
+    test as FILE::FUNCTION."""
+    with open(os.path.join(REPO, "docs", "RULES.md")) as f:
+        text = f.read()
+    section = text.split("\n## ATT&CK coverage\n", 1)
+    assert len(section) == 2, "docs/RULES.md has no '## ATT&CK coverage' section"
+    rows = []
+    for line in section[1].split("\n## ", 1)[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and TECHNIQUE.match(cells[0]):
+            rows.append(tuple(cells))
+    return rows
+
+
+def test_coverage_table_names_every_technique_of_every_rule_and_a_real_test():
+    rules = rules_listing(RULES_FILE)
+    rows = coverage_table()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for technique, rule, test in rows:
+        assert rule in rules, f"coverage table: '{rule}' is not a default rule"
+        assert technique in rules[rule].get("tags", []), \
+            f"coverage table: '{rule}' is not tagged {technique}"
+        path, _, func = test.partition("::")
+        with open(os.path.join(here, path)) as f:
+            assert re.search(rf"^def {re.escape(func)}\(", f.read(), re.M), \
+                f"coverage table: {test} does not exist"
+    listed = {(t, r) for t, r, _ in rows}
+    missing = [(t, name) for name, r in rules.items() for t in r.get("tags", [])
+               if TECHNIQUE.match(t) and (t, name) not in listed]
+    assert not missing, f"coverage table lacks rows for {missing}"
 
 
 # ---------------------------------------------------------------------------
@@ -1371,8 +1408,13 @@ def test_tuning_build_and_package_install_raise_nothing(workdir):
         assert v.stop() == 0
 
 
-def test_every_rule_fired():
-    missing = set(rules_listing(RULES_FILE)) - FIRED
+def test_every_rule_fired(request):
+    """Every default rule whose test (in the coverage table) ran in this session fired;
+    the whole suite runs them all. conftest runs this test last."""
+    ran = {os.path.basename(item.nodeid.split("::")[0]) + "::" + item.name.split("[")[0]
+           for item in request.session.items}
+    tested = {rule for _, rule, test in coverage_table() if test in ran}
+    missing = set(rules_listing(RULES_FILE)) & tested - FIRED
     if IA32_OFF and IA32_OFF[0]:
         # the one rule only a 32-bit program raises cannot fire where none can run
         missing -= {"32-bit program executed"}
