@@ -466,9 +466,14 @@ static void on_threshold(struct stateful *s, struct srule *r, struct rule_engine
 		return;
 
 	/* fires: the count, the window, the distinct values (bounded) */
+	uint64_t oldest = now;
+
+	for (i = 0; i < en->n_vals; i++)
+		if (en->vals[i].ns < oldest)
+			oldest = en->vals[i].ns;
 	v->what = STATEFUL_FIRE;
 	snprintf(s->num[0], sizeof(s->num[0]), "%zu", en->n_vals);
-	snprintf(s->num[1], sizeof(s->num[1]), "%" PRIu64, en->vals[0].ns);
+	snprintf(s->num[1], sizeof(s->num[1]), "%" PRIu64, oldest);
 	extra(v, "vigil.count", s->num[0], RULE_OUT_RAW);
 	extra(v, "vigil.first_time", s->num[1], RULE_OUT_RAW);
 	json_reset(&s->js);
@@ -493,7 +498,7 @@ static void on_threshold(struct stateful *s, struct srule *r, struct rule_engine
 		int n = snprintf(b, sizeof(b), " (threshold: %zu %s%s in %.3gs%s", en->n_vals,
 				 st->distinct ? "distinct " : "matches",
 				 st->distinct ? st->distinct->text : "",
-				 (double)(now - en->vals[0].ns) / 1e9, st->distinct ? ": " : ")");
+				 (double)(now - oldest) / 1e9, st->distinct ? ": " : ")");
 
 		text_put(&s->list, b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
 		if (st->distinct) {
