@@ -128,6 +128,55 @@ def test_ingress_tool_transfer_then_execution(rv, served, home):
     not_fired(rv, "Ingress tool transfer then execution", proc_exepath=dl)
 
 
+FETCH = """
+import os, sys, urllib.request
+url, path = sys.argv[1], sys.argv[2]
+data = urllib.request.urlopen(url).read()
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, data)
+os.fchmod(fd, 0o700)            # by descriptor, not by name
+os.close(fd)
+pid = os.fork()
+if pid == 0:
+    os.execve(path, [path], {})
+os.waitpid(pid, 0)
+print(pid)
+"""
+
+
+def test_ingress_transfer_evasions(rv, served):
+    """Another way: python fetches it (no curl), into /dev/shm, fchmod on its descriptor,
+    and runs it from the same process."""
+    srv, _ = served
+    path = os.path.join("/dev/shm", nonce())
+    try:
+        _, out = run(["python3", "-c", FETCH, srv.url("tool"), path])
+        pid = int(out.split()[-1])
+        a = fired(rv, "Ingress tool transfer then execution", proc_pid=pid, proc_exepath=path)
+        steps = steps_of(a)
+        assert steps[0]["proc.name"] == "python3" and steps[1]["fd.name"] == path, steps
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+SWEEP_UDP = """
+import socket, sys
+base, n = int(sys.argv[1]), int(sys.argv[2])
+for port in range(base, base + n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    s.close()
+"""
+
+
+def test_outbound_port_sweep_over_udp(rv):
+    base = free_ports(25)
+    pid, _ = run(["python3", "-c", SWEEP_UDP, str(base), "22"])
+    a = fired(rv, "Outbound port sweep", proc_pid=pid)
+    assert of(a, "vigil.count") == 20, a
+
+
 SWEEP = """
 import socket, sys
 base, n = int(sys.argv[1]), int(sys.argv[2])
