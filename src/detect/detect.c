@@ -744,5 +744,21 @@ void detect_print_rules(const struct rule_engine *e, FILE *out)
 		for (k = 0; k < r->n_evtypes; k++)
 			fprintf(out, " %s", fields_evtype_name(r->evtypes[k]));
 		fprintf(out, "\n");
+		if (r->state && r->state->kind == RULE_STATE_THRESHOLD)
+			fprintf(out, "  state: threshold of %llu%s%s within %.3gs\n",
+				(unsigned long long)r->state->count,
+				r->state->distinct ? " distinct " : " matches",
+				r->state->distinct ? r->state->distinct->text : "",
+				r->state->within_ns / 1e9);
+		else if (r->state && r->state->kind == RULE_STATE_AGGREGATE)
+			fprintf(out, "  state: aggregate within %.3gs\n",
+				r->state->within_ns / 1e9);
+		else if (r->state)
+			fprintf(out, "  state: sequence of %zu steps by %s within %.3gs\n",
+				r->state->n_steps,
+				r->state->scope == RULE_SEQ_PROCESS ? "process"
+				: r->state->scope == RULE_SEQ_TREE  ? "tree"
+								    : "container",
+				r->state->within_ns / 1e9);
 	}
 }

@@ -76,19 +76,18 @@ struct srule {
 };
 
 struct stateful {
-	struct stateful_opts o;
-	stateful_emit_fn emit;
-	void *arg;
-	struct srule **rules; /* per stateful rule of the bound engine */
-	size_t n_rules;
-	struct srule **by_idx; /* engine rule index -> srule, NULL for plain rules */
-	size_t n_idx;
-	/* verdict scratch */
-	char num[3][32];
-	struct rule_text list;
-	struct rule_text text;
-	struct rule_text key;
-	struct json_buf js;
+	struct stateful_opts o; /* bounds */
+	stateful_emit_fn emit;	/* where aggregate summaries go */
+	void *arg;		/* passed to emit */
+	struct srule **rules;	/* per stateful rule of the bound engine */
+	size_t n_rules;		/* entries in rules */
+	struct srule **by_idx;	/* engine rule index -> srule, NULL for plain rules */
+	size_t n_idx;		/* entries in by_idx */
+	char num[3][32];	/* a verdict's numbers, as text */
+	struct rule_text list;	/* a verdict's JSON list or text suffix */
+	struct rule_text text;	/* a value or a step's text */
+	struct rule_text key;	/* the key being looked up */
+	struct json_buf js;	/* a step's or the distinct values' JSON */
 };
 
 /* ---- entries ---- */

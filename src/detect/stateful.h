@@ -34,7 +34,7 @@ enum stateful_do {
 #define STATEFUL_EXTRA_MAX 6
 
 struct stateful_verdict {
-	enum stateful_do what;
+	enum stateful_do what;				 /* what to do */
 	struct rule_out_field extra[STATEFUL_EXTRA_MAX]; /* vigil.* fields to add */
 	size_t n_extra;					 /* entries in extra */
 	const char *suffix;				 /* appended to the text line; NULL: none */
