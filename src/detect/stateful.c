@@ -291,9 +291,15 @@ void stateful__bind(struct stateful *s, struct rule_engine *e)
 	struct srule **by_idx = calloc(n ? n : 1, sizeof(*by_idx));
 
 	if (!rules || !by_idx) {
+		/* no memory for the new binding: every state goes (pending aggregates sent
+		 * first, while the old rules still exist); matches then alert plainly */
 		free(rules);
 		free(by_idx);
-		return; /* the old binding stays; matches of unknown rules fire plainly */
+		stateful__flush(s);
+		for (size_t j = 0; j < s->n_rules; j++)
+			srule_free(s->rules[j]);
+		s->n_rules = s->n_idx = 0;
+		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct rule_info *in = rule_engine__rule(e, i);
