@@ -189,17 +189,20 @@ for port in range(base, base + n):
 
 
 def free_ports(n):
-    """A base port with n closed ports above it, on loopback (refused connects)."""
+    """A base port with n ports above it nothing is bound to on loopback (connects to
+    them are refused). Found by binding, not connecting: this process must not sweep."""
     for base in range(41000, 60000, 97):
         ok = True
         for p in range(base, base + n):
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", p)) == 0:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
                     ok = False
                     break
         if ok:
             return base
-    pytest.fail("no run of closed loopback ports")
+    pytest.fail("no run of free loopback ports")
 
 
 def test_outbound_port_sweep(rv):
