@@ -20,6 +20,7 @@
 #include "events/event.h"
 #include "events/records.h"
 #include "rules/engine.h"
+#include "state/proctable.h"
 
 #define S  1000000000ull
 #define T0 (1700000000ull * S)
@@ -114,6 +115,8 @@ static struct detect *detect_with(const char *yaml, size_t max_entries)
 	return d;
 }
 
+static struct proctable *procs; /* when set, events find their process there */
+
 /* One file event: type/syscall, open flags, path, by pid with comm, at time t. */
 static void feed(struct detect *d, uint16_t type, uint16_t sys, uint32_t flags, const char *path,
 		 uint32_t pid, const char *comm, uint64_t t)
@@ -130,7 +133,25 @@ static void feed(struct detect *d, uint16_t type, uint16_t sys, uint32_t flags, 
 	frec_str(&r, &r.f.raw, path);
 	cr_assert_eq(event_decode(&ev, r.buf, r.off), 0);
 	ev.time_ns = t;
-	detect__eval(d, &ev, NULL, "host");
+	ev.proc = procs ? proctable__find(procs, pid) : NULL;
+	detect__eval(d, &ev, procs, "host");
+}
+
+/* pid forks child (both start at their pid, in ns) into the table. */
+static void forked(uint32_t pid, uint32_t child)
+{
+	struct vg_fork f;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = VG_EV_FORK;
+	f.hdr.size = sizeof(f);
+	f.hdr.pid = f.hdr.tid = pid;
+	f.hdr.start_ns = pid;
+	f.hdr.ts_ns = child;
+	snprintf(f.hdr.comm, sizeof(f.hdr.comm), "sh");
+	f.child_pid = f.child_tid = child;
+	f.child_start_ns = child;
+	cr_assert_not_null(proctable__on_fork(procs, &f));
 }
 
 static void open_w(struct detect *d, const char *path, uint32_t pid, uint64_t t)
@@ -340,6 +361,34 @@ Test(stateful, sequence_by_container_joins_processes)
 	cr_assert_eq(n_got, 1);
 	cr_assert(strstr(got[0].steps, "\"proc.pid\":41"), "%s", got[0].steps);
 	detect__free(d);
+}
+
+Test(stateful, sequence_by_tree_joins_descendants_only)
+{
+	struct detect *d = detect_with(SEQUENCE("tree", "60s"), 0);
+
+	procs = proctable__new(64, 0);
+	forked(1, 500); /* the writer */
+	forked(500, 501);
+	forked(501, 502); /* its grandchild */
+	forked(1, 600);	  /* a stranger */
+	/* the grandchild goes on from its grandparent's first step */
+	open_w(d, "/tmp/s1", 500, T0);
+	chmod_of(d, "/tmp/s1", 501, T0 + S);
+	open_r(d, "/tmp/s1", 502, T0 + 2 * S);
+	cr_assert_eq(n_got, 1);
+	cr_assert(strstr(got[0].steps, "\"proc.pid\":502"), "%s", got[0].steps);
+	/* not a stranger, nor a parent after its child */
+	open_w(d, "/tmp/s2", 500, T0);
+	chmod_of(d, "/tmp/s2", 600, T0 + S);
+	open_r(d, "/tmp/s2", 600, T0 + 2 * S);
+	open_w(d, "/tmp/s3", 501, T0);
+	chmod_of(d, "/tmp/s3", 500, T0 + S);
+	open_r(d, "/tmp/s3", 500, T0 + 2 * S);
+	cr_assert_eq(n_got, 1);
+	detect__free(d);
+	proctable__free(procs);
+	procs = NULL;
 }
 
 Test(stateful, tables_are_bounded_and_evictions_counted)
