@@ -52,41 +52,41 @@
 #define CONTAINER_SWEEP_NS (10 * 1000000000ull)
 
 struct agent {
-	const struct agent_opts *opts;	       /* settings */
-	struct sensors *sensors;	       /* BPF sensors */
-	struct ring rb;			       /* reader of the events ring */
-	struct proctable *procs;	       /* known processes */
-	struct json_buf out;		       /* rendering buffer, reused */
-	struct pipeline pipe;		       /* table, rules, display of each record */
-	struct recorder *rec;		       /* --record, NULL when not recording */
-	uint64_t rec_errors;		       /* records not written to the recording */
-	uint64_t out_errors;		       /* events not written to stdout */
-	const struct proc_info **anc;	       /* ancestry scratch, ancestry_max entries */
-	struct proctable_stats ps_told;	       /* process table counts the metrics have */
-	struct runtime *runtime;	       /* container metadata worker; NULL when off */
-	struct containers_stats cs_told;       /* container table counts the metrics have */
-	struct runtime_stats rs_told;	       /* metadata counts the metrics have */
-	struct detect *detect;		       /* the rules; NULL with --no-rules */
-	struct outputs *outputs;	       /* alert sinks */
-	struct metrics *metrics;	       /* /metrics, /healthz; NULL when disabled */
-	int inotify_fd;			       /* watches the rule files' directories, -1 none */
-	struct policy_opts popts;	       /* mode, allowlists, rate limit */
-	uint64_t *allow_cgroups;	       /* popts.allow_cgroups, owned */
-	struct policy *pol;		       /* the plan of the running rules' actions */
-	struct policy *pending;		       /* the plan of rules being loaded */
-	unsigned gen;			       /* generation of pol in the kernel */
-	struct respond *resp;		       /* carries out and logs actions */
-	struct netblock *blocks;	       /* blocked addresses; NULL: blocking unavailable */
-	struct netblock_cidr *allow_cidr;      /* actions.allow_cidr, parsed */
-	char pin_dir[512];		       /* actions.pin_dir when it is on bpffs, else "" */
-	struct metric_family *actions_total;   /* vigil_actions_total; NULL: no metrics */
-	struct metric_family *state_entries;   /* vigil_rule_state_entries{rule} */
-	struct metric_family *state_evictions; /* vigil_rule_state_evictions_total{rule} */
-	struct control *control;	       /* the control socket; NULL: none */
-	struct traffic_mon *traffic;	       /* traffic counters and detectors; NULL: off */
-	const char *mode;		       /* "enforce" or "monitor", as status reports it */
-	uint64_t started_ns;		       /* CLOCK_MONOTONIC at start, for the uptime */
-	char hostname[256];		       /* this machine, for alerts */
+	const struct agent_opts *opts;	     /* settings */
+	struct sensors *sensors;	     /* BPF sensors */
+	struct ring rb;			     /* reader of the events ring */
+	struct proctable *procs;	     /* known processes */
+	struct json_buf out;		     /* rendering buffer, reused */
+	struct pipeline pipe;		     /* table, rules, display of each record */
+	struct recorder *rec;		     /* --record, NULL when not recording */
+	uint64_t rec_errors;		     /* records not written to the recording */
+	uint64_t out_errors;		     /* events not written to stdout */
+	const struct proc_info **anc;	     /* ancestry scratch, ancestry_max entries */
+	struct proctable_stats ps_told;	     /* process table counts the metrics have */
+	struct runtime *runtime;	     /* container metadata worker; NULL when off */
+	struct containers_stats cs_told;     /* container table counts the metrics have */
+	struct runtime_stats rs_told;	     /* metadata counts the metrics have */
+	struct detect *detect;		     /* the rules; NULL with --no-rules */
+	struct outputs *outputs;	     /* alert sinks */
+	struct metrics *metrics;	     /* /metrics, /healthz; NULL when disabled */
+	int inotify_fd;			     /* watches the rule files' directories, -1 none */
+	struct policy_opts popts;	     /* mode, allowlists, rate limit */
+	uint64_t *allow_cgroups;	     /* popts.allow_cgroups, owned */
+	struct policy *pol;		     /* the plan of the running rules' actions */
+	struct policy *pending;		     /* the plan of rules being loaded */
+	unsigned gen;			     /* generation of pol in the kernel */
+	struct respond *resp;		     /* carries out and logs actions */
+	struct netblock *blocks;	     /* blocked addresses; NULL: blocking unavailable */
+	struct netblock_cidr *allow_cidr;    /* actions.allow_cidr, parsed */
+	char pin_dir[512];		     /* actions.pin_dir when it is on bpffs, else "" */
+	struct metric_family *actions_total; /* vigil_actions_total; NULL: no metrics */
+	struct metric_family *state_entries; /* vigil_rule_state_entries{rule} */
+	struct metric_family *state_evicted; /* vigil_rule_state_evictions_total{rule} */
+	struct control *control;	     /* the control socket; NULL: none */
+	struct traffic_mon *traffic;	     /* traffic counters and detectors; NULL: off */
+	const char *mode;		     /* "enforce" or "monitor", as status reports it */
+	uint64_t started_ns;		     /* CLOCK_MONOTONIC at start, for the uptime */
+	char hostname[256];		     /* this machine, for alerts */
 	/* DNS: the answers kept, and what the metrics were last told of them */
 	struct dnscache *names;		/* fd.sip.name and its kin */
 	struct dnscache_stats dns_told; /* answer cache counts the metrics have */
@@ -1123,14 +1123,14 @@ static void state_metrics(struct agent *a)
 	size_t n;
 	struct stateful_rule_stats *st;
 
-	if (!a->metrics || !a->detect || !a->state_entries || !a->state_evictions)
+	if (!a->metrics || !a->detect || !a->state_entries || !a->state_evicted)
 		return;
 	n = detect__state_stats(a->detect, NULL, 0);
 	st = calloc(n ? n : 1, sizeof(*st));
 	n = st ? detect__state_stats(a->detect, st, n) : 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *const lv[] = {st[i].rule};
-		struct metric *ev = metric_family__series(a->state_evictions, lv);
+		struct metric *ev = metric_family__series(a->state_evicted, lv);
 		double told = metric__value(ev);
 
 		metric__set(metric_family__series(a->state_entries, lv), (double)st[i].entries);
@@ -1734,12 +1734,12 @@ int agent_run(const struct agent_opts *opts)
 		    "live entries of a stateful rule (groups, partial sequences, pending "
 		    "aggregates)",
 		    (const char *const[]){"rule", NULL});
-		a.state_evictions = metrics__family(
+		a.state_evicted = metrics__family(
 		    a.metrics, METRIC_COUNTER, "vigil_rule_state_evictions_total",
 		    "entries a stateful rule's full table pushed out while their window was open "
 		    "(raise rules.state.max_entries if this grows)",
 		    (const char *const[]){"rule", NULL});
-		if (!a.actions_total || !a.state_entries || !a.state_evictions) {
+		if (!a.actions_total || !a.state_entries || !a.state_evicted) {
 			ret = -ENOMEM;
 			goto err_unload;
 		}
