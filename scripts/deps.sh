@@ -16,6 +16,8 @@ pkgs=(
 	debootstrap binutils dpkg-dev
 	# DNS tests: a local server (dnsmasq-base: the binary without the system service) and dig
 	dnsmasq-base bind9-dnsutils
+	# precision tests: ordinary work (a cron run and a service restart, git, ssh-keygen, venv)
+	cron git openssh-client python3-venv
 )
 
 missing=()

@@ -37,6 +37,11 @@ struct file_args {
 	__s64 length;	    /* truncate length */
 	bool kernel_names;  /* name, name2, target are kernel memory (io_uring), not user */
 	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
+	bool fattr;		     /* a struct vg_fattr record: the fields below follow */
+	__u32 fa_flags;		     /* VG_FA_* header bits */
+	__s64 times[4];		     /* utimes: atime sec, nsec, mtime sec, nsec */
+	__u32 attr_flags;	     /* chattr: the flags asked */
+	__u32 attr_old;		     /* chattr: FS_IMMUTABLE_FL | FS_APPEND_FL before */
 };
 
 static __always_inline void object_info(struct vg_file *e, struct file *f)
@@ -156,6 +161,18 @@ static __noinline int file_event(struct file_args *a, long ret)
 	e->path2 = (struct vg_str){};
 	e->raw2 = (struct vg_str){};
 	off = sizeof(*e);
+	if (a->fattr) {
+		struct vg_fattr *fa = (struct vg_fattr *)ev;
+
+		fa->atime_sec = a->times[0];
+		fa->atime_nsec = a->times[1];
+		fa->mtime_sec = a->times[2];
+		fa->mtime_nsec = a->times[3];
+		fa->attr_flags = a->attr_flags;
+		fa->attr_old = a->attr_old;
+		e->hdr.flags |= a->fa_flags;
+		off = sizeof(*fa);
+	}
 
 	if (obj) {
 		object_info(e, obj);
@@ -470,6 +487,193 @@ SYSCALL_SENSOR(ftruncate, "ftruncate")
 	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_FTRUNCATE);
 	a.fd = sys_arg(sc, 0);
 	a.length = sys_off_arg(sc, 1);
+	return file_event(&a, ret);
+}
+
+/* ---- file times and inode flags set explicitly (struct vg_fattr) ---- */
+
+/* How a utimes-family call passes its two times. */
+enum times_form {
+	TIMES_TS64, /* struct __kernel_timespec[2]: s64 sec, s64 nsec */
+	TIMES_TS32, /* struct old_timespec32[2] (ia32 utimensat) */
+	TIMES_TV64, /* struct timeval[2]: s64 sec, s64 usec */
+	TIMES_TV32, /* struct old_timeval32[2] (ia32 futimesat, utimes) */
+	TIMES_UB64, /* struct utimbuf: s64 actime, modtime (seconds) */
+	TIMES_UB32, /* struct old_utimbuf32 (ia32 utime) */
+};
+
+/* Reads the times the caller asked for into a->times: NULL means both now. */
+static __always_inline void times_read(struct file_args *a, const void *p, enum times_form form)
+{
+	__s64 v[4] = {};
+	__s32 w[4] = {};
+	int i, err;
+
+	a->fattr = true;
+	if (!p) {
+		a->times[1] = VG_UTIME_NOW;
+		a->times[3] = VG_UTIME_NOW;
+		a->fa_flags |= VG_FA_TIMES_NULL;
+		return;
+	}
+	switch (form) {
+	case TIMES_TS64:
+	case TIMES_TV64:
+		err = bpf_probe_read_user(v, sizeof(v), p);
+		break;
+	case TIMES_UB64:
+		err = bpf_probe_read_user(v, 2 * sizeof(v[0]), p);
+		v[2] = v[1];
+		v[1] = 0;
+		break;
+	case TIMES_UB32:
+		err = bpf_probe_read_user(w, 2 * sizeof(w[0]), p);
+		v[0] = w[0];
+		v[2] = w[1];
+		break;
+	default:
+		err = bpf_probe_read_user(w, sizeof(w), p);
+		for (i = 0; i < 4; i++)
+			v[i] = w[i];
+		break;
+	}
+	if (err) {
+		a->fa_flags |= VG_FA_TIMES_BAD;
+		return;
+	}
+	if (form == TIMES_TV64 || form == TIMES_TV32) {
+		/* microseconds, as the kernel turns them into a timespec */
+		v[1] *= 1000;
+		v[3] *= 1000;
+	}
+	for (i = 0; i < 4; i++)
+		a->times[i] = v[i];
+}
+
+/* utimensat(dirfd, name, times, flags): a NULL name is futimens on dirfd */
+SYSCALL_SENSOR(utimensat, "utimensat")
+{
+	FILE_ARGS(VG_EV_UTIMES, VG_SYS_UTIMENSAT);
+	enum times_form form = TIMES_TS64;
+
+	if (sc.compat && sys_nr(sc.regs) != VG_IA32_UTIMENSAT_TIME64)
+		form = TIMES_TS32;
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	a.flags = sys_arg(sc, 3);
+	if (!a.name)
+		a.fd = a.dirfd;
+	times_read(&a, (const void *)sys_arg(sc, 2), form);
+	return file_event(&a, ret);
+}
+
+SYSCALL_SENSOR(futimesat, "futimesat")
+{
+	FILE_ARGS(VG_EV_UTIMES, VG_SYS_FUTIMESAT);
+
+	a.dirfd = sys_arg(sc, 0);
+	a.name = (const char *)sys_arg(sc, 1);
+	if (!a.name)
+		a.fd = a.dirfd;
+	times_read(&a, (const void *)sys_arg(sc, 2), sc.compat ? TIMES_TV32 : TIMES_TV64);
+	return file_event(&a, ret);
+}
+
+SYSCALL_SENSOR(utimes, "utimes")
+{
+	FILE_ARGS(VG_EV_UTIMES, VG_SYS_UTIMES);
+
+	a.name = (const char *)sys_arg(sc, 0);
+	times_read(&a, (const void *)sys_arg(sc, 1), sc.compat ? TIMES_TV32 : TIMES_TV64);
+	return file_event(&a, ret);
+}
+
+SYSCALL_SENSOR(utime, "utime")
+{
+	FILE_ARGS(VG_EV_UTIMES, VG_SYS_UTIME);
+
+	a.name = (const char *)sys_arg(sc, 0);
+	times_read(&a, (const void *)sys_arg(sc, 1), sc.compat ? TIMES_UB32 : TIMES_UB64);
+	return file_event(&a, ret);
+}
+
+/* chattr's requests (linux/fs.h): the long form, the ia32 int form, the xattr form */
+#define FS_IOC_SETFLAGS_   0x40086602u
+#define FS_IOC32_SETFLAGS_ 0x40046602u
+#define FS_IOC_FSSETXATTR_ 0x401c5820u
+#define FS_IMMUTABLE_FL_   0x10
+#define FS_APPEND_FL_	   0x20
+#define S_APPEND_	   4 /* inode->i_flags */
+#define S_IMMUTABLE_	   8
+
+static __always_inline bool chattr_cmd(__u32 cmd)
+{
+	return cmd == FS_IOC_SETFLAGS_ || cmd == FS_IOC32_SETFLAGS_ || cmd == FS_IOC_FSSETXATTR_;
+}
+
+/* The immutable and append-only state of fd's inode as FS_*_FL bits. */
+static __always_inline __u32 inode_protect_flags(int fd)
+{
+	struct file *f = fd_file_current(fd);
+	__u32 fl, out = 0;
+
+	if (!f)
+		return 0;
+	fl = BPF_CORE_READ(f, f_inode, i_flags);
+	if (fl & S_IMMUTABLE_)
+		out |= FS_IMMUTABLE_FL_;
+	if (fl & S_APPEND_)
+		out |= FS_APPEND_FL_;
+	return out;
+}
+
+/* a chattr request's thread -> the inode's state before it (native calls: entry seen) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} chattr_old SEC(".maps");
+
+/* Every native ioctl passes here: the request is compared first, nothing else is read. */
+SEC("tp/syscalls/sys_enter_ioctl")
+int vg_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid, old;
+
+	if (!chattr_cmd((__u32)ctx->args[1]) || is_self())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	old = inode_protect_flags((int)ctx->args[0]);
+	bpf_map_update_elem(&chattr_old, &tid, &old, BPF_ANY);
+	return 0;
+}
+
+/* ioctl(fd, FS_IOC_SETFLAGS or FS_IOC_FSSETXATTR, arg): every other request ends at once */
+SYSCALL_SENSOR(ioctl, "ioctl")
+{
+	FILE_ARGS(VG_EV_CHATTR, VG_SYS_IOCTL);
+	__u32 cmd = sys_arg(sc, 1), tid, *old;
+	const void *arg = (const void *)sys_arg(sc, 2);
+
+	if (!chattr_cmd(cmd))
+		return 0;
+	a.fattr = true;
+	a.fd = sys_arg(sc, 0);
+	a.mode = cmd;
+	/* SETFLAGS reads an int whatever the request's size; fsxattr opens with fsx_xflags */
+	bpf_probe_read_user(&a.attr_flags, sizeof(a.attr_flags), arg);
+	if (cmd == FS_IOC_FSSETXATTR_)
+		a.fa_flags |= VG_FA_XATTR;
+	if (!sc.compat) {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		old = bpf_map_lookup_elem(&chattr_old, &tid);
+		if (old) {
+			a.attr_old = *old;
+			a.fa_flags |= VG_FA_OLD_KNOWN;
+			bpf_map_delete_elem(&chattr_old, &tid);
+		}
+	}
 	return file_event(&a, ret);
 }
 

@@ -538,6 +538,23 @@ SYSCALL_SENSOR(tgkill, "tgkill")
 	return kill_event(ret, VG_SYS_TGKILL, sys_arg(sc, 0), sys_arg(sc, 2), sys_arg(sc, 1));
 }
 
+/*
+ * process_vm_writev(pid, local, liovcnt, remote, riovcnt, flags): writing into another
+ * process without ptrace. A write into the caller's own process is not news.
+ */
+SYSCALL_SENSOR(process_vm_writev, "process_vm_writev")
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	PRIV_ARGS(VG_EV_PROCMEM, VG_SYS_PROCESS_VM_WRITEV);
+
+	a.target = sys_arg(sc, 0);
+	a.arg[0] = sys_arg(sc, 2);
+	a.arg[1] = sys_arg(sc, 4);
+	a.arg[2] = sys_arg(sc, 5);
+	a.drop = a.target == priv_upid(BPF_CORE_READ(t, group_leader)).nr;
+	return priv_event(&a, ret);
+}
+
 #define IO_URING_PARAMS_FLAGS_OFF 8 /* offsetof(struct io_uring_params, flags), UAPI */
 
 /* io_uring_setup(entries, params): arg0 = IORING_SETUP_* flags, arg1 = entries, ret = the ring */

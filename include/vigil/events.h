@@ -42,6 +42,8 @@ enum vg_type {
 	VG_EV_LINK = 22,     /* link, linkat */
 	VG_EV_SYMLINK = 23,  /* symlink, symlinkat */
 	VG_EV_TRUNCATE = 24, /* truncate, ftruncate */
+	VG_EV_UTIMES = 25,   /* utimensat, futimesat, utimes, utime: struct vg_fattr */
+	VG_EV_CHATTR = 26,   /* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: struct vg_fattr */
 	/* network: struct vg_net */
 	VG_EV_CONNECT = 32, /* connect */
 	VG_EV_ACCEPT = 33,  /* accept, accept4 */
@@ -66,6 +68,7 @@ enum vg_type {
 	VG_EV_CHROOT = 58,    /* chroot */
 	VG_EV_KILL = 59,      /* kill, tkill, tgkill aimed at another process */
 	VG_EV_IO_URING = 60,  /* io_uring_setup: a ring was created */
+	VG_EV_PROCMEM = 61,   /* process_vm_writev into another process */
 	VG_EV_TYPE_MAX = 128, /* bound of per-type tables; values stay below it */
 };
 
@@ -254,6 +257,39 @@ struct vg_file {
 	struct vg_str raw2;  /* rename/link: new name as passed; symlink: the target string */
 };
 
+/* vg_fattr.hdr.flags bits (after vg_file's) */
+enum vg_fattr_flags {
+	VG_FA_TIMES_NULL = 1u << 16, /* utimes: no times were passed (NULL): both set to now */
+	VG_FA_TIMES_BAD = 1u << 17,  /* utimes: the times could not be read (bad pointer) */
+	VG_FA_XATTR = 1u << 18,	     /* chattr: FS_IOC_FSSETXATTR (attr_flags are FS_XFLAG_*) */
+	VG_FA_OLD_KNOWN = 1u << 19,  /* chattr: attr_old holds the inode's flags before the call */
+};
+
+/* utimes: a time's nsec that means "now" or "leave as it is" (utimensat) */
+#define VG_UTIME_NOW  ((1l << 30) - 1l)
+#define VG_UTIME_OMIT ((1l << 30) - 2l)
+
+/*
+ * A file attribute set explicitly: times (utimes) or inode flags (chattr). The
+ * file part is a file event's: path resolved from the fd (futimens, utimensat with
+ * AT_EMPTY_PATH or a NULL name, the ioctl's fd), else joined from dirfd + name.
+ * utimes: file.flags = AT_* flags; the times asked, as the call passed them
+ * (microseconds turned into nanoseconds for futimesat, utimes; seconds for utime),
+ * nsec VG_UTIME_NOW / VG_UTIME_OMIT kept.
+ * chattr: file.fd = the ioctl's fd, file.mode = the ioctl request, attr_flags the
+ * flags asked (FS_*_FL, or FS_XFLAG_* with VG_FA_XATTR), attr_old the inode's
+ * S_IMMUTABLE / S_APPEND state before the call as FS_IMMUTABLE_FL / FS_APPEND_FL.
+ */
+struct vg_fattr {
+	struct vg_file file; /* the file, as a file event has it; hdr first */
+	__s64 atime_sec;     /* utimes: access time asked */
+	__s64 atime_nsec;    /* its nanoseconds, or VG_UTIME_NOW / VG_UTIME_OMIT */
+	__s64 mtime_sec;     /* utimes: modification time asked */
+	__s64 mtime_nsec;    /* its nanoseconds, or VG_UTIME_NOW / VG_UTIME_OMIT */
+	__u32 attr_flags;    /* chattr: the flags asked */
+	__u32 attr_old;	     /* chattr: FS_IMMUTABLE_FL | FS_APPEND_FL before (VG_FA_OLD_KNOWN) */
+};
+
 /* vg_net.hdr.flags bits */
 enum vg_net_flags {
 	VG_NF_NONBLOCK = 1u << 8, /* the socket was non-blocking */
@@ -355,6 +391,8 @@ enum vg_priv_flags {
  *   memfd:   s1 = name, arg0 = flags
  *   chroot:  s1 = path (resolved at exit: the new root)
  *   kill:    target = pid (tgid for tgkill), arg0 = signal, arg1 = tid (tkill/tgkill)
+ *   procmem: target = pid, arg0 = local iovecs, arg1 = remote iovecs, arg2 = flags;
+ *            ret = bytes written
  */
 struct vg_priv {
 	struct vg_hdr hdr;
@@ -783,6 +821,7 @@ _Static_assert(sizeof(struct vg_fork) == 96, "vg_fork ABI");
 _Static_assert(sizeof(struct vg_exit) == 88, "vg_exit ABI");
 _Static_assert(sizeof(struct vg_counters) == 40, "vg_counters ABI");
 _Static_assert(sizeof(struct vg_file) == 160, "vg_file ABI");
+_Static_assert(sizeof(struct vg_fattr) == 200, "vg_fattr ABI");
 _Static_assert(sizeof(struct vg_net) == 152, "vg_net ABI");
 _Static_assert(sizeof(struct vg_priv) == 208, "vg_priv ABI");
 _Static_assert(sizeof(struct vg_dns) == 136 + VG_DNS_MSG_MAX, "vg_dns ABI");

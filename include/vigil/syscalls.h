@@ -62,6 +62,11 @@
 	X(SYMLINKAT, 25, "symlinkat", VG_EV_SYMLINK, 266, 304)                                     \
 	X(TRUNCATE, 26, "truncate", VG_EV_TRUNCATE, 76, 92)                                        \
 	X(FTRUNCATE, 27, "ftruncate", VG_EV_TRUNCATE, 77, 93)                                      \
+	X(UTIMENSAT, 28, "utimensat", VG_EV_UTIMES, 280, 320)                                      \
+	X(FUTIMESAT, 29, "futimesat", VG_EV_UTIMES, 261, 299)                                      \
+	X(UTIMES, 30, "utimes", VG_EV_UTIMES, 235, 271)                                            \
+	X(UTIME, 31, "utime", VG_EV_UTIMES, 132, 30)                                               \
+	X(IOCTL, 32, "ioctl", VG_EV_CHATTR, 16, 54)                                                \
 	X(CONNECT, 40, "connect", VG_EV_CONNECT, 42, 362)                                          \
 	X(ACCEPT, 41, "accept", VG_EV_ACCEPT, 43, -1)                                              \
 	X(ACCEPT4, 42, "accept4", VG_EV_ACCEPT, 288, 364)                                          \
@@ -94,7 +99,8 @@
 	X(KILL, 78, "kill", VG_EV_KILL, 62, 37)                                                    \
 	X(TKILL, 79, "tkill", VG_EV_KILL, 200, 238)                                                \
 	X(TGKILL, 80, "tgkill", VG_EV_KILL, 234, 270)                                              \
-	X(IO_URING_SETUP, 81, "io_uring_setup", VG_EV_IO_URING, 425, 425)
+	X(IO_URING_SETUP, 81, "io_uring_setup", VG_EV_IO_URING, 425, 425)                          \
+	X(PROCESS_VM_WRITEV, 82, "process_vm_writev", VG_EV_PROCMEM, 311, 348)
 
 #define VG_SYSCALLS_DISPATCHED(X)                                                                  \
 	X(INIT_MODULE, 68, "init_module", VG_EV_MODULE, 175, 128)                                  \
@@ -121,8 +127,11 @@
 /*
  * ia32 forms with the same arguments under a second number, which 32-bit libcs
  * call: X(NAME, ia32). fcntl64 is fcntl with 64-bit locks; its F_DUPFD is the same.
+ * utimensat_time64 is utimensat with 64-bit timespecs (the sensor tells them apart
+ * by VG_IA32_UTIMENSAT_TIME64).
  */
-#define VG_SYSCALLS_IA32_ALT(X) X(FCNTL, 221)
+#define VG_SYSCALLS_IA32_ALT(X)	 X(FCNTL, 221) X(UTIMENSAT, 412)
+#define VG_IA32_UTIMENSAT_TIME64 412
 
 /*
  * ia32 forms with a 64-bit offset split over two registers (low, high), which

@@ -168,6 +168,17 @@ enum field_id {
 	F_FD_CIP_NAME,
 	F_FD_RIP_NAME,
 	F_FD_LIP_NAME,
+	/* the process a kill or ptrace names, from the process table */
+	F_EVT_TARGET_NAME,
+	F_EVT_TARGET_EXEPATH,
+	/* utimes and chattr (struct vg_fattr) */
+	F_FS_TIMES_EXPLICIT,
+	F_FS_TIMES_AGE,
+	F_FS_ATTR_NEW,
+	F_FS_ATTR_OLD,
+	/* a file event on /proc/PID/mem */
+	F_FS_PROCMEM_PID,
+	F_FS_PROCMEM_OTHER,
 };
 
 #define S   RULE_FT_STRING
@@ -321,6 +332,14 @@ static const struct rule_field_def registry[] = {
     {"fs.path.name", S, RULE_FARG_NONE, 0, F_FS_PATH_NAME},
     {"fs.path.source", S, RULE_FARG_NONE, 0, F_FS_PATH_SOURCE},
     {"fs.path.target", S, RULE_FARG_NONE, 0, F_FS_PATH_TARGET},
+    {"evt.target.name", S, RULE_FARG_NONE, RULE_FF_COMM, F_EVT_TARGET_NAME},
+    {"evt.target.exepath", S, RULE_FARG_NONE, 0, F_EVT_TARGET_EXEPATH},
+    {"fs.times.explicit", B, RULE_FARG_NONE, 0, F_FS_TIMES_EXPLICIT},
+    {"fs.times.age", I, RULE_FARG_NONE, 0, F_FS_TIMES_AGE},
+    {"fs.attr.new", S, RULE_FARG_NONE, 0, F_FS_ATTR_NEW},
+    {"fs.attr.old", S, RULE_FARG_NONE, 0, F_FS_ATTR_OLD},
+    {"fs.procmem.pid", I, RULE_FARG_NONE, 0, F_FS_PROCMEM_PID},
+    {"fs.procmem.other", B, RULE_FARG_NONE, 0, F_FS_PROCMEM_OTHER},
 };
 
 #undef S
@@ -661,6 +680,42 @@ static const char *file_path(struct field_ctx *c, size_t *n)
 	return c->ev->path.ptr;
 }
 
+/* Reads a decimal pid at *p (advanced past it); -1 when there is none or it is too big. */
+static long long path_pid(const char **p, const char *end)
+{
+	long long v = 0;
+	const char *s = *p;
+
+	while (*p < end && **p >= '0' && **p <= '9' && v <= INT32_MAX)
+		v = v * 10 + (*(*p)++ - '0');
+	return *p == s || v > INT32_MAX ? -1 : v;
+}
+
+/*
+ * The pid whose memory a file event's path names: /proc/PID/mem or
+ * /proc/PID/task/TID/mem (the pid as the procfs's pid namespace numbers it), or -1.
+ */
+static long long procmem_pid(struct field_ctx *c)
+{
+	size_t n = 0;
+	const char *p = file_path(c, &n), *end;
+	long long pid;
+
+	if (!p || n < 11 || strncmp(p, "/proc/", 6))
+		return -1;
+	end = p + n;
+	p += 6;
+	pid = path_pid(&p, end);
+	if (pid < 0)
+		return -1;
+	if ((size_t)(end - p) > 6 && !strncmp(p, "/task/", 6)) {
+		p += 6;
+		if (path_pid(&p, end) < 0)
+			return -1;
+	}
+	return end - p == 4 && !strncmp(p, "/mem", 4) ? pid : -1;
+}
+
 static int rstr(struct field_ctx *c, struct rule_value *v, struct vg_str s)
 {
 	size_t n;
@@ -855,12 +910,80 @@ static int put_open_flags(struct field_ctx *c, struct rule_value *v, uint32_t fl
 	return put_str(v, out, n);
 }
 
+/* A utimes or chattr record, else NULL. */
+static const struct vg_fattr *as_fattr(const struct event *ev)
+{
+	uint16_t t = ev->hdr->type;
+
+	return (t == VG_EV_UTIMES || t == VG_EV_CHATTR) && ev->size >= sizeof(struct vg_fattr)
+		   ? (const struct vg_fattr *)ev->hdr
+		   : NULL;
+}
+
+/* utimes: atime, mtime; chattr: request, flags (FS_*_FL or FS_XFLAG_* names) */
+static int fattr_arg(struct field_ctx *c, struct rule_value *v, const struct vg_fattr *fa,
+		     unsigned int key)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} fl[] = {{0x10, "FS_IMMUTABLE_FL"}, {0x20, "FS_APPEND_FL"}, {0x40, "FS_NODUMP_FL"},
+		  {0x80, "FS_NOATIME_FL"},   {0x8, "FS_SYNC_FL"},    {0x800000, "FS_NOCOW_FL"}},
+	  xfl[] = {{0x8, "FS_XFLAG_IMMUTABLE"},
+		   {0x10, "FS_XFLAG_APPEND"},
+		   {0x20, "FS_XFLAG_SYNC"},
+		   {0x40, "FS_XFLAG_NOATIME"},
+		   {0x80, "FS_XFLAG_NODUMP"}};
+	bool xattr = fa->file.hdr.flags & VG_FA_XATTR;
+	uint32_t rest = fa->attr_flags;
+	char *out;
+	size_t i, n = 0, cnt = xattr ? sizeof(xfl) / sizeof(xfl[0]) : sizeof(fl) / sizeof(fl[0]);
+
+	if (fa->file.hdr.type == VG_EV_UTIMES) {
+		if ((key != EVENT_ARG_ATIME && key != EVENT_ARG_MTIME) ||
+		    (fa->file.hdr.flags & VG_FA_TIMES_BAD))
+			return 0;
+		out = scratch(c, 48);
+		if (!out)
+			return 0;
+		n = key == EVENT_ARG_ATIME
+			? event_utime_text(fa->atime_sec, fa->atime_nsec, out, 48)
+			: event_utime_text(fa->mtime_sec, fa->mtime_nsec, out, 48);
+		return put_str(v, out, n);
+	}
+	if (key == EVENT_ARG_REQUEST) {
+		const char *r = event_chattr_request(fa->file.mode);
+
+		return r ? put_cstr(v, r) : put_fmt(c, v, "%u", fa->file.mode);
+	}
+	if (key != EVENT_ARG_FLAGS || !(out = scratch(c, 256)))
+		return 0;
+	for (i = 0; i < cnt; i++) {
+		uint32_t b = xattr ? xfl[i].bit : fl[i].bit;
+
+		if (!(fa->attr_flags & b))
+			continue;
+		n += snprintf(out + n, 256 - n, "%s%s", n ? "|" : "",
+			      xattr ? xfl[i].name : fl[i].name);
+		rest &= ~b;
+	}
+	if (rest)
+		n += snprintf(out + n, 256 - n, "%s0x%x", n ? "|" : "", rest);
+	if (!n)
+		n = snprintf(out, 256, "0");
+	return put_str(v, out, n);
+}
+
 static int file_arg(struct field_ctx *c, struct rule_value *v, const struct vg_file *f,
 		    unsigned int key)
 {
+	const struct vg_fattr *fa = as_fattr(c->ev);
 	size_t n = 0;
 	const char *p;
 
+	if (fa && (key == EVENT_ARG_ATIME || key == EVENT_ARG_MTIME || key == EVENT_ARG_REQUEST ||
+		   (key == EVENT_ARG_FLAGS && f->hdr.type == VG_EV_CHATTR)))
+		return fattr_arg(c, v, fa, key);
 	switch (key) {
 	case EVENT_ARG_FD:
 		return f->fd >= 0 ? put_fmt(c, v, "%d", f->fd) : 0;
@@ -1386,6 +1509,31 @@ static int get_dns(struct field_ctx *c, const struct rule_field_ref *ref, struct
 }
 
 /*
+ * evt.target.name, evt.target.exepath: the process a kill or ptrace event names, looked
+ * up in the process table. The record's pid is as the caller's pid namespace numbers
+ * it, the table's are the host's: only a caller known to number pids as the host does
+ * (its pid there is its host pid, or, not knowing that, a process outside containers)
+ * has its target looked up; a thread id (tkill) names no table entry.
+ */
+static int get_target(struct field_ctx *c, const struct rule_field_ref *ref, struct rule_value *out)
+{
+	const struct vg_hdr *h = c->ev->hdr;
+	const struct proc_info *self = c->ev->proc;
+	const struct vg_priv *p = (const struct vg_priv *)h;
+	struct proc_info *t;
+
+	if ((h->type != VG_EV_KILL && h->type != VG_EV_PTRACE) || !c->procs || !self ||
+	    p->target <= 0)
+		return 0;
+	if (self->vpid ? self->vpid != h->pid : self->container.runtime != CONTAINER_HOST)
+		return 0;
+	t = proctable__find(c->procs, (uint32_t)p->target);
+	if (!t || (t->flags & PROC_F_EXITED))
+		return 0;
+	return put_proc_str(c, out, t, ref->id == F_EVT_TARGET_NAME ? F_PROC_NAME : F_PROC_EXEPATH);
+}
+
+/*
  * fd.sip.name and its kin: the name a recent DNS answer gave for the address (the
  * name that was asked), absent when no answer kept gave it.
  */
@@ -1806,6 +1954,45 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		cached_ns = ns;
 		return put_u64(out, ns);
 	}
+	case F_FS_TIMES_EXPLICIT:
+	case F_FS_TIMES_AGE: {
+		const struct vg_fattr *fa = as_fattr(ev);
+		int64_t earliest = 0;
+		bool ex;
+
+		if (!fa || h->type != VG_EV_UTIMES)
+			return 0;
+		ex = event_utimes_explicit(fa, &earliest);
+		if (ref->id == F_FS_TIMES_EXPLICIT)
+			return put_bool(out, ex);
+		return put_i64(out, ex ? (int64_t)(ev->time_ns / 1000000000ull) - earliest : 0);
+	}
+	case F_FS_ATTR_NEW:
+	case F_FS_ATTR_OLD: {
+		const struct vg_fattr *fa = as_fattr(ev);
+		char *s;
+		size_t n;
+
+		if (!fa || h->type != VG_EV_CHATTR || !(s = scratch(c, 4)))
+			return 0;
+		if (ref->id == F_FS_ATTR_OLD && !(h->flags & VG_FA_OLD_KNOWN))
+			return put_cstr(out, "?");
+		n = event_chattr_letters(
+		    ref->id == F_FS_ATTR_NEW ? event_chattr_protect(fa) : fa->attr_old, s, 4);
+		return put_str(out, s, n);
+	}
+	case F_FS_PROCMEM_PID:
+	case F_FS_PROCMEM_OTHER: {
+		long long pid = procmem_pid(c);
+
+		if (pid < 0)
+			return 0;
+		if (ref->id == F_FS_PROCMEM_PID)
+			return put_i64(out, pid);
+		/* its own memory: by its pid or a thread's, in the host's or its namespace's
+		 * numbering (a container's procfs numbers them its way) */
+		return put_bool(out, pid != h->pid && pid != h->tid && (!p || pid != p->vpid));
+	}
 	case F_FS_PATH_NAME: {
 		size_t n = 0;
 		const char *s = f ? file_path(c, &n) : NULL;
@@ -1830,6 +2017,8 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 		return get_dns(c, ref, out, max);
 	if (ref->id >= F_FD_SIP_NAME && ref->id <= F_FD_LIP_NAME)
 		return get_ip_name(c, ref, out);
+	if (ref->id == F_EVT_TARGET_NAME || ref->id == F_EVT_TARGET_EXEPATH)
+		return get_target(c, ref, out);
 	return get_fd(c, ref, out, max);
 }
 

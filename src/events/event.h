@@ -125,6 +125,24 @@ void event_resolve_dirs(struct event *ev);
  */
 size_t event_priv_describe(uint16_t sys, uint64_t value, char *buf, size_t len);
 
+/*
+ * utimes and chattr records (struct vg_fattr). event_utime_text writes one time
+ * asked as "UTIME_NOW", "UTIME_OMIT" or "SEC.NNNNNNNNN" (seconds since the epoch).
+ * event_utimes_explicit says whether the call set at least one time to a value of
+ * its own (not now, not omitted) and gives the earliest such time's seconds.
+ * event_chattr_protect gives the immutable and append-only bits a chattr call asks
+ * for as FS_IMMUTABLE_FL | FS_APPEND_FL (FS_XFLAG_* translated); event_chattr_letters
+ * writes such bits as lsattr's letters ("ia", "i", "a" or ""); event_chattr_request
+ * names the ioctl request.
+ */
+#define EVENT_FS_IMMUTABLE_FL 0x10
+#define EVENT_FS_APPEND_FL    0x20
+size_t event_utime_text(int64_t sec, int64_t nsec, char *buf, size_t len);
+bool event_utimes_explicit(const struct vg_fattr *fa, int64_t *earliest_sec);
+uint32_t event_chattr_protect(const struct vg_fattr *fa);
+size_t event_chattr_letters(uint32_t flags, char *buf, size_t len);
+const char *event_chattr_request(uint32_t cmd);
+
 /* Per-domain renderers: the type-specific object of the JSON form, and the
  * type-specific words of the text form. */
 void event_file_json(struct json_buf *j, const struct event *ev);

@@ -20,6 +20,134 @@ static void json_path(struct json_buf *j, const char *key, struct event_path p)
 		json_null(j);
 }
 
+#define FS_IOC_SETFLAGS_    0x40086602u
+#define FS_IOC32_SETFLAGS_  0x40046602u
+#define FS_IOC_FSSETXATTR_  0x401c5820u
+#define FS_XFLAG_IMMUTABLE_ 0x8
+#define FS_XFLAG_APPEND_    0x10
+
+size_t event_utime_text(int64_t sec, int64_t nsec, char *buf, size_t len)
+{
+	int n;
+
+	if (nsec == VG_UTIME_NOW)
+		n = snprintf(buf, len, "UTIME_NOW");
+	else if (nsec == VG_UTIME_OMIT)
+		n = snprintf(buf, len, "UTIME_OMIT");
+	else
+		n = snprintf(buf, len, "%lld.%09lld", (long long)sec, (long long)nsec);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+bool event_utimes_explicit(const struct vg_fattr *fa, int64_t *earliest_sec)
+{
+	const int64_t t[2][2] = {{fa->atime_sec, fa->atime_nsec}, {fa->mtime_sec, fa->mtime_nsec}};
+	bool any = false;
+	int i;
+
+	if (fa->file.hdr.flags & (VG_FA_TIMES_NULL | VG_FA_TIMES_BAD))
+		return false;
+	for (i = 0; i < 2; i++) {
+		if (t[i][1] == VG_UTIME_NOW || t[i][1] == VG_UTIME_OMIT)
+			continue;
+		if (!any || t[i][0] < *earliest_sec)
+			*earliest_sec = t[i][0];
+		any = true;
+	}
+	return any;
+}
+
+uint32_t event_chattr_protect(const struct vg_fattr *fa)
+{
+	uint32_t f = fa->attr_flags, out = 0;
+
+	if (!(fa->file.hdr.flags & VG_FA_XATTR))
+		return f & (EVENT_FS_IMMUTABLE_FL | EVENT_FS_APPEND_FL);
+	if (f & FS_XFLAG_IMMUTABLE_)
+		out |= EVENT_FS_IMMUTABLE_FL;
+	if (f & FS_XFLAG_APPEND_)
+		out |= EVENT_FS_APPEND_FL;
+	return out;
+}
+
+size_t event_chattr_letters(uint32_t flags, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len < 3)
+		return 0;
+	if (flags & EVENT_FS_IMMUTABLE_FL)
+		buf[n++] = 'i';
+	if (flags & EVENT_FS_APPEND_FL)
+		buf[n++] = 'a';
+	buf[n] = 0;
+	return n;
+}
+
+const char *event_chattr_request(uint32_t cmd)
+{
+	switch (cmd) {
+	case FS_IOC_SETFLAGS_:
+		return "FS_IOC_SETFLAGS";
+	case FS_IOC32_SETFLAGS_:
+		return "FS_IOC32_SETFLAGS";
+	case FS_IOC_FSSETXATTR_:
+		return "FS_IOC_FSSETXATTR";
+	}
+	return NULL;
+}
+
+/* The utimes and chattr part of the file object. */
+static void fattr_json(struct json_buf *j, const struct event *ev)
+{
+	const struct vg_fattr *fa = (const struct vg_fattr *)ev->hdr;
+	int64_t earliest = 0;
+	char buf[64];
+	size_t n;
+
+	if (fa->file.hdr.type == VG_EV_UTIMES) {
+		bool bad = fa->file.hdr.flags & VG_FA_TIMES_BAD;
+
+		json_key(j, "atime");
+		if (bad) {
+			json_null(j);
+		} else {
+			n = event_utime_text(fa->atime_sec, fa->atime_nsec, buf, sizeof(buf));
+			json_strn(j, buf, n);
+		}
+		json_key(j, "mtime");
+		if (bad) {
+			json_null(j);
+		} else {
+			n = event_utime_text(fa->mtime_sec, fa->mtime_nsec, buf, sizeof(buf));
+			json_strn(j, buf, n);
+		}
+		json_key(j, "times_null");
+		json_bool(j, fa->file.hdr.flags & VG_FA_TIMES_NULL);
+		json_key(j, "explicit");
+		json_bool(j, event_utimes_explicit(fa, &earliest));
+		return;
+	}
+	json_key(j, "request");
+	if (event_chattr_request(fa->file.mode))
+		json_str(j, event_chattr_request(fa->file.mode));
+	else
+		json_uint(j, fa->file.mode);
+	event_json_hex(j, "attr_flags", fa->attr_flags);
+	json_key(j, "xattr");
+	json_bool(j, fa->file.hdr.flags & VG_FA_XATTR);
+	n = event_chattr_letters(event_chattr_protect(fa), buf, sizeof(buf));
+	json_key(j, "protect");
+	json_strn(j, buf, n);
+	json_key(j, "protect_old");
+	if (fa->file.hdr.flags & VG_FA_OLD_KNOWN) {
+		n = event_chattr_letters(fa->attr_old, buf, sizeof(buf));
+		json_strn(j, buf, n);
+	} else {
+		json_null(j);
+	}
+}
+
 void event_file_json(struct json_buf *j, const struct event *ev)
 {
 	const struct vg_file *f = (const struct vg_file *)ev->hdr;
@@ -57,6 +185,8 @@ void event_file_json(struct json_buf *j, const struct event *ev)
 		json_key(j, "length");
 		json_int(j, f->length);
 	}
+	if (f->hdr.type == VG_EV_UTIMES || f->hdr.type == VG_EV_CHATTR)
+		fattr_json(j, ev);
 	json_key(j, "ino");
 	json_uint(j, f->ino);
 	json_key(j, "dev");

@@ -687,6 +687,21 @@ static void io_uring_json(struct json_buf *j, const struct event *ev, const stru
 	json_uint(j, p->arg1);
 }
 
+static void procmem_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
+{
+	json_key(j, "target");
+	json_int(j, p->target);
+	json_key(j, "local_iovecs");
+	json_uint(j, p->arg0);
+	json_key(j, "remote_iovecs");
+	json_uint(j, p->arg1);
+	json_key(j, "flags");
+	json_uint(j, p->arg2);
+	/* what the call returns: the bytes written into the target */
+	json_key(j, "bytes");
+	json_int(j, p->ret > 0 ? p->ret : 0);
+}
+
 /* Records of a type this file does not know (a newer kernel side) keep their raw fields. */
 static void raw_json(struct json_buf *j, const struct event *ev, const struct vg_priv *p)
 {
@@ -722,6 +737,7 @@ static const struct priv_kind kinds[VG_EV_TYPE_MAX] = {
     [VG_EV_CHROOT] = {chroot_json, {"path"}},
     [VG_EV_KILL] = {kill_json},
     [VG_EV_IO_URING] = {io_uring_json},
+    [VG_EV_PROCMEM] = {procmem_json},
 };
 
 static const struct priv_kind raw_kind = {raw_json, {"s1", "s2", "s3"}};
@@ -850,6 +866,10 @@ void event_priv_text(FILE *out, const struct event *ev)
 	case VG_EV_IO_URING:
 		text_names(out, &uring_setup_flags, p->arg0);
 		fprintf(out, "entries=%llu ", (unsigned long long)p->arg1);
+		break;
+	case VG_EV_PROCMEM:
+		fprintf(out, "target=%d bytes=%lld ", p->target,
+			(long long)(p->ret > 0 ? p->ret : 0));
 		break;
 	default:
 		fprintf(out, "target=%d arg0=%llu ", p->target, (unsigned long long)p->arg0);

@@ -41,6 +41,13 @@
 		.prefilter = FILE_PF, .args = FILE_ARGS, .json = event_file_json,                  \
 		.text = event_file_text                                                            \
 	}
+/* a file attribute set explicitly: a file event's record with more after it */
+#define FATTR_KIND(n, ...)                                                                         \
+	{                                                                                          \
+		.name = n, .size = sizeof(struct vg_fattr), .domain = EVENT_DOM_FILE,              \
+		.prefilter = FILE_PF, .pf_fields = {"fd.name", "fs.path.name"},                    \
+		.args = {__VA_ARGS__}, .json = event_file_json, .text = event_file_text            \
+	}
 #define NET_KIND(n, port, fl)                                                                      \
 	{                                                                                          \
 		.name = n, .size = sizeof(struct vg_net), .domain = EVENT_DOM_NET, .flags = fl,    \
@@ -86,6 +93,9 @@ static const struct event_kind kinds[VG_EV_TYPE_MAX] = {
     [VG_EV_LINK] = FILE_KIND_NOPATH("link"),
     [VG_EV_SYMLINK] = FILE_KIND_NOPATH("symlink"),
     [VG_EV_TRUNCATE] = FILE_KIND("truncate", FILE_PF),
+    [VG_EV_UTIMES] = FATTR_KIND("utimes", EVENT_ARG_DIRFD, EVENT_ARG_NAME, EVENT_ARG_ATIME,
+				EVENT_ARG_MTIME, EVENT_ARG_FLAGS),
+    [VG_EV_CHATTR] = FATTR_KIND("chattr", EVENT_ARG_FD, EVENT_ARG_REQUEST, EVENT_ARG_FLAGS),
     [VG_EV_CONNECT] = NET_KIND("connect", "fd.rport", EVENT_KF_PORT_REMOTE),
     [VG_EV_ACCEPT] = NET_KIND("accept", "fd.lport", 0),
     [VG_EV_BIND] = NET_KIND("bind", "fd.lport", 0),
@@ -130,6 +140,7 @@ static const struct event_kind kinds[VG_EV_TYPE_MAX] = {
     [VG_EV_CHROOT] = PRIV_KIND("chroot", 0),
     [VG_EV_KILL] = PRIV_KIND("kill", 0),
     [VG_EV_IO_URING] = PRIV_KIND("io_uring", 0),
+    [VG_EV_PROCMEM] = PRIV_KIND("procmem", 0),
 };
 
 #define SYSCALL_ROW_(name, code, falco, kind, nr64, nr32) {falco, code, kind, nr64, nr32},

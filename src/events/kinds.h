@@ -86,7 +86,9 @@ enum event_kind_flags {
 	X(OLDSGID, "oldsgid")                                                                      \
 	X(PROTO, "proto")                                                                          \
 	X(OLDFD, "oldfd")                                                                          \
-	X(NEWFD, "newfd")
+	X(NEWFD, "newfd")                                                                          \
+	X(ATIME, "atime")                                                                          \
+	X(MTIME, "mtime")
 
 #define EVENT_ARG_ENUM_(id, name) EVENT_ARG_##id,
 /* clang-format off */

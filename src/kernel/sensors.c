@@ -55,6 +55,8 @@ static const struct loader_prog programs[] = {
     {"vg_setresuid_enter", LOADER_TRACEPOINT, NULL, false},
     {"vg_setresgid_enter", LOADER_TRACEPOINT, NULL, false},
     {"vg_capset_enter", LOADER_TRACEPOINT, NULL, false},
+    /* file.bpf.c: the inode's immutable / append-only state before a chattr request */
+    {"vg_ioctl_enter", LOADER_TRACEPOINT, NULL, false},
     /* dispatch.bpf.c: ia32 calls and the dispatched rows, by number */
     {"vg_sys_exit", LOADER_RAW_TRACEPOINT, NULL, false},
     /* net.bpf.c: the ia32 socket calls */
