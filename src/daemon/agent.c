@@ -1094,13 +1094,13 @@ static void status_dns(struct agent *a, struct json_buf *j)
 	json_obj_end(j);
 }
 
-/* The stateful rules' tables: {rule, kind, entries, evictions} each. */
+/* The stateful rules' tables ("stateful_rules"): {rule, kind, entries, evictions} each. */
 static void status_stateful(struct agent *a, struct json_buf *j)
 {
 	size_t n = detect__state_stats(a->detect, NULL, 0);
 	struct stateful_rule_stats *st = calloc(n ? n : 1, sizeof(*st));
 
-	json_key(j, "stateful");
+	json_key(j, "stateful_rules");
 	json_arr_begin(j);
 	n = st ? detect__state_stats(a->detect, st, n) : 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1168,9 +1168,10 @@ static int control_status(void *arg, struct json_buf *j)
 		json_kv_uint(j, "reload_errors", ds.reload_errors);
 		json_kv_uint(j, "evaluated", ds.evaluated);
 		json_kv_uint(j, "alerts", ds.alerts);
-		status_stateful(a, j);
 	}
 	json_obj_end(j);
+	if (a->detect)
+		status_stateful(a, j);
 	status_enforcement(a, j);
 	json_key(j, "rule_files");
 	json_arr_begin(j);

@@ -345,7 +345,7 @@ def test_threshold_and_the_tables_in_status_and_metrics(own):
     assert of(a, "vigil.count") == 3, a
     st = json.loads(subprocess.run([VIGIL, "status", "--socket", own.control_socket, "--json"],
                                    check=True, capture_output=True, text=True).stdout)
-    tables = {t["rule"]: t for t in st["rules"]["stateful"]}
+    tables = {t["rule"]: t for t in st["stateful_rules"]}
     assert set(tables) == {"Writes merged", "Staged and run in one tree", "Reads counted"}
     assert tables["Reads counted"]["kind"] == "threshold"
     assert tables["Staged and run in one tree"]["entries"] >= 1  # the near miss's partial
