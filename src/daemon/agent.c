@@ -26,6 +26,7 @@
 #include "config.h"
 #include "control.h"
 #include "detect/detect.h"
+#include "detect/stateful.h"
 #include "events/event.h"
 #include "detect/filter.h"
 #include "util/json.h"
@@ -80,6 +81,8 @@ struct agent {
 	struct netblock_cidr *allow_cidr;    /* actions.allow_cidr, parsed */
 	char pin_dir[512];		     /* actions.pin_dir when it is on bpffs, else "" */
 	struct metric_family *actions_total; /* vigil_actions_total; NULL: no metrics */
+	struct metric_family *state_entries; /* vigil_rule_state_entries{rule} */
+	struct metric_family *state_evicted; /* vigil_rule_state_evictions_total{rule} */
 	struct control *control;	     /* the control socket; NULL: none */
 	struct traffic_mon *traffic;	     /* traffic counters and detectors; NULL: off */
 	const char *mode;		     /* "enforce" or "monitor", as status reports it */
@@ -153,7 +156,8 @@ static void on_alert(void *arg, const struct detect_alert *al)
 	struct alert out;
 
 	alert_from_detect(&out, al);
-	if (pr && a->resp) {
+	/* an aggregate's summary has no event: its actions ran with each match */
+	if (pr && a->resp && al->ev) {
 		out.n_actions = respond__act(a->resp, pr, al->ev, al->output, acts);
 		out.actions = acts;
 		for (size_t i = 0; a->actions_total && i < out.n_actions; i++)
@@ -162,6 +166,8 @@ static void on_alert(void *arg, const struct detect_alert *al)
 			    (const char *const[]){acts[i].kind, acts[i].where,
 						  respond_result_label(&acts[i])}));
 	}
+	if (al->held)
+		return; /* merged into a pending aggregate: its summary is the alert */
 	if (outputs__emit(a->outputs, &out))
 		a->out_errors++;
 }
@@ -1094,6 +1100,52 @@ static void status_dns(struct agent *a, struct json_buf *j)
 	json_obj_end(j);
 }
 
+/* The stateful rules' tables ("stateful_rules"): {rule, kind, entries, evictions} each. */
+static void status_stateful(struct agent *a, struct json_buf *j)
+{
+	size_t n = detect__state_stats(a->detect, NULL, 0);
+	struct stateful_rule_stats *st = calloc(n ? n : 1, sizeof(*st));
+
+	json_key(j, "stateful_rules");
+	json_arr_begin(j);
+	n = st ? detect__state_stats(a->detect, st, n) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_obj_begin(j);
+		json_key(j, "rule");
+		json_str(j, st[i].rule);
+		json_key(j, "kind");
+		json_str(j, st[i].kind);
+		json_kv_uint(j, "entries", st[i].entries);
+		json_kv_uint(j, "evictions", st[i].evictions);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	free(st);
+}
+
+/* vigil_rule_state_entries and vigil_rule_state_evictions_total, per stateful rule. */
+static void state_metrics(struct agent *a)
+{
+	size_t n;
+	struct stateful_rule_stats *st;
+
+	if (!a->metrics || !a->detect || !a->state_entries || !a->state_evicted)
+		return;
+	n = detect__state_stats(a->detect, NULL, 0);
+	st = calloc(n ? n : 1, sizeof(*st));
+	n = st ? detect__state_stats(a->detect, st, n) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *const lv[] = {st[i].rule};
+		struct metric *ev = metric_family__series(a->state_evicted, lv);
+		double told = metric__value(ev);
+
+		metric__set(metric_family__series(a->state_entries, lv), (double)st[i].entries);
+		if ((double)st[i].evictions > told)
+			metric__add(ev, st[i].evictions - (uint64_t)told);
+	}
+	free(st);
+}
+
 static int control_status(void *arg, struct json_buf *j)
 {
 	struct agent *a = arg;
@@ -1124,6 +1176,8 @@ static int control_status(void *arg, struct json_buf *j)
 		json_kv_uint(j, "alerts", ds.alerts);
 	}
 	json_obj_end(j);
+	if (a->detect)
+		status_stateful(a, j);
 	status_enforcement(a, j);
 	json_key(j, "rule_files");
 	json_arr_begin(j);
@@ -1303,6 +1357,11 @@ static int loop(struct agent *a, int sfd)
 			struct proctable_stats ps;
 
 			last_housekeeping = now;
+			/* aggregates whose window closed while no event came (2 s for late events)
+			 */
+			if (a->detect)
+				detect__tick(a->detect, clock_ns(CLOCK_REALTIME) - 2000000000ull);
+			state_metrics(a);
 			if (a->blocks)
 				netblock__expire(a->blocks);
 			proctable__stats(a->procs, &ps);
@@ -1581,6 +1640,8 @@ int agent_run(const struct agent_opts *opts)
 		    .on_alert = on_alert,
 		    .arg = &a,
 		    .check = plan_actions,
+		    .state_max_entries = opts->cfg ? opts->cfg->rules.state.max_entries : 0,
+		    .state_max_values = opts->cfg ? opts->cfg->rules.state.max_values : 0,
 		};
 
 		a.detect = detect__new(&d);
@@ -1698,7 +1759,17 @@ int agent_run(const struct agent_opts *opts)
 				    "result (taken, or "
 				    "why not)",
 				    (const char *const[]){"action", "where", "result", NULL});
-		if (!a.actions_total) {
+		a.state_entries = metrics__family(
+		    a.metrics, METRIC_GAUGE, "vigil_rule_state_entries",
+		    "live entries of a stateful rule (groups, partial sequences, pending "
+		    "aggregates)",
+		    (const char *const[]){"rule", NULL});
+		a.state_evicted = metrics__family(
+		    a.metrics, METRIC_COUNTER, "vigil_rule_state_evictions_total",
+		    "entries a stateful rule's full table pushed out while their window was open "
+		    "(raise rules.state.max_entries if this grows)",
+		    (const char *const[]){"rule", NULL});
+		if (!a.actions_total || !a.state_entries || !a.state_evicted) {
 			ret = -ENOMEM;
 			goto err_unload;
 		}
@@ -1789,6 +1860,9 @@ int agent_run(const struct agent_opts *opts)
 	ring__consume(&a.rb);
 	fflush(stdout);
 	print_summary(&a);
+	/* pending aggregates are summarised before the sinks close: nothing is lost */
+	if (a.detect)
+		detect__flush(a.detect);
 	/* deliver what the sinks still hold, within the configured deadline */
 	outputs__close(a.outputs);
 	outputs__print_stats(a.outputs, stderr);

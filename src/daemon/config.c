@@ -234,6 +234,41 @@ static const struct opt process_table_keys[] = {
     {0},
 };
 
+/* ---- rules: stateful rules' state ---- */
+
+#define RST(field) .off = offsetof(struct config_rules_state, field)
+
+static const struct opt rules_state_keys[] = {
+    {.key = "max_entries",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .min = 1,
+     .max = 1 << 22,
+     RST(max_entries),
+     .def = "4096",
+     .help = "entries each stateful rule (threshold, aggregate, sequence) keeps: groups, "
+	     "partial sequences or pending aggregates; when full, the least recently used "
+	     "goes (an open one is counted in vigil_rule_state_evictions_total; a pending "
+	     "aggregate is summarised first)"},
+    {.key = "max_values",
+     .type = OPT_UINT,
+     .size = sizeof(size_t),
+     .min = 1,
+     .max = 4096,
+     RST(max_values),
+     .def = "32",
+     .help = "distinct values a threshold alert lists in vigil.distinct"},
+    {0},
+};
+
+static const struct opt rules_keys[] = {
+    {.key = "state",
+     .type = OPT_TABLE,
+     .off = offsetof(struct config_rules, state),
+     .sub = rules_state_keys},
+    {0},
+};
+
 /* ---- DNS ---- */
 
 static const struct opt dns_keys[] = {
@@ -706,6 +741,7 @@ const struct opt config_options[] = {
     {.key = "dns", .type = OPT_TABLE, CFG(dns), .sub = dns_keys},
     {.key = "detect", .type = OPT_TABLE, CFG(detect), .sub = detect_keys},
     {.key = "traffic", .type = OPT_TABLE, CFG(traffic), .sub = traffic_keys},
+    {.key = "rules", .type = OPT_TABLE, CFG(rules), .sub = rules_keys},
     {.key = "control_socket",
      .flag = "control-socket",
      .type = OPT_STR,

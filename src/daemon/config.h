@@ -90,6 +90,16 @@ struct config_actions {
 	char *quarantine_cgroup;	  /* whose sockets a quarantine cuts off; "": all */
 };
 
+/* Stateful rules (detect/stateful.h): the bound of each rule's table. */
+struct config_rules_state {
+	size_t max_entries; /* groups, partial sequences or pending aggregates per rule */
+	size_t max_values;  /* distinct values a threshold alert lists */
+};
+
+struct config_rules {
+	struct config_rules_state state; /* stateful rules */
+};
+
 /* Traffic monitoring (daemon/traffic.h): counters in XDP and at egress, detectors. */
 struct config_traffic {
 	bool enabled;		    /* count and detect */
@@ -121,6 +131,7 @@ struct vigil_config {
 	struct config_actions actions;		   /* enforcement */
 	struct config_containers containers;	   /* container metadata */
 	struct config_traffic traffic;		   /* traffic counters and detectors */
+	struct config_rules rules;		   /* stateful rules' bounds */
 	char *control_socket;			   /* the control socket's path; "": none */
 	struct config_dns dns;			   /* DNS answers kept */
 	struct config_detect detect;		   /* settings of rule fields */

@@ -38,6 +38,8 @@ static void print_alert(void *arg, const struct detect_alert *a)
 	struct replay *r = arg;
 	struct alert al;
 
+	if (a->held)
+		return; /* merged into a pending aggregate, whose summary is printed */
 	alert_from_detect(&al, a);
 	r->alerts++;
 	json_reset(&r->out);
@@ -134,6 +136,8 @@ int replay_run(const struct replay_opts *o)
 		}
 		pipeline_event(&p, ev);
 	}
+	/* the recording ended: pending aggregates are summarised, as at an agent's stop */
+	detect__flush(p.detect);
 	dt = now_s() - t0;
 	if (ret < 0)
 		fprintf(stderr,

@@ -23,16 +23,22 @@
 #include "fields.h"
 #include "filter.h"
 #include "daemon/metrics.h"
+#include "state/container.h"
 #include "state/proctable.h"
+#include "stateful.h"
 
 struct detect {
-	struct detect_opts opts;     /* as given */
-	struct rule_engine *eng;     /* the running rules */
-	struct field_ctx *fctx;	     /* getter context, reused per event */
-	struct rule_alert alert;     /* the parts of the alert being built, reused */
-	const char *hostname;	     /* for the alert being built */
-	struct metric *eval_seconds; /* sampled evaluation times; NULL: not timed */
-	struct detect_stats stats;   /* counters */
+	struct detect_opts opts;       /* as given */
+	struct rule_engine *eng;       /* the running rules */
+	struct field_ctx *fctx;	       /* getter context, reused per event */
+	struct rule_alert alert;       /* the parts of the alert being built, reused */
+	const char *hostname;	       /* for the alert being built */
+	struct metric *eval_seconds;   /* sampled evaluation times; NULL: not timed */
+	struct detect_stats stats;     /* counters */
+	struct stateful *st;	       /* stateful rules' windows */
+	struct rule_out_field *merged; /* an alert's fields with the vigil.* ones */
+	size_t merged_cap;	       /* entries allocated in merged */
+	struct rule_text line;	       /* an alert's text line with its stateful suffix */
 };
 
 /* True when uid may own a rules file or its directory: root or the agent's own user. */
@@ -140,6 +146,8 @@ static void count_rules(struct detect *d)
 			d->stats.rules_active++;
 }
 
+static void emit_summary(void *arg, const struct stateful_summary *s);
+
 struct detect *detect__new(const struct detect_opts *opts)
 {
 	struct detect *d = calloc(1, sizeof(*d));
@@ -153,6 +161,14 @@ struct detect *detect__new(const struct detect_opts *opts)
 	d->eng = build(opts, stderr);
 	if (!d->eng)
 		goto err_free;
+	d->st = stateful__new(&(struct stateful_opts){.max_entries = opts->state_max_entries,
+						      .max_values = opts->state_max_values},
+			      emit_summary, d);
+	if (!d->st) {
+		rule_engine__free(d->eng);
+		goto err_free;
+	}
+	stateful__bind(d->st, d->eng);
 	count_rules(d);
 	return d;
 
@@ -162,12 +178,30 @@ err_free:
 	return NULL;
 }
 
+void detect__flush(struct detect *d)
+{
+	stateful__flush(d->st);
+}
+
+void detect__tick(struct detect *d, uint64_t now_ns)
+{
+	stateful__expire(d->st, now_ns);
+}
+
+size_t detect__state_stats(const struct detect *d, struct stateful_rule_stats *out, size_t max)
+{
+	return stateful__stats(d->st, out, max);
+}
+
 void detect__free(struct detect *d)
 {
 	if (!d)
 		return;
+	stateful__free(d->st); /* pending aggregates go out first */
 	rule_engine__free(d->eng);
 	rule_alert__free(&d->alert);
+	rule_text__free(&d->line);
+	free(d->merged);
 	free(d->fctx);
 	free(d);
 }
@@ -185,6 +219,8 @@ int detect__reload_diag(struct detect *d, FILE *diag)
 		d->stats.reload_errors++;
 		return -EINVAL;
 	}
+	/* unchanged stateful rules keep their state; the old rules' names hold until here */
+	stateful__bind(d->st, e);
 	rule_engine__free(d->eng);
 	d->eng = e;
 	d->stats.reloads++;
@@ -192,18 +228,100 @@ int detect__reload_diag(struct detect *d, FILE *diag)
 	return 0;
 }
 
+/* The alert's fields with extra ones, in name order (both are sorted). */
+static const struct rule_out_field *merge_fields(struct detect *d, const struct rule_out_field *a,
+						 size_t na, const struct rule_out_field *b,
+						 size_t nb, size_t *n)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	if (!nb) {
+		*n = na;
+		return a;
+	}
+	if (na + nb > d->merged_cap) {
+		struct rule_out_field *m = realloc(d->merged, (na + nb) * sizeof(*m));
+
+		if (!m) {
+			*n = na;
+			return a;
+		}
+		d->merged = m;
+		d->merged_cap = na + nb;
+	}
+	while (i < na || j < nb) {
+		if (j < nb && (i >= na || strcmp(b[j].name, a[i].name) < 0))
+			d->merged[k++] = b[j++];
+		else
+			d->merged[k++] = a[i++];
+	}
+	*n = k;
+	return d->merged;
+}
+
+static int cmp_field(const void *x, const void *y)
+{
+	return strcmp(((const struct rule_out_field *)x)->name,
+		      ((const struct rule_out_field *)y)->name);
+}
+
+/* A pending aggregate's summary: no event any more, no actions (they ran per match). */
+static void emit_summary(void *arg, const struct stateful_summary *s)
+{
+	struct detect *d = arg;
+
+	d->stats.alerts++;
+	if (d->opts.on_alert)
+		d->opts.on_alert(d->opts.arg, &(struct detect_alert){
+						  .rule = s->rule,
+						  .rule_idx = s->rule_idx,
+						  .ev = NULL,
+						  .time_ns = s->time_ns,
+						  .hostname = d->hostname,
+						  .output = s->output,
+						  .fields = s->fields,
+						  .n_fields = s->n_fields,
+						  .container_id = s->container_id,
+					      });
+}
+
 static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 {
 	struct detect *d = arg;
 	const struct event *ev = d->fctx->ev;
+	struct stateful_verdict v = {.what = STATEFUL_FIRE};
+	const struct rule_out_field *fields;
+	const char *output;
+	size_t n_fields;
 	bool unknown = true;
 
-	d->stats.alerts++;
+	if (rule->state) {
+		stateful__match(d->st, d->eng, idx, d->fctx, ev, d->fctx->procs, &v);
+		if (v.what == STATEFUL_NOTHING)
+			return;
+	}
+	if (v.what != STATEFUL_ACT)
+		d->stats.alerts++;
 	if (rule_engine__format_alert(d->eng, idx, field_event_code(ev), d->fctx, ev->time_ns,
 				      &d->alert))
 		return;
+	output = d->alert.output.buf;
+	qsort(v.extra, v.n_extra, sizeof(v.extra[0]), cmp_field);
+	fields = merge_fields(d, d->alert.fields, d->alert.n_fields, v.extra, v.n_extra, &n_fields);
+	if (v.suffix) {
+		d->line.len = 0;
+		if (!rule_text__append(&d->line, d->alert.output.buf, d->alert.output.len) &&
+		    !rule_text__append(&d->line, v.suffix, strlen(v.suffix)))
+			output = d->line.buf;
+	}
 	if (ev->proc && d->fctx->procs)
 		proctable__ancestry(d->fctx->procs, ev->proc->pid, NULL, 0, &unknown);
+	if (v.what == STATEFUL_FIRST) {
+		const struct container_ident *c = event_container(ev);
+
+		stateful__keep(d->st, v.entry, output, fields, n_fields,
+			       c && c->short_id[0] ? c->short_id : "host");
+	}
 	if (d->opts.on_alert)
 		d->opts.on_alert(d->opts.arg, &(struct detect_alert){
 						  .rule = rule,
@@ -211,10 +329,11 @@ static void on_match(void *arg, size_t idx, const struct rule_info *rule)
 						  .ev = ev,
 						  .time_ns = ev->time_ns,
 						  .hostname = d->hostname,
-						  .output = d->alert.output.buf,
-						  .fields = d->alert.fields,
-						  .n_fields = d->alert.n_fields,
+						  .output = output,
+						  .fields = fields,
+						  .n_fields = n_fields,
 						  .ancestry_unknown = unknown,
+						  .held = v.what == STATEFUL_ACT,
 					      });
 }
 
@@ -234,6 +353,8 @@ void detect__eval(struct detect *d, const struct event *ev, struct proctable *pr
 	d->hostname = hostname;
 	if (timed)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* aggregates whose window this event's time closed go out first */
+	stateful__expire(d->st, ev->time_ns);
 	rule_engine__eval(d->eng, field_event_code(ev), d->fctx, on_match, d);
 	if (timed) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -623,5 +744,21 @@ void detect_print_rules(const struct rule_engine *e, FILE *out)
 		for (k = 0; k < r->n_evtypes; k++)
 			fprintf(out, " %s", fields_evtype_name(r->evtypes[k]));
 		fprintf(out, "\n");
+		if (r->state && r->state->kind == RULE_STATE_THRESHOLD)
+			fprintf(out, "  state: threshold of %llu%s%s within %.3gs\n",
+				(unsigned long long)r->state->count,
+				r->state->distinct ? " distinct " : " matches",
+				r->state->distinct ? r->state->distinct->text : "",
+				r->state->within_ns / 1e9);
+		else if (r->state && r->state->kind == RULE_STATE_AGGREGATE)
+			fprintf(out, "  state: aggregate within %.3gs\n",
+				r->state->within_ns / 1e9);
+		else if (r->state)
+			fprintf(out, "  state: sequence of %zu steps by %s within %.3gs\n",
+				r->state->n_steps,
+				r->state->scope == RULE_SEQ_PROCESS ? "process"
+				: r->state->scope == RULE_SEQ_TREE  ? "tree"
+								    : "container",
+				r->state->within_ns / 1e9);
 	}
 }

@@ -23,13 +23,16 @@ struct metric;
 struct detect_alert {
 	const struct rule_info *rule;	     /* the rule that fired: name, priority, tags */
 	size_t rule_idx;		     /* its index in the engine */
-	const struct event *ev;		     /* the event it fired on */
+	const struct event *ev;		     /* the event it fired on; NULL for an aggregate's
+						summary, whose actions ran with each match */
 	uint64_t time_ns;		     /* event time, wall clock */
 	const char *hostname;		     /* as given to detect__eval */
 	const char *output;		     /* Falco's text line: "<time>: <Priority> <message>" */
 	const struct rule_out_field *fields; /* output_fields, typed, in name order */
 	size_t n_fields;		     /* entries in fields */
-	bool ancestry_unknown; /* the process, or a parent before pid 1, is not in the table */
+	bool ancestry_unknown;	  /* the process, or a parent before pid 1, is not in the table */
+	bool held;		  /* merged into a pending aggregate: act on it, do not send it */
+	const char *container_id; /* when ev is NULL: the container's short id, or "host" */
 };
 
 typedef void (*detect_alert_fn)(void *arg, const struct detect_alert *a);
@@ -45,6 +48,8 @@ struct detect_opts {
 	 * with where its diagnostics go; nonzero refuses the set, as a compile error
 	 * would. NULL: none. */
 	int (*check)(void *arg, const struct rule_engine *e, FILE *diag);
+	size_t state_max_entries; /* per stateful rule: groups or partial matches (0: 4096) */
+	size_t state_max_values;  /* distinct values a threshold alert lists (0: 32) */
 };
 
 struct detect_stats {
@@ -84,6 +89,14 @@ void detect__eval(struct detect *d, const struct event *ev, struct proctable *pr
 int detect__derive_filter(const struct detect *d, struct filter_spec *out);
 /* The same from an engine (vigil rules prefilter, tests). */
 int detect_derive_prefilter(const struct rule_engine *e, struct filter_spec *out);
+
+/* Emits every pending aggregate (before the outputs close, at stop). */
+void detect__flush(struct detect *d);
+/* Emits the aggregates whose window closed before now_ns (wall time, for quiet periods). */
+void detect__tick(struct detect *d, uint64_t now_ns);
+struct stateful_rule_stats;
+/* Per stateful rule: live entries and evictions; returns how many rules there are. */
+size_t detect__state_stats(const struct detect *d, struct stateful_rule_stats *out, size_t max);
 
 /* Observes a sample of evaluation times into the histogram h. */
 void detect__time_evaluations(struct detect *d, struct metric *h);

@@ -238,7 +238,9 @@ int alert__json(const struct alert *a, struct json_buf *j)
 
 void alert_from_detect(struct alert *out, const struct detect_alert *a)
 {
-	const struct container_ident *c = event_container(a->ev);
+	const struct container_ident *c = a->ev ? event_container(a->ev) : NULL;
+	const char *cid = c ? (c->short_id[0] ? c->short_id : "host")
+			    : (a->container_id ? a->container_id : "host");
 
 	*out = (struct alert){
 	    .rule = a->rule->name,
@@ -248,7 +250,7 @@ void alert_from_detect(struct alert *out, const struct detect_alert *a)
 	    .n_tags = a->rule->n_tags,
 	    .hostname = a->hostname,
 	    .time_ns = a->time_ns,
-	    .container_id = c->short_id[0] ? c->short_id : "host",
+	    .container_id = cid,
 	    .fields = a->fields,
 	    .n_fields = a->n_fields,
 	    .ancestry_unknown = a->ancestry_unknown,

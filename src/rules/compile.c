@@ -1418,8 +1418,10 @@ static void compile_rule(struct rule_engine *e, struct crule *cr)
 	finish_info(e, cr);
 	compile_actions(e, cr);
 
-	cond = cond_parse(e, d->cond.v, d->cond.n, what);
-	if (!cond)
+	cond = d->cond.n ? cond_parse(e, d->cond.v, d->cond.n, what) : NULL;
+	if (d->cond.n && !cond)
+		return;
+	if (state_parse(e, cr, &cond))
 		return;
 
 	struct vec excs = {0};
@@ -1500,6 +1502,28 @@ static void compile_rule(struct rule_engine *e, struct crule *cr)
 	emit(e, &ops, OPC_END, 0, 0, 0);
 	cr->ops = ops.v;
 	cr->n_ops = ops.n;
+
+	/* a sequence's steps: each its own program, run once the rule matched */
+	if (cr->state && cr->state->kind == RULE_STATE_SEQUENCE) {
+		size_t ns = cr->state->n_steps;
+		struct rnode **srt = ar_alloc(&e->ar, sizeof(*srt) * ns);
+
+		cr->step_ops = ar_alloc(&e->ar, sizeof(*cr->step_ops) * ns);
+		for (size_t i = 0; i < ns; i++) {
+			struct vec sops = {0};
+
+			srt[i] = resolve(&c, cr->step_ast[i]);
+			if (!srt[i] || c.failed)
+				return;
+			srt[i] = simplify(e, srt[i]);
+			gen(e, &sops, srt[i]);
+			emit(e, &sops, OPC_END, 0, 0, 0);
+			cr->step_ops[i] = sops.v;
+		}
+		state_fingerprint(e, cr, srt);
+	} else if (cr->state) {
+		state_fingerprint(e, cr, NULL);
+	}
 
 	/* output_fields: template, condition and exception fields */
 	bool *used = ar_alloc(&e->ar, e->slots.n + 1); /* + evt.type, if created below */

@@ -306,6 +306,8 @@ struct rule_conj *rule_engine__conjunction(const struct rule_engine *ce, size_t 
 	cr = &e->crules[rule_idx];
 	if (!cr->rt)
 		c.why = "the rule did not compile";
+	else if (cr->state && cr->state->kind != RULE_STATE_AGGREGATE)
+		c.why = "a threshold or sequence fires on state kept in user space";
 	else if (!conj_walk(&c, cr->rt, false))
 		c.atoms.n = 0;
 	p->pub.why = c.why;

@@ -239,6 +239,57 @@ struct rule_node {
 struct action; /* respond/action.h */
 
 /* A rule's `mode:` (vigil's extension): whether its actions are carried out. */
+/* ---- stateful rules (vigil's extension: `threshold`, `aggregate`, `sequence`) ---- */
+
+enum rule_state_kind {
+	RULE_STATE_NONE = 0,	  /* a plain rule: each match is an alert */
+	RULE_STATE_THRESHOLD = 1, /* `count` matches (or distinct values) within a window */
+	RULE_STATE_AGGREGATE = 2, /* repeated matches merged into one alert per window */
+	RULE_STATE_SEQUENCE = 3,  /* ordered steps by one process, process tree or container */
+};
+
+/* Who the steps of a sequence must come from. */
+enum rule_seq_scope {
+	RULE_SEQ_PROCESS = 0,	/* the same process (pid) */
+	RULE_SEQ_TREE = 1,	/* the earlier step's process or one of its descendants */
+	RULE_SEQ_CONTAINER = 2, /* the same container (the host counts as one) */
+};
+
+/* A step's `same:` entry: the previous step's field equals this step's. */
+struct rule_same {
+	const struct rule_field_ref *prev; /* field of the previous step's event */
+	const struct rule_field_ref *cur;  /* field of this step's event */
+};
+
+struct rule_step {
+	const char *condition;	      /* as written */
+	const struct rule_same *same; /* correlations with the previous step */
+	size_t n_same;		      /* entries in same */
+};
+
+/* A stateful rule's compiled keys (rule_info.state; NULL for plain rules). */
+struct rule_stateful {
+	enum rule_state_kind kind;		    /* which key */
+	uint64_t within_ns;			    /* the window, in event time */
+	uint64_t count;				    /* threshold: matches (or distinct values) */
+	const struct rule_field_ref *const *by;	    /* threshold, aggregate: the group's fields */
+	size_t n_by;				    /* entries in by */
+	const struct rule_field_ref *distinct;	    /* threshold: count its distinct values */
+	enum rule_seq_scope scope;		    /* sequence: whose steps join */
+	const struct rule_step *steps;		    /* sequence: in order */
+	size_t n_steps;				    /* entries in steps (2 or more) */
+	const struct rule_field_ref *const *record; /* sequence: fields kept per step */
+	size_t n_record;			    /* entries in record */
+	uint64_t
+	    fingerprint; /* of the compiled rule and keys: equal across engines iff unchanged */
+};
+
+/* The fields a sequence keeps of each step's event (those the registry has). */
+#define RULE_STEP_FIELDS                                                                           \
+	{                                                                                          \
+		"evt.type", "proc.pid", "proc.name", "proc.exepath", "proc.cmdline", "fd.name"     \
+	}
+
 enum rule_mode {
 	RULE_MODE_DEFAULT = 0, /* no key: the agent's --mode */
 	RULE_MODE_ENFORCE = 1, /* act */
@@ -263,6 +314,7 @@ struct rule_info {
 	const struct action *actions; /* typed `actions`, in the order written */
 	size_t n_actions;	      /* entries in actions; 0 when none */
 	enum rule_mode mode;	      /* the rule's `mode:` key */
+	const struct rule_stateful *state; /* threshold, aggregate or sequence; NULL: none */
 };
 
 size_t rule_engine__rule_count(const struct rule_engine *e);
@@ -293,6 +345,22 @@ typedef void (*rule_match_fn)(void *arg, size_t rule_idx, const struct rule_info
 int rule_engine__eval(struct rule_engine *e, uint32_t evtype, void *event, rule_match_fn on_match,
 		      void *arg);
 
+struct rule_text;
+
+/*
+ * Only from an on_match callback of rule_engine__eval (the event's values are
+ * current): whether step `step` of the sequence rule rule_idx holds for the event.
+ */
+bool rule_engine__step_match(struct rule_engine *e, size_t rule_idx, size_t step, void *event);
+
+/*
+ * The text of ref's value(s) for the event (several joined by ',', none as "<NA>"),
+ * appended to out. From an on_match callback the cached values are used. Returns the
+ * number of values, or -ENOMEM.
+ */
+int rule_engine__ref_text(struct rule_engine *e, const struct rule_field_ref *ref, void *event,
+			  struct rule_text *out);
+
 /* ---- output ---- */
 
 struct rule_text {
@@ -302,6 +370,8 @@ struct rule_text {
 };
 
 void rule_text__free(struct rule_text *t);
+/* Appends n bytes (kept NUL-terminated). 0 or -ENOMEM. */
+int rule_text__append(struct rule_text *t, const char *p, size_t n);
 
 /*
  * The rendered template alone (Falco's "message"): %field tokens replaced, missing

@@ -328,3 +328,15 @@ int rule_engine__eval(struct rule_engine *e, uint32_t evtype, void *event, rule_
 	e->in_eval = false;
 	return matches;
 }
+
+bool rule_engine__step_match(struct rule_engine *e, size_t rule_idx, size_t step, void *event)
+{
+	const struct crule *r;
+
+	if (!e->in_eval || rule_idx >= e->n_crules)
+		return false;
+	r = &e->crules[rule_idx];
+	if (!r->step_ops || !r->state || step >= r->state->n_steps)
+		return false;
+	return rule_run(e, &(struct crule){.ops = r->step_ops[step]}, event);
+}

@@ -749,6 +749,37 @@ static const struct rule_node *append_actions(struct yctx *y, const struct rule_
 	return n;
 }
 
+/*
+ * The stateful keys (state.c types them): kept as written; a sequence's step
+ * conditions are also kept as condition text, with their places.
+ */
+static int read_state_keys(struct yctx *y, yaml_node_t *item, struct rule_def *r)
+{
+	yaml_node_t *seq = yget(y, item, "sequence"), *steps;
+
+	if (yget(y, item, "threshold"))
+		r->threshold = ytree(y, yget(y, item, "threshold"), 0);
+	if (yget(y, item, "aggregate"))
+		r->aggregate = ytree(y, yget(y, item, "aggregate"), 0);
+	if (!seq)
+		return 0;
+	r->sequence = ytree(y, seq, 0);
+	r->step_conds = (struct vec){0};
+	steps = seq->type == YAML_MAPPING_NODE ? yget(y, seq, "steps") : NULL;
+	if (!steps || steps->type != YAML_SEQUENCE_NODE)
+		return 0; /* state.c says what is wrong */
+	for (yaml_node_item_t *i = steps->data.sequence.items.start;
+	     i < steps->data.sequence.items.top; i++) {
+		yaml_node_t *st = ynode(y, *i), *c;
+		struct vec *segs = vec_push(&y->e->ar, &r->step_conds, sizeof(*segs));
+
+		c = st && st->type == YAML_MAPPING_NODE ? yget(y, st, "condition") : NULL;
+		if (c && ytext(y, st, "condition", "a sequence step", segs))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* override: the keys named under `override`, appended or replaced. */
 static int rule_override(struct yctx *y, yaml_node_t *item, const char *name,
 			 const char *const *can_append, const char *const *can_replace,
@@ -847,6 +878,16 @@ static int rule_override(struct yctx *y, yaml_node_t *item, const char *name,
 			r->block_for = ytree(y, yget(y, item, k), 0);
 		} else if (!strcmp(k, "mode")) {
 			r->mode = ytree(y, yget(y, item, k), 0);
+		} else if (!strcmp(k, "threshold") || !strcmp(k, "aggregate") ||
+			   !strcmp(k, "sequence")) {
+			if (!strcmp(k, "threshold"))
+				r->threshold = NULL;
+			else if (!strcmp(k, "aggregate"))
+				r->aggregate = NULL;
+			else
+				r->sequence = NULL;
+			if (read_state_keys(y, item, r))
+				return -EINVAL;
 		}
 	}
 	return 0;
@@ -890,9 +931,13 @@ static int rule_define(struct yctx *y, yaml_node_t *item, const char *name)
 	yaml_node_t *src;
 
 	ypos(y, item, &nr.pos);
-	if (ytext(y, item, "condition", "rule", &nr.cond) ||
-	    ytext(y, item, "output", "rule", &nr.output) || read_desc(y, item, &nr.desc) ||
-	    read_priority(y, item, &nr.prio) || yopt_bool(y, item, "enabled", &nr.enabled) ||
+	/* a sequence's condition may be its steps alone */
+	if ((!yget(y, item, "sequence") || yget(y, item, "condition")) &&
+	    ytext(y, item, "condition", "rule", &nr.cond))
+		return -EINVAL;
+	if (read_state_keys(y, item, &nr) || ytext(y, item, "output", "rule", &nr.output) ||
+	    read_desc(y, item, &nr.desc) || read_priority(y, item, &nr.prio) ||
+	    yopt_bool(y, item, "enabled", &nr.enabled) ||
 	    yopt_bool(y, item, "skip-if-unknown-filter", &nr.skip_unknown) ||
 	    read_tags(y, item, &nr.tags) || read_exceptions(y, item, false, &nr.excs))
 		return -EINVAL;
@@ -930,10 +975,10 @@ static int rule_define(struct yctx *y, yaml_node_t *item, const char *name)
 static int do_rule(struct yctx *y, yaml_node_t *item)
 {
 	static const char *const known[] = {
-	    "rule",	"desc",	   "condition",	 "output",	  "priority",
-	    "tags",	"enabled", "exceptions", "source",	  "append",
-	    "override", "actions", "block_for",	 "warn_evttypes", "skip-if-unknown-filter",
-	    "mode",	NULL};
+	    "rule",	"desc",	     "condition",  "output",	    "priority",
+	    "tags",	"enabled",   "exceptions", "source",	    "append",
+	    "override", "actions",   "block_for",  "warn_evttypes", "skip-if-unknown-filter",
+	    "mode",	"threshold", "aggregate",  "sequence",	    NULL};
 	static const char *const can_append[] = {"condition",  "output",  "desc", "tags",
 						 "exceptions", "actions", NULL};
 	static const char *const can_replace[] = {
@@ -941,6 +986,7 @@ static int do_rule(struct yctx *y, yaml_node_t *item)
 	    "priority",	 "tags",	  "exceptions",
 	    "enabled",	 "warn_evttypes", "skip-if-unknown-filter",
 	    "actions",	 "block_for",	  "mode",
+	    "threshold", "aggregate",	  "sequence",
 	    NULL};
 	struct overrides ov;
 	const char *name;
@@ -960,7 +1006,7 @@ static int do_rule(struct yctx *y, yaml_node_t *item)
 	if (append)
 		return rule_append(y, item, name);
 	if (!yget(y, item, "condition") && !yget(y, item, "output") && !yget(y, item, "desc") &&
-	    !yget(y, item, "priority")) {
+	    !yget(y, item, "priority") && !yget(y, item, "sequence")) {
 		/* only `enabled`: toggles a rule defined earlier */
 		struct rule_def *r = rule_lookup(y->e, name);
 		yaml_node_t *en = yget(y, item, "enabled");

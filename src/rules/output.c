@@ -219,6 +219,25 @@ static int slot_text(struct rule_engine *e, struct slot *s, void *event, struct 
 	return ret;
 }
 
+int rule_text__append(struct rule_text *t, const char *p, size_t n)
+{
+	return text_put(t, p, n);
+}
+
+int rule_engine__ref_text(struct rule_engine *e, const struct rule_field_ref *ref, void *event,
+			  struct rule_text *out)
+{
+	struct slot *s = VEC_AT(e->slots, struct slot *, ref->slot);
+	int n;
+
+	if (!e->in_eval)
+		e->gen++;
+	n = slot_fetch(e, s, event);
+	if (slot_text(e, s, event, out))
+		return -ENOMEM;
+	return n;
+}
+
 /* Outside eval, values must be fetched afresh for this event. */
 static void begin_format(struct rule_engine *e, uint32_t evtype)
 {

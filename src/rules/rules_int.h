@@ -171,6 +171,10 @@ struct rule_def {
 	const struct rule_node *actions; /* raw actions */
 	const struct rule_node *block_for; /* raw block_for (the block action's duration) */
 	const struct rule_node *mode;	   /* raw mode (enforce or monitor) */
+	const struct rule_node *threshold; /* raw threshold (state.c) */
+	const struct rule_node *aggregate; /* raw aggregate (state.c) */
+	const struct rule_node *sequence;  /* raw sequence (state.c) */
+	struct vec step_conds;		   /* struct vec of struct cseg: each step's condition */
 };
 
 /* ---- condition language ---- */
@@ -470,15 +474,18 @@ struct otok {
 };
 
 struct crule {
-	struct rule_info info; /* public view */
-	struct rule_def *def;  /* definition */
-	struct rnode *rt;      /* resolved condition with exceptions */
-	struct op *ops;	       /* program */
-	uint32_t n_ops;	       /* entries in ops */
-	struct otok *otoks;    /* output template */
-	uint32_t n_otoks;      /* entries in otoks */
-	uint32_t *ofields;     /* output_fields slots, sorted by their text */
-	uint32_t n_ofields;    /* entries in ofields */
+	struct rule_info info;	     /* public view */
+	struct rule_def *def;	     /* definition */
+	struct rnode *rt;	     /* resolved condition with exceptions */
+	struct op *ops;		     /* program */
+	uint32_t n_ops;		     /* entries in ops */
+	struct otok *otoks;	     /* output template */
+	uint32_t n_otoks;	     /* entries in otoks */
+	uint32_t *ofields;	     /* output_fields slots, sorted by their text */
+	uint32_t n_ofields;	     /* entries in ofields */
+	struct rule_stateful *state; /* threshold, aggregate, sequence; NULL: a plain rule */
+	struct op **step_ops;	     /* sequence: each step's program */
+	struct ast **step_ast;	     /* sequence: each step's parsed condition (compile time) */
 };
 
 struct rule_engine {
@@ -611,6 +618,13 @@ static inline int slot_fetch(struct rule_engine *e, struct slot *s, void *event)
 {
 	return s->gen == e->gen ? s->n : slot_fetch_slow(e, s, event);
 }
+
+/* state.c: the stateful keys. state_parse types them (and parses the steps' conditions)
+ * before the rule's condition is resolved; *cond (NULL: none written) becomes the rule's
+ * whole condition for a sequence (its own `condition` and any step). state_fingerprint
+ * hashes the compiled rule, its steps' trees and its keys. */
+int state_parse(struct rule_engine *e, struct crule *cr, struct ast **cond);
+void state_fingerprint(struct rule_engine *e, struct crule *cr, struct rnode *const *step_rt);
 
 /* output.c */
 /* Parses the rule's output template. An unknown field fails it: as an error, or

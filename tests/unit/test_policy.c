@@ -262,3 +262,18 @@ Test(policy, a_container_meets_a_metadata_scope_by_its_value, .fini = fini)
 	policy__free(p);
 	free(d);
 }
+
+/* A threshold or a sequence fires on state the kernel does not have: its kill is the
+ * agent's, at the match that fires it; an aggregate acts on every match as a plain rule. */
+Test(policy, stateful_rules_kill_from_user_space, .fini = fini)
+{
+	user(RULE("evt.type = execve and proc.name = nc",
+		  "kill") "  threshold: {count: 3, within: 10s, by: [proc.ppid]}\n",
+	     "a threshold or sequence fires on state kept in user space");
+	user("- rule: r\n  desc: d\n  output: o\n  priority: WARNING\n  actions: [kill]\n"
+	     "  sequence: {by: process, within: 10s, steps: [{condition: evt.type = execve and "
+	     "proc.name = a}, {condition: evt.type = execve and proc.name = b}]}\n",
+	     "a threshold or sequence fires on state kept in user space");
+	kernel(RULE("evt.type = execve and proc.name = nc",
+		    "kill") "  aggregate: {within: 10s, by: [proc.exepath]}\n");
+}
