@@ -107,18 +107,24 @@ def agent(tmp_path_factory, request):
     for alerts in NOTICES.values():
         for a in alerts:
             by_rule[a["rule"]] = by_rule.get(a["rule"], 0) + 1
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"benign work ({len(NOTICES)} tests): {sum(by_rule.values())} notice alerts"
-        + "".join(f"; {r}: {n}" for r, n in sorted(by_rule.items())))
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nbenign work ({len(NOTICES)} tests): {sum(by_rule.values())} notice alerts"
+              + "".join(f"; {r}: {n}" for r, n in sorted(by_rule.items())))
+
+
+@pytest.fixture(scope="module")
+def lineage(agent):
+    return Lineage(agent.out_path, os.getpid())
 
 
 @pytest.fixture()
-def quiet(agent, request):
+def quiet(agent, lineage, request):
     """Yields a function running a command as part of the work; afterwards, a canary
     (a read of /etc/shadow, which alerts) proves the agent saw everything up to it, and
     the work's alerts are checked."""
-    lineage = Lineage(agent.out_path, os.getpid())
     lineage.read()
+    lineage.take()  # what came before is no part of this work
 
     def run(cmd, **kw):
         kw.setdefault("timeout", 900)
