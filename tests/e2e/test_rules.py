@@ -1118,11 +1118,12 @@ def test_network_scanner_run(rv, workdir):
 IA32_PROBE = os.path.join(REPO, "tests", "e2e", "helpers32", "ia32_probe.c")
 
 
-def build_ia32(workdir, name, *defines):
-    """Builds ia32_probe.c as a static 32-bit program with no libc; returns its path."""
+def build_ia32(workdir, name, *defines, src=IA32_PROBE):
+    """Builds a program of tests/e2e/helpers32 (ia32_probe.c unless src names another) as
+    a static 32-bit program with no libc; returns its path."""
     exe = os.path.join(workdir, name)
     cmd = ["clang", "-m32", "-nostdlib", "-static", "-ffreestanding", "-fno-pic", "-O1",
-           *[f"-D{d}" for d in defines], "-o", exe, IA32_PROBE]
+           *[f"-D{d}" for d in defines], "-o", exe, src]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert r.returncode == 0, f"cannot build a 32-bit program ({' '.join(cmd)}; " \
         f"scripts/deps.sh installs clang): {r.stderr.decode()}"

@@ -19,7 +19,8 @@ import tempfile
 import pytest
 
 from conftest import PODMAN_RUN, REPO, helper
-from test_rules import fired, ia32_refused, in_container, nonce, not_fired, of, run, rv  # noqa: F401
+from test_rules import (  # noqa: F401 - rv: a fixture
+    build_ia32, fired, ia32_refused, in_container, nonce, not_fired, of, run, rv)
 
 PR_SET_NAME = 15
 PRCTL32 = os.path.join(REPO, "tests", "e2e", "helpers32", "prctl32.c")
@@ -101,11 +102,7 @@ def test_io_uring_open_for_writing_names_the_writer(rv, workdir):
 
 
 def build32(src, exe, define):
-    cmd = ["clang", "-m32", "-nostdlib", "-static", "-ffreestanding", "-fno-pic", "-O1",
-           f"-D{define}", "-o", exe, src]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, f"cannot build a 32-bit program ({' '.join(cmd)}): {r.stderr}"
-    return exe
+    return build_ia32(os.path.dirname(exe), os.path.basename(exe), define, src=src)
 
 
 def test_ia32_open_for_writing_names_the_writer(rv, workdir):

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import REPO, helper
 from test_rules import (  # noqa: F401 - rv, etc_file, workdir: fixtures
-    FIRED, etc_file, fired, ia32_refused, nonce, not_fired, of, run, rv, write_file)
+    FIRED, build_ia32, etc_file, fired, ia32_refused, nonce, not_fired, of, run, rv, write_file)
 
 TIMESTOMP = "Timestomping of system files"
 CHATTR = "Immutable or append-only flag changed on a system file"
@@ -175,13 +175,8 @@ def test_timestomp_near_misses(rv, sysfile):
 
 def build32(workdir, path):
     """ia32_fattr.c as a static 32-bit program working on path."""
-    exe = os.path.join(workdir, "ia32-fattr-" + uuid.uuid4().hex[:6])
-    src = os.path.join(REPO, "tests", "e2e", "helpers32", "ia32_fattr.c")
-    cmd = ["clang", "-m32", "-nostdlib", "-static", "-ffreestanding", "-fno-pic", "-O1",
-           f'-DPATH="{path}"', "-o", exe, src]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert r.returncode == 0, f"cannot build a 32-bit program: {r.stderr.decode()}"
-    return exe
+    return build_ia32(workdir, "ia32-fattr-" + uuid.uuid4().hex[:6], f'PATH="{path}"',
+                      src=os.path.join(REPO, "tests", "e2e", "helpers32", "ia32_fattr.c"))
 
 
 def test_32bit_times_and_flags(rv, sysfile, workdir):

@@ -28,16 +28,7 @@
 #define FS_IMMUTABLE_FL_   0x10
 #define T0		   1000000000
 
-static long sys(long nr, long a, long b, long c, long d)
-{
-	long ret;
-
-	__asm__ volatile("int $0x80"
-			 : "=a"(ret)
-			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
-			 : "memory");
-	return ret;
-}
+#include "ia32.h"
 
 long vg_arg6; /* the sixth argument (ebp), 0 */
 

@@ -43,16 +43,7 @@
 #define MS_REC_	       16384
 #define MS_PRIVATE_    (1 << 18)
 
-static long sys(long nr, long a, long b, long c, long d, long e)
-{
-	long ret;
-
-	__asm__ volatile("int $0x80"
-			 : "=a"(ret)
-			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
-			 : "memory");
-	return ret;
-}
+#include "ia32.h"
 
 static volatile long poked; /* the word written into the traced child */
 

@@ -9,13 +9,7 @@
 #define NR_PRCTL     172
 #define PR_SET_NAME_ 15
 
-static long sys(long nr, long a, long b)
-{
-	long ret;
-
-	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
-	return ret;
-}
+#include "ia32.h"
 
 __attribute__((force_align_arg_pointer)) void _start(void)
 {

@@ -11,13 +11,7 @@
 #define NR_CLOSE  6
 #define O_WRONLY_ 01
 
-static long sys(long nr, long a, long b, long c)
-{
-	long ret;
-
-	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
-	return ret;
-}
+#include "ia32.h"
 
 __attribute__((force_align_arg_pointer)) void _start(void)
 {
