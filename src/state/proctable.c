@@ -31,12 +31,23 @@
 #define PROC_HASH_MAX_BITS 24
 #define CONTAINERS_MAX	   4096 /* cgroups whose container identity is cached */
 #define ANCESTRY_WALK_MAX  4096 /* parents followed at most (pid_max bounds a real chain) */
+#define GONE_MAX	   4096 /* executables of exited processes kept past their linger */
 
 struct proc_entry {
 	struct proc_info info;		  /* first: callers hold &info */
 	struct proc_entry *hnext;	  /* hash chain */
 	struct proc_entry *xprev, *xnext; /* exited list, oldest exit first */
 	struct proc_entry *lprev, *lnext; /* live list, least recently seen first */
+};
+
+/*
+ * The executable of a process whose entry was evicted after it exited: what names the
+ * writer of a program run long after the writer is gone (a linker, a download tool).
+ */
+struct proc_gone {
+	uint32_t pid;
+	uint64_t start_ns;
+	char *exe; /* taken over from the entry */
 };
 
 struct proctable {
@@ -59,6 +70,8 @@ struct proctable {
 	uint64_t env_truncated;		  /* exec records with a cut environment */
 	uint64_t new_since_ns;		  /* proc.exe_new: changed at or after (realtime) */
 	uint64_t new_age_ns;		  /* proc.exe_new: or changed within this */
+	struct proc_gone *gone;		  /* GONE_MAX slots, a ring; NULL until first used */
+	size_t gone_next;		  /* slots ever filled */
 };
 
 /* The "" of entries without a string; shared, never freed. */
@@ -258,6 +271,38 @@ static void exited_remove(struct proctable *pt, struct proc_entry *e)
 	pt->lingering--;
 }
 
+/* Keeps the executable of an exited process being evicted (taking its string over). */
+static void gone_keep(struct proctable *pt, struct proc_info *i)
+{
+	struct proc_gone *g;
+
+	if (!i->exe || i->exe == proc_no_str)
+		return;
+	if (!pt->gone && !(pt->gone = calloc(GONE_MAX, sizeof(*pt->gone))))
+		return;
+	g = &pt->gone[pt->gone_next++ % GONE_MAX];
+	if (g->exe)
+		str_free(g->exe);
+	g->pid = i->pid;
+	g->start_ns = i->start_ns;
+	g->exe = i->exe;
+	i->exe = proc_no_str;
+}
+
+/* The executable of the evicted process (pid, start_ns), newest first; NULL if gone. */
+static char *gone_exe(const struct proctable *pt, uint32_t pid, uint64_t start_ns)
+{
+	size_t n = pt->gone_next < GONE_MAX ? pt->gone_next : GONE_MAX;
+
+	for (size_t k = 1; pt->gone && k <= n; k++) {
+		const struct proc_gone *g = &pt->gone[(pt->gone_next - k) % GONE_MAX];
+
+		if (g->pid == pid && (g->start_ns == start_ns || !g->start_ns || !start_ns))
+			return g->exe;
+	}
+	return NULL;
+}
+
 static void entry_destroy(struct proctable *pt, struct proc_entry *e)
 {
 	struct proc_entry **pp = bucket(pt, e->info.pid);
@@ -268,6 +313,7 @@ static void entry_destroy(struct proctable *pt, struct proc_entry *e)
 	if (e->info.flags & PROC_F_EXITED) {
 		exited_remove(pt, e);
 		pt->evicted++;
+		gone_keep(pt, &e->info);
 	} else {
 		live_unlink(pt, e);
 	}
@@ -395,6 +441,10 @@ void proctable__free(struct proctable *pt)
 			free(e);
 		}
 	}
+	for (size_t k = 0; pt->gone && k < GONE_MAX; k++)
+		if (pt->gone[k].exe)
+			str_free(pt->gone[k].exe);
+	free(pt->gone);
 	containers__free(pt->containers);
 	free(pt->buckets);
 	free(pt);
@@ -541,10 +591,13 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 					.ts_ns = ev->writer.ts_ns,
 					.exe = proc_no_str};
 		struct proc_entry *we = lookup(pt, w.pid);
+		char *gone = gone_exe(pt, w.pid, w.start_ns);
 
 		proc_comm_copy(w.comm, ev->writer.comm, VG_COMM_LEN);
 		if (we && same_start(pt, we, w.start_ns))
 			w.exe = we->info.exe;
+		else if (gone)
+			w.exe = gone; /* it exited and its entry is gone: a linker, a downloader */
 		ni.writer = writer_copy(&w);
 	}
 	if (e && h->start_ns == 0) {

@@ -94,6 +94,24 @@ Test(exec_writer, writer_and_newness)
 	cr_assert(strstr(out, "w=true pid=4242 name=curl exe=/usr/bin/curl uid=1000"), "%s", out);
 	cr_assert(strstr(out, "new=true age=5"), "within the default age: %s", out);
 
+	/* the writer exited and its entry was evicted long before the program runs: its
+	 * executable is still known */
+	{
+		struct vg_exit x = {.hdr = {.type = VG_EV_EXIT,
+					    .size = sizeof(x),
+					    .pid = 4242,
+					    .tid = 4242,
+					    .start_ns = 77,
+					    .ts_ns = now}};
+
+		cr_assert_not_null(proctable__on_exit(pt, &x));
+		proctable__evict(pt, now + 3600 * NS);
+		cr_assert_null(proctable__find(pt, 4242), "evicted after its linger");
+		run_exec(d, pt, buf, n, now + 3600 * NS, 5 * NS);
+		out = fired_rule("exec facts");
+		cr_assert(strstr(out, "w=true pid=4242 name=curl exe=/usr/bin/curl"), "%s", out);
+	}
+
 	/* a writer of another start is another process: its exe is not this one's */
 	e->writer.start_ns = 78;
 	run_exec(d, pt, buf, n, now, 5 * NS);
