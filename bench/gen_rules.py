@@ -22,15 +22,19 @@ def grow(items, factor):
     out = []
     for item in items:
         out.append(item)
-        if not isinstance(item, dict) or "rule" not in item or "condition" not in item:
+        if not isinstance(item, dict) or "rule" not in item:
+            continue
+        # a sequence rule's steps are its condition: its own is optional
+        if "condition" not in item and "sequence" not in item:
             continue
         if item.get("append") or item.get("override"):
             continue
         for k in range(1, factor):
             copy = dict(item)
             copy["rule"] = f"{item['rule']} (copy {k})"
-            cond = str(item["condition"]).strip()
-            copy["condition"] = f"({cond}) and not proc.name = bench_never_{k}"
+            never = f"not proc.name = bench_never_{k}"
+            cond = str(item.get("condition", "")).strip()
+            copy["condition"] = f"({cond}) and {never}" if cond else never
             out.append(copy)
     return out
 
