@@ -250,7 +250,8 @@ def test_a_podman_containers_life(quiet, busybox_image):
 
 
 def cron_running():
-    return subprocess.run(["pgrep", "-x", "cron"], stdout=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(["service", "cron", "status"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
 
 
 def test_a_cron_run_and_a_service_restart(quiet):
