@@ -17,7 +17,7 @@ pkgs=(
 	# DNS tests: a local server (dnsmasq-base: the binary without the system service) and dig
 	dnsmasq-base bind9-dnsutils
 	# precision tests: ordinary work (a cron run and a service restart, git, ssh-keygen, venv)
-	cron git openssh-client python3-venv procps
+	cron git openssh-client python3-venv procps gdb curl
 )
 
 missing=()

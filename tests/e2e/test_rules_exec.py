@@ -128,12 +128,14 @@ def test_linker_and_package_manager_output_is_not_news(rv, workdir):
     run(["gcc", "-o", built, src])
     built_pid, _ = run([built])
 
-    # a package whose binary dpkg writes
+    # a package whose binary dpkg writes (into /usr/bin: purging a package removes the
+    # directories it lists that no other package does, once empty, as /usr/local/bin is
+    # on a fresh system)
     name = nonce()
     root = os.path.join(workdir, "pkg")
     os.makedirs(os.path.join(root, "DEBIAN"))
-    os.makedirs(os.path.join(root, "usr", "local", "bin"))
-    shutil.copy("/bin/true", os.path.join(root, "usr", "local", "bin", name))
+    os.makedirs(os.path.join(root, "usr", "bin"))
+    shutil.copy("/bin/true", os.path.join(root, "usr", "bin", name))
     with open(os.path.join(root, "DEBIAN", "control"), "w") as f:
         f.write(f"Package: {name}\nVersion: 1.0\nArchitecture: all\n"
                 "Maintainer: vigil tests <root@localhost>\nDescription: test package\n")
@@ -141,7 +143,7 @@ def test_linker_and_package_manager_output_is_not_news(rv, workdir):
     run(["dpkg-deb", "--build", "--root-owner-group", root, deb])
     try:
         run(["dpkg", "-i", deb])
-        pkg_pid, _ = run([os.path.join("/usr/local/bin", name)])
+        pkg_pid, _ = run([os.path.join("/usr/bin", name)])
     finally:
         subprocess.run(["dpkg", "--purge", name], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=120)
