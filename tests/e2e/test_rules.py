@@ -1244,7 +1244,11 @@ def test_32bit_syscalls_raise_the_rules_as_deployed(workdir):
     assert {e["syscall"] for e in ia32 if "syscall" in e} >= \
         {t for _, t in IA32_RULES} - {"execve"}
     for e in ia32:
-        assert e["compat"] is True and e["proc"]["compat"] is True, e
+        assert e["proc"]["compat"] is True, e
+        # an exit is made through the 32-bit ABI when it is the exit call; the traced
+        # child the probe SIGKILLs may die stopped, in no syscall at all
+        if not (e["type"] == "exit" and e["exit"]["signal"]):
+            assert e["compat"] is True, e
     # socketcall(SYS_SOCKET) and socket(2) by number: socket events (the default rules
     # have one on socket creation, so they were recorded)
     socks = [e for e in ia32 if e["type"] == "socket"]
