@@ -81,6 +81,7 @@ struct stateful {
 	void *arg;		/* passed to emit */
 	struct srule **rules;	/* per stateful rule of the bound engine */
 	size_t n_rules;		/* entries in rules */
+	size_t n_aggregates;	/* of them, aggregates: what expiring looks at */
 	struct srule **by_idx;	/* engine rule index -> srule, NULL for plain rules */
 	size_t n_idx;		/* entries in by_idx */
 	char num[3][32];	/* a verdict's numbers, as text */
@@ -298,7 +299,7 @@ void stateful__bind(struct stateful *s, struct rule_engine *e)
 		stateful__flush(s);
 		for (size_t j = 0; j < s->n_rules; j++)
 			srule_free(s->rules[j]);
-		s->n_rules = s->n_idx = 0;
+		s->n_rules = s->n_idx = s->n_aggregates = 0;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -344,6 +345,9 @@ void stateful__bind(struct stateful *s, struct rule_engine *e)
 	free(s->by_idx);
 	s->rules = rules;
 	s->n_rules = m;
+	s->n_aggregates = 0;
+	for (size_t j = 0; j < m; j++)
+		s->n_aggregates += rules[j]->info->state->kind == RULE_STATE_AGGREGATE;
 	s->by_idx = by_idx;
 	s->n_idx = n;
 }
@@ -635,34 +639,31 @@ void stateful__keep(struct stateful *s, void *entry, const char *output,
 	en->held = h;
 }
 
-void stateful__expire(struct stateful *s, uint64_t now_ns)
+/* Sends and drops the aggregates whose window closed by now_ns, or all of them. */
+static void close_aggregates(struct stateful *s, uint64_t now_ns, bool all)
 {
-	for (size_t i = 0; i < s->n_rules; i++) {
+	for (size_t i = 0; s->n_aggregates && i < s->n_rules; i++) {
 		struct srule *r = s->rules[i];
 		const struct rule_stateful *st = r->info->state;
 
 		if (st->kind != RULE_STATE_AGGREGATE)
 			continue;
 		/* aggregates are never moved to the front: the tail opened first */
-		while (r->tail && now_ns > r->tail->first_ns + st->within_ns) {
+		while (r->tail && (all || now_ns > r->tail->first_ns + st->within_ns)) {
 			summarise(s, r, r->tail);
 			remove_entry(r, r->tail);
 		}
 	}
 }
 
+void stateful__expire(struct stateful *s, uint64_t now_ns)
+{
+	close_aggregates(s, now_ns, false); /* per event: nothing to do without aggregates */
+}
+
 void stateful__flush(struct stateful *s)
 {
-	for (size_t i = 0; i < s->n_rules; i++) {
-		struct srule *r = s->rules[i];
-
-		if (r->info->state->kind != RULE_STATE_AGGREGATE)
-			continue;
-		while (r->tail) {
-			summarise(s, r, r->tail);
-			remove_entry(r, r->tail);
-		}
-	}
+	close_aggregates(s, 0, true);
 }
 
 /* ---- sequence ---- */

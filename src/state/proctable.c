@@ -591,12 +591,12 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 					.ts_ns = ev->writer.ts_ns,
 					.exe = proc_no_str};
 		struct proc_entry *we = lookup(pt, w.pid);
-		char *gone = gone_exe(pt, w.pid, w.start_ns);
+		char *gone;
 
 		proc_comm_copy(w.comm, ev->writer.comm, VG_COMM_LEN);
 		if (we && same_start(pt, we, w.start_ns))
 			w.exe = we->info.exe;
-		else if (gone)
+		else if ((gone = gone_exe(pt, w.pid, w.start_ns)))
 			w.exe = gone; /* it exited and its entry is gone: a linker, a downloader */
 		ni.writer = writer_copy(&w);
 	}
