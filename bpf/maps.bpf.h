@@ -294,6 +294,15 @@ VG_SHARED struct {
 	__type(value, struct vg_enf_bits);
 } enf_scopes SEC(".maps");
 
+/* thread id -> enum vg_type: a call a BPF-LSM hook refused, whose record the hook made
+ * (an open, an exec) or whose exit record must go up whatever the prefilter says */
+VG_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} enf_denied SEC(".maps");
+
 /* (gen, container short id) -> the rules scoped to that container */
 VG_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

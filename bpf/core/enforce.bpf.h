@@ -346,4 +346,143 @@ enforce_kill(const struct vg_hdr *h, const char *path, __u32 len, __u32 what, co
 	return enf_kill_act(h, gen, g, mask, VG_ENF_KILL);
 }
 
+/* ---- BPF-LSM hooks: deny rules, and kill rules upgraded to deny and kill ---- */
+
+#define EPERM_ 1
+#ifndef PF_IO_WORKER_
+#define PF_IO_WORKER_ 0x00000010 /* task->flags: an io_uring io thread */
+#endif
+
+/*
+ * The comm the rules look at for task t: an io_uring worker thread (iou-wrk-N) acts
+ * for its process, so its leader's; NULL for t's own (the current task's).
+ */
+static __always_inline const char *enf_lsm_comm(struct task_struct *t)
+{
+	struct task_struct *leader;
+
+	if (!(BPF_CORE_READ(t, flags) & PF_IO_WORKER_))
+		return NULL;
+	leader = BPF_CORE_READ(t, group_leader);
+	return (const char *)leader->comm;
+}
+
+/* The header of a record made for an io_uring worker thread names its process's leader. */
+static __always_inline void lsm_hdr_comm(struct vg_hdr *h, struct task_struct *t)
+{
+	const char *comm = enf_lsm_comm(t);
+
+	if (comm)
+		bpf_probe_read_kernel(h->comm, sizeof(h->comm), comm);
+}
+
+/*
+ * The plan in force for a BPF-LSM hook: its generation (*gen), masks (*g) and the
+ * LSM rules of the hook's syscall codes c0..c3 (one code may be given several times);
+ * 0 when none.
+ */
+static __always_inline __u64 enf_lsm_rules(__u32 *gen, struct vg_enf_gen **g, __u32 c0, __u32 c1,
+					   __u32 c2, __u32 c3)
+{
+	struct vg_enf_state *st = enf_state_get();
+	__u32 codes[4] = {c0, c1, c2, c3};
+	__u64 mask = 0;
+
+	if (!st || !st->enabled || !st->lsm)
+		return 0;
+	*gen = st->gen & 1;
+	*g = bpf_map_lookup_elem(&enf_gens, gen);
+	if (!*g || !(*g)->lsm)
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		__u32 k = *gen * VG_SYS_MAX + codes[i];
+		__u64 *m = bpf_map_lookup_elem(&enf_codes, &k);
+
+		if (m)
+			mask |= *m;
+	}
+	return mask & (*g)->lsm;
+}
+
+/*
+ * A BPF-LSM hook's verdict on the rules of matched (the operation met them): for
+ * those vigil may act on, the operation is refused, and the process is SIGKILLed
+ * when one of them is a kill rule. Reports it (VG_ENF_DENY_LSM, header h); a refused
+ * call of type (enum vg_type, 0: none) is noted in enf_denied for the sensor at its
+ * exit. Returns the hook's answer: 0 or -EPERM.
+ */
+static __always_inline int enf_lsm_act(struct vg_hdr *h, __u32 gen, const struct vg_enf_gen *g,
+				       __u64 matched, __u32 type)
+{
+	struct enf_verdict v = {.matched = matched};
+	__u64 want = enf_decide(h, g, gen, &v);
+	__u32 tid;
+	long err;
+
+	if (want) {
+		v.acted = want;
+		if (want & g->lsm_kill) {
+			err = bpf_send_signal(SIGKILL_);
+			if (err) {
+				v.why = VG_WHY_ERROR;
+				v.err = err;
+			}
+		}
+	}
+	enf_report(h, gen, VG_ENF_DENY_LSM, &v);
+	if (!want)
+		return 0;
+	if (type) {
+		/* the thread in the call (h may name an io_uring worker's process instead) */
+		tid = (__u32)bpf_get_current_pid_tgid();
+		bpf_map_update_elem(&enf_denied, &tid, &type, BPF_ANY);
+	}
+	return -EPERM_;
+}
+
+/*
+ * Whether a BPF-LSM hook refused the current thread's call of type (enum vg_type):
+ * its mark in enf_denied is taken. Asked by the sensors of a call that failed with
+ * EPERM while the plan in force has LSM rules. Not inlined: its key stays off the
+ * sensors' own stack frames, which are near the verifier's limit.
+ */
+static __noinline __attribute__((unused)) bool enf_denied_take(__u32 type)
+{
+	struct vg_enf_state *st = enf_state_get();
+	__u32 tid;
+	__u32 *v;
+
+	if (!st || !st->lsm)
+		return false;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	v = bpf_map_lookup_elem(&enf_denied, &tid);
+	if (!v || *v != type)
+		return false;
+	bpf_map_delete_elem(&enf_denied, &tid);
+	return true;
+}
+
+/*
+ * A BPF-LSM hook on a call whose rules test only who makes it (proc.name,
+ * proc.exepath, container.id): ptrace, module loads, mount, bpf. code0/code1 are
+ * the calls' codes, type the record type their sensor sends at exit.
+ */
+static __always_inline int enforce_lsm_who(__u32 code0, __u32 code1, __u32 type)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct vg_enf_gen *g = NULL;
+	struct vg_hdr h;
+	__u32 gen = 0;
+	__u64 mask = enf_lsm_rules(&gen, &g, code0, code1, code1, code1);
+
+	if (!mask || !g)
+		return 0;
+	hdr_fill(&h, t, type);
+	lsm_hdr_comm(&h, t);
+	mask = enf_kill_mask(gen, g, mask, NULL, 0, 0, enf_lsm_comm(t), h.pid, h.cgroup_id);
+	if (!mask)
+		return 0;
+	return enf_lsm_act(&h, gen, g, mask, type);
+}
+
 #endif /* VIGIL_ENFORCE_BPF_H */

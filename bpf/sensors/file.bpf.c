@@ -120,6 +120,34 @@ static __always_inline void writer_note(struct file_args *a, struct file *f)
 		(*made)++;
 }
 
+/* The fixed part of a file record from the call's arguments; no strings yet. */
+static __always_inline void file_record_init(struct vg_file *e, struct task_struct *t,
+					     const struct file_args *a, long ret)
+{
+	hdr_fill(&e->hdr, t, a->type);
+	if (a->who)
+		uring_hdr(&e->hdr, a->who);
+	e->ret = ret;
+	e->syscall = a->syscall;
+	e->pad0 = 0;
+	e->flags = a->flags;
+	e->mode = a->mode;
+	e->fd = a->is_open ? (ret >= 0 ? ret : -1) : a->fd;
+	e->dirfd = a->dirfd;
+	e->uid = a->uid;
+	e->gid = a->gid;
+	e->dev = 0;
+	e->ino = 0;
+	e->length = a->length;
+	e->fs_magic = 0;
+	e->path_skip = 0;
+	e->pad1 = 0;
+	e->path = (struct vg_str){};
+	e->raw = (struct vg_str){};
+	e->path2 = (struct vg_str){};
+	e->raw2 = (struct vg_str){};
+}
+
 static __noinline int file_event(struct file_args *a, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -304,9 +332,18 @@ static __noinline int file_event(struct file_args *a, long ret)
 			      .uid = (__u32)-1,                                                    \
 			      .gid = (__u32)-1}
 
+/*
+ * An open the BPF-LSM hook refused was recorded there, from the file itself: the
+ * sensor at the call's exit leaves it.
+ */
+#define OPEN_DENIED_BY_LSM(ret) ((ret) == -EPERM_ && enf_denied_take(VG_EV_OPEN))
+
 SYSCALL_SENSOR(open, "open")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPEN);
+
+	if (OPEN_DENIED_BY_LSM(ret))
+		return 0;
 	a.is_open = true;
 	a.name = (const char *)sys_arg(sc, 0);
 	a.flags = sys_arg(sc, 1);
@@ -317,6 +354,9 @@ SYSCALL_SENSOR(open, "open")
 SYSCALL_SENSOR(openat, "openat")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT);
+
+	if (OPEN_DENIED_BY_LSM(ret))
+		return 0;
 	a.is_open = true;
 	a.dirfd = sys_arg(sc, 0);
 	a.name = (const char *)sys_arg(sc, 1);
@@ -330,6 +370,8 @@ SYSCALL_SENSOR(openat2, "openat2")
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT2);
 	struct open_how how = {};
 
+	if (OPEN_DENIED_BY_LSM(ret))
+		return 0;
 	a.is_open = true;
 	a.dirfd = sys_arg(sc, 0);
 	a.name = (const char *)sys_arg(sc, 1);
@@ -339,9 +381,129 @@ SYSCALL_SENSOR(openat2, "openat2")
 	return file_event(&a, ret);
 }
 
+/* ---- the BPF-LSM open hook: deny rules, and kill rules upgraded, on opens ---- */
+
+#define FMODE_READ_  0x1
+#define FMODE_WRITE_ 0x2
+#define FMODE_EXEC_  0x20
+
+/* The code of the open call the current task is in; openat for another way in (an
+ * io_uring request, open_by_handle_at). */
+static __always_inline __u16 open_code(void)
+{
+	long nr = sys_nr(sys_regs());
+	bool compat = sys_compat();
+
+#define OPEN_CODE_(name, code, falco, kind, nr64, nr32)                                            \
+	if ((kind) == VG_EV_OPEN && nr == (compat ? (long)(nr32) : (long)(nr64)))                  \
+		return (code);
+	VG_SYSCALLS(OPEN_CODE_)
+#undef OPEN_CODE_
+	return VG_SYS_OPENAT;
+}
+
+/*
+ * The record of an open the hook refused, made from the file itself (the call's
+ * exit sees only the name; OPEN_DENIED_BY_LSM keeps it from sending a second one).
+ * Always sent: the alert of the rule that refused it needs it.
+ */
+static __noinline void lsm_open_record(struct file_args *a, struct task_struct *t,
+				       struct file *file)
+{
+	char *ev = scratch_get();
+	bool trunc = false;
+	struct vg_file *e;
+	struct walk *w;
+	__u32 off;
+
+	if (!ev)
+		return;
+	count(VG_EV_OPEN, CNT_SEEN);
+	e = (struct vg_file *)ev;
+	file_record_init(e, t, a, -EPERM_);
+	e->hdr.flags |= VG_FL_DENIED;
+	object_info(e, file);
+	off = sizeof(*e);
+	w = path_resolve(t, &file->f_path);
+	if (w) {
+		if (w->flags & WALK_DISCONNECTED)
+			e->hdr.flags |= VG_FL_PSEUDO;
+		e->path_skip = walk_skip(w, &e->hdr.flags);
+		off = path_append(ev, off, &e->path, w, &trunc);
+		if (trunc)
+			e->hdr.flags |= VG_FL_PATH_TRUNC;
+	}
+	submit(ev, off, true);
+}
+
+/*
+ * Every open of a file passes here, after the path walk and permission checks and
+ * before the file is usable: native and ia32 calls, io_uring requests (inline or in
+ * a worker thread), open_by_handle_at, an exec's own open of the image excepted (the
+ * exec hook decides that). The path is the file's own, resolved: a symlink, "..",
+ * a relative name, a bind mount or a hard link elsewhere is the same file here. A
+ * refused open never truncates (O_TRUNC comes after this hook); a file O_CREAT made
+ * stays, empty.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(vg_lsm_open, struct file *file)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct vg_enf_gen *g = NULL;
+	const char *path = NULL;
+	__u32 gen = 0, what = VG_ENF_PATH_FILE, fmode, len = 0;
+	__u64 mask =
+	    enf_lsm_rules(&gen, &g, VG_SYS_OPEN, VG_SYS_OPENAT, VG_SYS_OPENAT2, VG_SYS_CREAT);
+	struct uring_who who;
+	struct vg_hdr h;
+	struct walk *w;
+	bool worker;
+	int verdict;
+
+	if (!mask || !g)
+		return 0;
+	fmode = BPF_CORE_READ(file, f_mode);
+	/* an exec's open of its image (or of its interpreter): the exec hook decides that */
+	if ((fmode & FMODE_EXEC_) || !(fmode & (FMODE_READ_ | FMODE_WRITE_)))
+		return 0;
+	if (fmode & FMODE_WRITE_)
+		what |= ENF_IN_WRITE;
+	if (fmode & FMODE_READ_)
+		what |= ENF_IN_READ;
+	w = path_resolve(t, &file->f_path);
+	if (w && !(w->flags & WALK_DISCONNECTED)) {
+		path = &w->buf[w->pos & (VG_PATH_MAX - 1)];
+		len = VG_PATH_MAX - w->pos;
+	}
+	/* an io_uring worker thread opens for its process: the records name the process, as
+	 * the io_uring sensors do */
+	worker = BPF_CORE_READ(t, flags) & PF_IO_WORKER_;
+	if (worker)
+		uring_who_fill(&who);
+	hdr_fill(&h, t, VG_EV_OPEN);
+	if (worker)
+		uring_hdr(&h, &who);
+	mask = enf_kill_mask(gen, g, mask, path, len, what, worker ? who.comm : NULL, h.pid,
+			     h.cgroup_id);
+	if (!mask)
+		return 0;
+	verdict = enf_lsm_act(&h, gen, g, mask, VG_EV_OPEN);
+	if (verdict) {
+		FILE_ARGS(VG_EV_OPEN, open_code());
+		a.is_open = true;
+		a.flags = BPF_CORE_READ(file, f_flags);
+		a.who = worker ? &who : NULL;
+		lsm_open_record(&a, t, file);
+	}
+	return verdict;
+}
+
 SYSCALL_SENSOR(creat, "creat")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_CREAT);
+
+	if (OPEN_DENIED_BY_LSM(ret))
+		return 0;
 	a.is_open = true;
 	a.name = (const char *)sys_arg(sc, 0);
 	a.flags = O_CREAT_ | O_WRONLY_ | O_TRUNC_;
@@ -960,7 +1122,9 @@ int vg_uring_file_complete(struct bpf_raw_tracepoint_args *ctx)
 	if (uring_same_process(&r->who)) {
 		uring_cqe_read(&c, ctx);
 		uring_file_args(&a, r);
-		file_event(&a, c.res);
+		/* the hook ran in the thread that did the open: the submitter or a worker */
+		if (!(r->is_open && OPEN_DENIED_BY_LSM(c.res)))
+			file_event(&a, c.res);
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */
 		count(r->type, CNT_SEEN);

@@ -213,12 +213,15 @@ static __always_inline void exec_enforce(struct vg_exec *e, char *ev)
 	enforce_kill(&e->hdr, exe, e->exe.len, VG_ENF_PATH_EXE | ENF_IN_CODE(VG_SYS_EXECVE), NULL);
 }
 
-SEC("tp/sched/sched_process_exec")
-int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
+/*
+ * The exec record of task t, in the scratch buffer: its image is exe (filename as
+ * the caller gave it, kernel memory), argv and the environment are read from mm
+ * (NULL: not known yet, at the LSM hook). Returns the record, its size in *size,
+ * or NULL.
+ */
+static __always_inline char *exec_build(struct task_struct *t, struct mm_struct *mm,
+					struct file *exe, const char *filename, __u32 *size)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	struct file *exe = BPF_CORE_READ(mm, exe_file);
 	struct inode *ino = BPF_CORE_READ(exe, f_inode);
 	unsigned long arg_start, arg_end;
 	struct vg_exec *e;
@@ -227,14 +230,13 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	bool trunc;
 	__u32 off, magic, len;
 
-	count(VG_EV_EXEC, CNT_SEEN);
 	ev = scratch_get();
 	if (!ev)
-		return 0;
+		return NULL;
 	e = (struct vg_exec *)ev;
 	hdr_fill(&e->hdr, t, VG_EV_EXEC);
 	exec_task_fields(e, t);
-	e->old_pid = ctx->old_pid;
+	e->old_pid = 0;
 	e->exe_ino = BPF_CORE_READ(ino, i_ino);
 	e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	magic = BPF_CORE_READ(ino, i_sb, s_magic);
@@ -268,14 +270,13 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 
 	trunc = false;
-	off = str_append(ev, off, &e->filename, (char *)ctx + (ctx->__data_loc_filename & 0xffff),
-			 VG_PATH_MAX, false, &trunc);
+	off = str_append(ev, off, &e->filename, filename, VG_PATH_MAX, false, &trunc);
 	if (trunc)
 		e->hdr.flags |= VG_XF_FILENAME_TRUNC;
 
 	/* argv is in the new image's memory, written by the kernel moments ago */
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	arg_end = BPF_CORE_READ(mm, arg_end);
+	arg_start = mm ? BPF_CORE_READ(mm, arg_start) : 0;
+	arg_end = mm ? BPF_CORE_READ(mm, arg_end) : 0;
 	len = arg_end > arg_start ? arg_end - arg_start : 0;
 	if (len > VG_ARGS_MAX - 1) {
 		len = VG_ARGS_MAX - 1;
@@ -311,8 +312,8 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	off = cgroup_append(ev, off, &e->cgroup, t);
 
 	/* the environment, bounded, from the new image's memory like argv */
-	arg_start = BPF_CORE_READ(mm, env_start);
-	arg_end = BPF_CORE_READ(mm, env_end);
+	arg_start = mm ? BPF_CORE_READ(mm, env_start) : 0;
+	arg_end = mm ? BPF_CORE_READ(mm, env_end) : 0;
 	len = arg_end > arg_start ? arg_end - arg_start : 0;
 	if (len > VG_ENV_MAX - 1) {
 		len = VG_ENV_MAX - 1;
@@ -339,9 +340,108 @@ int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
 	off = fdinfo_fill(ev, off, &e->stdio[0], t, 0, &trunc);
 	off = fdinfo_fill(ev, off, &e->stdio[1], t, 1, &trunc);
 	off = fdinfo_fill(ev, off, &e->stdio[2], t, 2, &trunc);
+	*size = off;
+	return ev;
+}
+
+SEC("tp/sched/sched_process_exec")
+int vg_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct vg_exec *e;
+	__u32 size = 0;
+	char *ev;
+
+	count(VG_EV_EXEC, CNT_SEEN);
+	ev = exec_build(t, mm, BPF_CORE_READ(mm, exe_file),
+			(char *)ctx + (ctx->__data_loc_filename & 0xffff), &size);
+	if (!ev)
+		return 0;
+	e = (struct vg_exec *)ev;
+	e->old_pid = ctx->old_pid;
 	exec_enforce(e, ev);
-	submit(ev, off, true);
+	submit(ev, size, true);
 	return 0;
+}
+
+#define BASENAME_MAX 256 /* bytes of an exec's name searched for its last part */
+
+/* One byte of the name in the scratch buffer: *last is where its last part begins. */
+static long basename_step(__u32 i, void *arg)
+{
+	__u32 *last = arg;
+	char *ev = scratch_get();
+	char c;
+
+	if (!ev || i >= BASENAME_MAX)
+		return 1;
+	c = ev[i];
+	if (!c)
+		return 1;
+	if (c == '/')
+		*last = i + 1;
+	return 0;
+}
+
+/*
+ * The BPF-LSM exec hook: deny rules on execve (and kill rules, upgraded), before
+ * the point of no return, so a refused exec returns EPERM and the process keeps
+ * its image. It runs for each file the exec loads: the program, then a script's
+ * interpreter. Its rules see what the exec sensor shows: the file's resolved path
+ * (proc.exepath) and the comm the new image would get (the name's last part). The
+ * refused exec's record is made here (no image: no argv or environment).
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(vg_lsm_exec, struct linux_binprm *bprm)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct vg_enf_gen *g = NULL;
+	const char *path = NULL, *filename;
+	struct file *exe;
+	struct vg_hdr h;
+	struct walk *w;
+	__u32 gen = 0, len = 0, size = 0, last = 0;
+	__u64 mask =
+	    enf_lsm_rules(&gen, &g, VG_SYS_EXECVE, VG_SYS_EXECVE, VG_SYS_EXECVE, VG_SYS_EXECVE);
+	char *ev;
+	int verdict;
+
+	if (!mask || !g)
+		return 0;
+	exe = BPF_CORE_READ(bprm, file);
+	filename = BPF_CORE_READ(bprm, filename);
+	hdr_fill(&h, t, VG_EV_EXEC);
+	/* the comm the image would get: the name's last part (the scratch buffer is free
+	 * until the record is built) */
+	ev = scratch_get();
+	if (!ev)
+		return 0;
+	if (bpf_probe_read_kernel_str(ev, BASENAME_MAX, filename) > 0) {
+		bpf_loop(BASENAME_MAX, basename_step, &last, 0);
+		bpf_probe_read_kernel(h.comm, sizeof(h.comm), ev + (last & (BASENAME_MAX - 1)));
+		h.comm[sizeof(h.comm) - 1] = 0;
+	}
+	w = exe ? path_resolve(t, &exe->f_path) : NULL;
+	if (w && !(w->flags & WALK_DISCONNECTED)) {
+		path = &w->buf[w->pos & (VG_PATH_MAX - 1)];
+		len = VG_PATH_MAX - w->pos;
+	}
+	mask = enf_kill_mask(gen, g, mask, path, len, VG_ENF_PATH_EXE, h.comm, h.pid, h.cgroup_id);
+	if (!mask)
+		return 0;
+	verdict = enf_lsm_act(&h, gen, g, mask, 0);
+	if (!verdict)
+		return 0;
+	ev = exec_build(t, NULL, exe, filename, &size);
+	if (ev) {
+		struct vg_exec *e = (struct vg_exec *)ev;
+
+		e->hdr.flags |= VG_XF_DENIED;
+		__builtin_memcpy(e->hdr.comm, h.comm, sizeof(h.comm));
+		submit(ev, size, true);
+	}
+	return verdict;
 }
 
 SEC("raw_tp/sched_process_fork")

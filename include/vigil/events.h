@@ -115,6 +115,8 @@ enum vg_exec_flags {
 	VG_XF_ENV_TRUNC = 1u << 18,   /* the environment was cut */
 	VG_XF_EXE_WRITTEN = 1u << 19, /* vigil saw the exe's inode opened for writing:
 				       * vg_exec.writer says by whom */
+	VG_XF_DENIED = 1u << 20,      /* a BPF-LSM hook refused the exec (EPERM): the process
+				       * keeps its image; argv, env and writer are not known */
 };
 
 /* vg_fork.hdr.flags bits */
@@ -257,6 +259,8 @@ enum vg_file_flags {
 	VG_FL_RAW_TRUNC = 1u << 13,    /* a raw argument was cut */
 	VG_FL_PSEUDO = 1u << 14,       /* object has no path (pipe, socket, anon inode) */
 	VG_FL_DIR = 1u << 15,	       /* object is a directory */
+	VG_FL_DENIED = 1u << 20,       /* made at the BPF-LSM hook that refused the open
+					* (ret is -EPERM; the path is the file's, resolved) */
 };
 
 /*
@@ -575,6 +579,8 @@ enum vg_enf_action {
 	VG_ENF_KILL = 1,       /* SIGKILL the task's process (bpf_send_signal) */
 	VG_ENF_DENY = 2,       /* the operation fails with EPERM (cgroup programs) */
 	VG_ENF_KILL_ENTRY = 3, /* SIGKILL at the syscall's entry (enforcers/kill_entry.bpf.c) */
+	VG_ENF_DENY_LSM = 4,   /* a BPF-LSM hook refused the operation (EPERM); the kill rules
+				* among the acted ones also had the process SIGKILLed */
 };
 
 /* Per generation: the masks that are not lookups. */
@@ -598,6 +604,10 @@ struct vg_enf_gen {
 	__u64 need_raw;	  /* rules that need a raw socket (socket creation) */
 	__u64 not_v4;	  /* rules whose evt.arg.domain test leaves AF_INET out (socket) */
 	__u64 not_v6;	  /* rules whose evt.arg.domain test leaves AF_INET6 out (socket) */
+	__u64 lsm;	  /* rules decided at a BPF-LSM hook: deny rules, and kill rules
+			   * upgraded (refused and killed there); not in kill, so every other
+			   * place leaves them alone */
+	__u64 lsm_kill;	  /* of lsm, the kill rules */
 };
 
 /* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
@@ -610,6 +620,9 @@ struct vg_enf_rule {
 struct vg_enf_state {
 	__u32 gen;     /* the generation in force */
 	__u32 enabled; /* 0: no rule is enforced in the kernel (nothing to look up) */
+	__u32 lsm;     /* nonzero: a rule of the plan in force is decided at a BPF-LSM hook, so
+			* the sensors look for the calls it refused (enf_denied) */
+	__u32 pad;     /* zero */
 };
 
 /* A lookup's answer: the rules a value satisfies (pos) and the rules it excludes (neg). */
@@ -867,7 +880,7 @@ _Static_assert(sizeof(struct vg_dns) == 136 + VG_DNS_MSG_MAX, "vg_dns ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
-_Static_assert(sizeof(struct vg_enf_gen) == 152, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 168, "vg_enf_gen ABI");
 _Static_assert(sizeof(struct vg_enf_proc) == 40, "vg_enf_proc ABI");
 _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");

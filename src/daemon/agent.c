@@ -323,6 +323,7 @@ static void enforce(struct agent *a)
 	if (a->sensors) {
 		unsigned gen = a->pol ? !a->gen : 0; /* the generation not in force */
 		bool entry = policy__needs_entry(a->pending), deny = policy__needs_deny(a->pending);
+		bool lsm = policy__needs_lsm(a->pending);
 		char err[512];
 
 		/* the entry enforcer runs at every syscall: attached before a plan that needs
@@ -341,6 +342,14 @@ static void enforce(struct agent *a)
 				"vigil: cannot attach the deny programs (%s): deny rules refuse "
 				"nothing\n",
 				err);
+		/* the BPF-LSM hooks run at every open, exec, ptrace, mount, module load and
+		 * bpf(): attached before a plan that has rules there is in force */
+		if (lsm && sensors__lsm_hooks(a->sensors, true, err, sizeof(err)))
+			fprintf(
+			    stderr,
+			    "vigil: cannot attach the BPF-LSM programs (%s): their rules refuse "
+			    "and kill nothing\n",
+			    err);
 		sensors__enforce_maps(a->sensors, &m);
 		ret = policy__write(a->pending, &m, gen, each_proc, a);
 		if (ret) {
@@ -351,6 +360,7 @@ static void enforce(struct agent *a)
 			    strerror(-ret));
 			entry = policy__needs_entry(a->pol);
 			deny = policy__needs_deny(a->pol);
+			lsm = policy__needs_lsm(a->pol);
 		} else {
 			a->gen = gen;
 		}
@@ -358,6 +368,8 @@ static void enforce(struct agent *a)
 			sensors__kill_at_entry(a->sensors, false, err, sizeof(err));
 		if (!deny)
 			sensors__deny_hooks(a->sensors, false, err, sizeof(err));
+		if (!lsm)
+			sensors__lsm_hooks(a->sensors, false, err, sizeof(err));
 	}
 	policy__free(a->pol);
 	a->pol = a->pending;
@@ -684,6 +696,31 @@ static void status_programs(struct agent *a, struct json_buf *j)
 	for (size_t i = 0; i < loader__n_features(l); i++) {
 		json_key(j, loader__feature(l, i)->name);
 		json_bool(j, loader__feature(l, i)->available);
+	}
+	json_obj_end(j);
+	/* what each feature is used for here, and why not */
+	json_key(j, "kernel_feature_use");
+	json_obj_begin(j);
+	for (size_t i = 0; i < loader__n_features(l); i++) {
+		const struct loader_feature *ft = loader__feature(l, i);
+		const char *why;
+		bool used = loader__feature_used(l, i, &why);
+
+		json_key(j, ft->name);
+		json_obj_begin(j);
+		json_key(j, "available");
+		json_bool(j, ft->available);
+		if (!ft->available && ft->error) {
+			json_key(j, "error");
+			json_str(j, strerror(ft->error));
+		}
+		json_key(j, "used");
+		json_bool(j, used);
+		if (why) {
+			json_key(j, "why");
+			json_str(j, why);
+		}
+		json_obj_end(j);
 	}
 	json_obj_end(j);
 	json_key(j, "maps");
@@ -1393,9 +1430,13 @@ static void show_kernel(struct metrics *m, const struct loader *l)
 {
 	struct loader_prog_state st;
 
-	for (size_t i = 0; i < loader__n_features(l); i++)
+	for (size_t i = 0; i < loader__n_features(l); i++) {
+		const char *why;
+
 		metrics__kernel_feature(m, loader__feature(l, i)->name,
-					loader__feature(l, i)->available);
+					loader__feature(l, i)->available,
+					loader__feature_used(l, i, &why));
+	}
 	for (size_t i = 0; i < loader__n_progs(l); i++) {
 		loader__prog_state(l, i, &st);
 		metrics__bpf_program(m, st.name, st.kind, st.enabled);
@@ -1527,6 +1568,32 @@ static int traffic_setup(struct agent *a)
 	return 0;
 }
 
+/*
+ * The rules were planned with the probe's answer on BPF LSM; a hook that did not load
+ * after all (a kernel without that hook) is said, and the next plans go without it.
+ */
+static void lsm_check(struct agent *a)
+{
+	bool codes[VG_SYS_MAX];
+	const char *why = sensors__lsm_codes(a->sensors, codes);
+
+	if (!memcmp(codes, a->popts.lsm_code, sizeof(codes)))
+		return;
+	memcpy(a->popts.lsm_code, codes, sizeof(codes));
+	if (why)
+		a->popts.lsm_why = why;
+	/* planned again before it is put in force: those calls' rules go where they can */
+	if (a->detect && a->pending && policy__needs_lsm(a->pending)) {
+		fprintf(stderr,
+			"vigil: %s: the actions of the rules are planned again without it\n",
+			why ? why : "a BPF-LSM program is missing");
+		if (plan_actions(a, detect__engine(a->detect), stderr))
+			fprintf(stderr,
+				"vigil: warning: the rules' actions cannot be planned without "
+				"it: the kernel acts on none of them until they are reloaded\n");
+	}
+}
+
 /* The actions' settings: mode, allowlists (cgroup paths to ids), the responder. */
 static int actions_setup(struct agent *a)
 {
@@ -1542,6 +1609,9 @@ static int actions_setup(struct agent *a)
 	    /* planned so; enforce() moves them to the exits if the entry enforcer is not there */
 	    .entry_kill = true,
 	};
+	/* rules load before the programs do: the kernel is asked now whether it runs BPF
+	 * LSM programs (the hooks that load are checked against it after) */
+	policy_opts_lsm(&a->popts, loader_probe_lsm(a->opts->btf_path));
 	if (c->allow_cgroup.n) {
 		a->allow_cgroups = calloc(c->allow_cgroup.n, sizeof(*a->allow_cgroups));
 		if (!a->allow_cgroups)
@@ -1706,6 +1776,7 @@ int agent_run(const struct agent_opts *opts)
 	 * they stay in vigil's resident memory for its whole life.
 	 */
 	malloc_trim(0);
+	lsm_check(&a);
 	ret = blocks_setup(&a, cg2);
 	if (ret)
 		goto err_unload;

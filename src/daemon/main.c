@@ -19,6 +19,7 @@
 #include "detect/detect.h"
 #include "detect/fields.h"
 #include "detect/filter.h"
+#include "kernel/loader.h"
 #include "replay.h"
 #include "respond/policy.h"
 #include "util/json.h"
@@ -291,6 +292,8 @@ static int check_actions(const struct rule_engine_opts *eo, char **files, int n)
 {
 	struct policy_opts po = {.mode = RESPOND_ENFORCE, .entry_kill = true};
 	struct rule_engine *e = rule_engine__new(eo);
+
+	policy_opts_lsm(&po, geteuid() ? -EACCES : loader_probe_lsm(NULL));
 	struct policy *p;
 	int ret = 0;
 
@@ -354,7 +357,10 @@ static int cmd_rules(int argc, char **argv)
 	}
 	if (!strcmp(sub, "list")) {
 		struct policy_opts po = {.mode = RESPOND_ENFORCE, .entry_kill = true};
-		struct policy *p = policy__new(e, &po, stderr);
+		struct policy *p;
+
+		policy_opts_lsm(&po, geteuid() ? -EACCES : loader_probe_lsm(NULL));
+		p = policy__new(e, &po, stderr);
 		char where[320];
 
 		if (!p) {

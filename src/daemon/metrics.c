@@ -947,7 +947,7 @@ void metrics__bpf_program(struct metrics *m, const char *program, const char *ki
 	metric__set(metric_family__series(f, (const char *const[]){program, kind}), enabled);
 }
 
-void metrics__kernel_feature(struct metrics *m, const char *feature, bool available)
+void metrics__kernel_feature(struct metrics *m, const char *feature, bool available, bool used)
 {
 	static const char *const labels[] = {"feature", NULL};
 	struct metric_family *f;
@@ -958,6 +958,10 @@ void metrics__kernel_feature(struct metrics *m, const char *feature, bool availa
 			    "1 if the kernel accepted the start-up probe of this BPF feature",
 			    labels);
 	metric__set(metric_family__series(f, (const char *const[]){feature}), available);
+	f = metrics__family(m, METRIC_GAUGE, "vigil_kernel_feature_used",
+			    "1 if vigil uses this BPF feature here (vigil status says why not)",
+			    labels);
+	metric__set(metric_family__series(f, (const char *const[]){feature}), used);
 }
 
 /* ---- health ---- */

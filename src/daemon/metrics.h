@@ -135,7 +135,7 @@ void metrics__rules_loaded(struct metrics *m, bool ok, size_t n_rules);
 /* vigil_program_enabled{program,kind}: 1 when the BPF program runs, 0 switched off. */
 void metrics__bpf_program(struct metrics *m, const char *program, const char *kind, bool enabled);
 /* vigil_kernel_feature{feature}: what the loader's probes found at start. */
-void metrics__kernel_feature(struct metrics *m, const char *feature, bool available);
+void metrics__kernel_feature(struct metrics *m, const char *feature, bool available, bool used);
 /* Counts one event type sent up unfiltered because its prefilter could not be set
  * (vigil_prefilter_fallbacks_total{type,reason}); m may be NULL. */
 void metrics__prefilter_fallback(struct metrics *m, const char *type, const char *reason);

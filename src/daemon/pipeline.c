@@ -163,6 +163,19 @@ int pipeline_event(struct pipeline *p, struct event *ev)
 		dns_event(p, ev);
 	switch (h->type) {
 	case VG_EV_EXEC:
+		if (h->flags & VG_XF_DENIED) {
+			/* a refused exec: the process keeps its image; the rules see the one
+			 * it asked for */
+			struct proc_info attempt;
+
+			if (proctable__exec_attempt(p->procs, (const struct vg_exec *)h, ev->size,
+						    &attempt)) {
+				ev->proc = &attempt;
+				handle(p, ev);
+				proc_info_release(&attempt);
+			}
+			break;
+		}
 		ev->proc = proctable__on_exec(p->procs, (const struct vg_exec *)h, ev->size);
 		/* processes known at the start of a recording are state, not events */
 		if (!(h->flags & VG_XF_SEED))

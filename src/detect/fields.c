@@ -1776,17 +1776,20 @@ static int get_field(void *event, const struct rule_field_ref *ref, struct rule_
 	case F_EVT_IS_IO_URING:
 		return put_bool(out, h->flags & VG_HF_IO_URING);
 	case F_EVT_RES:
+		if (!ev->sys && h->type == VG_EV_EXEC)
+			return put_cstr(out, h->flags & VG_XF_DENIED ? "EPERM" : "SUCCESS");
 		if (!ev->sys)
-			return h->type == VG_EV_EXEC ? put_cstr(out, "SUCCESS") : 0;
+			return 0;
 		if (ev->ret < 0 && ev->ret > -4096)
 			return put_cstr(out, strerrorname_np(-ev->ret));
 		return put_cstr(out, "SUCCESS");
 	case F_EVT_RAWRES:
 		if (h->type == VG_EV_EXEC)
-			return put_i64(out, 0);
+			return put_i64(out, h->flags & VG_XF_DENIED ? -EPERM : 0);
 		return ev->sys ? put_i64(out, ev->ret) : 0;
 	case F_EVT_FAILED:
-		return put_bool(out, ev->sys && ev->ret < 0);
+		return put_bool(out, (ev->sys && ev->ret < 0) ||
+					 (h->type == VG_EV_EXEC && (h->flags & VG_XF_DENIED)));
 	case F_EVT_IS_OPEN_READ:
 		return put_bool(out, h->type == VG_EV_OPEN && (f->flags & 03) != 01);
 	case F_EVT_IS_OPEN_WRITE:

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/perf_event.h>
 
 #include "loader.h"
 
@@ -61,6 +64,8 @@ enum feature_id {
 	F_TASK_PT_REGS,
 	F_SEND_SIGNAL,
 	F_IA32,
+	F_FENTRY,
+	F_KPROBES,
 	F_MAX,
 };
 
@@ -79,6 +84,7 @@ struct loader {
 	char verifier_tail[512];	/* the verifier's last words before a refusal */
 	char err[ERR_MAX];		/* the last step's error */
 	bool ia32_said;			/* the ia32 programs' absence was noticed */
+	bool lsm_said;			/* the BPF-LSM programs' absence was noticed */
 };
 
 /*
@@ -219,7 +225,7 @@ static int check_environment(const struct loader_spec *spec, char *err, size_t e
  * allows every file_open and attach it for real, then let it go at once. Some
  * kernels build BPF LSM in but refuse the load (EPERM here).
  */
-static int probe_lsm(const char *btf_path)
+int loader_probe_lsm(const char *btf_path)
 {
 	const struct bpf_insn insns[] = {
 	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
@@ -245,6 +251,77 @@ static int probe_lsm(const char *btf_path)
 		ret = -errno;
 	else
 		close(link);
+	close(fd);
+	return ret;
+}
+
+/* A program that returns 0 and does nothing else, for the probes below. */
+static const struct bpf_insn probe_insns[] = {
+    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
+    {.code = 0x95},			    /* exit */
+};
+
+/*
+ * fentry: a tracing program loaded for vfs_read's entry and attached for real, then let
+ * go. 1, or -errno (EOPNOTSUPP: no such function in the kernel's BTF).
+ */
+static int probe_fentry(const char *btf_path)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	int id, fd, link, ret = 1;
+
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "vfs_read", BTF_KIND_FUNC);
+	btf__free(btf);
+	if (id < 0)
+		return -EOPNOTSUPP;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", probe_insns, 2,
+			   &(struct bpf_prog_load_opts){.sz = sizeof(struct bpf_prog_load_opts),
+							.expected_attach_type = BPF_TRACE_FENTRY,
+							.attach_btf_id = id});
+	if (fd < 0)
+		return -errno;
+	link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL);
+	if (link < 0)
+		ret = -errno;
+	else
+		close(link);
+	close(fd);
+	return ret;
+}
+
+/*
+ * kprobes: a kprobe program attached to vfs_read through the kprobe PMU for real,
+ * then let go. 1, or -errno (EOPNOTSUPP: the kernel has no kprobe PMU).
+ */
+static int probe_kprobes(void)
+{
+	struct perf_event_attr attr = {.size = sizeof(attr)};
+	const char *func = "vfs_read";
+	int fd, pfd, ret = 1, type = -1;
+	FILE *f = fopen("/sys/bus/event_source/devices/kprobe/type", "r");
+
+	if (!f)
+		return -EOPNOTSUPP;
+	if (fscanf(f, "%d", &type) != 1)
+		type = -1;
+	fclose(f);
+	if (type < 0)
+		return -EOPNOTSUPP;
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", probe_insns, 2, NULL);
+	if (fd < 0)
+		return -errno;
+	attr.type = type;
+	attr.config1 = (unsigned long)func; /* kprobe_func */
+	attr.config2 = 0;		    /* probe_offset */
+	pfd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		ret = -errno;
+	else if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, fd) < 0)
+		ret = -errno;
+	if (pfd >= 0)
+		close(pfd);
 	close(fd);
 	return ret;
 }
@@ -318,13 +395,15 @@ static void probe_features(struct loader *l)
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		set_feature(&l->f[types[i].id], types[i].name,
 			    libbpf_probe_bpf_prog_type(types[i].type, NULL));
-	lsm = probe_lsm(l->spec.btf_path);
+	lsm = loader_probe_lsm(l->spec.btf_path);
 	set_feature(&l->f[F_LSM], "lsm", lsm == 0 ? 1 : lsm);
 	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
 		set_feature(
 		    &l->f[helpers[i].id], helpers[i].name,
 		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].helper, NULL));
 	set_feature(&l->f[F_IA32], "ia32", probe_ia32());
+	set_feature(&l->f[F_FENTRY], "fentry", probe_fentry(l->spec.btf_path));
+	set_feature(&l->f[F_KPROBES], "kprobe", probe_kprobes());
 }
 
 /* The probe that says whether programs of this type can load here, or NULL. */
@@ -360,6 +439,63 @@ size_t loader__n_features(const struct loader *l)
 const struct loader_feature *loader__feature(const struct loader *l, size_t i)
 {
 	return i < F_MAX ? &l->f[i] : NULL;
+}
+
+/* The program kinds that use feature i; none for helpers and the probes of what vigil
+ * does not use. */
+static bool kind_uses(size_t i, enum loader_kind k)
+{
+	switch (i) {
+	case F_TRACEPOINT:
+		return k == LOADER_TRACEPOINT;
+	case F_RAW_TRACEPOINT:
+		return k == LOADER_RAW_TRACEPOINT || k == LOADER_TAIL_CALL;
+	case F_CGROUP_SOCK_ADDR:
+	case F_CGROUP_SKB:
+		return k == LOADER_CGROUP;
+	case F_XDP:
+		return k == LOADER_XDP;
+	case F_SCHED_CLS:
+		return k == LOADER_TC_INGRESS || k == LOADER_TC_EGRESS;
+	case F_LSM:
+		return k == LOADER_LSM;
+	case F_KPROBE:
+		return k == LOADER_UPROBE;
+	default:
+		return false;
+	}
+}
+
+bool loader__feature_used(const struct loader *l, size_t i, const char **why)
+{
+	static const char *const unused[F_MAX] = {
+	    [F_FENTRY] = "not used: the tracepoint sensors see the same calls on every kernel, "
+			 "and fentry was not measured cheaper (docs/KERNELS.md)",
+	    [F_KPROBES] = "not used: the tracepoint sensors see the same calls on every kernel "
+			  "without depending on kernel function names",
+	};
+	bool program_kind = false;
+
+	*why = NULL;
+	if (i >= F_MAX)
+		return false;
+	if (!l->f[i].available) {
+		*why = "the kernel refused its probe";
+		return false;
+	}
+	if (unused[i]) {
+		*why = unused[i];
+		return false;
+	}
+	for (int k = 0; k < LOADER_KIND_MAX; k++)
+		program_kind |= kind_uses(i, (enum loader_kind)k);
+	if (!program_kind)
+		return true; /* a helper or an ABI the programs rely on */
+	for (size_t p = 0; p < l->spec.n_progs; p++)
+		if (kind_uses(i, l->spec.progs[p].kind) && !l->run[p].off)
+			return true;
+	*why = "no program of vigil's of this kind is loaded";
+	return false;
 }
 
 void loader__print_features(const struct loader *l, FILE *f)
@@ -541,6 +677,15 @@ static int check_prog(struct loader *l, size_t i, struct bpf_program *prog)
 		snprintf(l->run[i].why, sizeof(l->run[i].why), "%s", IA32_OFF);
 		return 0;
 	}
+	if (l->spec.progs[i].kind == LOADER_LSM && !l->f[F_LSM].available) {
+		/* optional everywhere (a fallback stands in): said once for all of them */
+		int e = l->f[F_LSM].error ? l->f[F_LSM].error : EOPNOTSUPP;
+
+		l->run[i].off = true;
+		snprintf(l->run[i].why, sizeof(l->run[i].why),
+			 "refused by this kernel: lsm programs: %s (errno %d)", strerror(e), e);
+		return 0;
+	}
 	if (f && !f->available) {
 		int e = f->error ? f->error : EOPNOTSUPP;
 
@@ -573,7 +718,7 @@ int loader__open(struct loader *l)
 {
 	struct bpf_object *obj;
 	struct bpf_program *prog;
-	size_t n_ia32 = 0;
+	size_t n_ia32 = 0, n_lsm = 0;
 	int ret;
 
 	l->err[0] = 0;
@@ -619,6 +764,16 @@ int loader__open(struct loader *l)
 		}
 		bpf_program__set_autoload(prog, !l->run[i].off);
 		n_ia32 += l->spec.progs[i].ia32;
+		n_lsm += l->spec.progs[i].kind == LOADER_LSM;
+	}
+	if (n_lsm && !l->f[F_LSM].available && !l->lsm_said) {
+		int e = l->f[F_LSM].error ? l->f[F_LSM].error : EOPNOTSUPP;
+
+		fprintf(l->spec.notices,
+			"vigil: notice: the %zu BPF-LSM programs are not loaded: this kernel "
+			"refuses BPF LSM programs: %s (errno %d)\n",
+			n_lsm, strerror(e), e);
+		l->lsm_said = true;
 	}
 	if (n_ia32 && !l->f[F_IA32].available && !l->ia32_said) {
 		fprintf(l->spec.notices,

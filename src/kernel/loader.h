@@ -151,9 +151,20 @@ size_t loader__n_progs(const struct loader *l);
 void loader__prog_state(const struct loader *l, size_t i, struct loader_prog_state *out);
 size_t loader__n_features(const struct loader *l);
 const struct loader_feature *loader__feature(const struct loader *l, size_t i);
+/*
+ * Whether vigil uses feature i (a program of its kind is loaded; a helper the
+ * programs call; an ABI they serve), and why not in *why.
+ */
+bool loader__feature_used(const struct loader *l, size_t i, const char **why);
 /* "vigil: kernel features: tracepoint yes, ..., lsm no (Operation not permitted)" */
 void loader__print_features(const struct loader *l, FILE *f);
 
 const char *loader_kind_name(enum loader_kind k);
+/*
+ * Whether this kernel runs BPF LSM programs: one is loaded and attached at file_open
+ * for a moment (it allows everything). 0, or -errno: EOPNOTSUPP when the kernel has
+ * no BPF LSM hooks, EPERM when it refuses them (not in the lsm= list, or not root).
+ */
+int loader_probe_lsm(const char *btf_path);
 
 #endif /* VIGIL_LOADER_H */

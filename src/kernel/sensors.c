@@ -81,6 +81,19 @@ static const struct loader_prog programs[] = {
     /* enforcers/kill_entry.bpf.c: kill rules at a syscall's entry, attached only while
      * the policy in force has such rules (sensors__kill_at_entry) */
     {"vg_kill_enter", LOADER_RAW_TRACEPOINT, "sys_enter", false, true},
+    /* BPF-LSM hooks: deny rules (and kill rules upgraded) refuse the call before it
+     * happens (file.bpf.c: opens, proc.bpf.c: exec, enforcers/lsm.bpf.c: the rest);
+     * attached only while the policy in force has such rules (sensors__lsm_hooks);
+     * a kernel without BPF LSM switches them off with one notice */
+    {"vg_lsm_open", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_exec", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_ptrace", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_traceme", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_kread", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_kload", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_mount", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_move_mount", LOADER_LSM, NULL, false, true},
+    {"vg_lsm_bpf", LOADER_LSM, NULL, false, true},
     /* enforcers/block.bpf.c: blocked addresses; attached and pinned by
      * src/respond/netblock.c while there is a block */
     {"vg_block_xdp", LOADER_XDP, NULL, false, true},
@@ -426,6 +439,88 @@ int sensors__deny_hooks(struct sensors *s, bool on, char *err, size_t errlen)
 		if (r && !ret) {
 			ret = r;
 			snprintf(err, errlen, "%s: %s", name,
+				 *loader__error(s->loader) ? loader__error(s->loader)
+							   : "switched off");
+			if (on)
+				break;
+		}
+	}
+	return ret;
+}
+
+/* The BPF-LSM programs and the calls each one's rules are on (enum vg_syscall). */
+static const struct {
+	const char *prog;
+	uint16_t codes[4]; /* 0 ends */
+} lsm_hooks[] = {
+    {"vg_lsm_open", {VG_SYS_OPEN, VG_SYS_OPENAT, VG_SYS_OPENAT2, VG_SYS_CREAT}},
+    {"vg_lsm_exec", {VG_SYS_EXECVE}},
+    {"vg_lsm_ptrace", {VG_SYS_PTRACE}},
+    {"vg_lsm_traceme", {VG_SYS_PTRACE}},
+    {"vg_lsm_kread", {VG_SYS_FINIT_MODULE, VG_SYS_INIT_MODULE}},
+    {"vg_lsm_kload", {VG_SYS_INIT_MODULE, VG_SYS_FINIT_MODULE}},
+    {"vg_lsm_mount", {VG_SYS_MOUNT}},
+    {"vg_lsm_move_mount", {VG_SYS_MOUNT}},
+    {"vg_lsm_bpf", {VG_SYS_BPF}},
+};
+
+/* Whether program name is loaded (not switched off); why it is not in *why. */
+static bool prog_enabled(const struct sensors *s, const char *name, const char **why)
+{
+	struct loader_prog_state st;
+
+	for (size_t i = 0; i < loader__n_progs(s->loader); i++) {
+		loader__prog_state(s->loader, i, &st);
+		if (!strcmp(st.name, name)) {
+			*why = st.why;
+			return st.enabled;
+		}
+	}
+	*why = "not in the loader's table";
+	return false;
+}
+
+const char *sensors__lsm_codes(const struct sensors *s, bool codes[VG_SYS_MAX])
+{
+	static _Thread_local char why[256];
+	bool off[VG_SYS_MAX] = {0};
+
+	why[0] = 0;
+	memset(codes, 0, sizeof(bool) * VG_SYS_MAX);
+	/* a call is covered when every hook of its calls is there */
+	for (size_t i = 0; i < sizeof(lsm_hooks) / sizeof(lsm_hooks[0]); i++) {
+		const char *w = "";
+		bool on = prog_enabled(s, lsm_hooks[i].prog, &w);
+
+		for (size_t k = 0; k < 4 && lsm_hooks[i].codes[k]; k++) {
+			uint16_t c = lsm_hooks[i].codes[k];
+
+			if (!on)
+				off[c] = true;
+			codes[c] = on && !off[c];
+		}
+		if (!on && !why[0])
+			snprintf(why, sizeof(why), "BPF program %s: %s", lsm_hooks[i].prog,
+				 *w ? w : "switched off");
+	}
+	return why[0] ? why : NULL;
+}
+
+int sensors__lsm_hooks(struct sensors *s, bool on, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(lsm_hooks) / sizeof(lsm_hooks[0]); i++) {
+		const char *why;
+		int r;
+
+		if (!prog_enabled(s, lsm_hooks[i].prog, &why))
+			continue;
+		r = loader__set_attached(s->loader, lsm_hooks[i].prog, on);
+		/* detaching goes on past a failure: none is left running by mistake */
+		if (r && !ret) {
+			ret = r;
+			snprintf(err, errlen, "%s: %s", lsm_hooks[i].prog,
 				 *loader__error(s->loader) ? loader__error(s->loader)
 							   : "switched off");
 			if (on)

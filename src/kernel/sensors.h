@@ -69,6 +69,14 @@ int sensors__kill_at_entry(struct sensors *s, bool on, char *err, size_t errlen)
  * in force has deny rules. 0 or -errno with a message in err naming the program.
  */
 int sensors__deny_hooks(struct sensors *s, bool on, char *err, size_t errlen);
+/*
+ * The calls (enum vg_syscall) whose BPF-LSM hooks are loaded: codes[c] is true when
+ * every hook of call c is. Returns why a hook is missing ("BPF program vg_lsm_open:
+ * refused by this kernel: ..."), NULL when none is.
+ */
+const char *sensors__lsm_codes(const struct sensors *s, bool codes[VG_SYS_MAX]);
+/* Attaches (on) or detaches the loaded BPF-LSM programs. 0 or -errno with err. */
+int sensors__lsm_hooks(struct sensors *s, bool on, char *err, size_t errlen);
 
 /* The fd of a loaded program of the table (an on-demand one: the caller attaches it);
  * -ENOENT: no such program, -ENODEV: switched off (loader state says why). */

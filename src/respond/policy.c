@@ -72,6 +72,30 @@ static enum pclass class_of(uint32_t code)
 	return PC_OTHER;
 }
 
+/*
+ * The calls a BPF-LSM hook of vigil's sees on every way in (enforcers/lsm.bpf.c,
+ * the open and exec hooks with their sensors): a deny of them is possible where
+ * the hook is loaded, and their kill rules are decided there too.
+ */
+static bool lsm_covers(uint32_t code)
+{
+	switch (code) {
+	case VG_SYS_OPEN:
+	case VG_SYS_OPENAT:
+	case VG_SYS_OPENAT2:
+	case VG_SYS_CREAT:
+	case VG_SYS_EXECVE:
+	case VG_SYS_PTRACE:
+	case VG_SYS_INIT_MODULE:
+	case VG_SYS_FINIT_MODULE:
+	case VG_SYS_MOUNT:
+	case VG_SYS_BPF:
+		return true;
+	default:
+		return false;
+	}
+}
+
 #define PSTR_SCOPE 0xff /* struct pstr's cls of a container scope (enf_containers) */
 #define PSTR_META  0xfe /* ... of a scope by the runtime's metadata (enum meta_field) */
 
@@ -199,6 +223,7 @@ struct lower {
 	uint64_t b; /* 1 << bit */
 	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos, has_exe_pos, has_scope;
 	bool exe_tested; /* a test of the process's exe at another event than exec */
+	bool lsm;	 /* decided at a BPF-LSM hook */
 	bool need_write, need_read, need_tcp, need_udp, need_raw;
 	bool has_domain, not_v4, not_v6; /* socket: a test of evt.arg.domain, what it leaves out */
 };
@@ -505,6 +530,68 @@ static void diag_at(FILE *diag, const struct action *a, const struct rule_info *
 		why ? ": " : "", why ? why : "");
 }
 
+/* Whether every call of the rule has its BPF-LSM hook loaded here. */
+static bool lsm_loaded(const struct rule_info *r, const struct policy_opts *o)
+{
+	if (r->all_evtypes || !r->n_evtypes)
+		return false;
+	for (size_t i = 0; i < r->n_evtypes; i++)
+		if (!lsm_covers(r->evtypes[i]) || r->evtypes[i] >= VG_SYS_MAX ||
+		    !o->lsm_code[r->evtypes[i]])
+			return false;
+	return true;
+}
+
+static void notice_at(FILE *diag, const struct action *a, const struct rule_info *r,
+		      const char *msg)
+{
+	if (diag)
+		fprintf(diag, "%s:%d:%d: notice: rule '%s': %s\n", a->file ? a->file : r->file,
+			a->file ? a->line : r->line, a->file ? a->col : r->col, r->name, msg);
+}
+
+/*
+ * Whether the rule's calls are decided at BPF-LSM hooks (l->lsm): a deny of calls
+ * a hook covers, or a kill of them (upgraded: the call is refused and the process
+ * killed), where every one of its calls has its hook loaded. A deny of such calls
+ * where the kernel has no hook falls back to kill, with a notice and the reason in
+ * pr->deny_missing. Returns false when the rest of plan_rule decides as before.
+ */
+static bool lsm_plan(struct policy *p, const struct rule_conj *c, const struct policy_opts *o,
+		     struct policy_rule *pr, struct lower *l, const struct rule_info *ri,
+		     FILE *diag)
+{
+	bool covered = true;
+	const struct action *deny = NULL;
+	char msg[320];
+
+	if (l->cls != PC_EXEC && l->cls != PC_FILE && l->cls != PC_OTHER)
+		return false;
+	for (size_t i = 0; i < c->n_evtypes; i++)
+		covered &= lsm_covers(c->evtypes[i]);
+	if (!covered)
+		return false;
+	if (lsm_loaded(ri, o)) {
+		l->lsm = true;
+		return false;
+	}
+	if (!pr->deny)
+		return false;
+	for (size_t i = 0; i < ri->n_actions; i++)
+		if (ri->actions[i].kind == ACTION_DENY)
+			deny = &ri->actions[i];
+	pr->deny_missing = keep_why(p, "no BPF-LSM hook here (%s): killed instead%s",
+				    o->lsm_why ? o->lsm_why : "not probed", "");
+	snprintf(msg, sizeof(msg), "deny of %s needs a BPF-LSM hook, and there is %s",
+		 code_name[c->evtypes[0]], pr->deny_missing);
+	if (deny)
+		notice_at(diag, deny, ri, msg);
+	pr->deny = false;
+	pr->kill = true;
+	l->kill = true;
+	return false;
+}
+
 /* Plans one rule; 0, -EINVAL (said to diag) or -ENOMEM. */
 static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		     const struct policy_opts *o, FILE *diag, int *next_bit)
@@ -568,7 +655,9 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		;
 	} else if (*next_bit >= VG_ENF_RULES) {
 		why = "more than 64 rules are decided in the kernel";
-	} else if (pr->deny && l.cls != PC_NET && l.cls != PC_SOCK) {
+	} else if (lsm_plan(p, c, o, pr, &l, ri, diag)) {
+		;
+	} else if (pr->deny && l.cls != PC_NET && l.cls != PC_SOCK && !l.lsm) {
 		;
 	} else {
 		l.bit = *next_bit;
@@ -581,7 +670,7 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 			      "AF_INET6 sockets, so a deny must name them (evt.arg.domain in "
 			      "(AF_INET, AF_INET6))";
 	}
-	if (pr->deny && ((l.cls != PC_NET && l.cls != PC_SOCK) || why)) {
+	if (pr->deny && ((l.cls != PC_NET && l.cls != PC_SOCK && !l.lsm) || why)) {
 		char msg[160];
 
 		if (l.cls != PC_NET && l.cls != PC_SOCK && bad_code < VG_SYS_MAX &&
@@ -590,6 +679,13 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 				 "deny is not possible for %s on this kernel: use kill",
 				 code_name[bad_code]);
 			diag_at(diag, deny, ri, msg, NULL);
+		} else if (why && lsm_loaded(ri, o)) {
+			diag_at(diag, deny, ri,
+				"deny is decided in the kernel, at a BPF-LSM hook, and this "
+				"condition cannot be: use kill, or test only fd.name (=, in, "
+				"startswith), evt.is_open_read, evt.is_open_write, proc.name, "
+				"proc.exepath and container.id",
+				why);
 		} else if (why) {
 			diag_at(diag, deny, ri,
 				l.cls == PC_SOCK
@@ -661,14 +757,20 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		p->gen.not_v6 |= l.b;
 	if (pr->monitor)
 		p->gen.monitor |= l.b;
-	if (pr->kill && (l.cls == PC_OTHER || l.cls == PC_SOCK) && o->entry_kill) {
+	if (l.lsm) {
+		/* refused at the hook, before the call: nothing is left for the exits */
+		p->gen.lsm |= l.b;
+		pr->at_lsm = true;
+	} else if (pr->kill && (l.cls == PC_OTHER || l.cls == PC_SOCK) && o->entry_kill) {
 		p->gen.entry |= l.b;
 		pr->at_entry = true;
 	}
-	if (pr->kill)
+	if (l.lsm && pr->kill)
+		p->gen.lsm_kill |= l.b; /* not in kill: the exits leave it alone */
+	else if (pr->kill)
 		p->gen.kill |= l.b;
-	else
-		p->gen.deny |= l.b;
+	else if (!l.lsm)
+		p->gen.deny |= l.b; /* the cgroup programs' */
 	if (o->per_sec) {
 		p->gen.rate |= l.b;
 		p->rule[l.bit].per_sec = o->per_sec;
@@ -790,6 +892,31 @@ bool policy__needs_deny(const struct policy *p)
 	return p && p->gen.deny;
 }
 
+void policy_opts_lsm(struct policy_opts *o, int probe)
+{
+	static _Thread_local char why[160];
+
+	memset(o->lsm_code, 0, sizeof(o->lsm_code));
+	o->lsm_why = NULL;
+	if (probe == 0) {
+		for (uint32_t c = 0; c < VG_SYS_MAX; c++)
+			o->lsm_code[c] = lsm_covers(c);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s",
+		 probe == -EOPNOTSUPP ? "this kernel has no BPF LSM hooks"
+		 : probe == -EPERM    ? "this kernel refuses BPF LSM programs (BPF is not in its "
+					"lsm= list)"
+		 : probe == -EACCES   ? "the kernel was not asked: that needs root"
+				      : strerror(-probe));
+	o->lsm_why = why;
+}
+
+bool policy__needs_lsm(const struct policy *p)
+{
+	return p && p->gen.lsm;
+}
+
 void policy__drop_entry(struct policy *p)
 {
 	p->gen.entry = 0;
@@ -803,7 +930,8 @@ const char *policy_rule__where(const struct policy_rule *r, char *buf, size_t le
 		snprintf(buf, len, "user (%s)", r->why_user);
 	else
 		snprintf(buf, len, "kernel (%s)",
-			 r->deny       ? "cgroup programs"
+			 r->at_lsm     ? "BPF-LSM hook, before the call"
+			 : r->deny     ? "cgroup programs"
 			 : r->at_entry ? "at the syscall's entry"
 				       : "sensors");
 	return buf;
@@ -1214,7 +1342,7 @@ int policy__write_procs(const struct policy *p, const struct enforce_maps *m, un
 int policy__write(const struct policy *p, const struct enforce_maps *m, unsigned gen,
 		  policy_procs_fn procs, void *arg)
 {
-	struct vg_enf_state st = {.gen = gen & 1, .enabled = p->enabled};
+	struct vg_enf_state st = {.gen = gen & 1, .enabled = p->enabled, .lsm = p->gen.lsm != 0};
 	uint32_t zero = 0;
 	int ret;
 

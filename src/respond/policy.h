@@ -44,6 +44,10 @@ struct policy_rule {
 	int bit;		      /* kernel rule bit, -1 in user space */
 	const char *why_user;	      /* POLICY_USER: why the kernel cannot decide it */
 	bool at_entry;		      /* POLICY_KERNEL kill: at the syscall's entry */
+	bool at_lsm;		      /* POLICY_KERNEL: at a BPF-LSM hook, before the call (a
+				       * kill rule there refuses the call and kills) */
+	const char *deny_missing;     /* a deny this kernel cannot give (no BPF-LSM hook):
+				       * why; the rule kills instead (kill is set) */
 	const struct action *block;   /* its block action (carried out by user space), or NULL */
 	const struct action *isolate; /* its isolate action (likewise), or NULL */
 	bool quarantine;	      /* it quarantines the node (likewise) */
@@ -59,6 +63,11 @@ struct policy_opts {
 	size_t n_allow_containers;	     /* entries */
 	unsigned per_sec;		     /* per-rule rate limit, 0: none */
 	bool entry_kill; /* kill rules on other calls at their entry (else at their exit) */
+	/* the calls (enum vg_syscall) whose BPF-LSM hook is loaded here: their deny rules,
+	 * and their kill rules upgraded, are decided there */
+	bool lsm_code[VG_SYS_MAX];
+	const char *lsm_why; /* why a call has no hook here (e.g. "the kernel refuses BPF LSM
+			      * programs (Operation not permitted)"); NULL: unknown */
 };
 
 struct policy;
@@ -129,6 +138,13 @@ int policy_seed_safe(const struct enforce_maps *m, const struct policy_opts *o);
 bool policy__needs_entry(const struct policy *p);
 /* Whether the plan has deny rules (the deny programs), in either mode. */
 bool policy__needs_deny(const struct policy *p);
+/*
+ * Fills o's lsm_code and lsm_why from loader_probe_lsm's answer: every call a hook of
+ * vigil's covers, or none and why.
+ */
+void policy_opts_lsm(struct policy_opts *o, int probe);
+/* Whether the plan has rules decided at BPF-LSM hooks (they are attached while it does). */
+bool policy__needs_lsm(const struct policy *p);
 /* Moves the plan's entry rules to the syscalls' exits (the entry enforcer is not there). */
 void policy__drop_entry(struct policy *p);
 

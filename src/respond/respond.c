@@ -98,11 +98,12 @@ static const struct vg_action *find_report(struct respond *r, const struct vg_hd
 
 		if (x->a.hdr.tid != h->tid || !((x->a.matched >> bit) & 1))
 			continue;
-		/* a kill is reported with the event's own header; a deny (the cgroup hook) and a
-		 * kill at the call's entry come before its exit record: the same thread, the
-		 * same call, earlier */
+		/* a kill is reported with the event's own header; a deny (a cgroup or BPF-LSM
+		 * hook) and a kill at the call's entry come before its record: the same thread,
+		 * the same call, earlier */
 		if (x->a.hdr.ts_ns == h->ts_ns ||
-		    ((x->a.action == VG_ENF_DENY || x->a.action == VG_ENF_KILL_ENTRY) &&
+		    ((x->a.action == VG_ENF_DENY || x->a.action == VG_ENF_KILL_ENTRY ||
+		      x->a.action == VG_ENF_DENY_LSM) &&
 		     x->a.event_type == h->type && x->a.hdr.ts_ns <= h->ts_ns &&
 		     h->ts_ns - x->a.hdr.ts_ns < 1000000000ull)) {
 			x->used = true;
@@ -240,6 +241,12 @@ static void from_kernel(struct alert_action *a, const struct vg_action *k, int b
 	a->where = "kernel";
 	a->has_latency = true;
 	a->latency_us = k->latency_ns / 1000;
+	/* at a BPF-LSM hook the call was refused; the kill that goes with it may have failed */
+	if ((k->acted & b) && k->action == VG_ENF_DENY_LSM && !strcmp(a->kind, "kill") &&
+	    k->why == VG_WHY_ERROR) {
+		a->reason = why_name(k->why);
+		return;
+	}
 	if (k->acted & b) {
 		a->taken = true;
 		return;
@@ -357,11 +364,16 @@ size_t respond__act(struct respond *r, const struct policy_rule *pr, const struc
 		struct alert_action *a = &out[n];
 		const char *why;
 
-		if (!(i == 0 ? pr->kill : pr->deny))
+		/* a kill rule at a BPF-LSM hook refuses the call too; a deny this kernel cannot
+		 * give says so next to the kill that stood in for it */
+		if (!(i == 0 ? pr->kill : pr->deny || pr->at_lsm || pr->deny_missing))
 			continue;
 		*a = (struct alert_action){.kind = i == 0 ? "kill" : "deny"};
 		n++;
-		if (k) {
+		if (i == 1 && pr->deny_missing) {
+			a->where = "kernel";
+			a->reason = pr->deny_missing;
+		} else if (k) {
 			from_kernel(a, k, pr->bit);
 		} else if (i == 1) {
 			/* deny happens in the kernel or not at all */
@@ -487,6 +499,8 @@ const char *respond_result_label(const struct alert_action *a)
 
 	if (a->taken)
 		return "taken";
+	if (a->reason && !strncmp(a->reason, "no BPF-LSM hook", 15))
+		return "unsupported";
 	for (size_t i = 0; a->reason && i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(a->reason, map[i].reason))
 			return map[i].label;

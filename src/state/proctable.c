@@ -550,17 +550,14 @@ static void container_of_cgroup(struct proctable *pt, uint64_t cgroup_id, const 
 		container_parse_cgroup(path, len, out); /* id unknown (0): nothing to key on */
 }
 
-struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec *ev, size_t size)
+/* What an exec record says of the process (e: its entry so far, or NULL) into ni. */
+static void exec_info(struct proctable *pt, const struct vg_exec *ev, size_t size,
+		      const struct proc_entry *e, struct proc_info *out)
 {
 	const struct vg_hdr *h = &ev->hdr;
-	struct proc_entry *e;
 	struct proc_info ni;
 	const char *p;
 	size_t n;
-
-	if (size < sizeof(*ev))
-		return NULL;
-	e = lookup_live(pt, h->pid, h->start_ns);
 
 	proc_info_init(&ni, h->pid);
 	info_from_hdr(&ni, h);
@@ -627,7 +624,19 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 
 	else
 		container_of_id(pt, h->cgroup_id, &ni.container);
+	*out = ni;
+}
 
+struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec *ev, size_t size)
+{
+	const struct vg_hdr *h = &ev->hdr;
+	struct proc_entry *e;
+	struct proc_info ni;
+
+	if (size < sizeof(*ev))
+		return NULL;
+	e = lookup_live(pt, h->pid, h->start_ns);
+	exec_info(pt, ev, size, e, &ni);
 	if (e) {
 		entry_set(e, &ni);
 		live_touch(pt, e);
@@ -635,6 +644,15 @@ struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec 
 	}
 	e = entry_add(pt, &ni, true);
 	return e ? &e->info : NULL;
+}
+
+bool proctable__exec_attempt(struct proctable *pt, const struct vg_exec *ev, size_t size,
+			     struct proc_info *out)
+{
+	if (size < sizeof(*ev))
+		return false;
+	exec_info(pt, ev, size, lookup_live(pt, ev->hdr.pid, ev->hdr.start_ns), out);
+	return true;
 }
 
 struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork *ev)

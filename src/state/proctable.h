@@ -99,6 +99,15 @@ int proctable__seed(struct proctable *pt, const char *procfs);
  * (exit, thread fork) the process is not in the table. size is the record's size in
  * bytes. Returned pointers stay valid until the next call that changes the table. */
 struct proc_info *proctable__on_exec(struct proctable *pt, const struct vg_exec *ev, size_t size);
+/*
+ * An exec that was refused (VG_XF_DENIED): the process as the exec would have made
+ * it, into out (released with proc_info_release), the table untouched; false when
+ * the record is short.
+ */
+bool proctable__exec_attempt(struct proctable *pt, const struct vg_exec *ev, size_t size,
+			     struct proc_info *out);
+/* Frees the strings of *i (the entry's own, never a shared ""). */
+void proc_info_release(struct proc_info *i);
 struct proc_info *proctable__on_fork(struct proctable *pt, const struct vg_fork *ev);
 struct proc_info *proctable__on_exit(struct proctable *pt, const struct vg_exit *ev);
 

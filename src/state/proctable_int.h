@@ -11,8 +11,6 @@
 
 /* A blank description: no strings, no login uid, on the host. */
 void proc_info_init(struct proc_info *i, uint32_t pid);
-/* Frees the strings of *i (the entry's own, never a shared ""). */
-void proc_info_release(struct proc_info *i);
 /* A string the table owns; "" (shared) for n == 0 or when memory is short. */
 char *proc_str_copy(const char *s, size_t n);
 /* argv keeps its exact bytes (NULs included), plus a NUL after them. */

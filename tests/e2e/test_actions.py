@@ -288,15 +288,17 @@ def test_reload_from_a_kill_rule_to_none_and_200_reloads_never_let_it_run():
         assert tries[0] > 0
         assert ran == [], f"the protected binary ran {len(ran)} times out of {tries[0]}"
 
-        # a deny the kernel cannot carry out: refused at its place, the old rules stay
+        # a deny no kernel can carry out (no hook refuses setuid): refused at its place,
+        # the old rules stay
         with open(rules + ".new", "w") as f:
-            f.write(QUIET.format(d=d) + "  actions: [deny]\n")
+            f.write(QUIET.format(d=d).replace("evt.type = execve", "evt.type = setuid")
+                    + "  actions: [deny]\n")
         os.chmod(rules + ".new", 0o644)
         os.rename(rules + ".new", rules)
         r = subprocess.run([conftest.VIGIL, "reload", "--socket", v.control_socket],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 1, r.stdout + r.stderr
-        assert f"{rules}:7:13: error: rule 'test quiet': deny is not possible for execve on " \
+        assert f"{rules}:7:13: error: rule 'test quiet': deny is not possible for setuid on " \
                "this kernel: use kill" in r.stdout + r.stderr
         r = subprocess.run([evil, os.path.join(d, "marker-refused")])
         assert r.returncode == -signal.SIGKILL, "the old kill rule is no longer in force"

@@ -86,6 +86,18 @@ def test_status_shows_the_agent(workdir):
         assert progs["vg_exec"]["kind"] == "tracepoint"
         assert s["programs_enabled"] == sum(p["enabled"] for p in s["programs"]) > 0
         assert s["kernel_features"]["tracepoint"] is True
+        # what each feature is used for, and why not: probed for real at start
+        use = s["kernel_feature_use"]
+        assert set(use) == set(s["kernel_features"])
+        assert use["tracepoint"] == {"available": True, "used": True}
+        for name in ("fentry", "kprobe"):
+            assert use[name]["used"] is False and use[name]["why"], use[name]
+        if use["lsm"]["available"]:
+            assert use["lsm"]["used"] is True, use["lsm"]
+        else:
+            assert use["lsm"]["used"] is False and use["lsm"]["error"], use["lsm"]
+            assert not progs["vg_lsm_open"]["enabled"]
+            assert "refused by this kernel: lsm programs" in progs["vg_lsm_open"]["why"]
         assert {"name": "events", "type": "ringbuf", "max_entries": s["ringbuf"]["size"]} \
             in s["maps"]
         assert s["processes"]["live"] > 0 and s["processes"]["max"] > 0

@@ -131,6 +131,16 @@ def test_agent_shows_features_and_program_states(vigil):
     lsm = "1" if lsm_available(features[0]) else "0"
     assert f'vigil_kernel_feature{{feature="lsm"}} {lsm}' in text
     assert 'vigil_kernel_feature{feature="tracepoint"} 1' in text
+    assert 'vigil_kernel_feature_used{feature="tracepoint"} 1' in text
+    assert f'vigil_kernel_feature_used{{feature="lsm"}} {lsm}' in text
+    # fentry and kprobes are probed (a program attached for real) and not used: the
+    # tracepoint sensors are the path that works on every kernel
+    for name in ("fentry", "kprobe"):
+        assert re.search(rf"kernel features:.* {name} (yes|no)", features[0]), features[0]
+        assert f'vigil_kernel_feature_used{{feature="{name}"}} 0' in text
+    # without BPF LSM the hooks' programs are off, said once for all of them
+    off = [l for l in err.splitlines() if "BPF-LSM programs are not loaded" in l]
+    assert len(off) == (0 if lsm == "1" else 1), err
     # the module calls are reached through the raw sys_exit dispatcher, with or
     # without their tracepoints (none without CONFIG_MODULES): never switched off
     assert 'vigil_program_enabled{program="vg_sys_exit",kind="raw_tracepoint"} 1' in text

@@ -240,9 +240,10 @@ def test_rules_check_warns_of_names_longer_than_a_comm(tmp_path):
 
 def test_rules_with_actions_are_refused(tmp_path):
     """An `actions:` key is typed, and an action given wrong (a block of a field that is no
-    IP address) or that cannot be carried out for these events on this kernel (deny at
-    exec) is a load error at file:line:col, for `rules check` and for `run` alike."""
-    head = ("- rule: r\n  desc: d\n  condition: evt.type = execve and proc.name = x\n"
+    IP address) or that cannot be carried out for these events on any kernel (deny of
+    setuid: no hook of vigil's refuses it) is a load error at file:line:col, for `rules
+    check` and for `run` alike."""
+    head = ("- rule: r\n  desc: d\n  condition: evt.type = setuid and proc.name = x\n"
             "  output: o\n  priority: WARNING\n")
     cases = [
         ("  actions: [kill, {block: true}]\n",
@@ -250,7 +251,7 @@ def test_rules_with_actions_are_refused(tmp_path):
         ("  actions: [{block: {address: proc.name}}]\n",
          ":6:13: error: rule 'r': block address 'proc.name' is not an IP address field"),
         ("  actions: [deny]\n",
-         ":6:13: error: rule 'r': deny is not possible for execve on this kernel: use kill"),
+         ":6:13: error: rule 'r': deny is not possible for setuid on this kernel: use kill"),
         ("  actions:\n    - nuke\n", ":7:7: error: rule 'r': unknown action 'nuke'"),
     ]
     for i, (actions, want) in enumerate(cases):

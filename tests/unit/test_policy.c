@@ -5,6 +5,7 @@
  * deny the kernel cannot carry out refused at its place.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,13 +174,14 @@ Test(policy, conditions_left_to_user_space_say_why, .fini = fini)
 
 Test(policy, a_deny_the_kernel_cannot_do_is_refused_at_its_place, .fini = fini)
 {
-	refused(RULE("evt.type = openat and fd.name = /etc/shadow", "deny"),
-		"p.yaml:6:13: error: rule 'r': deny is not possible for openat on this kernel: "
+	/* no BPF-LSM hook covers these calls on any kernel */
+	refused(RULE("evt.type = unlinkat and fd.name = /etc/shadow", "deny"),
+		"p.yaml:6:13: error: rule 'r': deny is not possible for unlinkat on this kernel: "
 		"use kill");
 	refused(RULE("evt.type = connect and proc.cmdline contains curl", "deny"),
 		"p.yaml:6:13: error: rule 'r': deny is decided in the kernel");
-	refused(RULE("evt.type = execve and proc.name = nc", "deny"),
-		"deny is not possible for execve on this kernel: use kill");
+	refused(RULE("evt.type = setuid and proc.name = nc", "deny"),
+		"deny is not possible for setuid on this kernel: use kill");
 	/* the sock_create hook sees IPv4 and IPv6 sockets only */
 	refused(RULE("evt.type = socket and evt.arg.domain = AF_PACKET", "deny"),
 		"evt.arg.domain other than AF_INET or AF_INET6");
@@ -238,6 +240,108 @@ Test(policy, kills_on_other_calls_are_planned_at_their_entry)
 	cr_assert_not(policy__needs_entry(p));
 	policy__free(p);
 	rule_engine__free(e);
+}
+
+/* The plan of yaml's first rule with BPF-LSM hooks for every call they cover (lsm) or
+ * none; the diagnostics in *diag. */
+static struct policy *plan_lsm(const char *yaml, bool lsm, char **diag)
+{
+	struct policy_opts po = {.mode = RESPOND_ENFORCE, .entry_kill = true};
+	size_t len = 0;
+	FILE *f = open_memstream(diag, &len);
+	struct policy *p;
+
+	policy_opts_lsm(&po, lsm ? 0 : -EPERM);
+	rule_engine__free(eng);
+	eng = engine(yaml);
+	p = policy__new(eng, &po, f);
+	fclose(f);
+	return p;
+}
+
+/* Where the kernel runs BPF LSM: deny of opens, execs, ptrace, module loads, mount and
+ * bpf() at the hooks, and kill rules of those calls upgraded to refuse and kill there. */
+Test(policy, bpf_lsm_hooks_take_deny_and_kill_of_the_calls_they_cover, .fini = fini)
+{
+	static const char *const deny[] = {
+	    "evt.type in (open, openat, openat2, creat) and fd.name = /etc/shadow",
+	    ("evt.type = openat and fd.name startswith /srv/keys/ and evt.is_open_write = true "
+	     "and not proc.exepath in (/usr/bin/vault)"),
+	    "evt.type = execve and proc.exepath startswith /tmp/",
+	    "evt.type = execve and proc.name = nc and container.id = 0123456789ab",
+	    "evt.type = ptrace and proc.name = gdb",
+	    "evt.type in (init_module, finit_module) and not proc.exepath = /usr/bin/kmod",
+	    "evt.type = mount and proc.name = mount",
+	    "evt.type = bpf and proc.name = bpftool",
+	};
+	char buf[128], *d = NULL;
+	struct policy *p;
+
+	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++) {
+		char yaml[512];
+		const struct policy_rule *r;
+
+		snprintf(yaml, sizeof(yaml), RULE("%s", "deny"), deny[i]);
+		p = plan_lsm(yaml, true, &d);
+		cr_assert_not_null(p, "%s: %s", deny[i], d);
+		r = policy__rule(p, 0);
+		cr_assert_eq(r->where, POLICY_KERNEL, "%s", deny[i]);
+		cr_assert(r->deny && r->at_lsm && !r->kill && !r->deny_missing, "%s", deny[i]);
+		cr_assert(policy__needs_lsm(p));
+		cr_assert_not(policy__needs_deny(p), "%s: no cgroup program needed", deny[i]);
+		cr_assert_str_eq(policy_rule__where(r, buf, sizeof(buf)),
+				 "kernel (BPF-LSM hook, before the call)");
+		policy__free(p);
+		free(d);
+		d = NULL;
+	}
+	/* kill upgraded: refused at the hook and killed, never at the entry or the exits */
+	p = plan_lsm(RULE("evt.type = ptrace and proc.name = gdb", "kill"), true, &d);
+	cr_assert_not_null(p);
+	cr_assert(policy__rule(p, 0)->kill && policy__rule(p, 0)->at_lsm);
+	cr_assert_not(policy__rule(p, 0)->at_entry);
+	cr_assert_not(policy__needs_entry(p));
+	policy__free(p);
+	free(d);
+	/* a call no hook covers keeps its place: setuid at the entry, unlink at the exit */
+	p = plan_lsm(RULE("evt.type = setuid and proc.name = x", "kill"), true, &d);
+	cr_assert(policy__rule(p, 0)->at_entry && !policy__rule(p, 0)->at_lsm);
+	policy__free(p);
+	free(d);
+	p = plan_lsm(RULE("evt.type in (openat, unlinkat) and fd.name = /etc/x", "kill"), true, &d);
+	cr_assert_not_null(p, "%s", d);
+	cr_assert_not(policy__rule(p, 0)->at_lsm, "unlinkat has no hook: the exits decide");
+	policy__free(p);
+	free(d);
+	/* a deny the hook cannot decide is refused, saying what it can decide */
+	p = plan_lsm(RULE("evt.type = openat and proc.cmdline contains x", "deny"), true, &d);
+	cr_assert_null(p);
+	cr_assert(strstr(d, "deny is decided in the kernel, at a BPF-LSM hook"), "%s", d);
+	free(d);
+}
+
+/* Without BPF LSM a deny of those calls kills instead, with a notice, and the plan keeps
+ * why for the alert. */
+Test(policy, without_bpf_lsm_a_deny_of_those_calls_kills_with_a_notice, .fini = fini)
+{
+	char *d = NULL;
+	struct policy *p =
+	    plan_lsm(RULE("evt.type = openat and fd.name = /etc/shadow", "deny"), false, &d);
+	const struct policy_rule *r;
+
+	cr_assert_not_null(p, "%s", d);
+	r = policy__rule(p, 0);
+	cr_assert(r->kill && !r->deny && !r->at_lsm);
+	cr_assert_eq(r->where, POLICY_KERNEL);
+	cr_assert(strstr(r->deny_missing, "no BPF-LSM hook here (this kernel refuses BPF LSM "
+					  "programs"),
+		  "%s", r->deny_missing);
+	cr_assert(strstr(d, "p.yaml:6:13: notice: rule 'r': deny of openat needs a BPF-LSM "
+			    "hook, and there is no BPF-LSM hook here"),
+		  "%s", d);
+	cr_assert_not(policy__needs_lsm(p));
+	policy__free(p);
+	free(d);
 }
 
 /* The scope by metadata is met by value, field by field; nothing is written for a
