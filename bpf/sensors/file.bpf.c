@@ -485,6 +485,20 @@ int BPF_PROG(vg_lsm_open, struct file *file)
 		uring_hdr(&h, &who);
 	mask = enf_kill_mask(gen, g, mask, path, len, what, worker ? who.comm : NULL, h.pid,
 			     h.cgroup_id);
+	/* the file's own name and inode: a test of them holds under any path to the file */
+	if (mask & g->leaf_tested) {
+		struct dentry *de = BPF_CORE_READ(file, f_path.dentry);
+
+		mask &= enf_path_mask(gen, VG_ENF_PATH_LEAF,
+				      (const char *)BPF_CORE_READ(de, d_name.name),
+				      BPF_CORE_READ(de, d_name.len), g->leaf_free);
+	}
+	if (mask & g->ino_tested) {
+		__u64 ino = BPF_CORE_READ(file, f_inode, i_ino);
+
+		mask &= enf_path_mask(gen, VG_ENF_PATH_INO, (const char *)&ino, sizeof(ino),
+				      g->ino_free);
+	}
 	if (!mask)
 		return 0;
 	verdict = enf_lsm_act(&h, gen, g, mask, VG_EV_OPEN);

@@ -374,9 +374,13 @@ static long basename_step(__u32 i, void *arg)
 	char *ev = scratch_get();
 	char c;
 
-	if (!ev || i >= BASENAME_MAX)
+	if (!ev)
 		return 1;
-	c = ev[i];
+	/* the mask after the barrier bounds the register the load uses */
+	barrier_var(i);
+	if (i >= BASENAME_MAX)
+		return 1;
+	c = ev[i & (BASENAME_MAX - 1)];
 	if (!c)
 		return 1;
 	if (c == '/')

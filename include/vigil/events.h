@@ -585,29 +585,33 @@ enum vg_enf_action {
 
 /* Per generation: the masks that are not lookups. */
 struct vg_enf_gen {
-	__u64 comm_free;  /* rules without a positive comm test */
-	__u64 path_free;  /* rules without a positive path test */
-	__u64 port_free;  /* rules without a positive port test */
-	__u64 addr_free;  /* rules without a positive address test */
-	__u64 need_write; /* rules that need an open for writing */
-	__u64 need_read;  /* rules that need an open for reading */
-	__u64 need_tcp;	  /* rules that need a TCP socket */
-	__u64 need_udp;	  /* rules that need a UDP socket */
-	__u64 monitor;	  /* rules in monitor mode: matched and reported, never acted on */
-	__u64 kill;	  /* rules whose action is kill */
-	__u64 deny;	  /* rules whose action is deny */
-	__u64 rate;	  /* rules with a rate limit (vg_enf_rule.per_sec) */
-	__u64 exe_free;	  /* rules without a positive test of the process's exe */
-	__u64 exe_tested; /* rules with a test of the process's exe at other events than exec */
-	__u64 entry;	  /* kill rules decided at the syscall's entry, not at its exit */
-	__u64 scope_free; /* rules without a container scope (container.id) */
-	__u64 need_raw;	  /* rules that need a raw socket (socket creation) */
-	__u64 not_v4;	  /* rules whose evt.arg.domain test leaves AF_INET out (socket) */
-	__u64 not_v6;	  /* rules whose evt.arg.domain test leaves AF_INET6 out (socket) */
-	__u64 lsm;	  /* rules decided at a BPF-LSM hook: deny rules, and kill rules
-			   * upgraded (refused and killed there); not in kill, so every other
-			   * place leaves them alone */
-	__u64 lsm_kill;	  /* of lsm, the kill rules */
+	__u64 comm_free;   /* rules without a positive comm test */
+	__u64 path_free;   /* rules without a positive path test */
+	__u64 port_free;   /* rules without a positive port test */
+	__u64 addr_free;   /* rules without a positive address test */
+	__u64 need_write;  /* rules that need an open for writing */
+	__u64 need_read;   /* rules that need an open for reading */
+	__u64 need_tcp;	   /* rules that need a TCP socket */
+	__u64 need_udp;	   /* rules that need a UDP socket */
+	__u64 monitor;	   /* rules in monitor mode: matched and reported, never acted on */
+	__u64 kill;	   /* rules whose action is kill */
+	__u64 deny;	   /* rules whose action is deny */
+	__u64 rate;	   /* rules with a rate limit (vg_enf_rule.per_sec) */
+	__u64 exe_free;	   /* rules without a positive test of the process's exe */
+	__u64 exe_tested;  /* rules with a test of the process's exe at other events than exec */
+	__u64 entry;	   /* kill rules decided at the syscall's entry, not at its exit */
+	__u64 scope_free;  /* rules without a container scope (container.id) */
+	__u64 need_raw;	   /* rules that need a raw socket (socket creation) */
+	__u64 not_v4;	   /* rules whose evt.arg.domain test leaves AF_INET out (socket) */
+	__u64 not_v6;	   /* rules whose evt.arg.domain test leaves AF_INET6 out (socket) */
+	__u64 lsm;	   /* rules decided at a BPF-LSM hook: deny rules, and kill rules
+			    * upgraded (refused and killed there); not in kill, so every other
+			    * place leaves them alone */
+	__u64 lsm_kill;	   /* of lsm, the kill rules */
+	__u64 leaf_free;   /* rules without a positive test of the file's last name part */
+	__u64 leaf_tested; /* rules with a test of it (fd.filename; the BPF-LSM open hook) */
+	__u64 ino_free;	   /* rules without a positive test of the file's inode number */
+	__u64 ino_tested;  /* rules with a test of it (fd.ino; the BPF-LSM open hook) */
 };
 
 /* Per generation and rule bit (index gen * VG_ENF_RULES + bit). */
@@ -647,6 +651,8 @@ enum vg_enf_path_class {
 	VG_ENF_PATH_ALLOW = 3, /* the global allowlist of exe paths (bits unused: any entry) */
 	VG_ENF_PATH_PROC = 4,  /* the exe path, at exec, for the rules on the process's later
 				* calls (enf_procs) */
+	VG_ENF_PATH_LEAF = 5, /* a file's last name part (its dentry's), at the BPF-LSM open hook */
+	VG_ENF_PATH_INO = 6,  /* a file's inode number (8 bytes, host order), likewise */
 };
 
 #define VG_ENF_PATH_MAX 250 /* bytes of a path the enforcement trie sees */
@@ -880,7 +886,7 @@ _Static_assert(sizeof(struct vg_dns) == 136 + VG_DNS_MSG_MAX, "vg_dns ABI");
 _Static_assert(sizeof(struct vg_path_key) == 260, "vg_path_key ABI");
 _Static_assert(sizeof(struct vg_comm_key) == 20, "vg_comm_key ABI");
 _Static_assert(sizeof(struct vg_cgroup_key) == 16, "vg_cgroup_key ABI");
-_Static_assert(sizeof(struct vg_enf_gen) == 168, "vg_enf_gen ABI");
+_Static_assert(sizeof(struct vg_enf_gen) == 200, "vg_enf_gen ABI");
 _Static_assert(sizeof(struct vg_enf_proc) == 40, "vg_enf_proc ABI");
 _Static_assert(sizeof(struct vg_enf_path_key) == 256, "vg_enf_path_key ABI");
 _Static_assert(sizeof(struct vg_enf_addr_key) == 24, "vg_enf_addr_key ABI");

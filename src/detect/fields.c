@@ -118,6 +118,7 @@ enum field_id {
 	F_FD_DIRECTORY,
 	F_FD_FILENAME,
 	F_FD_NUM,
+	F_FD_INO,
 	F_FD_TYPE,
 	F_FD_TYPECHAR,
 	F_FD_SIP,
@@ -300,6 +301,7 @@ static const struct rule_field_def registry[] = {
     {"fd.directory", S, RULE_FARG_NONE, 0, F_FD_DIRECTORY},
     {"fd.filename", S, RULE_FARG_NONE, 0, F_FD_FILENAME},
     {"fd.num", I, RULE_FARG_NONE, 0, F_FD_NUM},
+    {"fd.ino", I, RULE_FARG_NONE, 0, F_FD_INO},
     {"fd.type", S, RULE_FARG_NONE, 0, F_FD_TYPE},
     {"fd.typechar", S, RULE_FARG_NONE, 0, F_FD_TYPECHAR},
     {"fd.sip", IP, RULE_FARG_NONE, 0, F_FD_SIP},
@@ -1338,6 +1340,8 @@ static int get_fd(struct field_ctx *c, const struct rule_field_ref *ref, struct 
 		if (ref->id == F_FD_FILENAME)
 			return put_str(out, slash + 1, len - (slash + 1 - p));
 		return put_str(out, p, slash == p ? 1 : (size_t)(slash - p));
+	case F_FD_INO:
+		return f && f->ino ? put_i64(out, (int64_t)f->ino) : 0;
 	case F_FD_NUM:
 		if (f)
 			return f->fd >= 0 ? put_i64(out, f->fd) : 0;

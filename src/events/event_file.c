@@ -197,6 +197,11 @@ void event_file_json(struct json_buf *j, const struct event *ev)
 	json_bool(j, f->hdr.flags & VG_FL_DIR);
 	json_key(j, "joined");
 	json_bool(j, f->hdr.flags & VG_FL_PATH_JOINED);
+	if (f->hdr.flags & VG_FL_DENIED) {
+		/* made at the BPF-LSM hook that refused the open */
+		json_key(j, "denied");
+		json_bool(j, true);
+	}
 	if (f->hdr.flags & VG_HF_CHROOT)
 		json_path(j, "chroot_path", ev->chroot_path);
 	json_key(j, "user_resolved");

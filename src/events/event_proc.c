@@ -116,6 +116,11 @@ void event_exec_json(struct json_buf *j, const struct event *ev)
 	json_bool(j, e->hdr.flags & VG_XF_EXE_NOPATH);
 	json_key(j, "setuid");
 	json_bool(j, e->hdr.flags & VG_XF_SETUID_EXEC);
+	if (e->hdr.flags & VG_XF_DENIED) {
+		/* refused at the BPF-LSM hook: the process kept its image */
+		json_key(j, "denied");
+		json_bool(j, true);
+	}
 	event_json_hex(j, "cap_eff", e->cap_eff);
 	event_json_hex(j, "cap_prm", e->cap_prm);
 	json_key(j, "vpid");

@@ -224,6 +224,7 @@ struct lower {
 	bool has_comm_pos, has_path_pos, has_port_pos, has_addr_pos, has_exe_pos, has_scope;
 	bool exe_tested; /* a test of the process's exe at another event than exec */
 	bool lsm;	 /* decided at a BPF-LSM hook */
+	bool has_leaf_pos, leaf_tested, has_ino_pos, ino_tested; /* fd.filename, fd.ino */
 	bool need_write, need_read, need_tcp, need_udp, need_raw;
 	bool has_domain, not_v4, not_v6; /* socket: a test of evt.arg.domain, what it leaves out */
 };
@@ -347,6 +348,66 @@ static const char *lower_sock(struct lower *l, const struct rule_atom *a, const 
 	return NULL;
 }
 
+/* A copy of n bytes the plan owns (freed with it), or NULL. */
+static const char *keep_bytes(struct policy *p, const void *b, size_t n)
+{
+	char **v = realloc(p->whys, (p->n_whys + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	p->whys = v;
+	v[p->n_whys] = malloc(n ? n : 1);
+	if (!v[p->n_whys])
+		return NULL;
+	memcpy(v[p->n_whys], b, n);
+	return v[p->n_whys++];
+}
+
+/*
+ * fd.filename (= / in) and fd.ino (= / in) of an open: the file's own name and inode,
+ * which hold under any path to it (a hard link). Only the BPF-LSM open hook has the
+ * file's dentry and inode before the call.
+ */
+static const char *lower_file_id(struct lower *l, const struct rule_atom *a, const char *f)
+{
+	struct policy *p = l->p;
+	bool leaf = !strcmp(f, "fd.filename"), pos = !a->negated;
+	const char *why = NULL;
+
+	if (!l->lsm)
+		return keep_why(p, "%s is decided in the kernel only at the BPF-LSM open hook%s", f,
+				"");
+	if (leaf) {
+		if (!str_atom_ok(a, VG_ENF_PATH_MAX, &why))
+			return why;
+		if (a->n_prefix)
+			return "'startswith' on fd.filename";
+		if (pos && l->has_leaf_pos)
+			return "two tests of fd.filename";
+		l->has_leaf_pos |= pos;
+		l->leaf_tested = true;
+		for (size_t i = 0; i < a->n_exact; i++)
+			if (add_str(p, VG_ENF_PATH_LEAF, false, a->negated, l->bit, a->exact[i].ptr,
+				    a->exact[i].len))
+				return "out of memory";
+		return NULL;
+	}
+	if (a->n_exact || a->n_prefix || a->n_net || a->bools || !a->n_num)
+		return "fd.ino compared with a non-number";
+	if (pos && l->has_ino_pos)
+		return "two tests of fd.ino";
+	l->has_ino_pos |= pos;
+	l->ino_tested = true;
+	for (size_t i = 0; i < a->n_num; i++) {
+		uint64_t ino = a->num[i];
+		const char *b = keep_bytes(p, &ino, sizeof(ino));
+
+		if (!b || add_str(p, VG_ENF_PATH_INO, false, a->negated, l->bit, b, sizeof(ino)))
+			return "out of memory";
+	}
+	return NULL;
+}
+
 /* One test into the plan; NULL, or why it cannot be decided in the kernel. */
 static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 {
@@ -395,6 +456,8 @@ static const char *lower_atom(struct lower *l, const struct rule_atom *a)
 				return "out of memory";
 		return NULL;
 	}
+	if (l->cls == PC_FILE && (!strcmp(f, "fd.filename") || !strcmp(f, "fd.ino")))
+		return lower_file_id(l, a, f);
 	if (l->cls != PC_EXEC && !strcmp(f, "proc.exepath")) {
 		/* worked out at the process's exec, looked up at its later calls */
 		if (!str_atom_ok(a, VG_ENF_PATH_MAX, &why))
@@ -674,7 +737,7 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		char msg[160];
 
 		if (l.cls != PC_NET && l.cls != PC_SOCK && bad_code < VG_SYS_MAX &&
-		    code_name[bad_code] && l.cls != PC_NONE) {
+		    code_name[bad_code] && l.cls != PC_NONE && !l.lsm) {
 			snprintf(msg, sizeof(msg),
 				 "deny is not possible for %s on this kernel: use kill",
 				 code_name[bad_code]);
@@ -757,6 +820,14 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		p->gen.not_v6 |= l.b;
 	if (pr->monitor)
 		p->gen.monitor |= l.b;
+	if (!l.has_leaf_pos)
+		p->gen.leaf_free |= l.b;
+	if (l.leaf_tested)
+		p->gen.leaf_tested |= l.b;
+	if (!l.has_ino_pos)
+		p->gen.ino_free |= l.b;
+	if (l.ino_tested)
+		p->gen.ino_tested |= l.b;
 	if (l.lsm) {
 		/* refused at the hook, before the call: nothing is left for the exits */
 		p->gen.lsm |= l.b;

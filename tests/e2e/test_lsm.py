@@ -43,6 +43,18 @@ RULES = """
   output: "denied open of %fd.name by %proc.name (%evt.res)"
   priority: CRITICAL
   actions: [deny]
+- rule: lsm deny by name
+  desc: a file name, in any directory
+  condition: {opens} and fd.filename = lsm-leaf-secret
+  output: "denied open of %fd.name by %proc.name (%evt.res)"
+  priority: CRITICAL
+  actions: [deny]
+- rule: lsm deny by inode
+  desc: one file, under any of its names (hard links)
+  condition: {opens} and fd.ino = {ino}
+  output: "denied open of %fd.name (inode %fd.ino) by %proc.name (%evt.res)"
+  priority: CRITICAL
+  actions: [deny]
 - rule: lsm watch
   desc: a deny rule in monitor mode
   condition: {opens} and fd.name = {d}/watched
@@ -104,7 +116,9 @@ def lsm(tmp_path_factory):
     for sub in ("keys", "bin", "kbin", "other"):
         os.makedirs(os.path.join(d, sub))
     for name, text in (("keys/k", "topsecret\n"), ("ro", "read me\n"), ("uring-file", "u\n"),
-                       ("watched", "w\n"), ("other/plain", "plain\n")):
+                       ("watched", "w\n"), ("other/plain", "plain\n"),
+                       ("other/lsm-leaf-secret", "leaf\n"), ("other/lsm-leaf-secret2", "near\n"),
+                       ("inode-file", "by inode\n")):
         with open(os.path.join(d, name), "w") as f:
             f.write(text)
     shutil.copy("/bin/true", os.path.join(d, "bin", "t"))
@@ -112,7 +126,7 @@ def lsm(tmp_path_factory):
     shutil.copy(helper("priv_probe"), os.path.join(d, "other", "lsm-priv"))
     rules = os.path.join(d, "rules.yaml")
     with open(rules, "w") as f:
-        f.write(RULES.format(d=d, opens=OPENS))
+        f.write(RULES.format(d=d, opens=OPENS, ino=os.stat(os.path.join(d, "inode-file")).st_ino))
     v = Vigil(d, ["--rules", rules], events=False)
     err = v.stderr()
     m = re.search(r"kernel features:.* lsm (yes|no)", err)
@@ -196,6 +210,29 @@ def test_every_spelling_and_call_of_the_path_is_refused(with_lsm):
     # a near miss: the file next door opens
     p = run("cat", os.path.join(d, "other", "plain"))
     assert p.returncode == 0 and p.stdout == "plain\n", p
+
+
+def test_a_file_name_and_an_inode_are_refused_under_any_path(with_lsm):
+    """fd.filename and fd.ino are the file's own: a copy of the name elsewhere, and a hard
+    link to the inode under another name, are refused too."""
+    v, d = with_lsm, with_lsm.d
+    elsewhere = os.path.join(d, "bin", "lsm-leaf-secret")
+    with open(elsewhere, "w") as f:
+        f.write("x\n")
+    for path in (os.path.join(d, "other", "lsm-leaf-secret"), elsewhere):
+        p = run("cat", path)
+        assert p.returncode == 1 and "Operation not permitted" in p.stderr, (path, p)
+    assert run("cat", os.path.join(d, "other", "lsm-leaf-secret2")).stdout == "near\n"
+    assert_denied(alert_for(v, "lsm deny by name"))
+    target = os.path.join(d, "inode-file")
+    hard = os.path.join(d, "other", "hard-link")
+    os.link(target, hard)
+    for path in (target, hard):
+        p = run("cat", path)
+        assert p.returncode == 1 and "Operation not permitted" in p.stderr, (path, p)
+    al = alert_for(v, "lsm deny by inode", lambda al: al["output_fields"]["fd.name"] == hard)
+    assert_denied(al)
+    assert al["output_fields"]["fd.ino"] == os.stat(target).st_ino
 
 
 def test_read_allowed_write_refused(with_lsm):

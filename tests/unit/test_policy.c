@@ -273,6 +273,9 @@ Test(policy, bpf_lsm_hooks_take_deny_and_kill_of_the_calls_they_cover, .fini = f
 	    "evt.type in (init_module, finit_module) and not proc.exepath = /usr/bin/kmod",
 	    "evt.type = mount and proc.name = mount",
 	    "evt.type = bpf and proc.name = bpftool",
+	    /* the file's own name and inode: under any path to it */
+	    "evt.type in (open, openat) and fd.filename in (id_rsa, id_ed25519)",
+	    "evt.type = openat and fd.ino = 1234567 and not proc.name = backup",
 	};
 	char buf[128], *d = NULL;
 	struct policy *p;
@@ -312,6 +315,18 @@ Test(policy, bpf_lsm_hooks_take_deny_and_kill_of_the_calls_they_cover, .fini = f
 	cr_assert_not_null(p, "%s", d);
 	cr_assert_not(policy__rule(p, 0)->at_lsm, "unlinkat has no hook: the exits decide");
 	policy__free(p);
+	free(d);
+	/* the name and inode are the hook's alone: a kill without it is the agent's */
+	p = plan_lsm(RULE("evt.type = openat and fd.filename = id_rsa", "kill"), false, &d);
+	cr_assert_not_null(p, "%s", d);
+	cr_assert_eq(policy__rule(p, 0)->where, POLICY_USER);
+	cr_assert(strstr(policy__rule(p, 0)->why_user,
+			 "fd.filename is decided in the kernel only at the BPF-LSM open hook"));
+	policy__free(p);
+	free(d);
+	p = plan_lsm(RULE("evt.type = openat and fd.filename startswith id_", "deny"), true, &d);
+	cr_assert_null(p);
+	cr_assert(strstr(d, "'startswith' on fd.filename"), "%s", d);
 	free(d);
 	/* a deny the hook cannot decide is refused, saying what it can decide */
 	p = plan_lsm(RULE("evt.type = openat and proc.cmdline contains x", "deny"), true, &d);
