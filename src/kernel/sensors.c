@@ -107,6 +107,42 @@ static const struct loader_prog programs[] = {
     /* file.bpf.c, net.bpf.c, priv.bpf.c: one program per syscall at its exit */
     VG_SYSCALLS_TRACED(SYSCALL_EXIT_PROG) VG_SYSCALLS_DISPATCHED(SYSCALL_DISPATCHED_PROG)};
 
+/*
+ * What every sensor needs, with the kernel that brought it: without one the verifier
+ * would refuse the sensors one by one; the start fails first, saying which and why.
+ */
+static int check_required_features(const struct loader *l, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name, *since;
+	} need[] = {
+	    {"ringbuf", "5.8"},
+	    {"task_pt_regs", "5.15"},
+	    {"bpf_loop", "5.17"},
+	};
+	char missing[256] = "";
+	size_t used = 0;
+
+	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+		for (size_t i = 0; i < loader__n_features(l); i++) {
+			const struct loader_feature *f = loader__feature(l, i);
+
+			if (strcmp(f->name, need[k].name) || f->available)
+				continue;
+			used += snprintf(missing + used, sizeof(missing) - used, "%s%s (Linux %s)",
+					 used ? ", " : "", need[k].name, need[k].since);
+			if (used >= sizeof(missing))
+				used = sizeof(missing) - 1;
+		}
+	if (!used)
+		return 0;
+	snprintf(err, errlen,
+		 "this kernel lacks BPF features every sensor of vigil's needs: %s; vigil runs "
+		 "on Linux 5.17 and later (docs/KERNELS.md)",
+		 missing);
+	return -EOPNOTSUPP;
+}
+
 /* A slot of the dispatcher's program array: the sensor of syscall code for one ABI. */
 struct dispatch_slot {
 	uint16_t code; /* enum vg_syscall: names the program */
@@ -305,6 +341,9 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 		goto err_free;
 	}
 	loader__print_features(s->loader, stderr);
+	ret = check_required_features(s->loader, err, errlen);
+	if (ret)
+		goto err_free;
 	ret = set_cgroup_targets(s->loader, opts->cgroup_root, err, errlen);
 	if (ret)
 		goto err_free;
