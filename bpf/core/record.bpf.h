@@ -120,8 +120,10 @@ static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __
 	if (bpf_core_field_exists(t->loginuid))
 		h->loginuid = BPF_CORE_READ(t, loginuid.val);
 	/* read from the task, not with bpf_get_current_comm: cgroup_skb programs (the DNS
-	 * sensor) may not call that helper before 6.x kernels allow it (6.12 refuses it) */
-	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+	 * sensor) may not call that helper before 6.x kernels allow it (6.12 refuses it).
+	 * All 16 bytes: the kernel keeps comm NUL-padded, and the enforcement and prefilter
+	 * maps compare whole comms */
+	BPF_CORE_READ_INTO(&h->comm, t, comm);
 }
 
 /*

@@ -454,7 +454,7 @@ int BPF_PROG(vg_lsm_open, struct file *file)
 	__u32 gen = 0, what = VG_ENF_PATH_FILE, fmode, len = 0;
 	__u64 mask =
 	    enf_lsm_rules(&gen, &g, VG_SYS_OPEN, VG_SYS_OPENAT, VG_SYS_OPENAT2, VG_SYS_CREAT);
-	struct uring_who who;
+	struct uring_who who = {};
 	struct vg_hdr h;
 	struct walk *w;
 	bool worker;

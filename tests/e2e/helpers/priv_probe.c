@@ -10,6 +10,7 @@
  *   priv_probe unshare          unshare(CLONE_NEWUSER)
  *   priv_probe setns            setns into a child's new UTS namespace, a wrong nstype, a pidfd
  *   priv_probe mount DIR        in a private mount namespace: tmpfs on DIR, umount2, a failure
+ *                               (mount_private: the remount that makes it private, when refused)
  *   priv_probe memfd NAME       memfd_create(NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING)
  *   priv_probe chroot DIR       chroot(DIR), then a failing chroot
  *   priv_probe kill             signal 0 to itself, then 0, SIGCONT (tgkill), SIGKILL to a child
@@ -252,9 +253,15 @@ static int do_mount(const char *dir)
 
 	if (!slash || slash == dir || (size_t)(slash - dir) >= sizeof(parent))
 		die("mount: DIR must be an absolute path below /");
-	/* the host's mount table is never touched */
-	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL))
+	/* the host's mount table is never touched: a refused remount (a deny rule on mount)
+	 * is reported and nothing else is tried */
+	if (unshare(CLONE_NEWNS))
 		die("private mount namespace");
+	r = ret_of(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	if (r) {
+		report("mount_private", r, NULL);
+		return 0;
+	}
 	memcpy(parent, dir, slash - dir);
 	parent[slash - dir] = 0;
 	if (chdir(parent))
