@@ -71,7 +71,11 @@ static __always_inline struct io_kiocb *uring_submit_req(struct bpf_raw_tracepoi
 	return (struct io_kiocb *)ctx->args[0];
 }
 
-/* A completion as io_uring_complete posts it: TP_PROTO(ctx, req, struct io_uring_cqe *cqe). */
+/*
+ * A completion as io_uring_complete posts it: TP_PROTO(ctx, req, struct io_uring_cqe *cqe)
+ * since 6.13, (ctx, req, user_data, res, cflags, extra1, extra2) before; the loader reads
+ * which from the kernel's BTF (vg_cfg.uring_complete_cqe).
+ */
 struct uring_cqe {
 	struct io_kiocb *req; /* NULL for a multishot request's completions but the last */
 	__u64 ring;	      /* struct io_ring_ctx * */
@@ -82,13 +86,19 @@ struct uring_cqe {
 
 static __always_inline void uring_cqe_read(struct uring_cqe *c, struct bpf_raw_tracepoint_args *ctx)
 {
-	struct io_uring_cqe *cqe = (struct io_uring_cqe *)ctx->args[2];
-
 	c->ring = ctx->args[0];
 	c->req = (struct io_kiocb *)ctx->args[1];
-	c->user_data = BPF_CORE_READ(cqe, user_data);
-	c->res = BPF_CORE_READ(cqe, res);
-	c->flags = BPF_CORE_READ(cqe, flags);
+	if (vg_cfg.uring_complete_cqe) {
+		struct io_uring_cqe *cqe = (struct io_uring_cqe *)ctx->args[2];
+
+		c->user_data = BPF_CORE_READ(cqe, user_data);
+		c->res = BPF_CORE_READ(cqe, res);
+		c->flags = BPF_CORE_READ(cqe, flags);
+	} else {
+		c->user_data = ctx->args[2];
+		c->res = (__s32)ctx->args[3];
+		c->flags = (__u32)ctx->args[4];
+	}
 }
 
 /* The op-specific command struct (struct io_open, io_rename, ...) inside the request. */

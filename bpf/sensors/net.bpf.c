@@ -875,7 +875,9 @@ static __always_inline bool uring_send_addr(struct uring_net_req *r, struct io_k
 
 	r->addr_len = 0;
 	if (bpf_core_field_exists(((struct io_sr_msg___addr *)cmd)->addr)) {
-		if (op == IORING_OP_SEND_ZC) {
+		/* SEND_ZC keeps the caller's address here, and SEND too where it takes one
+		 * (a kernel whose SEND ignores addr2 leaves it NULL: no destination, no event) */
+		if (op == IORING_OP_SEND_ZC || op == IORING_OP_SEND) {
 			uring_addr(r, BPF_CORE_READ((struct io_sr_msg___addr *)cmd, addr),
 				   BPF_CORE_READ((struct io_sr_msg___addr *)cmd, addr_len));
 			return r->addr_len != 0;

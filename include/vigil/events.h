@@ -864,8 +864,11 @@ enum vg_enf_safe {
 
 /* Sensor configuration, written by user space before load (.rodata) or at run time. */
 struct vg_config {
-	__u32 self_pid;	  /* vigil's own tgid: its events are not sent */
-	__u32 wake_bytes; /* wake the reader once this much is pending in the ring */
+	__u32 self_pid;		  /* vigil's own tgid: its events are not sent */
+	__u32 wake_bytes;	  /* wake the reader once this much is pending in the ring */
+	__u32 uring_complete_cqe; /* io_uring_complete's arguments: 1 (ctx, req, cqe), 6.13 on;
+				   * 0 (ctx, req, user_data, res, cflags, extra1, extra2) */
+	__u32 pad;		  /* zero */
 };
 
 #ifndef __cplusplus

@@ -469,8 +469,9 @@ static bool kind_uses(size_t i, enum loader_kind k)
 bool loader__feature_used(const struct loader *l, size_t i, const char **why)
 {
 	static const char *const unused[F_MAX] = {
-	    [F_FENTRY] = "not used: the tracepoint sensors see the same calls on every kernel, "
-			 "and fentry was not measured cheaper (docs/KERNELS.md)",
+	    [F_FENTRY] = "not used: the tracepoint sensors work on every kernel vigil runs on; "
+			 "a sensor moves to fentry only where that is measured cheaper or sees "
+			 "more (docs/KERNELS.md)",
 	    [F_KPROBES] = "not used: the tracepoint sensors see the same calls on every kernel "
 			  "without depending on kernel function names",
 	};
@@ -677,7 +678,8 @@ static int check_prog(struct loader *l, size_t i, struct bpf_program *prog)
 		snprintf(l->run[i].why, sizeof(l->run[i].why), "%s", IA32_OFF);
 		return 0;
 	}
-	if (l->spec.progs[i].kind == LOADER_LSM && !l->f[F_LSM].available) {
+	if (l->spec.progs[i].kind == LOADER_LSM && !l->f[F_LSM].available &&
+	    !l->spec.progs[i].required) {
 		/* optional everywhere (a fallback stands in): said once for all of them */
 		int e = l->f[F_LSM].error ? l->f[F_LSM].error : EOPNOTSUPP;
 
@@ -764,15 +766,15 @@ int loader__open(struct loader *l)
 		}
 		bpf_program__set_autoload(prog, !l->run[i].off);
 		n_ia32 += l->spec.progs[i].ia32;
-		n_lsm += l->spec.progs[i].kind == LOADER_LSM;
+		n_lsm += l->spec.progs[i].kind == LOADER_LSM && !l->spec.progs[i].required;
 	}
 	if (n_lsm && !l->f[F_LSM].available && !l->lsm_said) {
 		int e = l->f[F_LSM].error ? l->f[F_LSM].error : EOPNOTSUPP;
 
 		fprintf(l->spec.notices,
-			"vigil: notice: the %zu BPF-LSM programs are not loaded: this kernel "
-			"refuses BPF LSM programs: %s (errno %d)\n",
-			n_lsm, strerror(e), e);
+			"vigil: notice: %zu BPF-LSM program%s not loaded: this kernel refuses "
+			"BPF LSM programs: %s (errno %d)\n",
+			n_lsm, n_lsm == 1 ? " is" : "s are", strerror(e), e);
 		l->lsm_said = true;
 	}
 	if (n_ia32 && !l->f[F_IA32].available && !l->ia32_said) {

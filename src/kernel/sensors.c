@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "detect/filter.h"
@@ -168,6 +169,32 @@ struct sensors {
 	int ncpu;		  /* possible CPUs, for per-CPU maps */
 };
 
+/*
+ * How io_uring_complete passes a completion, from the kernel's BTF: 1 when its
+ * arguments are (ctx, req, cqe) (6.13 on), 0 when (ctx, req, user_data, res, cflags,
+ * extra1, extra2). 1 when the kernel has no such tracepoint (nothing reads it then).
+ */
+static unsigned uring_complete_cqe(const char *btf_path)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	const struct btf_type *t = NULL;
+	unsigned ret = 1;
+	int id;
+
+	if (!btf)
+		return 1;
+	id = btf__find_by_name_kind(btf, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF);
+	if (id > 0)
+		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	/* the first argument is the tracepoint's own data pointer */
+	if (t && btf_is_func_proto(t))
+		ret = btf_vlen(t) <= 4;
+	btf__free(btf);
+	return ret;
+}
+
 /* The configure step: knobs into rodata, the ring buffer's size. */
 static int configure(void *skel, void *arg, char *err, size_t errlen)
 {
@@ -192,6 +219,7 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 	}
 	obj->rodata->vg_cfg.self_pid = o->self_pid;
 	obj->rodata->vg_cfg.wake_bytes = o->wake_bytes;
+	obj->rodata->vg_cfg.uring_complete_cqe = uring_complete_cqe(o->btf_path);
 	ret = bpf_map__set_max_entries(obj->maps.events, o->ringbuf_bytes);
 	if (!ret && (o->ringbuf_bytes < (size_t)getpagesize() ||
 		     (o->ringbuf_bytes & (o->ringbuf_bytes - 1))))

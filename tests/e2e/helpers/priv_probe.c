@@ -339,7 +339,9 @@ static int do_bpf(void)
 
 static int do_module(const char *file)
 {
-	static const char junk[] = "this is not an ELF module";
+	/* longer than an ELF header: the kernel reads it (and asks the LSMs) before it
+	 * finds it is no module */
+	static const char junk[128] = "this is not an ELF module";
 	int fd = open(file, O_RDONLY);
 
 	if (fd < 0)
