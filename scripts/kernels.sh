@@ -3,6 +3,7 @@
 #
 #   scripts/kernels.sh fetch VER...        download and unpack the kernels (cached)
 #   scripts/kernels.sh run VER -- CMD...   boot VER and run CMD in it; exits with CMD's status
+#   scripts/kernels.sh test VER...         the e2e tests in each guest, then the matrix
 #   scripts/kernels.sh list                the kernels known and what is cached
 #
 # VER is 6.1, 6.12 (bookworm) or 5.10 (bullseye). The packages are fetched with
@@ -13,7 +14,9 @@
 # anywhere without touching the host. $KERNELS_OUT (build/kernels/out) is shared
 # writable at the same path: what the guest writes there the host reads.
 #
-# Environment: KERNELS_TIMEOUT (seconds, default 1200) kills a hung guest;
+# Environment: KERNELS_TIMEOUT (seconds, default 1200 for run, 10800 for test) kills a
+# hung guest; KERNELS_TESTS (test files for test, default the kernel-facing set);
+# KERNELS_TCG (single: one host thread for all vCPUs, the default; multi);
 # KERNELS_MEM (MiB, default 4096); KERNELS_SMP (default 2); KERNELS_LOG (a file that
 # also receives the console; default $KERNELS_OUT/<ver>/console.log).
 set -euo pipefail
@@ -21,7 +24,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KERNELS_DIR=${KERNELS_DIR:-$REPO/build/kernels}
 KERNELS_OUT=${KERNELS_OUT:-$KERNELS_DIR/out}
+KERNELS_TIMEOUT_SET=${KERNELS_TIMEOUT:-}
 KERNELS_TIMEOUT=${KERNELS_TIMEOUT:-1200}
+KERNELS_TCG=${KERNELS_TCG:-single}
 KERNELS_MEM=${KERNELS_MEM:-4096}
 KERNELS_SMP=${KERNELS_SMP:-2}
 # the LSMs Debian enables, with bpf added (5.10 does not enable bpf by default)
@@ -222,7 +227,7 @@ cmd_run() {
 	set +e
 	timeout -k 10 "$KERNELS_TIMEOUT" qemu-system-x86_64 \
 		-nodefaults -no-user-config -nographic -no-reboot \
-		-machine pc -cpu max -smp "$KERNELS_SMP" -m "$KERNELS_MEM" \
+		-machine pc -accel "tcg,thread=$KERNELS_TCG" -cpu max -smp "$KERNELS_SMP" -m "$KERNELS_MEM" \
 		-kernel "$dir/root/boot/vmlinuz-$kver" -initrd "$dir/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 lsm=$LSMS rdinit=/init VIGIL_RUNDIR=$rundir VIGIL_REPO=$REPO VIGIL_HOSTNAME=vigil-$ver VIGIL_KROOT=$dir/root" \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
@@ -251,6 +256,59 @@ cmd_run() {
 	return "$rc"
 }
 
+# the e2e files that exercise the sensors, loading and actions in the kernel (the rest
+# test the agent's userspace: outputs, rules, packaging)
+DEFAULT_TESTS="tests/e2e/test_loader.py tests/e2e/test_process.py tests/e2e/test_files.py
+	tests/e2e/test_privilege.py tests/e2e/test_network.py tests/e2e/test_uring.py
+	tests/e2e/test_paths.py tests/e2e/test_actions.py tests/e2e/test_actions_deny.py
+	tests/e2e/test_actions_entry.py"
+
+cmd_test() {
+	[ $# -gt 0 ] || die "usage: $0 test VER..."
+	local tests=${KERNELS_TESTS:-$DEFAULT_TESTS} f ver rc start reason
+	# the BPF-LSM tests, when this checkout has them
+	if [ -z "${KERNELS_TESTS:-}" ]; then
+		for f in "$REPO"/tests/e2e/test_lsm*.py; do
+			[ -e "$f" ] && tests+=" tests/e2e/${f##*/}"
+		done
+	fi
+	for f in $tests; do
+		[ -f "$REPO/$f" ] || die "test file $f not found in $REPO"
+	done
+	[ -n "$KERNELS_TIMEOUT_SET" ] || KERNELS_TIMEOUT=10800
+	# an agent's start is minutes under emulation (the verifier): let the tests wait
+	export VIGIL_READY_TIMEOUT=${VIGIL_READY_TIMEOUT:-900}
+	for ver in "$@"; do
+		mkdir -p "$KERNELS_OUT/$ver"
+		rm -f "$KERNELS_OUT/$ver/junit.xml" "$KERNELS_OUT/$ver/run.env"
+		if ! reason=$(fetch_one "$ver" 2>&1 >/dev/null); then
+			reason=$(tail -1 <<<"$reason")
+			reason=${reason#kernels: }
+			echo "kernels: $ver: not fetched: $reason" >&2
+			echo "reason=not fetched: $reason" >"$KERNELS_OUT/$ver/run.env"
+			continue
+		fi
+		echo "kernels: $ver: running $(echo $tests | wc -w) test files (timeout ${KERNELS_TIMEOUT}s)" >&2
+		start=$SECONDS
+		rc=0
+		(cd "$REPO" && cmd_run "$ver" -- /usr/bin/python3 -m pytest -v -rs -p no:cacheprovider \
+			--junitxml="$KERNELS_OUT/$ver/junit.xml" $tests) || rc=$?
+		{
+			echo "kver=$(cat "$KERNELS_DIR/$ver/kver")"
+			echo "package=$(cat "$KERNELS_DIR/$ver/package")"
+			echo "rc=$rc"
+			echo "seconds=$((SECONDS - start))"
+			echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+			case $rc in
+			124) echo "reason=timed out after ${KERNELS_TIMEOUT}s (KERNELS_TIMEOUT)" ;;
+			125) echo "reason=the guest stopped without a status (see $KERNELS_OUT/$ver/console.log)" ;;
+			esac
+		} >"$KERNELS_OUT/$ver/run.env"
+	done
+	/usr/bin/python3 "$REPO/tests/kernels/matrix.py" "$KERNELS_OUT" "$@" \
+		--markdown "$KERNELS_OUT/matrix.md"
+}
+
 cmd_list() {
 	local v
 	for v in 6.1 6.12 5.10; do
@@ -265,6 +323,7 @@ cmd_list() {
 case ${1:-} in
 fetch) shift && cmd_fetch "$@" ;;
 run) shift && cmd_run "$@" ;;
+test) shift && cmd_test "$@" ;;
 list) cmd_list ;;
-*) die "usage: $0 fetch VER... | run VER -- CMD... | list" ;;
+*) die "usage: $0 fetch VER... | run VER -- CMD... | test VER... | list" ;;
 esac

@@ -27,6 +27,10 @@ PODMAN_RUN = PODMAN + ["run", "--rm", "--network", "none",
                        "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 TEST_IMAGE = "localhost/vigil-test-busybox:latest"
 
+# how long an agent may take to load and attach: the verifier is most of it, seconds
+# here, minutes in an emulated guest (scripts/kernels.sh sets it there)
+READY_TIMEOUT = float(os.environ.get("VIGIL_READY_TIMEOUT", "60"))
+
 
 def _die_with_parent():
     """Run in the child before exec: the agent stops if the test process dies."""
@@ -115,14 +119,14 @@ class Vigil:
         self._alerts = []
         self._offset = 0
         self._partial = b""
-        deadline = time.time() + 60
+        deadline = time.time() + READY_TIMEOUT
         while b"vigil: monitoring" not in self.stderr_bytes():
             if self.proc.poll() is not None:
                 pytest.fail(f"vigil exited with {self.proc.returncode} before it was ready:\n"
                             + self.stderr())
             if time.time() > deadline:
                 self.stop()
-                pytest.fail("vigil was not ready after 60 s:\n" + self.stderr())
+                pytest.fail(f"vigil was not ready after {READY_TIMEOUT:g} s:\n" + self.stderr())
             time.sleep(0.05)
 
     def stderr_bytes(self):
