@@ -49,63 +49,57 @@ need() {
 
 # ---- package names ----
 
-# a private apt configuration for a suite this host's sources do not have (bullseye
-# for 5.10): its own sources.list and lists dir under $KERNELS_DIR/apt-<suite>
+# A private apt configuration per suite, under $KERNELS_DIR/apt-<suite>: its own
+# sources.list (the suite, its updates and its security suite on deb.debian.org) and
+# lists, so what is fetched does not depend on this host's sources (a minimal Debian
+# 12 has no bookworm-security, where 6.12 is) and the host's are never touched.
 private_apt() {
-	local suite=$1 dir=$KERNELS_DIR/apt-$1
-	mkdir -p "$dir/lists/partial"
+	local suite=$1 dir=$KERNELS_DIR/apt-$1 key=/usr/share/keyrings/debian-archive-keyring.gpg
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	cat >"$dir/sources.list" <<-EOF
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite-security main
+		deb [signed-by=$key] http://deb.debian.org/debian $suite main
+		deb [signed-by=$key] http://deb.debian.org/debian $suite-updates main
+		deb [signed-by=$key] http://deb.debian.org/debian-security $suite-security main
 	EOF
-	echo "-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/nonexistent" \
-		"-o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir/cache"
+	APTOPTS=(-o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache")
+	local out
+	if ! out=$(apt-get "${APTOPTS[@]}" -qq update 2>&1) || grep -q '^[WE]:' <<<"$out"; then
+		die "the lists of $suite could not be fetched from deb.debian.org: $(grep -m1 '^[WE]:' <<<"$out")"
+	fi
 }
 
-# the newest linux-image-*-amd64-unsigned package of a kernel line, from apt's lists
+# the newest linux-image-*-amd64-unsigned package of a kernel line; sets PKG and APTOPTS
 package_for() {
-	local ver=$1 re aptopts=() out
+	local ver=$1 re suite
 	case $ver in
-	6.1) re='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
-	6.12) re='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
-	5.10)
-		re='^linux-image-5\.10\.0-[0-9]+-amd64-unsigned$'
-		read -ra aptopts <<<"$(private_apt bullseye)"
-		mkdir -p "$KERNELS_DIR/apt-bullseye/cache/archives/partial"
-		if ! out=$(apt-get "${aptopts[@]}" -qq update 2>&1) || grep -q '^[WE]:' <<<"$out"; then
-			die "5.10: bullseye's lists could not be fetched from deb.debian.org: $(grep -m1 '^[WE]:' <<<"$out")"
-		fi
-		;;
+	6.1) suite=bookworm re='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
+	6.12) suite=bookworm re='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
+	5.10) suite=bullseye re='^linux-image-5\.10\.0-[0-9]+-amd64-unsigned$' ;;
 	*) die "unknown kernel '$ver' (known: 6.1 6.12 5.10)" ;;
 	esac
-	out=$(apt-cache "${aptopts[@]}" search --names-only "$re" | awk '{print $1}' | sort -V | tail -1)
-	[ -n "$out" ] || die "$ver: apt knows no package matching $re (apt-get update?)"
-	echo "$out"
-	# the apt options for the download, on a second line
-	echo "${aptopts[*]}"
+	private_apt "$suite"
+	PKG=$(apt-cache "${APTOPTS[@]}" search --names-only "$re" | awk '{print $1}' | sort -V | tail -1)
+	[ -n "$PKG" ] || die "$ver: $suite has no package matching $re"
 }
 
 # ---- fetch ----
 
 fetch_one() {
-	local ver=$1 dir=$KERNELS_DIR/$1 pkg opts deb kver
+	local ver=$1 dir=$KERNELS_DIR/$1 pkg deb kver
 	if [ -f "$dir/ok" ]; then
 		echo "kernels: $ver cached: $(cat "$dir/kver") ($dir)"
 		return 0
 	fi
 	need apt-get dpkg-deb depmod
-	{
-		read -r pkg
-		read -r opts || true
-	} < <(package_for "$ver" || echo "FAIL")
-	[ "$pkg" != FAIL ] || exit 1
-	local aptopts=()
-	[ -z "$opts" ] || read -ra aptopts <<<"$opts"
+	package_for "$ver"
+	pkg=$PKG
 	rm -rf "$dir"
 	mkdir -p "$dir/dl"
 	echo "kernels: $ver: downloading $pkg"
 	# as root, apt's sandbox user cannot write here: the warning about it is expected
-	if ! (cd "$dir/dl" && apt-get "${aptopts[@]}" -q download "$pkg" 2>&1 | grep -v 'unsandboxed as root'); then
+	if ! (cd "$dir/dl" && apt-get "${APTOPTS[@]}" -q download "$pkg" 2>&1 |
+		{ grep -v 'unsandboxed as root' || true; }); then
 		die "$ver: 'apt-get download $pkg' failed"
 	fi
 	deb=$(ls "$dir"/dl/"${pkg}"_*.deb 2>/dev/null | head -1)
