@@ -58,7 +58,9 @@ main() {
 	mkdir -p /boot
 	cp "$VIGIL_KROOT/boot/config-$kver" "/boot/config-$kver" 2>/dev/null || fail "no config-$kver in $VIGIL_KROOT/boot"
 	hostname "$VIGIL_HOSTNAME"
-	ip link set lo up || fail "lo did not come up"
+	# iproute2's ip, or busybox's on a root without it
+	if command -v ip >/dev/null; then ip link set lo up; else busybox ip link set lo up; fi ||
+		fail "lo did not come up"
 	ln -sf /proc/self/fd /dev/fd 2>/dev/null
 	[ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
 	[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
