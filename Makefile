@@ -145,7 +145,7 @@ TESTS ?=
 # and a subset that fits in about 15 minutes of emulation (docs/KERNELS.md)
 CI_KERNELS ?= 6.12
 CI_KERNEL_TESTS ?= tests/e2e/test_loader.py tests/e2e/test_privilege.py tests/e2e/test_uring.py \
-	$(wildcard tests/e2e/test_lsm*.py)
+	tests/e2e/test_actions_deny.py tests/e2e/test_actions_entry.py $(wildcard tests/e2e/test_lsm*.py)
 test-kernels: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/attach-driver
 	KERNELS_TESTS="$(TESTS)" VIGIL_BUILD="$(abspath $(BUILD))" scripts/kernels.sh test $(KERNELS)
 
