@@ -114,7 +114,7 @@ def main():
 
     # ---- markdown ----
     if a.markdown:
-        md = ["| kernel | Debian package | result | time |", "|---|---|---|---|"]
+        md = ["| kernel | Debian package | result | time | finished |", "|---|---|---|---|---|"]
         for k in a.kernels:
             r = per[k]
             n = {s: sum(1 for v in r.values() if v[0] == s) for s in ("pass", "fail", "skip")}
@@ -124,7 +124,8 @@ def main():
                 res += f"; no result: {broken[k]}"
             secs = env.get("seconds")
             md.append(f"| {k} ({env.get('kver', '?')}) | {env.get('package', '?')} | {res} | "
-                      f"{f'{int(secs) // 60} min {int(secs) % 60} s' if secs else '?'} |")
+                      f"{f'{int(secs) // 60} min {int(secs) % 60} s' if secs else '?'} | "
+                      f"{env.get('date', '?')} |")
         md += ["", "| test | " + " | ".join(a.kernels) + " |",
                "|---|" + "---|" * len(a.kernels)]
         for t in tests:
