@@ -200,7 +200,7 @@ cmd_run() {
 	kver=$(cat "$dir/kver")
 	mkdir -p "$KERNELS_OUT/$ver"
 	KERNELS_OUT=$(cd "$KERNELS_OUT" && pwd)
-	rundir=$(mktemp -d "$KERNELS_OUT/$ver/run.XXXXXX")
+	rundir=$(mktemp -d "$KERNELS_OUT/$ver/guest.XXXXXX")
 	log=${KERNELS_LOG:-$KERNELS_OUT/$ver/console.log}
 	# what the guest runs: the command, where, with which environment
 	{
@@ -232,13 +232,15 @@ cmd_run() {
 		</dev/null 2>&1 | tee "$log"
 	local qrc=${PIPESTATUS[0]}
 	set -e
-	local took=$((SECONDS - start))
+	local took=$((SECONDS - start)) status=
+	[ ! -f "$rundir/rc" ] || status=$(cat "$rundir/rc")
+	rm -rf "$rundir"
 	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 		echo "kernels: $ver: guest timed out after ${KERNELS_TIMEOUT}s (KERNELS_TIMEOUT) and was killed" >&2
 		return 124
 	fi
-	if [ -f "$rundir/rc" ]; then
-		rc=$(cat "$rundir/rc")
+	if [ -n "$status" ]; then
+		rc=$status
 	elif [ $((qrc & 1)) -eq 1 ] && [ "$qrc" -gt 1 ]; then
 		# isa-debug-exit: QEMU exits with (value << 1) | 1
 		rc=$(((qrc >> 1) & 0x7f))
@@ -247,7 +249,6 @@ cmd_run() {
 		return 125
 	fi
 	echo "kernels: $ver: command exited with $rc after ${took}s" >&2
-	rm -rf "$rundir"
 	return "$rc"
 }
 
