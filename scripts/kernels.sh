@@ -15,7 +15,8 @@
 # writable at the same path: what the guest writes there the host reads.
 #
 # Environment: KERNELS_TIMEOUT (seconds, default 1200 for run, 10800 for test) kills a
-# hung guest; KERNELS_TESTS (test files for test, default the kernel-facing set);
+# hung guest; KERNELS_TESTS (test files or file::test ids for test, default the
+# kernel-facing set);
 # KERNELS_TCG (single: one host thread for all vCPUs, the default; multi);
 # KERNELS_MEM (MiB, default 4096); KERNELS_SMP (default 2); KERNELS_LOG (a file that
 # also receives the console; default $KERNELS_OUT/<ver>/console.log).
@@ -33,7 +34,7 @@ KERNELS_SMP=${KERNELS_SMP:-2}
 LSMS=lockdown,capability,landlock,yama,apparmor,bpf
 # what the guest must load to mount its root; the rest comes from the shared
 # /lib/modules of the guest kernel, on demand (the kernel calls the host's modprobe)
-INITRD_MODULES=(virtio_pci virtio_blk 9pnet_virtio 9p overlay)
+INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 
 die() {
 	echo "kernels: $*" >&2
@@ -269,7 +270,7 @@ cmd_test() {
 		done
 	fi
 	for f in $tests; do
-		[ -f "$REPO/$f" ] || die "test file $f not found in $REPO"
+		[ -f "$REPO/${f%%::*}" ] || die "test file ${f%%::*} not found in $REPO"
 	done
 	[ -n "$KERNELS_TIMEOUT_SET" ] || KERNELS_TIMEOUT=10800
 	# an agent's start is minutes under emulation (the verifier): let the tests wait
