@@ -317,10 +317,16 @@ cmd_list() {
 	done
 }
 
-case ${1:-} in
-fetch) shift && cmd_fetch "$@" ;;
-run) shift && cmd_run "$@" ;;
-test) shift && cmd_test "$@" ;;
-list) cmd_list ;;
-*) die "usage: $0 fetch VER... | run VER -- CMD... | test VER... | list" ;;
-esac
+main() {
+	case ${1:-} in
+	fetch) shift && cmd_fetch "$@" ;;
+	run) shift && cmd_run "$@" ;;
+	test) shift && cmd_test "$@" ;;
+	list) cmd_list ;;
+	*) die "usage: $0 fetch VER... | run VER -- CMD... | test VER... | list" ;;
+	esac
+}
+
+# on one line: bash has read all of this file before it runs anything, so editing it
+# during a run (hours, for a matrix) does not change the run
+main "$@"; exit
