@@ -38,7 +38,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 HELPER_SRCS := $(wildcard tests/e2e/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all build-all deps run test unit e2e bench clean format format-check fuzz fuzz-bins \
+.PHONY: all build-all deps run test unit e2e test-kernels bench clean format format-check fuzz fuzz-bins \
 	fuzz-check fuzz-run image deb FORCE
 .SECONDARY:
 
@@ -133,6 +133,21 @@ e2e: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/attach-driver
 test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) test-kernels KERNELS="$(CI_KERNELS)" TESTS="$(CI_KERNEL_TESTS)"
+
+# The kernel-facing e2e tests inside Debian's kernels booted under QEMU (docs/KERNELS.md):
+# built here once, run in each guest over the shared root, then a kernel x test matrix
+# (build/kernels/out/matrix.md). KERNELS and TESTS (e2e files) narrow it; TESTS empty is
+# the kernel-facing set of scripts/kernels.sh. Fails if a test failed on any kernel.
+KERNELS ?= 6.1 6.12
+TESTS ?=
+# what `make test` (and CI) runs in a guest: one kernel with BPF LSM, fentry and kprobes
+# and a subset that fits in about 15 minutes of emulation (docs/KERNELS.md)
+CI_KERNELS ?= 6.12
+CI_KERNEL_TESTS ?= tests/e2e/test_loader.py tests/e2e/test_privilege.py tests/e2e/test_uring.py \
+	tests/e2e/test_actions_deny.py tests/e2e/test_actions_entry.py $(wildcard tests/e2e/test_lsm*.py)
+test-kernels: $(BUILD)/vigil $(HELPER_BINS) $(BUILD)/alert-driver $(BUILD)/attach-driver
+	KERNELS_TESTS="$(TESTS)" VIGIL_BUILD="$(abspath $(BUILD))" scripts/kernels.sh test $(KERNELS)
 
 # the OCI image localhost/vigil:$(VERSION) (and :latest), from a debootstrapped root
 # and no registry; needs root (scripts/image.sh)

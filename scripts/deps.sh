@@ -18,6 +18,9 @@ pkgs=(
 	dnsmasq-base bind9-dnsutils
 	# precision tests: ordinary work (a cron run and a service restart, git, ssh-keygen, venv)
 	cron git openssh-client python3-venv procps gdb curl
+	# make test-kernels (scripts/kernels.sh): Debian kernels under QEMU, an initramfs of
+	# busybox-static and their modules (depmod; .ko.xz unpacked), the host's root over 9p
+	qemu-system-x86 busybox-static kmod cpio xz-utils zstd
 )
 
 missing=()
