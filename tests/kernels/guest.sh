@@ -37,7 +37,8 @@ main() {
 	mnt tmpfs /dev/shm mode=1777
 	mnt tmpfs /run mode=755
 	mnt tmpfs /tmp mode=1777
-	mnt tmpfs /var/tmp mode=1777
+	# /var/tmp stays on the root's overlay, as on a host: the same filesystem as /etc, so
+	# a rename or link between them works as there (a tmpfs here made them EXDEV)
 	mnt securityfs /sys/kernel/security
 	mnt tracefs /sys/kernel/tracing
 	mnt debugfs /sys/kernel/debug
