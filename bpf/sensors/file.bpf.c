@@ -219,28 +219,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 	if (!ev)
 		return 0;
 	e = (struct vg_file *)ev;
-	hdr_fill(&e->hdr, t, type);
-	if (a->who)
-		uring_hdr(&e->hdr, a->who);
-	e->ret = ret;
-	e->syscall = a->syscall;
-	e->pad0 = 0;
-	e->flags = a->flags;
-	e->mode = a->mode;
-	e->fd = a->is_open ? (ret >= 0 ? ret : -1) : a->fd;
-	e->dirfd = a->dirfd;
-	e->uid = a->uid;
-	e->gid = a->gid;
-	e->dev = 0;
-	e->ino = 0;
-	e->length = a->length;
-	e->fs_magic = 0;
-	e->path_skip = 0;
-	e->pad1 = 0;
-	e->path = (struct vg_str){};
-	e->raw = (struct vg_str){};
-	e->path2 = (struct vg_str){};
-	e->raw2 = (struct vg_str){};
+	file_record_init(e, t, a, ret);
 	off = sizeof(*e);
 	if (a->fattr) {
 		struct vg_fattr *fa = (struct vg_fattr *)ev;

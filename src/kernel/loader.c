@@ -220,33 +220,36 @@ static int check_environment(const struct loader_spec *spec, char *err, size_t e
 
 /* ---- feature probes ---- */
 
+/* A program that returns 0 and does nothing else, for the probes below. */
+static const struct bpf_insn probe_insns[] = {
+    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
+    {.code = 0x95},			    /* exit */
+};
+
 /*
- * libbpf cannot probe BPF LSM (it needs a hook's BTF id): load a program that
- * allows every file_open and attach it for real, then let it go at once. Some
- * kernels build BPF LSM in but refuse the load (EPERM here).
+ * A program of type at the kernel function func (found in the kernel's BTF), loaded
+ * and attached for real, then let go at once. 1, or -errno (EOPNOTSUPP: no such
+ * function in the BTF).
  */
-int loader_probe_lsm(const char *btf_path)
+static int probe_btf_attach(const char *btf_path, const char *func, enum bpf_prog_type type,
+			    enum bpf_attach_type at)
 {
-	const struct bpf_insn insns[] = {
-	    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
-	    {.code = 0x95},			    /* exit */
-	};
 	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
-	int id, fd, link, ret = 0;
+	int id, fd, link, ret = 1;
 
 	if (!btf)
 		return -errno;
-	id = btf__find_by_name_kind(btf, "bpf_lsm_file_open", BTF_KIND_FUNC);
+	id = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
 	btf__free(btf);
 	if (id < 0)
-		return -EOPNOTSUPP; /* no BPF LSM hooks in this kernel */
-	fd = bpf_prog_load(BPF_PROG_TYPE_LSM, NULL, "GPL", insns, 2,
+		return -EOPNOTSUPP;
+	fd = bpf_prog_load(type, NULL, "GPL", probe_insns, 2,
 			   &(struct bpf_prog_load_opts){.sz = sizeof(struct bpf_prog_load_opts),
-							.expected_attach_type = BPF_LSM_MAC,
+							.expected_attach_type = at,
 							.attach_btf_id = id});
 	if (fd < 0)
 		return -errno;
-	link = bpf_link_create(fd, 0, BPF_LSM_MAC, NULL);
+	link = bpf_link_create(fd, 0, at, NULL);
 	if (link < 0)
 		ret = -errno;
 	else
@@ -255,40 +258,22 @@ int loader_probe_lsm(const char *btf_path)
 	return ret;
 }
 
-/* A program that returns 0 and does nothing else, for the probes below. */
-static const struct bpf_insn probe_insns[] = {
-    {.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
-    {.code = 0x95},			    /* exit */
-};
-
 /*
- * fentry: a tracing program loaded for vfs_read's entry and attached for real, then let
- * go. 1, or -errno (EOPNOTSUPP: no such function in the kernel's BTF).
+ * libbpf cannot probe BPF LSM (it needs a hook's BTF id): a program that allows every
+ * file_open, attached for real. Some kernels build BPF LSM in but refuse the load
+ * (EPERM here); EOPNOTSUPP: no BPF LSM hooks in this kernel.
  */
+int loader_probe_lsm(const char *btf_path)
+{
+	int ret = probe_btf_attach(btf_path, "bpf_lsm_file_open", BPF_PROG_TYPE_LSM, BPF_LSM_MAC);
+
+	return ret == 1 ? 0 : ret;
+}
+
+/* fentry: a tracing program at vfs_read's entry, attached for real. */
 static int probe_fentry(const char *btf_path)
 {
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
-	int id, fd, link, ret = 1;
-
-	if (!btf)
-		return -errno;
-	id = btf__find_by_name_kind(btf, "vfs_read", BTF_KIND_FUNC);
-	btf__free(btf);
-	if (id < 0)
-		return -EOPNOTSUPP;
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", probe_insns, 2,
-			   &(struct bpf_prog_load_opts){.sz = sizeof(struct bpf_prog_load_opts),
-							.expected_attach_type = BPF_TRACE_FENTRY,
-							.attach_btf_id = id});
-	if (fd < 0)
-		return -errno;
-	link = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL);
-	if (link < 0)
-		ret = -errno;
-	else
-		close(link);
-	close(fd);
-	return ret;
+	return probe_btf_attach(btf_path, "vfs_read", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY);
 }
 
 /*
