@@ -1040,7 +1040,9 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 	case IORING_OP_LISTEN:
 		r->type = VG_EV_LISTEN;
 		r->syscall = VG_SYS_LISTEN;
-		r->backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
+		/* IORING_OP_LISTEN is 6.11's: an older kernel has no struct io_listen */
+		if (bpf_core_type_exists(struct io_listen))
+			r->backlog = BPF_CORE_READ((struct io_listen *)cmd, backlog);
 		break;
 	case IORING_OP_SOCKET:
 		/* no file yet (req->cqe.fd holds the domain); a direct socket's result is

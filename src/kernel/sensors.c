@@ -195,6 +195,28 @@ static unsigned uring_complete_cqe(const char *btf_path)
 	return ret;
 }
 
+/*
+ * io_uring's submission tracepoint is io_uring_submit_req(req) from 6.4 on and was
+ * io_uring_submit_sqe(req, force_nonblock) before: the request is the first argument of
+ * both, so the submission programs attach to whichever the kernel's BTF has.
+ */
+static int set_uring_targets(struct loader *l, const char *btf_path)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	int ret = 0;
+
+	if (!btf)
+		return 0; /* the loader says what is wrong with the BTF */
+	if (btf__find_by_name_kind(btf, "btf_trace_io_uring_submit_req", BTF_KIND_TYPEDEF) < 0 &&
+	    btf__find_by_name_kind(btf, "btf_trace_io_uring_submit_sqe", BTF_KIND_TYPEDEF) > 0) {
+		ret = loader__set_target(l, "vg_uring_file_submit", "io_uring_submit_sqe");
+		if (!ret)
+			ret = loader__set_target(l, "vg_uring_net_submit", "io_uring_submit_sqe");
+	}
+	btf__free(btf);
+	return ret;
+}
+
 /* The configure step: knobs into rodata, the ring buffer's size. */
 static int configure(void *skel, void *arg, char *err, size_t errlen)
 {
@@ -373,6 +395,9 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 	if (ret)
 		goto err_free;
 	ret = set_cgroup_targets(s->loader, opts->cgroup_root, err, errlen);
+	if (!ret && (ret = set_uring_targets(s->loader, opts->btf_path)))
+		snprintf(err, errlen, "cannot set the io_uring programs' tracepoint: %s",
+			 strerror(-ret));
 	if (ret)
 		goto err_free;
 	ret = loader__open(s->loader);
