@@ -33,7 +33,8 @@ ALL = (1 << 64) - 1
 # struct vg_enf_gen, in order (include/vigil/events.h)
 GEN_FIELDS = ("comm_free", "path_free", "port_free", "addr_free", "need_write", "need_read",
               "need_tcp", "need_udp", "monitor", "kill", "deny", "rate", "exe_free",
-              "exe_tested", "entry", "scope_free", "need_raw", "not_v4", "not_v6")
+              "exe_tested", "entry", "scope_free", "need_raw", "not_v4", "not_v6", "lsm",
+              "lsm_kill", "leaf_free", "leaf_tested", "ino_free", "ino_tested")
 
 # The deny programs are attached only while a deny rule is in force: the agent gets one
 # that nothing here does (its maps are then overwritten by EnfMaps.install).
@@ -98,7 +99,7 @@ class EnfMaps:
         self.ports = set()
         g = dict.fromkeys(GEN_FIELDS, 0)
         g.update(comm_free=ALL, path_free=ALL, addr_free=ALL, exe_free=ALL, scope_free=ALL,
-                 monitor=monitor)
+                 leaf_free=ALL, ino_free=ALL, monitor=monitor)
         codes, ports = {}, {}
         for r in rules:
             bit = 1 << r["bit"]
@@ -117,10 +118,11 @@ class EnfMaps:
         for port, bits in ports.items():
             self.update("enf_ports", struct.pack("<HH", 0, port), struct.pack("<QQ", bits, 0))
             self.ports.add(port)
-        self.update("enf_state", struct.pack("<I", 0), struct.pack("<II", 0, 1))
+        # struct vg_enf_state: gen, enabled, lsm (no BPF-LSM rule here), pad
+        self.update("enf_state", struct.pack("<I", 0), struct.pack("<IIII", 0, 1, 0, 0))
 
     def disable(self):
-        self.update("enf_state", struct.pack("<I", 0), struct.pack("<II", 0, 0))
+        self.update("enf_state", struct.pack("<I", 0), struct.pack("<IIII", 0, 0, 0, 0))
 
     def actions_sent(self):
         """VG_EV_ACTION records written to the ring (the per-CPU counters summed)."""
