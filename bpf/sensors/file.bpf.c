@@ -148,6 +148,21 @@ static __always_inline void file_record_init(struct vg_file *e, struct task_stru
 	e->raw2 = (struct vg_str){};
 }
 
+/* The object's resolved path (walk w) into record e at off: the new offset. */
+static __always_inline __u32 file_path_append(char *ev, __u32 off, struct vg_file *e,
+					      struct walk *w)
+{
+	bool trunc = false;
+
+	if (w->flags & WALK_DISCONNECTED)
+		e->hdr.flags |= VG_FL_PSEUDO;
+	e->path_skip = walk_skip(w, &e->hdr.flags);
+	off = path_append(ev, off, &e->path, w, &trunc);
+	if (trunc)
+		e->hdr.flags |= VG_FL_PATH_TRUNC;
+	return off;
+}
+
 static __noinline int file_event(struct file_args *a, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -236,14 +251,8 @@ static __noinline int file_event(struct file_args *a, long ret)
 
 	if (obj) {
 		object_info(e, obj);
-		if (w) {
-			if (w->flags & WALK_DISCONNECTED)
-				e->hdr.flags |= VG_FL_PSEUDO;
-			e->path_skip = walk_skip(w, &e->hdr.flags);
-			off = path_append(ev, off, &e->path, w, &trunc);
-			if (trunc)
-				e->hdr.flags |= VG_FL_PATH_TRUNC;
-		}
+		if (w)
+			off = file_path_append(ev, off, e, w);
 	} else if (a->name) {
 		off = joined_append_from(ev, off, &e->path, t, a->dirfd, a->name, &e->hdr.flags,
 					 VG_FL_PATH_TRUNC, &e->path_skip, !a->kernel_names);
@@ -390,7 +399,6 @@ static __noinline void lsm_open_record(struct file_args *a, struct task_struct *
 				       struct file *file)
 {
 	char *ev = scratch_get();
-	bool trunc = false;
 	struct vg_file *e;
 	struct walk *w;
 	__u32 off;
@@ -404,14 +412,8 @@ static __noinline void lsm_open_record(struct file_args *a, struct task_struct *
 	object_info(e, file);
 	off = sizeof(*e);
 	w = path_resolve(t, &file->f_path);
-	if (w) {
-		if (w->flags & WALK_DISCONNECTED)
-			e->hdr.flags |= VG_FL_PSEUDO;
-		e->path_skip = walk_skip(w, &e->hdr.flags);
-		off = path_append(ev, off, &e->path, w, &trunc);
-		if (trunc)
-			e->hdr.flags |= VG_FL_PATH_TRUNC;
-	}
+	if (w)
+		off = file_path_append(ev, off, e, w);
 	submit(ev, off, true);
 }
 

@@ -618,9 +618,9 @@ static void notice_at(FILE *diag, const struct action *a, const struct rule_info
  * a hook covers, or a kill of them (upgraded: the call is refused and the process
  * killed), where every one of its calls has its hook loaded. A deny of such calls
  * where the kernel has no hook falls back to kill, with a notice and the reason in
- * pr->deny_missing. Returns false when the rest of plan_rule decides as before.
+ * pr->deny_missing. Otherwise the rest of plan_rule decides as before.
  */
-static bool lsm_plan(struct policy *p, const struct rule_conj *c, const struct policy_opts *o,
+static void lsm_plan(struct policy *p, const struct rule_conj *c, const struct policy_opts *o,
 		     struct policy_rule *pr, struct lower *l, const struct rule_info *ri,
 		     FILE *diag)
 {
@@ -629,17 +629,17 @@ static bool lsm_plan(struct policy *p, const struct rule_conj *c, const struct p
 	char msg[320];
 
 	if (l->cls != PC_EXEC && l->cls != PC_FILE && l->cls != PC_OTHER)
-		return false;
+		return;
 	for (size_t i = 0; i < c->n_evtypes; i++)
 		covered &= lsm_covers(c->evtypes[i]);
 	if (!covered)
-		return false;
+		return;
 	if (lsm_loaded(ri, o)) {
 		l->lsm = true;
-		return false;
+		return;
 	}
 	if (!pr->deny)
-		return false;
+		return;
 	for (size_t i = 0; i < ri->n_actions; i++)
 		if (ri->actions[i].kind == ACTION_DENY)
 			deny = &ri->actions[i];
@@ -652,7 +652,6 @@ static bool lsm_plan(struct policy *p, const struct rule_conj *c, const struct p
 	pr->deny = false;
 	pr->kill = true;
 	l->kill = true;
-	return false;
 }
 
 /* Plans one rule; 0, -EINVAL (said to diag) or -ENOMEM. */
@@ -718,20 +717,21 @@ static int plan_rule(struct policy *p, const struct rule_engine *e, size_t idx,
 		;
 	} else if (*next_bit >= VG_ENF_RULES) {
 		why = "more than 64 rules are decided in the kernel";
-	} else if (lsm_plan(p, c, o, pr, &l, ri, diag)) {
-		;
-	} else if (pr->deny && l.cls != PC_NET && l.cls != PC_SOCK && !l.lsm) {
-		;
 	} else {
-		l.bit = *next_bit;
-		l.b = 1ull << l.bit;
-		for (size_t i = 0; i < c->n_atoms && !why; i++)
-			why = lower_atom(&l, &c->atoms[i]);
-		/* the hook sees IPv4 and IPv6 sockets only: a deny must not claim the rest */
-		if (!why && pr->deny && l.cls == PC_SOCK && !l.has_domain)
-			why = "no evt.arg.domain test: the kernel's hook sees only AF_INET and "
-			      "AF_INET6 sockets, so a deny must name them (evt.arg.domain in "
-			      "(AF_INET, AF_INET6))";
+		lsm_plan(p, c, o, pr, &l, ri, diag);
+		/* a deny the kernel has no hook for is refused below, its atoms unread */
+		if (!pr->deny || l.cls == PC_NET || l.cls == PC_SOCK || l.lsm) {
+			l.bit = *next_bit;
+			l.b = 1ull << l.bit;
+			for (size_t i = 0; i < c->n_atoms && !why; i++)
+				why = lower_atom(&l, &c->atoms[i]);
+			/* the hook sees IPv4 and IPv6 sockets only: a deny must not claim the
+			 * rest */
+			if (!why && pr->deny && l.cls == PC_SOCK && !l.has_domain)
+				why = "no evt.arg.domain test: the kernel's hook sees only AF_INET "
+				      "and AF_INET6 sockets, so a deny must name them "
+				      "(evt.arg.domain in (AF_INET, AF_INET6))";
+		}
 	}
 	if (pr->deny && ((l.cls != PC_NET && l.cls != PC_SOCK && !l.lsm) || why)) {
 		char msg[160];
