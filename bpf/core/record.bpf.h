@@ -99,18 +99,20 @@ static __always_inline bool sys_compat(void)
 /* Fills the header from the current task; type and size are the caller's. */
 static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __u16 type)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
 	const struct cred *cred = BPF_CORE_READ(t, cred);
 
+	/* t is the current task. Its ids and cgroup are read from it rather than with
+	 * bpf_get_current_pid_tgid and bpf_get_current_cgroup_id, which cgroup_skb
+	 * programs (the DNS sensor) may not call on 6.1 */
 	h->ts_ns = bpf_ktime_get_boot_ns();
 	h->start_ns = BPF_CORE_READ(leader, start_boottime);
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 	h->type = type;
 	h->size = 0;
 	h->flags = sys_compat() ? VG_HF_COMPAT : 0;
-	h->pid = id >> 32;
-	h->tid = (__u32)id;
+	h->pid = BPF_CORE_READ(t, tgid);
+	h->tid = BPF_CORE_READ(t, pid);
 	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	h->uid = BPF_CORE_READ(cred, uid.val);
 	h->gid = BPF_CORE_READ(cred, gid.val);
@@ -150,10 +152,15 @@ static __always_inline __u32 str_append(char *ev, __u32 off, struct vg_str *s, c
 		n = bpf_probe_read_user_str(ev + off, max, src);
 	else
 		n = bpf_probe_read_kernel_str(ev + off, max, src);
-	if (n <= 0) {
+	if (n < 0) {
 		s->off = 0;
 		s->len = 0;
 		return off;
+	}
+	if (n == 0) {
+		/* an empty string, as some kernels (6.12) return it: 0, and no NUL written */
+		ev[off] = 0;
+		n = 1;
 	}
 	/* n counts the NUL; a full buffer means the source may have been longer */
 	if ((__u32)n == max)
