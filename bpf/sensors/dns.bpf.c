@@ -214,15 +214,19 @@ static __always_inline int dns_hook(struct __sk_buff *skb, bool egress)
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
 	dns_addrs(e, &p, egress);
-	/* the bound the verifier needs for the copy */
-	barrier_var(n);
-	n &= 0x3ff;
+	_Static_assert(!(VG_DNS_MSG_MAX & (VG_DNS_MSG_MAX - 1)), "a power of two");
 	if (n > VG_DNS_MSG_MAX)
 		n = VG_DNS_MSG_MAX;
-	if (n == 0 || bpf_skb_load_bytes(skb, p.off, e->msg, n)) {
-		n = 0;
-		count(VG_EV_DNS, CNT_READ_ERR);
+	if (n) {
+		/* 1..VG_DNS_MSG_MAX in a form every verifier bounds: an older one (6.1)
+		 * learns no lower bound from n != 0, and the copy's size may not be 0 */
+		barrier_var(n);
+		n = ((n - 1) & (VG_DNS_MSG_MAX - 1)) + 1;
+		if (bpf_skb_load_bytes(skb, p.off, e->msg, n))
+			n = 0;
 	}
+	if (!n)
+		count(VG_EV_DNS, CNT_READ_ERR);
 	e->msg_len = n;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= vg_cfg.wake_bytes)
 		wake = BPF_RB_FORCE_WAKEUP;
