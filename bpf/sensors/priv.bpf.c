@@ -22,12 +22,13 @@
 #include "core/record.bpf.h"
 #include "core/syscall.bpf.h"
 
-#define NSFS_MAGIC_	  0x6e736673
-#define PIDFS_MAGIC_	  0x50494446
-#define NS_NAME_MAX	  64 /* "cgroup:[4026531835]" and friends */
-#define BPF_OBJ_NAME_LEN_ 16 /* map_name / prog_name in union bpf_attr */
-#define BPF_MAP_CREATE_	  0
-#define BPF_PROG_LOAD_	  5
+#define NSFS_MAGIC_	     0x6e736673
+#define PIDFS_MAGIC_	     0x50494446
+#define ANON_INODE_FS_MAGIC_ 0x09041934
+#define NS_NAME_MAX	     64 /* "cgroup:[4026531835]" and friends */
+#define BPF_OBJ_NAME_LEN_    16 /* map_name / prog_name in union bpf_attr */
+#define BPF_MAP_CREATE_	     0
+#define BPF_PROG_LOAD_	     5
 /* offsets in union bpf_attr (UAPI, fixed); offsetof() on vmlinux.h types becomes a relocation */
 #define BPF_ATTR_MAP_NAME_OFF  28
 #define BPF_ATTR_PROG_NAME_OFF 48
@@ -152,16 +153,29 @@ static __always_inline __u32 ns_name_append(char *ev, __u32 off, struct vg_str *
 	return fmt_append(ev, off, s, fmt, data, sizeof(data));
 }
 
-/* "pidfd:[1234]" with the host pid, for a pidfd (pidfs, 6.9+: the inode holds the pid). */
+/*
+ * "pidfd:[1234]" with the host pid, for a pidfd: since 6.9 a pidfs inode, which holds
+ * the pid; before, an anonymous inode named "[pidfd]" whose file holds it.
+ */
 static __always_inline __u32 pidfd_name_append(char *ev, __u32 off, struct vg_str *s,
-					       struct inode *ino)
+					       struct pid *pid)
 {
 	static const char fmt[] = "pidfd:[%d]";
-	struct pid *pid = BPF_CORE_READ(ino, i_private);
 	__u64 data[1];
 
 	data[0] = BPF_CORE_READ(pid, numbers[0].nr);
 	return fmt_append(ev, off, s, fmt, data, sizeof(data));
+}
+
+/* The pid a pre-6.9 pidfd refers to, or NULL for any other anonymous-inode file. */
+static __always_inline struct pid *anon_pidfd(struct file *f)
+{
+	const __u64 pidfd_name = 0x005d64666469705bULL; /* "[pidfd]", NUL-terminated */
+	__u64 name = 0;
+
+	bpf_probe_read_kernel_str(&name, sizeof(name),
+				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	return name == pidfd_name ? BPF_CORE_READ(f, private_data) : NULL;
 }
 
 static __always_inline __u32 fd_path_append(char *ev, __u32 off, struct vg_str *s,
@@ -179,7 +193,13 @@ static __always_inline __u32 fd_path_append(char *ev, __u32 off, struct vg_str *
 	if (magic == NSFS_MAGIC_)
 		return ns_name_append(ev, off, s, ino);
 	if (magic == PIDFS_MAGIC_)
-		return pidfd_name_append(ev, off, s, ino);
+		return pidfd_name_append(ev, off, s, BPF_CORE_READ(ino, i_private));
+	if (magic == ANON_INODE_FS_MAGIC_) {
+		struct pid *pid = anon_pidfd(f);
+
+		if (pid)
+			return pidfd_name_append(ev, off, s, pid);
+	}
 	w = path_resolve(t, &f->f_path);
 	return w ? path_append(ev, off, s, w, trunc) : off;
 }
