@@ -1001,6 +1001,9 @@ int vg_uring_net_submit(struct bpf_raw_tracepoint_args *ctx)
 		if (bpf_core_field_exists(((struct io_accept *)cmd)->iou_flags))
 			r->multi = BPF_CORE_READ((struct io_accept *)cmd, iou_flags) &
 				   IORING_ACCEPT_MULTISHOT_;
+		else if (vg_cfg.uring_multishot)
+			/* before 6.10 the request's flags say it (REQ_F_APOLL_MULTISHOT) */
+			r->multi = (flags >> (vg_cfg.uring_multishot - 1)) & 1;
 		break;
 	case IORING_OP_SEND:
 	case IORING_OP_SEND_ZC:

@@ -868,7 +868,8 @@ struct vg_config {
 	__u32 wake_bytes;	  /* wake the reader once this much is pending in the ring */
 	__u32 uring_complete_cqe; /* io_uring_complete's arguments: 1 (ctx, req, cqe), 6.13 on;
 				   * 0 (ctx, req, user_data, res, cflags, extra1, extra2) */
-	__u32 pad;		  /* zero */
+	__u32 uring_multishot;	  /* 1 + the bit of req->flags that marks a multishot request
+				   * (REQ_F_APOLL_MULTISHOT_BIT, from BTF); 0 when unknown */
 };
 
 #ifndef __cplusplus

@@ -170,29 +170,49 @@ struct sensors {
 };
 
 /*
- * How io_uring_complete passes a completion, from the kernel's BTF: 1 when its
- * arguments are (ctx, req, cqe) (6.13 on), 0 when (ctx, req, user_data, res, cflags,
- * extra1, extra2). 1 when the kernel has no such tracepoint (nothing reads it then).
+ * What the io_uring sensors must know of this kernel, from its BTF:
+ * - how io_uring_complete passes a completion: uring_complete_cqe 1 when its arguments
+ *   are (ctx, req, cqe) (6.13 on), 0 when (ctx, req, user_data, res, cflags, extra1,
+ *   extra2); 1 when the kernel has no such tracepoint (nothing reads it then);
+ * - uring_multishot: 1 + REQ_F_APOLL_MULTISHOT_BIT, the request flag of a multishot
+ *   accept where struct io_accept has no iou_flags (before 6.10); 0 when not found.
  */
-static unsigned uring_complete_cqe(const char *btf_path)
+static void uring_btf_facts(const char *btf_path, struct vg_config *cfg)
 {
 	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
 	const struct btf_type *t = NULL;
-	unsigned ret = 1;
-	int id;
+	__u32 id, n;
 
+	cfg->uring_complete_cqe = 1;
+	cfg->uring_multishot = 0;
 	if (!btf)
-		return 1;
+		return;
 	id = btf__find_by_name_kind(btf, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF);
-	if (id > 0)
+	if ((int)id > 0)
 		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
 	if (t && btf_is_ptr(t))
 		t = btf__type_by_id(btf, t->type);
 	/* the first argument is the tracepoint's own data pointer */
 	if (t && btf_is_func_proto(t))
-		ret = btf_vlen(t) <= 4;
+		cfg->uring_complete_cqe = btf_vlen(t) <= 4;
+	/* the REQ_F_*_BIT constants are an anonymous enum's: look through every enum */
+	n = btf__type_cnt(btf);
+	for (id = 1; id < n && !cfg->uring_multishot; id++) {
+		const struct btf_enum *e;
+
+		t = btf__type_by_id(btf, id);
+		if (!btf_is_enum(t))
+			continue;
+		e = btf_enum(t);
+		for (__u16 i = 0; i < btf_vlen(t); i++, e++)
+			if (!strcmp(btf__name_by_offset(btf, e->name_off),
+				    "REQ_F_APOLL_MULTISHOT_BIT") &&
+			    e->val >= 0 && e->val < 64) {
+				cfg->uring_multishot = (__u32)e->val + 1;
+				break;
+			}
+	}
 	btf__free(btf);
-	return ret;
 }
 
 /*
@@ -241,7 +261,7 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 	}
 	obj->rodata->vg_cfg.self_pid = o->self_pid;
 	obj->rodata->vg_cfg.wake_bytes = o->wake_bytes;
-	obj->rodata->vg_cfg.uring_complete_cqe = uring_complete_cqe(o->btf_path);
+	uring_btf_facts(o->btf_path, &obj->rodata->vg_cfg);
 	ret = bpf_map__set_max_entries(obj->maps.events, o->ringbuf_bytes);
 	if (!ret && (o->ringbuf_bytes < (size_t)getpagesize() ||
 		     (o->ringbuf_bytes & (o->ringbuf_bytes - 1))))
