@@ -129,7 +129,8 @@ static void keep_verifier_tail(struct loader *l, const char *log)
 			start--;
 		/* skip the statistics lines that close every log */
 		if (start == log ||
-		    (strncmp(start, "processed ", 10) && strncmp(start, "verification time", 17)))
+		    (strncmp(start, "processed ", 10) && strncmp(start, "verification time", 17) &&
+		     strncmp(start, "stack depth ", 12)))
 			break;
 		p = start;
 	}
@@ -167,6 +168,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (l && (l->attaching || l->failed_prog[0]))
 		return 0;
 	return fputs(line, stderr);
+}
+
+static bool bpf_debug_stats(void)
+{
+	const char *v = getenv("VIGIL_BPF_DEBUG");
+
+	return v && !strcmp(v, "stats");
 }
 
 /* ---- environment ---- */
@@ -713,6 +721,8 @@ int loader__open(struct loader *l)
 	l->skel = l->spec.skel->open(&(struct bpf_object_open_opts){
 	    .sz = sizeof(struct bpf_object_open_opts),
 	    .btf_custom_path = l->spec.btf_path,
+	    /* VIGIL_BPF_DEBUG=stats: the verifier's statistics of every program it took */
+	    .kernel_log_level = bpf_debug_stats() ? 4 : 0,
 	});
 	if (!l->skel) {
 		ret = -errno;
