@@ -1,5 +1,6 @@
 """Process lifecycle events from the real kernel: exec, fork, exit, ancestry,
 container identity, and the daemon's own errors."""
+import errno
 import json
 import os
 import re
@@ -165,6 +166,22 @@ FORGOTTEN_RULE = """
 """
 
 
+def release(fifo, timeout=10.0):
+    """Writes a line to fifo once a reader has it open; False when none came in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+            continue
+        os.write(fd, b"go\n")
+        os.close(fd)
+        return True
+
+
 def test_container_identity_survives_a_full_process_table(busybox_image, workdir):
     """A container process the process table has forgotten (a tiny table, crowded
     by host processes) still reports its container, from its record's cgroup id."""
@@ -175,12 +192,16 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
     # prefilter always sends, printed events or not
     v = Vigil(workdir, ["--proc-max", "64", "--rules", rules], events=True)
     crowd = []
+    go = os.path.join(workdir, "go")
+    os.mkfifo(go)
     try:
         cidfile = os.path.join(workdir, "cid")
-        # the shell's next fork (which would make it recently seen again) comes well
-        # after the crowd below has filled the table, however slow the machine
-        subprocess.run(PODMAN_RUN + ["-d", "--cidfile", cidfile, busybox_image,
-                                     "/bin/sh", "-c", "sleep 12; sleep 1; exit 3"],
+        # the shell forks once (sleep 0), then waits on the FIFO without forking: it
+        # exits when the test says, after the crowd below has filled the table, at any
+        # pace (under emulation 150 processes take many seconds to start)
+        subprocess.run(PODMAN_RUN + ["-d", "--cidfile", cidfile, "-v", f"{workdir}:/w",
+                                     busybox_image, "/bin/sh", "-c",
+                                     "sleep 0; read x < /w/go; exit 3"],
                        check=True, stdout=subprocess.DEVNULL)
         with open(cidfile) as f:
             cid = f.read().strip()
@@ -190,8 +211,10 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
         first = v.wait_for(lambda e: e["type"] == "fork" and e["proc"]["pid"] == shell,
                            what="the container shell's first fork")
         assert first["container"]["id"] == cid[:12]
-        # more live host processes than the table holds: the sleeping shell is forgotten
-        crowd = [subprocess.Popen(["sleep", "3"]) for _ in range(150)]
+        # more live host processes than the table holds: the waiting shell is forgotten
+        crowd = [subprocess.Popen(["sleep", "600"]) for _ in range(150)]
+        v.wait_exec(crowd[-1].pid)
+        assert release(go), "the container's shell never opened the FIFO"
         ev = v.wait_for(lambda e: e["type"] == "exit" and e["proc"]["pid"] == shell,
                         timeout=30, what="exit of the container's shell")
         assert ev["exit"]["code"] == 3
@@ -208,9 +231,10 @@ def test_container_identity_survives_a_full_process_table(busybox_image, workdir
         assert al["ancestry_unknown"] is True, "the alert itself says so"
         assert al["output"].endswith(f"(container={cid[:12]} ancestry_unknown=true pid={shell})")
         # every crowd process was tracked: its exec event names its image
-        last = crowd[-1].pid
-        assert v.wait_exec(last)["proc"]["exe"] == os.path.realpath(shutil.which("sleep"))
+        assert v.wait_exec(crowd[-1].pid)["proc"]["exe"] == \
+            os.path.realpath(shutil.which("sleep"))
     finally:
+        release(go, 0)
         for p in crowd:
             p.kill()
             p.wait()
