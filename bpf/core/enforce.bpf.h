@@ -107,7 +107,7 @@ static __always_inline __u64 enf_comm_mask(__u32 gen, const char *comm, __u64 fr
 	if (comm)
 		bpf_probe_read_kernel(k->comm, sizeof(k->comm), comm);
 	else
-		bpf_get_current_comm(k->comm, sizeof(k->comm));
+		task_comm(k->comm, (struct task_struct *)bpf_get_current_task());
 	b = bpf_map_lookup_elem(&enf_comms, k);
 	if (!b)
 		return free;

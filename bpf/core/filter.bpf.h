@@ -52,7 +52,7 @@ static __always_inline enum filter_verdict filter_cheap_comm(__u32 type, __u16 p
 		if (comm)
 			bpf_probe_read_kernel(k.comm, sizeof(k.comm), comm);
 		else
-			bpf_get_current_comm(k.comm, sizeof(k.comm));
+			task_comm(k.comm, (struct task_struct *)bpf_get_current_task());
 		if (bpf_map_lookup_elem(&filter_comms, &k))
 			return FILTER_MATCHED;
 	}

@@ -96,6 +96,18 @@ static __always_inline bool sys_compat(void)
 #endif
 }
 
+/*
+ * The task's comm, all 16 bytes: the kernel keeps it NUL-padded, and the enforcement
+ * and prefilter maps key on whole comms. Not bpf_get_current_comm: cgroup_skb programs
+ * (the DNS sensor) may not call it (6.12 refuses it), and on 6.1 it leaves the bytes
+ * after the NUL as they were, so a reused key kept an older, longer name's tail and a
+ * deny rule on a shorter name missed.
+ */
+static __always_inline void task_comm(char *comm, struct task_struct *t)
+{
+	bpf_core_read(comm, sizeof(t->comm), &t->comm);
+}
+
 /* Fills the header from the current task; type and size are the caller's. */
 static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __u16 type)
 {
@@ -121,11 +133,7 @@ static __always_inline void hdr_fill(struct vg_hdr *h, struct task_struct *t, __
 	h->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(t->loginuid))
 		h->loginuid = BPF_CORE_READ(t, loginuid.val);
-	/* read from the task, not with bpf_get_current_comm: cgroup_skb programs (the DNS
-	 * sensor) may not call that helper before 6.x kernels allow it (6.12 refuses it).
-	 * All 16 bytes: the kernel keeps comm NUL-padded, and the enforcement and prefilter
-	 * maps compare whole comms */
-	BPF_CORE_READ_INTO(&h->comm, t, comm);
+	task_comm(h->comm, t);
 }
 
 /*

@@ -43,11 +43,10 @@ static __always_inline void uring_who_fill(struct uring_who *w)
 	if (BPF_CORE_READ(t, flags) & PF_IO_WORKER_) {
 		/* the SQPOLL thread submits for whichever thread filled the ring */
 		w->tid = w->tgid;
-		/* all 16 bytes (NUL-padded by the kernel): the maps compare whole comms */
-		BPF_CORE_READ_INTO(&w->comm, t, group_leader, comm);
+		task_comm(w->comm, BPF_CORE_READ(t, group_leader));
 	} else {
 		w->tid = (__u32)id;
-		bpf_get_current_comm(w->comm, sizeof(w->comm));
+		task_comm(w->comm, t);
 	}
 }
 

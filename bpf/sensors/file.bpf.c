@@ -110,7 +110,7 @@ static __always_inline void writer_note(struct file_args *a, struct file *f)
 		w->tid = a->who->tid;
 		__builtin_memcpy(w->comm, a->who->comm, VG_COMM_LEN);
 	} else {
-		bpf_get_current_comm(w->comm, sizeof(w->comm));
+		task_comm(w->comm, (struct task_struct *)bpf_get_current_task());
 	}
 	if (w != &nw)
 		return;
