@@ -216,7 +216,9 @@ static __always_inline __u64 enf_decide(const struct vg_hdr *h, const struct vg_
 	v->rated = 0;
 	v->acted = 0;
 	v->err = 0;
-	v->why = enf_why_not(h->pid, h->cgroup_id);
+	/* a reason the caller found already stands (the LSM exec hook's allowlisted image) */
+	if (v->why == VG_WHY_NONE)
+		v->why = enf_why_not(h->pid, h->cgroup_id);
 	if (v->why != VG_WHY_NONE)
 		return 0;
 	want = v->matched & ~v->monitor;
@@ -412,9 +414,9 @@ static __always_inline __u64 enf_lsm_rules(__u32 *gen, struct vg_enf_gen **g, __
  * exit. Returns the hook's answer: 0 or -EPERM.
  */
 static __always_inline int enf_lsm_act(struct vg_hdr *h, __u32 gen, const struct vg_enf_gen *g,
-				       __u64 matched, __u32 type)
+				       __u64 matched, __u32 type, __u32 why)
 {
-	struct enf_verdict v = {.matched = matched};
+	struct enf_verdict v = {.matched = matched, .why = why};
 	__u64 want = enf_decide(h, g, gen, &v);
 	__u32 tid;
 	long err;
@@ -482,7 +484,7 @@ static __always_inline int enforce_lsm_who(__u32 code0, __u32 code1, __u32 type)
 	mask = enf_kill_mask(gen, g, mask, NULL, 0, 0, enf_lsm_comm(t), h.pid, h.cgroup_id);
 	if (!mask)
 		return 0;
-	return enf_lsm_act(&h, gen, g, mask, type);
+	return enf_lsm_act(&h, gen, g, mask, type, VG_WHY_NONE);
 }
 
 #endif /* VIGIL_ENFORCE_BPF_H */

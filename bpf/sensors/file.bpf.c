@@ -482,7 +482,7 @@ int BPF_PROG(vg_lsm_open, struct file *file)
 	}
 	if (!mask)
 		return 0;
-	verdict = enf_lsm_act(&h, gen, g, mask, VG_EV_OPEN);
+	verdict = enf_lsm_act(&h, gen, g, mask, VG_EV_OPEN, VG_WHY_NONE);
 	if (verdict) {
 		FILE_ARGS(VG_EV_OPEN, open_code());
 		a.is_open = true;

@@ -434,7 +434,11 @@ int BPF_PROG(vg_lsm_exec, struct linux_binprm *bprm)
 	mask = enf_kill_mask(gen, g, mask, path, len, VG_ENF_PATH_EXE, h.comm, h.pid, h.cgroup_id);
 	if (!mask)
 		return 0;
-	verdict = enf_lsm_act(&h, gen, g, mask, 0);
+	/* the caller is not yet the program it asks for: an allowlisted image, which vigil
+	 * never acts on, is let run here (exec_enforce puts it on the allowlist at exit) */
+	verdict = enf_lsm_act(&h, gen, g, mask, 0,
+			      path && enf_path_allowed(gen, path, len) ? VG_WHY_ALLOWLISTED
+								       : VG_WHY_NONE);
 	if (!verdict)
 		return 0;
 	ev = exec_build(t, NULL, exe, filename, &size);
