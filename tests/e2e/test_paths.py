@@ -5,6 +5,7 @@ the default rules and the prefilter derived from them, no --events and no
 --no-prefilter, so a form the kernel dropped would show as a missing alert.
 """
 import ctypes
+import errno
 import os
 import shutil
 import struct
@@ -144,9 +145,13 @@ def test_at_empty_path_names_the_fd(deployed, workdir):
         AT_EMPTY_PATH = 0x1000
         SYS_fchmodat2 = 452
         r = libc.syscall(SYS_fchmodat2, fd, b"", 0o4755, AT_EMPTY_PATH)
-        assert r == 0, os.strerror(ctypes.get_errno())
+        err = ctypes.get_errno()
     finally:
         os.close(fd)
+    if r != 0 and err == errno.ENOSYS:
+        pytest.skip("this kernel has no fchmodat2 (6.6): a chmod cannot name its file by "
+                    "AT_EMPTY_PATH here")
+    assert r == 0, os.strerror(err)
     a = alert(deployed, SETUID_RULE, fd_name=path)
     assert a["output_fields"]["evt.type"] == "fchmodat2"
 
