@@ -34,21 +34,16 @@ struct uring_who {
 	char comm[VG_COMM_LEN]; /* the submitting thread's comm; the leader's for SQPOLL */
 };
 
-/*
- * The submitter of the current request. Not inlined: the submission programs' frames are
- * near what a 6.1 verifier allows for their call chain (512 bytes, each frame rounded up
- * to 32), and this one's work would add to them.
- */
-static __noinline __attribute__((unused)) void uring_who_fill(struct uring_who *w)
+static __always_inline void uring_who_fill(struct uring_who *w)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 
 	w->tgid = id >> 32;
-	if (t->flags & PF_IO_WORKER_) {
+	if (BPF_CORE_READ(t, flags) & PF_IO_WORKER_) {
 		/* the SQPOLL thread submits for whichever thread filled the ring */
 		w->tid = w->tgid;
-		task_comm(w->comm, t->group_leader);
+		task_comm(w->comm, BPF_CORE_READ(t, group_leader));
 	} else {
 		w->tid = (__u32)id;
 		task_comm(w->comm, t);
