@@ -1763,7 +1763,7 @@ int agent_run(const struct agent_opts *opts)
 	so.cgroup_root = cg2;
 	pin_dir_setup(&a);
 	so.pin_dir = a.pin_dir;
-	/* attach first, then seed, so no process falls between the two */
+	/* loaded here, attached once the prefilter is written (below) */
 	a.sensors = sensors__start(&so, err, sizeof(err));
 	if (!a.sensors) {
 		ret = -errno;
@@ -1862,6 +1862,13 @@ int agent_run(const struct agent_opts *opts)
 	ret = apply_filter(&a);
 	if (ret)
 		goto err_unload;
+	/* the first event meets the rules' prefilter; attached before the seeds below, so
+	 * no process falls between the two */
+	ret = sensors__attach(a.sensors, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vigil: %s\n", err);
+		goto err_unload;
+	}
 	{
 		struct enforce_maps m;
 

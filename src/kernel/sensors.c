@@ -436,11 +436,6 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 		ret = entry_fill(s->skel, err, errlen);
 	if (ret)
 		goto err_free;
-	ret = loader__attach(s->loader);
-	if (ret) {
-		snprintf(err, errlen, "%s", loader__error(s->loader));
-		goto err_free;
-	}
 	return s;
 
 err_free:
@@ -448,6 +443,15 @@ err_free:
 	free(s);
 	errno = -ret;
 	return NULL;
+}
+
+int sensors__attach(struct sensors *s, char *err, size_t errlen)
+{
+	int ret = loader__attach(s->loader);
+
+	if (ret)
+		snprintf(err, errlen, "%s", loader__error(s->loader));
+	return ret;
 }
 
 void sensors__detach(struct sensors *s)

@@ -28,13 +28,17 @@ struct sensors;
 struct loader;
 
 /*
- * Checks root and BTF, probes the kernel, opens, configures, loads and attaches.
- * Prints the features found and a notice per program switched off. On failure
- * returns NULL and writes a message naming the cause (and the program, for a
- * kernel refusal of a required one) to err.
+ * Checks root and BTF, probes the kernel, opens, configures and loads; nothing is
+ * attached yet, so the maps (the prefilter's) can be written before the first
+ * event. Prints the features found and a notice per program switched off. On
+ * failure returns NULL and writes a message naming the cause (and the program, for
+ * a kernel refusal of a required one) to err.
  */
 struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_t errlen);
 void sensors__free(struct sensors *s);
+
+/* Attaches the loaded sensors. 0, or -errno with the cause in err. */
+int sensors__attach(struct sensors *s, char *err, size_t errlen);
 
 /* Stops the sensors; the maps stay readable (the ring can still be drained). */
 void sensors__detach(struct sensors *s);
