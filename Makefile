@@ -111,8 +111,9 @@ $(BUILD)/alert-driver: tests/e2e/driver/alert_driver.c $(BUILD)/libvigil.a
 
 # the loader's steps and attach kinds, driven with the test object (tests/e2e/test_loader.py)
 $(BUILD)/attach-driver: tests/e2e/bpf/attach_driver.c $(BUILD)/tests/attach_kinds.skel.h \
-		$(BUILD)/src/kernel/loader.o
-	$(CC) $(CFLAGS) -I$(BUILD)/tests -o $@ $< $(BUILD)/src/kernel/loader.o $(LDLIBS)
+		$(BUILD)/src/kernel/loader.o $(BUILD)/libvigil.a
+	$(CC) $(CFLAGS) -I$(BUILD)/tests -o $@ $< $(BUILD)/src/kernel/loader.o $(BUILD)/libvigil.a \
+		$(LDLIBS)
 
 # everything this compiler builds, with -Werror: CI runs it with gcc and with clang
 build-all: $(BUILD)/vigil $(BUILD)/unit-tests $(HELPER_BINS) $(BUILD)/alert-driver \

@@ -27,6 +27,7 @@
 #include <linux/perf_event.h>
 
 #include "loader.h"
+#include "stack_budget.h"
 
 #define NAME_MAX_ 64  /* program and map names */
 #define WHY_MAX	  160 /* why a program is switched off */
@@ -48,6 +49,8 @@ struct prog_run {
 	bool off;	    /* switched off */
 	char why[WHY_MAX];  /* why it is off */
 	int attachments;    /* attachments made */
+	int *depths;	    /* VIGIL_BPF_DEBUG=stats: its functions' stack, as verified */
+	int n_depths;	    /* entries in depths */
 };
 
 enum feature_id {
@@ -137,6 +140,46 @@ static void keep_verifier_tail(struct loader *l, const char *log)
 	snprintf(l->verifier_tail, sizeof(l->verifier_tail), "%.*s", (int)(p - start), start);
 }
 
+static bool bpf_debug_stats(void)
+{
+	const char *v = getenv("VIGIL_BPF_DEBUG");
+
+	return v && !strcmp(v, "stats");
+}
+
+static int prog_index(const struct loader *l, const char *name)
+{
+	for (size_t i = 0; i < l->spec.n_progs; i++)
+		if (!strcmp(l->spec.progs[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* VIGIL_BPF_DEBUG=stats: the depth of each function of a program the kernel took */
+static void keep_stack_depths(struct loader *l, const char *log)
+{
+	const char *p = strstr(log, "prog '");
+	int depths[STACK_BUDGET_MAX_FUNCS], n, i;
+	int *copy;
+
+	if (!p)
+		return;
+	p += 6;
+	{
+		char name[NAME_MAX_];
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "'"), p);
+		i = prog_index(l, name);
+	}
+	n = stack_budget_parse(log, depths, STACK_BUDGET_MAX_FUNCS);
+	if (i < 0 || n < 0 || !(copy = malloc(n * sizeof(*copy))))
+		return;
+	memcpy(copy, depths, n * sizeof(*copy));
+	free(l->run[i].depths);
+	l->run[i].depths = copy;
+	l->run[i].n_depths = n;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	static char line[256 * 1024]; /* one loader at a time prints: not worth TLS */
@@ -158,6 +201,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 				 p);
 		}
 		keep_verifier_tail(l, line);
+		if (bpf_debug_stats() && strstr(line, "-- BEGIN PROG LOAD LOG --"))
+			keep_stack_depths(l, line);
 	}
 	if (getenv("VIGIL_BPF_DEBUG"))
 		return fputs(line, stderr);
@@ -168,13 +213,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (l && (l->attaching || l->failed_prog[0]))
 		return 0;
 	return fputs(line, stderr);
-}
-
-static bool bpf_debug_stats(void)
-{
-	const char *v = getenv("VIGIL_BPF_DEBUG");
-
-	return v && !strcmp(v, "stats");
 }
 
 /* ---- environment ---- */
@@ -554,8 +592,10 @@ void loader__free(struct loader *l)
 	if (!l)
 		return;
 	close_skel(l);
-	for (size_t i = 0; i < l->spec.n_progs; i++)
+	for (size_t i = 0; i < l->spec.n_progs; i++) {
 		free(l->run[i].target_copy);
+		free(l->run[i].depths);
+	}
 	free(l->run);
 	free(l->att);
 	free(l);
@@ -790,12 +830,56 @@ int loader__configure(struct loader *l)
 }
 
 /* Index of the program named name in the table, or -1. */
-static int prog_index(const struct loader *l, const char *name)
+/* VIGIL_BPF_DEBUG=stats: each program's deepest call chain, its stack as 6.1 counts it */
+static void report_stacks(const struct loader *l, FILE *f)
 {
-	for (size_t i = 0; i < l->spec.n_progs; i++)
-		if (!strcmp(l->spec.progs[i].name, name))
-			return (int)i;
-	return -1;
+	int measured = 0, over = 0, unknown = 0;
+
+	for (size_t i = 0; i < l->spec.n_progs; i++) {
+		const char *name = l->spec.progs[i].name;
+		struct bpf_program *prog = find_prog(l, i);
+		struct stack_chain c;
+		char why[WHY_MAX], frames[STACK_BUDGET_FRAMES * 5 + 32] = "";
+		size_t off = 0;
+
+		if (!prog || !bpf_program__autoload(prog))
+			continue;
+		if (!l->run[i].depths) {
+			fprintf(f,
+				"vigil: stack %s: not measured: no depths in the verifier's log\n",
+				name);
+			unknown++;
+			continue;
+		}
+		if (stack_budget_measure(bpf_program__insns(prog), bpf_program__insn_cnt(prog),
+					 l->run[i].depths, l->run[i].n_depths, &c)) {
+			fprintf(f,
+				"vigil: stack %s: not measured: the verifier counted %d functions, "
+				"the %zu instructions start %d\n",
+				name, l->run[i].n_depths, bpf_program__insn_cnt(prog), c.funcs);
+			unknown++;
+			continue;
+		}
+		measured++;
+		for (int k = 0; k < c.frames; k++)
+			off += snprintf(frames + off, sizeof(frames) - off, "%s%d", k ? "+" : "",
+					c.frame[k]);
+		if (c.removed)
+			snprintf(frames + off, sizeof(frames) - off, "; %d dead, placed at worst",
+				 c.removed);
+		if (stack_budget_fits(&c, why, sizeof(why))) {
+			fprintf(f, "vigil: stack %s: %d of %d bytes (%s), as 6.1 counts it\n", name,
+				c.bytes, STACK_BUDGET_BYTES, frames);
+		} else {
+			over++;
+			fprintf(f, "vigil: warning: 6.1 would refuse BPF program '%s': %s (%s)\n",
+				name, why, frames);
+		}
+	}
+	fprintf(f,
+		"vigil: stack as 6.1 counts it: %d programs measured, %d over, %d not "
+		"measured\n",
+		measured, over, unknown);
 }
 
 int loader__load(struct loader *l)
@@ -815,6 +899,8 @@ int loader__load(struct loader *l)
 		printing_for = NULL;
 		if (!ret) {
 			l->loaded = true;
+			if (bpf_debug_stats())
+				report_stacks(l, stderr);
 			return 0;
 		}
 		if (!l->failed_prog[0]) {

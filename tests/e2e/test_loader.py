@@ -162,6 +162,38 @@ def test_agent_shows_features_and_program_states(vigil):
         assert len(off) == 1 and "ia32 emulation is off" in off[0], err
 
 
+def test_every_program_fits_the_stack_6_1_allows(workdir, monkeypatch):
+    """A newer verifier (this host's) rounds each function's frame up to 16 bytes; 6.1's,
+    Debian 12's kernel, rounds it to 32 and allows 512 along a chain of calls. A program
+    this host takes can be refused there, and only a run on 6.1 would show it. With
+    VIGIL_BPF_DEBUG=stats the loader counts every program's deepest chain from the
+    depths the verifier reported, as 6.1 counts them: every program the agent runs
+    fits, and none goes unmeasured."""
+    monkeypatch.setenv("VIGIL_BPF_DEBUG", "stats")
+    v = conftest.Vigil(workdir, events=False)
+    try:
+        port = int(re.search(r"vigil: metrics on http://\S+ \(port (\d+)\)",
+                             v.stderr()).group(1))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            enabled = re.findall(r'^vigil_program_enabled\{program="(\w+)",kind="\w+"\} 1$',
+                                 resp.read().decode(), re.M)
+    finally:
+        assert v.stop() == 0, v.stderr()
+    err = v.stderr()
+    over = [l for l in err.splitlines() if l.startswith("vigil: warning: 6.1 would refuse")]
+    assert not over, "\n".join(over)
+    total = re.search(r"vigil: stack as 6.1 counts it: (\d+) programs measured, (\d+) over, "
+                      r"(\d+) not measured", err)
+    assert total, err[-4000:]
+    assert total.group(2, 3) == ("0", "0"), total.group(0)
+    fits = dict(re.findall(r"^vigil: stack (\w+): (\d+) of 512 bytes \([\d+]+(?:; \d dead, placed at "
+                           r"worst)?\), as 6.1 "
+                           r"counts it$", err, re.M))
+    assert int(total.group(1)) == len(fits)
+    assert sorted(fits) == sorted(enabled)
+    assert all(0 < int(b) <= 512 for b in fits.values()), fits
+
+
 def test_an_older_kernel_is_refused_naming_what_it_lacks(tmp_path):
     """Below Linux 5.17 the sensors' helpers are missing: the start fails at once with
     the features and the kernels that brought them, not with one verifier refusal per
