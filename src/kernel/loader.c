@@ -147,6 +147,7 @@ static bool bpf_debug_stats(void)
 	return v && !strcmp(v, "stats");
 }
 
+/* Index of the program named name in the table, or -1. */
 static int prog_index(const struct loader *l, const char *name)
 {
 	for (size_t i = 0; i < l->spec.n_progs; i++)
@@ -155,22 +156,28 @@ static int prog_index(const struct loader *l, const char *name)
 	return -1;
 }
 
+/* The name libbpf quotes after tag ("prog '", "map '") in a message, into out. */
+static bool quoted_name(const char *line, const char *tag, char *out, size_t len)
+{
+	const char *p = strstr(line, tag);
+
+	if (!p)
+		return false;
+	p += strlen(tag);
+	snprintf(out, len, "%.*s", (int)strcspn(p, "'"), p);
+	return true;
+}
+
 /* VIGIL_BPF_DEBUG=stats: the depth of each function of a program the kernel took */
 static void keep_stack_depths(struct loader *l, const char *log)
 {
-	const char *p = strstr(log, "prog '");
 	int depths[STACK_BUDGET_MAX_FUNCS], n, i;
+	char name[NAME_MAX_];
 	int *copy;
 
-	if (!p)
+	if (!quoted_name(log, "prog '", name, sizeof(name)))
 		return;
-	p += 6;
-	{
-		char name[NAME_MAX_];
-
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "'"), p);
-		i = prog_index(l, name);
-	}
+	i = prog_index(l, name);
 	n = stack_budget_parse(log, depths, STACK_BUDGET_MAX_FUNCS);
 	if (i < 0 || n < 0 || !(copy = malloc(n * sizeof(*copy))))
 		return;
@@ -184,22 +191,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	static char line[256 * 1024]; /* one loader at a time prints: not worth TLS */
 	struct loader *l = printing_for;
-	const char *p;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (l) {
-		p = strstr(line, "prog '");
-		if (p && (strstr(line, "failed to load") || strstr(line, "load failed"))) {
-			p += 6;
-			snprintf(l->failed_prog, sizeof(l->failed_prog), "%.*s",
-				 (int)strcspn(p, "'"), p);
-		}
-		p = strstr(line, "map '");
-		if (p && strstr(line, "failed to create")) {
-			p += 5;
-			snprintf(l->failed_map, sizeof(l->failed_map), "%.*s", (int)strcspn(p, "'"),
-				 p);
-		}
+		if (strstr(line, "failed to load") || strstr(line, "load failed"))
+			quoted_name(line, "prog '", l->failed_prog, sizeof(l->failed_prog));
+		if (strstr(line, "failed to create"))
+			quoted_name(line, "map '", l->failed_map, sizeof(l->failed_map));
 		keep_verifier_tail(l, line);
 		if (bpf_debug_stats() && strstr(line, "-- BEGIN PROG LOAD LOG --"))
 			keep_stack_depths(l, line);
@@ -829,7 +827,6 @@ int loader__configure(struct loader *l)
 	return l->spec.configure(l->skel, l->spec.arg, l->err, sizeof(l->err));
 }
 
-/* Index of the program named name in the table, or -1. */
 /* VIGIL_BPF_DEBUG=stats: each program's deepest call chain, its stack as 6.1 counts it */
 static void report_stacks(const struct loader *l, FILE *f)
 {
