@@ -40,6 +40,11 @@ def _die_with_parent():
 
 # events kept per agent: a busy machine writes millions; tests look at recent ones
 MAX_EVENTS = 300000
+# the stream is read this much at a time: a backlog of gigabytes never sits in memory whole
+READ_CHUNK = 16 << 20
+
+# the agents running now whose stream is read: each test reads its own events
+_READERS = []
 
 
 def helper(name):
@@ -132,11 +137,7 @@ class Vigil:
                                       "--metrics-listen", "127.0.0.1:0", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
                                      preexec_fn=_die_with_parent)
-        self._events = collections.deque(maxlen=MAX_EVENTS)
-        self._total = 0  # events ever appended: lets wait_for look at new ones only
-        self._alerts = []
-        self._offset = 0
-        self._partial = b""
+        self._start_reading()
         deadline = time.time() + READY_TIMEOUT
         while b"vigil: monitoring" not in self.stderr_bytes():
             if self.proc.poll() is not None:
@@ -173,16 +174,44 @@ class Vigil:
                 pytest.fail(f"no {what} within {timeout} s; {len(self._alerts)} alerts seen")
             time.sleep(0.02)
 
-    def events(self):
-        """Every event read so far, in order (alerts are kept apart)."""
+    def _start_reading(self):
+        self._events = collections.deque(maxlen=MAX_EVENTS)
+        self._total = 0  # events ever appended: lets wait_for look at new ones only
+        self._alerts = []
+        self._offset = 0
+        self._partial = b""
+        _READERS.append(self)
+
+    def stop_reading(self):
+        if self in _READERS:
+            _READERS.remove(self)
+
+    def skip_to_now(self):
+        """Reads the stream up to now keeping only its alerts: a test looks at its own
+        events, not at a whole session's backlog (gigabytes, too much to parse or keep)."""
+        self.events(alerts_only=True)
+        self._events.clear()
+
+    def events(self, alerts_only=False):
+        """Every event read so far, in order (alerts are kept apart). alerts_only: what
+        is read now keeps its alerts only, its events are not even parsed."""
         with open(self.out_path, "rb") as f:
             f.seek(self._offset)
-            data = f.read()
-        self._offset += len(data)
-        data = self._partial + data
-        lines = data.split(b"\n")
-        self._partial = lines.pop()
+            while True:
+                data = f.read(READ_CHUNK)  # bounded: a backlog may be gigabytes
+                if not data:
+                    break
+                self._offset += len(data)
+                lines = (self._partial + data).split(b"\n")
+                self._partial = lines.pop()
+                self._take(lines, alerts_only)
+        return self._events
+
+    def _take(self, lines, alerts_only):
         for line in lines:
+            # an alert's line starts with its hostname, an event's with its time
+            if alerts_only and not line.startswith(b'{"hostname"'):
+                continue
             try:
                 obj = json.loads(line)
             except ValueError as e:
@@ -192,7 +221,6 @@ class Vigil:
             else:
                 self._events.append(obj)
                 self._total += 1
-        return self._events
 
     def wait_for(self, pred, timeout=10.0, what="event"):
         """The first event for which pred is true; fails after timeout seconds."""
@@ -231,6 +259,7 @@ class Vigil:
                 self.proc.wait()
         self.out.close()
         self.err.close()
+        self.stop_reading()
         return self.proc.returncode
 
 
@@ -264,6 +293,18 @@ def _check_can_run():
         pytest.fail("end-to-end tests need kernel BTF (/sys/kernel/btf/vmlinux)")
     if not os.access(VIGIL, os.X_OK):
         pytest.fail(f"{VIGIL} is missing: run 'make e2e'")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before a test's fixtures are set up, every agent still running from earlier tests
+    (the session's agent, a module's) drops the events of earlier tests, unparsed, and
+    keeps their alerts: the test reads its own events and those of its fixtures."""
+    for v in list(_READERS):
+        if v.proc.poll() is not None or not os.path.exists(v.out_path):
+            v.stop_reading()  # it ended (or its directory went): nothing more comes
+        else:
+            v.skip_to_now()
 
 
 def pytest_collection_modifyitems(session, config, items):

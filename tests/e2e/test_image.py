@@ -3,7 +3,6 @@ the host's pid, cgroup, network and UTS namespaces, with the host's BTF, bpffs, 
 and cgroup tree, the container runtimes' sockets and state, and its rules from a mounted
 directory laid out as a ConfigMap volume is. From inside its container it must see what
 the host and the other containers do, and pick up edits of the mounted rules."""
-import collections
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, MAX_EVENTS, PODMAN, PODMAN_RUN, REPO, VIGIL, PodmanApi, Vigil
+from conftest import BUILD, PODMAN, PODMAN_RUN, REPO, VIGIL, PodmanApi, Vigil
 
 IMAGE = "localhost/vigil:latest"
 # conftest's: this machine refuses raising a container's rlimits
@@ -90,11 +89,7 @@ class ImageAgent(Vigil):
         self.err_path = os.path.join(workdir, "vigil.stderr")
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
-        self._events = collections.deque(maxlen=MAX_EVENTS)
-        self._total = 0
-        self._alerts = []
-        self._offset = 0
-        self._partial = b""
+        self._start_reading()
         p = subprocess.run(PODMAN + ["run", "-d", "--name", name, *run_args],
                            capture_output=True, text=True)
         assert p.returncode == 0, f"the agent's container did not start:\n{p.stderr}"
@@ -132,6 +127,7 @@ class ImageAgent(Vigil):
             self.proc.wait()
         self.out.close()
         self.err.close()
+        self.stop_reading()
         p = subprocess.run(PODMAN + ["inspect", "--format", "{{.State.ExitCode}}", self.name],
                            capture_output=True, text=True, check=True)
         return int(p.stdout)
