@@ -233,6 +233,58 @@ __attribute__((unused)) static __noinline int stash_ia32(void)
 	}
 
 /*
+ * SYSCALL_SENSOR for a sensor whose record another program builds: a body that
+ * returns SENSOR_HANDED_ON has left its work in a per-CPU hand-off, and the program
+ * tail-calls slot 0 of native_builders (vg_NAME, a tracepoint program) or of
+ * ia32_builders (vg_NAME_32, a raw tracepoint program: a program array serves one
+ * program type). A builder is verified once for all its sensors, where a builder
+ * inlined in each would be verified once per sensor. lost() counts a record whose
+ * builder is missing (the tail call came back).
+ */
+#define SENSOR_HANDED_ON 1
+#define SYSCALL_SENSOR_HANDOFF(name, tp, native_builders, ia32_builders, lost)                     \
+	static __always_inline int name##_sensor(struct sysc sc, long ret);                        \
+	SEC("tp/syscalls/sys_exit_" tp)                                                            \
+	int vg_##name(struct trace_event_raw_sys_exit *ctx)                                        \
+	{                                                                                          \
+		if (name##_sensor(sys_native(), ctx->ret) == SENSOR_HANDED_ON) {                   \
+			bpf_tail_call(ctx, &native_builders, 0);                                   \
+			lost();                                                                    \
+		}                                                                                  \
+		return 0;                                                                          \
+	}                                                                                          \
+	SYSCALL_SENSOR_32_HANDOFF(name, ia32_builders, lost)                                       \
+	static __always_inline int name##_sensor(struct sysc sc, long ret)
+
+/* The same, with both ABIs reached from the dispatcher: both are raw tracepoint programs. */
+#define SYSCALL_SENSOR_DISPATCHED_HANDOFF(name, raw_builders, lost)                                \
+	static __always_inline int name##_sensor(struct sysc sc, long ret);                        \
+	SEC("raw_tp")                                                                              \
+	int vg_##name(struct bpf_raw_tracepoint_args *ctx)                                         \
+	{                                                                                          \
+		if (name##_sensor(sys_native(), ctx->args[1]) == SENSOR_HANDED_ON) {               \
+			bpf_tail_call(ctx, &raw_builders, 0);                                      \
+			lost();                                                                    \
+		}                                                                                  \
+		return 0;                                                                          \
+	}                                                                                          \
+	SYSCALL_SENSOR_32_HANDOFF(name, raw_builders, lost)                                        \
+	static __always_inline int name##_sensor(struct sysc sc, long ret)
+
+#define SYSCALL_SENSOR_32_HANDOFF(name, ia32_builders, lost)                                       \
+	SEC("raw_tp")                                                                              \
+	int vg_##name##_32(struct bpf_raw_tracepoint_args *ctx)                                    \
+	{                                                                                          \
+		if (name##_sensor(sys_ia32(), ctx->args[1]) != SENSOR_HANDED_ON)                   \
+			return stash_ia32();                                                       \
+		/* the stash first: a tail call does not come back */                              \
+		stash_ia32();                                                                      \
+		bpf_tail_call(ctx, &ia32_builders, 0);                                             \
+		lost();                                                                            \
+		return 0;                                                                          \
+	}
+
+/*
  * The struct file behind fd in the current task, or NULL: the task's pointers
  * are read with plain loads (a pointer the verifier knows), the table's slot with
  * one read.

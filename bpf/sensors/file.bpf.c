@@ -3,8 +3,11 @@
  * file.bpf.c - file sensors at syscall exit. The object's path comes from the
  * kernel: from the opened file or the fd the call used when there is one, else
  * from the resolved base directory (cwd or dirfd) joined with the caller's name.
- * The raw argument travels too. The prefilter's cheap checks run before any path
- * is resolved. Each sensor serves native and ia32 calls alike (SYSCALL_SENSOR).
+ * The raw argument travels too. The prefilter's cheap checks run in the sensor,
+ * before any path is resolved; a record they keep is built by one program shared by
+ * every sensor (file_build), reached by a tail call, so the verifier checks the path
+ * work once, not once per syscall. Each sensor serves native and ia32 calls alike
+ * (SYSCALL_SENSOR_HANDOFF).
  */
 #include "core/enforce.bpf.h"
 #include "core/filter.bpf.h"
@@ -37,6 +40,7 @@ struct file_args {
 	__s64 length;	    /* truncate length */
 	bool kernel_names;  /* name, name2, target are kernel memory (io_uring), not user */
 	const struct uring_who *who; /* io_uring: the submitter; NULL for a syscall */
+	__u64 uring_key;	     /* io_uring: the kept request, forgotten once built */
 	bool fattr;		     /* a struct vg_fattr record: the fields below follow */
 	__u32 fa_flags;		     /* VG_FA_* header bits */
 	__s64 times[4];		     /* utimes: atime sec, nsec, mtime sec, nsec */
@@ -59,7 +63,8 @@ static __always_inline void object_info(struct vg_file *e, struct file *f)
 }
 
 /* Kill rules on the record's file (its first path), at the call's exit. */
-static __always_inline void file_enforce(struct file_args *a, struct vg_file *e, char *ev)
+static __always_inline void file_enforce(struct file_args *a, const struct uring_who *who,
+					 struct vg_file *e, char *ev)
 {
 	__u32 what = VG_ENF_PATH_FILE;
 
@@ -71,7 +76,7 @@ static __always_inline void file_enforce(struct file_args *a, struct vg_file *e,
 			what |= ENF_IN_READ;
 	}
 	enforce_kill(&e->hdr, e->path.off ? ev + (e->path.off & EV_OFF_MASK) : NULL, e->path.len,
-		     what | ENF_IN_CODE(e->syscall), a->who ? a->who->comm : NULL);
+		     what | ENF_IN_CODE(e->syscall), who ? who->comm : NULL);
 }
 
 #define S_IFREG_ 0100000
@@ -122,11 +127,12 @@ static __always_inline void writer_note(struct file_args *a, struct file *f)
 
 /* The fixed part of a file record from the call's arguments; no strings yet. */
 static __always_inline void file_record_init(struct vg_file *e, struct task_struct *t,
-					     const struct file_args *a, long ret)
+					     const struct file_args *a, const struct uring_who *who,
+					     long ret)
 {
 	hdr_fill(&e->hdr, t, a->type);
-	if (a->who)
-		uring_hdr(&e->hdr, a->who);
+	if (who)
+		uring_hdr(&e->hdr, who);
 	e->ret = ret;
 	e->syscall = a->syscall;
 	e->pad0 = 0;
@@ -163,16 +169,61 @@ static __always_inline __u32 file_path_append(char *ev, __u32 off, struct vg_fil
 	return off;
 }
 
+/* What a file sensor decided, for the program that builds the record (file_build). */
+struct file_handoff {
+	struct file_args a;   /* its who is NULL here: see has_who */
+	struct uring_who who; /* io_uring: the submitter, when has_who */
+	__u64 obj;	      /* struct file *: the object, 0 when only a name tells it */
+	long ret;
+	__u32 slot;    /* the prefilter's slot */
+	__u32 verdict; /* enum filter_verdict so far */
+	bool has_who;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_handoff);
+} file_handoff SEC(".maps");
+
+/* the builders, one per program type of the sensors (the loader fills slot 0) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} file_builder SEC(".maps"); /* vg_file_build: the native sensors' tracepoints */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} file_builder_raw SEC(".maps"); /* vg_file_build_raw: ia32 and io_uring (raw tracepoints) */
+
+/* A tail call to a builder came back (an empty slot): the record is lost, and counted. */
+static __noinline void file_handoff_lost(void)
+{
+	__u32 zero = 0;
+	struct file_handoff *h = bpf_map_lookup_elem(&file_handoff, &zero);
+
+	if (h && h->a.type < VG_EV_TYPE_MAX)
+		count(h->a.type, CNT_LOST);
+}
+
+/*
+ * The sensor's half of a file record: the checks that need no path. Returns
+ * SENSOR_HANDED_ON when the record goes on to file_build, with what it needs in the
+ * hand-off; 0 when it ends here (dropped and counted).
+ */
 static __noinline int file_event(struct file_args *a, long ret)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	enum filter_verdict verdict;
+	struct file_handoff *h;
 	struct file *obj = NULL;
-	struct vg_file *e;
-	bool trunc = false, write;
-	struct walk *w;
-	char *ev;
-	__u32 off, type = a->type, slot = type;
+	bool write;
+	__u32 zero = 0, type = a->type, slot = type;
 
 	if (type >= VG_EV_TYPE_MAX)
 		return 0;
@@ -218,6 +269,45 @@ static __noinline int file_event(struct file_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
+	h = bpf_map_lookup_elem(&file_handoff, &zero);
+	if (!h)
+		return 0;
+	h->a = *a;
+	h->a.who = NULL;
+	h->has_who = a->who != NULL;
+	if (a->who)
+		h->who = *a->who;
+	h->obj = (__u64)obj;
+	h->ret = ret;
+	h->slot = slot;
+	h->verdict = verdict;
+	return SENSOR_HANDED_ON;
+}
+
+/*
+ * The other half, in a program of its own: the object's path, the record, the kill
+ * rules and the send. The hand-off is this CPU's, filled by the sensor that tail-called.
+ */
+static __noinline int file_record(struct file_handoff *h)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	const struct uring_who *who = NULL;
+	struct file *obj = (struct file *)h->obj;
+	struct file_args *a = &h->a;
+	enum filter_verdict verdict = h->verdict;
+	__u32 off, type = a->type, slot = h->slot;
+	long ret = h->ret;
+	bool trunc = false;
+	struct vg_file *e;
+	struct walk *w;
+	char *ev;
+
+	if (type >= VG_EV_TYPE_MAX)
+		return 0;
+	if (h->has_who)
+		who = &h->who;
+	/* tests of who must test the pointer: the verifier cannot tie it to has_who */
+	barrier_var(who);
 	w = NULL;
 	if (obj) {
 		/* the object's path decides before any other work for the record is done */
@@ -234,7 +324,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 	if (!ev)
 		return 0;
 	e = (struct vg_file *)ev;
-	file_record_init(e, t, a, ret);
+	file_record_init(e, t, a, who, ret);
 	off = sizeof(*e);
 	if (a->fattr) {
 		struct vg_fattr *fa = (struct vg_fattr *)ev;
@@ -296,7 +386,7 @@ static __noinline int file_event(struct file_args *a, long ret)
 			       filter_name_undecided(e->raw.off, e->raw.len)) ||
 			      ((e->hdr.flags & VG_FL_PATH2_JOINED) &&
 			       filter_name_undecided(e->raw2.off, e->raw2.len)))) {
-			file_enforce(a, e, ev);
+			file_enforce(a, who, e, ev);
 			submit(ev, off, false);
 			return 0;
 		}
@@ -305,11 +395,14 @@ static __noinline int file_event(struct file_args *a, long ret)
 			return 0;
 		}
 	}
-	file_enforce(a, e, ev);
+	file_enforce(a, who, e, ev);
 	/* an event that met a rule-derived criterion may raise an alert: wake the reader */
 	submit(ev, off, verdict != FILTER_SEND);
 	return 0;
 }
+
+#define FILE_SENSOR(name, tp)                                                                      \
+	SYSCALL_SENSOR_HANDOFF(name, tp, file_builder, file_builder_raw, file_handoff_lost)
 
 #define FILE_ARGS(t, sys)                                                                          \
 	struct file_args a = {.type = (t),                                                         \
@@ -326,7 +419,7 @@ static __noinline int file_event(struct file_args *a, long ret)
  */
 #define OPEN_DENIED_BY_LSM(ret) ((ret) == -EPERM_ && enf_denied_take(VG_EV_OPEN))
 
-SYSCALL_SENSOR(open, "open")
+FILE_SENSOR(open, "open")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPEN);
 
@@ -339,7 +432,7 @@ SYSCALL_SENSOR(open, "open")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(openat, "openat")
+FILE_SENSOR(openat, "openat")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT);
 
@@ -353,7 +446,7 @@ SYSCALL_SENSOR(openat, "openat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(openat2, "openat2")
+FILE_SENSOR(openat2, "openat2")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_OPENAT2);
 	struct open_how how = {};
@@ -407,7 +500,7 @@ static __noinline void lsm_open_record(struct file_args *a, struct task_struct *
 		return;
 	count(VG_EV_OPEN, CNT_SEEN);
 	e = (struct vg_file *)ev;
-	file_record_init(e, t, a, -EPERM_);
+	file_record_init(e, t, a, a->who, -EPERM_);
 	e->hdr.flags |= VG_FL_DENIED;
 	object_info(e, file);
 	off = sizeof(*e);
@@ -493,7 +586,7 @@ int BPF_PROG(vg_lsm_open, struct file *file)
 	return verdict;
 }
 
-SYSCALL_SENSOR(creat, "creat")
+FILE_SENSOR(creat, "creat")
 {
 	FILE_ARGS(VG_EV_OPEN, VG_SYS_CREAT);
 
@@ -506,14 +599,14 @@ SYSCALL_SENSOR(creat, "creat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(unlink, "unlink")
+FILE_SENSOR(unlink, "unlink")
 {
 	FILE_ARGS(VG_EV_UNLINK, VG_SYS_UNLINK);
 	a.name = (const char *)sys_arg(sc, 0);
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(unlinkat, "unlinkat")
+FILE_SENSOR(unlinkat, "unlinkat")
 {
 	FILE_ARGS(VG_EV_UNLINK, VG_SYS_UNLINKAT);
 	a.dirfd = sys_arg(sc, 0);
@@ -522,14 +615,14 @@ SYSCALL_SENSOR(unlinkat, "unlinkat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(rmdir, "rmdir")
+FILE_SENSOR(rmdir, "rmdir")
 {
 	FILE_ARGS(VG_EV_UNLINK, VG_SYS_RMDIR);
 	a.name = (const char *)sys_arg(sc, 0);
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(rename, "rename")
+FILE_SENSOR(rename, "rename")
 {
 	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAME);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -537,7 +630,7 @@ SYSCALL_SENSOR(rename, "rename")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(renameat, "renameat")
+FILE_SENSOR(renameat, "renameat")
 {
 	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAMEAT);
 	a.dirfd = sys_arg(sc, 0);
@@ -547,7 +640,7 @@ SYSCALL_SENSOR(renameat, "renameat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(renameat2, "renameat2")
+FILE_SENSOR(renameat2, "renameat2")
 {
 	FILE_ARGS(VG_EV_RENAME, VG_SYS_RENAMEAT2);
 	a.dirfd = sys_arg(sc, 0);
@@ -558,7 +651,7 @@ SYSCALL_SENSOR(renameat2, "renameat2")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(mkdir, "mkdir")
+FILE_SENSOR(mkdir, "mkdir")
 {
 	FILE_ARGS(VG_EV_MKDIR, VG_SYS_MKDIR);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -566,7 +659,7 @@ SYSCALL_SENSOR(mkdir, "mkdir")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(mkdirat, "mkdirat")
+FILE_SENSOR(mkdirat, "mkdirat")
 {
 	FILE_ARGS(VG_EV_MKDIR, VG_SYS_MKDIRAT);
 	a.dirfd = sys_arg(sc, 0);
@@ -575,7 +668,7 @@ SYSCALL_SENSOR(mkdirat, "mkdirat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(chmod, "chmod")
+FILE_SENSOR(chmod, "chmod")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_CHMOD);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -583,7 +676,7 @@ SYSCALL_SENSOR(chmod, "chmod")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(fchmod, "fchmod")
+FILE_SENSOR(fchmod, "fchmod")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMOD);
 	a.fd = sys_arg(sc, 0);
@@ -591,7 +684,7 @@ SYSCALL_SENSOR(fchmod, "fchmod")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(fchmodat, "fchmodat")
+FILE_SENSOR(fchmodat, "fchmodat")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMODAT);
 	a.dirfd = sys_arg(sc, 0);
@@ -600,7 +693,7 @@ SYSCALL_SENSOR(fchmodat, "fchmodat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(fchmodat2, "fchmodat2")
+FILE_SENSOR(fchmodat2, "fchmodat2")
 {
 	FILE_ARGS(VG_EV_CHMOD, VG_SYS_FCHMODAT2);
 	a.dirfd = sys_arg(sc, 0);
@@ -610,7 +703,7 @@ SYSCALL_SENSOR(fchmodat2, "fchmodat2")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(chown, "chown")
+FILE_SENSOR(chown, "chown")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_CHOWN);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -619,7 +712,7 @@ SYSCALL_SENSOR(chown, "chown")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(lchown, "lchown")
+FILE_SENSOR(lchown, "lchown")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_LCHOWN);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -628,7 +721,7 @@ SYSCALL_SENSOR(lchown, "lchown")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(fchown, "fchown")
+FILE_SENSOR(fchown, "fchown")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_FCHOWN);
 	a.fd = sys_arg(sc, 0);
@@ -637,7 +730,7 @@ SYSCALL_SENSOR(fchown, "fchown")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(fchownat, "fchownat")
+FILE_SENSOR(fchownat, "fchownat")
 {
 	FILE_ARGS(VG_EV_CHOWN, VG_SYS_FCHOWNAT);
 	a.dirfd = sys_arg(sc, 0);
@@ -648,7 +741,7 @@ SYSCALL_SENSOR(fchownat, "fchownat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(link, "link")
+FILE_SENSOR(link, "link")
 {
 	FILE_ARGS(VG_EV_LINK, VG_SYS_LINK);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -656,7 +749,7 @@ SYSCALL_SENSOR(link, "link")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(linkat, "linkat")
+FILE_SENSOR(linkat, "linkat")
 {
 	FILE_ARGS(VG_EV_LINK, VG_SYS_LINKAT);
 	a.dirfd = sys_arg(sc, 0);
@@ -667,7 +760,7 @@ SYSCALL_SENSOR(linkat, "linkat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(symlink, "symlink")
+FILE_SENSOR(symlink, "symlink")
 {
 	FILE_ARGS(VG_EV_SYMLINK, VG_SYS_SYMLINK);
 	a.target = (const char *)sys_arg(sc, 0);
@@ -675,7 +768,7 @@ SYSCALL_SENSOR(symlink, "symlink")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(symlinkat, "symlinkat")
+FILE_SENSOR(symlinkat, "symlinkat")
 {
 	FILE_ARGS(VG_EV_SYMLINK, VG_SYS_SYMLINKAT);
 	a.target = (const char *)sys_arg(sc, 0);
@@ -684,7 +777,7 @@ SYSCALL_SENSOR(symlinkat, "symlinkat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(truncate, "truncate")
+FILE_SENSOR(truncate, "truncate")
 {
 	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_TRUNCATE);
 	a.name = (const char *)sys_arg(sc, 0);
@@ -692,7 +785,7 @@ SYSCALL_SENSOR(truncate, "truncate")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(ftruncate, "ftruncate")
+FILE_SENSOR(ftruncate, "ftruncate")
 {
 	FILE_ARGS(VG_EV_TRUNCATE, VG_SYS_FTRUNCATE);
 	a.fd = sys_arg(sc, 0);
@@ -765,7 +858,7 @@ static __noinline void times_read(struct file_args *a, const void *p, enum times
 }
 
 /* utimensat(dirfd, name, times, flags): a NULL name is futimens on dirfd */
-SYSCALL_SENSOR(utimensat, "utimensat")
+FILE_SENSOR(utimensat, "utimensat")
 {
 	FILE_ARGS(VG_EV_UTIMES, VG_SYS_UTIMENSAT);
 	enum times_form form = TIMES_TS64;
@@ -781,7 +874,7 @@ SYSCALL_SENSOR(utimensat, "utimensat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(futimesat, "futimesat")
+FILE_SENSOR(futimesat, "futimesat")
 {
 	FILE_ARGS(VG_EV_UTIMES, VG_SYS_FUTIMESAT);
 
@@ -793,7 +886,7 @@ SYSCALL_SENSOR(futimesat, "futimesat")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(utimes, "utimes")
+FILE_SENSOR(utimes, "utimes")
 {
 	FILE_ARGS(VG_EV_UTIMES, VG_SYS_UTIMES);
 
@@ -802,7 +895,7 @@ SYSCALL_SENSOR(utimes, "utimes")
 	return file_event(&a, ret);
 }
 
-SYSCALL_SENSOR(utime, "utime")
+FILE_SENSOR(utime, "utime")
 {
 	FILE_ARGS(VG_EV_UTIMES, VG_SYS_UTIME);
 
@@ -864,7 +957,7 @@ int vg_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* ioctl(fd, FS_IOC_SETFLAGS or FS_IOC_FSSETXATTR, arg): every other request ends at once */
-SYSCALL_SENSOR(ioctl, "ioctl")
+FILE_SENSOR(ioctl, "ioctl")
 {
 	FILE_ARGS(VG_EV_CHATTR, VG_SYS_IOCTL);
 	__u32 cmd = sys_arg(sc, 1), tid, *old;
@@ -1096,7 +1189,11 @@ int vg_uring_file_submit(struct bpf_raw_tracepoint_args *ctx)
 		/* the kernel posts no completion when it succeeds: send now, result unknown (0) */
 		r->is_open = false;
 		uring_file_args(&a, r);
-		return file_event(&a, 0);
+		if (file_event(&a, 0) == SENSOR_HANDED_ON) {
+			bpf_tail_call(ctx, &file_builder_raw, 0);
+			file_handoff_lost();
+		}
+		return 0;
 	}
 	/* a type no rule can match, whatever the result, is dropped before anything is kept */
 	write = r->is_open ? (r->flags & WRITE_FLAGS) != 0 : true;
@@ -1131,9 +1228,14 @@ int vg_uring_file_complete(struct bpf_raw_tracepoint_args *ctx)
 	if (uring_same_process(&r->who)) {
 		uring_cqe_read(&c, ctx);
 		uring_file_args(&a, r);
+		a.uring_key = key;
 		/* the hook ran in the thread that did the open: the submitter or a worker */
-		if (!(r->is_open && OPEN_DENIED_BY_LSM(c.res)))
-			file_event(&a, c.res);
+		if (!(r->is_open && OPEN_DENIED_BY_LSM(c.res)) &&
+		    file_event(&a, c.res) == SENSOR_HANDED_ON) {
+			/* the builder forgets the request once it has read its names */
+			bpf_tail_call(ctx, &file_builder_raw, 0);
+			file_handoff_lost();
+		}
 	} else {
 		/* completed by a kernel worker after the process went: nobody to attribute it to */
 		count(r->type, CNT_SEEN);
@@ -1141,4 +1243,32 @@ int vg_uring_file_complete(struct bpf_raw_tracepoint_args *ctx)
 	}
 	bpf_map_delete_elem(&uring_file_reqs, &key);
 	return 0;
+}
+
+/* ---- the builders: every file record that a sensor handed on ---- */
+
+static __always_inline int file_build(void)
+{
+	__u32 zero = 0;
+	struct file_handoff *h = bpf_map_lookup_elem(&file_handoff, &zero);
+
+	if (!h)
+		return 0;
+	file_record(h);
+	/* an io_uring request's names were read from its entry until now */
+	if (h->a.uring_key)
+		bpf_map_delete_elem(&uring_file_reqs, &h->a.uring_key);
+	return 0;
+}
+
+SEC("tp")
+int vg_file_build(void *ctx)
+{
+	return file_build();
+}
+
+SEC("raw_tp")
+int vg_file_build_raw(void *ctx)
+{
+	return file_build();
 }

@@ -256,27 +256,74 @@ static __always_inline __u32 priv_str(char *ev, __u32 off, struct vg_str *s, __u
 	return off;
 }
 
+/* What a privilege sensor decided, for the program that builds the record (priv_build). */
+struct priv_handoff {
+	struct priv_args a;
+	struct priv_stash old; /* the state before the call, when old_known */
+	long ret;
+	bool old_known;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct priv_handoff);
+} priv_handoff SEC(".maps");
+
+/* the builders, one per program type of the sensors (the loader fills slot 0) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} priv_builder SEC(".maps"); /* vg_priv_build: the native sensors' tracepoints */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} priv_builder_raw SEC(".maps"); /* vg_priv_build_raw: ia32 and dispatched calls */
+
+/* A tail call to a builder came back (an empty slot): the record is lost, and counted. */
+static __noinline void priv_handoff_lost(void)
+{
+	__u32 zero = 0;
+	struct priv_handoff *h = bpf_map_lookup_elem(&priv_handoff, &zero);
+
+	if (h && h->a.type < VG_EV_TYPE_MAX)
+		count(h->a.type, CNT_LOST);
+}
+
+/*
+ * The sensor's half of a privilege record: the stash of the state before the call,
+ * and the checks. Returns SENSOR_HANDED_ON when the record goes on to priv_build,
+ * 0 when it ends here.
+ */
 static __noinline int priv_event(struct priv_args *a, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct priv_stash old = {}, *st;
-	bool old_known = false;
-	struct vg_priv *e;
-	char *ev;
-	__u32 off, type = a->type;
+	struct priv_stash *st;
+	struct priv_handoff *h;
+	__u32 zero = 0, type = a->type;
 
 	if (type >= VG_EV_TYPE_MAX)
 		return 0;
 	count(type, CNT_SEEN);
+	h = bpf_map_lookup_elem(&priv_handoff, &zero);
+	if (!h)
+		return 0;
+	h->old_known = false;
 	if (a->state != PRIV_NONE) {
 		/* picked up even when the event is dropped, so entries never linger; an
 		 * ia32 thread's stash is replaced after each of its ia32 calls instead */
 		st = bpf_map_lookup_elem(&priv_stash, &tid);
 		if (st && st->start_ns == BPF_CORE_READ(t, start_time) &&
 		    (st->syscall == a->syscall || (a->compat && st->syscall == PRIV_STASH_IA32))) {
-			old = *st;
-			old_known = true;
+			h->old = *st;
+			h->old_known = true;
 		}
 		if (st && st->syscall != PRIV_STASH_IA32)
 			bpf_map_delete_elem(&priv_stash, &tid);
@@ -290,6 +337,23 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
+	h->a = *a;
+	h->ret = ret;
+	return SENSOR_HANDED_ON;
+}
+
+/* The other half, in a program of its own: the record, the kill rules and the send. */
+static __noinline int priv_record(struct priv_handoff *h)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct priv_args *a = &h->a;
+	__u32 off, type = a->type;
+	long ret = h->ret;
+	struct vg_priv *e;
+	char *ev;
+
+	if (type >= VG_EV_TYPE_MAX)
+		return 0;
 	ev = scratch_get();
 	if (!ev)
 		return 0;
@@ -309,13 +373,13 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	e->pad1 = 0;
 	if (a->state != PRIV_NONE) {
 		priv_read_state(BPF_CORE_READ(t, cred), a->state, e->ids_new, e->caps_new);
-		if (old_known) {
+		if (h->old_known) {
 			if (a->state == PRIV_UIDS)
-				__builtin_memcpy(e->ids_old, old.uids, sizeof(e->ids_old));
+				__builtin_memcpy(e->ids_old, h->old.uids, sizeof(e->ids_old));
 			else if (a->state == PRIV_GIDS)
-				__builtin_memcpy(e->ids_old, old.gids, sizeof(e->ids_old));
+				__builtin_memcpy(e->ids_old, h->old.gids, sizeof(e->ids_old));
 			else
-				__builtin_memcpy(e->caps_old, old.caps, sizeof(e->caps_old));
+				__builtin_memcpy(e->caps_old, h->old.caps, sizeof(e->caps_old));
 			e->hdr.flags |= VG_PF_OLD_KNOWN;
 		}
 	}
@@ -328,6 +392,11 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	return 0;
 }
 
+#define PRIV_SENSOR(name, tp)                                                                      \
+	SYSCALL_SENSOR_HANDOFF(name, tp, priv_builder, priv_builder_raw, priv_handoff_lost)
+#define PRIV_SENSOR_DISPATCHED(name)                                                               \
+	SYSCALL_SENSOR_DISPATCHED_HANDOFF(name, priv_builder_raw, priv_handoff_lost)
+
 #define PRIV_ARGS(t, sys) struct priv_args a = {.type = (t), .syscall = (sys), .compat = sc.compat}
 
 /* set*id: the raw ids as the kernel reads them (uid_t), -1 meaning "unchanged" */
@@ -337,7 +406,7 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 	{                                                                                          \
 		return priv_enter(VG_EV_SETID, sys, ids);                                          \
 	}                                                                                          \
-	SYSCALL_SENSOR(name, #name)                                                                \
+	PRIV_SENSOR(name, #name)                                                                   \
 	{                                                                                          \
 		PRIV_ARGS(VG_EV_SETID, sys);                                                       \
 		int i;                                                                             \
@@ -361,7 +430,7 @@ int vg_capset_enter(void *ctx)
 	return priv_enter(VG_EV_CAPSET, VG_SYS_CAPSET, PRIV_CAPS);
 }
 
-SYSCALL_SENSOR(capset, "capset")
+PRIV_SENSOR(capset, "capset")
 {
 	PRIV_ARGS(VG_EV_CAPSET, VG_SYS_CAPSET);
 
@@ -394,7 +463,7 @@ static __always_inline bool ptrace_sent(long req)
 	}
 }
 
-SYSCALL_SENSOR(ptrace, "ptrace")
+PRIV_SENSOR(ptrace, "ptrace")
 {
 	PRIV_ARGS(VG_EV_PTRACE, VG_SYS_PTRACE);
 
@@ -406,7 +475,7 @@ SYSCALL_SENSOR(ptrace, "ptrace")
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR_DISPATCHED(init_module)
+PRIV_SENSOR_DISPATCHED(init_module)
 {
 	PRIV_ARGS(VG_EV_MODULE, VG_SYS_INIT_MODULE);
 
@@ -416,7 +485,7 @@ SYSCALL_SENSOR_DISPATCHED(init_module)
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR_DISPATCHED(finit_module)
+PRIV_SENSOR_DISPATCHED(finit_module)
 {
 	PRIV_ARGS(VG_EV_MODULE, VG_SYS_FINIT_MODULE);
 
@@ -440,12 +509,12 @@ static __always_inline int name_flags_event(struct sysc sc, long ret, __u32 type
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR_DISPATCHED(delete_module)
+PRIV_SENSOR_DISPATCHED(delete_module)
 {
 	return name_flags_event(sc, ret, VG_EV_MODULE, VG_SYS_DELETE_MODULE);
 }
 
-SYSCALL_SENSOR(mount, "mount")
+PRIV_SENSOR(mount, "mount")
 {
 	PRIV_ARGS(VG_EV_MOUNT, VG_SYS_MOUNT);
 
@@ -460,7 +529,7 @@ SYSCALL_SENSOR(mount, "mount")
 }
 
 /* umount2 is "umount" in the kernel's syscall table */
-SYSCALL_SENSOR(umount2, "umount")
+PRIV_SENSOR(umount2, "umount")
 {
 	PRIV_ARGS(VG_EV_UMOUNT, VG_SYS_UMOUNT2);
 
@@ -470,7 +539,7 @@ SYSCALL_SENSOR(umount2, "umount")
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR(unshare, "unshare")
+PRIV_SENSOR(unshare, "unshare")
 {
 	PRIV_ARGS(VG_EV_UNSHARE, VG_SYS_UNSHARE);
 
@@ -478,7 +547,7 @@ SYSCALL_SENSOR(unshare, "unshare")
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR(setns, "setns")
+PRIV_SENSOR(setns, "setns")
 {
 	PRIV_ARGS(VG_EV_SETNS, VG_SYS_SETNS);
 
@@ -488,7 +557,7 @@ SYSCALL_SENSOR(setns, "setns")
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR(bpf, "bpf")
+PRIV_SENSOR(bpf, "bpf")
 {
 	PRIV_ARGS(VG_EV_BPF, VG_SYS_BPF);
 	const char *attr = (const char *)sys_arg(sc, 1);
@@ -510,12 +579,12 @@ SYSCALL_SENSOR(bpf, "bpf")
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR(memfd_create, "memfd_create")
+PRIV_SENSOR(memfd_create, "memfd_create")
 {
 	return name_flags_event(sc, ret, VG_EV_MEMFD, VG_SYS_MEMFD_CREATE);
 }
 
-SYSCALL_SENSOR(chroot, "chroot")
+PRIV_SENSOR(chroot, "chroot")
 {
 	PRIV_ARGS(VG_EV_CHROOT, VG_SYS_CHROOT);
 
@@ -541,19 +610,19 @@ static __always_inline int kill_event(long ret, __u16 sys, __s32 target, __u32 s
 	return priv_event(&a, ret);
 }
 
-SYSCALL_SENSOR(kill, "kill")
+PRIV_SENSOR(kill, "kill")
 {
 	return kill_event(ret, VG_SYS_KILL, sys_arg(sc, 0), sys_arg(sc, 1), 0);
 }
 
-SYSCALL_SENSOR(tkill, "tkill")
+PRIV_SENSOR(tkill, "tkill")
 {
 	__s32 tid = sys_arg(sc, 0);
 
 	return kill_event(ret, VG_SYS_TKILL, tid, sys_arg(sc, 1), tid);
 }
 
-SYSCALL_SENSOR(tgkill, "tgkill")
+PRIV_SENSOR(tgkill, "tgkill")
 {
 	return kill_event(ret, VG_SYS_TGKILL, sys_arg(sc, 0), sys_arg(sc, 2), sys_arg(sc, 1));
 }
@@ -562,7 +631,7 @@ SYSCALL_SENSOR(tgkill, "tgkill")
  * process_vm_writev(pid, local, liovcnt, remote, riovcnt, flags): writing into another
  * process without ptrace. A write into the caller's own process is not news.
  */
-SYSCALL_SENSOR(process_vm_writev, "process_vm_writev")
+PRIV_SENSOR(process_vm_writev, "process_vm_writev")
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	PRIV_ARGS(VG_EV_PROCMEM, VG_SYS_PROCESS_VM_WRITEV);
@@ -578,7 +647,7 @@ SYSCALL_SENSOR(process_vm_writev, "process_vm_writev")
 #define IO_URING_PARAMS_FLAGS_OFF 8 /* offsetof(struct io_uring_params, flags), UAPI */
 
 /* io_uring_setup(entries, params): arg0 = IORING_SETUP_* flags, arg1 = entries, ret = the ring */
-SYSCALL_SENSOR(io_uring_setup, "io_uring_setup")
+PRIV_SENSOR(io_uring_setup, "io_uring_setup")
 {
 	PRIV_ARGS(VG_EV_IO_URING, VG_SYS_IO_URING_SETUP);
 	const char *params = (const char *)sys_arg(sc, 1);
@@ -598,7 +667,7 @@ SYSCALL_SENSOR(io_uring_setup, "io_uring_setup")
  * other option leaves at once. s1 is the name as passed (the kernel copies 16
  * bytes and ends them with a NUL); the header's comm is already the new name.
  */
-SYSCALL_SENSOR(prctl, "prctl")
+PRIV_SENSOR(prctl, "prctl")
 {
 	PRIV_ARGS(VG_EV_PRCTL, VG_SYS_PRCTL);
 
@@ -607,4 +676,28 @@ SYSCALL_SENSOR(prctl, "prctl")
 	a.str[0] = (const char *)sys_arg(sc, 1);
 	a.src[0] = PS_OBJNAME;
 	return priv_event(&a, ret);
+}
+
+/* ---- the builders: every privilege record that a sensor handed on ---- */
+
+static __always_inline int priv_build(void)
+{
+	__u32 zero = 0;
+	struct priv_handoff *h = bpf_map_lookup_elem(&priv_handoff, &zero);
+
+	if (h)
+		priv_record(h);
+	return 0;
+}
+
+SEC("tp")
+int vg_priv_build(void *ctx)
+{
+	return priv_build();
+}
+
+SEC("raw_tp")
+int vg_priv_build_raw(void *ctx)
+{
+	return priv_build();
 }

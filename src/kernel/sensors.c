@@ -60,6 +60,13 @@ static const struct loader_prog programs[] = {
     {"vg_ioctl_enter", LOADER_TRACEPOINT, NULL, false},
     /* dispatch.bpf.c: ia32 calls and the dispatched rows, by number */
     {"vg_sys_exit", LOADER_RAW_TRACEPOINT, NULL, false},
+    /* file.bpf.c, priv.bpf.c: the records' builders, tail-called by the sensors (one
+     * for the native calls' tracepoints, one for the raw tracepoints: ia32 calls, the
+     * dispatched ones and io_uring) */
+    {"vg_file_build", LOADER_TAIL_CALL, NULL, false},
+    {"vg_file_build_raw", LOADER_TAIL_CALL, NULL, false},
+    {"vg_priv_build", LOADER_TAIL_CALL, NULL, false},
+    {"vg_priv_build_raw", LOADER_TAIL_CALL, NULL, false},
     /* net.bpf.c: the ia32 socket calls */
     {"vg_socketcall_32", LOADER_TAIL_CALL, NULL, false, false, true},
     /* file.bpf.c, net.bpf.c: io_uring operations, kept at submission and sent at
@@ -275,10 +282,12 @@ static int configure(void *skel, void *arg, char *err, size_t errlen)
 }
 
 /*
- * Puts one loaded program into the dispatcher's array; one switched off is left
- * out. A slot naming no program is a bug in the tables: -ENOENT.
+ * Puts one loaded program into a program array; one switched off is left out (a
+ * tail call to its slot comes back). A slot naming no program is a bug in the
+ * tables: -ENOENT.
  */
-static int dispatch_set(struct vigil_bpf *obj, const char *name, uint32_t index)
+static int prog_slot_set(struct vigil_bpf *obj, struct bpf_map *array, const char *name,
+			 uint32_t index)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj->obj, name);
 	int fd;
@@ -288,9 +297,14 @@ static int dispatch_set(struct vigil_bpf *obj, const char *name, uint32_t index)
 	fd = bpf_program__fd(prog);
 	if (fd < 0)
 		return 0;
-	if (bpf_map_update_elem(bpf_map__fd(obj->maps.sys_exit_progs), &index, &fd, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(array), &index, &fd, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+static int dispatch_set(struct vigil_bpf *obj, const char *name, uint32_t index)
+{
+	return prog_slot_set(obj, obj->maps.sys_exit_progs, name, index);
 }
 
 /* Fills the raw sys_exit dispatcher's program array from the syscall table. */
@@ -315,6 +329,33 @@ static int dispatch_fill(struct vigil_bpf *obj, char *err, size_t errlen)
 	if (ret)
 		snprintf(err, errlen, "cannot fill the syscall dispatcher with %s: %s", name,
 			 strerror(-ret));
+	return ret;
+}
+
+/*
+ * The records' builders into the arrays their sensors tail-call. A builder the kernel
+ * refused leaves its slot empty: the loader said so, and each record that finds it
+ * empty is counted lost.
+ */
+static int builders_fill(struct vigil_bpf *obj, char *err, size_t errlen)
+{
+	const struct {
+		struct bpf_map *array;
+		const char *name;
+	} b[] = {
+	    {obj->maps.file_builder, "vg_file_build"},
+	    {obj->maps.file_builder_raw, "vg_file_build_raw"},
+	    {obj->maps.priv_builder, "vg_priv_build"},
+	    {obj->maps.priv_builder_raw, "vg_priv_build_raw"},
+	};
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]) && !ret; i++) {
+		ret = prog_slot_set(obj, b[i].array, b[i].name, 0);
+		if (ret)
+			snprintf(err, errlen, "cannot put %s in its program array: %s", b[i].name,
+				 strerror(-ret));
+	}
 	return ret;
 }
 
@@ -430,8 +471,10 @@ struct sensors *sensors__start(const struct sensors_opts *opts, char *err, size_
 		goto err_free;
 	}
 	s->skel = loader__skel(s->loader);
-	/* before attach, so that no ia32 call passes an empty dispatcher */
+	/* before attach, so that no call passes an empty dispatcher or builder */
 	ret = dispatch_fill(s->skel, err, errlen);
+	if (!ret)
+		ret = builders_fill(s->skel, err, errlen);
 	if (!ret)
 		ret = entry_fill(s->skel, err, errlen);
 	if (ret)
