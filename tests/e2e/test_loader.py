@@ -194,6 +194,46 @@ def test_every_program_fits_the_stack_6_1_allows(workdir, monkeypatch):
     assert all(0 < int(b) <= 512 for b in fits.values()), fits
 
 
+def bpf_maps():
+    """Every BPF map on this host: id and name (the kernel keeps 15 bytes of a name)."""
+    p = subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True)
+    assert p.returncode == 0, f"bpftool map show failed: {p.stderr}"
+    return json.loads(p.stdout)
+
+
+BUILDERS = ("file_builder", "file_builder_raw", "priv_builder", "priv_builder_raw")
+
+
+def test_a_record_whose_builder_is_missing_is_counted_lost(workdir):
+    """A file or privilege sensor hands a record it keeps to its builder program by a
+    tail call (docs/ARCHITECTURE.md). With the builders' slots emptied, as a builder the
+    kernel refused leaves them, the tail call comes back: the record does not go up,
+    and it is counted lost instead of vanishing. The agent prints every event here, so
+    a mkdir and a setgid are records the sensors keep."""
+    newest = max((m["id"] for m in bpf_maps()), default=0)
+    v = conftest.Vigil(workdir)
+    try:
+        mine = {m.get("name"): m["id"] for m in bpf_maps() if m["id"] > newest}
+        for name in BUILDERS:
+            key = name[:15]
+            assert key in mine, f"the agent has no map {key}: {sorted(mine)}"
+            p = subprocess.run(["bpftool", "map", "delete", "id", str(mine[key]),
+                                "key", "0", "0", "0", "0"], capture_output=True, text=True)
+            assert p.returncode == 0, f"emptying {name}: {p.stderr}"
+        made = os.path.join(workdir, "made-while-no-builder")
+        os.mkdir(made)
+        subprocess.run(["python3", "-c", "import os; os.setgid(os.getgid())"], check=True)
+        time.sleep(1)
+    finally:
+        assert v.stop() == 0, v.stderr()
+    err = v.stderr()
+    for kind in ("mkdir", "setid"):
+        m = re.search(r"vigil: %s\s+seen=(\d+) filtered=(\d+) sent=(\d+) lost=(\d+)" % kind, err)
+        assert m, f"no {kind} counters in vigil's stderr:\n{err[-3000:]}"
+        assert int(m.group(4)) >= 1, f"no {kind} record counted lost: {m.group(0)}"
+    assert not [e for e in v.events() if e["type"] == "mkdir" and e["file"]["path"] == made]
+
+
 def test_an_older_kernel_is_refused_naming_what_it_lacks(tmp_path):
     """Below Linux 5.17 the sensors' helpers are missing: the start fails at once with
     the features and the kernels that brought them, not with one verifier refusal per
