@@ -305,25 +305,22 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct priv_stash *st;
+	struct priv_stash old, *st;
 	struct priv_handoff *h;
 	__u32 zero = 0, type = a->type;
+	bool old_known = false;
 
 	if (type >= VG_EV_TYPE_MAX)
 		return 0;
 	count(type, CNT_SEEN);
-	h = bpf_map_lookup_elem(&priv_handoff, &zero);
-	if (!h)
-		return 0;
-	h->old_known = false;
 	if (a->state != PRIV_NONE) {
 		/* picked up even when the event is dropped, so entries never linger; an
 		 * ia32 thread's stash is replaced after each of its ia32 calls instead */
 		st = bpf_map_lookup_elem(&priv_stash, &tid);
 		if (st && st->start_ns == BPF_CORE_READ(t, start_time) &&
 		    (st->syscall == a->syscall || (a->compat && st->syscall == PRIV_STASH_IA32))) {
-			h->old = *st;
-			h->old_known = true;
+			old = *st;
+			old_known = true;
 		}
 		if (st && st->syscall != PRIV_STASH_IA32)
 			bpf_map_delete_elem(&priv_stash, &tid);
@@ -337,8 +334,15 @@ static __noinline int priv_event(struct priv_args *a, long ret)
 		count(type, CNT_FILTERED);
 		return 0;
 	}
+	/* only a record that goes on pays for the hand-off */
+	h = bpf_map_lookup_elem(&priv_handoff, &zero);
+	if (!h)
+		return 0;
 	h->a = *a;
 	h->ret = ret;
+	h->old_known = old_known;
+	if (old_known)
+		h->old = old;
 	return SENSOR_HANDED_ON;
 }
 
